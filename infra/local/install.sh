@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Installs what the local services (infra/local/services.ts) need, on a machine that has never seen
+# the project: Debian packages, plus FerretDB and MinIO built from their Go modules and cached
+# outside the clone, keyed by version. Idempotent; takes well under 2 s when everything is there.
+# Progress goes to stderr; stdout stays empty.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+# Versions live in versions.ts only (the TypeScript side needs them too); read them from there.
+version_of() { sed -n "s/^export const $1 = '\([^']*\)';\$/\1/p" "$here/versions.ts"; }
+FERRETDB_VERSION="$(version_of FERRETDB_VERSION)"
+MINIO_VERSION="$(version_of MINIO_VERSION)"
+
+APT_PACKAGES=(redis-server ffmpeg fonts-noto-core fonts-noto-ui-core)
+CACHE_DIR="${SOLIDARITY_CACHE_DIR:-${HOME:?HOME is not set}/.cache/solidarity-clips}"
+BIN_DIR="$CACHE_DIR/bin"
+FERRETDB_BIN="$BIN_DIR/ferretdb-$FERRETDB_VERSION"
+MINIO_BIN="$BIN_DIR/minio-$MINIO_VERSION"
+
+say() { echo "install: $*" >&2; }
+die() { echo "install: error: $*" >&2; exit 1; }
+
+[[ -n "$FERRETDB_VERSION" && -n "$MINIO_VERSION" ]] || die "could not read the versions from $here/versions.ts"
+
+mkdir -p "$BIN_DIR"
+# One install at a time (e.g. `npm test` and `npm start` started together): no double builds, no apt lock fights.
+exec 9>"$CACHE_DIR/install.lock"
+flock 9
+
+# --- Debian packages ---------------------------------------------------------------------------
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  status="$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)"
+  [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  sudo=()
+  if [[ $EUID -ne 0 ]]; then
+    command -v sudo >/dev/null || die "need root or sudo to install: ${missing[*]}"
+    sudo=(sudo)
+  fi
+  say "installing Debian packages: ${missing[*]}"
+  # apt prints to stdout; keep stdout clean for callers.
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+# --- Go-built binaries ---------------------------------------------------------------------------
+runs() { [[ -x "$1" ]] && "$1" --version >/dev/null 2>&1; }
+
+GO=""
+find_go() {
+  [[ -n "$GO" ]] && return
+  if command -v go >/dev/null; then GO="$(command -v go)"
+  elif [[ -x /usr/local/go/bin/go ]]; then GO=/usr/local/go/bin/go
+  else die "Go is needed to build FerretDB/MinIO but is not on PATH nor at /usr/local/go/bin/go"
+  fi
+}
+
+work=""
+cleanup() { [[ -z "$work" ]] || rm -rf "$work"; }
+trap cleanup EXIT
+new_workdir() {
+  # Under the cache dir, so the final mv into bin/ is an atomic rename on the same filesystem.
+  mkdir -p "$CACHE_DIR/tmp"
+  work="$(mktemp -d "$CACHE_DIR/tmp/build.XXXXXX")"
+}
+
+# Go's own output (hundreds of "go: downloading" lines) goes to a log, shown only if a step fails.
+quietly() {
+  "$@" >>"$work/build.log" 2>&1 || { tail -n 40 "$work/build.log" >&2; die "failed: $*"; }
+}
+# Flags shared by both builds:
+#   CGO_ENABLED=0   static binaries; both projects are pure Go (FerretDB's SQLite is modernc.org/sqlite)
+#   -buildvcs=false the build dir is not a git checkout; never stamp whatever repo might enclose it
+go_build() { (cd "$1" && quietly env CGO_ENABLED=0 "$GO" build -buildvcs=false -o "$2" "$3"); }
+
+if ! runs "$FERRETDB_BIN"; then
+  find_go
+  new_workdir
+  say "building FerretDB $FERRETDB_VERSION (1-3 min)"
+  start=$SECONDS
+  # `go install …@version` is refused by the proxy's version list; downloading the module works.
+  (cd "$work" && quietly "$GO" mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION")
+  dir="$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' "$work/build.log")"
+  [[ -d "$dir" ]] || die "go mod download gave no module folder for FerretDB $FERRETDB_VERSION"
+  # The module cache is read-only; build in a writable copy.
+  cp -R "$dir" "$work/src"
+  chmod -R u+w "$work/src"
+  # Normally generated from `git describe`; without it the binary panics at start.
+  printf '%s\n' "$FERRETDB_VERSION" >"$work/src/build/version/version.txt"
+  go_build "$work/src" "$work/ferretdb" ./cmd/ferretdb
+  runs "$work/ferretdb" || die "the freshly built FerretDB does not run"
+  mv -f "$work/ferretdb" "$FERRETDB_BIN"
+  cleanup; work=""
+  say "built $FERRETDB_BIN in $((SECONDS - start)) s"
+fi
+
+if ! runs "$MINIO_BIN"; then
+  find_go
+  new_workdir
+  say "building MinIO $MINIO_VERSION (2-5 min)"
+  start=$SECONDS
+  # MinIO publishes no semver tags on the proxy; a scratch module pins the pseudo-version.
+  mkdir "$work/src"
+  (cd "$work/src" && quietly "$GO" mod init scratch && quietly "$GO" get "github.com/minio/minio@$MINIO_VERSION")
+  go_build "$work/src" "$work/minio" github.com/minio/minio
+  runs "$work/minio" || die "the freshly built MinIO does not run"
+  mv -f "$work/minio" "$MINIO_BIN"
+  cleanup; work=""
+  say "built $MINIO_BIN in $((SECONDS - start)) s"
+fi

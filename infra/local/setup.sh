@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The pre-step of `npm start`, `npm test` and the benchmarks: installs what is missing, fast when all is there.
+#  1. Debian packages and the local service binaries (infra/local/install.sh)
+#  2. npm packages, when package-lock.json is newer than the installed tree
+#  3. the TypeScript build (incremental)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+bash infra/local/install.sh
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm packages" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+npx --no-install tsc -p tsconfig.json --incremental --tsBuildInfoFile dist/.tsbuildinfo
