@@ -1,0 +1,140 @@
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment. Parsed once at start-up, validated, frozen.
+ * Defaults are the local services that `npm start` runs (see infra/local).
+ */
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+const bool = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((value) => value === 'true' || value === '1');
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  HOST: z.string().default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PUBLIC_URL: z.url().optional(),
+
+  MONGO_URL: z.string().startsWith('mongodb').default('mongodb://127.0.0.1:27017/solidarity'),
+  REDIS_URL: z.string().startsWith('redis').default('redis://127.0.0.1:6379'),
+  /** Prefix of every queue key in Redis; lets several deployments (or test runs) share one Redis. */
+  QUEUE_PREFIX: z.string().min(1).default('solidarity'),
+  /** How long a worker's hold on a job lasts without renewal; a worker that died loses its job after this. */
+  QUEUE_LOCK_SECONDS: z.coerce.number().int().min(2).max(600).default(60),
+
+  S3_ENDPOINT: z.url().optional().default('http://127.0.0.1:9000'),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_BUCKET: z.string().min(3).default('solidarity-clips'),
+  S3_ACCESS_KEY_ID: z.string().min(1).default('solidarity'),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).default('solidarity-local-secret'),
+  S3_FORCE_PATH_STYLE: bool.default(true),
+
+  UPLOAD_MAX_BYTES: z.coerce.number().int().positive().default(2 * GiB),
+  SUBTITLE_MAX_BYTES: z.coerce.number().int().positive().default(1 * MiB),
+  /** S3 multipart part size; memory per upload is about part size × UPLOAD_PARTS_IN_FLIGHT. */
+  UPLOAD_PART_BYTES: z.coerce.number().int().min(5 * MiB).default(8 * MiB),
+  UPLOAD_PARTS_IN_FLIGHT: z.coerce.number().int().min(1).max(16).default(2),
+
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(1),
+  FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
+  FFPROBE_PATH: z.string().min(1).default('ffprobe'),
+  /** Nice level of every ffmpeg run, so the API on the same machine stays responsive. */
+  FFMPEG_NICENESS: z.coerce.number().int().min(0).max(19).default(10),
+  /** Hard limit for one ffmpeg run; the whole process group is killed past it. */
+  FFMPEG_TIMEOUT_SECONDS: z.coerce.number().int().positive().default(1800),
+  WORK_DIR: z.string().optional(),
+
+  MEDIA_MAX_DURATION_SECONDS: z.coerce.number().positive().default(600),
+  MEDIA_MAX_PIXELS: z.coerce.number().int().positive().default(4096 * 2304),
+  MEDIA_MAX_FPS: z.coerce.number().positive().default(240),
+  MEDIA_MAX_STREAMS: z.coerce.number().int().positive().default(16),
+});
+
+type Env = z.infer<typeof schema>;
+
+/** The names of every environment variable the project reads (the README's table and docker-compose use these). */
+export const CONFIG_VARIABLES = Object.keys(schema.shape);
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  logLevel: Env['LOG_LEVEL'];
+  http: { host: string; port: number; publicUrl: string | undefined };
+  mongo: { url: string };
+  redis: { url: string; queuePrefix: string; lockSeconds: number };
+  s3: {
+    endpoint: string | undefined;
+    region: string;
+    bucket: string;
+    accessKeyId: string;
+    secretAccessKey: string;
+    forcePathStyle: boolean;
+  };
+  upload: { maxBytes: number; subtitleMaxBytes: number; partBytes: number; partsInFlight: number };
+  worker: {
+    concurrency: number;
+    ffmpegPath: string;
+    ffprobePath: string;
+    niceness: number;
+    timeoutSeconds: number;
+    workDir: string | undefined;
+  };
+  media: { maxDurationSeconds: number; maxPixels: number; maxFps: number; maxStreams: number };
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return deepFreeze({
+    env: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL },
+    mongo: { url: e.MONGO_URL },
+    redis: { url: e.REDIS_URL, queuePrefix: e.QUEUE_PREFIX, lockSeconds: e.QUEUE_LOCK_SECONDS },
+    s3: {
+      endpoint: e.S3_ENDPOINT,
+      region: e.S3_REGION,
+      bucket: e.S3_BUCKET,
+      accessKeyId: e.S3_ACCESS_KEY_ID,
+      secretAccessKey: e.S3_SECRET_ACCESS_KEY,
+      forcePathStyle: e.S3_FORCE_PATH_STYLE,
+    },
+    upload: {
+      maxBytes: e.UPLOAD_MAX_BYTES,
+      subtitleMaxBytes: e.SUBTITLE_MAX_BYTES,
+      partBytes: e.UPLOAD_PART_BYTES,
+      partsInFlight: e.UPLOAD_PARTS_IN_FLIGHT,
+    },
+    worker: {
+      concurrency: e.WORKER_CONCURRENCY,
+      ffmpegPath: e.FFMPEG_PATH,
+      ffprobePath: e.FFPROBE_PATH,
+      niceness: e.FFMPEG_NICENESS,
+      timeoutSeconds: e.FFMPEG_TIMEOUT_SECONDS,
+      workDir: e.WORK_DIR,
+    },
+    media: {
+      maxDurationSeconds: e.MEDIA_MAX_DURATION_SECONDS,
+      maxPixels: e.MEDIA_MAX_PIXELS,
+      maxFps: e.MEDIA_MAX_FPS,
+      maxStreams: e.MEDIA_MAX_STREAMS,
+    },
+  });
+}
+
+function deepFreeze<T extends object>(value: T): Readonly<T> {
+  for (const child of Object.values(value)) {
+    if (child && typeof child === 'object') deepFreeze(child as object);
+  }
+  return Object.freeze(value);
+}

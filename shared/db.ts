@@ -1,0 +1,42 @@
+import mongoose, { type Connection } from 'mongoose';
+import { campaignModel, type CampaignModel } from './models/campaign.model';
+import { submissionModel, type SubmissionModel } from './models/submission.model';
+
+export interface Database {
+  connection: Connection;
+  campaigns: CampaignModel;
+  submissions: SubmissionModel;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to MongoDB (or FerretDB locally) and declares the models and their indexes.
+ * Only features both support are used: no transactions, no TTL indexes, no $lookup.
+ * Commands fail fast instead of buffering while the database is away, so an upload gets a clear 503.
+ */
+export async function connectDatabase(url: string): Promise<Database> {
+  const connection = mongoose.createConnection(url, {
+    bufferCommands: false,
+    serverSelectionTimeoutMS: 5_000,
+    connectTimeoutMS: 5_000,
+    autoIndex: false,
+  });
+  await connection.asPromise();
+  const campaigns = campaignModel(connection);
+  const submissions = submissionModel(connection);
+  await Promise.all([campaigns.createIndexes(), submissions.createIndexes()]);
+  return {
+    connection,
+    campaigns,
+    submissions,
+    async ping() {
+      const db = connection.db;
+      if (!db) throw new Error('database connection is not open');
+      await db.command({ ping: 1 });
+    },
+    async close() {
+      await connection.close();
+    },
+  };
+}

@@ -1,0 +1,159 @@
+import { Schema, type Connection, type Model, type Types } from 'mongoose';
+import { SUBMISSION_STATES, type SubmissionState, type TransitionName } from '../domain/submission-states';
+
+/** An object this project wrote to S3. Keys come from shared/storage/keys.ts and never contain contributor data. */
+export interface StoredObject {
+  key: string;
+  bytes: number;
+  sha256: string;
+  contentType: string;
+}
+
+export interface SubmissionConsent {
+  version: number;
+  language: string;
+  /** Ids of the statements the contributor agreed to: all of that version's statements. */
+  statements: string[];
+  givenAt: Date;
+}
+
+export interface Rejection {
+  /** Stable machine code, e.g. "media_too_long". */
+  code: string;
+  /** Human reason, shown to the contributor and to moderators. */
+  reason: string;
+}
+
+export interface HistoryEntry {
+  transition: TransitionName;
+  from: SubmissionState;
+  to: SubmissionState;
+  at: Date;
+  /** Who moved it: "upload", "worker", "reconciler", "operator", later a moderator id. */
+  by: string;
+  reason?: string;
+}
+
+export interface Processing {
+  attempts: number;
+  /** 0–100, for the status endpoint. */
+  progress: number;
+  startedAt: Date | null;
+  /** Set by the worker while it works; the reconciler re-queues submissions whose heartbeat stopped. */
+  heartbeatAt: Date | null;
+  finishedAt: Date | null;
+  lastError: string | null;
+}
+
+export interface Submission {
+  _id: Types.ObjectId;
+  campaignId: Types.ObjectId;
+  status: SubmissionState;
+  /** sha256 of the status token handed to the contributor; the token itself is never stored. */
+  statusTokenHash: string;
+  organisation: string;
+  country: string;
+  language: string;
+  title: string;
+  message: string;
+  /** Personal data: stored for the campaign team only, never logged, erased with the submission. */
+  contactEmail: string | null;
+  consent: SubmissionConsent;
+  original: StoredObject;
+  subtitles: StoredObject | null;
+  /** The project's own MediaInfo (worker/ffmpeg/media-info.ts), set once probed. */
+  media: Record<string, unknown> | null;
+  /** Keys of what the worker produced (preview, poster, captions…), by output name. */
+  outputs: Record<string, StoredObject>;
+  processing: Processing;
+  rejection: Rejection | null;
+  history: HistoryEntry[];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const storedObjectSchema = new Schema<StoredObject>(
+  {
+    key: { type: String, required: true },
+    bytes: { type: Number, required: true },
+    sha256: { type: String, required: true },
+    contentType: { type: String, required: true },
+  },
+  { _id: false },
+);
+
+export const submissionSchema = new Schema<Submission>(
+  {
+    campaignId: { type: Schema.Types.ObjectId, required: true },
+    status: { type: String, enum: SUBMISSION_STATES, required: true },
+    statusTokenHash: { type: String, required: true },
+    organisation: { type: String, required: true },
+    country: { type: String, required: true },
+    language: { type: String, required: true },
+    title: { type: String, required: true },
+    message: { type: String, default: '' },
+    contactEmail: { type: String, default: null },
+    consent: {
+      type: new Schema<SubmissionConsent>(
+        {
+          version: { type: Number, required: true },
+          language: { type: String, required: true },
+          statements: { type: [String], required: true },
+          givenAt: { type: Date, required: true },
+        },
+        { _id: false },
+      ),
+      required: true,
+    },
+    original: { type: storedObjectSchema, required: true },
+    subtitles: { type: storedObjectSchema, default: null },
+    media: { type: Schema.Types.Mixed, default: null },
+    outputs: { type: Map, of: storedObjectSchema, default: {} },
+    processing: {
+      type: new Schema<Processing>(
+        {
+          attempts: { type: Number, default: 0 },
+          progress: { type: Number, default: 0 },
+          startedAt: { type: Date, default: null },
+          heartbeatAt: { type: Date, default: null },
+          finishedAt: { type: Date, default: null },
+          lastError: { type: String, default: null },
+        },
+        { _id: false },
+      ),
+      default: () => ({}),
+    },
+    rejection: {
+      type: new Schema<Rejection>({ code: String, reason: String }, { _id: false }),
+      default: null,
+    },
+    history: {
+      type: [
+        new Schema<HistoryEntry>(
+          {
+            transition: { type: String, required: true },
+            from: { type: String, required: true },
+            to: { type: String, required: true },
+            at: { type: Date, required: true },
+            by: { type: String, required: true },
+            reason: { type: String },
+          },
+          { _id: false },
+        ),
+      ],
+      default: [],
+    },
+  },
+  { timestamps: true, collection: 'submissions', strict: 'throw' },
+);
+
+// The reconciler and the operator CLI: submissions in a state, oldest first.
+submissionSchema.index({ status: 1, updatedAt: 1 });
+// The moderators' queue per campaign (next feature): newest first within a state.
+submissionSchema.index({ campaignId: 1, status: 1, createdAt: -1 });
+
+export type SubmissionModel = Model<Submission>;
+
+export function submissionModel(connection: Connection): SubmissionModel {
+  return connection.model<Submission>('Submission', submissionSchema);
+}

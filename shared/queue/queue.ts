@@ -1,0 +1,143 @@
+import Bull from 'bull';
+
+/**
+ * The job queue: the only module that imports bull, so replacing it later touches this file alone.
+ * Payloads carry ids only; handlers reload the document, so a retry sees the current state.
+ */
+
+export const QUEUE_NAME = 'submissions';
+
+export interface JobPayloads {
+  'process-submission': { submissionId: string };
+}
+
+export type JobName = keyof JobPayloads;
+
+const HOUR = 3600;
+
+/** Retry, backoff, job ids and retention, in one place. */
+export function jobOptions<N extends JobName>(name: N, payload: JobPayloads[N]): Bull.JobOptions {
+  switch (name) {
+    case 'process-submission':
+      return {
+        // One job per submission: enqueueing twice is a no-op while the first job exists.
+        jobId: payload.submissionId,
+        attempts: 5,
+        // 15 s, 30 s, 60 s, 120 s: rides out a short S3 or database outage.
+        backoff: { type: 'exponential', delay: 15_000 },
+        removeOnComplete: { age: 7 * 24 * HOUR, count: 10_000 },
+        removeOnFail: { age: 30 * 24 * HOUR },
+      };
+    default:
+      throw new Error(`no job options for ${String(name)}`);
+  }
+}
+
+/**
+ * Queue-wide settings. A job's lock is renewed at a quarter of its duration while its handler runs
+ * (ffmpeg runs in a child process, so the event loop stays free): a long encode is never taken for a
+ * stalled job. A worker that died loses the lock after `lockSeconds` and its job is handed on once.
+ */
+function settings(lockSeconds: number): Bull.AdvancedSettings {
+  return {
+    lockDuration: lockSeconds * 1000,
+    lockRenewTime: (lockSeconds * 1000) / 4,
+    stalledInterval: (lockSeconds * 1000) / 2,
+    maxStalledCount: 1,
+  };
+}
+
+export interface QueueJob<N extends JobName> {
+  id: string;
+  name: N;
+  payload: JobPayloads[N];
+  /** 1 for the first run. */
+  attempt: number;
+  maxAttempts: number;
+  reportProgress(percent: number): Promise<void>;
+}
+
+export type JobHandler<N extends JobName> = (job: QueueJob<N>) => Promise<void>;
+
+export interface JobCounts {
+  waiting: number;
+  active: number;
+  delayed: number;
+  failed: number;
+  completed: number;
+}
+
+export interface JobQueue {
+  /** Adds a job. With `replace`, a finished or failed job of the same id is removed first so it runs again. */
+  enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options?: { replace?: boolean }): Promise<void>;
+  process<N extends JobName>(name: N, concurrency: number, handler: JobHandler<N>): void;
+  /** The state of a job in the queue, or null when the queue has none of that id. */
+  jobState(jobId: string): Promise<string | null>;
+  counts(): Promise<JobCounts>;
+  ping(): Promise<void>;
+  /** Stops taking new jobs and waits for the running ones to settle. */
+  close(): Promise<void>;
+}
+
+export function createJobQueue(options: { redisUrl: string; prefix: string; lockSeconds?: number }): JobQueue {
+  const queue = new Bull(QUEUE_NAME, options.redisUrl, { prefix: options.prefix, settings: settings(options.lockSeconds ?? 60) });
+  // Bull re-emits connection problems here; without a listener they would be unhandled.
+  queue.on('error', () => undefined);
+
+  return {
+    async enqueue(name, payload, { replace = false } = {}) {
+      const opts = jobOptions(name, payload);
+      if (replace && opts.jobId !== undefined) {
+        const existing = await queue.getJob(opts.jobId);
+        if (existing) {
+          const state = await existing.getState();
+          if (state === 'active') return; // a worker has it right now
+          await existing.remove();
+        }
+      }
+      // ioredis queues commands while Redis is away; an upload must get a clear answer instead of waiting.
+      await withTimeout(queue.add(name, payload, opts), 5_000, 'enqueue');
+    },
+
+    process(name, concurrency, handler) {
+      void queue.process(name, concurrency, async (job: Bull.Job) => {
+        await handler({
+          id: String(job.id),
+          name,
+          payload: job.data as JobPayloads[typeof name],
+          attempt: job.attemptsMade + 1,
+          maxAttempts: job.opts.attempts ?? 1,
+          reportProgress: async (percent) => {
+            await job.progress(Math.round(percent));
+          },
+        });
+      });
+    },
+
+    async jobState(jobId) {
+      const job = await queue.getJob(jobId);
+      return job ? await job.getState() : null;
+    },
+
+    async counts() {
+      const c = await queue.getJobCounts();
+      return { waiting: c.waiting, active: c.active, delayed: c.delayed, failed: c.failed, completed: c.completed };
+    },
+
+    async ping() {
+      await withTimeout(queue.client.ping(), 2_000, 'ping');
+    },
+
+    async close() {
+      await queue.close();
+    },
+  };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`queue ${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,84 @@
+import Redis from 'ioredis';
+import type { Config } from './config';
+import { connectDatabase, type Database } from './db';
+import { createJobQueue, type JobQueue } from './queue/queue';
+import { createObjectStorage, type ObjectStorage } from './storage/object-storage';
+
+/** A dependency is missing or misconfigured: the process refuses to start and says which and why. */
+export class StartupError extends Error {}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Redis must keep the queue across restarts (AOF on) and must never evict a job to make room
+ * (`maxmemory-policy noeviction`): otherwise a clip could silently never be processed.
+ * Uses INFO, which managed Redis services allow, rather than CONFIG GET, which many forbid.
+ */
+export async function checkRedis(url: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 5_000, retryStrategy: () => null });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    const info = `${await redis.info('persistence')}\n${await redis.info('memory')}`;
+    const value = (name: string) => new RegExp(`^${name}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+    const problems: string[] = [];
+    if (value('aof_enabled') !== '1') problems.push('append-only persistence is off (set "appendonly yes")');
+    if (value('maxmemory_policy') !== 'noeviction') {
+      problems.push(`maxmemory-policy is "${value('maxmemory_policy') ?? 'unknown'}" (set "maxmemory-policy noeviction")`);
+    }
+    if (problems.length > 0) throw new StartupError(`Redis at ${redactUrl(url)} is not safe for the job queue: ${problems.join('; ')}.`);
+  } catch (error) {
+    if (error instanceof StartupError) throw error;
+    throw new StartupError(`Redis is not reachable at ${redactUrl(url)}: ${describe(error)}. Is it running? (npm start runs one locally.)`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+export interface CoreServices {
+  db: Database;
+  queue: JobQueue;
+  storage: ObjectStorage;
+  close(): Promise<void>;
+}
+
+/** Connects to the database, Redis and S3, checking each; throws a StartupError that says what is wrong. */
+export async function connectCoreServices(config: Readonly<Config>): Promise<CoreServices> {
+  await checkRedis(config.redis.url);
+
+  let db: Database;
+  try {
+    db = await connectDatabase(config.mongo.url);
+  } catch (error) {
+    throw new StartupError(`The database is not reachable at ${redactUrl(config.mongo.url)}: ${describe(error)}. (npm start runs one locally.)`);
+  }
+
+  const storage = createObjectStorage(config.s3, config.upload);
+  try {
+    await storage.checkBucket();
+  } catch (error) {
+    await db.close();
+    throw new StartupError(
+      `The bucket "${config.s3.bucket}" is not reachable at ${config.s3.endpoint ?? 'AWS S3'}: ${describe(error)}. ` +
+        'Create it, or check S3_ENDPOINT, S3_BUCKET and the credentials.',
+    );
+  }
+
+  const queue = createJobQueue({ redisUrl: config.redis.url, prefix: config.redis.queuePrefix, lockSeconds: config.redis.lockSeconds });
+  return {
+    db,
+    queue,
+    storage,
+    async close() {
+      await queue.close();
+      await db.close();
+      storage.client.destroy();
+    },
+  };
+}
