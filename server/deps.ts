@@ -1,0 +1,16 @@
+import type { Config } from '../shared/config';
+import type { Database } from '../shared/db';
+import type { Logger } from '../shared/logger';
+import type { JobQueue } from '../shared/queue/queue';
+import type { ObjectStorage } from '../shared/storage/object-storage';
+
+/** Everything the server needs, passed explicitly: tests build the same object against the real local services. */
+export interface ServerDeps {
+  config: Readonly<Config>;
+  logger: Logger;
+  db: Database;
+  queue: JobQueue;
+  storage: ObjectStorage;
+  /** The clock, so tests can check opening dates without waiting for them. */
+  now(): Date;
+}

@@ -1,0 +1,46 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { loadConfig } from '../shared/config';
+import { createLogger } from '../shared/logger';
+import { connectCoreServices, StartupError } from '../shared/startup-checks';
+import { createApp } from './app';
+
+/** The API process: check dependencies, listen, and shut down cleanly on SIGTERM. */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel, name: 'server' });
+  const services = await connectCoreServices(config);
+  const app = createApp({ config, logger, ...services, now: () => new Date() });
+
+  const server = app.listen(config.http.port, config.http.host);
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  logger.info({ url: `http://${config.http.host}:${port}` }, 'listening');
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing requests in flight');
+    server.close(() => {
+      services
+        .close()
+        .then(() => process.exit(0))
+        .catch((error: unknown) => {
+          logger.error({ err: error }, 'error while closing connections');
+          process.exit(1);
+        });
+    });
+    server.closeIdleConnections();
+    // Uploads in flight get a minute to finish; after that they are cut (their S3 uploads are aborted).
+    setTimeout(() => server.closeAllConnections(), 60_000).unref();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  // eslint-disable-next-line no-console
+  console.error(error instanceof StartupError || error instanceof Error ? `server: ${error.message}` : error);
+  process.exit(1);
+});

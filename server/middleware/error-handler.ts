@@ -1,0 +1,35 @@
+import type { NextFunction, Request, Response } from 'express';
+import { AppError, isAppError } from '../../shared/errors';
+import type { Logger } from '../../shared/logger';
+
+/** The one error middleware: every error becomes application/problem+json (RFC 9457) with a stable `code`. */
+export function errorHandler(logger: Logger) {
+  return (error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const log: Logger = (res.locals.log as Logger | undefined) ?? logger;
+    const appError = isAppError(error)
+      ? error
+      : new AppError('internal_error', 500, 'Something went wrong on our side. Please try again later.', {
+          expected: false,
+          cause: error,
+        });
+    if (appError.expected) log.info({ code: appError.code, status: appError.status }, appError.message);
+    else log.error({ code: appError.code, err: isAppError(error) ? (error.cause ?? error) : error }, appError.message);
+
+    if (res.headersSent || res.destroyed) return; // the client left (an aborted upload): no one to answer
+    res
+      .status(appError.status)
+      .type('application/problem+json')
+      .json({
+        type: `urn:solidarity-clips:problem:${appError.code}`,
+        title: appError.message,
+        status: appError.status,
+        code: appError.code,
+        ...(appError.details ?? {}),
+        requestId: res.locals.requestId as string | undefined,
+      });
+  };
+}
+
+export function notFoundHandler(_req: Request, _res: Response, next: NextFunction) {
+  next(new AppError('not_found', 404, 'There is nothing at this address.'));
+}

@@ -1,0 +1,181 @@
+import { SUBMISSION_STATES } from '../shared/domain/submission-states';
+
+/** The API, described for people and tools. Served at /api/openapi.json; the tests check it covers every route. */
+export function openApiDocument(serverUrl: string) {
+  const problem = { $ref: '#/components/responses/Problem' };
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'solidarity-clips API',
+      version: '0.1.0',
+      description:
+        'Upload solidarity video messages for a campaign and follow what becomes of them. ' +
+        'Errors are application/problem+json with a stable `code`.',
+    },
+    servers: [{ url: serverUrl }],
+    paths: {
+      '/healthz': { get: { summary: 'The process is alive', responses: { '200': { description: 'alive' } } } },
+      '/readyz': {
+        get: {
+          summary: 'The database, Redis and the bucket are reachable',
+          responses: { '200': { description: 'ready' }, '503': { description: 'a dependency is unreachable' } },
+        },
+      },
+      '/api/campaigns/{slug}': {
+        get: {
+          summary: 'A campaign: its languages, whether it takes clips, and its current consent text',
+          parameters: [{ name: 'slug', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            '200': { description: 'the campaign', content: { 'application/json': { schema: { $ref: '#/components/schemas/Campaign' } } } },
+            '404': problem,
+          },
+        },
+      },
+      '/api/submissions': {
+        post: {
+          summary: 'Send a clip',
+          description:
+            'multipart/form-data. Send the fields before the file: a closed campaign is then refused before the clip travels. ' +
+            'The video is checked by its first bytes (MP4/MOV/3GP, Matroska/WebM, AVI, MPEG-TS), streamed to storage and queued for processing.',
+          requestBody: {
+            required: true,
+            content: { 'multipart/form-data': { schema: { $ref: '#/components/schemas/NewSubmission' } } },
+          },
+          responses: {
+            '202': {
+              description: 'Received and queued. Keep the status token: it is shown once.',
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/SubmissionReceipt' } } },
+            },
+            '400': problem,
+            '403': problem,
+            '404': problem,
+            '409': problem,
+            '413': problem,
+            '415': problem,
+            '503': problem,
+          },
+        },
+      },
+      '/api/submissions/{id}/status': {
+        get: {
+          summary: 'What became of a clip',
+          security: [{ statusToken: [] }],
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            '200': {
+              description: 'the status',
+              content: { 'application/json': { schema: { $ref: '#/components/schemas/SubmissionStatus' } } },
+            },
+            '401': problem,
+            '404': problem,
+          },
+        },
+      },
+      '/api/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
+    },
+    components: {
+      securitySchemes: { statusToken: { type: 'http', scheme: 'bearer', description: 'The statusToken returned by the upload' } },
+      responses: {
+        Problem: {
+          description: 'An error (RFC 9457)',
+          content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+        },
+      },
+      schemas: {
+        Problem: {
+          type: 'object',
+          required: ['type', 'title', 'status', 'code'],
+          properties: {
+            type: { type: 'string' },
+            title: { type: 'string', description: 'A human explanation, safe to show to the contributor' },
+            status: { type: 'integer' },
+            code: {
+              type: 'string',
+              description: 'Stable machine code',
+              examples: ['file_too_large', 'unsupported_file_type', 'consent_missing', 'campaign_closed', 'malformed_multipart'],
+            },
+            errors: {
+              type: 'array',
+              items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } },
+            },
+            requestId: { type: 'string' },
+          },
+        },
+        Campaign: {
+          type: 'object',
+          properties: {
+            slug: { type: 'string' },
+            name: { type: 'string' },
+            languages: { type: 'array', items: { type: 'string' } },
+            open: { type: 'boolean' },
+            opensAt: { type: ['string', 'null'], format: 'date-time' },
+            closesAt: { type: ['string', 'null'], format: 'date-time' },
+            consent: {
+              type: 'object',
+              properties: {
+                version: { type: 'integer' },
+                texts: {
+                  type: 'array',
+                  items: {
+                    type: 'object',
+                    properties: {
+                      language: { type: 'string' },
+                      statements: {
+                        type: 'array',
+                        items: { type: 'object', properties: { id: { type: 'string' }, text: { type: 'string' } } },
+                      },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+        NewSubmission: {
+          type: 'object',
+          required: ['video', 'campaign', 'organisation', 'country', 'language', 'title', 'consent'],
+          properties: {
+            campaign: { type: 'string', description: 'The campaign slug' },
+            organisation: { type: 'string', maxLength: 200 },
+            country: { type: 'string', description: 'ISO 3166-1 alpha-2, e.g. BY' },
+            language: { type: 'string', description: 'Language spoken in the clip, e.g. be, ru, uk, en' },
+            title: { type: 'string', maxLength: 140 },
+            message: { type: 'string', maxLength: 2000 },
+            contactEmail: { type: 'string', format: 'email', description: 'Optional; seen by the campaign team only' },
+            consent: {
+              type: 'string',
+              description: 'JSON: {"version":1,"language":"en","statements":["record","publish",…]} — every statement of the current version',
+            },
+            video: { type: 'string', format: 'binary' },
+            subtitles: { type: 'string', format: 'binary', description: 'Optional SRT or WebVTT, any text encoding' },
+          },
+        },
+        SubmissionReceipt: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' },
+            statusToken: { type: 'string' },
+            status: { type: 'string', enum: ['received'] },
+            statusUrl: { type: 'string' },
+          },
+        },
+        SubmissionStatus: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' },
+            status: { type: 'string', enum: [...SUBMISSION_STATES] },
+            description: { type: 'string' },
+            progress: { type: ['integer', 'null'], minimum: 0, maximum: 100 },
+            rejection: {
+              type: ['object', 'null'],
+              properties: { code: { type: 'string' }, reason: { type: 'string' } },
+            },
+            title: { type: 'string' },
+            receivedAt: { type: 'string', format: 'date-time' },
+            updatedAt: { type: 'string', format: 'date-time' },
+          },
+        },
+      },
+    },
+  } as const;
+}

@@ -1,0 +1,207 @@
+import { Router, type NextFunction, type Request, type Response } from 'express';
+import multer, { MulterError } from 'multer';
+import { Types } from 'mongoose';
+import { z } from 'zod';
+import { AppError } from '../../shared/errors';
+import { originalKey, originalSubtitlesKey } from '../../shared/storage/keys';
+import type { ServerDeps } from '../deps';
+import { findOpenCampaign, LANGUAGE_CODE } from '../services/campaign.service';
+import { createSubmission, getSubmissionStatus, type SubmissionInput } from '../services/submission.service';
+import { s3StorageEngine, storedUploads, uploadAborted, type UploadTarget } from '../upload/s3-storage-engine';
+import { requireSubtitleText, requireVideoContainer } from '../upload/sniff';
+
+const MiB = 1024 * 1024;
+
+/** Multipart limits: one video, one optional subtitle file, a handful of short fields. */
+const MULTIPART_LIMITS = {
+  files: 2,
+  fields: 12,
+  parts: 14,
+  fieldSize: 8 * 1024,
+  fieldNameSize: 64,
+  headerPairs: 20,
+};
+
+// Control characters other than tab and newline, and bidi overrides, never belong in a title or a message.
+const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+function text(min: number, max: number) {
+  return z
+    .string()
+    .transform((value) => value.normalize('NFC').replace(CONTROL_CHARS, '').trim())
+    .pipe(z.string().min(min, min === 1 ? 'required' : `at least ${min} characters`).max(max, `at most ${max} characters`));
+}
+
+const consentSchema = z
+  .object({
+    version: z.number().int().positive(),
+    language: z.string().regex(LANGUAGE_CODE, 'a language code such as "be" or "en"'),
+    statements: z.array(z.string().max(40)).max(20),
+  })
+  .strict();
+
+const fieldsSchema = z
+  .object({
+    campaign: z.string().trim().min(1, 'required').max(64),
+    organisation: text(1, 200),
+    country: z
+      .string()
+      .trim()
+      .toUpperCase()
+      .regex(/^[A-Z]{2}$/, 'a two-letter country code (ISO 3166-1), e.g. "BY"'),
+    language: z.string().trim().regex(LANGUAGE_CODE, 'a language code such as "be", "ru", "uk" or "en"'),
+    title: text(1, 140),
+    message: text(0, 2000).default(''),
+    contactEmail: z
+      .string()
+      .trim()
+      .max(254)
+      .transform((value) => (value === '' ? null : value))
+      .pipe(z.email('not a valid email address').nullable())
+      .optional()
+      .transform((value) => value ?? null),
+    consent: z
+      .string()
+      .transform((value, ctx) => {
+        try {
+          return JSON.parse(value) as unknown;
+        } catch {
+          ctx.addIssue({ code: 'custom', message: 'must be JSON: {"version":1,"language":"en","statements":["…"]}' });
+          return z.NEVER;
+        }
+      })
+      .pipe(consentSchema),
+  })
+  .strict();
+
+function parseFields(body: unknown): SubmissionInput {
+  const fields = (body ?? {}) as Record<string, unknown>;
+  if (fields.consent === undefined || fields.consent === '') {
+    throw new AppError('consent_missing', 400, 'Consent is required: please read the consent text and agree to it before sending.');
+  }
+  const parsed = fieldsSchema.safeParse(fields);
+  if (!parsed.success) {
+    const errors = parsed.error.issues.map((issue) => ({
+      field: issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : ''),
+      message: issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message,
+    }));
+    throw new AppError('invalid_fields', 400, 'Some fields are missing or not valid.', { details: { errors } });
+  }
+  return parsed.data;
+}
+
+/** multer's and busboy's errors, as the project's own. */
+function multipartError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  if (error instanceof MulterError) {
+    const byCode: Record<string, [string, string]> = {
+      LIMIT_PART_COUNT: ['too_many_parts', 'The form has too many parts.'],
+      LIMIT_FILE_COUNT: ['too_many_files', 'Send one video and at most one subtitle file.'],
+      LIMIT_FIELD_COUNT: ['too_many_fields', 'The form has too many fields.'],
+      LIMIT_FIELD_KEY: ['field_name_too_long', 'A field name is too long.'],
+      LIMIT_FIELD_VALUE: ['field_too_long', `The field "${error.field ?? ''}" is too long.`],
+      LIMIT_UNEXPECTED_FILE: ['unexpected_file', `Unexpected file field "${error.field ?? ''}": use "video" and "subtitles".`],
+    };
+    const [code, message] = byCode[error.code] ?? ['malformed_multipart', 'The upload form could not be read.'];
+    return new AppError(code, code === 'malformed_multipart' ? 400 : 413, message);
+  }
+  const message = (error as Error | undefined)?.message ?? '';
+  if (/aborted|closed/i.test(message)) return uploadAborted();
+  return new AppError('malformed_multipart', 400, 'The upload form could not be read. Please send it as multipart/form-data.', {
+    cause: error,
+  });
+}
+
+export function submissionsRouter(deps: ServerDeps): Router {
+  const { config, storage, db, now, logger } = deps;
+  const router = Router();
+
+  async function targetFor(req: Request, fieldname: string): Promise<UploadTarget> {
+    const id = (req.res as Response).locals.submissionId as string;
+    // Fields sent before the file are checked first, so a closed campaign is refused before the clip is sent.
+    const campaign = (req.body as Record<string, unknown> | undefined)?.campaign;
+    if (typeof campaign === 'string' && campaign !== '') await findOpenCampaign(db, campaign, now());
+    if (fieldname === 'video') {
+      return {
+        key: originalKey(id),
+        maxBytes: config.upload.maxBytes,
+        tooLarge: () =>
+          new AppError('file_too_large', 413, `The video is larger than ${Math.floor(config.upload.maxBytes / MiB)} MiB.`),
+        inspectHead: requireVideoContainer,
+      };
+    }
+    return {
+      key: originalSubtitlesKey(id),
+      maxBytes: config.upload.subtitleMaxBytes,
+      tooLarge: () =>
+        new AppError('subtitle_too_large', 413, `The subtitle file is larger than ${Math.floor(config.upload.subtitleMaxBytes / 1024)} KiB.`),
+      inspectHead: requireSubtitleText,
+    };
+  }
+
+  const parseMultipart = multer({ storage: s3StorageEngine({ storage, targetFor }), limits: MULTIPART_LIMITS }).fields([
+    { name: 'video', maxCount: 1 },
+    { name: 'subtitles', maxCount: 1 },
+  ]);
+
+  router.post(
+    '/api/submissions',
+    (req: Request, res: Response, next: NextFunction) => {
+      if (!req.is('multipart/form-data')) {
+        throw new AppError('not_multipart', 415, 'Send the clip as multipart/form-data.');
+      }
+      const declared = Number(req.headers['content-length'] ?? 0);
+      if (declared > config.upload.maxBytes + config.upload.subtitleMaxBytes + MiB) {
+        // Refuse before reading the body, and close: a slow phone should not send gigabytes for nothing.
+        res.set('Connection', 'close');
+        throw new AppError('file_too_large', 413, `The video is larger than ${Math.floor(config.upload.maxBytes / MiB)} MiB.`);
+      }
+      res.locals.submissionId = new Types.ObjectId().toHexString();
+      parseMultipart(req, res, (error?: unknown) => next(error === undefined ? undefined : multipartError(error)));
+    },
+    async (req: Request, res: Response) => {
+      const id = res.locals.submissionId as string;
+      const stored = storedUploads(req.files);
+      try {
+        const video = stored.find((file) => file.fieldname === 'video');
+        if (!video) throw new AppError('video_missing', 400, 'No video was sent: add the clip in the "video" field.');
+        const subtitles = stored.find((file) => file.fieldname === 'subtitles');
+        const input = parseFields(req.body);
+        const toObject = (f: typeof video) => ({ key: f.key, bytes: f.bytes, sha256: f.sha256, contentType: f.contentType });
+        const result = await createSubmission(deps, {
+          id,
+          input,
+          video: toObject(video),
+          subtitles: subtitles ? toObject(subtitles) : null,
+        });
+        res.locals.log?.info({ submissionId: id, bytes: video.bytes }, 'submission received');
+        res
+          .status(202)
+          .location(`/api/submissions/${id}/status`)
+          .json({ id: result.id, statusToken: result.statusToken, status: 'received', statusUrl: `/api/submissions/${id}/status` });
+      } catch (error) {
+        // Nothing half-stored: the objects go when the submission does not come to be.
+        await Promise.all(
+          stored.map((file) =>
+            storage.remove(file.key).catch((removeError: unknown) => {
+              logger.error({ err: removeError, submissionId: id }, 'could not remove an object of a refused upload');
+            }),
+          ),
+        );
+        throw error;
+      }
+    },
+  );
+
+  router.get('/api/submissions/:id/status', async (req: Request, res: Response) => {
+    const header = req.get('authorization') ?? '';
+    const match = /^Bearer\s+([A-Za-z0-9_-]{20,100})$/.exec(header);
+    if (!match?.[1]) {
+      throw new AppError('status_token_required', 401, 'Send the status token you were given: "Authorization: Bearer <token>".');
+    }
+    res.set('Cache-Control', 'no-store');
+    res.json(await getSubmissionStatus(deps, String(req.params.id), match[1]));
+  });
+
+  return router;
+}

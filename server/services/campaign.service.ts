@@ -1,0 +1,118 @@
+import { z } from 'zod';
+import { AppError, databaseUnavailable, isDatabaseUnavailable } from '../../shared/errors';
+import type { Database } from '../../shared/db';
+import type { Campaign, ConsentVersion } from '../../shared/models/campaign.model';
+
+export const LANGUAGE_CODE = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/;
+
+const statementSchema = z.object({
+  id: z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, 'statement ids are short lowercase words, e.g. "publish"'),
+  text: z.string().trim().min(1).max(2000),
+});
+
+/** What it takes to create a campaign (the CLI and the local seed use this). */
+export const newCampaignSchema = z
+  .object({
+    slug: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'a slug is lowercase letters, digits and dashes'),
+    name: z.string().trim().min(1).max(200),
+    languages: z.array(z.string().regex(LANGUAGE_CODE)).min(1),
+    status: z.enum(['draft', 'open', 'closed']).default('open'),
+    opensAt: z.coerce.date().nullable().default(null),
+    closesAt: z.coerce.date().nullable().default(null),
+    consent: z
+      .array(z.object({ language: z.string().regex(LANGUAGE_CODE), statements: z.array(statementSchema).min(1) }))
+      .min(1),
+  })
+  .strict()
+  .superRefine((campaign, ctx) => {
+    const ids = (text: { statements: { id: string }[] }) => text.statements.map((s) => s.id).sort().join(',');
+    const first = campaign.consent[0];
+    for (const text of campaign.consent) {
+      if (first && ids(text) !== ids(first)) {
+        ctx.addIssue({ code: 'custom', path: ['consent'], message: `consent in "${text.language}" must have the same statement ids as in "${first.language}"` });
+      }
+    }
+    for (const language of campaign.languages) {
+      if (!campaign.consent.some((text) => text.language === language)) {
+        ctx.addIssue({ code: 'custom', path: ['consent'], message: `no consent text in "${language}", one of the campaign's languages` });
+      }
+    }
+    if (campaign.opensAt && campaign.closesAt && campaign.opensAt >= campaign.closesAt) {
+      ctx.addIssue({ code: 'custom', path: ['closesAt'], message: 'closesAt must be after opensAt' });
+    }
+  });
+
+export type NewCampaign = z.input<typeof newCampaignSchema>;
+
+export function currentConsent(campaign: Pick<Campaign, 'consentVersions'>): ConsentVersion {
+  const latest = campaign.consentVersions.at(-1);
+  if (!latest) throw new Error('campaign has no consent text');
+  return latest;
+}
+
+export async function createCampaign(db: Database, input: NewCampaign, now: Date): Promise<Campaign> {
+  const campaign = newCampaignSchema.parse(input);
+  const existing = await db.campaigns.findOne({ slug: campaign.slug }).lean();
+  if (existing) throw new AppError('campaign_exists', 409, `A campaign with the slug "${campaign.slug}" already exists.`);
+  const created = await db.campaigns.create({
+    slug: campaign.slug,
+    name: campaign.name,
+    languages: campaign.languages,
+    status: campaign.status,
+    opensAt: campaign.opensAt,
+    closesAt: campaign.closesAt,
+    consentVersions: [{ version: 1, texts: campaign.consent, publishedAt: now }],
+  });
+  return created.toObject();
+}
+
+export async function findCampaign(db: Database, slug: string): Promise<Campaign> {
+  let campaign: Campaign | null;
+  try {
+    campaign = await db.campaigns.findOne({ slug }).lean<Campaign>();
+  } catch (error) {
+    if (isDatabaseUnavailable(error)) throw databaseUnavailable(error);
+    throw error;
+  }
+  if (!campaign) throw new AppError('campaign_not_found', 404, `There is no campaign "${slug}". Please check the link you were given.`);
+  return campaign;
+}
+
+export function isOpen(campaign: Campaign, now: Date): boolean {
+  return (
+    campaign.status === 'open' &&
+    (campaign.opensAt === null || campaign.opensAt <= now) &&
+    (campaign.closesAt === null || now < campaign.closesAt)
+  );
+}
+
+/** The campaign, if it takes uploads now; otherwise a clear refusal. */
+export async function findOpenCampaign(db: Database, slug: string, now: Date): Promise<Campaign> {
+  const campaign = await findCampaign(db, slug);
+  if (!isOpen(campaign, now)) {
+    const notYet = campaign.status === 'draft' || (campaign.opensAt !== null && now < campaign.opensAt);
+    throw new AppError(
+      'campaign_closed',
+      403,
+      notYet
+        ? `The campaign "${campaign.name}" is not taking clips yet.`
+        : `The campaign "${campaign.name}" has closed and no longer takes clips.`,
+      { details: { opensAt: campaign.opensAt, closesAt: campaign.closesAt } },
+    );
+  }
+  return campaign;
+}
+
+/** What anyone may read about a campaign: enough for the upload page (and curl) to build a valid submission. */
+export function publicCampaign(campaign: Campaign, now: Date) {
+  const consent = currentConsent(campaign);
+  return {
+    slug: campaign.slug,
+    name: campaign.name,
+    languages: campaign.languages,
+    open: isOpen(campaign, now),
+    opensAt: campaign.opensAt,
+    closesAt: campaign.closesAt,
+    consent: { version: consent.version, texts: consent.texts },
+  };
+}

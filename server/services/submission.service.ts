@@ -1,0 +1,134 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { Types } from 'mongoose';
+import { STATE_DESCRIPTIONS } from '../../shared/domain/submission-states';
+import { AppError, databaseUnavailable, isDatabaseUnavailable, queueUnavailable } from '../../shared/errors';
+import type { StoredObject, Submission } from '../../shared/models/submission.model';
+import type { ServerDeps } from '../deps';
+import { currentConsent, findOpenCampaign } from './campaign.service';
+
+export interface SubmissionInput {
+  campaign: string;
+  organisation: string;
+  country: string;
+  language: string;
+  title: string;
+  message: string;
+  contactEmail: string | null;
+  consent: { version: number; language: string; statements: string[] };
+}
+
+type Deps = Pick<ServerDeps, 'db' | 'queue' | 'storage' | 'logger' | 'now'>;
+
+export function hashStatusToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** Checks that the contributor agreed to every statement of the campaign's current consent text. */
+function checkConsent(campaign: Parameters<typeof currentConsent>[0], consent: SubmissionInput['consent']): void {
+  const current = currentConsent(campaign);
+  if (consent.version !== current.version) {
+    throw new AppError(
+      'consent_outdated',
+      409,
+      'The consent text has changed since this page was opened. Please reload the page and read it again.',
+      { details: { currentVersion: current.version } },
+    );
+  }
+  const text = current.texts.find((t) => t.language === consent.language);
+  if (!text) {
+    throw new AppError('consent_language_unknown', 400, `The consent text is not available in "${consent.language}".`, {
+      details: { languages: current.texts.map((t) => t.language) },
+    });
+  }
+  const agreed = new Set(consent.statements);
+  const missing = text.statements.filter((s) => !agreed.has(s.id)).map((s) => s.id);
+  const unknown = consent.statements.filter((id) => !text.statements.some((s) => s.id === id));
+  if (missing.length > 0 || unknown.length > 0) {
+    throw new AppError('consent_incomplete', 400, 'Every consent statement must be agreed to before a clip can be sent.', {
+      details: { missing, unknown },
+    });
+  }
+}
+
+/**
+ * Records an uploaded clip and queues it. The objects are already in S3; if anything here fails,
+ * the caller removes them, and a document written here is removed again, so nothing is left half-stored.
+ */
+export async function createSubmission(
+  deps: Deps,
+  params: { id: string; input: SubmissionInput; video: StoredObject; subtitles: StoredObject | null },
+): Promise<{ id: string; statusToken: string }> {
+  const { db, queue, now } = deps;
+  const { id, input } = params;
+  const campaign = await findOpenCampaign(db, input.campaign, now());
+  checkConsent(campaign, input.consent);
+
+  const statusToken = randomBytes(32).toString('base64url');
+  const doc: Omit<Submission, 'createdAt' | 'updatedAt'> = {
+    _id: new Types.ObjectId(id),
+    campaignId: campaign._id,
+    status: 'received',
+    statusTokenHash: hashStatusToken(statusToken),
+    organisation: input.organisation,
+    country: input.country,
+    language: input.language,
+    title: input.title,
+    message: input.message,
+    contactEmail: input.contactEmail,
+    consent: { ...input.consent, givenAt: now() },
+    original: params.video,
+    subtitles: params.subtitles,
+    media: null,
+    outputs: {},
+    processing: { attempts: 0, progress: 0, startedAt: null, heartbeatAt: null, finishedAt: null, lastError: null },
+    rejection: null,
+    history: [],
+  };
+  try {
+    await db.submissions.create(doc);
+  } catch (error) {
+    if (isDatabaseUnavailable(error)) throw databaseUnavailable(error);
+    throw error;
+  }
+
+  try {
+    await queue.enqueue('process-submission', { submissionId: id });
+  } catch (error) {
+    await db.submissions.deleteOne({ _id: doc._id }).catch((cleanupError: unknown) => {
+      deps.logger.error({ err: cleanupError, submissionId: id }, 'could not remove the submission after the queue failed');
+    });
+    throw queueUnavailable(error);
+  }
+  return { id, statusToken };
+}
+
+function notFound(): AppError {
+  return new AppError('submission_not_found', 404, 'No submission matches this id and status token.');
+}
+
+/** A submission's status for its contributor, who proves it is theirs with the status token. */
+export async function getSubmissionStatus(deps: Pick<Deps, 'db'>, id: string, statusToken: string) {
+  if (!Types.ObjectId.isValid(id) || !/^[a-f0-9]{24}$/.test(id)) throw notFound();
+  let submission: Submission | null;
+  try {
+    submission = await deps.db.submissions.findById(id).lean<Submission>();
+  } catch (error) {
+    if (isDatabaseUnavailable(error)) throw databaseUnavailable(error);
+    throw error;
+  }
+  const expected = Buffer.from(submission?.statusTokenHash ?? '0'.repeat(64), 'hex');
+  const given = Buffer.from(hashStatusToken(statusToken), 'hex');
+  // Same answer, in constant time, for an unknown id and a wrong token: the endpoint tells nothing to a guesser.
+  if (!submission || !timingSafeEqual(expected, given)) throw notFound();
+
+  return {
+    id: submission._id.toHexString(),
+    status: submission.status,
+    description: STATE_DESCRIPTIONS[submission.status],
+    progress: submission.status === 'processing' ? submission.processing.progress : null,
+    rejection: submission.rejection ? { code: submission.rejection.code, reason: submission.rejection.reason } : null,
+    title: submission.title,
+    receivedAt: submission.createdAt,
+    updatedAt: submission.updatedAt,
+  };
+}

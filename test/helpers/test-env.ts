@@ -1,0 +1,102 @@
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { loadConfig, type Config } from '../../shared/config';
+import { createLogger } from '../../shared/logger';
+import { connectCoreServices, type CoreServices } from '../../shared/startup-checks';
+import { createObjectStorage } from '../../shared/storage/object-storage';
+import { createApp } from '../../server/app';
+import type { ServerDeps } from '../../server/deps';
+import { createCampaign, type NewCampaign } from '../../server/services/campaign.service';
+import demoCampaign from '../../infra/local/demo-campaign.json';
+
+export interface TestServices {
+  mongoUrl: string;
+  redisUrl: string;
+  s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string };
+  dataDir: string;
+}
+
+export function testServices(): TestServices {
+  const raw = process.env.TEST_SERVICES;
+  if (!raw) throw new Error('TEST_SERVICES is not set: run the tests with `npm test` (jest global setup starts the services)');
+  return JSON.parse(raw) as TestServices;
+}
+
+let counter = 0;
+
+/** A configuration of its own for one test file: its own database, bucket and queue prefix on the shared services. */
+export function testEnv(overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const services = testServices();
+  counter += 1;
+  const unique = `t${process.pid}x${counter}x${Date.now().toString(36)}`;
+  const mongo = new URL(services.mongoUrl);
+  mongo.pathname = `/${unique}`;
+  return {
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    MONGO_URL: mongo.toString(),
+    REDIS_URL: services.redisUrl,
+    QUEUE_PREFIX: unique,
+    S3_ENDPOINT: services.s3.endpoint,
+    S3_REGION: services.s3.region,
+    S3_ACCESS_KEY_ID: services.s3.accessKeyId,
+    S3_SECRET_ACCESS_KEY: services.s3.secretAccessKey,
+    S3_BUCKET: unique.toLowerCase(),
+    PORT: '0',
+    ...overrides,
+  };
+}
+
+export interface TestApp {
+  baseUrl: string;
+  config: Readonly<Config>;
+  deps: ServerDeps;
+  services: CoreServices;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** The real app on port 0, against the real services; the bucket is created first. */
+export async function startTestApp(
+  overrides: Record<string, string> = {},
+  now: () => Date = () => new Date(),
+  replace: (config: Readonly<Config>) => Partial<ServerDeps> = () => ({}),
+): Promise<TestApp> {
+  const config = loadConfig(testEnv(overrides));
+  await createObjectStorage(config.s3, config.upload).ensureBucket();
+  const services = await connectCoreServices(config);
+  const deps: ServerDeps = {
+    config,
+    logger: createLogger({ level: config.logLevel, name: 'server' }),
+    db: services.db,
+    queue: services.queue,
+    storage: services.storage,
+    now,
+    ...replace(config),
+  };
+  const server = createApp(deps).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    config,
+    deps,
+    services,
+    server,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await services.close();
+    },
+  };
+}
+
+export async function seedDemoCampaign(deps: Pick<ServerDeps, 'db'>, overrides: Partial<NewCampaign> = {}) {
+  return createCampaign(deps.db, { ...(demoCampaign as NewCampaign), ...overrides }, new Date());
+}
+
+/** The consent field a contributor's page sends for the demo campaign. */
+export function demoConsent(language = 'en', statements = ['record', 'publish', 'risk'], version = 1): string {
+  return JSON.stringify({ version, language, statements });
+}
