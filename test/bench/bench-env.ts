@@ -1,0 +1,83 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startLocalServices, type LocalServices } from '../../infra/local/services';
+
+/** Benchmarks run against the same real local services as the tests, on free ports with throw-away data. */
+export async function startBenchServices(): Promise<{ services: LocalServices; env: NodeJS.ProcessEnv; stop(): Promise<void> }> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'solidarity-bench-'));
+  const services = await startLocalServices({ dataDir });
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    MONGO_URL: services.mongoUrl,
+    REDIS_URL: services.redisUrl,
+    S3_ENDPOINT: services.s3.endpoint,
+    S3_REGION: services.s3.region,
+    S3_ACCESS_KEY_ID: services.s3.accessKeyId,
+    S3_SECRET_ACCESS_KEY: services.s3.secretAccessKey,
+    S3_BUCKET: 'bench',
+  };
+  return {
+    services,
+    env,
+    async stop() {
+      await services.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export const ROOT = resolve(__dirname, '..', '..', '..');
+
+/** Starts a built entry point (dist/…) as its own process and waits for a line that says it is ready. */
+export async function startProcess(entry: string, env: NodeJS.ProcessEnv, ready: RegExp): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(ROOT, 'dist', entry)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  await new Promise<void>((resolveReady, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (ready.test(output)) resolveReady();
+    });
+    child.once('exit', (code) => reject(new Error(`${entry} exited with code ${String(code)}: ${output}`)));
+  });
+  child.stdout?.resume();
+  return child;
+}
+
+export async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+}
+
+/** Resident memory of a process, in bytes (Linux). */
+export function rssOf(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) * 1024 : 0;
+}
+
+/** Samples a process's RSS every 50 ms while `work` runs; returns the work's result and the peak. */
+export async function withPeakRss<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; peak: number }> {
+  let peak = rssOf(pid);
+  const timer = setInterval(() => {
+    peak = Math.max(peak, rssOf(pid));
+  }, 50);
+  try {
+    const result = await work();
+    peak = Math.max(peak, rssOf(pid));
+    return { result, peak };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export const MiB = 1024 * 1024;
+
+export function formatRatio(name: string, value: number, target: string): string {
+  return `${name.padEnd(58)} ${value.toFixed(3).padStart(8)}   (target ${target})`;
+}

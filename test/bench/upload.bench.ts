@@ -1,0 +1,152 @@
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import { Readable } from 'node:stream';
+import { Upload } from '@aws-sdk/lib-storage';
+import { loadConfig } from '../../shared/config';
+import { connectDatabase } from '../../shared/db';
+import { createObjectStorage, type ObjectStorage } from '../../shared/storage/object-storage';
+import { createCampaign, type NewCampaign } from '../../server/services/campaign.service';
+import demoCampaign from '../../infra/local/demo-campaign.json';
+import { formatRatio, MiB, rssOf, startBenchServices, startProcess, stopProcess, withPeakRss } from './bench-env';
+
+/**
+ * npm run bench:upload — the upload path against a direct S3 upload of the same bytes, in one run:
+ *  - throughput: API upload (multipart parsing, sniffing, hashing, streaming to S3) ÷ a direct
+ *    @aws-sdk/lib-storage Upload with the same part size and parallelism (target ≥ 0.9);
+ *  - memory: the server's RSS growth while taking 2 GiB ÷ while taking 200 MiB (target ≤ 1.1: memory
+ *    must not grow with the size of the clip);
+ *  - the same two with 8 uploads at once.
+ * The server runs as its own process so its RSS is its own.
+ */
+
+const BLOCK = randomBytes(MiB);
+// A valid MP4 head (ftyp box) so the container check passes; the rest is random filler.
+const HEAD = Buffer.concat([Buffer.from([0, 0, 0, 24]), Buffer.from('ftypisom\0\0\x02\0isomiso2', 'latin1')]);
+
+function clipStream(bytes: number): Readable {
+  let sent = 0;
+  return new Readable({
+    read() {
+      if (sent >= bytes) {
+        this.push(null);
+        return;
+      }
+      let chunk = sent === 0 ? Buffer.concat([HEAD, BLOCK.subarray(HEAD.length)]) : BLOCK;
+      if (sent + chunk.length > bytes) chunk = chunk.subarray(0, bytes - sent);
+      sent += chunk.length;
+      this.push(chunk);
+    },
+  });
+}
+
+const FIELDS = {
+  campaign: 'demo',
+  organisation: 'Benchmark union',
+  country: 'BY',
+  language: 'en',
+  title: 'Benchmark clip',
+  consent: JSON.stringify({ version: 1, language: 'en', statements: ['record', 'publish', 'risk'] }),
+};
+
+function apiUpload(baseUrl: string, bytes: number): Promise<string> {
+  const boundary = `bench${randomBytes(8).toString('hex')}`;
+  const head = Buffer.from(
+    Object.entries(FIELDS)
+      .map(([k, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`)
+      .join('') + `--${boundary}\r\nContent-Disposition: form-data; name="video"; filename="clip.mp4"\r\nContent-Type: video/mp4\r\n\r\n`,
+  );
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${baseUrl}/api/submissions`, {
+      method: 'POST',
+      headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': head.length + bytes + tail.length },
+    });
+    req.on('response', (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('end', () => {
+        const body = JSON.parse(Buffer.concat(parts).toString()) as { id?: string };
+        if (res.statusCode !== 202 || !body.id) reject(new Error(`upload failed: ${res.statusCode}: ${JSON.stringify(body)}`));
+        else resolve(body.id);
+      });
+    });
+    req.on('error', reject);
+    req.write(head);
+    const clip = clipStream(bytes);
+    clip.pipe(req, { end: false });
+    clip.on('end', () => req.end(tail));
+  });
+}
+
+async function directUpload(storage: ObjectStorage, key: string, bytes: number, partBytes: number, partsInFlight: number) {
+  await new Upload({
+    client: storage.client,
+    params: { Bucket: storage.bucket, Key: key, Body: clipStream(bytes), ContentType: 'video/mp4' },
+    partSize: partBytes,
+    queueSize: partsInFlight,
+  }).done();
+}
+
+async function timed(work: () => Promise<unknown>): Promise<number> {
+  const start = process.hrtime.bigint();
+  await work();
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+async function main(): Promise<void> {
+  const bench = await startBenchServices();
+  const config = loadConfig(bench.env);
+  const storage = createObjectStorage(config.s3, config.upload);
+  await storage.ensureBucket();
+  const db = await connectDatabase(config.mongo.url);
+  await createCampaign(db, demoCampaign as NewCampaign, new Date());
+  const port = 30000 + Math.floor(Math.random() * 20000);
+  const server = await startProcess('server/main.js', { ...bench.env, PORT: String(port) }, /listening/);
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const pid = server.pid!;
+  const clean = async () => {
+    for (const key of await storage.list('')) await storage.remove(key);
+    await db.submissions.deleteMany({});
+  };
+
+  const lines: string[] = [];
+  try {
+    await apiUpload(baseUrl, 8 * MiB); // warm-up: connections, JIT
+    await clean();
+    for (const parallel of [1, 8]) {
+      const results: Record<string, { api: number; direct: number; peakGrowth: number }> = {};
+      for (const size of [200 * MiB, 2048 * MiB]) {
+        const baseline = rssOf(pid);
+        const { result: apiSeconds, peak } = await withPeakRss(pid, () =>
+          timed(() => Promise.all(Array.from({ length: parallel }, () => apiUpload(baseUrl, size)))),
+        );
+        await clean();
+        const directSeconds = await timed(() =>
+          Promise.all(Array.from({ length: parallel }, (_, i) => directUpload(storage, `direct/${i}`, size, config.upload.partBytes, config.upload.partsInFlight))),
+        );
+        await clean();
+        const label = `${parallel}×${size / MiB} MiB`;
+        results[label] = { api: apiSeconds, direct: directSeconds, peakGrowth: Math.max(1, peak - baseline) };
+        const mbps = (seconds: number) => ((parallel * size) / MiB / seconds).toFixed(0);
+        process.stdout.write(
+          `${label.padEnd(16)} API ${apiSeconds.toFixed(2)} s (${mbps(apiSeconds)} MiB/s)   direct ${directSeconds.toFixed(2)} s (${mbps(directSeconds)} MiB/s)   server RSS +${((peak - baseline) / MiB).toFixed(1)} MiB\n`,
+        );
+      }
+      const small = results[`${parallel}×200 MiB`]!;
+      const large = results[`${parallel}×2048 MiB`]!;
+      lines.push(formatRatio(`throughput API ÷ direct, ${parallel} upload(s), 2 GiB`, large.direct / large.api, '≥ 0.9'));
+      lines.push(formatRatio(`throughput API ÷ direct, ${parallel} upload(s), 200 MiB`, small.direct / small.api, '≥ 0.9'));
+      lines.push(formatRatio(`server RSS growth 2 GiB ÷ 200 MiB, ${parallel} upload(s)`, large.peakGrowth / small.peakGrowth, '≤ 1.1'));
+    }
+    process.stdout.write(`\n${lines.join('\n')}\n`);
+  } finally {
+    await stopProcess(server);
+    await db.close();
+    await bench.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench:upload: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
