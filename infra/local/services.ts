@@ -155,8 +155,8 @@ function ferretdbSpec(bin: string, dataDir: string, port: number): ServiceSpec {
       `--state-dir=${stateDir}`,
       // The debug/metrics HTTP listener defaults to 127.0.0.1:8088, which two instances would fight over.
       '--debug-addr=-',
-      // Info logs every connection; warn still shows failed commands.
-      '--log-level=warn',
+      // Warn dumps every failed command (even the driver's routine endSessions); errors are enough.
+      '--log-level=error',
     ],
     env: baseEnv(dir),
     cwd: dir,
@@ -210,6 +210,8 @@ function baseEnv(home: string): Record<string, string> {
 
 /** Children still running in this process, SIGKILLed on exit so none outlives us. */
 const running = new Set<ChildProcess>();
+/** Children we asked to stop, so their exit is not reported as unexpected. */
+const stopping = new WeakSet<ChildProcess>();
 let exitHookInstalled = false;
 
 function killAllNow(): void {
@@ -218,7 +220,8 @@ function killAllNow(): void {
 
 async function startService(spec: ServiceSpec, children: ChildProcess[], log: (line: string) => void): Promise<void> {
   const fd = openSync(spec.logFile, 'a');
-  writeSync(fd, `--- ${new Date().toISOString()} starting ${spec.bin} ${spec.args.join(' ')}\n`);
+  const shown = spec.args.map((a) => (a === '' ? "''" : a)).join(' ');
+  writeSync(fd, `--- ${new Date().toISOString()} starting ${spec.bin} ${shown}\n`);
   let child: ChildProcess;
   try {
     child = spawn(spec.bin, spec.args, { cwd: spec.cwd, env: spec.env, stdio: ['ignore', fd, fd] });
@@ -233,8 +236,8 @@ async function startService(spec: ServiceSpec, children: ChildProcess[], log: (l
   running.add(child);
 
   const ended = new Promise<string>((resolveEnded) => {
-    child.once('error', (err) => resolveEnded(`could not be started: ${err.message}`));
-    child.once('exit', (code, signal) => resolveEnded(`exited early (${signal ?? `code ${code}`})`));
+    child.once('error', (err) => resolveEnded(`could not be started (${err.message})`));
+    child.once('exit', (code, signal) => resolveEnded(`exited (${signal ?? `code ${code}`})`));
   });
   child.once('exit', () => running.delete(child));
   child.once('error', () => running.delete(child));
@@ -244,7 +247,7 @@ async function startService(spec: ServiceSpec, children: ChildProcess[], log: (l
   let early: string | undefined;
   void ended.then((why) => (early = why));
   for (;;) {
-    if (early !== undefined) throw serviceError(spec, `${spec.name} ${early}`);
+    if (early !== undefined) throw serviceError(spec, `${spec.name} ${early} before it was ready`);
     if (await spec.probe().catch(() => false)) break;
     if (Date.now() > deadline) {
       throw serviceError(spec, `${spec.name} not ready on ${where} after ${READY_TIMEOUT_MS / 1000} s`);
@@ -252,13 +255,17 @@ async function startService(spec: ServiceSpec, children: ChildProcess[], log: (l
     await sleep(100);
   }
   // A probe could in theory reach someone else on that port just as our child dies; check once more.
-  if (early !== undefined) throw serviceError(spec, `${spec.name} ${early}`);
+  if (early !== undefined) throw serviceError(spec, `${spec.name} ${early} before it was ready`);
   log(`${spec.name} ready on ${where}`);
+  void ended.then((why) => {
+    if (!stopping.has(child)) log(`${spec.name} ${why} unexpectedly; see ${spec.logFile}`);
+  });
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  stopping.add(child);
   child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
   await exited;
