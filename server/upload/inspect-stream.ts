@@ -32,7 +32,8 @@ export class InspectStream<T> extends Transform {
     this.inspection.catch(() => undefined);
   }
 
-  get size(): number {
+  /** Bytes seen so far. (Not `size`: lib-storage reads a body's `size` as its total length.) */
+  get bytesSeen(): number {
     return this.bytes;
   }
 

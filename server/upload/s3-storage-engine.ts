@@ -63,7 +63,7 @@ export function s3StorageEngine(options: {
     try {
       const { contentType } = await inspect.inspection;
       await storage.upload(target.key, inspect, contentType);
-      return { fieldname: file.fieldname, key: target.key, bytes: inspect.size, sha256: inspect.digest(), contentType };
+      return { fieldname: file.fieldname, key: target.key, bytes: inspect.bytesSeen, sha256: inspect.digest(), contentType };
     } catch (error) {
       inspect.destroy();
       file.stream.resume(); // let busboy finish the part; multer drains the rest of the request

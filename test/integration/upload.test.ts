@@ -82,6 +82,15 @@ describe('POST /api/submissions', () => {
     expect(await status.json()).toMatchObject({ id, status: 'received', rejection: null });
   });
 
+  test('when a clip spans several multipart parts, then it is stored whole with the right size and SHA-256', async () => {
+    const large = Buffer.concat([video, Buffer.alloc(11 * MiB, 1)]);
+    const response = await postMultipart(url, fields(), [videoPart(large)]);
+    expect(response.status).toBe(202);
+    const id = String(response.json.id);
+    expect(await app.services.db.submissions.findById(id).lean()).toMatchObject({ original: { bytes: large.length, sha256: sha256(large) } });
+    expect(sha256(await buffer(await app.services.storage.download(`originals/${id}/video`)))).toBe(sha256(large));
+  });
+
   test('when the status is asked without a token or with a wrong one, then it is refused without telling whether the id exists', async () => {
     const { id } = (await postMultipart(url, fields(), [videoPart()])).json as { id: string };
     const none = await fetch(`${app.baseUrl}/api/submissions/${id}/status`);
