@@ -34,18 +34,15 @@ export async function startBenchServices(): Promise<{ services: LocalServices; e
 
 export const ROOT = resolve(__dirname, '..', '..', '..');
 
-/** Starts a built entry point (dist/…) as its own process and waits for a line that says it is ready. */
-export async function startProcess(entry: string, env: NodeJS.ProcessEnv, ready: RegExp): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(ROOT, 'dist', entry)], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  let output = '';
-  await new Promise<void>((resolveReady, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (ready.test(output)) resolveReady();
-    });
-    child.once('exit', (code) => reject(new Error(`${entry} exited with code ${String(code)}: ${output}`)));
-  });
-  child.stdout?.resume();
+/** Starts a built entry point (dist/…) as its own process; `ready` resolves once it is usable. */
+export async function startProcess(entry: string, env: NodeJS.ProcessEnv, ready: () => Promise<boolean>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(ROOT, 'dist', entry)], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const deadline = Date.now() + 30_000;
+  while (!(await ready().catch(() => false))) {
+    if (child.exitCode !== null) throw new Error(`${entry} exited with code ${String(child.exitCode)}`);
+    if (Date.now() > deadline) throw new Error(`${entry} did not become ready in 30 s`);
+    await new Promise((resolveWait) => setTimeout(resolveWait, 200));
+  }
   return child;
 }
 

@@ -101,8 +101,8 @@ async function main(): Promise<void> {
   const db = await connectDatabase(config.mongo.url);
   await createCampaign(db, demoCampaign as NewCampaign, new Date());
   const port = 30000 + Math.floor(Math.random() * 20000);
-  const server = await startProcess('server/main.js', { ...bench.env, PORT: String(port) }, /listening/);
   const baseUrl = `http://127.0.0.1:${port}`;
+  const server = await startProcess('server/main.js', { ...bench.env, PORT: String(port) }, async () => (await fetch(`${baseUrl}/healthz`)).ok);
   const pid = server.pid!;
   const clean = async () => {
     for (const key of await storage.list('')) await storage.remove(key);
