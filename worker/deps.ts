@@ -1,0 +1,26 @@
+import type { Config } from '../shared/config';
+import type { Database } from '../shared/db';
+import type { Logger } from '../shared/logger';
+import type { JobQueue } from '../shared/queue/queue';
+import type { ObjectStorage } from '../shared/storage/object-storage';
+import type { RunLimits } from './ffmpeg/ffmpeg';
+
+export interface WorkerDeps {
+  config: Readonly<Config>;
+  logger: Logger;
+  db: Database;
+  queue: JobQueue;
+  storage: ObjectStorage;
+  limits: RunLimits;
+  /** Aborted on shutdown: running ffmpeg processes are killed and the job is handed back. */
+  shutdown: AbortSignal;
+}
+
+export function runLimits(config: Readonly<Config>): RunLimits {
+  return {
+    ffmpegPath: config.worker.ffmpegPath,
+    ffprobePath: config.worker.ffprobePath,
+    niceness: config.worker.niceness,
+    timeoutSeconds: config.worker.timeoutSeconds,
+  };
+}

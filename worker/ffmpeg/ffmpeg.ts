@@ -1,0 +1,220 @@
+import { spawn } from 'node:child_process';
+import ffmpeg from 'fluent-ffmpeg';
+import type { ProbeOutput } from './media-info';
+
+/**
+ * The only module that runs ffmpeg and ffprobe, and the only one that imports fluent-ffmpeg.
+ * Steps build plain argument arrays (pure functions, asserted by unit tests); this module runs them:
+ * niced, as the leader of their own process group (so a timeout or a shutdown kills everything they
+ * started), with a hard time limit, and with progress read from ffmpeg's stats line.
+ */
+
+export interface FfmpegCommand {
+  /** Options that apply to the whole run (log level, filter graph, thread count…). */
+  globalArgs: string[];
+  inputs: Array<{ args: string[]; path: string }>;
+  outputs: Array<{ args: string[]; path: string }>;
+}
+
+export interface RunLimits {
+  ffmpegPath: string;
+  ffprobePath: string;
+  niceness: number;
+  timeoutSeconds: number;
+}
+
+export class FfmpegError extends Error {
+  constructor(
+    readonly kind: 'failed' | 'timeout' | 'aborted',
+    message: string,
+    readonly stderrTail: string,
+  ) {
+    super(message);
+    this.name = 'FfmpegError';
+  }
+}
+
+/** `setsid` makes ffmpeg the leader of a new process group without forking (same pid), so -pid reaches it all. */
+const SETSID = 'setsid';
+
+/**
+ * The exact argument list ffmpeg receives for a command, in the order fluent-ffmpeg assembles it
+ * (input options and inputs, then -y, then each output's options and path).
+ */
+export function commandArgs(command: FfmpegCommand): string[] {
+  return [
+    ...command.inputs.flatMap((input, i) => [...(i === 0 ? command.globalArgs : []), ...input.args, '-i', input.path]),
+    '-y',
+    ...command.outputs.flatMap((output) => [...output.args, output.path]),
+  ];
+}
+
+function options(args: string[]): string[] {
+  // fluent-ffmpeg splits a lone "-flag value" string on its space; with two or more arguments it never splits.
+  if (args.length === 1 && /\s/.test(args[0] ?? '')) throw new Error(`ambiguous ffmpeg option: ${args[0] ?? ''}`);
+  return args;
+}
+
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (!pid) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal); // setsid had not run yet: the process is still in our group
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+const TIME = /time=\s*(\d+):(\d{2}):(\d{2}(?:\.\d+)?)/;
+
+export async function runFfmpeg(
+  command: FfmpegCommand,
+  limits: RunLimits,
+  run: { durationSeconds?: number | null; onProgress?: (fraction: number) => void; signal?: AbortSignal } = {},
+): Promise<void> {
+  await loadCapabilities(limits.ffmpegPath);
+  return new Promise((resolve, reject) => {
+    if (run.signal?.aborted) {
+      reject(new FfmpegError('aborted', 'ffmpeg was not started: the job is stopping', ''));
+      return;
+    }
+    const cmd = ffmpeg({ stdoutLines: 40 });
+    cmd.setFfmpegPath(SETSID);
+    if (limits.niceness > 0) cmd.renice(limits.niceness);
+    command.inputs.forEach((input, i) => {
+      cmd.input(input.path);
+      // The real ffmpeg binary is setsid's first argument; fluent-ffmpeg puts the first input's options first.
+      const args = i === 0 ? [limits.ffmpegPath, ...command.globalArgs, ...input.args] : input.args;
+      if (args.length > 0) cmd.inputOptions(...options(args));
+    });
+    for (const output of command.outputs) {
+      cmd.output(output.path);
+      if (output.args.length > 0) cmd.outputOptions(...options(output.args));
+    }
+
+    let pid: number | undefined;
+    let stopped: FfmpegError['kind'] | null = null;
+    const stderr: string[] = [];
+    const timer = setTimeout(() => {
+      stopped = 'timeout';
+      killGroup(pid, 'SIGKILL');
+    }, limits.timeoutSeconds * 1000);
+    const onAbort = () => {
+      stopped = 'aborted';
+      killGroup(pid, 'SIGKILL');
+    };
+    run.signal?.addEventListener('abort', onAbort, { once: true });
+    const finish = (error: FfmpegError | null) => {
+      clearTimeout(timer);
+      run.signal?.removeEventListener('abort', onAbort);
+      if (error) reject(error);
+      else resolve();
+    };
+
+    cmd.on('start', () => {
+      pid = (cmd as unknown as { ffmpegProc?: { pid?: number } }).ffmpegProc?.pid;
+      if (stopped) killGroup(pid, 'SIGKILL');
+    });
+    cmd.on('stderr', (line: string) => {
+      stderr.push(line);
+      if (stderr.length > 40) stderr.shift();
+      const match = TIME.exec(line);
+      if (match && run.onProgress && run.durationSeconds) {
+        const seconds = Number(match[1]) * 3600 + Number(match[2]) * 60 + Number(match[3]);
+        run.onProgress(Math.min(1, seconds / run.durationSeconds));
+      }
+    });
+    cmd.on('error', (error: Error) => {
+      const tail = stderr.filter((line) => !TIME.test(line)).slice(-10).join('\n');
+      if (stopped === 'timeout') finish(new FfmpegError('timeout', `ffmpeg ran longer than ${limits.timeoutSeconds} s and was stopped`, tail));
+      else if (stopped === 'aborted') finish(new FfmpegError('aborted', 'ffmpeg was stopped: the job is stopping', tail));
+      else finish(new FfmpegError('failed', `${error.message}${tail ? `: ${tail}` : ''}`, tail));
+    });
+    cmd.on('end', () => finish(null));
+    cmd.run();
+  });
+}
+
+/**
+ * Runs ffprobe and returns its JSON. Run directly rather than through fluent-ffmpeg's ffprobe, which
+ * parses a text format that loses side data (the display matrix) and has no time limit.
+ */
+export function runFfprobe(args: string[], limits: RunLimits): Promise<ProbeOutput> {
+  return new Promise((resolve, reject) => {
+    const [command, argv] = limits.niceness > 0 ? ['nice', ['-n', String(limits.niceness), limits.ffprobePath, ...args]] : [limits.ffprobePath, args];
+    // detached: ffprobe leads its own process group, so the timeout kills everything it started.
+    const child = spawn(command, argv, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child.pid, 'SIGKILL');
+    }, Math.min(limits.timeoutSeconds, 60) * 1000);
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => {
+      if (err.length < 64) err.push(chunk);
+    });
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(new FfmpegError('failed', `ffprobe could not start: ${error.message}`, ''));
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const stderr = Buffer.concat(err).toString('utf8').trim().split('\n').slice(-10).join('\n');
+      if (timedOut) return reject(new FfmpegError('timeout', 'ffprobe took too long and was stopped', stderr));
+      if (code !== 0) return reject(new FfmpegError('failed', `ffprobe exited with code ${String(code)}`, stderr));
+      try {
+        resolve(JSON.parse(Buffer.concat(out).toString('utf8')) as ProbeOutput);
+      } catch {
+        reject(new FfmpegError('failed', 'ffprobe did not return JSON', stderr));
+      }
+    });
+  });
+}
+
+/** What the worker needs from ffmpeg; a build without one of these cannot make the previews. */
+export const REQUIRED_ENCODERS = ['libx264', 'aac', 'mjpeg'];
+export const REQUIRED_FILTERS = ['subtitles', 'ass', 'zscale', 'tonemap', 'loudnorm', 'fps', 'scale', 'transpose', 'anullsrc'];
+
+type Listing = Record<string, unknown>;
+
+interface Capabilities {
+  encoders: Listing;
+  filters: Listing;
+}
+
+/**
+ * fluent-ffmpeg lists formats and encoders before every run (`ffmpeg -formats`, `-encoders`) through the
+ * configured binary, which here is setsid; it caches the lists module-wide, so they are loaded once from
+ * the real ffmpeg first. (fluent-ffmpeg's own cache is module state; this promise only mirrors it.)
+ */
+let capabilities: Promise<Capabilities> | undefined;
+
+function loadCapabilities(ffmpegPath: string): Promise<Capabilities> {
+  capabilities ??= (async () => {
+    ffmpeg.setFfmpegPath(ffmpegPath);
+    const list = (load: (cb: (err: Error | null, data: Listing) => void) => void) =>
+      new Promise<Listing>((resolve, reject) => load((err, data) => (err ? reject(err) : resolve(data))));
+    await list((cb) => ffmpeg.getAvailableFormats(cb as never));
+    const encoders = await list((cb) => ffmpeg.getAvailableEncoders(cb as never));
+    const filters = await list((cb) => ffmpeg.getAvailableFilters(cb as never));
+    return { encoders, filters };
+  })();
+  capabilities.catch(() => {
+    capabilities = undefined;
+  });
+  return capabilities;
+}
+
+/** What this ffmpeg lacks of what the worker needs (empty when it has everything). */
+export async function missingCapabilities(ffmpegPath: string): Promise<string[]> {
+  const { encoders, filters } = await loadCapabilities(ffmpegPath);
+  return [
+    ...REQUIRED_ENCODERS.filter((name) => !(name in encoders)).map((name) => `encoder ${name}`),
+    ...REQUIRED_FILTERS.filter((name) => !(name in filters)).map((name) => `filter ${name}${name === 'subtitles' ? ' (libass)' : ''}`),
+  ];
+}

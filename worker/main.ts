@@ -1,0 +1,57 @@
+import { loadConfig } from '../shared/config';
+import { createLogger } from '../shared/logger';
+import { connectCoreServices, StartupError } from '../shared/startup-checks';
+import { runLimits, type WorkerDeps } from './deps';
+import { missingCapabilities } from './ffmpeg/ffmpeg';
+import { processSubmission } from './handlers/process-submission.handler';
+import { reconcile, RECONCILE } from './reconciler';
+import { sweepStaleJobDirs, workRoot } from './work-dirs';
+
+/**
+ * The worker process: check dependencies (and that ffmpeg can do the job), take jobs, reconcile, and on
+ * SIGTERM stop taking work, hand the running job back (its ffmpeg is killed), close connections, exit 0.
+ */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger({ level: config.logLevel, name: 'worker' });
+
+  let missing: string[];
+  try {
+    missing = await missingCapabilities(config.worker.ffmpegPath);
+  } catch (error) {
+    throw new StartupError(`ffmpeg could not be run as "${config.worker.ffmpegPath}": ${(error as Error).message}. Install it (npm start does) or set FFMPEG_PATH.`);
+  }
+  if (missing.length > 0) throw new StartupError(`this ffmpeg lacks what the worker needs: ${missing.join(', ')}`);
+
+  const swept = await sweepStaleJobDirs(workRoot(config.worker.workDir));
+  const services = await connectCoreServices(config);
+  const stopping = new AbortController();
+  const deps: WorkerDeps = { config, logger, ...services, limits: runLimits(config), shutdown: stopping.signal };
+
+  services.queue.process('process-submission', config.worker.concurrency, (job) => processSubmission(deps, job));
+  const runReconciler = () => reconcile(deps).catch((error: unknown) => logger.warn({ err: error }, 'reconciler failed'));
+  const reconciler = setInterval(() => void runReconciler(), RECONCILE.intervalMs);
+  void runReconciler();
+  logger.info({ concurrency: config.worker.concurrency, sweptJobDirs: swept }, 'worker ready');
+
+  const shutdown = (signal: string) => {
+    if (stopping.signal.aborted) return;
+    logger.info({ signal }, 'shutting down: handing back the running jobs');
+    clearInterval(reconciler);
+    stopping.abort();
+    services
+      .close()
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'error while closing connections');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`worker: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

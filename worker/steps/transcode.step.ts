@@ -1,0 +1,194 @@
+import { join } from 'node:path';
+import { escapeFilterPath } from '../ffmpeg/filter-escape';
+import { runFfmpeg, type FfmpegCommand, type RunLimits } from '../ffmpeg/ffmpeg';
+import type { MediaInfo, VideoInfo } from '../ffmpeg/media-info';
+import { inputHardeningArgs } from './probe.step';
+
+/**
+ * The review preview, the captioned preview and the poster, from ONE decode of the original:
+ * H.264 High + AAC 48 kHz stereo in MP4 with faststart, at most 720p, turned upright, constant frame
+ * rate, SDR BT.709, loudness-normalised, exactly one video and one audio stream, and no metadata.
+ */
+
+export interface EncoderSettings {
+  preset: string;
+  crf: number;
+}
+
+/**
+ * Chosen by measurement (npm run bench:encoder on the corpus clips, see README): "veryfast" at CRF 23 was
+ * within a few hundredths of SSIM of "medium" at about a third of the CPU time, with files ~15 % larger;
+ * previews are watched once by a moderator, so encode speed matters more than the last percent of size.
+ */
+export const PREVIEW_ENCODER: EncoderSettings = { preset: 'veryfast', crf: 23 };
+
+/** EBU R128 target for social media: −14 LUFS integrated, true peak at most −1.5 dBTP. */
+export const LOUDNESS = { integrated: -14, truePeak: -1.5, range: 11 };
+
+export const PREVIEW_MAX = { long: 1280, short: 720, fps: 30 };
+
+export interface TranscodePlan {
+  inputPath: string;
+  outDir: string;
+  /** An ASS file we wrote (never the contributor's), to burn into the captioned preview. */
+  captionsAssPath: string | null;
+  maxDurationSeconds: number;
+  encoder?: EncoderSettings;
+}
+
+export const OUTPUT_FILES = { preview: 'preview.mp4', captionedPreview: 'preview-captioned.mp4', poster: 'poster.jpg' } as const;
+
+/** Display size scaled to fit 1280×720 (either orientation), even numbers for 4:2:0. */
+export function previewSize(video: Pick<VideoInfo, 'displayWidth' | 'displayHeight'>): { width: number; height: number } {
+  const { displayWidth: w, displayHeight: h } = video;
+  const scale = Math.min(1, PREVIEW_MAX.long / Math.max(w, h), PREVIEW_MAX.short / Math.min(w, h));
+  const even = (n: number) => Math.max(2, Math.round((n * scale) / 2) * 2);
+  return { width: even(w), height: even(h) };
+}
+
+/** A constant output rate near the source's: 30 at most, 10 at least. */
+export function previewFps(video: Pick<VideoInfo, 'averageFps'>): number {
+  return Math.min(PREVIEW_MAX.fps, Math.max(10, Math.round(video.averageFps ?? PREVIEW_MAX.fps)));
+}
+
+/**
+ * Turns the picture upright from the display matrix, as ffmpeg 7 does (ffmpeg 5.1 ignores mirroring,
+ * so autorotation is off and this is applied instead): 90° and 270° may carry a flip, 180° is two flips.
+ */
+export function orientationFilters(video: Pick<VideoInfo, 'rotation' | 'displayMatrix'>): string[] {
+  const m = video.displayMatrix;
+  switch (video.rotation) {
+    case 90:
+      return [m && (m[3] ?? 0) > 0 ? 'transpose=cclock_flip' : 'transpose=clock'];
+    case 180:
+      return [...(!m || (m[0] ?? 0) < 0 ? ['hflip'] : []), ...(!m || (m[4] ?? 0) < 0 ? ['vflip'] : [])];
+    case 270:
+      return [m && (m[3] ?? 0) < 0 ? 'transpose=clock_flip' : 'transpose=cclock'];
+    default:
+      return m && (m[4] ?? 0) < 0 ? ['vflip'] : [];
+  }
+}
+
+/** HLG or PQ (also Dolby Vision with an HDR10/HLG base layer) to SDR BT.709, tone-mapped with Hable. */
+export function toneMapFilters(video: Pick<VideoInfo, 'hdr'>): string[] {
+  if (!video.hdr) return [];
+  return ['zscale=t=linear:npl=100', 'format=gbrpf32le', 'zscale=p=bt709', 'tonemap=tonemap=hable:desat=0', 'zscale=t=bt709:m=bt709:r=tv'];
+}
+
+/** Where the poster comes from: the first keyframe at or after this time (1 s in, or the start of a short clip). */
+export function posterTime(info: Pick<MediaInfo, 'durationSeconds'>): number {
+  const duration = info.durationSeconds ?? 0;
+  return duration >= 3 ? 1 : 0;
+}
+
+export function buildTranscodeArgs(info: MediaInfo, plan: TranscodePlan): FfmpegCommand {
+  const video = info.video;
+  if (!video) throw new Error('no video stream to transcode');
+  const encoder = plan.encoder ?? PREVIEW_ENCODER;
+  const { width, height } = previewSize(video);
+  const fps = previewFps(video);
+  const captioned = plan.captionsAssPath !== null;
+  const copies = captioned ? 3 : 2;
+
+  const videoChain = [
+    ...orientationFilters(video),
+    ...toneMapFilters(video),
+    // Constant frame rate: phones record variable frame rates that some editors and platforms mishandle.
+    `fps=${fps}`,
+    `scale=${width}:${height}:out_range=tv`,
+    'setsar=1',
+    'format=yuv420p',
+    `split=${copies}`,
+  ].join(',');
+  const videoLabels = captioned ? '[vp][vc][vposter]' : '[vp][vposter]';
+  const graph = [
+    `[0:${video.index}]${videoChain}${videoLabels}`,
+    `[vposter]select=isnan(prev_selected_t)*gte(t\\,${posterTime(info)})*eq(pict_type\\,I)[poster]`,
+  ];
+  if (captioned && plan.captionsAssPath) graph.push(`[vc]ass=filename=${escapeFilterPath(plan.captionsAssPath)}[vcap]`);
+
+  const audioOut = captioned ? '[ap][ac]' : '[ap]';
+  const audioSplit = captioned ? ',asplit=2' : '';
+  const audioFormat = 'aresample=48000,aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo';
+  if (info.audio) {
+    graph.push(
+      `[0:${info.audio.index}]loudnorm=I=${LOUDNESS.integrated}:TP=${LOUDNESS.truePeak}:LRA=${LOUDNESS.range},${audioFormat}${audioSplit}${audioOut}`,
+    );
+  } else {
+    // A clip without sound still gets a (silent) audio track: platforms and players expect one.
+    const length = info.durationSeconds ? `,atrim=duration=${info.durationSeconds}` : '';
+    graph.push(`anullsrc=channel_layout=stereo:sample_rate=48000${length},${audioFormat}${audioSplit}${audioOut}`);
+  }
+
+  const mp4 = (videoLabel: string, audioLabel: string) => [
+    '-map', videoLabel,
+    '-map', audioLabel,
+    ...h264Args(encoder, fps),
+    ...aacArgs(),
+    ...strippedMp4Args(),
+    ...(info.audio ? [] : ['-shortest']),
+    // Never encode more than the accepted length, whatever the file claims.
+    '-t', String(plan.maxDurationSeconds),
+  ];
+
+  const outputs = [{ args: mp4('[vp]', '[ap]'), path: join(plan.outDir, OUTPUT_FILES.preview) }];
+  if (captioned) outputs.push({ args: mp4('[vcap]', '[ac]'), path: join(plan.outDir, OUTPUT_FILES.captionedPreview) });
+  outputs.push({ args: posterArgs(), path: join(plan.outDir, OUTPUT_FILES.poster) });
+
+  return {
+    // -stats: the progress line (time=…) is printed even at log level "error"; the runner reads it.
+    globalArgs: ['-hide_banner', '-nostdin', '-loglevel', 'error', '-stats', '-filter_complex', graph.join(';')],
+    inputs: [{ args: [...inputHardeningArgs(), '-noautorotate'], path: plan.inputPath }],
+    outputs,
+  };
+}
+
+/** H.264 High, 8-bit 4:2:0, tagged BT.709, a keyframe every 2 s for quick seeking in the review player. */
+export function h264Args(encoder: EncoderSettings, fps: number): string[] {
+  return [
+    '-c:v', 'libx264',
+    '-preset', encoder.preset,
+    '-crf', String(encoder.crf),
+    '-profile:v', 'high',
+    '-pix_fmt', 'yuv420p',
+    '-g', String(fps * 2),
+    '-color_primaries', 'bt709',
+    '-color_trc', 'bt709',
+    '-colorspace', 'bt709',
+  ];
+}
+
+/** AAC-LC 48 kHz stereo: what every platform and phone plays. */
+export function aacArgs(): string[] {
+  return ['-c:a', 'aac', '-b:a', '128k', '-ar', '48000', '-ac', '2'];
+}
+
+/**
+ * No metadata survives: no global or per-stream tags (GPS, make, model, software), no chapters, no
+ * data or attachment tracks (only the two mapped streams are written), creation times left at zero,
+ * and bitexact so no encoder version tag is written. faststart puts the index first for streaming.
+ */
+export function strippedMp4Args(): string[] {
+  return [
+    '-map_metadata', '-1',
+    '-map_chapters', '-1',
+    '-fflags', '+bitexact',
+    '-flags:v', '+bitexact',
+    '-flags:a', '+bitexact',
+    '-movflags', '+faststart',
+  ];
+}
+
+/** One JPEG, no comment block (bitexact drops the "Lavc" tag). */
+export function posterArgs(): string[] {
+  return ['-map', '[poster]', '-frames:v', '1', '-update', '1', '-q:v', '3', '-fflags', '+bitexact', '-flags:v', '+bitexact'];
+}
+
+export async function transcode(
+  info: MediaInfo,
+  plan: TranscodePlan,
+  limits: RunLimits,
+  run: { onProgress?: (fraction: number) => void; signal?: AbortSignal } = {},
+): Promise<void> {
+  await runFfmpeg(buildTranscodeArgs(info, plan), limits, { durationSeconds: info.durationSeconds, ...run });
+}
