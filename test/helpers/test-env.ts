@@ -50,6 +50,8 @@ export function testEnv(overrides: Record<string, string> = {}): NodeJS.ProcessE
 
 export interface TestApp {
   baseUrl: string;
+  /** The environment this app's config came from: give it to a worker process to share the same services. */
+  env: NodeJS.ProcessEnv;
   config: Readonly<Config>;
   deps: ServerDeps;
   services: CoreServices;
@@ -63,7 +65,8 @@ export async function startTestApp(
   now: () => Date = () => new Date(),
   replace: (config: Readonly<Config>) => Partial<ServerDeps> = () => ({}),
 ): Promise<TestApp> {
-  const config = loadConfig(testEnv(overrides));
+  const env = testEnv(overrides);
+  const config = loadConfig(env);
   await createObjectStorage(config.s3, config.upload).ensureBucket();
   const services = await connectCoreServices(config);
   const deps: ServerDeps = {
@@ -80,6 +83,7 @@ export async function startTestApp(
   const { port } = server.address() as AddressInfo;
   return {
     baseUrl: `http://127.0.0.1:${port}`,
+    env,
     config,
     deps,
     services,

@@ -1,0 +1,86 @@
+import { createReadStream } from 'node:fs';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Types } from 'mongoose';
+import { createHash } from 'node:crypto';
+import { originalKey, originalSubtitlesKey } from '../../shared/storage/keys';
+import type { Submission } from '../../shared/models/submission.model';
+import { createSubmission } from '../../server/services/submission.service';
+import { runLimits, type WorkerDeps } from '../../worker/deps';
+import { processSubmission } from '../../worker/handlers/process-submission.handler';
+import type { QueueJob } from '../../shared/queue/queue';
+import type { TestApp } from './test-env';
+import { demoConsent } from './test-env';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+
+export function workerDeps(app: TestApp, overrides: Partial<WorkerDeps> = {}): WorkerDeps {
+  return {
+    config: app.config,
+    logger: app.deps.logger,
+    db: app.services.db,
+    queue: app.services.queue,
+    storage: app.services.storage,
+    limits: runLimits(app.config),
+    shutdown: new AbortController().signal,
+    ...overrides,
+  };
+}
+
+/**
+ * Stores a clip (and subtitles) as the upload would, without the upload's content check, so the worker
+ * can be given files the upload would refuse (its own defences are under test). Returns the id.
+ */
+export async function submitFile(
+  app: TestApp,
+  video: Buffer | string,
+  options: { subtitles?: Buffer; language?: string } = {},
+): Promise<string> {
+  const id = new Types.ObjectId().toHexString();
+  const bytes = typeof video === 'string' ? await readFile(video) : video;
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  await app.services.storage.upload(originalKey(id), typeof video === 'string' ? createReadStream(video) : bytes, 'video/mp4');
+  let subtitles = null;
+  if (options.subtitles) {
+    await app.services.storage.upload(originalSubtitlesKey(id), options.subtitles, 'application/octet-stream');
+    subtitles = { key: originalSubtitlesKey(id), bytes: options.subtitles.length, sha256: sha(options.subtitles), contentType: 'application/octet-stream' };
+  }
+  const language = options.language ?? 'be';
+  await createSubmission(app.deps, {
+    id,
+    input: {
+      campaign: 'demo', organisation: 'Test union', country: 'BY', language, title: 'Test', message: '', contactEmail: null,
+      consent: JSON.parse(demoConsent('en')) as { version: number; language: string; statements: string[] },
+    },
+    video: { key: originalKey(id), bytes: bytes.length, sha256: sha(bytes), contentType: 'video/mp4' },
+    subtitles,
+  });
+  return id;
+}
+
+export function fakeJob(submissionId: string, attempt = 1): QueueJob<'process-submission'> {
+  return { id: submissionId, name: 'process-submission', payload: { submissionId }, attempt, maxAttempts: 5, reportProgress: async () => undefined };
+}
+
+export async function runWorker(deps: WorkerDeps, submissionId: string): Promise<Submission> {
+  await processSubmission(deps, fakeJob(submissionId));
+  return (await deps.db.submissions.findById(submissionId).lean<Submission>())!;
+}
+
+/** Downloads one of a submission's outputs into a temp folder and returns its path. */
+export async function downloadOutput(deps: Pick<WorkerDeps, 'storage'>, submission: Submission, name: string): Promise<string> {
+  const outputs = submission.outputs as Record<string, { key: string }>;
+  const key = outputs[name]?.key;
+  if (!key) throw new Error(`no output ${name}; outputs: ${Object.keys(outputs).join(', ')}`);
+  const dir = mkdtempSync(join(tmpdir(), 'solidarity-out-'));
+  const path = join(dir, name);
+  const chunks: Buffer[] = [];
+  for await (const chunk of await deps.storage.download(key)) chunks.push(chunk as Buffer);
+  await writeFile(path, Buffer.concat(chunks));
+  expect((await stat(path)).size).toBeGreaterThan(0);
+  return path;
+}
+
+/** Tags that may remain in a preview: container brands and per-stream handler/language/encoder names. */
+export const ALLOWED_FORMAT_TAGS = ['major_brand', 'minor_version', 'compatible_brands'];
+export const ALLOWED_STREAM_TAGS = ['language', 'handler_name', 'vendor_id', 'encoder'];
