@@ -1,6 +1,6 @@
 import { commandArgs } from '../../worker/ffmpeg/ffmpeg';
 import type { MediaInfo, VideoInfo } from '../../worker/ffmpeg/media-info';
-import { buildProbeArgs } from '../../worker/steps/probe.step';
+import { buildPacketCountArgs, buildProbeArgs } from '../../worker/steps/probe.step';
 import { buildPosterFallbackArgs } from '../../worker/steps/poster.step';
 import { buildTranscodeArgs, orientationFilters, previewFps, previewSize } from '../../worker/steps/transcode.step';
 
@@ -129,5 +129,13 @@ test('the poster fallback reads the first frame of the preview', () => {
     '-hide_banner', '-nostdin', '-loglevel', 'error', '-filter_complex', '[0:v:0]null[poster]',
     '-format_whitelist', 'mov,matroska,avi,mpegts', '-protocol_whitelist', 'file', '-i', '/w/out/preview.mp4',
     '-y', ...POSTER, '/w/out/poster.jpg',
+  ]);
+});
+
+test('the frame count demuxes one stream of the allow-listed formats', () => {
+  expect(buildPacketCountArgs('/w/original', 2)).toEqual([
+    '-hide_banner', '-loglevel', 'error',
+    '-format_whitelist', 'mov,matroska,avi,mpegts', '-protocol_whitelist', 'file',
+    '-select_streams', '2', '-count_packets', '-show_entries', 'stream=nb_read_packets', '-of', 'json', '/w/original',
   ]);
 });

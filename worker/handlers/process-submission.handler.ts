@@ -154,7 +154,7 @@ async function runSteps(
   await fetchOriginal(storage, submission.original, originalPath);
   await progress(0.05);
 
-  const media = await probe(originalPath, limits);
+  const media = await probe(originalPath, limits, config.media.maxFps);
   onMedia(media);
   const refusal = checkMediaLimits(media, config.media);
   if (refusal) throw refusal;

@@ -35,9 +35,34 @@ export function buildProbeArgs(inputPath: string): string[] {
   ];
 }
 
-export async function probe(inputPath: string, limits: RunLimits): Promise<MediaInfo> {
+/** Counts the packets of one stream (demuxing only, no decoding): the true number of frames. */
+export function buildPacketCountArgs(inputPath: string, streamIndex: number): string[] {
+  return [
+    '-hide_banner',
+    '-loglevel', 'error',
+    ...inputHardeningArgs(),
+    '-select_streams', String(streamIndex),
+    '-count_packets',
+    '-show_entries', 'stream=nb_read_packets',
+    '-of', 'json',
+    inputPath,
+  ];
+}
+
+/**
+ * Probes a clip. A declared frame rate above `verifyFpsAbove` is checked by counting the frames:
+ * Matroska files often declare their millisecond timebase (1000 fps) as the frame rate.
+ */
+export async function probe(inputPath: string, limits: RunLimits, verifyFpsAbove = Infinity): Promise<MediaInfo> {
   try {
-    return mapProbe(await runFfprobe(buildProbeArgs(inputPath), limits));
+    const info = mapProbe(await runFfprobe(buildProbeArgs(inputPath), limits));
+    const video = info.video;
+    if (video && info.durationSeconds && (video.averageFps ?? 0) > verifyFpsAbove) {
+      const counted = await runFfprobe(buildPacketCountArgs(inputPath, video.index), limits);
+      const packets = Number((counted.streams?.[0] as { nb_read_packets?: string } | undefined)?.nb_read_packets);
+      if (packets > 0) video.averageFps = packets / info.durationSeconds;
+    }
+    return info;
   } catch (error) {
     const detail = (error as { stderrTail?: string }).stderrTail ?? '';
     if (/not on whitelist/i.test(detail)) {

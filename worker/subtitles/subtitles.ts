@@ -21,7 +21,8 @@ export class SubtitleParseError extends Error {
   }
 }
 
-export const SUBTITLE_LIMITS = { maxCues: 5000, maxCueChars: 500, maxLinesPerCue: 4 };
+// Generous: credits and audio descriptions run to ten lines; the limits only stop absurd files.
+export const SUBTITLE_LIMITS = { maxCues: 5000, maxCueChars: 1000, maxLinesPerCue: 12 };
 
 const TIMING = /^\s*((?:\d{1,3}:)?\d{1,2}:\d{2}[,.]\d{1,3})\s*-->\s*((?:\d{1,3}:)?\d{1,2}:\d{2}[,.]\d{1,3})(?:\s+.*)?$/;
 

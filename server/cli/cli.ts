@@ -1,0 +1,108 @@
+import { readFile } from 'node:fs/promises';
+import { Types } from 'mongoose';
+import { loadConfig } from '../../shared/config';
+import { SUBMISSION_STATES, type SubmissionState } from '../../shared/domain/submission-states';
+import { transition } from '../../shared/domain/transition';
+import type { Submission } from '../../shared/models/submission.model';
+import { connectCoreServices, type CoreServices } from '../../shared/startup-checks';
+import { createCampaign, publicCampaign } from '../services/campaign.service';
+
+/**
+ * The operator's command line (until the moderators' web pages exist):
+ *   npm run cli -- campaigns create <campaign.json>    (format: infra/local/demo-campaign.json)
+ *   npm run cli -- campaigns list
+ *   npm run cli -- submissions list [--state <state>] [--limit <n>]
+ *   npm run cli -- submissions show <id>               (state, media, reasons, outputs with 1-hour links)
+ *   npm run cli -- submissions requeue <id>            (a failed or stuck submission is processed again)
+ * Contact details are never printed.
+ */
+const USAGE = `usage:
+  npm run cli -- campaigns create <campaign.json>
+  npm run cli -- campaigns list
+  npm run cli -- submissions list [--state ${SUBMISSION_STATES.join('|')}] [--limit N]
+  npm run cli -- submissions show <id>
+  npm run cli -- submissions requeue <id>
+`;
+
+const LINK_SECONDS = 3600;
+
+function option(args: string[], name: string): string | undefined {
+  const at = args.indexOf(name);
+  return at >= 0 ? args[at + 1] : undefined;
+}
+
+async function findSubmission(services: CoreServices, id: string | undefined): Promise<Submission> {
+  if (!id || !Types.ObjectId.isValid(id)) throw new Error('give a submission id (24 hexadecimal characters)');
+  const submission = await services.db.submissions.findById(id).lean<Submission>();
+  if (!submission) throw new Error(`no submission ${id}`);
+  return submission;
+}
+
+export async function runCli(args: string[], services: CoreServices, out: (line: string) => void): Promise<number> {
+  const [area, command, ...rest] = args;
+  const { db, storage, queue } = services;
+
+  if (area === 'campaigns' && command === 'create' && rest[0]) {
+    const campaign = await createCampaign(db, JSON.parse(await readFile(rest[0], 'utf8')) as never, new Date());
+    out(`created campaign "${campaign.slug}" (${campaign.languages.join(', ')})`);
+    return 0;
+  }
+  if (area === 'campaigns' && command === 'list') {
+    for (const campaign of await db.campaigns.find().sort({ createdAt: 1 }).lean()) {
+      const view = publicCampaign(campaign, new Date());
+      out(`${view.slug}\t${view.open ? 'open' : 'closed'}\t${view.languages.join(',')}\t${view.name}`);
+    }
+    return 0;
+  }
+  if (area === 'submissions' && command === 'list') {
+    const state = option(rest, '--state') as SubmissionState | undefined;
+    if (state && !SUBMISSION_STATES.includes(state)) throw new Error(`unknown state "${state}"`);
+    const limit = Number(option(rest, '--limit') ?? 50);
+    const found = await db.submissions
+      .find(state ? { status: state } : {})
+      .sort({ createdAt: -1 })
+      .limit(limit)
+      .select({ status: 1, createdAt: 1, country: 1, language: 1, title: 1, 'processing.progress': 1 })
+      .lean<Submission[]>();
+    for (const s of found) {
+      out(`${s._id.toHexString()}\t${s.status}${s.status === 'processing' ? ` ${s.processing.progress}%` : ''}\t${s.createdAt.toISOString()}\t${s.country}\t${s.language}\t${s.title}`);
+    }
+    if (found.length === 0) out('no submissions');
+    return 0;
+  }
+  if (area === 'submissions' && command === 'show') {
+    const s = await findSubmission(services, rest[0]);
+    const links: Record<string, string> = {};
+    for (const [name, object] of Object.entries(s.outputs ?? {})) links[name] = await storage.signedGetUrl(object.key, LINK_SECONDS);
+    const { contactEmail: _contact, statusTokenHash: _hash, ...shown } = s;
+    out(JSON.stringify({ ...shown, job: await queue.jobState(s._id.toHexString()), links, linksExpireInSeconds: LINK_SECONDS }, null, 2));
+    return 0;
+  }
+  if (area === 'submissions' && command === 'requeue') {
+    const s = await findSubmission(services, rest[0]);
+    if (!['failed', 'processing', 'received'].includes(s.status)) throw new Error(`a submission in "${s.status}" is not requeued`);
+    const moved = s.status === 'received' ? s : await transition(db.submissions, s._id, 'requeued', s.status, { by: 'operator', reason: 'requeued from the command line' });
+    if (!moved) throw new Error('the submission changed state meanwhile; look again');
+    await queue.enqueue('process-submission', { submissionId: s._id.toHexString() }, { replace: true });
+    out(`requeued ${s._id.toHexString()}`);
+    return 0;
+  }
+  out(USAGE);
+  return 2;
+}
+
+async function main(): Promise<void> {
+  const services = await connectCoreServices(loadConfig());
+  try {
+    process.exitCode = await runCli(process.argv.slice(2), services, (line) => process.stdout.write(`${line}\n`));
+  } finally {
+    await services.close();
+  }
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`cli: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}
