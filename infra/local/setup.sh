@@ -10,7 +10,9 @@ bash infra/local/install.sh
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: installing npm packages" >&2
-  npm ci --no-audit --no-fund --loglevel=error
+  # npm install, not npm ci: the registry here lists only this platform's optional binaries, and npm ci
+  # refuses a lock file that lacks the other platforms'. With a lock file, npm install installs exactly it.
+  npm install --no-audit --no-fund --loglevel=error
 fi
 
 npx --no-install tsc -p tsconfig.json --incremental --tsBuildInfoFile dist/.tsbuildinfo
