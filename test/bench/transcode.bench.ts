@@ -82,7 +82,11 @@ function separateRunsArgs(input: string, ass: string, out: string): string[][] {
 }
 
 async function cpuSeconds(args: string[]): Promise<number> {
-  const { stdout, stderr } = await run('ffmpeg', args.includes('-benchmark') ? args : ['-benchmark', ...args], { maxBuffer: 1 << 24 });
+  // -benchmark prints its line at log level info.
+  const withBenchmark = ['-benchmark', '-nostats', ...args.filter((a) => a !== '-benchmark')];
+  const level = withBenchmark.indexOf('-loglevel');
+  if (level >= 0) withBenchmark[level + 1] = 'info';
+  const { stdout, stderr } = await run('ffmpeg', withBenchmark, { maxBuffer: 1 << 24 });
   const match = /utime=([\d.]+)s stime=([\d.]+)s/.exec(stdout + stderr);
   if (!match) throw new Error('no -benchmark line');
   return Number(match[1]) + Number(match[2]);
