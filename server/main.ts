@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
+import { closeAndExit } from '../shared/shutdown';
 import { connectCoreServices, StartupError } from '../shared/startup-checks';
 import { createApp } from './app';
 
@@ -22,15 +23,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: finishing requests in flight');
-    server.close(() => {
-      services
-        .close()
-        .then(() => process.exit(0))
-        .catch((error: unknown) => {
-          logger.error({ err: error }, 'error while closing connections');
-          process.exit(1);
-        });
-    });
+    server.close(() => closeAndExit(services, logger));
     server.closeIdleConnections();
     // Uploads in flight get a minute to finish; after that they are cut (their S3 uploads are aborted).
     setTimeout(() => server.closeAllConnections(), 60_000).unref();

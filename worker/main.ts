@@ -1,5 +1,6 @@
 import { loadConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
+import { closeAndExit } from '../shared/shutdown';
 import { connectCoreServices, StartupError } from '../shared/startup-checks';
 import { runLimits, type WorkerDeps } from './deps';
 import { missingCapabilities } from './ffmpeg/ffmpeg';
@@ -39,13 +40,8 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'shutting down: handing back the running jobs');
     clearInterval(reconciler);
     stopping.abort();
-    services
-      .close()
-      .then(() => process.exit(0))
-      .catch((error: unknown) => {
-        logger.error({ err: error }, 'error while closing connections');
-        process.exit(1);
-      });
+    // Closing the queue waits for the running job, which settles (hands back) once its ffmpeg is killed.
+    closeAndExit(services, logger);
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

@@ -78,3 +78,10 @@ export const MiB = 1024 * 1024;
 export function formatRatio(name: string, value: number, target: string): string {
   return `${name.padEnd(58)} ${value.toFixed(3).padStart(8)}   (target ${target})`;
 }
+
+/** Wall-clock seconds a piece of work takes. */
+export async function timed(work: () => Promise<unknown>): Promise<number> {
+  const start = process.hrtime.bigint();
+  await work();
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}

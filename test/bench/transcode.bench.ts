@@ -16,8 +16,9 @@ import { createCampaign, type NewCampaign } from '../../server/services/campaign
 import { createSubmission } from '../../server/services/submission.service';
 import { runLimits } from '../../worker/deps';
 import { processSubmission } from '../../worker/handlers/process-submission.handler';
+import { parseSubtitles, toAss, toSrt, toWebVtt } from '../../worker/subtitles/subtitles';
 import demoCampaign from '../../infra/local/demo-campaign.json';
-import { formatRatio, startBenchServices } from './bench-env';
+import { formatRatio, timed, startBenchServices } from './bench-env';
 
 const run = promisify(execFile);
 
@@ -34,6 +35,9 @@ const SECONDS = 30;
 const SRT = Buffer.from(
   Array.from({ length: 10 }, (_, i) => `${i + 1}\n00:00:${String(i * 3).padStart(2, '0')},000 --> 00:00:${String(i * 3 + 2).padStart(2, '0')},500\nПрафсаюзы — не экстрэмізм (${i + 1})\n`).join('\n'),
 );
+
+const CUES = parseSubtitles(SRT.toString('utf8'));
+const CAPTIONS = { ass: toAss(CUES, { width: 720, height: 1280 }), vtt: toWebVtt(CUES), srt: toSrt(CUES) };
 
 async function makeClip(dir: string): Promise<string> {
   const source = join(dir, 'source.mp4');
@@ -92,12 +96,6 @@ async function cpuSeconds(args: string[]): Promise<number> {
   return Number(match[1]) + Number(match[2]);
 }
 
-async function timed(work: () => Promise<unknown>): Promise<number> {
-  const start = process.hrtime.bigint();
-  await work();
-  return Number(process.hrtime.bigint() - start) / 1e9;
-}
-
 async function main(): Promise<void> {
   const bench = await startBenchServices();
   const dir = await mkdtemp(join(tmpdir(), 'solidarity-transcode-bench-'));
@@ -129,10 +127,13 @@ async function main(): Promise<void> {
       const work = await mkdtemp(join(dir, 'hand-'));
       const input = join(work, 'original');
       await pipeline(await services.storage.download(originalKey(probeId)), createWriteStream(input));
+      // The same subtitle files as the worker writes (they are inputs here, not what is measured).
       const ass = join(work, 'captions.ass');
-      await writeFile(ass, '[Script Info]\nScriptType: v4.00+\nPlayResX: 720\nPlayResY: 1280\n\n[V4+ Styles]\nFormat: Name, Fontname, Fontsize\nStyle: Default,Noto Sans,41\n\n[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\nDialogue: 0,0:00:00.00,0:00:02.50,Default,,0,0,0,,Прафсаюзы\n');
+      await writeFile(ass, CAPTIONS.ass);
+      await writeFile(join(work, 'captions.vtt'), CAPTIONS.vtt);
+      await writeFile(join(work, 'captions.srt'), CAPTIONS.srt);
       await run('nice', ['-n', '10', 'ffmpeg', ...handWrittenArgs(input, ass, work)]);
-      for (const name of ['preview.mp4', 'captioned.mp4', 'poster.jpg']) {
+      for (const name of ['preview.mp4', 'captioned.mp4', 'poster.jpg', 'captions.vtt', 'captions.srt']) {
         await services.storage.upload(`bench/${name}`, createReadStream(join(work, name)), 'application/octet-stream');
       }
       await rm(work, { recursive: true, force: true });
@@ -162,7 +163,7 @@ async function main(): Promise<void> {
     const input = join(work, 'clip.mp4');
     await writeFile(input, clipBytes);
     const ass = join(work, 'captions.ass');
-    await writeFile(ass, '[Script Info]\nScriptType: v4.00+\nPlayResX: 720\nPlayResY: 1280\n\n[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\nDialogue: 0,0:00:00.00,0:00:02.50,Default,,0,0,0,,Прафсаюзы\n');
+    await writeFile(ass, CAPTIONS.ass);
     const oneDecode = await cpuSeconds(handWrittenArgs(input, ass, work));
     let separate = 0;
     for (const args of separateRunsArgs(input, ass, work)) separate += await cpuSeconds(args);

@@ -7,7 +7,7 @@ import { connectDatabase } from '../../shared/db';
 import { createObjectStorage, type ObjectStorage } from '../../shared/storage/object-storage';
 import { createCampaign, type NewCampaign } from '../../server/services/campaign.service';
 import demoCampaign from '../../infra/local/demo-campaign.json';
-import { formatRatio, MiB, rssOf, startBenchServices, startProcess, stopProcess, withPeakRss } from './bench-env';
+import { formatRatio, timed, MiB, rssOf, startBenchServices, startProcess, stopProcess, withPeakRss } from './bench-env';
 
 /**
  * npm run bench:upload — the upload path against a direct S3 upload of the same bytes, in one run:
@@ -85,12 +85,6 @@ async function directUpload(storage: ObjectStorage, key: string, bytes: number, 
     partSize: partBytes,
     queueSize: partsInFlight,
   }).done();
-}
-
-async function timed(work: () => Promise<unknown>): Promise<number> {
-  const start = process.hrtime.bigint();
-  await work();
-  return Number(process.hrtime.bigint() - start) / 1e9;
 }
 
 async function main(): Promise<void> {
