@@ -75,6 +75,14 @@ export function toneMapFilters(video: Pick<VideoInfo, 'hdr'>): string[] {
   return ['zscale=t=linear:npl=100', 'format=gbrpf32le', 'zscale=p=bt709', 'tonemap=tonemap=hable:desat=0', 'zscale=t=bt709:m=bt709:r=tv'];
 }
 
+/**
+ * The burn-in: captions from an ASS file the worker wrote (subtitles.step.ts), rendered by libass.
+ * The release renders (1:1, 9:16, per language) reuse this with their own sizes.
+ */
+export function burnInCaptionsFilter(assPath: string): string {
+  return `ass=filename=${escapeFilterPath(assPath)}`;
+}
+
 /** Where the poster comes from: the first keyframe at or after this time (1 s in, or the start of a short clip). */
 export function posterTime(info: Pick<MediaInfo, 'durationSeconds'>): number {
   const duration = info.durationSeconds ?? 0;
@@ -105,7 +113,7 @@ export function buildTranscodeArgs(info: MediaInfo, plan: TranscodePlan): Ffmpeg
     `[0:${video.index}]${videoChain}${videoLabels}`,
     `[vposter]select=isnan(prev_selected_t)*gte(t\\,${posterTime(info)})*eq(pict_type\\,I)[poster]`,
   ];
-  if (captioned && plan.captionsAssPath) graph.push(`[vc]ass=filename=${escapeFilterPath(plan.captionsAssPath)}[vcap]`);
+  if (captioned && plan.captionsAssPath) graph.push(`[vc]${burnInCaptionsFilter(plan.captionsAssPath)}[vcap]`);
 
   const audioOut = captioned ? '[ap][ac]' : '[ap]';
   const audioSplit = captioned ? ',asplit=2' : '';
