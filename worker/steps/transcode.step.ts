@@ -16,9 +16,10 @@ export interface EncoderSettings {
 }
 
 /**
- * Chosen by measurement (npm run bench:encoder on the corpus clips, see README): "veryfast" at CRF 23 was
- * within a few hundredths of SSIM of "medium" at about a third of the CPU time, with files ~15 % larger;
- * previews are watched once by a moderator, so encode speed matters more than the last percent of size.
+ * Chosen by measurement (npm run bench:encoder, CRF 23, three corpus clips: GoPro, a 1740×892 screen
+ * recording, an iPhone clip; against "medium"): veryfast took 0.46× the CPU, made files 0.85× the size,
+ * at SSIM 0.9865 against 0.9889. superfast was faster (0.33×) but 1.31× the size; faster and slower
+ * presets cost 0.7–1× the CPU for under 0.003 SSIM. A preview is watched once by a moderator.
  */
 export const PREVIEW_ENCODER: EncoderSettings = { preset: 'veryfast', crf: 23 };
 
