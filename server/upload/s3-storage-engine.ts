@@ -3,6 +3,7 @@ import type { StorageEngine } from 'multer';
 import { AppError, isAppError, storageUnavailable } from '../../shared/errors';
 import type { ObjectStorage } from '../../shared/storage/object-storage';
 import { InspectStream } from './inspect-stream';
+import { SNIFF_BYTES } from './sniff';
 
 /**
  * A multer storage engine that streams each file part straight into an S3 (multipart) upload:
@@ -28,7 +29,6 @@ export interface StoredUpload {
 
 type MulterFile = Express.Multer.File & { stored?: StoredUpload };
 
-export const SNIFF_HEAD_BYTES = 4096;
 
 export function uploadAborted(): AppError {
   return new AppError('upload_aborted', 400, 'The upload was interrupted before it finished. Please try again.');
@@ -44,7 +44,7 @@ export function s3StorageEngine(options: {
   async function store(req: Request, file: MulterFile): Promise<StoredUpload> {
     const target = await options.targetFor(req, file.fieldname);
     const inspect = new InspectStream({
-      headBytes: SNIFF_HEAD_BYTES,
+      headBytes: SNIFF_BYTES,
       maxBytes: target.maxBytes,
       tooLarge: target.tooLarge,
       inspectHead: target.inspectHead,
