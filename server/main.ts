@@ -10,10 +10,14 @@ import { createApp } from './app';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, name: 'server' });
-  const services = await connectCoreServices(config);
+  const services = await connectCoreServices(config, (error) => logger.warn({ err: error }, 'queue error'));
   const app = createApp({ config, logger, ...services, now: () => new Date() });
 
   const server = app.listen(config.http.port, config.http.host);
+  // A 2 GiB clip from a phone on a slow network takes far longer than Node's default 5 minutes per request:
+  // no limit on the whole request, but a connection that sends nothing for 2 minutes is dropped.
+  server.requestTimeout = 0;
+  server.timeout = 120_000;
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   logger.info({ url: `http://${config.http.host}:${port}` }, 'listening');

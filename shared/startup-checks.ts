@@ -49,7 +49,7 @@ export interface CoreServices {
 }
 
 /** Connects to the database, Redis and S3, checking each; throws a StartupError that says what is wrong. */
-export async function connectCoreServices(config: Readonly<Config>): Promise<CoreServices> {
+export async function connectCoreServices(config: Readonly<Config>, onQueueError?: (error: Error) => void): Promise<CoreServices> {
   await checkRedis(config.redis.url);
 
   let db: Database;
@@ -70,7 +70,7 @@ export async function connectCoreServices(config: Readonly<Config>): Promise<Cor
     );
   }
 
-  const queue = createJobQueue({ redisUrl: config.redis.url, prefix: config.redis.queuePrefix, lockSeconds: config.redis.lockSeconds });
+  const queue = createJobQueue({ redisUrl: config.redis.url, prefix: config.redis.queuePrefix, lockSeconds: config.redis.lockSeconds, onError: onQueueError });
   return {
     db,
     queue,

@@ -18,18 +18,21 @@ async function main(): Promise<void> {
 
   let missing: string[];
   try {
-    missing = await missingCapabilities(config.worker.ffmpegPath);
+    missing = await missingCapabilities(config.worker);
   } catch (error) {
     throw new StartupError(`ffmpeg could not be run as "${config.worker.ffmpegPath}": ${(error as Error).message}. Install it (npm start does) or set FFMPEG_PATH.`);
   }
   if (missing.length > 0) throw new StartupError(`this ffmpeg lacks what the worker needs: ${missing.join(', ')}`);
 
   const swept = await sweepStaleJobDirs(workRoot(config.worker.workDir));
-  const services = await connectCoreServices(config);
+  const services = await connectCoreServices(config, (error) => logger.warn({ err: error }, 'queue error'));
   const stopping = new AbortController();
   const deps: WorkerDeps = { config, logger, ...services, limits: runLimits(config), shutdown: stopping.signal };
 
-  services.queue.process('process-submission', config.worker.concurrency, (job) => processSubmission(deps, job));
+  services.queue.process('process-submission', config.worker.concurrency, (job) => processSubmission(deps, job)).catch((error: unknown) => {
+    logger.fatal({ err: error }, 'the queue stopped running');
+    process.exit(1);
+  });
   const runReconciler = () => reconcile(deps).catch((error: unknown) => logger.warn({ err: error }, 'reconciler failed'));
   const reconciler = setInterval(() => void runReconciler(), RECONCILE.intervalMs);
   void runReconciler();

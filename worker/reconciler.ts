@@ -3,7 +3,7 @@ import type { Submission } from '../shared/models/submission.model';
 import type { WorkerDeps } from './deps';
 
 /** A submission waiting this long with no job, or processing with no heartbeat this long, is re-queued. */
-export const RECONCILE = { intervalMs: 60_000, receivedGraceMs: 2 * 60_000, staleHeartbeatMs: 3 * 60_000, batch: 100 };
+export const RECONCILE = { intervalMs: 60_000, receivedGraceMs: 2 * 60_000, staleHeartbeatMs: 3 * 60_000, batch: 100, maxAttempts: 5 };
 
 const LIVE_JOB_STATES = new Set(['waiting', 'active', 'delayed', 'paused']);
 
@@ -25,6 +25,15 @@ export async function reconcile(deps: Pick<WorkerDeps, 'db' | 'queue' | 'logger'
   for (const submission of stuckProcessing) {
     const id = submission._id.toHexString();
     if (LIVE_JOB_STATES.has((await queue.jobState(id)) ?? '')) continue; // the queue will hand it on itself
+    if (submission.processing.attempts >= RECONCILE.maxAttempts) {
+      // A clip whose processing keeps killing its worker (out of memory, say) must not loop forever.
+      await transition(db.submissions, submission._id, 'processing_failed', 'processing', {
+        by: 'reconciler',
+        reason: `no heartbeat after ${submission.processing.attempts} attempts`,
+        set: { 'processing.lastError': 'the worker stopped during every attempt' },
+      });
+      continue;
+    }
     const moved = await transition(db.submissions, submission._id, 'requeued', 'processing', { by: 'reconciler', reason: 'no heartbeat' });
     if (moved) {
       await queue.enqueue('process-submission', { submissionId: id }, { replace: true });

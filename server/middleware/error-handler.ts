@@ -15,19 +15,24 @@ export function errorHandler(logger: Logger) {
     if (appError.expected) log.info({ code: appError.code, status: appError.status }, appError.message);
     else log.error({ code: appError.code, err: isAppError(error) ? (error.cause ?? error) : error }, appError.message);
 
-    if (res.headersSent || res.destroyed) return; // the client left (an aborted upload): no one to answer
-    res
-      .status(appError.status)
-      .type('application/problem+json')
-      .json({
-        type: `urn:solidarity-clips:problem:${appError.code}`,
-        title: appError.message,
-        status: appError.status,
-        code: appError.code,
-        ...(appError.details ?? {}),
-        requestId: res.locals.requestId as string | undefined,
-      });
+    // Already answered (an upload refused early), or the client left (an aborted upload): nothing to send.
+    if (res.headersSent || res.destroyed) return;
+    sendProblem(res, appError);
   };
+}
+
+export function sendProblem(res: Response, error: AppError): void {
+  res
+    .status(error.status)
+    .type('application/problem+json')
+    .json({
+      type: `urn:solidarity-clips:problem:${error.code}`,
+      title: error.message,
+      status: error.status,
+      code: error.code,
+      ...(error.details ?? {}),
+      requestId: res.locals.requestId as string | undefined,
+    });
 }
 
 export function notFoundHandler(_req: Request, _res: Response, next: NextFunction) {

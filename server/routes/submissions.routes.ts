@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { AppError } from '../../shared/errors';
 import { originalKey, originalSubtitlesKey } from '../../shared/storage/keys';
 import type { ServerDeps } from '../deps';
+import { sendProblem } from '../middleware/error-handler';
 import { findOpenCampaign, LANGUAGE_CODE } from '../services/campaign.service';
 import { createSubmission, getSubmissionStatus, type SubmissionInput } from '../services/submission.service';
 import { s3StorageEngine, storedUploads, uploadAborted, type UploadTarget } from '../upload/s3-storage-engine';
@@ -139,13 +140,22 @@ export function submissionsRouter(deps: ServerDeps): Router {
     };
   }
 
+  /**
+   * multer answers an error only once the whole request has arrived. A refused clip (closed campaign, not
+   * a video, too large) is answered at once instead, so a phone on a slow network stops sending; what it
+   * still sends is read for a moment (so it can read the answer), then the connection is closed.
+   */
+  function answerNow(req: Request, error: AppError): void {
+    const res = req.res;
+    if (!res || res.headersSent) return;
+    res.set('Connection', 'close');
+    sendProblem(res, error);
+    res.once('finish', () => setTimeout(() => req.destroy(), 2000).unref());
+  }
+
   const multerOptions = {
-    storage: s3StorageEngine({ storage, targetFor }),
+    storage: s3StorageEngine({ storage, targetFor, onRefused: answerNow }),
     limits: MULTIPART_LIMITS,
-    // 1 MiB chunks through the parser and the file stream (busboy's default is 16 KiB): far fewer
-    // callbacks per gigabyte. Memory stays bounded: a chunk or two per upload.
-    highWaterMark: MiB,
-    fileHwm: MiB,
   };
   const parseMultipart = multer(multerOptions).fields([
     { name: 'video', maxCount: 1 },

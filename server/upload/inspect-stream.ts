@@ -24,7 +24,7 @@ export class InspectStream<T> extends Transform {
       inspectHead: (head: Buffer) => T;
     },
   ) {
-    super({ highWaterMark: 1024 * 1024 });
+    super();
     this.inspection = new Promise<T>((resolve, reject) => {
       this.settleInspection = { resolve, reject };
     });

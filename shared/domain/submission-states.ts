@@ -1,6 +1,6 @@
 /**
  * Every state a submission can be in, and every transition between them: the one table.
- * Code moves a submission only through `transition()` in submission.repository.ts, which applies
+ * Code moves a submission only through `transition()` in transition.ts, which applies
  * a compare-and-set update (`{ _id, status: from }`), so a duplicate or late job loses cleanly.
  *
  *   received ──processing_started──▶ processing ──processing_succeeded──▶ in_review ──approved──▶ approved

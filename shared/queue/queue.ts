@@ -68,9 +68,10 @@ export interface JobCounts {
 }
 
 export interface JobQueue {
-  /** Adds a job. With `replace`, a finished or failed job of the same id is removed first so it runs again. */
+  /** Adds a job. With `replace`, a completed or failed job of the same id is removed first so it runs again. */
   enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options?: { replace?: boolean }): Promise<void>;
-  process<N extends JobName>(name: N, concurrency: number, handler: JobHandler<N>): void;
+  /** Takes jobs until the queue closes; the promise rejects if the queue cannot run (Redis lost at start). */
+  process<N extends JobName>(name: N, concurrency: number, handler: JobHandler<N>): Promise<void>;
   /** The state of a job in the queue, or null when the queue has none of that id. */
   jobState(jobId: string): Promise<string | null>;
   counts(): Promise<JobCounts>;
@@ -79,10 +80,16 @@ export interface JobQueue {
   close(): Promise<void>;
 }
 
-export function createJobQueue(options: { redisUrl: string; prefix: string; lockSeconds?: number }): JobQueue {
+export function createJobQueue(options: {
+  redisUrl: string;
+  prefix: string;
+  lockSeconds?: number;
+  /** Connection problems and the like; bull keeps retrying on its own. */
+  onError?: (error: Error) => void;
+}): JobQueue {
   const queue = new Bull(QUEUE_NAME, options.redisUrl, { prefix: options.prefix, settings: settings(options.lockSeconds ?? 60) });
-  // Bull re-emits connection problems here; without a listener they would be unhandled.
-  queue.on('error', () => undefined);
+  // Without a listener, bull's 'error' events would be unhandled.
+  queue.on('error', (error: Error) => options.onError?.(error));
 
   return {
     async enqueue(name, payload, { replace = false } = {}) {
@@ -91,7 +98,7 @@ export function createJobQueue(options: { redisUrl: string; prefix: string; lock
         const existing = await queue.getJob(opts.jobId);
         if (existing) {
           const state = await existing.getState();
-          if (state === 'active') return; // a worker has it right now
+          if (state !== 'completed' && state !== 'failed') return; // waiting, delayed or running: it will run
           await existing.remove();
         }
       }
@@ -99,8 +106,8 @@ export function createJobQueue(options: { redisUrl: string; prefix: string; lock
       await withTimeout(queue.add(name, payload, opts), 5_000, 'enqueue');
     },
 
-    process(name, concurrency, handler) {
-      void queue.process(name, concurrency, async (job: Bull.Job) => {
+    async process(name, concurrency, handler) {
+      await queue.process(name, concurrency, async (job: Bull.Job) => {
         await handler({
           id: String(job.id),
           name,

@@ -46,4 +46,17 @@ describe('the reconciler', () => {
 
     expect(await reconcile(deps, later)).toBe(0); // the jobs exist now: nothing to do twice
   });
+
+  test('when a clip has stopped its worker in every attempt, then it is failed instead of queued forever', async () => {
+    const doomed = await submitFile(app, await FIXTURES.noAudio!());
+    await transition(app.services.db.submissions, doomed, 'processing_started', 'received', {
+      by: 'test',
+      set: { 'processing.heartbeatAt': new Date(), 'processing.attempts': RECONCILE.maxAttempts },
+    });
+    await loseTheQueue();
+    await reconcile(workerDeps(app), new Date(Date.now() + RECONCILE.staleHeartbeatMs + 60_000));
+    const failed = (await app.services.db.submissions.findById(doomed).lean<Submission>())!;
+    expect(failed.status).toBe('failed');
+    expect(failed.history.at(-1)).toMatchObject({ transition: 'processing_failed', by: 'reconciler' });
+  });
 });

@@ -167,6 +167,28 @@ describe('POST /api/submissions', () => {
     await expectNothingStored(app);
   });
 
+  test('when a closed campaign is named before the clip, then the refusal arrives while the clip is still being sent', async () => {
+    const { body, contentType } = multipartBody(fields({ campaign: 'closed' }), [videoPart(Buffer.concat([video, Buffer.alloc(11 * MiB)]))]);
+    const http = await import('node:http');
+    const answer = await new Promise<{ status: number; code: string; sentBytes: number }>((resolve, reject) => {
+      let sentBytes = 0;
+      const req = http.request(url, { method: 'POST', headers: { 'Content-Type': contentType, 'Content-Length': body.length } }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (c: Buffer) => parts.push(c));
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, code: (JSON.parse(Buffer.concat(parts).toString()) as { code: string }).code, sentBytes });
+          req.destroy();
+        });
+      });
+      req.on('error', reject);
+      // Send the first megabyte only, then wait: the answer must not need the rest.
+      sentBytes = MiB;
+      req.write(body.subarray(0, MiB));
+    });
+    expect(answer).toEqual({ status: 403, code: 'campaign_closed', sentBytes: MiB });
+    await expectNothingStored(app);
+  });
+
   test('when the client disconnects mid-upload, then the S3 upload is aborted, nothing is stored and the server stays healthy', async () => {
     // A video head that passes the container check, then filler: the connection drops after 8 MiB,
     // when the first 5 MiB part is already in S3, so the multipart upload itself must be aborted.

@@ -26,7 +26,8 @@ describe('the processing worker', () => {
     app = await startTestApp({ WORK_DIR: workDir, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent' });
     await seedDemoCampaign(app.deps);
     deps = workerDeps(app);
-    expect(await missingCapabilities('ffmpeg')).toEqual([]);
+    expect(await missingCapabilities(deps.limits)).toEqual([]);
+    expect(await missingCapabilities({ ...deps.limits, ffprobePath: '/nonexistent/ffprobe' })).toEqual(['the program /nonexistent/ffprobe']);
   });
 
   afterAll(async () => {

@@ -25,7 +25,8 @@ export interface RunLimits {
 
 export class FfmpegError extends Error {
   constructor(
-    readonly kind: 'failed' | 'timeout' | 'aborted',
+    /** failed: ffmpeg refused the file; unavailable: it could not run, or something else killed it. */
+    readonly kind: 'failed' | 'timeout' | 'aborted' | 'unavailable',
     message: string,
     readonly stderrTail: string,
   ) {
@@ -131,7 +132,9 @@ export async function runFfmpeg(
       const tail = stderr.filter((line) => !TIME.test(line)).slice(-10).join('\n');
       if (stopped === 'timeout') finish(new FfmpegError('timeout', `ffmpeg ran longer than ${limits.timeoutSeconds} s and was stopped`, tail));
       else if (stopped === 'aborted') finish(new FfmpegError('aborted', 'ffmpeg was stopped: the job is stopping', tail));
-      else finish(new FfmpegError('failed', `${error.message}${tail ? `: ${tail}` : ''}`, tail));
+      else if ((error as NodeJS.ErrnoException).code || /killed with signal/.test(error.message) || /No space left/i.test(tail)) {
+        finish(new FfmpegError('unavailable', `ffmpeg could not run: ${error.message}`, tail));
+      } else finish(new FfmpegError('failed', `${error.message}${tail ? `: ${tail}` : ''}`, tail));
     });
     cmd.on('end', () => finish(null));
     cmd.run();
@@ -160,12 +163,13 @@ export function runFfprobe(args: string[], limits: RunLimits): Promise<ProbeOutp
     });
     child.on('error', (error) => {
       clearTimeout(timer);
-      reject(new FfmpegError('failed', `ffprobe could not start: ${error.message}`, ''));
+      reject(new FfmpegError('unavailable', `ffprobe could not start: ${error.message}`, ''));
     });
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       const stderr = Buffer.concat(err).toString('utf8').trim().split('\n').slice(-10).join('\n');
       if (timedOut) return reject(new FfmpegError('timeout', 'ffprobe took too long and was stopped', stderr));
+      if (signal) return reject(new FfmpegError('unavailable', `ffprobe was killed by ${signal}`, stderr));
       if (code !== 0) return reject(new FfmpegError('failed', `ffprobe exited with code ${String(code)}`, stderr));
       try {
         resolve(JSON.parse(Buffer.concat(out).toString('utf8')) as ProbeOutput);
@@ -210,10 +214,26 @@ function loadCapabilities(ffmpegPath: string): Promise<Capabilities> {
   return capabilities;
 }
 
-/** What this ffmpeg lacks of what the worker needs (empty when it has everything). */
-export async function missingCapabilities(ffmpegPath: string): Promise<string[]> {
-  const { encoders, filters } = await loadCapabilities(ffmpegPath);
+function runs(command: string, args: string[]): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: 'ignore' });
+    child.on('error', () => resolve(false));
+    child.on('close', (code) => resolve(code === 0));
+  });
+}
+
+/** What the worker lacks of what it needs (empty when it has everything): ffmpeg's encoders and filters, ffprobe, setsid, nice. */
+export async function missingCapabilities(limits: Pick<RunLimits, 'ffmpegPath' | 'ffprobePath'>): Promise<string[]> {
+  const tools = [
+    [limits.ffprobePath, ['-version']],
+    [SETSID, ['--version']],
+    ['nice', ['--version']],
+  ] as const;
+  const missingTools = [];
+  for (const [command, args] of tools) if (!(await runs(command, [...args]))) missingTools.push(`the program ${command}`);
+  const { encoders, filters } = await loadCapabilities(limits.ffmpegPath);
   return [
+    ...missingTools,
     ...REQUIRED_ENCODERS.filter((name) => !(name in encoders)).map((name) => `encoder ${name}`),
     ...REQUIRED_FILTERS.filter((name) => !(name in filters)).map((name) => `filter ${name}${name === 'subtitles' ? ' (libass)' : ''}`),
   ];

@@ -32,6 +32,10 @@ export type Outcome =
 export function outcomeOfError(error: unknown, job: Pick<QueueJob<'process-submission'>, 'attempt' | 'maxAttempts'>, media: MediaInfo | null): Outcome {
   if (error instanceof MediaRejection) return { kind: 'rejected', code: error.code, reason: error.reason, media };
   if (error instanceof FfmpegError && error.kind === 'aborted') return { kind: 'handed-back' };
+  // ffmpeg could not run at all, or was killed by someone else (out of memory): the system, not the clip.
+  if (error instanceof FfmpegError && error.kind === 'unavailable') {
+    return job.attempt >= job.maxAttempts ? { kind: 'failed', error } : { kind: 'retry', error };
+  }
   const err = error instanceof Error ? error : new Error(String(error));
   // A file that ffmpeg cannot decode fails the same way every time: that is the clip, not the system.
   if (error instanceof FfmpegError && error.kind === 'failed') {
@@ -78,10 +82,11 @@ export async function processSubmission(deps: WorkerDeps, job: QueueJob<'process
       .updateOne({ _id: found._id, status: 'processing' }, { $set: { 'processing.heartbeatAt': new Date() } })
       .catch((error: unknown) => log.warn({ err: error }, 'heartbeat failed'));
   }, HEARTBEAT_MS);
-  const workDir = await makeJobDir(workRoot(deps.config.worker.workDir));
+  let workDir: string | null = null;
   let media: MediaInfo | null = null;
   let outcome: Outcome;
   try {
+    workDir = await makeJobDir(workRoot(deps.config.worker.workDir));
     const result = await runSteps(deps, claimed, workDir, job, log, (info) => {
       media = info;
     });
@@ -90,7 +95,7 @@ export async function processSubmission(deps: WorkerDeps, job: QueueJob<'process
     outcome = outcomeOfError(error, job, media);
   } finally {
     clearInterval(heartbeat);
-    await rm(workDir, { recursive: true, force: true });
+    if (workDir) await rm(workDir, { recursive: true, force: true });
   }
   await settle(deps, claimed, outcome, log);
 }
