@@ -18,6 +18,7 @@ import { runLimits } from '../../worker/deps';
 import { processSubmission } from '../../worker/handlers/process-submission.handler';
 import { parseSubtitles, toAss, toSrt, toWebVtt } from '../../worker/subtitles/subtitles';
 import demoCampaign from '../../infra/local/demo-campaign.json';
+import { patchFirstTrackMatrix, turnClockwiseMatrix } from '../helpers/fixtures';
 import { formatRatio, timed, startBenchServices } from './bench-env';
 
 const run = promisify(execFile);
@@ -48,12 +49,7 @@ async function makeClip(dir: string): Promise<string> {
     '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', source,
   ]);
   // Turn it with a display matrix, as a phone held upright writes it.
-  const bytes = await readFile(source);
-  const tkhd = bytes.indexOf(Buffer.from('tkhd'));
-  [0, 0x10000, 0, -0x10000, 0, 0, 1080 * 0x10000, 0, 0x40000000].forEach((v, i) => bytes.writeInt32BE(v, tkhd + 40 + i * 4));
-  const clip = join(dir, 'clip.mp4');
-  await writeFile(clip, bytes);
-  return clip;
+  return patchFirstTrackMatrix(source, join(dir, 'clip.mp4'), turnClockwiseMatrix(1080));
 }
 
 /** The same outputs, written out by hand (no project code): what the worker is measured against. */

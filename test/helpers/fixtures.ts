@@ -42,9 +42,7 @@ export const FIXTURES: Record<string, () => Promise<string>> = {
   /** A portrait phone clip: stored landscape, a display matrix says turn 90° clockwise. */
   rotated: async () => {
     const path = await makeFixture('rotated-source.mp4', [...SOURCE_VIDEO(3), ...SOURCE_TONE(3), ...X264, '-c:a', 'aac', '-shortest']);
-    // ffmpeg 5.1 cannot write a display matrix, so set the video track header's matrix as a phone does:
-    // [0 1; -1 0] with the height as x offset = "turn 90° clockwise to display".
-    return patchFirstTrackMatrix(path, 'rotated.mp4', [0, 0x10000, 0, -0x10000, 0, 0, 360 * 0x10000, 0, 0x40000000]);
+    return patchFirstTrackMatrix(path, join(FIXTURE_DIR, 'rotated.mp4'), turnClockwiseMatrix(360));
   },
   /** A 10-bit HLG HEVC clip, as recent iPhones and Pixels record. */
   hlgHevc: () =>
@@ -96,15 +94,23 @@ export const FIXTURES: Record<string, () => Promise<string>> = {
   long: () => makeFixture('long.mp4', [...SOURCE_VIDEO(40, '1280x720'), ...SOURCE_TONE(40), ...X264, '-c:a', 'aac', '-shortest']),
 };
 
-/** Writes a display matrix into the first track header (tkhd, version 0: the matrix is 40 bytes in). */
-async function patchFirstTrackMatrix(source: string, name: string, matrix: number[]): Promise<string> {
+/** The display matrix a phone held upright writes: turn 90° clockwise; `height` is the stored picture's. */
+export function turnClockwiseMatrix(height: number): number[] {
+  return [0, 0x10000, 0, -0x10000, 0, 0, height * 0x10000, 0, 0x40000000];
+}
+
+/**
+ * Writes a display matrix into the first track header of an MP4 (ffmpeg 5.1 cannot write one).
+ * tkhd version 0: after the box type come version/flags (4), four 32-bit fields (creation, modification,
+ * track id, reserved), duration (4), reserved (8), layer/group/volume/reserved (8), then the matrix.
+ */
+export async function patchFirstTrackMatrix(source: string, target: string, matrix: number[]): Promise<string> {
   const bytes = await readFile(source);
   const tkhd = bytes.indexOf(Buffer.from('tkhd'));
   if (tkhd < 0 || bytes[tkhd + 4] !== 0) throw new Error('no version-0 tkhd box to patch');
-  matrix.forEach((value, i) => bytes.writeInt32BE(value, tkhd + 4 + 4 + 20 + 8 + 8 + i * 4));
-  const patched = join(FIXTURE_DIR, name);
-  await writeFile(patched, bytes);
-  return patched;
+  matrix.forEach((value, i) => bytes.writeInt32BE(value, tkhd + 4 + 4 + 16 + 4 + 8 + 8 + i * 4));
+  await writeFile(target, bytes);
+  return target;
 }
 
 async function makeChapters(): Promise<string> {
