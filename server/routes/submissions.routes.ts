@@ -117,6 +117,8 @@ export function submissionsRouter(deps: ServerDeps): Router {
   const { config, storage, db, now, logger } = deps;
   const router = Router();
 
+  const videoTooLarge = () => new AppError('file_too_large', 413, `The video is larger than ${Math.floor(config.upload.maxBytes / MiB)} MiB.`);
+
   async function targetFor(req: Request, fieldname: string): Promise<UploadTarget> {
     const id = (req.res as Response).locals.submissionId as string;
     // Fields sent before the file are checked first, so a closed campaign is refused before the clip is sent.
@@ -126,8 +128,7 @@ export function submissionsRouter(deps: ServerDeps): Router {
       return {
         key: originalKey(id),
         maxBytes: config.upload.maxBytes,
-        tooLarge: () =>
-          new AppError('file_too_large', 413, `The video is larger than ${Math.floor(config.upload.maxBytes / MiB)} MiB.`),
+        tooLarge: videoTooLarge,
         inspectHead: requireVideoContainer,
       };
     }
@@ -172,7 +173,7 @@ export function submissionsRouter(deps: ServerDeps): Router {
       if (declared > config.upload.maxBytes + config.upload.subtitleMaxBytes + MiB) {
         // Refuse before reading the body, and close: a slow phone should not send gigabytes for nothing.
         res.set('Connection', 'close');
-        throw new AppError('file_too_large', 413, `The video is larger than ${Math.floor(config.upload.maxBytes / MiB)} MiB.`);
+        throw videoTooLarge();
       }
       res.locals.submissionId = new Types.ObjectId().toHexString();
       parseMultipart(req, res, (error?: unknown) => next(error === undefined ? undefined : multipartError(error)));

@@ -2,20 +2,15 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Types } from 'mongoose';
 import { STATE_DESCRIPTIONS } from '../../shared/domain/submission-states';
 import { AppError, databaseUnavailable, isDatabaseUnavailable, queueUnavailable } from '../../shared/errors';
-import type { StoredObject, Submission } from '../../shared/models/submission.model';
+import type { StoredObject, Submission, SubmissionConsent } from '../../shared/models/submission.model';
 import type { ServerDeps } from '../deps';
 import { currentConsent, findOpenCampaign } from './campaign.service';
 
-export interface SubmissionInput {
+/** What a contributor sends: the submission's own fields, the campaign's slug, and the consent given. */
+export type SubmissionInput = Pick<Submission, 'organisation' | 'country' | 'language' | 'title' | 'message' | 'contactEmail'> & {
   campaign: string;
-  organisation: string;
-  country: string;
-  language: string;
-  title: string;
-  message: string;
-  contactEmail: string | null;
-  consent: { version: number; language: string; statements: string[] };
-}
+  consent: Omit<SubmissionConsent, 'givenAt'>;
+};
 
 type Deps = Pick<ServerDeps, 'db' | 'queue' | 'storage' | 'logger' | 'now'>;
 
