@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,8 +61,11 @@ describe('the processing worker', () => {
   test('when a portrait phone clip is stored sideways with a display matrix, then the preview is upright 360×640 with a poster', async () => {
     const done = await runWorker(deps, await submitFile(app, await FIXTURES.rotated!()));
     expect(done.status).toBe('in_review');
-    const { probe } = await preview(done);
+    const { path, probe } = await preview(done);
     expectReviewable(probe, { width: 360, height: 640 });
+    // The recorded checksum and size are those of the stored object.
+    const stored = await readFile(path);
+    expect(done.outputs.preview).toMatchObject({ bytes: stored.length, sha256: createHash('sha256').update(stored).digest('hex') });
     const poster = await ffprobeJson(await downloadOutput(deps, done, 'poster'));
     expect(poster.streams[0]).toMatchObject({ codec_name: 'mjpeg', width: 360, height: 640 });
     expect(done.media).toMatchObject({ video: { rotation: 90, displayWidth: 360, displayHeight: 640 } });

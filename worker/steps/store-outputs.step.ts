@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { StoredObject } from '../../shared/models/submission.model';
 import { outputKey, type OutputName } from '../../shared/storage/keys';
+import { sha256Passthrough } from '../../shared/storage/checksum';
 import type { ObjectStorage } from '../../shared/storage/object-storage';
 
 export const CONTENT_TYPES: Record<OutputName, string> = {
@@ -13,12 +13,6 @@ export const CONTENT_TYPES: Record<OutputName, string> = {
   captionsSrt: 'application/x-subrip; charset=utf-8',
 };
 
-async function sha256Of(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
 /**
  * Uploads the job's outputs under their deterministic keys: a re-run overwrites the same objects,
  * so a submission never has two sets of outputs.
@@ -28,12 +22,17 @@ export async function storeOutputs(
   submissionId: string,
   files: Partial<Record<OutputName, string>>,
 ): Promise<Record<string, StoredObject>> {
-  const stored: Record<string, StoredObject> = {};
-  for (const [name, path] of Object.entries(files) as Array<[OutputName, string]>) {
-    const key = outputKey(submissionId, name);
-    const [bytes, sha256] = await Promise.all([stat(path).then((s) => s.size), sha256Of(path)]);
-    await storage.upload(key, createReadStream(path), CONTENT_TYPES[name]);
-    stored[name] = { key, bytes, sha256, contentType: CONTENT_TYPES[name] };
-  }
-  return stored;
+  const entries = await Promise.all(
+    (Object.entries(files) as Array<[OutputName, string]>).map(async ([name, path]) => {
+      const key = outputKey(submissionId, name);
+      // Hashed on the way to S3: each file is read once.
+      const hashing = sha256Passthrough();
+      const source = createReadStream(path);
+      source.once('error', (error) => hashing.stream.destroy(error));
+      await storage.upload(key, source.pipe(hashing.stream), CONTENT_TYPES[name]);
+      const object: StoredObject = { key, bytes: (await stat(path)).size, sha256: hashing.digest(), contentType: CONTENT_TYPES[name] };
+      return [name, object] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
 }
