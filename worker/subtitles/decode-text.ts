@@ -29,20 +29,26 @@ const SCRIPT_OF_LANGUAGE: Record<string, keyof typeof LEGACY_BY_LANGUAGE> = {
 };
 
 const SCRIPT_PATTERN: Record<string, RegExp> = {
-  cyrillic: /\p{Script=Cyrillic}/gu,
-  greek: /\p{Script=Greek}/gu,
-  hebrew: /\p{Script=Hebrew}/gu,
-  arabic: /\p{Script=Arabic}/gu,
-  chinese: /\p{Script=Han}/gu,
-  japanese: /[\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Han}]/gu,
-  korean: /\p{Script=Hangul}/gu,
-  centralEuropean: /\p{Script=Latin}/gu,
-  turkish: /\p{Script=Latin}/gu,
-  latin: /\p{Script=Latin}/gu,
+  cyrillic: /\p{Script=Cyrillic}/u,
+  greek: /\p{Script=Greek}/u,
+  hebrew: /\p{Script=Hebrew}/u,
+  arabic: /\p{Script=Arabic}/u,
+  chinese: /\p{Script=Han}/u,
+  japanese: /[\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Han}]/u,
+  korean: /\p{Script=Hangul}/u,
+  centralEuropean: /\p{Script=Latin}/u,
+  turkish: /\p{Script=Latin}/u,
+  latin: /\p{Script=Latin}/u,
 };
 
 // chardet names → WHATWG encoding labels that TextDecoder knows.
 const CHARDET_LABELS: Record<string, string> = { 'ISO-8859-1': 'windows-1252', 'ISO-8859-9': 'windows-1254' };
+
+/**
+ * chardet reads this much of the file for its guesses (its statistics settle long before; over a whole
+ * 1 MiB file it takes about a second). Every candidate is still decoded and scored on all the bytes.
+ */
+const CHARDET_SAMPLE_BYTES = 64 * 1024;
 
 export class SubtitleEncodingError extends Error {}
 
@@ -54,12 +60,36 @@ function tryDecode(bytes: Uint8Array, label: string): string | null {
   }
 }
 
-/** More letters of the expected script, and among cased scripts more lowercase ones, is more plausible. */
+/**
+ * More letters of the expected script, and among cased scripts more lowercase ones, is more plausible.
+ * One pass over the text, each distinct character classified once (a legacy code page has at most 256):
+ * the same score as matching the script's pattern over the whole text, without building an array of
+ * a million one-letter strings per candidate encoding.
+ */
 function plausibility(text: string, script: string): number {
-  const letters = text.match(SCRIPT_PATTERN[script] ?? SCRIPT_PATTERN.latin!) ?? [];
-  const lower = letters.filter((c) => c !== c.toUpperCase()).length;
-  const controls = (text.match(/[\u0080-\u009f\ufffd]/g) ?? []).length;
-  return letters.length + lower - 10 * controls;
+  const pattern = SCRIPT_PATTERN[script] ?? SCRIPT_PATTERN.latin!;
+  const bmp = new Int8Array(0x10000).fill(-1);
+  const astral = new Map<number, number>();
+  const classify = (codePoint: number): number => {
+    const char = String.fromCodePoint(codePoint);
+    return pattern.test(char) ? (char !== char.toUpperCase() ? 2 : 1) : 0;
+  };
+  let score = 0;
+  for (let i = 0; i < text.length; i += 1) {
+    const codePoint = text.codePointAt(i)!;
+    let points: number;
+    if (codePoint > 0xffff) {
+      i += 1;
+      points = astral.get(codePoint) ?? classify(codePoint);
+      astral.set(codePoint, points);
+    } else {
+      points = bmp[codePoint]!;
+      if (points < 0) points = bmp[codePoint] = classify(codePoint);
+    }
+    // Letters count once, lowercase letters twice; C1 controls and U+FFFD betray a wrong code page.
+    score += (codePoint >= 0x80 && codePoint <= 0x9f) || codePoint === 0xfffd ? points - 10 : points;
+  }
+  return score;
 }
 
 export function decodeSubtitleBytes(bytes: Buffer, language: string): { text: string; encoding: string } {
@@ -70,7 +100,7 @@ export function decodeSubtitleBytes(bytes: Buffer, language: string): { text: st
   if (utf8 !== null) return { text: utf8, encoding: 'utf-8' };
 
   const script = SCRIPT_OF_LANGUAGE[language.split('-')[0] ?? ''] ?? null;
-  const guesses = chardet.analyse(bytes).map((match) => CHARDET_LABELS[match.name] ?? match.name.toLowerCase());
+  const guesses = chardet.analyse(bytes.subarray(0, CHARDET_SAMPLE_BYTES)).map((match) => CHARDET_LABELS[match.name] ?? match.name.toLowerCase());
   const candidates = [...new Set([...(script ? LEGACY_BY_LANGUAGE[script] ?? [] : []), ...guesses.slice(0, 3), 'windows-1252'])];
   let best: { text: string; encoding: string; score: number } | null = null;
   for (const encoding of candidates) {
