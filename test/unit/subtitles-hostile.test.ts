@@ -1,5 +1,5 @@
 import { decodeSubtitleBytes } from '../../worker/subtitles/decode-text';
-import { readTimingLine, removeDelimited } from '../../worker/subtitles/subtitle-scan';
+import { isJsSpace, readTimingLine, removeDelimited } from '../../worker/subtitles/subtitle-scan';
 import { parseSubtitles, SUBTITLE_LIMITS, SubtitleParseError, type Cue } from '../../worker/subtitles/subtitles';
 import { hostileSubtitles, plainSrt } from '../helpers/hostile-subtitles';
 
@@ -77,6 +77,11 @@ function random(seed: number): () => number {
 }
 
 describe('the scanners that replaced the expressions', () => {
+  test('when any UTF-16 code unit is tested for white space, then the answer is what \\s says', () => {
+    const differing = Array.from({ length: 0x10000 }, (_, code) => code).filter((code) => isJsSpace(code) !== /\s/.test(String.fromCharCode(code)));
+    expect(differing).toEqual([]);
+  });
+
   test('when any short text of braces, brackets, letters and newlines is stripped, then the result is what the expressions gave', () => {
     const alphabet = ['{', '}', '<', '>', 'a', '\n'];
     const differing: string[] = [];
