@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import zlib from 'node:zlib';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -11,6 +12,16 @@ import {
 
 /** S3 takes at most 10 000 parts per upload. */
 const MAX_PARTS = 10_000;
+
+/** Native CRC32 (Node ≥ 20.15); without it the SDK computes the parts' CRC32 itself. */
+const crc32: ((data: Uint8Array, value?: number) => number) | undefined = typeof zlib.crc32 === 'function' ? zlib.crc32 : undefined;
+
+/** A part's CRC32 as S3 wants it in x-amz-checksum-crc32: the 4 bytes, big-endian, base64. */
+function crc32Header(value: number): string {
+  const bytes = Buffer.alloc(4);
+  bytes.writeUInt32BE(value >>> 0);
+  return bytes.toString('base64');
+}
 
 export interface MultipartUploadOptions {
   client: S3Client;
@@ -34,8 +45,10 @@ export interface MultipartUploadOptions {
  * garbage collections over the server's whole heap. Measured with bench:upload, that was more CPU
  * than hashing the upload. Here chunks are copied once into part buffers that are reused.
  *
- * Every part carries a CRC32 (x-amz-checksum-crc32, computed by the SDK with native zlib) that S3
- * checks before storing it; see object-storage.ts for how that stands in for the SigV4 payload hash.
+ * Every part carries a CRC32 (x-amz-checksum-crc32) that S3 checks before storing it; see
+ * object-storage.ts for how that stands in for the SigV4 payload hash. It is computed on each chunk as
+ * it arrives, before the copy into the part buffer (the chunk is still in the CPU's cache, and a part
+ * buffer overwritten while in flight would be refused by S3, not stored).
  */
 export async function multipartUpload(options: MultipartUploadOptions): Promise<void> {
   const { client, partBytes, partsInFlight, signal } = options;
@@ -48,7 +61,7 @@ export async function multipartUpload(options: MultipartUploadOptions): Promise<
   let uploadId: string | undefined;
   let partNumber = 0;
 
-  async function sendPart(buffer: Buffer, length: number): Promise<void> {
+  async function sendPart(buffer: Buffer, length: number, checksum: number): Promise<void> {
     partNumber += 1;
     if (partNumber > MAX_PARTS) throw new Error(`more than ${MAX_PARTS} parts: raise UPLOAD_PART_BYTES`);
     uploadId ??= (
@@ -56,7 +69,14 @@ export async function multipartUpload(options: MultipartUploadOptions): Promise<
         abortSignal: signal,
       })
     ).UploadId;
-    const part = { ...object, UploadId: uploadId, PartNumber: partNumber, Body: buffer.subarray(0, length), ChecksumAlgorithm: 'CRC32' as const };
+    const part = {
+      ...object,
+      UploadId: uploadId,
+      PartNumber: partNumber,
+      Body: buffer.subarray(0, length),
+      ChecksumAlgorithm: 'CRC32' as const,
+      ...(crc32 ? { ChecksumCRC32: crc32Header(checksum) } : {}),
+    };
     const sending: Promise<void> = client
       .send(new UploadPartCommand(part), { abortSignal: signal })
       .then(
@@ -84,30 +104,31 @@ export async function multipartUpload(options: MultipartUploadOptions): Promise<
   try {
     let current = takeBuffer();
     let filled = 0;
+    let checksum = 0;
     for await (const chunk of Buffer.isBuffer(options.body) ? [options.body] : (options.body as AsyncIterable<Buffer>)) {
       throwIfFailed();
       let offset = 0;
       while (offset < chunk.length) {
         // A full part is sent only once more bytes come, so the last part is never empty.
         if (filled === partBytes) {
-          await sendPart(current, filled);
+          await sendPart(current, filled, checksum);
           throwIfFailed();
           current = takeBuffer();
           filled = 0;
+          checksum = 0;
         }
         const copied = chunk.copy(current, filled, offset);
+        if (crc32) checksum = crc32(chunk.subarray(offset, offset + copied), checksum);
         filled += copied;
         offset += copied;
       }
     }
     if (partNumber === 0) {
-      const body = current.subarray(0, filled);
-      await client.send(new PutObjectCommand({ ...object, Body: body, ContentType: options.contentType, ChecksumAlgorithm: 'CRC32' }), {
-        abortSignal: signal,
-      });
+      const put = { ...object, Body: current.subarray(0, filled), ContentType: options.contentType, ChecksumAlgorithm: 'CRC32' as const };
+      await client.send(new PutObjectCommand({ ...put, ...(crc32 ? { ChecksumCRC32: crc32Header(checksum) } : {}) }), { abortSignal: signal });
       return;
     }
-    await sendPart(current, filled);
+    await sendPart(current, filled, checksum);
     await Promise.all(inFlight);
     throwIfFailed();
     done.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
