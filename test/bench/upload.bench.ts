@@ -140,12 +140,14 @@ async function cpuAndThroughput(
   try {
     await floorUpload(floorPort, 8 * MiB); // warm-up
     const gib = bytes / GiB;
-    const floorRun = await withCpuSeconds(floor.pid!, () => timed(() => floorUpload(floorPort, bytes)));
+    // Floor, API, floor: the machine's load may drift during the run, the floor is their mean.
+    const floorBefore = await withCpuSeconds(floor.pid!, () => floorUpload(floorPort, bytes));
     const apiRun = await withCpuSeconds(server.pid, () => timed(() => apiUpload(server.baseUrl, bytes)));
+    const floorAfter = await withCpuSeconds(floor.pid!, () => floorUpload(floorPort, bytes));
     await clean();
     const directSeconds = await timed(direct);
     await clean();
-    const floorPerGiB = floorRun.cpuSeconds / gib;
+    const floorPerGiB = (floorBefore.cpuSeconds + floorAfter.cpuSeconds) / 2 / gib;
     const serverPerGiB = apiRun.cpuSeconds / gib;
     const label = `1×${bytes / MiB} MiB`;
     const mbps = (seconds: number) => (bytes / MiB / seconds).toFixed(0);
