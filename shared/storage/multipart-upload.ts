@@ -81,7 +81,8 @@ export async function multipartUpload(options: MultipartUploadOptions): Promise<
       .send(new UploadPartCommand(part), { abortSignal: signal })
       .then(
         (result) => {
-          done.push({ PartNumber: part.PartNumber, ETag: result.ETag, ChecksumCRC32: result.ChecksumCRC32 });
+          if (result.ETag) done.push({ PartNumber: part.PartNumber, ETag: result.ETag, ChecksumCRC32: result.ChecksumCRC32 });
+          else failure ??= { error: new Error(`S3 answered part ${part.PartNumber} without an ETag`) };
         },
         (error: unknown) => {
           failure ??= { error };
@@ -105,8 +106,9 @@ export async function multipartUpload(options: MultipartUploadOptions): Promise<
     let current = takeBuffer();
     let filled = 0;
     let checksum = 0;
-    for await (const chunk of Buffer.isBuffer(options.body) ? [options.body] : (options.body as AsyncIterable<Buffer>)) {
+    for await (const data of Buffer.isBuffer(options.body) ? [options.body] : (options.body as AsyncIterable<Buffer | Uint8Array | string>)) {
       throwIfFailed();
+      const chunk = Buffer.isBuffer(data) ? data : Buffer.from(data);
       let offset = 0;
       while (offset < chunk.length) {
         // A full part is sent only once more bytes come, so the last part is never empty.
