@@ -9,9 +9,9 @@ import {
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Config } from '../config';
+import { multipartUpload } from './multipart-upload';
 
 /** The S3 operations the project uses, behind one small interface. Any S3 works; MinIO runs locally. */
 export interface ObjectStorage {
@@ -39,6 +39,7 @@ export function createObjectStorage(s3: Config['s3'], upload: Pick<Config['uploa
   };
   if (s3.endpoint) clientConfig.endpoint = s3.endpoint;
   const client = new S3Client(clientConfig);
+  signChecksummedPayloadsUnsigned(client);
   const bucket = s3.bucket;
 
   return {
@@ -46,21 +47,16 @@ export function createObjectStorage(s3: Config['s3'], upload: Pick<Config['uploa
     client,
 
     async upload(key, body, contentType, signal) {
-      const task = new Upload({
+      await multipartUpload({
         client,
-        params: { Bucket: bucket, Key: key, Body: body, ContentType: contentType },
-        partSize: upload.partBytes,
-        queueSize: upload.partsInFlight,
-        // On failure lib-storage aborts the multipart upload, so no parts are left behind.
-        leavePartsOnError: false,
+        bucket,
+        key,
+        body,
+        contentType,
+        partBytes: upload.partBytes,
+        partsInFlight: upload.partsInFlight,
+        ...(signal ? { signal } : {}),
       });
-      const onAbort = () => void task.abort().catch(() => undefined);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      try {
-        await task.done();
-      } finally {
-        signal?.removeEventListener('abort', onAbort);
-      }
     },
 
     async download(key) {
@@ -100,6 +96,34 @@ export function createObjectStorage(s3: Config['s3'], upload: Pick<Config['uploa
       }
     },
   };
+}
+
+/**
+ * Uploads cost CPU: SigV4 over plain http hashes each part's whole payload with SHA-256 for
+ * x-amz-content-sha256 — a second SHA-256 of every byte, on top of the project's own (which is of the
+ * whole original and which the worker checks after download). A request whose body already carries an
+ * x-amz-checksum-* header is signed with UNSIGNED-PAYLOAD instead. What still protects its bytes:
+ *  - S3 recomputes the checksum (CRC32, native zlib: about a third of SHA-256's cost) and refuses the
+ *    part with BadDigest when the bytes differ; the checksum header itself is signed, so it cannot be
+ *    changed on the way without the secret key. This catches corruption (bit flips, truncation, a broken
+ *    proxy); CRC32 is not a cryptographic hash, so it does not stop a deliberate forgery —
+ *  - which TLS does in production (S3 over https): an attacker on the path cannot change the bytes.
+ *  - The project's SHA-256 of the whole original is unchanged and checked by the worker after download.
+ * Requests without such a checksum (streams sent with a trailer, GETs, …) are signed as before.
+ */
+function signChecksummedPayloadsUnsigned(client: S3Client): void {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { headers?: Record<string, string>; body?: unknown };
+      const headers = request.headers;
+      if (headers && ArrayBuffer.isView(request.body) && Object.keys(headers).some((name) => /^x-amz-checksum-/i.test(name))) {
+        headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+      }
+      return next(args);
+    },
+    // In the build step after the SDK's flexible-checksums middleware (priority normal) has added the checksum.
+    { step: 'build', priority: 'low', name: 'unsignedPayloadWhenChecksummed' },
+  );
 }
 
 export function sha256Hex(data: Buffer | string): string {

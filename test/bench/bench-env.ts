@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -34,9 +34,17 @@ export async function startBenchServices(): Promise<{ services: LocalServices; e
 
 export const ROOT = resolve(__dirname, '..', '..', '..');
 
-/** Starts a built entry point (dist/…) as its own process; `ready` resolves once it is usable. */
-export async function startProcess(entry: string, env: NodeJS.ProcessEnv, ready: () => Promise<boolean>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(ROOT, 'dist', entry)], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+/**
+ * Starts a built entry point (dist/…) as its own process; `ready` resolves once it is usable. It runs with
+ * the bench's own node flags, so `node --cpu-prof dist/test/bench/….js` profiles the server too.
+ */
+export async function startProcess(
+  entry: string,
+  env: NodeJS.ProcessEnv,
+  ready: () => Promise<boolean>,
+  args: string[] = [],
+): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...process.execArgv, join(ROOT, 'dist', entry), ...args], { env, stdio: ['ignore', 'inherit', 'inherit'] });
   const deadline = Date.now() + 30_000;
   while (!(await ready().catch(() => false))) {
     if (child.exitCode !== null) throw new Error(`${entry} exited with code ${String(child.exitCode)}`);
@@ -73,7 +81,27 @@ export async function withPeakRss<T>(pid: number, work: () => Promise<T>): Promi
   }
 }
 
+let clockTicks: number | undefined;
+
+/** CPU-seconds (user + system, all threads) a process has used so far (Linux: /proc/<pid>/stat). */
+export function cpuSecondsOf(pid: number): number {
+  clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 (utime, stime) are the 12th and 13th after the command name.
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+}
+
+/** The CPU-seconds a process spends while `work` runs, and the work's result. */
+export async function withCpuSeconds<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; cpuSeconds: number }> {
+  const before = cpuSecondsOf(pid);
+  const result = await work();
+  return { result, cpuSeconds: cpuSecondsOf(pid) - before };
+}
+
 export const MiB = 1024 * 1024;
+export const GiB = 1024 * MiB;
 
 export function formatRatio(name: string, value: number, target: string): string {
   return `${name.padEnd(58)} ${value.toFixed(3).padStart(8)}   (target ${target})`;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import { connect } from 'node:net';
 import { Readable } from 'node:stream';
 import { Upload } from '@aws-sdk/lib-storage';
 import { loadConfig } from '../../shared/config';
@@ -7,7 +8,18 @@ import { connectDatabase } from '../../shared/db';
 import { createObjectStorage, type ObjectStorage } from '../../shared/storage/object-storage';
 import { createCampaign, type NewCampaign } from '../../server/services/campaign.service';
 import demoCampaign from '../../infra/local/demo-campaign.json';
-import { formatRatio, timed, MiB, rssOf, startBenchServices, startProcess, stopProcess, withPeakRss } from './bench-env';
+import {
+  formatRatio,
+  GiB,
+  MiB,
+  rssOf,
+  startBenchServices,
+  startProcess,
+  stopProcess,
+  timed,
+  withCpuSeconds,
+  withPeakRss,
+} from './bench-env';
 
 /**
  * npm run bench:upload — the upload path against a direct S3 upload of the same bytes, in one run:
@@ -15,9 +27,14 @@ import { formatRatio, timed, MiB, rssOf, startBenchServices, startProcess, stopP
  *    @aws-sdk/lib-storage Upload with the same part size and parallelism (target ≥ 0.9);
  *  - memory: the server's RSS growth while taking 2 GiB ÷ while taking 200 MiB (target ≤ 1.1: memory
  *    must not grow with the size of the clip);
- *  - the same two with 8 uploads at once.
- * The server runs as its own process so its RSS is its own.
+ *  - the same two with 8 uploads at once;
+ *  - CPU: the server's CPU-seconds per GiB taken through the API ÷ the floor, a process that reads
+ *    the same bytes from a loopback socket and hashes them once with SHA-256 (target ≤ 2).
+ * The server and the floor run as their own processes so their RSS and CPU time are their own.
+ * `npm run bench:upload -- --quick`: one 1 GiB upload each way (CPU and throughput), no memory matrix.
  */
+
+const QUICK = process.argv.includes('--quick');
 
 const BLOCK = randomBytes(MiB);
 // A valid MP4 head (ftyp box) so the container check passes; the rest is random filler.
@@ -81,10 +98,70 @@ function apiUpload(baseUrl: string, bytes: number): Promise<string> {
 async function directUpload(storage: ObjectStorage, key: string, bytes: number, partBytes: number, partsInFlight: number) {
   await new Upload({
     client: storage.client,
-    params: { Bucket: storage.bucket, Key: key, Body: clipStream(bytes), ContentType: 'video/mp4' },
+    // With a CRC32 per part, as the server sends them, so both sign UNSIGNED-PAYLOAD (see object-storage.ts).
+    params: { Bucket: storage.bucket, Key: key, Body: clipStream(bytes), ContentType: 'video/mp4', ChecksumAlgorithm: 'CRC32' },
     partSize: partBytes,
     queueSize: partsInFlight,
   }).done();
+}
+
+/** Sends a clip's bytes to the hashing floor process over a loopback socket; resolves once it has hashed them all. */
+function floorUpload(port: number, bytes: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (text: string) => (answer += text));
+    socket.on('end', () => (/^[0-9a-f]{64}$/.test(answer) ? resolve() : reject(new Error(`floor answered ${JSON.stringify(answer)}`))));
+    socket.on('error', reject);
+    clipStream(bytes).pipe(socket);
+  });
+}
+
+/** Server CPU-seconds per GiB during one API upload ÷ the floor's, and throughput API ÷ direct, for one clip size. */
+async function cpuAndThroughput(
+  bytes: number,
+  server: { pid: number; baseUrl: string },
+  direct: () => Promise<void>,
+  clean: () => Promise<void>,
+  env: NodeJS.ProcessEnv,
+): Promise<string[]> {
+  const floorPort = 30000 + Math.floor(Math.random() * 20000);
+  const floor = await startProcess(
+    'test/bench/hash-floor.js',
+    env,
+    () =>
+      new Promise((resolve) => {
+        const probe = connect(floorPort, '127.0.0.1', () => probe.end(() => resolve(true)));
+        probe.on('error', () => resolve(false));
+      }),
+    [String(floorPort)],
+  );
+  try {
+    await floorUpload(floorPort, 8 * MiB); // warm-up
+    const gib = bytes / GiB;
+    // Floor, API, floor: the machine's load may drift during the run, the floor is their mean.
+    const floorBefore = await withCpuSeconds(floor.pid!, () => floorUpload(floorPort, bytes));
+    const apiRun = await withCpuSeconds(server.pid, () => timed(() => apiUpload(server.baseUrl, bytes)));
+    const floorAfter = await withCpuSeconds(floor.pid!, () => floorUpload(floorPort, bytes));
+    await clean();
+    const directSeconds = await timed(direct);
+    await clean();
+    const floorPerGiB = (floorBefore.cpuSeconds + floorAfter.cpuSeconds) / 2 / gib;
+    const serverPerGiB = apiRun.cpuSeconds / gib;
+    const label = `1×${bytes / MiB} MiB`;
+    const mbps = (seconds: number) => (bytes / MiB / seconds).toFixed(0);
+    process.stdout.write(
+      `${label.padEnd(16)} server ${serverPerGiB.toFixed(2)} CPU-s/GiB   floor (socket + SHA-256) ${floorPerGiB.toFixed(2)} CPU-s/GiB   ` +
+        `API ${mbps(apiRun.result)} MiB/s   direct ${mbps(directSeconds)} MiB/s\n`,
+    );
+    return [
+      formatRatio(`server CPU per GiB ÷ floor (socket + SHA-256), ${label}`, serverPerGiB / floorPerGiB, '≤ 2'),
+      formatRatio(`throughput API ÷ direct, ${label} (one run each)`, directSeconds / apiRun.result, '≥ 0.9'),
+    ];
+  } finally {
+    await stopProcess(floor);
+  }
 }
 
 async function main(): Promise<void> {
@@ -107,7 +184,9 @@ async function main(): Promise<void> {
   try {
     await apiUpload(baseUrl, 8 * MiB); // warm-up: connections, JIT
     await clean();
-    for (const parallel of [1, 8]) {
+    const direct = () => directUpload(storage, 'direct/cpu', GiB, config.upload.partBytes, config.upload.partsInFlight);
+    lines.push(...(await cpuAndThroughput(GiB, { pid, baseUrl }, direct, clean, bench.env)));
+    for (const parallel of QUICK ? [] : [1, 8]) {
       const results: Record<string, { api: number; direct: number; peakGrowth: number }> = {};
       for (const size of [200 * MiB, 2048 * MiB]) {
         let apiSeconds = 0;
