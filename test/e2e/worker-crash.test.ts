@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import type { Submission } from '../../shared/models/submission.model';
+import type { Submission } from '../../shared/submissions/submission.model';
 import { FIXTURES } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
-import { submitFile } from '../helpers/worker-env';
+import { expectOnlyRecordedOutputs, submitFile } from '../helpers/worker-env';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -58,7 +58,7 @@ describe('a worker stopped mid-encode', () => {
   async function expectProcessedOnce(id: string): Promise<Submission> {
     const done = await waitFor(id, (s) => s.status === 'in_review', 180);
     expect(done.history.filter((h) => h.transition === 'processing_succeeded')).toHaveLength(1);
-    expect((await app.services.storage.list(`outputs/${id}/`)).sort()).toEqual([`outputs/${id}/poster.jpg`, `outputs/${id}/preview.mp4`]);
+    await expectOnlyRecordedOutputs(app.services, done, ['poster', 'preview']);
     return done;
   }
 

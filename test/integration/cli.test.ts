@@ -1,6 +1,6 @@
 import { runCli } from '../../server/cli/cli';
-import { transition } from '../../shared/domain/transition';
-import type { Submission } from '../../shared/models/submission.model';
+import { claim, settle } from '../../shared/submissions/processing';
+import type { Submission } from '../../shared/submissions/submission.model';
 import { FIXTURES } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { runWorker, submitFile, workerDeps } from '../helpers/worker-env';
@@ -21,8 +21,9 @@ describe('the operator command line', () => {
     await seedDemoCampaign(app.deps);
     reviewed = (await runWorker(workerDeps(app), await submitFile(app, await FIXTURES.noAudio!())))._id.toHexString();
     failed = await submitFile(app, await FIXTURES.noAudio!());
-    await transition(app.services.db.submissions, failed, 'processing_started', 'received', { by: 'test' });
-    await transition(app.services.db.submissions, failed, 'processing_failed', 'processing', { by: 'test', reason: 'S3 was down' });
+    const claimed = await claim(app.services.db.submissions, failed, { by: 'test', leaseSeconds: 60 });
+    if (claimed.kind !== 'claimed') throw new Error(claimed.kind);
+    await settle(app.services.db.submissions, failed, claimed.lease.id, { kind: 'failed', error: 'S3 was down' }, { by: 'test' });
   });
 
   afterAll(async () => {
