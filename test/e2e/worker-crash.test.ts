@@ -5,7 +5,7 @@ import type { Submission } from '../../shared/submissions/submission.model';
 import { FIXTURES } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { expectOnlyRecordedOutputs, submitFile } from '../helpers/worker-env';
-import { jobFolders, ownWorkDir, waitUntil } from '../helpers/worker-processes';
+import { cleanWorkDir, jobFolders, ownWorkDir, waitUntil } from '../helpers/worker-processes';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -36,6 +36,7 @@ describe('a worker stopped mid-encode', () => {
 
   afterAll(async () => {
     await app.close();
+    await cleanWorkDir(workDir);
   });
 
   function startWorker(): ChildProcess {

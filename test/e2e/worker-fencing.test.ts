@@ -1,8 +1,7 @@
-import { rm } from 'node:fs/promises';
 import { FIXTURES } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { expectOnlyRecordedOutputs, submitFile } from '../helpers/worker-env';
-import { jobFolders, loadSubmission, ownWorkDir, processesIn, running, waitUntil, workerProcesses } from '../helpers/worker-processes';
+import { cleanWorkDir, jobFolders, loadSubmission, ownWorkDir, processesIn, running, waitUntil, workerProcesses } from '../helpers/worker-processes';
 
 /**
  * Fenced workers, as real processes: a worker whose event loop stalls past its lease (SIGSTOP; its
@@ -21,11 +20,12 @@ describe('fenced workers', () => {
 
   afterEach(async () => {
     await workers.stopAll();
+    for (const pid of await processesIn(workDir)) process.kill(pid, 'SIGCONT'); // a held encode is let go
   });
 
   afterAll(async () => {
     await app.close();
-    await rm(workDir, { recursive: true, force: true });
+    await cleanWorkDir(workDir);
   });
 
   jest.setTimeout(300_000);

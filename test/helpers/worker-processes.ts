@@ -1,7 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -47,6 +47,18 @@ export function workerProcesses(getApp: () => TestApp) {
       );
     },
   };
+}
+
+/** Kills (by pid) whatever still runs in a test's work folder — a stopped or orphaned ffmpeg — and removes it. */
+export async function cleanWorkDir(workDir: string): Promise<void> {
+  for (const pid of await processesIn(workDir)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  await rm(workDir, { recursive: true, force: true });
 }
 
 /** The job folders in a work folder, by the pid of the worker that made them. */
