@@ -73,17 +73,26 @@ export async function processSubmission(deps: WorkerDeps, job: QueueJob<'process
   };
 
   // The lease and the queue's lock are renewed at the same pace: a quarter of their length.
+  // Writes still on their way are awaited before the settle: FerretDB applies an update as a read and
+  // a write, so a late heartbeat could otherwise put back the state the settle just changed.
+  const inFlight = new Set<Promise<unknown>>();
+  const track = (write: Promise<unknown>) => {
+    inFlight.add(write);
+    write.finally(() => inFlight.delete(write)).catch(() => undefined);
+  };
   const beat = setInterval(() => {
-    heartbeat(db.submissions, submission._id, lease.id, { leaseSeconds })
-      .then((held) => held || leaseLost('heartbeat refused'))
-      .catch((error: unknown) => log.warn({ err: error }, 'heartbeat failed'));
+    track(
+      heartbeat(db.submissions, submission._id, lease.id, { leaseSeconds })
+        .then((held) => held || leaseLost('heartbeat refused'))
+        .catch((error: unknown) => log.warn({ err: error }, 'heartbeat failed')),
+    );
   }, (leaseSeconds * 1000) / 4);
   let workDir: string | null = null;
   let media: MediaInfo | null = null;
   let outcome: Outcome | { kind: 'lost' };
   try {
     workDir = await makeJobDir(workRoot(deps.config.worker.workDir));
-    const run = { signal: AbortSignal.any([deps.shutdown, lost.signal]), lost, leaseLost, groupDir: workDir };
+    const run = { signal: AbortSignal.any([deps.shutdown, lost.signal]), lost, leaseLost, groupDir: workDir, track };
     const result = await runSteps(deps, submission, lease.id, workDir, job, log, run, (info) => {
       media = info;
     });
@@ -93,6 +102,7 @@ export async function processSubmission(deps: WorkerDeps, job: QueueJob<'process
   } finally {
     clearInterval(beat);
     if (workDir) await rm(workDir, { recursive: true, force: true });
+    await Promise.allSettled([...inFlight]);
   }
   const settled = outcome.kind !== 'lost' && (await settle(db.submissions, submission._id, lease.id, settlementOf(outcome), { by: 'worker' }));
   const id = submission._id.toHexString();
@@ -173,6 +183,8 @@ interface RunControl {
   lost: AbortController;
   leaseLost: (why: string) => void;
   groupDir: string;
+  /** Registers a write to the submission that must land before the settle. */
+  track: (write: Promise<unknown>) => void;
 }
 
 async function runSteps(
@@ -243,7 +255,9 @@ function progressReporter(deps: WorkerDeps, submission: Submission, lease: strin
     if (percent - last.percent < 5 && now - last.at < 2000) return;
     last = { at: now, percent };
     try {
-      const [, held] = await Promise.all([job.reportProgress(percent), reportProgress(deps.db.submissions, submission._id, lease, percent)]);
+      const recorded = reportProgress(deps.db.submissions, submission._id, lease, percent);
+      run.track(recorded);
+      const [, held] = await Promise.all([job.reportProgress(percent), recorded]);
       if (!held) run.leaseLost('progress refused');
     } catch (error) {
       deps.logger.warn({ err: error, submissionId: submission._id.toHexString() }, 'could not record progress');
