@@ -138,6 +138,7 @@ async function claimWhenFree(deps: WorkerDeps, submissionId: string, leaseSecond
       return null;
     }
     firstSeen ??= result.until.getTime();
+    if (deps.shutdown.aborted) throw new Error('worker shutting down: job handed back to the queue');
     await new Promise((resolve) => setTimeout(resolve, Math.min((leaseSeconds * 1000) / 4, Math.max(0, result.until.getTime() - Date.now())) + 100));
   }
 }
