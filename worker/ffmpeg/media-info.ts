@@ -3,9 +3,9 @@
  * steps read only that.
  */
 
-import type { AudioInfo, MediaInfo, VideoInfo } from '../../shared/submissions/media-info';
+import type { AudioInfo, Loudness, MediaInfo, VideoInfo } from '../../shared/submissions/media-info';
 
-export type { AudioInfo, MediaInfo, VideoInfo };
+export type { AudioInfo, Loudness, MediaInfo, VideoInfo };
 
 interface ProbeStream {
   index?: number;
