@@ -18,7 +18,6 @@ import { prepareSubtitles } from '../steps/subtitles.step';
 import { OUTPUT_FILES, previewSize, transcode } from '../steps/transcode.step';
 import { makeJobDir, workRoot } from '../work-dirs';
 
-
 /** How a run ended, and so which transition follows: decided here, in one place. */
 export type Outcome =
   | { kind: 'done'; media: MediaInfo; outputs: Record<string, StoredObject> }
@@ -92,7 +91,7 @@ export async function processSubmission(deps: WorkerDeps, job: QueueJob<'process
   let outcome: Outcome | { kind: 'lost' };
   try {
     workDir = await makeJobDir(workRoot(deps.config.worker.workDir));
-    const run = { signal: AbortSignal.any([deps.shutdown, lost.signal]), lost, leaseLost, groupDir: workDir, track };
+    const run = { signal: AbortSignal.any([deps.shutdown, lost.signal]), leaseLost, groupDir: workDir, track };
     const result = await runSteps(deps, submission, lease.id, workDir, job, log, run, (info) => {
       media = info;
     });
@@ -180,8 +179,8 @@ async function report(deps: WorkerDeps, id: string, outcome: Outcome, log: Logge
 }
 
 interface RunControl {
+  /** Aborted on shutdown and when the lease is lost: ffmpeg is killed. */
   signal: AbortSignal;
-  lost: AbortController;
   leaseLost: (why: string) => void;
   groupDir: string;
   /** Registers a write to the submission that must land before the settle. */
