@@ -1,4 +1,4 @@
-import type { Types } from 'mongoose';
+import type { Collection, Types } from 'mongoose';
 import { leaseCondition, newLease } from './lease';
 import { canTransition, isLeased, transitionTarget, type SubmissionState, type TransitionName } from './submission-states';
 import type { HistoryEntry, Lease, Processing, Rejection, StoredObject, Submission, SubmissionModel } from './submission.model';
@@ -64,11 +64,35 @@ export function transitionUpdate(id: Types.ObjectId | string, request: Transitio
   return { filter, update, lease };
 }
 
+/** The collection of transition slots (see `transition`): `{ _id: "<submission id>:<n>", … }`. */
+export const TRANSITION_SLOTS = 'submission_transitions';
+
+/** A slot taken by a process that died before its update landed is freed after this long. */
+const SLOT_STALE_MS = 30_000;
+
+interface Slot {
+  _id: string;
+  submissionId: string;
+  transition: TransitionName;
+  at: Date;
+}
+
+function isDuplicateKey(error: unknown): boolean {
+  return (error as { code?: number } | null)?.code === 11000;
+}
+
 /**
  * The one function that changes a submission's state. Applies the named transition from `from` with a
  * compare-and-set update: it only happens if the submission is still in `from` (and, while processing,
  * still under the given lease or past its expiry). Returns the updated submission, or null when it was
  * not (a duplicate or late job lost the race; the caller just stops).
+ *
+ * FerretDB 1.x applies an update as a read and then a write, not atomically (its SQLite backend; FerretDB
+ * issue #3040): measured here, two compare-and-sets racing on one document both succeeded in 29 of 30
+ * tries. An insert of an existing `_id` is refused atomically on both databases, so a transition first
+ * takes the slot `<id>:<n>` (n: the number of transitions the submission has had, its history's length);
+ * of two racing transitions only one gets the slot, and only it updates. A slot whose update did not
+ * happen is given back; one left by a process that died in between is freed once stale.
  *
  * Every change of state passes here, so whatever must stay in step with the state goes here too — e.g.
  * the moderators' "waiting for review" collection (FerretDB never pushes a sort down, so the queue must
@@ -76,5 +100,34 @@ export function transitionUpdate(id: Types.ObjectId | string, request: Transitio
  */
 export async function transition(submissions: SubmissionModel, id: Types.ObjectId | string, request: TransitionRequest): Promise<Submission | null> {
   const { filter, update } = transitionUpdate(id, request);
-  return submissions.findOneAndUpdate(filter, update, { returnDocument: 'after' }).lean<Submission>();
+  const current = await submissions.findOne(filter).select({ history: 1 }).lean<Pick<Submission, 'history'>>();
+  if (!current) return null;
+  const slots = submissions.db.collection<Slot>(TRANSITION_SLOTS);
+  const slot: Slot = { _id: `${String(id)}:${current.history.length}`, submissionId: String(id), transition: request.name, at: new Date() };
+  if (!(await takeSlot(slots, slot, submissions, id, current.history.length))) return null;
+  const moved = await submissions.findOneAndUpdate(filter, update, { returnDocument: 'after' }).lean<Submission>();
+  if (!moved) await slots.deleteOne({ _id: slot._id, at: slot.at });
+  return moved;
+}
+
+async function takeSlot(slots: Collection<Slot>, slot: Slot, submissions: SubmissionModel, id: Types.ObjectId | string, seen: number): Promise<boolean> {
+  try {
+    await slots.insertOne(slot);
+    return true;
+  } catch (error) {
+    if (!isDuplicateKey(error)) throw error;
+  }
+  // Taken. By a transition that happened (then the submission has moved on), or by one whose process
+  // died before its update: free that slot once it is stale, and try once more.
+  const holder = await slots.findOne({ _id: slot._id });
+  const still = await submissions.findById(id).select({ history: 1 }).lean<Pick<Submission, 'history'>>();
+  if (!holder || !still || still.history.length !== seen || Date.now() - holder.at.getTime() < SLOT_STALE_MS) return false;
+  await slots.deleteOne({ _id: slot._id, at: holder.at });
+  try {
+    await slots.insertOne(slot);
+    return true;
+  } catch (error) {
+    if (isDuplicateKey(error)) return false;
+    throw error;
+  }
 }

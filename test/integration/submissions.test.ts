@@ -2,6 +2,7 @@ import { Types } from 'mongoose';
 import { approve, listForReview, reject, withdraw } from '../../shared/submissions/moderation';
 import { claim, heartbeat, MAX_CLAIMS, reportProgress, requeue, settle } from '../../shared/submissions/processing';
 import type { Submission } from '../../shared/submissions/submission.model';
+import { TRANSITION_SLOTS } from '../../shared/submissions/transition';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { submitFile } from '../helpers/worker-env';
 
@@ -70,14 +71,24 @@ describe('the submission lifecycle', () => {
       expect(await claim(submissions(), id, { by: 'test', leaseSeconds: 30 })).toEqual({ kind: 'nothing', status: 'in_review' });
     });
 
-    test('when three workers claim a received clip at once, then one lease holds it and every other claimer is refused', async () => {
+    test('when three workers claim a received clip at once, then exactly one gets it (also on FerretDB, whose updates are not atomic)', async () => {
+      for (let round = 0; round < 5; round += 1) {
+        const id = await submitFile(app, Buffer.from('x'));
+        const results = await Promise.all([1, 2, 3].map(() => claim(submissions(), id, { by: 'test', leaseSeconds: 30 })));
+        expect(results.filter((r) => r.kind === 'claimed')).toHaveLength(1);
+        expect(results.filter((r) => r.kind === 'held')).toHaveLength(2);
+        expect((await load(id)).history).toHaveLength(1);
+      }
+    });
+
+    test('when a process died between taking its transition slot and updating, then the slot is freed once stale; a fresh one makes the move lose', async () => {
       const id = await submitFile(app, Buffer.from('x'));
-      const results = await Promise.all([1, 2, 3].map(() => claim(submissions(), id, { by: 'test', leaseSeconds: 30 })));
-      const leases = results.flatMap((r) => (r.kind === 'claimed' ? [r.lease.id] : []));
-      expect(leases.length).toBeGreaterThanOrEqual(1); // on MongoDB exactly 1; FerretDB's SQLite updates are not atomic (README)
-      const held = await Promise.all(leases.map((lease) => heartbeat(submissions(), id, lease, { leaseSeconds: 30 })));
-      expect(held.filter(Boolean)).toHaveLength(1);
-      expect((await load(id)).processing.lease?.id).toBe(leases[held.indexOf(true)]);
+      const slots = submissions().db.collection(TRANSITION_SLOTS);
+      await slots.insertOne({ _id: `${id}:0` as never, submissionId: id, transition: 'processing_started', at: new Date() });
+      expect(await claim(submissions(), id, { by: 'test', leaseSeconds: 30 })).toMatchObject({ kind: 'nothing' });
+      expect((await load(id)).status).toBe('received');
+      await slots.updateOne({ _id: `${id}:0` as never }, { $set: { at: new Date(Date.now() - 60_000) } });
+      expect(await claim(submissions(), id, { by: 'test', leaseSeconds: 30 })).toMatchObject({ kind: 'claimed' });
     });
 
     test('when a transient failure is recorded, then the lease is let go so the retry claims at once', async () => {
@@ -129,6 +140,16 @@ describe('the submission lifecycle', () => {
       const rejected = await reject(submissions(), id, { by: 'moderator-1', reason: ' The union name is missing. ' });
       expect(rejected).toMatchObject({ status: 'rejected', rejection: { code: 'moderator_rejected', reason: 'The union name is missing.' } });
       expect(rejected.history.at(-1)).toMatchObject({ transition: 'moderator_rejected', by: 'moderator-1', reason: 'The union name is missing.' });
+    });
+
+    test('when two moderators act on one clip at once, then exactly one wins and the other gets a conflict', async () => {
+      for (let round = 0; round < 5; round += 1) {
+        const id = await inReview();
+        const results = await Promise.allSettled([approve(submissions(), id, { by: 'a' }), reject(submissions(), id, { by: 'b', reason: 'no' })]);
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        expect(results.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'submission_state_conflict' } });
+        expect((await load(id)).history.filter((h) => h.transition === 'approved' || h.transition === 'moderator_rejected')).toHaveLength(1);
+      }
     });
 
     test.each([['received'], ['processing'], ['in_review'], ['approved'], ['rejected'], ['failed']])('when a clip that is %s is withdrawn, then it is withdrawn; again, nothing changes', async (state) => {
