@@ -13,18 +13,12 @@ import type { Lease } from './submission.model';
  * A new claim sets a new lease; leaving `processing` clears it.
  */
 
-const LEASE_ID = /^[a-f0-9]{16}$/;
-
 export function newLease(now: Date, seconds: number): Lease {
   return { id: randomBytes(8).toString('hex'), expiresAt: leaseExpiry(now, seconds) };
 }
 
 export function leaseExpiry(now: Date, seconds: number): Date {
   return new Date(now.getTime() + seconds * 1000);
-}
-
-export function isLeaseId(value: string): boolean {
-  return LEASE_ID.test(value);
 }
 
 /** A lease that is missing (a document from before leases) counts as expired. */
