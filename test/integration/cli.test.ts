@@ -56,6 +56,11 @@ describe('the operator command line', () => {
     expect((await runWorker(workerDeps(app), failed)).status).toBe('in_review');
   });
 
+  test('when a clip in review is requeued, then it is refused, saying why, and stays in review', async () => {
+    await expect(cli('submissions', 'requeue', reviewed)).rejects.toThrow(/"in_review" is not requeued/);
+    expect((await app.services.db.submissions.findById(reviewed).lean<Submission>())!.status).toBe('in_review');
+  });
+
   test('when the words are wrong, then it prints its usage and exits 2', async () => {
     expect(await cli('submissions', 'explode')).toMatchObject({ code: 2, out: expect.stringContaining('usage') });
     await expect(cli('submissions', 'list', '--state', 'lost')).rejects.toThrow(/unknown state/);
