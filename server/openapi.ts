@@ -1,4 +1,4 @@
-import { SUBMISSION_STATES } from '../shared/domain/submission-states';
+import { SUBMISSION_STATES } from '../shared/submissions/submission-states';
 
 /** The API, described for people and tools. Served at /api/openapi.json; the tests check it covers every route. */
 export function openApiDocument(serverUrl: string) {

@@ -1,6 +1,6 @@
 import mongoose, { type Connection } from 'mongoose';
 import { campaignModel, type CampaignModel } from './models/campaign.model';
-import { submissionModel, type SubmissionModel } from './models/submission.model';
+import { submissionModel, type SubmissionModel } from './submissions/submission.model';
 
 export interface Database {
   connection: Connection;

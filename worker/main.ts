@@ -4,7 +4,8 @@ import { closeAndExit } from '../shared/shutdown';
 import { connectCoreServices, StartupError } from '../shared/startup-checks';
 import { runLimits, type WorkerDeps } from './deps';
 import { missingCapabilities } from './ffmpeg/ffmpeg';
-import { processSubmission } from './handlers/process-submission.handler';
+import type { JobName } from '../shared/queue/queue';
+import { HANDLERS } from './handlers/handlers';
 import { reconcile, RECONCILE } from './reconciler';
 import { sweepStaleJobDirs, workRoot } from './work-dirs';
 
@@ -24,19 +25,26 @@ async function main(): Promise<void> {
   }
   if (missing.length > 0) throw new StartupError(`this ffmpeg lacks what the worker needs: ${missing.join(', ')}`);
 
-  const swept = await sweepStaleJobDirs(workRoot(config.worker.workDir));
+  // What a worker killed outright left on this machine (its running ffmpeg, its folder) goes first.
+  const sweep = () => sweepStaleJobDirs(workRoot(config.worker.workDir));
+  const swept = await sweep();
   const services = await connectCoreServices(config, (error) => logger.warn({ err: error }, 'queue error'));
   const stopping = new AbortController();
   const deps: WorkerDeps = { config, logger, ...services, limits: runLimits(config), shutdown: stopping.signal };
 
-  services.queue.process('process-submission', config.worker.concurrency, (job) => processSubmission(deps, job)).catch((error: unknown) => {
-    logger.fatal({ err: error }, 'the queue stopped running');
-    process.exit(1);
-  });
-  const runReconciler = () => reconcile(deps).catch((error: unknown) => logger.warn({ err: error }, 'reconciler failed'));
+  for (const name of Object.keys(HANDLERS) as JobName[]) {
+    services.queue.process(name, config.worker.concurrency, (job) => HANDLERS[name](deps, job)).catch((error: unknown) => {
+      logger.fatal({ err: error }, 'the queue stopped running');
+      process.exit(1);
+    });
+  }
+  const runReconciler = () =>
+    Promise.all([reconcile(deps), sweep().then((s) => s.killed > 0 && logger.warn(s, 'killed what a dead worker left running'))]).catch((error: unknown) =>
+      logger.warn({ err: error }, 'reconciler failed'),
+    );
   const reconciler = setInterval(() => void runReconciler(), RECONCILE.intervalMs);
   void runReconciler();
-  logger.info({ concurrency: config.worker.concurrency, sweptJobDirs: swept }, 'worker ready');
+  logger.info({ concurrency: config.worker.concurrency, sweptJobDirs: swept.removed, killedLeftovers: swept.killed }, 'worker ready');
 
   const shutdown = (signal: string) => {
     if (stopping.signal.aborted) return;

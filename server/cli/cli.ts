@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { Types } from 'mongoose';
 import { loadConfig } from '../../shared/config';
-import { SUBMISSION_STATES, type SubmissionState } from '../../shared/domain/submission-states';
-import { transition } from '../../shared/domain/transition';
-import type { Submission } from '../../shared/models/submission.model';
+import { SUBMISSION_STATES, type SubmissionState } from '../../shared/submissions/submission-states';
+import { requeue } from '../../shared/submissions/processing';
+import type { Submission } from '../../shared/submissions/submission.model';
 import { connectCoreServices, type CoreServices } from '../../shared/startup-checks';
 import { createCampaign, publicCampaign } from '../services/campaign.service';
 
@@ -80,9 +80,7 @@ export async function runCli(args: string[], services: CoreServices, out: (line:
   }
   if (area === 'submissions' && command === 'requeue') {
     const s = await findSubmission(services, rest[0]);
-    if (!['failed', 'processing', 'received'].includes(s.status)) throw new Error(`a submission in "${s.status}" is not requeued`);
-    const moved = s.status === 'received' ? s : await transition(db.submissions, s._id, 'requeued', s.status, { by: 'operator', reason: 'requeued from the command line' });
-    if (!moved) throw new Error('the submission changed state meanwhile; look again');
+    await requeue(db.submissions, s._id, { by: 'operator', reason: 'requeued from the command line' });
     await queue.enqueue('process-submission', { submissionId: s._id.toHexString() }, { replace: true });
     out(`requeued ${s._id.toHexString()}`);
     return 0;

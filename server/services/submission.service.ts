@@ -1,8 +1,9 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Types } from 'mongoose';
-import { STATE_DESCRIPTIONS } from '../../shared/domain/submission-states';
+import { STATE_DESCRIPTIONS } from '../../shared/submissions/submission-states';
 import { AppError, databaseUnavailable, isDatabaseUnavailable, queueUnavailable } from '../../shared/errors';
-import type { StoredObject, Submission, SubmissionConsent } from '../../shared/models/submission.model';
+import { initialProcessing } from '../../shared/submissions/processing';
+import type { StoredObject, Submission, SubmissionConsent } from '../../shared/submissions/submission.model';
 import type { ServerDeps } from '../deps';
 import { currentConsent, findOpenCampaign } from './campaign.service';
 
@@ -75,7 +76,7 @@ export async function createSubmission(
     subtitles: params.subtitles,
     media: null,
     outputs: {},
-    processing: { attempts: 0, progress: 0, startedAt: null, heartbeatAt: null, finishedAt: null, lastError: null },
+    processing: initialProcessing(),
     rejection: null,
     history: [],
   };

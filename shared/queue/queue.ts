@@ -36,14 +36,18 @@ export function jobOptions<N extends JobName>(name: N, payload: JobPayloads[N]):
 /**
  * Queue-wide settings. A job's lock is renewed at a quarter of its duration while its handler runs
  * (ffmpeg runs in a child process, so the event loop stays free): a long encode is never taken for a
- * stalled job. A worker that died loses the lock after `lockSeconds` and its job is handed on once.
+ * stalled job. A worker that died loses the lock after `lockSeconds`; the stalled-job check runs every
+ * quarter of that, so its job is handed on within 1¼ lock times. A stalled job is always handed on, never
+ * failed ("job stalled more than allowable limit" left clips waiting minutes for the reconciler): the
+ * database bounds the attempts instead (shared/submissions/processing.ts, MAX_CLAIMS), and the processing
+ * lease keeps two workers off one clip.
  */
 function settings(lockSeconds: number): Bull.AdvancedSettings {
   return {
     lockDuration: lockSeconds * 1000,
     lockRenewTime: (lockSeconds * 1000) / 4,
-    stalledInterval: (lockSeconds * 1000) / 2,
-    maxStalledCount: 1,
+    stalledInterval: (lockSeconds * 1000) / 4,
+    maxStalledCount: 1_000,
   };
 }
 

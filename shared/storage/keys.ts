@@ -30,12 +30,25 @@ export function originalSubtitlesKey(submissionId: string): string {
   return `originals/${checkId(submissionId)}/subtitles`;
 }
 
-/** What the worker produces; deterministic, so a re-run overwrites instead of adding. */
-export function outputKey(submissionId: string, output: OutputName): string {
-  return `outputs/${checkId(submissionId)}/${OUTPUT_FILES[output]}`;
+const LEASE = /^[a-f0-9]{16}$/;
+
+/**
+ * What the worker produces, under the processing lease it was made in (shared/submissions/lease.ts):
+ * a worker that stalled past its lease and woke up mid-upload writes only into its own folder, never
+ * over the outputs of the worker that replaced it. The settle records the holder's keys; the others'
+ * folders are removed (outputsPrefix).
+ */
+export function outputKey(submissionId: string, lease: string, output: OutputName): string {
+  if (!LEASE.test(lease)) throw new Error(`not a lease id: ${lease}`);
+  return `${outputsPrefix(submissionId)}${lease}/${OUTPUT_FILES[output]}`;
+}
+
+/** Every output of a submission, of every attempt. */
+export function outputsPrefix(submissionId: string): string {
+  return `outputs/${checkId(submissionId)}/`;
 }
 
 /** Everything stored for one submission (for withdrawal and for tests that check nothing is left). */
 export function submissionPrefixes(submissionId: string): string[] {
-  return [`originals/${checkId(submissionId)}/`, `outputs/${checkId(submissionId)}/`];
+  return [`originals/${checkId(submissionId)}/`, outputsPrefix(submissionId)];
 }

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import type { Submission } from '../../shared/models/submission.model';
+import type { Submission } from '../../shared/submissions/submission.model';
 import { decodeSubtitleBytes } from '../../worker/subtitles/decode-text';
 import { parseSubtitles, SubtitleParseError } from '../../worker/subtitles/subtitles';
 import { ffprobeJson } from '../helpers/fixtures';

@@ -6,7 +6,7 @@ import { FIXTURES } from '../helpers/fixtures';
 import { postMultipart } from '../helpers/multipart';
 import { demoConsent, seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { downloadOutput, workerDeps } from '../helpers/worker-env';
-import type { Submission } from '../../shared/models/submission.model';
+import type { Submission } from '../../shared/submissions/submission.model';
 
 const run = promisify(execFile);
 

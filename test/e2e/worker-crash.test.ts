@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import type { Submission } from '../../shared/models/submission.model';
+import type { Submission } from '../../shared/submissions/submission.model';
 import { FIXTURES } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
-import { submitFile } from '../helpers/worker-env';
+import { expectOnlyRecordedOutputs, submitFile } from '../helpers/worker-env';
+import { cleanWorkDir, jobFolders, ownWorkDir, waitUntil } from '../helpers/worker-processes';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -15,9 +16,11 @@ const ROOT = join(__dirname, '..', '..');
 describe('a worker stopped mid-encode', () => {
   let app: TestApp;
   const workers: ChildProcess[] = [];
+  const LOCK_SECONDS = 4;
+  const workDir = ownWorkDir();
 
   beforeAll(async () => {
-    app = await startTestApp({ QUEUE_LOCK_SECONDS: '4', WORKER_CONCURRENCY: '1' });
+    app = await startTestApp({ QUEUE_LOCK_SECONDS: String(LOCK_SECONDS), WORKER_CONCURRENCY: '1', WORK_DIR: workDir });
     await seedDemoCampaign(app.deps);
   });
 
@@ -33,6 +36,7 @@ describe('a worker stopped mid-encode', () => {
 
   afterAll(async () => {
     await app.close();
+    await cleanWorkDir(workDir);
   });
 
   function startWorker(): ChildProcess {
@@ -58,7 +62,7 @@ describe('a worker stopped mid-encode', () => {
   async function expectProcessedOnce(id: string): Promise<Submission> {
     const done = await waitFor(id, (s) => s.status === 'in_review', 180);
     expect(done.history.filter((h) => h.transition === 'processing_succeeded')).toHaveLength(1);
-    expect((await app.services.storage.list(`outputs/${id}/`)).sort()).toEqual([`outputs/${id}/poster.jpg`, `outputs/${id}/preview.mp4`]);
+    await expectOnlyRecordedOutputs(app.services, done, ['poster', 'preview']);
     return done;
   }
 
@@ -87,4 +91,54 @@ describe('a worker stopped mid-encode', () => {
     startWorker();
     await expectProcessedOnce(id);
   });
+
+  test('when workers are SIGKILLed at random moments while several clips are processed, then after the last kill every clip is in review within the lock time plus one encode', async () => {
+    const CLIPS = 3;
+    const KILLS = 4; // more kills than clips: at least one clip loses its worker twice
+    const ids: string[] = [];
+    for (let i = 0; i < CLIPS; i += 1) ids.push(await submitFile(app, await FIXTURES.long!()));
+    let live = ids.map(() => startWorker());
+    let lastKill = 0;
+    const killedAt: number[] = [];
+    for (let k = 0; k < KILLS; k += 1) {
+      // A random moment, then a random worker among those at work on a clip (with a job folder).
+      await new Promise((resolve) => setTimeout(resolve, 1000 + Math.random() * 7000));
+      const busy = await waitUntil('a worker at work', 120, async () => {
+        const pids = new Set((await jobFolders(workDir)).map((f) => f.workerPid));
+        const atWork = live.filter((w) => pids.has(w.pid!));
+        return atWork.length > 0 ? atWork : null;
+      });
+      const victim = busy[Math.floor(Math.random() * busy.length)]!;
+      victim.kill('SIGKILL');
+      await once(victim, 'exit');
+      lastKill = Date.now();
+      killedAt.push(lastKill);
+      live = [...live.filter((w) => w !== victim), startWorker()];
+    }
+    const done = await waitUntil('every clip in review', 240, async () => {
+      const all = await Promise.all(ids.map(load));
+      return all.every((s) => s.status === 'in_review') ? all : null;
+    });
+    const recovery = (Date.now() - lastKill) / 1000;
+    // One encode: the longest run that succeeded (its claim to its settle), measured in this same run.
+    const encodes = done.map((s) => {
+      const settled = s.history.find((h) => h.transition === 'processing_succeeded')!;
+      const claimed = s.history.find((h) => h.transition === 'processing_started' && h.lease === settled.lease)!;
+      return (settled.at.getTime() - claimed.at.getTime()) / 1000;
+    });
+    const oneEncode = Math.max(...encodes);
+    const starts = done.map((s) => s.history.filter((h) => h.transition === 'processing_started').length);
+    process.stdout.write(
+      `\nrecovery after random SIGKILLs: ${recovery.toFixed(1)} s from the last kill until all ${CLIPS} clips were in review ` +
+        `(lock ${LOCK_SECONDS} s, longest encode ${oneEncode.toFixed(1)} s, claims per clip ${starts.join('/')}, ` +
+        `kills at ${killedAt.map((t) => ((t - killedAt[0]!) / 1000).toFixed(1)).join(', ')} s)\n`,
+    );
+    // The queue hands a dead worker's job on within 1¼ lock times; then one encode. 5 s for the rest.
+    expect(recovery).toBeLessThanOrEqual(LOCK_SECONDS * 1.25 + oneEncode + 5);
+    expect(starts.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(CLIPS + KILLS);
+    for (const s of done) {
+      expect(s.history.filter((h) => h.transition === 'processing_succeeded')).toHaveLength(1);
+      await expectOnlyRecordedOutputs(app.services, s, ['poster', 'preview']);
+    }
+  }, 480_000);
 });

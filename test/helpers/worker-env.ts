@@ -3,8 +3,9 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Types } from 'mongoose';
 import { createHash } from 'node:crypto';
+import { buffer } from 'node:stream/consumers';
 import { originalKey, originalSubtitlesKey } from '../../shared/storage/keys';
-import type { Submission } from '../../shared/models/submission.model';
+import type { Submission } from '../../shared/submissions/submission.model';
 import { createSubmission } from '../../server/services/submission.service';
 import { runLimits, type WorkerDeps } from '../../worker/deps';
 import { processSubmission } from '../../worker/handlers/process-submission.handler';
@@ -84,3 +85,21 @@ export async function downloadOutput(deps: Pick<WorkerDeps, 'storage'>, submissi
 /** Tags that may remain in a preview: container brands and per-stream handler/language/encoder names. */
 export const ALLOWED_FORMAT_TAGS = ['major_brand', 'minor_version', 'compatible_brands'];
 export const ALLOWED_STREAM_TAGS = ['language', 'handler_name', 'vendor_id', 'encoder'];
+
+/**
+ * The objects under a submission's outputs are exactly the ones its document records (one set, from the
+ * lease that settled it), and each recorded checksum is that of the stored object. Returns the keys.
+ */
+export async function expectOnlyRecordedOutputs(deps: Pick<WorkerDeps, 'storage'>, submission: Submission, names: string[]): Promise<string[]> {
+  const id = submission._id.toHexString();
+  const recorded = Object.entries(submission.outputs as Record<string, { key: string; sha256: string }>);
+  expect(recorded.map(([name]) => name).sort()).toEqual([...names].sort());
+  const settledBy = submission.history.filter((h) => h.transition === 'processing_succeeded').at(-1)?.lease;
+  for (const [, object] of recorded) expect(object.key).toContain(`outputs/${id}/${settledBy ?? 'no-lease'}/`);
+  expect((await deps.storage.list(`outputs/${id}/`)).sort()).toEqual(recorded.map(([, o]) => o.key).sort());
+  for (const [, object] of recorded) {
+    const bytes = await buffer(await deps.storage.download(object.key));
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(object.sha256);
+  }
+  return recorded.map(([, o]) => o.key);
+}

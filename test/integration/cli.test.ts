@@ -1,6 +1,6 @@
 import { runCli } from '../../server/cli/cli';
-import { transition } from '../../shared/domain/transition';
-import type { Submission } from '../../shared/models/submission.model';
+import { claim, settle } from '../../shared/submissions/processing';
+import type { Submission } from '../../shared/submissions/submission.model';
 import { FIXTURES } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { runWorker, submitFile, workerDeps } from '../helpers/worker-env';
@@ -21,8 +21,9 @@ describe('the operator command line', () => {
     await seedDemoCampaign(app.deps);
     reviewed = (await runWorker(workerDeps(app), await submitFile(app, await FIXTURES.noAudio!())))._id.toHexString();
     failed = await submitFile(app, await FIXTURES.noAudio!());
-    await transition(app.services.db.submissions, failed, 'processing_started', 'received', { by: 'test' });
-    await transition(app.services.db.submissions, failed, 'processing_failed', 'processing', { by: 'test', reason: 'S3 was down' });
+    const claimed = await claim(app.services.db.submissions, failed, { by: 'test', leaseSeconds: 60 });
+    if (claimed.kind !== 'claimed') throw new Error(claimed.kind);
+    await settle(app.services.db.submissions, failed, claimed.lease.id, { kind: 'failed', error: 'S3 was down' }, { by: 'test' });
   });
 
   afterAll(async () => {
@@ -53,6 +54,11 @@ describe('the operator command line', () => {
     expect(requeued.history.at(-1)).toMatchObject({ transition: 'requeued', by: 'operator' });
     expect(await app.services.queue.jobState(failed)).toBe('waiting');
     expect((await runWorker(workerDeps(app), failed)).status).toBe('in_review');
+  });
+
+  test('when a clip in review is requeued, then it is refused, saying why, and stays in review', async () => {
+    await expect(cli('submissions', 'requeue', reviewed)).rejects.toThrow(/"in_review" is not requeued/);
+    expect((await app.services.db.submissions.findById(reviewed).lean<Submission>())!.status).toBe('in_review');
   });
 
   test('when the words are wrong, then it prints its usage and exits 2', async () => {

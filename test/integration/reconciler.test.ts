@@ -1,5 +1,5 @@
-import { transition } from '../../shared/domain/transition';
-import type { Submission } from '../../shared/models/submission.model';
+import { claim, MAX_CLAIMS } from '../../shared/submissions/processing';
+import type { Submission } from '../../shared/submissions/submission.model';
 import { reconcile, RECONCILE } from '../../worker/reconciler';
 import { FIXTURES } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
@@ -30,12 +30,12 @@ describe('the reconciler', () => {
   test('when received submissions and a processing one whose worker died have no job, then they are queued again; fresh ones are left alone', async () => {
     const waiting = await submitFile(app, await FIXTURES.noAudio!());
     const abandoned = await submitFile(app, await FIXTURES.noAudio!());
-    await transition(app.services.db.submissions, abandoned, 'processing_started', 'received', { by: 'test', set: { 'processing.heartbeatAt': new Date() } });
+    expect(await claim(app.services.db.submissions, abandoned, { by: 'test', leaseSeconds: 60 })).toMatchObject({ kind: 'claimed' });
     await loseTheQueue();
     const deps = workerDeps(app);
 
-    expect(await reconcile(deps, new Date())).toBe(0); // too recent: a worker may be about to take them
-    const later = new Date(Date.now() + RECONCILE.staleHeartbeatMs + 60_000);
+    expect(await reconcile(deps, new Date())).toBe(0); // too recent (the lease is live): a worker may be about to take them
+    const later = new Date(Date.now() + 60_000 + RECONCILE.receivedGraceMs + RECONCILE.expiredLeaseGraceMs);
     expect(await reconcile(deps, later)).toBe(2);
 
     expect(await app.services.queue.jobState(waiting)).toBe('waiting');
@@ -49,12 +49,11 @@ describe('the reconciler', () => {
 
   test('when a clip has stopped its worker in every attempt, then it is failed instead of queued forever', async () => {
     const doomed = await submitFile(app, await FIXTURES.noAudio!());
-    await transition(app.services.db.submissions, doomed, 'processing_started', 'received', {
-      by: 'test',
-      set: { 'processing.heartbeatAt': new Date(), 'processing.attempts': RECONCILE.maxAttempts },
-    });
+    expect(await claim(app.services.db.submissions, doomed, { by: 'test', leaseSeconds: 60 })).toMatchObject({ kind: 'claimed' });
+    // As if each earlier claim had ended with its worker killed.
+    await app.services.db.submissions.updateOne({ _id: doomed }, { $set: { 'processing.attempts': MAX_CLAIMS } });
     await loseTheQueue();
-    await reconcile(workerDeps(app), new Date(Date.now() + RECONCILE.staleHeartbeatMs + 60_000));
+    await reconcile(workerDeps(app), new Date(Date.now() + 60_000 + RECONCILE.expiredLeaseGraceMs + 1_000));
     const failed = (await app.services.db.submissions.findById(doomed).lean<Submission>())!;
     expect(failed.status).toBe('failed');
     expect(failed.history.at(-1)).toMatchObject({ transition: 'processing_failed', by: 'reconciler' });

@@ -4,13 +4,13 @@ import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Submission } from '../../shared/models/submission.model';
+import type { Submission } from '../../shared/submissions/submission.model';
 import { FfmpegError, missingCapabilities, runFfmpeg } from '../../worker/ffmpeg/ffmpeg';
 import { FIXTURES, ffprobeJson, loudness, playlistDisguisedAsMp4 } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { ALLOWED_FORMAT_TAGS, ALLOWED_STREAM_TAGS, downloadOutput, runWorker, submitFile, workerDeps } from '../helpers/worker-env';
 import { processSubmission } from '../../worker/handlers/process-submission.handler';
-import { fakeJob } from '../helpers/worker-env';
+import { expectOnlyRecordedOutputs, fakeJob } from '../helpers/worker-env';
 import type { WorkerDeps } from '../../worker/deps';
 
 const run = promisify(execFile);
@@ -165,7 +165,7 @@ describe('the processing worker', () => {
     const done = (await deps.db.submissions.findById(id).lean<Submission>())!;
     expect(done.status).toBe('in_review');
     expect(done.history.filter((h) => h.transition === 'processing_succeeded')).toHaveLength(1);
-    expect((await app.services.storage.list(`outputs/${id}/`)).sort()).toEqual([`outputs/${id}/poster.jpg`, `outputs/${id}/preview.mp4`]);
+    await expectOnlyRecordedOutputs(deps, done, ['poster', 'preview']);
   });
 
   test('when ffmpeg hangs, then the timeout kills its whole process group', async () => {

@@ -19,13 +19,14 @@ describe('loadConfig', () => {
 
 describe('S3 keys', () => {
   const id = '65f0c0ffee0123456789abcd';
-  test('keys are made of the opaque id only, and outputs are deterministic', () => {
+  test('keys are made of the opaque id only, and outputs sit in their lease\'s folder', () => {
     expect(originalKey(id)).toBe(`originals/${id}/video`);
-    expect(outputKey(id, 'preview')).toBe(`outputs/${id}/preview.mp4`);
+    expect(outputKey(id, '0123456789abcdef', 'preview')).toBe(`outputs/${id}/0123456789abcdef/preview.mp4`);
     expect(submissionPrefixes(id)).toEqual([`originals/${id}/`, `outputs/${id}/`]);
   });
   test('when something other than an id is given, then no key is made', () => {
     expect(() => originalKey('../../etc/passwd')).toThrow();
     expect(() => originalKey('My Clip.mov')).toThrow();
+    expect(() => outputKey(id, '../x', 'preview')).toThrow(/lease/);
   });
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONFIG_VARIABLES } from '../../shared/config';
-import { SUBMISSION_STATES, TRANSITIONS } from '../../shared/domain/submission-states';
+import { SUBMISSION_STATES, TRANSITIONS } from '../../shared/submissions/submission-states';
 
 /** The README stays true: its configuration table and state table name what the code has. */
 describe('README', () => {

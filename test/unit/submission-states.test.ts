@@ -1,4 +1,10 @@
-import { canTransition, STATE_DESCRIPTIONS, SUBMISSION_STATES, TRANSITIONS } from '../../shared/domain/submission-states';
+import { leaseCondition, leaseExpired, newLease } from '../../shared/submissions/lease';
+import { canTransition, isLeased, STATE_DESCRIPTIONS, SUBMISSION_STATES, TRANSITIONS, type SubmissionState, type TransitionName } from '../../shared/submissions/submission-states';
+import { IllegalTransitionError, transitionUpdate } from '../../shared/submissions/transition';
+
+const ID = '65f0c0ffee0123456789abcd';
+const NOW = new Date('2026-01-01T12:00:00Z');
+const LEASE = '0123456789abcdef';
 
 describe('the submission state table', () => {
   test('every transition goes between known states, and every state has a description for contributors', () => {
@@ -29,5 +35,73 @@ describe('the submission state table', () => {
     expect(canTransition('processing_succeeded', 'in_review')).toBe(false);
     expect(canTransition('media_rejected', 'in_review')).toBe(false);
     expect(canTransition('processing_succeeded', 'processing')).toBe(true);
+  });
+
+  test('when a transition is not in the table, then no update is even built', () => {
+    for (const name of Object.keys(TRANSITIONS) as TransitionName[]) {
+      for (const from of SUBMISSION_STATES) {
+        if (canTransition(name, from)) continue;
+        expect(() => transitionUpdate(ID, { name, from, by: 'test', now: NOW })).toThrow(IllegalTransitionError);
+      }
+    }
+  });
+});
+
+describe('the processing lease', () => {
+  const all = (Object.keys(TRANSITIONS) as TransitionName[]).flatMap((name) => (TRANSITIONS[name].from as readonly SubmissionState[]).map((from) => [name, from] as const));
+
+  test('a lease with no expiry left, or none at all, is expired; one with time left is not', () => {
+    expect(leaseExpired(null, NOW)).toBe(true);
+    expect(leaseExpired(undefined, NOW)).toBe(true);
+    expect(leaseExpired({ id: LEASE, expiresAt: NOW }, NOW)).toBe(true);
+    expect(leaseExpired({ id: LEASE, expiresAt: new Date(NOW.getTime() + 1) }, NOW)).toBe(false);
+    const lease = newLease(NOW, 30);
+    expect(lease.id).toMatch(/^[a-f0-9]{16}$/);
+    expect(lease.expiresAt.getTime() - NOW.getTime()).toBe(30_000);
+    expect(newLease(NOW, 30).id).not.toBe(lease.id);
+  });
+
+  test.each(all)('%s from %s: the compare-and-set names the state, and the lease exactly when it is a leased move out of processing', (name, from) => {
+    const leased = from === 'processing' && TRANSITIONS[name].leased;
+    expect(isLeased(name, from)).toBe(leased);
+    const byHolder = transitionUpdate(ID, { name, from, by: 'test', now: NOW, lease: LEASE });
+    const byAnyone = transitionUpdate(ID, { name, from, by: 'test', now: NOW, lease: null });
+    expect(byHolder.filter).toEqual({ _id: ID, status: from, ...(leased ? { 'processing.lease.id': LEASE } : {}) });
+    // Without the lease id, only an expired (or missing) lease lets the move through.
+    expect(byAnyone.filter).toEqual({ _id: ID, status: from, ...(leased ? leaseCondition(null, NOW) : {}) });
+  });
+
+  test('when a worker stalled past its lease, then claiming it again needs the lease expired, and the new claim gets a new lease', () => {
+    expect(canTransition('processing_started', 'processing')).toBe(true);
+    const { filter, update, lease } = transitionUpdate(ID, { name: 'processing_started', from: 'processing', by: 'worker', now: NOW, leaseSeconds: 20 });
+    expect(filter).toEqual({ _id: ID, status: 'processing', $or: [{ 'processing.lease': null }, { 'processing.lease.expiresAt': { $lte: NOW } }] });
+    expect(lease).toEqual({ id: expect.stringMatching(/^[a-f0-9]{16}$/), expiresAt: new Date(NOW.getTime() + 20_000) });
+    expect(update).toMatchObject({ $set: { status: 'processing', 'processing.lease': lease }, $push: { history: { transition: 'processing_started', lease: lease!.id } } });
+  });
+
+  test.each(all.filter(([name]) => TRANSITIONS[name].to !== 'processing'))('%s from %s drops the lease', (name, from) => {
+    const { update, lease } = transitionUpdate(ID, { name, from, by: 'test', now: NOW, lease: LEASE });
+    expect(lease).toBeNull();
+    expect((update.$set as Record<string, unknown>)['processing.lease']).toBeNull();
+  });
+
+  test('when the holder settles, then the history says under which lease; typed changes become the update', () => {
+    const { update } = transitionUpdate(ID, {
+      name: 'processing_succeeded',
+      from: 'processing',
+      by: 'worker',
+      now: NOW,
+      lease: LEASE,
+      changes: { outputs: {}, processing: { progress: 100, finishedAt: NOW } },
+    });
+    expect(update).toEqual({
+      $set: { status: 'in_review', 'processing.lease': null, outputs: {}, 'processing.progress': 100, 'processing.finishedAt': NOW },
+      $push: { history: { transition: 'processing_succeeded', from: 'processing', to: 'in_review', at: NOW, by: 'worker', lease: LEASE } },
+    });
+  });
+
+  test('withdrawal wins over a worker: it never waits for the lease', () => {
+    expect(isLeased('withdrawn', 'processing')).toBe(false);
+    expect(transitionUpdate(ID, { name: 'withdrawn', from: 'processing', by: 'campaign', now: NOW }).filter).toEqual({ _id: ID, status: 'processing' });
   });
 });

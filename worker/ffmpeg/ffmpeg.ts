@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { rm, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import ffmpeg from 'fluent-ffmpeg';
 import type { ProbeOutput } from './media-info';
 
@@ -21,6 +24,11 @@ export interface RunLimits {
   ffprobePath: string;
   niceness: number;
   timeoutSeconds: number;
+  /**
+   * The job's folder: while a run lasts, a `pgid-<n>` file there names its process group, so the sweep of
+   * a worker that was killed outright (worker/work-dirs.ts) can kill what it left running.
+   */
+  groupDir?: string;
 }
 
 export class FfmpegError extends Error {
@@ -69,6 +77,24 @@ function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   }
 }
 
+/**
+ * ffmpeg's own limit, kept by the kernel (RLIMIT_CPU): a backstop for a run whose worker died before the
+ * sweep could kill it. In CPU seconds, so it allows every core busy for the whole wall-clock timeout and
+ * never stops a run the timeout would let finish.
+ */
+export function backstopArgs(limits: Pick<RunLimits, 'timeoutSeconds'>, cores: number = availableParallelism()): string[] {
+  return ['-timelimit', String(limits.timeoutSeconds * Math.max(1, cores))];
+}
+
+export const GROUP_FILE_PREFIX = 'pgid-';
+
+/** Records (or, with remove, forgets) a running process group in the job's folder. */
+function recordGroup(limits: RunLimits, pid: number | undefined, remove = false): void {
+  if (!limits.groupDir || !pid) return;
+  const path = join(limits.groupDir, `${GROUP_FILE_PREFIX}${pid}`);
+  void (remove ? rm(path, { force: true }) : writeFile(path, '')).catch(() => undefined);
+}
+
 const TIME = /time=\s*(\d+):(\d{2}):(\d{2}(?:\.\d+)?)/;
 
 export async function runFfmpeg(
@@ -88,7 +114,7 @@ export async function runFfmpeg(
     command.inputs.forEach((input, i) => {
       cmd.input(input.path);
       // The real ffmpeg binary is setsid's first argument; fluent-ffmpeg puts the first input's options first.
-      const args = i === 0 ? [limits.ffmpegPath, ...command.globalArgs, ...input.args] : input.args;
+      const args = i === 0 ? [limits.ffmpegPath, ...backstopArgs(limits), ...command.globalArgs, ...input.args] : input.args;
       if (args.length > 0) cmd.inputOptions(...options(args));
     });
     for (const output of command.outputs) {
@@ -110,6 +136,7 @@ export async function runFfmpeg(
     run.signal?.addEventListener('abort', onAbort, { once: true });
     const finish = (error: FfmpegError | null) => {
       clearTimeout(timer);
+      recordGroup(limits, pid, true);
       run.signal?.removeEventListener('abort', onAbort);
       if (error) reject(error);
       else resolve();
@@ -117,6 +144,7 @@ export async function runFfmpeg(
 
     cmd.on('start', () => {
       pid = (cmd as unknown as { ffmpegProc?: { pid?: number } }).ffmpegProc?.pid;
+      recordGroup(limits, pid);
       if (stopped) killGroup(pid, 'SIGKILL');
     });
     cmd.on('stderr', (line: string) => {
@@ -150,6 +178,7 @@ export function runFfprobe(args: string[], limits: RunLimits): Promise<ProbeOutp
     const [command, argv] = limits.niceness > 0 ? ['nice', ['-n', String(limits.niceness), limits.ffprobePath, ...args]] : [limits.ffprobePath, args];
     // detached: ffprobe leads its own process group, so the timeout kills everything it started.
     const child = spawn(command, argv, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    recordGroup(limits, child.pid);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timedOut = false;
@@ -163,10 +192,12 @@ export function runFfprobe(args: string[], limits: RunLimits): Promise<ProbeOutp
     });
     child.on('error', (error) => {
       clearTimeout(timer);
+      recordGroup(limits, child.pid, true);
       reject(new FfmpegError('unavailable', `ffprobe could not start: ${error.message}`, ''));
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      recordGroup(limits, child.pid, true);
       const stderr = Buffer.concat(err).toString('utf8').trim().split('\n').slice(-10).join('\n');
       if (timedOut) return reject(new FfmpegError('timeout', 'ffprobe took too long and was stopped', stderr));
       if (signal) return reject(new FfmpegError('unavailable', `ffprobe was killed by ${signal}`, stderr));

@@ -1,25 +1,22 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
-import { PENDING_PROCESSING_STATES } from '../../shared/domain/submission-states';
-import { transition } from '../../shared/domain/transition';
 import type { Logger } from '../../shared/logger';
-import type { StoredObject, Submission } from '../../shared/models/submission.model';
+import type { MediaInfo } from '../../shared/submissions/media-info';
+import { claim, heartbeat, holdsLease, reportProgress, settle, type Claim, type Settlement } from '../../shared/submissions/processing';
+import type { StoredObject, Submission } from '../../shared/submissions/submission.model';
 import type { OutputName } from '../../shared/storage/keys';
 import type { QueueJob } from '../../shared/queue/queue';
 import type { WorkerDeps } from '../deps';
 import { FfmpegError } from '../ffmpeg/ffmpeg';
-import type { MediaInfo } from '../ffmpeg/media-info';
 import { ChecksumMismatchError, fetchOriginal } from '../steps/fetch-original.step';
 import { posterFromPreview } from '../steps/poster.step';
 import { checkMediaLimits, probe } from '../steps/probe.step';
 import { MediaRejection } from '../steps/rejections';
-import { storeOutputs } from '../steps/store-outputs.step';
+import { removeOutputs, storeOutputs } from '../steps/store-outputs.step';
 import { prepareSubtitles } from '../steps/subtitles.step';
 import { OUTPUT_FILES, previewSize, transcode } from '../steps/transcode.step';
 import { makeJobDir, workRoot } from '../work-dirs';
-
-const HEARTBEAT_MS = 15_000;
 
 /** How a run ended, and so which transition follows: decided here, in one place. */
 export type Outcome =
@@ -48,112 +45,163 @@ export function outcomeOfError(error: unknown, job: Pick<QueueJob<'process-submi
   return { kind: 'retry', error: err };
 }
 
+/** The lease was lost while the job ran (it stalled past it and another worker took the clip, or it was withdrawn). */
+class LeaseLostError extends Error {}
+
 /**
- * process-submission: load → return if gone or already past processing → run the steps in a folder of
- * its own → transition. Every transition is a compare-and-set, so a duplicate or late job changes nothing.
+ * process-submission: claim under a lease → run the steps in a folder of its own → settle. Only the
+ * lease's holder is heard: its heartbeat renews the lease (a refused renewal stops the run at once), it
+ * checks the lease right before storing, stores under its lease's own folder, and settles with a
+ * compare-and-set on the lease id. A worker that stalled past its lease and woke up therefore never
+ * overwrites or records anything; what it stored is removed, as is what killed attempts left.
  */
 export async function processSubmission(deps: WorkerDeps, job: QueueJob<'process-submission'>): Promise<void> {
   const { db } = deps;
   const { submissionId } = job.payload;
   const log = deps.logger.child({ submissionId, jobId: job.id, attempt: job.attempt });
+  const leaseSeconds = deps.config.redis.lockSeconds;
 
-  const found = await db.submissions.findById(submissionId).lean<Submission>();
-  if (!found) {
-    log.warn('the submission no longer exists: nothing to do');
-    return;
-  }
-  if (!PENDING_PROCESSING_STATES.includes(found.status)) {
-    log.info({ status: found.status }, 'already past processing: nothing to do');
-    return;
-  }
-  const now = new Date();
-  const claimed = await transition(db.submissions, found._id, 'processing_started', found.status, {
-    by: 'worker',
-    set: { 'processing.startedAt': now, 'processing.heartbeatAt': now, 'processing.progress': 0, 'processing.lastError': null },
-    inc: { 'processing.attempts': 1 },
-  });
-  if (!claimed) {
-    log.info('another worker moved it first: nothing to do');
-    return;
-  }
+  const claimed = await claimWhenFree(deps, submissionId, leaseSeconds, log);
+  if (!claimed) return;
+  const { submission, lease } = claimed;
+  const lost = new AbortController();
+  const leaseLost = (why: string) => {
+    if (lost.signal.aborted) return;
+    log.warn({ lease: lease.id }, `lease lost (${why}): stopping without a word`);
+    lost.abort();
+  };
 
-  const heartbeat = setInterval(() => {
-    db.submissions
-      .updateOne({ _id: found._id, status: 'processing' }, { $set: { 'processing.heartbeatAt': new Date() } })
-      .catch((error: unknown) => log.warn({ err: error }, 'heartbeat failed'));
-  }, HEARTBEAT_MS);
+  // The lease and the queue's lock are renewed at the same pace: a quarter of their length.
+  // Writes still on their way are awaited before the settle: FerretDB applies an update as a read and
+  // a write, so a late heartbeat could otherwise put back the state the settle just changed.
+  const inFlight = new Set<Promise<unknown>>();
+  const track = (write: Promise<unknown>) => {
+    inFlight.add(write);
+    write.finally(() => inFlight.delete(write)).catch(() => undefined);
+  };
+  const beat = setInterval(() => {
+    track(
+      heartbeat(db.submissions, submission._id, lease.id, { leaseSeconds })
+        .then((held) => held || leaseLost('heartbeat refused'))
+        .catch((error: unknown) => log.warn({ err: error }, 'heartbeat failed')),
+    );
+  }, (leaseSeconds * 1000) / 4);
   let workDir: string | null = null;
   let media: MediaInfo | null = null;
-  let outcome: Outcome;
+  let outcome: Outcome | { kind: 'lost' };
   try {
     workDir = await makeJobDir(workRoot(deps.config.worker.workDir));
-    const result = await runSteps(deps, claimed, workDir, job, log, (info) => {
+    const run = { signal: AbortSignal.any([deps.shutdown, lost.signal]), leaseLost, groupDir: workDir, track };
+    const result = await runSteps(deps, submission, lease.id, workDir, job, log, run, (info) => {
       media = info;
     });
     outcome = { kind: 'done', ...result };
   } catch (error) {
-    outcome = outcomeOfError(error, job, media);
+    outcome = lost.signal.aborted || error instanceof LeaseLostError ? { kind: 'lost' } : outcomeOfError(error, job, media);
   } finally {
-    clearInterval(heartbeat);
+    clearInterval(beat);
     if (workDir) await rm(workDir, { recursive: true, force: true });
+    await Promise.allSettled([...inFlight]);
   }
-  await settle(deps, claimed, outcome, log);
+  const settled = outcome.kind !== 'lost' && (await settle(db.submissions, submission._id, lease.id, settlementOf(outcome), { by: 'worker' }));
+  const id = submission._id.toHexString();
+  if (!settled) {
+    // Not the holder any more: what this run stored is nobody's.
+    await removeOutputs(deps.storage, id, [], lease.id);
+    log.info({ lease: lease.id }, 'lease lost: the clip is another worker\'s now');
+    return;
+  }
+  await report(deps, id, outcome as Outcome, log);
 }
 
-async function settle(deps: WorkerDeps, submission: Submission, outcome: Outcome, log: Logger): Promise<void> {
-  const { db } = deps;
-  const finishedAt = new Date();
+/**
+ * Claims the clip. When another worker's lease is still live (the queue handed the job on a little before
+ * the lease ran out, or a duplicate job), looks again every quarter lease until it expires: a renewed
+ * lease means its holder is alive and will settle the clip, so this job has nothing to do.
+ */
+async function claimWhenFree(deps: WorkerDeps, submissionId: string, leaseSeconds: number, log: Logger): Promise<Extract<Claim, { kind: 'claimed' }> | null> {
+  let firstSeen: number | null = null;
+  for (;;) {
+    const result = await claim(deps.db.submissions, submissionId, { by: 'worker', leaseSeconds });
+    if (result.kind === 'claimed') return result;
+    if (result.kind === 'nothing') {
+      log.info({ status: result.status }, 'gone, or already past processing: nothing to do');
+      return null;
+    }
+    if (result.kind === 'exhausted') {
+      log.error('the clip stopped its worker in every attempt: failed');
+      return null;
+    }
+    if (firstSeen !== null && result.until.getTime() > firstSeen) {
+      log.info('another worker holds the clip and renews its lease: nothing to do');
+      return null;
+    }
+    firstSeen ??= result.until.getTime();
+    if (deps.shutdown.aborted) throw new Error('worker shutting down: job handed back to the queue');
+    await new Promise((resolve) => setTimeout(resolve, Math.min((leaseSeconds * 1000) / 4, Math.max(0, result.until.getTime() - Date.now())) + 100));
+  }
+}
+
+function settlementOf(outcome: Outcome): Settlement {
+  switch (outcome.kind) {
+    case 'done':
+    case 'rejected':
+    case 'handed-back':
+      return outcome;
+    case 'failed':
+    case 'retry':
+      return { kind: outcome.kind, error: outcome.error.message };
+  }
+}
+
+/** After a settle: clean up, log, and tell the queue (a retry or a hand-back is a thrown error). */
+async function report(deps: WorkerDeps, id: string, outcome: Outcome, log: Logger): Promise<void> {
   switch (outcome.kind) {
     case 'done': {
-      const moved = await transition(db.submissions, submission._id, 'processing_succeeded', 'processing', {
-        by: 'worker',
-        set: { media: outcome.media, outputs: outcome.outputs, 'processing.progress': 100, 'processing.finishedAt': finishedAt },
-      });
-      log.info({ moved: moved !== null }, 'preview ready: in review');
+      // Outputs of earlier attempts (workers killed mid-upload, replaced ones) are removed.
+      const removed = await removeOutputs(deps.storage, id, Object.values(outcome.outputs));
+      log.info({ removedStale: removed }, 'preview ready: in review');
       return;
     }
-    case 'rejected': {
-      await transition(db.submissions, submission._id, 'media_rejected', 'processing', {
-        by: 'worker',
-        reason: outcome.code,
-        set: { media: outcome.media, rejection: { code: outcome.code, reason: outcome.reason }, 'processing.finishedAt': finishedAt },
-      });
+    case 'rejected':
       log.info({ code: outcome.code }, 'clip rejected');
       return;
-    }
-    case 'handed-back': {
-      await transition(db.submissions, submission._id, 'requeued', 'processing', { by: 'worker', reason: 'worker shutting down' });
+    case 'handed-back':
       log.info('worker stopping: job handed back');
       throw new Error('worker shutting down: job handed back to the queue');
-    }
-    case 'failed': {
-      await transition(db.submissions, submission._id, 'processing_failed', 'processing', {
-        by: 'worker',
-        reason: outcome.error.message,
-        set: { 'processing.lastError': outcome.error.message, 'processing.finishedAt': finishedAt },
-      });
+    case 'failed':
       log.error({ err: outcome.error }, 'processing failed for good');
       return;
-    }
-    case 'retry': {
-      await db.submissions.updateOne({ _id: submission._id, status: 'processing' }, { $set: { 'processing.lastError': outcome.error.message } });
+    case 'retry':
       log.warn({ err: outcome.error }, 'processing failed: the queue will retry');
       throw outcome.error;
-    }
   }
+}
+
+interface RunControl {
+  /** Aborted on shutdown and when the lease is lost: ffmpeg is killed. */
+  signal: AbortSignal;
+  leaseLost: (why: string) => void;
+  groupDir: string;
+  /** Registers a write to the submission that must land before the settle. */
+  track: (write: Promise<unknown>) => void;
 }
 
 async function runSteps(
   deps: WorkerDeps,
   submission: Submission,
+  lease: string,
   workDir: string,
   job: QueueJob<'process-submission'>,
   log: Logger,
+  run: RunControl,
   onMedia: (info: MediaInfo) => void,
 ): Promise<{ media: MediaInfo; outputs: Record<string, StoredObject> }> {
-  const { storage, limits, config, shutdown } = deps;
+  const { storage, config } = deps;
+  // Every ffmpeg and ffprobe of this job records its process group in the job's folder.
+  const limits = { ...deps.limits, groupDir: run.groupDir };
   const id = submission._id.toHexString();
-  const progress = progressReporter(deps, submission, job);
+  const progress = progressReporter(deps, submission, lease, job, run);
 
   const originalPath = join(workDir, 'original');
   await fetchOriginal(storage, submission.original, originalPath);
@@ -176,7 +224,7 @@ async function runSteps(
     media,
     { inputPath: originalPath, outDir, captionsAssPath: subtitles?.assPath ?? null, maxDurationSeconds: config.media.maxDurationSeconds },
     limits,
-    { onProgress: (fraction) => void progress(0.1 + 0.85 * fraction), signal: shutdown },
+    { onProgress: (fraction) => void progress(0.1 + 0.85 * fraction), signal: run.signal },
   );
   const files: Partial<Record<OutputName, string>> = {
     preview: join(outDir, OUTPUT_FILES.preview),
@@ -191,12 +239,15 @@ async function runSteps(
   }
   log.info({ step: 'transcode' }, 'outputs made');
 
-  const outputs = await storeOutputs(storage, id, files);
+  // Checked right before storing; even if this worker stalls past its lease in the middle of the upload,
+  // it writes only into its own lease's folder, and its settle (a compare-and-set on the lease) is refused.
+  if (run.signal.aborted || !(await holdsLease(deps.db.submissions, submission._id, lease))) throw new LeaseLostError('lease lost before storing');
+  const outputs = await storeOutputs(storage, id, lease, files);
   return { media, outputs };
 }
 
 /** Progress to the job and to the submission (for the status endpoint), at most every 2 s or 5 %. */
-function progressReporter(deps: WorkerDeps, submission: Submission, job: QueueJob<'process-submission'>) {
+function progressReporter(deps: WorkerDeps, submission: Submission, lease: string, job: QueueJob<'process-submission'>, run: RunControl) {
   let last = { at: 0, percent: -1 };
   return async (fraction: number) => {
     const percent = Math.max(0, Math.min(99, Math.round(fraction * 100)));
@@ -204,10 +255,10 @@ function progressReporter(deps: WorkerDeps, submission: Submission, job: QueueJo
     if (percent - last.percent < 5 && now - last.at < 2000) return;
     last = { at: now, percent };
     try {
-      await Promise.all([
-        job.reportProgress(percent),
-        deps.db.submissions.updateOne({ _id: submission._id, status: 'processing' }, { $set: { 'processing.progress': percent } }),
-      ]);
+      const recorded = reportProgress(deps.db.submissions, submission._id, lease, percent);
+      run.track(recorded);
+      const [, held] = await Promise.all([job.reportProgress(percent), recorded]);
+      if (!held) run.leaseLost('progress refused');
     } catch (error) {
       deps.logger.warn({ err: error, submissionId: submission._id.toHexString() }, 'could not record progress');
     }

@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import type { StoredObject } from '../../shared/models/submission.model';
+import type { StoredObject } from '../../shared/submissions/submission.model';
 import { sha256Passthrough } from '../../shared/storage/checksum';
 import type { ObjectStorage } from '../../shared/storage/object-storage';
 

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import type { StoredObject } from '../../shared/models/submission.model';
-import { outputKey, type OutputName } from '../../shared/storage/keys';
+import type { StoredObject } from '../../shared/submissions/submission.model';
+import { outputKey, outputsPrefix, type OutputName } from '../../shared/storage/keys';
 import { sha256Passthrough } from '../../shared/storage/checksum';
 import type { ObjectStorage } from '../../shared/storage/object-storage';
 
@@ -14,17 +14,18 @@ export const CONTENT_TYPES: Record<OutputName, string> = {
 };
 
 /**
- * Uploads the job's outputs under their deterministic keys: a re-run overwrites the same objects,
- * so a submission never has two sets of outputs.
+ * Uploads the job's outputs under its lease's folder (shared/storage/keys.ts): a worker that lost its
+ * lease can never overwrite the current holder's objects.
  */
 export async function storeOutputs(
   storage: ObjectStorage,
   submissionId: string,
+  lease: string,
   files: Partial<Record<OutputName, string>>,
 ): Promise<Record<string, StoredObject>> {
   const entries = await Promise.all(
     (Object.entries(files) as Array<[OutputName, string]>).map(async ([name, path]) => {
-      const key = outputKey(submissionId, name);
+      const key = outputKey(submissionId, lease, name);
       // Hashed on the way to S3: each file is read once.
       const hashing = sha256Passthrough();
       const source = createReadStream(path);
@@ -35,4 +36,17 @@ export async function storeOutputs(
     }),
   );
   return Object.fromEntries(entries);
+}
+
+/**
+ * Removes a submission's output objects other than `keep` (the recorded ones): after a settle, what
+ * earlier attempts (killed or replaced workers) left; after a lost lease, the loser's own, with `keep` empty
+ * and `only` its folder. Returns how many were removed.
+ */
+export async function removeOutputs(storage: ObjectStorage, submissionId: string, keep: StoredObject[], only?: string): Promise<number> {
+  const kept = new Set(keep.map((object) => object.key));
+  const prefix = only ? `${outputsPrefix(submissionId)}${only}/` : outputsPrefix(submissionId);
+  const stale = (await storage.list(prefix)).filter((key) => !kept.has(key));
+  await Promise.all(stale.map((key) => storage.remove(key)));
+  return stale.length;
 }

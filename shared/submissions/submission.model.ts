@@ -1,5 +1,6 @@
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
-import { SUBMISSION_STATES, type SubmissionState, type TransitionName } from '../domain/submission-states';
+import type { MediaInfo } from './media-info';
+import { SUBMISSION_STATES, type SubmissionState, type TransitionName } from './submission-states';
 
 /** An object this project wrote to S3. Keys come from shared/storage/keys.ts and never contain contributor data. */
 export interface StoredObject {
@@ -32,6 +33,15 @@ export interface HistoryEntry {
   /** Who moved it: "upload", "worker", "reconciler", "operator", later a moderator id. */
   by: string;
   reason?: string;
+  /** The processing lease the move was made under (processing transitions only). */
+  lease?: string;
+}
+
+/** A worker's hold on a submission while it processes it (see lease.ts): renewed by its heartbeat. */
+export interface Lease {
+  /** Random, opaque; also the folder of this attempt's outputs in S3. */
+  id: string;
+  expiresAt: Date;
 }
 
 export interface Processing {
@@ -39,10 +49,12 @@ export interface Processing {
   /** 0–100, for the status endpoint. */
   progress: number;
   startedAt: Date | null;
-  /** Set by the worker while it works; the reconciler re-queues submissions whose heartbeat stopped. */
+  /** Set by the worker while it works (with the lease's renewal). */
   heartbeatAt: Date | null;
   finishedAt: Date | null;
   lastError: string | null;
+  /** Who holds the submission while it is `processing`; null in every other state. */
+  lease: Lease | null;
 }
 
 export interface Submission {
@@ -61,8 +73,8 @@ export interface Submission {
   consent: SubmissionConsent;
   original: StoredObject;
   subtitles: StoredObject | null;
-  /** The project's own MediaInfo (worker/ffmpeg/media-info.ts), set once probed. */
-  media: Record<string, unknown> | null;
+  /** The project's own description of the clip, set once probed. */
+  media: MediaInfo | null;
   /** Keys of what the worker produced (preview, poster, captions…), by output name. */
   outputs: Record<string, StoredObject>;
   processing: Processing;
@@ -118,6 +130,10 @@ export const submissionSchema = new Schema<Submission>(
           heartbeatAt: { type: Date, default: null },
           finishedAt: { type: Date, default: null },
           lastError: { type: String, default: null },
+          lease: {
+            type: new Schema<Lease>({ id: { type: String, required: true }, expiresAt: { type: Date, required: true } }, { _id: false }),
+            default: null,
+          },
         },
         { _id: false },
       ),
@@ -137,6 +153,7 @@ export const submissionSchema = new Schema<Submission>(
             at: { type: Date, required: true },
             by: { type: String, required: true },
             reason: { type: String },
+            lease: { type: String },
           },
           { _id: false },
         ),
@@ -149,7 +166,7 @@ export const submissionSchema = new Schema<Submission>(
 
 // The reconciler and the operator CLI: submissions in a state, oldest first.
 submissionSchema.index({ status: 1, updatedAt: 1 });
-// The moderators' queue per campaign (next feature): newest first within a state.
+// The moderators' queue per campaign (moderation.ts, listForReview; read backwards for oldest first).
 submissionSchema.index({ campaignId: 1, status: 1, createdAt: -1 });
 
 export type SubmissionModel = Model<Submission>;

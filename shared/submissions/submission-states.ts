@@ -1,7 +1,8 @@
 /**
  * Every state a submission can be in, and every transition between them: the one table.
- * Code moves a submission only through `transition()` in transition.ts, which applies
- * a compare-and-set update (`{ _id, status: from }`), so a duplicate or late job loses cleanly.
+ * Code moves a submission only through `transition()` in transition.ts, which applies a compare-and-set
+ * update (`{ _id, status: from }`, plus the lease while processing), so a duplicate or late job loses
+ * cleanly. The named operations callers use are in processing.ts and moderation.ts.
  *
  *   received ──processing_started──▶ processing ──processing_succeeded──▶ in_review ──approved──▶ approved
  *      ▲                                 │   │                               │                     │
@@ -10,9 +11,9 @@
  *                                                        released ◀──release_finished── releasing ◀┘ release_started
  *   any state but withdrawn ──withdrawn──▶ withdrawn
  *
- * Wired up today: received → processing → in_review | rejected | failed, and requeued.
- * The moderation (approve / reject), release and withdrawal transitions are part of the plan and the
- * table, so their shape is fixed now; the routes that fire them come with those features.
+ * Wired up today: received → processing → in_review | rejected | failed, and requeued. The moderation
+ * operations (approve, reject, withdraw, list for review) exist in moderation.ts; their routes come next.
+ * Release is in the table so its shape is fixed now.
  */
 
 export const SUBMISSION_STATES = [
@@ -29,21 +30,29 @@ export const SUBMISSION_STATES = [
 
 export type SubmissionState = (typeof SUBMISSION_STATES)[number];
 
+/**
+ * `leased`: while a submission is `processing`, one worker holds it under a lease (shared/submissions/
+ * lease.ts). A leased transition out of `processing` is applied only for the lease's holder, or by anyone
+ * once the lease has expired (a dead worker's clip). `processing_started` from `processing` is such a
+ * take-over: possible only after the previous holder's lease expired. Withdrawal is not leased: it wins
+ * over a worker, whose own settle then finds the clip gone.
+ */
 export const TRANSITIONS = {
-  processing_started: { from: ['received', 'processing'], to: 'processing' },
-  processing_succeeded: { from: ['processing'], to: 'in_review' },
-  media_rejected: { from: ['processing'], to: 'rejected' },
-  processing_failed: { from: ['processing'], to: 'failed' },
-  requeued: { from: ['processing', 'failed', 'received'], to: 'received' },
-  approved: { from: ['in_review'], to: 'approved' },
-  moderator_rejected: { from: ['in_review'], to: 'rejected' },
-  release_started: { from: ['approved'], to: 'releasing' },
-  release_finished: { from: ['releasing'], to: 'released' },
+  processing_started: { from: ['received', 'processing'], to: 'processing', leased: true },
+  processing_succeeded: { from: ['processing'], to: 'in_review', leased: true },
+  media_rejected: { from: ['processing'], to: 'rejected', leased: true },
+  processing_failed: { from: ['processing'], to: 'failed', leased: true },
+  requeued: { from: ['processing', 'failed', 'received'], to: 'received', leased: true },
+  approved: { from: ['in_review'], to: 'approved', leased: false },
+  moderator_rejected: { from: ['in_review'], to: 'rejected', leased: false },
+  release_started: { from: ['approved'], to: 'releasing', leased: false },
+  release_finished: { from: ['releasing'], to: 'released', leased: false },
   withdrawn: {
     from: ['received', 'processing', 'in_review', 'approved', 'releasing', 'released', 'rejected', 'failed'],
     to: 'withdrawn',
+    leased: false,
   },
-} as const satisfies Record<string, { from: readonly SubmissionState[]; to: SubmissionState }>;
+} as const satisfies Record<string, { from: readonly SubmissionState[]; to: SubmissionState; leased: boolean }>;
 
 export type TransitionName = keyof typeof TRANSITIONS;
 
@@ -73,4 +82,9 @@ export function transitionTarget(name: TransitionName): SubmissionState {
 
 export function canTransition(name: TransitionName, from: SubmissionState): boolean {
   return (TRANSITIONS[name].from as readonly SubmissionState[]).includes(from);
+}
+
+/** Whether this transition, taken from this state, needs the processing lease (held, or expired). */
+export function isLeased(name: TransitionName, from: SubmissionState): boolean {
+  return from === 'processing' && TRANSITIONS[name].leased;
 }

@@ -1,0 +1,102 @@
+import { Types } from 'mongoose';
+import { AppError } from '../errors';
+import type { SubmissionState } from './submission-states';
+import { canTransition } from './submission-states';
+import type { Submission, SubmissionModel } from './submission.model';
+import { transition, type TransitionRequest } from './transition';
+
+/**
+ * The moderators' (and contributors') side of the lifecycle. Each operation is one compare-and-set
+ * transition; a moderator who acts on a clip someone else moved meanwhile gets a clear conflict.
+ */
+
+const REASON_MAX = 2000;
+
+function notFound(id: string): AppError {
+  return new AppError('submission_not_found', 404, `No submission ${id}.`);
+}
+
+function conflict(status: SubmissionState, what: string): AppError {
+  return new AppError('submission_state_conflict', 409, `This clip is "${status}" now and cannot be ${what}. Reload to see it as it is.`, {
+    details: { status },
+  });
+}
+
+async function load(submissions: SubmissionModel, id: string): Promise<Submission> {
+  if (!Types.ObjectId.isValid(id) || !/^[a-f0-9]{24}$/.test(id)) throw notFound(id);
+  const found = await submissions.findById(id).lean<Submission>();
+  if (!found) throw notFound(id);
+  return found;
+}
+
+async function moveFrom(submissions: SubmissionModel, found: Submission, request: Omit<TransitionRequest, 'from' | 'now'>, what: string): Promise<Submission> {
+  if (!canTransition(request.name, found.status)) throw conflict(found.status, what);
+  const moved = await transition(submissions, found._id, { ...request, from: found.status, now: new Date() });
+  if (moved) return moved;
+  const now = await submissions.findById(found._id).lean<Submission>();
+  throw now ? conflict(now.status, what) : notFound(found._id.toHexString());
+}
+
+function checkReason(reason: string): string {
+  const trimmed = reason.trim();
+  if (trimmed.length === 0) throw new AppError('reason_required', 400, 'Say why the clip is rejected: the contributor will read it.');
+  if (trimmed.length > REASON_MAX) throw new AppError('reason_too_long', 400, `The reason is longer than ${REASON_MAX} characters.`);
+  return trimmed;
+}
+
+/** A clip in review is approved for release. */
+export async function approve(submissions: SubmissionModel, id: string, options: { by: string }): Promise<Submission> {
+  return moveFrom(submissions, await load(submissions, id), { name: 'approved', by: options.by }, 'approved');
+}
+
+/** A clip in review is rejected, with a reason the contributor reads on the status page. */
+export async function reject(submissions: SubmissionModel, id: string, options: { by: string; reason: string }): Promise<Submission> {
+  const reason = checkReason(options.reason);
+  return moveFrom(
+    submissions,
+    await load(submissions, id),
+    { name: 'moderator_rejected', by: options.by, reason, changes: { rejection: { code: 'moderator_rejected', reason } } },
+    'rejected',
+  );
+}
+
+/**
+ * Withdrawn by the contributor or the campaign, from any state; a worker processing it loses its lease
+ * (its settle is refused). Withdrawing a withdrawn clip again changes nothing and is not an error.
+ * Removing the clip's objects from S3 is the caller's (shared/storage/keys.ts, submissionPrefixes).
+ */
+export async function withdraw(submissions: SubmissionModel, id: string, options: { by: string; reason?: string }): Promise<Submission> {
+  for (let tries = 0; tries < 3; tries += 1) {
+    const found = await load(submissions, id);
+    if (found.status === 'withdrawn') return found;
+    const moved = await transition(submissions, found._id, { name: 'withdrawn', from: found.status, by: options.by, reason: options.reason, now: new Date() });
+    if (moved) return moved;
+  }
+  throw conflict((await load(submissions, id)).status, 'withdrawn');
+}
+
+/** What a moderator's list shows of a clip: never the contact details or the status token's hash. */
+export type ReviewItem = Pick<Submission, '_id' | 'campaignId' | 'status' | 'organisation' | 'country' | 'language' | 'title' | 'message' | 'media' | 'outputs' | 'createdAt'>;
+
+/**
+ * A campaign's clips waiting for review, oldest first, a page at a time (`after`: the last item of the
+ * previous page). Simple and correct; the moderation issue will read a small side collection kept in
+ * step by `transition()` instead, because FerretDB sorts every matching document itself.
+ */
+export async function listForReview(
+  submissions: SubmissionModel,
+  campaignId: Types.ObjectId | string,
+  options: { limit?: number; after?: Pick<ReviewItem, '_id' | 'createdAt'> } = {},
+): Promise<ReviewItem[]> {
+  const limit = Math.max(1, Math.min(options.limit ?? 25, 100));
+  const after = options.after
+    ? { $or: [{ createdAt: { $gt: options.after.createdAt } }, { createdAt: options.after.createdAt, _id: { $gt: options.after._id } }] }
+    : {};
+  return submissions
+    .find({ campaignId, status: 'in_review', ...after })
+    .sort({ createdAt: 1, _id: 1 })
+    .limit(limit)
+    .select({ campaignId: 1, status: 1, organisation: 1, country: 1, language: 1, title: 1, message: 1, media: 1, outputs: 1, createdAt: 1 })
+    .lean<ReviewItem[]>()
+    .exec();
+}
