@@ -5,6 +5,7 @@ import { SUBMISSION_STATES, type SubmissionState } from '../../shared/domain/sub
 import { transition } from '../../shared/domain/transition';
 import type { Submission } from '../../shared/models/submission.model';
 import { connectCoreServices, type CoreServices } from '../../shared/startup-checks';
+import { verifyAudit } from '../services/audit.service';
 import { createCampaign, publicCampaign } from '../services/campaign.service';
 
 /**
@@ -14,6 +15,7 @@ import { createCampaign, publicCampaign } from '../services/campaign.service';
  *   npm run cli -- submissions list [--state <state>] [--limit <n>]
  *   npm run cli -- submissions show <id>               (state, media, reasons, outputs with 1-hour links)
  *   npm run cli -- submissions requeue <id>            (a failed or stuck submission is processed again)
+ *   npm run cli -- audit verify                        (checks the audit log's hash chain; exit 1 when broken)
  * Contact details are never printed.
  */
 const USAGE = `usage:
@@ -22,6 +24,7 @@ const USAGE = `usage:
   npm run cli -- submissions list [--state ${SUBMISSION_STATES.join('|')}] [--limit N]
   npm run cli -- submissions show <id>
   npm run cli -- submissions requeue <id>
+  npm run cli -- audit verify
 `;
 
 const LINK_SECONDS = 3600;
@@ -86,6 +89,15 @@ export async function runCli(args: string[], services: CoreServices, out: (line:
     await queue.enqueue('process-submission', { submissionId: s._id.toHexString() }, { replace: true });
     out(`requeued ${s._id.toHexString()}`);
     return 0;
+  }
+  if (area === 'audit' && command === 'verify') {
+    const verdict = await verifyAudit(db);
+    if (verdict.ok) {
+      out(`audit log intact: ${verdict.entries} entries, last hash ${verdict.lastHash}`);
+      return 0;
+    }
+    out(`audit log BROKEN at entry ${verdict.badSeq}: ${verdict.problem} (${verdict.entries} entries before it verify)`);
+    return 1;
   }
   out(USAGE);
   return 2;
