@@ -7,6 +7,8 @@ import type { Submission } from '../../shared/models/submission.model';
 import { connectCoreServices, type CoreServices } from '../../shared/startup-checks';
 import { verifyAudit } from '../services/audit.service';
 import { createCampaign, publicCampaign } from '../services/campaign.service';
+import { createAdmin } from '../services/staff.service';
+import { readSecret } from './read-secret';
 
 /**
  * The operator's command line (until the moderators' web pages exist):
@@ -15,6 +17,8 @@ import { createCampaign, publicCampaign } from '../services/campaign.service';
  *   npm run cli -- submissions list [--state <state>] [--limit <n>]
  *   npm run cli -- submissions show <id>               (state, media, reasons, outputs with 1-hour links)
  *   npm run cli -- submissions requeue <id>            (a failed or stuck submission is processed again)
+ *   npm run cli -- staff create-admin <email>          (the first admin; password from a prompt or stdin, never an argument)
+ *   npm run cli -- staff list
  *   npm run cli -- audit verify                        (checks the audit log's hash chain; exit 1 when broken)
  * Contact details are never printed.
  */
@@ -24,6 +28,8 @@ const USAGE = `usage:
   npm run cli -- submissions list [--state ${SUBMISSION_STATES.join('|')}] [--limit N]
   npm run cli -- submissions show <id>
   npm run cli -- submissions requeue <id>
+  npm run cli -- staff create-admin <email>     (the password is asked for, or read from standard input)
+  npm run cli -- staff list
   npm run cli -- audit verify
 `;
 
@@ -41,7 +47,12 @@ async function findSubmission(services: CoreServices, id: string | undefined): P
   return submission;
 }
 
-export async function runCli(args: string[], services: CoreServices, out: (line: string) => void): Promise<number> {
+export async function runCli(
+  args: string[],
+  services: CoreServices,
+  out: (line: string) => void,
+  askSecret: (prompt: string) => Promise<string> = readSecret,
+): Promise<number> {
   const [area, command, ...rest] = args;
   const { db, storage, queue } = services;
 
@@ -88,6 +99,18 @@ export async function runCli(args: string[], services: CoreServices, out: (line:
     if (!moved) throw new Error('the submission changed state meanwhile; look again');
     await queue.enqueue('process-submission', { submissionId: s._id.toHexString() }, { replace: true });
     out(`requeued ${s._id.toHexString()}`);
+    return 0;
+  }
+  if (area === 'staff' && command === 'create-admin' && rest[0]) {
+    const password = await askSecret(`password for ${rest[0]} (at least 12 characters): `);
+    const admin = await createAdmin(db, loadConfig().staff, rest[0], password, new Date());
+    out(`created admin ${admin.email}: log in at /staff/login and set up the second factor`);
+    return 0;
+  }
+  if (area === 'staff' && command === 'list') {
+    for (const user of await db.staffUsers.find().lean()) {
+      out(`${user.email}\t${user.role}\t${user.campaigns.join(',') || 'all campaigns'}\t${user.totp.secret ? '2fa' : 'no 2fa'}${user.disabled ? '\tdisabled' : ''}`);
+    }
     return 0;
   }
   if (area === 'audit' && command === 'verify') {

@@ -4,8 +4,9 @@ import type { StaffRole } from '../../shared/models/staff-user.model';
 
 /**
  * Staff sessions, kept in Redis. The cookie holds a random 256-bit id; Redis holds only its SHA-256,
- * so a copy of Redis gives no working cookie. Each key expires after the idle timeout and is renewed
- * by every request; the absolute expiry is stored in the session and checked on every read.
+ * so a copy of Redis gives no working cookie. The idle and absolute limits are checked on every read
+ * against the session's own times (so the app's clock decides); the Redis key's expiry (renewed on
+ * every request) is the clean-up, so nothing is left behind.
  *
  * A session moves through stages: `password` (password checked, second factor still to give),
  * `enrol` (password checked, must enrol TOTP first), `full` (may use the staff pages). The id is
@@ -25,11 +26,12 @@ export interface StaffSession {
   /** While enrolling: the secret shown, kept until a code from it is typed back. */
   pendingTotpSecret: string | null;
   createdAt: number;
+  lastSeenAt: number;
   absoluteExpiresAt: number;
 }
 
 export interface SessionStore {
-  create(data: Omit<StaffSession, 'csrfToken' | 'createdAt' | 'absoluteExpiresAt' | 'pendingTotpSecret'>, now: Date): Promise<{ id: string; session: StaffSession }>;
+  create(data: Omit<StaffSession, 'csrfToken' | 'createdAt' | 'lastSeenAt' | 'absoluteExpiresAt' | 'pendingTotpSecret'>, now: Date): Promise<{ id: string; session: StaffSession }>;
   /** The session, renewed for another idle period; null when unknown, idle too long or past its absolute expiry. */
   read(id: string, now: Date): Promise<StaffSession | null>;
   update(id: string, session: StaffSession): Promise<void>;
@@ -63,6 +65,7 @@ export function createSessionStore(redis: Redis, options: { prefix: string; idle
         csrfToken: randomBytes(32).toString('base64url'),
         pendingTotpSecret: null,
         createdAt: now.getTime(),
+        lastSeenAt: now.getTime(),
         absoluteExpiresAt: now.getTime() + options.absoluteSeconds * 1000,
       };
       await save(id, session, now);
@@ -72,12 +75,14 @@ export function createSessionStore(redis: Redis, options: { prefix: string; idle
       if (!/^[\w-]{43}$/.test(id)) return null;
       const raw = await redis.get(key(id));
       if (!raw) return null;
-      const session = JSON.parse(raw) as StaffSession;
-      if (now.getTime() >= session.absoluteExpiresAt) {
+      const stored = JSON.parse(raw) as StaffSession;
+      const at = now.getTime();
+      if (at >= stored.absoluteExpiresAt || at - stored.lastSeenAt >= options.idleSeconds * 1000) {
         await redis.del(key(id));
         return null;
       }
-      await redis.expire(key(id), ttl(session, now));
+      const session = { ...stored, lastSeenAt: at };
+      await redis.set(key(id), JSON.stringify(session), 'EX', ttl(session, now));
       return session;
     },
     async update(id, session) {
@@ -87,7 +92,7 @@ export function createSessionStore(redis: Redis, options: { prefix: string; idle
       await redis.del(key(id));
       const next = randomBytes(32).toString('base64url');
       // A fresh CSRF token too: a token seen before the step up is worth nothing after it.
-      const updated: StaffSession = { ...session, ...changes, csrfToken: randomBytes(32).toString('base64url') };
+      const updated: StaffSession = { ...session, ...changes, lastSeenAt: now.getTime(), csrfToken: randomBytes(32).toString('base64url') };
       await save(next, updated, now);
       return { id: next, session: updated };
     },
