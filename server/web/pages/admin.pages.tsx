@@ -142,7 +142,9 @@ export function AuditPage(props: { ctx: StaffContext; entries: AuditEntry[]; tot
                   <time dateTime={entry.at.toISOString()}>{formatDateTime(ctx.lang, entry.at)}</time>
                 </td>
                 <td data-label={t('audit.actor')}>{entry.actor.email ?? entry.actor.id ?? '—'}</td>
-                <td data-label={t('audit.action')}>{entry.action}</td>
+                <td data-label={t('audit.action')} data-action={entry.action}>
+                  {t(`audit.action.${entry.action}`)}
+                </td>
                 <td data-label={t('audit.target')}>{entry.target ? `${entry.target.kind} ${entry.target.id}` : '—'}</td>
                 <td data-label={t('audit.details')} class="details">
                   {details(entry)}
