@@ -1,13 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { Types } from 'mongoose';
-import { loadConfig } from '../../shared/config';
+import { loadConfig, type Config } from '../../shared/config';
 import { SUBMISSION_STATES, type SubmissionState } from '../../shared/domain/submission-states';
 import { transition } from '../../shared/domain/transition';
 import type { Submission } from '../../shared/models/submission.model';
 import { connectCoreServices, type CoreServices } from '../../shared/startup-checks';
 import { verifyAudit } from '../services/audit.service';
 import { createCampaign, publicCampaign } from '../services/campaign.service';
-import { createAdmin } from '../services/staff.service';
+import { createSessionStore } from '../services/session.service';
+import { createAdmin, resetTotp } from '../services/staff.service';
 import { readSecret } from './read-secret';
 
 /**
@@ -19,6 +20,7 @@ import { readSecret } from './read-secret';
  *   npm run cli -- submissions requeue <id>            (a failed or stuck submission is processed again)
  *   npm run cli -- staff create-admin <email>          (the first admin; password from a prompt or stdin, never an argument)
  *   npm run cli -- staff list
+ *   npm run cli -- staff reset-2fa <email>             (a lost phone; ends that person's sessions)
  *   npm run cli -- audit verify                        (checks the audit log's hash chain; exit 1 when broken)
  * Contact details are never printed.
  */
@@ -30,6 +32,7 @@ const USAGE = `usage:
   npm run cli -- submissions requeue <id>
   npm run cli -- staff create-admin <email>     (the password is asked for, or read from standard input)
   npm run cli -- staff list
+  npm run cli -- staff reset-2fa <email>        (a lost phone: the next login sets up a new second factor)
   npm run cli -- audit verify
 `;
 
@@ -51,8 +54,10 @@ export async function runCli(
   args: string[],
   services: CoreServices,
   out: (line: string) => void,
-  askSecret: (prompt: string) => Promise<string> = readSecret,
+  options: { askSecret?: (prompt: string) => Promise<string>; config?: Readonly<Config> } = {},
 ): Promise<number> {
+  const config = options.config ?? loadConfig();
+  const askSecret = options.askSecret ?? readSecret;
   const [area, command, ...rest] = args;
   const { db, storage, queue } = services;
 
@@ -103,8 +108,15 @@ export async function runCli(
   }
   if (area === 'staff' && command === 'create-admin' && rest[0]) {
     const password = await askSecret(`password for ${rest[0]} (at least 12 characters): `);
-    const admin = await createAdmin(db, loadConfig().staff, rest[0], password, new Date());
+    const admin = await createAdmin(db, config.staff, rest[0], password, new Date());
     out(`created admin ${admin.email}: log in at /staff/login and set up the second factor`);
+    return 0;
+  }
+  if (area === 'staff' && command === 'reset-2fa' && rest[0]) {
+    const user = await resetTotp(db, rest[0], new Date());
+    const sessions = createSessionStore(services.redis, { prefix: config.redis.queuePrefix, idleSeconds: config.staff.sessionIdleSeconds, absoluteSeconds: config.staff.sessionAbsoluteSeconds });
+    await sessions.destroyAllOf(user._id.toHexString());
+    out(`second factor of ${user.email} reset: their sessions are ended, and the next login sets up a new one`);
     return 0;
   }
   if (area === 'staff' && command === 'list') {
@@ -127,9 +139,10 @@ export async function runCli(
 }
 
 async function main(): Promise<void> {
-  const services = await connectCoreServices(loadConfig());
+  const config = loadConfig();
+  const services = await connectCoreServices(config);
   try {
-    process.exitCode = await runCli(process.argv.slice(2), services, (line) => process.stdout.write(`${line}\n`));
+    process.exitCode = await runCli(process.argv.slice(2), services, (line) => process.stdout.write(`${line}\n`), { config });
   } finally {
     await services.close();
   }

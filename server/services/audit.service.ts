@@ -130,3 +130,9 @@ export async function listAudit(db: Database, options: { before?: number; limit:
   const entries = await db.auditEntries.find({ _id: { $lt: top, $gte: top - options.limit } }).lean<AuditEntry[]>();
   return { entries: entries.sort((a, b) => b._id - a._id), total };
 }
+
+/** The entries about one thing (a clip: `{ kind: 'submission', id }`), oldest first: for its page. */
+export async function auditFor(db: Database, target: { kind: string; id: string }): Promise<AuditEntry[]> {
+  const entries = await db.auditEntries.find({ 'target.kind': target.kind, 'target.id': target.id }).lean<AuditEntry[]>();
+  return entries.sort((a, b) => a._id - b._id);
+}

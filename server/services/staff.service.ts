@@ -123,6 +123,15 @@ export async function enrolTotp(db: Database, userId: string, secret: string, co
   return user;
 }
 
+/** For a lost phone (command line only): the next login sets up a new second factor. The caller ends the sessions. */
+export async function resetTotp(db: Database, emailInput: string, now: Date): Promise<StaffUser> {
+  const email = normaliseEmail(emailInput);
+  const user = await db.staffUsers.findOneAndUpdate({ email }, { $set: { totp: { secret: null, lastStep: 0 } } }, { returnDocument: 'after' }).lean<StaffUser>();
+  if (!user) throw new AppError('staff_not_found', 404, `There is no staff account ${email}.`);
+  await appendAudit(db, { actor: { id: null, email: 'command line' }, action: 'totp_reset', target: { kind: 'staff', id: user._id.toHexString() }, details: { email } }, now);
+  return user;
+}
+
 export function tokenHash(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }

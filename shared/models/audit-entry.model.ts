@@ -8,6 +8,7 @@ export const AUDIT_ACTIONS = [
   'account_locked',
   'logout',
   'totp_enrolled',
+  'totp_reset',
   'invite_created',
   'invite_accepted',
   'role_changed',

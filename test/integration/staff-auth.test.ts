@@ -164,12 +164,12 @@ describe('staff login, sessions and their defences', () => {
 
   test('when an admin is created from the command line, then the password is read, not given as an argument, and the action is audited', async () => {
     const lines: string[] = [];
-    const code = await runCli(['staff', 'create-admin', 'First.Admin@Example.org'], app.services, (l) => lines.push(l), async () => 'correct horse battery staple');
+    const code = await runCli(['staff', 'create-admin', 'First.Admin@Example.org'], app.services, (l) => lines.push(l), { config: app.config, askSecret: async () => 'correct horse battery staple' });
     expect(code).toBe(0);
     const user = (await app.services.db.staffUsers.findOne({ email: 'first.admin@example.org' }).lean())!;
     expect(user.role).toBe('admin');
     expect(user.passwordHash).toMatch(/^scrypt\$/);
-    await expect(runCli(['staff', 'create-admin', 'short@example.org'], app.services, () => undefined, async () => 'short')).rejects.toThrow(/at least 12/);
+    await expect(runCli(['staff', 'create-admin', 'short@example.org'], app.services, () => undefined, { config: app.config, askSecret: async () => 'short' })).rejects.toThrow(/at least 12/);
     expect(await actions()).toContain('admin_created');
   });
 });

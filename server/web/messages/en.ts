@@ -83,6 +83,7 @@ export const en = {
   'audit.action.account_locked': 'account locked',
   'audit.action.logout': 'logged out',
   'audit.action.totp_enrolled': 'second factor set up',
+  'audit.action.totp_reset': 'second factor reset (command line)',
   'audit.action.invite_created': 'invitation created',
   'audit.action.invite_accepted': 'invitation accepted',
   'audit.action.role_changed': 'role changed',
