@@ -62,7 +62,9 @@ export function checkAccess(access: Access): RequestHandler {
     const { session } = staffContext(res);
     if ('public' in access) return next();
     const refuse = () => {
-      if (req.method === 'GET') return res.redirect(303, '/staff/login');
+      // Half-way through login, a page leads back to the step still to do.
+      const stage = session?.data.stage;
+      if (req.method === 'GET') return res.redirect(303, stage === 'password' ? '/staff/login/code' : stage === 'enrol' ? '/staff/totp/enrol' : '/staff/login');
       next(new AppError('not_logged_in', 401, 'Please log in first.'));
     };
     if (!session) return refuse();
@@ -138,7 +140,12 @@ export function staffContextMiddleware(sessions: SessionStore, config: Readonly<
     const names = cookieNames(res);
     const cookies = readCookies(req);
     const id = cookies[names.session];
-    const data = id ? await sessions.read(id, now()) : null;
+    let data: StaffSession | null;
+    try {
+      data = id ? await sessions.read(id, now()) : null;
+    } catch (error) {
+      throw new AppError('sessions_unavailable', 503, 'Logins are not possible right now (the session store is not reachable). Please try again in a few minutes.', { expected: false, cause: error });
+    }
     const session = id && data ? { id, data } : null;
     if (id && !session) clearSessionCookie(res, config);
     let csrfToken = session?.data.csrfToken ?? cookies[names.csrf];

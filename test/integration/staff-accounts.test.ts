@@ -45,7 +45,7 @@ describe('staff accounts: invitations, roles, second factor', () => {
     expect((await invitee.post(path, { password: PASSWORD, repeat: `${PASSWORD}!` })).status).toBe(400);
     expect(await invitee.post(path, { password: PASSWORD, repeat: PASSWORD })).toMatchObject({ status: 303, location: '/staff/totp/enrol' });
     // not in yet: the second factor comes first
-    expect(await invitee.get('/staff')).toMatchObject({ status: 303, location: '/staff/login' });
+    expect(await invitee.get('/staff')).toMatchObject({ status: 303, location: '/staff/totp/enrol' });
     const enrol = await invitee.get('/staff/totp/enrol');
     const secret = /data-testid="totp-secret">([A-Z2-7]+)</.exec(enrol.html)![1]!;
     expect(enrol.html).toContain('otpauth://totp/');

@@ -41,8 +41,8 @@ describe('staff login, sessions and their defences', () => {
     const halfway = client.session();
     expect(halfway).toBeDefined();
     expect(halfway).not.toBe('planted-by-someone-else-aaaaaaaaaaaaaaaaaaaa');
-    // half-way through, the staff pages are not open yet
-    expect(await client.get('/staff')).toMatchObject({ status: 303, location: '/staff/login' });
+    // half-way through, the staff pages are not open yet: they lead to the code
+    expect(await client.get('/staff')).toMatchObject({ status: 303, location: '/staff/login/code' });
 
     await client.get('/staff/login/code');
     const second = await client.post('/staff/login/code', { code: await nextCode(app, clock, admin) });

@@ -116,6 +116,7 @@ export const en = {
   'error.campaign_not_found': 'There is no campaign "{campaign}".',
   'error.own_role': 'You cannot change your own role; ask another admin.',
   'error.staff_not_found': 'There is no such staff account.',
+  'error.sessions_unavailable': 'Logins are not possible right now. Please try again in a few minutes.',
   'error.database_unavailable': 'The database is not reachable right now. Please try again in a few minutes.',
 } as const;
 
