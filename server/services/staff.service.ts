@@ -205,6 +205,15 @@ export async function changeRole(db: Database, by: Actor, userId: string, role: 
   return user;
 }
 
+/** Disables (someone who left) or re-enables an account; the caller ends the sessions. */
+export async function setDisabled(db: Database, by: Actor, userId: string, disabled: boolean, now: Date): Promise<StaffUser> {
+  if (by.id === userId) throw new AppError('own_role', 400, 'You cannot change your own access; ask another admin.');
+  const user = await db.staffUsers.findOneAndUpdate({ _id: userId }, { $set: { disabled } }, { returnDocument: 'after' }).lean<StaffUser>();
+  if (!user) throw new AppError('staff_not_found', 404, 'There is no such staff account.');
+  await appendAudit(db, { actor: by, action: disabled ? 'account_disabled' : 'account_enabled', target: { kind: 'staff', id: userId }, details: { email: user.email } }, now);
+  return user;
+}
+
 /** Whether a person may work on a campaign: admins and people without a limit on every one. */
 export function maySeeCampaign(user: { role: StaffRole; campaigns: string[] }, slug: string): boolean {
   return user.role === 'admin' || user.campaigns.length === 0 || user.campaigns.includes(slug);

@@ -4,7 +4,7 @@ import { STAFF_ROLES } from '../../shared/models/staff-user.model';
 import type { ServerDeps } from '../deps';
 import { listAudit, verifyAudit } from '../services/audit.service';
 import type { SessionStore } from '../services/session.service';
-import { changeRole, createInvite, listStaff } from '../services/staff.service';
+import { changeRole, createInvite, listStaff, setDisabled } from '../services/staff.service';
 import { AuditPage, InviteCreatedPage, StaffListPage } from './pages/admin.pages';
 import { errorMessage, HomePage } from './pages/home.pages';
 import { renderPage } from './render';
@@ -17,6 +17,7 @@ const campaignList = z
   .transform((text) => text.split(',').map((slug) => slug.trim()).filter(Boolean));
 const inviteBody = z.object({ email: z.email().max(320), role: z.enum(STAFF_ROLES), campaigns: campaignList.default([]), _csrf: z.string().optional() }).strict();
 const roleBody = z.object({ role: z.enum(STAFF_ROLES), campaigns: campaignList.default([]), _csrf: z.string().optional() }).strict();
+const accessBody = z.object({ disabled: z.enum(['true', 'false']), _csrf: z.string().optional() }).strict();
 const objectId = z.string().regex(/^[0-9a-f]{24}$/);
 const auditQuery = z.object({ before: z.coerce.number().int().positive().optional() });
 
@@ -32,7 +33,7 @@ export function staffAdminRoutes(router: Router, deps: ServerDeps, sessions: Ses
 
   staffRoute(router, 'get', '/staff/admin/staff', admin, async (req, res) => {
     const ctx = staffContext(res);
-    const notice = req.query.done === 'role' ? ctx.t('staff.roleChanged') : null;
+    const notice = req.query.done === 'role' ? ctx.t('staff.roleChanged') : req.query.done === 'access' ? ctx.t('staff.accessChanged') : null;
     renderPage(res, <StaffListPage ctx={ctx} users={await listStaff(deps.db)} selfId={staffSession(res).data.userId} notice={notice} />);
   });
 
@@ -61,6 +62,15 @@ export function staffAdminRoutes(router: Router, deps: ServerDeps, sessions: Ses
     // Whatever the person had open was granted under the old role.
     await sessions.destroyAllOf(id);
     res.redirect(303, '/staff/admin/staff?done=role');
+  });
+
+  staffRoute(router, 'post', '/staff/admin/staff/:id/access', admin, async (req, res) => {
+    const body = parseBody(accessBody, req.body);
+    const id = parseBody(objectId, req.params.id);
+    const me = staffSession(res).data;
+    await setDisabled(deps.db, { id: me.userId, email: me.email }, id, body.disabled === 'true', deps.now());
+    await sessions.destroyAllOf(id);
+    res.redirect(303, '/staff/admin/staff?done=access');
   });
 
   staffRoute(router, 'get', '/staff/admin/audit', admin, async (req, res) => {

@@ -12,6 +12,8 @@ export const AUDIT_ACTIONS = [
   'invite_created',
   'invite_accepted',
   'role_changed',
+  'account_disabled',
+  'account_enabled',
   'claim',
   'approve',
   'reject',

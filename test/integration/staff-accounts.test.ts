@@ -106,6 +106,21 @@ describe('staff accounts: invitations, roles, second factor', () => {
     expect((await adminClient.post(`/staff/admin/staff/${admin.user._id.toHexString()}/role`, { role: 'social' })).status).toBe(400);
   });
 
+  test('when an admin disables an account, then its sessions end and it cannot log in until enabled again', async () => {
+    const social = await makeStaff(app, clock.now, 'social', { totp: false });
+    const client = await loginAs(app, clock, social);
+    const id = social.user._id.toHexString();
+    await adminClient.get('/staff/admin/staff');
+    expect(await adminClient.post(`/staff/admin/staff/${id}/access`, { disabled: 'true' })).toMatchObject({ status: 303, location: '/staff/admin/staff?done=access' });
+    expect(await client.get('/staff')).toMatchObject({ status: 303, location: '/staff/login' });
+    await client.get('/staff/login');
+    expect((await client.post('/staff/login', { email: social.email, password: PASSWORD })).status).toBe(401);
+    await adminClient.get('/staff/admin/staff');
+    await adminClient.post(`/staff/admin/staff/${id}/access`, { disabled: 'false' });
+    expect(await client.post('/staff/login', { email: social.email, password: PASSWORD })).toMatchObject({ status: 303, location: '/staff' });
+    expect((await auditFor(app.services.db, { kind: 'staff', id })).map((e) => e.action)).toEqual(['account_disabled', 'account_enabled']);
+  });
+
   test('when a phone is lost, then the command line resets the second factor, ends the sessions, and the next login sets up a new one', async () => {
     const moderator = await makeStaff(app, clock.now, 'moderator');
     const client = await loginAs(app, clock, moderator);

@@ -31,6 +31,7 @@ export function StaffListPage(props: { ctx: StaffContext; users: StaffUser[]; se
             <th>{t('staff.role')}</th>
             <th>{t('staff.campaigns')}</th>
             <th>{t('staff.secondFactor')}</th>
+            <th>{t('staff.access')}</th>
           </tr>
         </thead>
         <tbody>
@@ -58,6 +59,18 @@ export function StaffListPage(props: { ctx: StaffContext; users: StaffUser[]; se
                 </td>
                 <td data-label={t('staff.campaigns')}>{user.campaigns.length ? user.campaigns.join(', ') : t('staff.campaignsAll')}</td>
                 <td data-label={t('staff.secondFactor')}>{user.totp?.lastStep ? t('staff.secondFactorOn') : t('staff.secondFactorOff')}</td>
+                <td data-label={t('staff.access')}>
+                  {user.disabled ? t('staff.disabled') : t('staff.active')}
+                  {!self && (
+                    <form method="post" action={`/staff/admin/staff/${id}/access`} class="inline-form">
+                      <Csrf ctx={ctx} />
+                      <input type="hidden" name="disabled" value={user.disabled ? 'false' : 'true'} />
+                      <button type="submit" class="secondary">
+                        {user.disabled ? t('staff.enable') : t('staff.disable')}
+                      </button>
+                    </form>
+                  )}
+                </td>
               </tr>
             );
           })}
