@@ -61,7 +61,7 @@ const schema = z.object({
   /** Failed logins in a row before an account is locked, and for how long. */
   STAFF_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
   STAFF_LOCKOUT_MINUTES: z.coerce.number().int().min(1).default(15),
-  /** Login attempts one client address may make per 15 minutes, whatever the account (kept in memory, hashed). */
+  /** Login attempts one client address (req.ip: mind `trust proxy` behind a proxy) may make per 15 minutes, whatever the account (kept in memory, hashed). */
   STAFF_LOGIN_ATTEMPTS_PER_CLIENT: z.coerce.number().int().min(1).default(20),
   /** log2 of scrypt's cost N (r=8, p=1). 17 is OWASP's recommendation; lower values only with NODE_ENV=test. */
   STAFF_SCRYPT_LOG2_COST: z.coerce.number().int().min(10).max(20).default(17),

@@ -66,7 +66,7 @@ export function staffAuthRoutes(router: Router, deps: ServerDeps, sessions: Sess
   staffRoute(router, 'post', '/staff/login', { public: true }, async (req, res) => {
     const body = parseBody(loginBody, req.body);
     try {
-      limiter.hit(req.socket.remoteAddress, deps.now());
+      limiter.hit(req.ip, deps.now());
       const user = await checkPassword(deps.db, config, body.email, body.password, deps.now());
       await startSession(req, res, user);
     } catch (error) {
@@ -83,7 +83,7 @@ export function staffAuthRoutes(router: Router, deps: ServerDeps, sessions: Sess
     const body = parseBody(codeBody, req.body);
     const session = staffSession(res);
     try {
-      limiter.hit(req.socket.remoteAddress, deps.now());
+      limiter.hit(req.ip, deps.now());
       await checkSecondFactor(deps.db, config, session.data.userId, body.code, deps.now());
     } catch (error) {
       if (isAppError(error) && error.code === 'login_failed') {

@@ -98,6 +98,8 @@ describe('every staff route checks the session and the role', () => {
         const answer = route.method === 'get' ? await client.get(path, json) : await client.post(path, {}, json);
         if (allowed.includes(role)) {
           expect([route.path, role, [401, 403].includes(answer.status) || answer.location === '/staff/login']).toEqual([route.path, role, false]);
+          // staff pages never land in a browser's or a proxy's cache
+          expect([route.path, answer.headers.get('cache-control')]).toEqual([route.path, 'no-store']);
         } else {
           expect([route.path, role, answer.status, JSON.parse(answer.html).code]).toEqual([route.path, role, 403, 'forbidden']);
           refusals += 1;
