@@ -6,6 +6,7 @@ import { openApiDocument } from './openapi';
 import { campaignsRouter } from './routes/campaigns.routes';
 import { healthRouter } from './routes/health.routes';
 import { submissionsRouter } from './routes/submissions.routes';
+import { staffRouter } from './web/staff.router';
 
 /** The Express app, without listening: main.ts listens, tests run it on port 0 against the real services. */
 export function createApp(deps: ServerDeps): Express {
@@ -21,6 +22,7 @@ export function createApp(deps: ServerDeps): Express {
   });
   app.use(campaignsRouter(deps));
   app.use(submissionsRouter(deps));
+  app.use(staffRouter(deps));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
   return app;

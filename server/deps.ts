@@ -1,3 +1,4 @@
+import type Redis from 'ioredis';
 import type { Config } from '../shared/config';
 import type { Database } from '../shared/db';
 import type { Logger } from '../shared/logger';
@@ -11,6 +12,8 @@ export interface ServerDeps {
   db: Database;
   queue: JobQueue;
   storage: ObjectStorage;
+  /** Staff sessions live here. */
+  redis: Redis;
   /** The clock, so tests can check opening dates without waiting for them. */
   now(): Date;
 }

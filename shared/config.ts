@@ -53,6 +53,24 @@ const schema = z.object({
   MEDIA_MAX_PIXELS: z.coerce.number().int().positive().default(4096 * 2304),
   MEDIA_MAX_FPS: z.coerce.number().positive().default(240),
   MEDIA_MAX_STREAMS: z.coerce.number().int().positive().default(16),
+
+  /** Staff sessions end after this long without a request (OWASP: 15–30 min for sensitive applications). */
+  STAFF_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
+  /** …and this long after login whatever happens. */
+  STAFF_SESSION_ABSOLUTE_HOURS: z.coerce.number().int().min(1).max(24 * 7).default(12),
+  /** Failed logins in a row before an account is locked, and for how long. */
+  STAFF_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+  STAFF_LOCKOUT_MINUTES: z.coerce.number().int().min(1).default(15),
+  /** Login attempts one client address (req.ip: mind `trust proxy` behind a proxy) may make per 15 minutes, whatever the account (kept in memory, hashed). */
+  STAFF_LOGIN_ATTEMPTS_PER_CLIENT: z.coerce.number().int().min(1).default(20),
+  /** log2 of scrypt's cost N (r=8, p=1). 17 is OWASP's recommendation; lower values only with NODE_ENV=test. */
+  STAFF_SCRYPT_LOG2_COST: z.coerce.number().int().min(10).max(20).default(17),
+  /** How long an invitation link stays valid. */
+  STAFF_INVITE_HOURS: z.coerce.number().int().min(1).max(24 * 14).default(72),
+}).superRefine((env, ctx) => {
+  if (env.STAFF_SCRYPT_LOG2_COST < 17 && env.NODE_ENV !== 'test') {
+    ctx.addIssue({ code: 'custom', path: ['STAFF_SCRYPT_LOG2_COST'], message: 'below 17 is allowed only with NODE_ENV=test' });
+  }
 });
 
 type Env = z.infer<typeof schema>;
@@ -84,6 +102,17 @@ export interface Config {
     workDir: string | undefined;
   };
   media: { maxDurationSeconds: number; maxPixels: number; maxFps: number; maxStreams: number };
+  staff: {
+    sessionIdleSeconds: number;
+    sessionAbsoluteSeconds: number;
+    loginMaxFailures: number;
+    lockoutSeconds: number;
+    loginAttemptsPerClient: number;
+    scryptLog2Cost: number;
+    inviteSeconds: number;
+    /** Cookies get `Secure` unless the staff pages are served over plain http on this machine (development, tests). */
+    secureCookies: boolean;
+  };
 }
 
 export class ConfigError extends Error {}
@@ -129,7 +158,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       maxFps: e.MEDIA_MAX_FPS,
       maxStreams: e.MEDIA_MAX_STREAMS,
     },
+    staff: {
+      sessionIdleSeconds: e.STAFF_SESSION_IDLE_MINUTES * 60,
+      sessionAbsoluteSeconds: e.STAFF_SESSION_ABSOLUTE_HOURS * 3600,
+      loginMaxFailures: e.STAFF_LOGIN_MAX_FAILURES,
+      lockoutSeconds: e.STAFF_LOCKOUT_MINUTES * 60,
+      loginAttemptsPerClient: e.STAFF_LOGIN_ATTEMPTS_PER_CLIENT,
+      scryptLog2Cost: e.STAFF_SCRYPT_LOG2_COST,
+      inviteSeconds: e.STAFF_INVITE_HOURS * 3600,
+      secureCookies: secureCookies(e.PUBLIC_URL, e.NODE_ENV),
+    },
   });
+}
+
+/** Plain http is allowed for cookies only on this machine: a loopback PUBLIC_URL, or none outside production. */
+export function secureCookies(publicUrl: string | undefined, env: Env['NODE_ENV']): boolean {
+  if (!publicUrl) return env === 'production';
+  const url = new URL(publicUrl);
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  return !(url.protocol === 'http:' && loopback);
 }
 
 function deepFreeze<T extends object>(value: T): Readonly<T> {

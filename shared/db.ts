@@ -1,11 +1,17 @@
 import mongoose, { type Connection } from 'mongoose';
+import { auditEntryModel, auditHeadModel, type AuditEntryModel, type AuditHeadModel } from './models/audit-entry.model';
 import { campaignModel, type CampaignModel } from './models/campaign.model';
+import { staffInviteModel, staffUserModel, type StaffInviteModel, type StaffUserModel } from './models/staff-user.model';
 import { submissionModel, type SubmissionModel } from './submissions/submission.model';
 
 export interface Database {
   connection: Connection;
   campaigns: CampaignModel;
   submissions: SubmissionModel;
+  staffUsers: StaffUserModel;
+  staffInvites: StaffInviteModel;
+  auditEntries: AuditEntryModel;
+  auditHead: AuditHeadModel;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -25,11 +31,19 @@ export async function connectDatabase(url: string): Promise<Database> {
   await connection.asPromise();
   const campaigns = campaignModel(connection);
   const submissions = submissionModel(connection);
-  await Promise.all([campaigns.createIndexes(), submissions.createIndexes()]);
+  const staffUsers = staffUserModel(connection);
+  const staffInvites = staffInviteModel(connection);
+  const auditEntries = auditEntryModel(connection);
+  const auditHead = auditHeadModel(connection);
+  await Promise.all([campaigns, submissions, staffUsers, staffInvites, auditEntries].map((model) => model.createIndexes()));
   return {
     connection,
     campaigns,
     submissions,
+    staffUsers,
+    staffInvites,
+    auditEntries,
+    auditHead,
     async ping() {
       const db = connection.db;
       if (!db) throw new Error('database connection is not open');

@@ -45,6 +45,8 @@ export interface CoreServices {
   db: Database;
   queue: JobQueue;
   storage: ObjectStorage;
+  /** A plain Redis connection (staff sessions); the queue keeps its own. */
+  redis: Redis;
   close(): Promise<void>;
 }
 
@@ -71,11 +73,17 @@ export async function connectCoreServices(config: Readonly<Config>, onQueueError
   }
 
   const queue = createJobQueue({ redisUrl: config.redis.url, prefix: config.redis.queuePrefix, lockSeconds: config.redis.lockSeconds, onError: onQueueError });
+  // Fails fast while Redis is away (like the queue), so a staff page gets a clear 503 instead of hanging.
+  const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  redis.on('error', (error) => onQueueError?.(error));
+  await redis.connect();
   return {
     db,
     queue,
     storage,
+    redis,
     async close() {
+      redis.disconnect();
       await queue.close();
       await db.close();
       storage.client.destroy();

@@ -12,7 +12,8 @@ version_of() { sed -n "s/^export const $1 = '\([^']*\)';\$/\1/p" "$here/versions
 FERRETDB_VERSION="$(version_of FERRETDB_VERSION)"
 MINIO_VERSION="$(version_of MINIO_VERSION)"
 
-APT_PACKAGES=(redis-server ffmpeg fonts-noto-core fonts-noto-ui-core)
+# chromium: the browser tests drive it (playwright-core, executablePath /usr/bin/chromium).
+APT_PACKAGES=(redis-server ffmpeg fonts-noto-core fonts-noto-ui-core chromium)
 CACHE_DIR="${SOLIDARITY_CACHE_DIR:-${HOME:?HOME is not set}/.cache/solidarity-clips}"
 BIN_DIR="$CACHE_DIR/bin"
 FERRETDB_BIN="$BIN_DIR/ferretdb-$FERRETDB_VERSION"

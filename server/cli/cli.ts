@@ -1,11 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { Types } from 'mongoose';
-import { loadConfig } from '../../shared/config';
+import { loadConfig, type Config } from '../../shared/config';
 import { SUBMISSION_STATES, type SubmissionState } from '../../shared/submissions/submission-states';
 import { requeue } from '../../shared/submissions/processing';
 import type { Submission } from '../../shared/submissions/submission.model';
 import { connectCoreServices, type CoreServices } from '../../shared/startup-checks';
+import { verifyAudit } from '../services/audit.service';
 import { createCampaign, publicCampaign } from '../services/campaign.service';
+import { createSessionStore } from '../services/session.service';
+import { createAdmin, resetTotp } from '../services/staff.service';
+import { readSecret } from './read-secret';
 
 /**
  * The operator's command line (until the moderators' web pages exist):
@@ -14,6 +18,10 @@ import { createCampaign, publicCampaign } from '../services/campaign.service';
  *   npm run cli -- submissions list [--state <state>] [--limit <n>]
  *   npm run cli -- submissions show <id>               (state, media, reasons, outputs with 1-hour links)
  *   npm run cli -- submissions requeue <id>            (a failed or stuck submission is processed again)
+ *   npm run cli -- staff create-admin <email>          (the first admin; password from a prompt or stdin, never an argument)
+ *   npm run cli -- staff list
+ *   npm run cli -- staff reset-2fa <email>             (a lost phone; ends that person's sessions)
+ *   npm run cli -- audit verify                        (checks the audit log's hash chain; exit 1 when broken)
  * Contact details are never printed.
  */
 const USAGE = `usage:
@@ -22,6 +30,10 @@ const USAGE = `usage:
   npm run cli -- submissions list [--state ${SUBMISSION_STATES.join('|')}] [--limit N]
   npm run cli -- submissions show <id>
   npm run cli -- submissions requeue <id>
+  npm run cli -- staff create-admin <email>     (the password is asked for, or read from standard input)
+  npm run cli -- staff list
+  npm run cli -- staff reset-2fa <email>        (a lost phone: the next login sets up a new second factor)
+  npm run cli -- audit verify
 `;
 
 const LINK_SECONDS = 3600;
@@ -38,7 +50,14 @@ async function findSubmission(services: CoreServices, id: string | undefined): P
   return submission;
 }
 
-export async function runCli(args: string[], services: CoreServices, out: (line: string) => void): Promise<number> {
+export async function runCli(
+  args: string[],
+  services: CoreServices,
+  out: (line: string) => void,
+  options: { askSecret?: (prompt: string) => Promise<string>; config?: Readonly<Config> } = {},
+): Promise<number> {
+  const config = options.config ?? loadConfig();
+  const askSecret = options.askSecret ?? readSecret;
   const [area, command, ...rest] = args;
   const { db, storage, queue } = services;
 
@@ -85,14 +104,43 @@ export async function runCli(args: string[], services: CoreServices, out: (line:
     out(`requeued ${s._id.toHexString()}`);
     return 0;
   }
+  if (area === 'staff' && command === 'create-admin' && rest[0]) {
+    const password = await askSecret(`password for ${rest[0]} (at least 12 characters): `);
+    const admin = await createAdmin(db, config.staff, rest[0], password, new Date());
+    out(`created admin ${admin.email}: log in at /staff/login and set up the second factor`);
+    return 0;
+  }
+  if (area === 'staff' && command === 'reset-2fa' && rest[0]) {
+    const user = await resetTotp(db, rest[0], new Date());
+    const sessions = createSessionStore(services.redis, { prefix: config.redis.queuePrefix, idleSeconds: config.staff.sessionIdleSeconds, absoluteSeconds: config.staff.sessionAbsoluteSeconds });
+    await sessions.destroyAllOf(user._id.toHexString());
+    out(`second factor of ${user.email} reset: their sessions are ended, and the next login sets up a new one`);
+    return 0;
+  }
+  if (area === 'staff' && command === 'list') {
+    for (const user of await db.staffUsers.find().lean()) {
+      out(`${user.email}\t${user.role}\t${user.campaigns.join(',') || 'all campaigns'}\t${user.totp.secret ? '2fa' : 'no 2fa'}${user.disabled ? '\tdisabled' : ''}`);
+    }
+    return 0;
+  }
+  if (area === 'audit' && command === 'verify') {
+    const verdict = await verifyAudit(db);
+    if (verdict.ok) {
+      out(`audit log intact: ${verdict.entries} entries, last hash ${verdict.lastHash}`);
+      return 0;
+    }
+    out(`audit log BROKEN at entry ${verdict.badSeq}: ${verdict.problem} (${verdict.entries} entries before it verify)`);
+    return 1;
+  }
   out(USAGE);
   return 2;
 }
 
 async function main(): Promise<void> {
-  const services = await connectCoreServices(loadConfig());
+  const config = loadConfig();
+  const services = await connectCoreServices(config);
   try {
-    process.exitCode = await runCli(process.argv.slice(2), services, (line) => process.stdout.write(`${line}\n`));
+    process.exitCode = await runCli(process.argv.slice(2), services, (line) => process.stdout.write(`${line}\n`), { config });
   } finally {
     await services.close();
   }

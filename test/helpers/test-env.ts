@@ -75,6 +75,7 @@ export async function startTestApp(
     db: services.db,
     queue: services.queue,
     storage: services.storage,
+    redis: services.redis,
     now,
     ...replace(config),
   };

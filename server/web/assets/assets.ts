@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * The staff pages' only stylesheet and script, served by the server itself (no CDN) from memory. They
+ * are files of their own (not inline), so a Content-Security-Policy of `default-src 'self'` holds.
+ * Kept in TypeScript modules so the build carries them without a copy step.
+ */
+
+const styles = `
+:root { --ink: #1b1b1f; --muted: #5a5a66; --line: #d6d6de; --bg: #fafafc; --accent: #b3001b; --ok: #1d6b36; --bad: #a11; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 16px/1.5 system-ui, sans-serif; color: var(--ink); background: var(--bg); }
+a { color: var(--accent); }
+.skip { position: absolute; left: -999px; } .skip:focus { left: 8px; top: 8px; background: #fff; padding: 4px 8px; }
+header.top { display: flex; flex-wrap: wrap; align-items: center; gap: 8px 16px; padding: 10px 16px; background: #fff; border-bottom: 1px solid var(--line); }
+header.top .brand { font-weight: 700; margin-right: auto; }
+header.top nav { display: flex; flex-wrap: wrap; gap: 4px 14px; align-items: center; }
+header.top form { margin: 0; }
+main { max-width: 64rem; margin: 0 auto; padding: 16px; }
+main.narrow { max-width: 28rem; }
+h1 { font-size: 1.5rem; margin: 8px 0 16px; }
+h2 { font-size: 1.2rem; margin: 24px 0 8px; }
+label { display: block; font-weight: 600; margin: 12px 0 4px; }
+input[type=email], input[type=password], input[type=text], select { width: 100%; padding: 10px; font-size: 1rem; border: 1px solid var(--line); border-radius: 6px; background: #fff; }
+input.code { font-size: 1.6rem; letter-spacing: 0.3em; max-width: 12rem; font-variant-numeric: tabular-nums; }
+button { font-size: 1rem; padding: 10px 16px; border-radius: 6px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; margin-top: 16px; }
+button.link { background: none; border: none; color: var(--accent); padding: 0; margin: 0; text-decoration: underline; }
+button.secondary { background: #fff; color: var(--accent); }
+.help { color: var(--muted); font-size: 0.9rem; }
+.notice { padding: 10px 12px; border-radius: 6px; background: #eef6f0; border: 1px solid #b9dcc3; }
+.error { padding: 10px 12px; border-radius: 6px; background: #fdeeee; border: 1px solid #f0b8b8; color: var(--bad); }
+.secret { font-family: ui-monospace, monospace; font-size: 1.1rem; word-break: break-all; background: #fff; border: 1px dashed var(--line); padding: 8px; border-radius: 6px; }
+.qr svg { width: 200px; height: 200px; background: #fff; }
+table { border-collapse: collapse; width: 100%; background: #fff; }
+th, td { text-align: left; padding: 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
+td.details { font-family: ui-monospace, monospace; font-size: 0.85rem; word-break: break-word; }
+.inline-form { display: flex; flex-wrap: wrap; gap: 6px; align-items: end; }
+.inline-form select, .inline-form input { width: auto; min-width: 8rem; }
+.inline-form button { margin-top: 0; }
+@media (max-width: 640px) {
+  table.stack thead { display: none; }
+  table.stack tr { display: block; border-bottom: 2px solid var(--line); padding: 6px 0; }
+  table.stack td { display: block; border: none; padding: 2px 8px; }
+  table.stack td::before { content: attr(data-label) ": "; font-weight: 600; color: var(--muted); }
+}
+`;
+
+const script = `
+'use strict';
+// Copy buttons: <button data-copy="element-id" data-copied="Copied" hidden>. Without the script the
+// text is still there to select by hand; the button only appears when it can work.
+document.querySelectorAll('button[data-copy]').forEach(function (button) {
+  var target = document.getElementById(button.getAttribute('data-copy'));
+  if (!target || !navigator.clipboard) return;
+  button.hidden = false;
+  button.addEventListener('click', function () {
+    navigator.clipboard.writeText(target.textContent.trim()).then(function () {
+      button.textContent = button.getAttribute('data-copied');
+    });
+  });
+});
+// One-time code fields: spaces some apps show (123 456) are dropped as they are typed.
+document.querySelectorAll('input.code').forEach(function (input) {
+  input.addEventListener('input', function () {
+    input.value = input.value.replace(/\\D/g, '').slice(0, 6);
+  });
+});
+`;
+
+export interface Asset {
+  body: string;
+  type: string;
+  etag: string;
+}
+
+function asset(body: string, type: string): Asset {
+  return { body, type, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 16)}"` };
+}
+
+export const ASSETS: Record<string, Asset> = {
+  'staff.css': asset(styles, 'text/css; charset=utf-8'),
+  'staff.js': asset(script, 'text/javascript; charset=utf-8'),
+};

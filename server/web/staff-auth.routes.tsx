@@ -1,0 +1,160 @@
+import type { Request, Response, Router } from 'express';
+import { z } from 'zod';
+import { AppError, isAppError } from '../../shared/errors';
+import type { StaffUser } from '../../shared/models/staff-user.model';
+import type { ServerDeps } from '../deps';
+import { appendAudit } from '../services/audit.service';
+import type { SessionStage, SessionStore } from '../services/session.service';
+import { acceptInvite, checkPassword, checkSecondFactor, enrolTotp, findInvite, needsTotp } from '../services/staff.service';
+import { generateTotpSecret, otpauthUri } from '../services/totp.service';
+import { AcceptInvitePage, CodePage, EnrolPage, LoginPage } from './pages/auth.pages';
+import { errorMessage } from './pages/home.pages';
+import { renderPage } from './render';
+import { clearSessionCookie, createClientLimiter, parseBody, setSessionCookie, staffContext, staffRoute, staffSession } from './staff-route';
+import { totpQrSvg } from './qr';
+
+const loginBody = z.object({ email: z.string().max(320), password: z.string().max(1024), _csrf: z.string().optional() }).strict();
+const codeBody = z.object({ code: z.string().max(16), _csrf: z.string().optional() }).strict();
+const acceptBody = z.object({ password: z.string().max(1024), repeat: z.string().max(1024), username: z.string().optional(), _csrf: z.string().optional() }).strict();
+const tokenParam = z.string().regex(/^[\w-]{43}$/);
+
+/** Errors a form shows above itself (the person can fix them); anything else goes to the error page. */
+const FORM_ERRORS = new Set(['login_failed', 'code_wrong', 'password_too_short', 'password_too_long', 'passwords_differ', 'too_many_attempts']);
+
+/** Login (password, then the second factor or its set-up), log out, and accepting an invitation. */
+export function staffAuthRoutes(router: Router, deps: ServerDeps, sessions: SessionStore): void {
+  const config = deps.config.staff;
+  const limiter = createClientLimiter(config.loginAttemptsPerClient);
+
+  function stageFor(user: StaffUser): SessionStage {
+    if (user.totp.secret) return 'password';
+    return needsTotp(user.role) ? 'enrol' : 'full';
+  }
+
+  /** A new session (a new id: whatever id the browser had before is dropped) and where to go next. */
+  async function startSession(req: Request, res: Response, user: StaffUser): Promise<void> {
+    const previous = staffContext(res).session;
+    if (previous) await sessions.destroy(previous.id);
+    const stage = stageFor(user);
+    const { id } = await sessions.create({ userId: user._id.toHexString(), email: user.email, role: user.role, campaigns: user.campaigns, stage }, deps.now());
+    setSessionCookie(res, id, config);
+    res.redirect(303, stage === 'full' ? '/staff' : stage === 'password' ? '/staff/login/code' : '/staff/totp/enrol');
+  }
+
+  async function completeLogin(res: Response, changes: { pendingTotpSecret?: null } = {}): Promise<void> {
+    const session = staffSession(res);
+    const { id } = await sessions.rotate(session.id, session.data, { ...changes, stage: 'full' }, deps.now());
+    setSessionCookie(res, id, config);
+    res.redirect(303, '/staff');
+  }
+
+  function formError(error: unknown, res: Response): string {
+    if (isAppError(error) && FORM_ERRORS.has(error.code)) {
+      res.status(error.status);
+      return errorMessage(staffContext(res), error.code, error.details);
+    }
+    throw error;
+  }
+
+  staffRoute(router, 'get', '/staff/login', { public: true }, (req, res) => {
+    const ctx = staffContext(res);
+    if (ctx.session?.data.stage === 'full') return res.redirect(303, '/staff');
+    const notice = req.query.done === 'logout' ? ctx.t('login.loggedOut') : null;
+    renderPage(res, <LoginPage ctx={ctx} notice={notice} />);
+  });
+
+  staffRoute(router, 'post', '/staff/login', { public: true }, async (req, res) => {
+    const body = parseBody(loginBody, req.body);
+    try {
+      limiter.hit(req.ip, deps.now());
+      const user = await checkPassword(deps.db, config, body.email, body.password, deps.now());
+      await startSession(req, res, user);
+    } catch (error) {
+      const message = formError(error, res);
+      renderPage(res, <LoginPage ctx={staffContext(res)} error={message} email={body.email} />, res.statusCode);
+    }
+  });
+
+  staffRoute(router, 'get', '/staff/login/code', { stage: 'password' }, (_req, res) => {
+    renderPage(res, <CodePage ctx={staffContext(res)} />);
+  });
+
+  staffRoute(router, 'post', '/staff/login/code', { stage: 'password' }, async (req, res) => {
+    const body = parseBody(codeBody, req.body);
+    const session = staffSession(res);
+    try {
+      limiter.hit(req.ip, deps.now());
+      await checkSecondFactor(deps.db, config, session.data.userId, body.code, deps.now());
+    } catch (error) {
+      if (isAppError(error) && error.code === 'login_failed') {
+        // Locked meanwhile: this half-session is over.
+        await sessions.destroy(session.id);
+        clearSessionCookie(res, config);
+      }
+      const message = formError(error, res);
+      return renderPage(res, <CodePage ctx={staffContext(res)} error={message} />, res.statusCode);
+    }
+    await completeLogin(res);
+  });
+
+  staffRoute(router, 'get', '/staff/totp/enrol', { stage: 'enrol' }, async (_req, res) => {
+    const ctx = staffContext(res);
+    const session = staffSession(res);
+    let secret = session.data.pendingTotpSecret;
+    if (!secret) {
+      secret = generateTotpSecret();
+      await sessions.update(session.id, { ...session.data, pendingTotpSecret: secret });
+    }
+    const uri = otpauthUri(secret, session.data.email, 'Solidarity Clips');
+    renderPage(res, <EnrolPage ctx={ctx} secret={secret} uri={uri} qrSvg={totpQrSvg(uri)} />);
+  });
+
+  staffRoute(router, 'post', '/staff/totp/enrol', { stage: 'enrol' }, async (req, res) => {
+    const body = parseBody(codeBody, req.body);
+    const ctx = staffContext(res);
+    const session = staffSession(res);
+    const secret = session.data.pendingTotpSecret;
+    if (!secret) return res.redirect(303, '/staff/totp/enrol');
+    try {
+      await enrolTotp(deps.db, session.data.userId, secret, body.code, deps.now());
+    } catch (error) {
+      const message = formError(error, res);
+      const uri = otpauthUri(secret, session.data.email, 'Solidarity Clips');
+      return renderPage(res, <EnrolPage ctx={ctx} secret={secret} uri={uri} qrSvg={totpQrSvg(uri)} error={message} />, res.statusCode);
+    }
+    await completeLogin(res, { pendingTotpSecret: null });
+  });
+
+  staffRoute(router, 'post', '/staff/logout', { session: 'any' }, async (_req, res) => {
+    const session = staffSession(res);
+    await sessions.destroy(session.id);
+    clearSessionCookie(res, config);
+    if (session.data.stage === 'full') {
+      await appendAudit(deps.db, { actor: { id: session.data.userId, email: session.data.email }, action: 'logout' }, deps.now());
+    }
+    res.redirect(303, '/staff/login?done=logout');
+  });
+
+  staffRoute(router, 'get', '/staff/invite/:token', { public: true }, async (req, res) => {
+    const token = tokenParam.safeParse(req.params.token);
+    if (!token.success) throw new AppError('invite_invalid', 404, 'This invitation link is not valid.');
+    const invite = await findInvite(deps.db, token.data, deps.now());
+    renderPage(res, <AcceptInvitePage ctx={staffContext(res)} token={token.data} email={invite.email} role={invite.role} />);
+  });
+
+  staffRoute(router, 'post', '/staff/invite/:token', { public: true }, async (req, res) => {
+    const token = tokenParam.safeParse(req.params.token);
+    if (!token.success) throw new AppError('invite_invalid', 404, 'This invitation link is not valid.');
+    const body = parseBody(acceptBody, req.body);
+    let user: StaffUser;
+    try {
+      if (body.password !== body.repeat) throw new AppError('passwords_differ', 400, 'The two passwords are not the same.');
+      user = await acceptInvite(deps.db, config, token.data, body.password, deps.now());
+    } catch (error) {
+      const message = formError(error, res);
+      const invite = await findInvite(deps.db, token.data, deps.now());
+      return renderPage(res, <AcceptInvitePage ctx={staffContext(res)} token={token.data} email={invite.email} role={invite.role} error={message} />, res.statusCode);
+    }
+    await startSession(req, res, user);
+  });
+}

@@ -1,0 +1,185 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
+import type { z } from 'zod';
+import type { Config } from '../../shared/config';
+import { AppError } from '../../shared/errors';
+import type { StaffRole } from '../../shared/models/staff-user.model';
+import type { SessionStore, StaffSession, SessionStage } from '../services/session.service';
+import { negotiateLanguage, translator, type Translate } from './messages/messages';
+
+/**
+ * How staff routes are declared: each says who may use it, where the router is built —
+ *   staffRoute(router, 'post', '/staff/admin/invites', { roles: ['admin'] }, handler)
+ * and test/integration/staff-routes.test.ts walks the Express router: a route without a declaration,
+ * or one that lets in a request without a session or with the wrong role, fails it.
+ *
+ * Access:
+ *   { roles: [...] }   a full session (password and second factor) of one of these roles
+ *   { stage: '…' }     a session half-way through login ('password': code to give; 'enrol': TOTP to set up)
+ *   { session: 'any' } any session, at any stage (log out)
+ *   { public: true }   no session needed (login, invitation links, the stylesheet)
+ * Every method but GET/HEAD also needs the CSRF token (synchronizer token in the session; before
+ * login a double-submit cookie).
+ */
+
+export type Access = { roles: readonly StaffRole[] } | { stage: Exclude<SessionStage, 'full'> } | { session: 'any' } | { public: true };
+export const ALL_ROLES: readonly StaffRole[] = ['admin', 'moderator', 'social'];
+
+export const ACCESS = Symbol('staff access');
+
+export interface StaffContext {
+  session: { id: string; data: StaffSession } | null;
+  lang: string;
+  t: Translate;
+  /** The token the page's forms carry. */
+  csrfToken: string;
+}
+
+export function staffContext(res: Response): StaffContext {
+  return res.locals.staff as StaffContext;
+}
+
+/** The signed-in person of a route declared with `roles` (the access check guarantees a full session). */
+export function staffSession(res: Response): { id: string; data: StaffSession } {
+  const session = staffContext(res).session;
+  if (!session) throw new AppError('not_logged_in', 401, 'Please log in first.');
+  return session;
+}
+
+type Method = 'get' | 'post';
+
+const bodyParsers = [express.urlencoded({ extended: false, limit: '16kb' }), express.json({ limit: '16kb' })];
+
+export function staffRoute(router: Router, method: Method, path: string, access: Access, handler: RequestHandler): void {
+  const route = router.route(path);
+  (route as unknown as Record<symbol, Access>)[ACCESS] = access;
+  const chain: RequestHandler[] = method === 'get' ? [checkAccess(access), handler] : [...bodyParsers, checkAccess(access), checkCsrf, handler];
+  route[method](...chain);
+}
+
+export function checkAccess(access: Access): RequestHandler {
+  return (req, res, next) => {
+    const { session } = staffContext(res);
+    if ('public' in access) return next();
+    const refuse = () => {
+      // Half-way through login, a page leads back to the step still to do.
+      const stage = session?.data.stage;
+      if (req.method === 'GET') return res.redirect(303, stage === 'password' ? '/staff/login/code' : stage === 'enrol' ? '/staff/totp/enrol' : '/staff/login');
+      next(new AppError('not_logged_in', 401, 'Please log in first.'));
+    };
+    if (!session) return refuse();
+    if ('session' in access) return next();
+    if ('stage' in access) return session.data.stage === access.stage ? next() : refuse();
+    if (session.data.stage !== 'full') return refuse();
+    if (!access.roles.includes(session.data.role)) return next(new AppError('forbidden', 403, 'Your role does not allow this.'));
+    next();
+  };
+}
+
+function sameToken(given: unknown, expected: string): boolean {
+  if (typeof given !== 'string' || given.length !== expected.length) return false;
+  return timingSafeEqual(Buffer.from(given), Buffer.from(expected));
+}
+
+const checkCsrf: RequestHandler = (req, res, next) => {
+  const { session } = staffContext(res);
+  const body = req.body as Record<string, unknown> | undefined;
+  const given = req.get('x-csrf-token') ?? body?._csrf;
+  const expected = session ? session.data.csrfToken : readCookies(req)[cookieNames(res).csrf];
+  if (!expected || !sameToken(given, expected)) return next(new AppError('csrf_invalid', 403, 'This form was too old or did not come from this site.'));
+  next();
+};
+
+/** Body validation before any query: anything but the expected plain strings (an operator object, an array) is a 400. */
+export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
+  const parsed = schema.safeParse(body ?? {});
+  if (!parsed.success) {
+    throw new AppError('invalid_body', 400, 'The form was incomplete or not understood.', {
+      details: { issues: parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })) },
+    });
+  }
+  return parsed.data;
+}
+
+export function readCookies(req: Request): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (req.get('cookie') ?? '').split(';')) {
+    const at = part.indexOf('=');
+    if (at < 0) continue;
+    const name = part.slice(0, at).trim();
+    try {
+      out[name] = decodeURIComponent(part.slice(at + 1).trim());
+    } catch {
+      // a malformed cookie is ignored, not an error
+    }
+  }
+  return out;
+}
+
+export function cookieNames(res: Response): { session: string; csrf: string } {
+  // The __Host- prefix (Secure, Path=/, no Domain) is only allowed on https.
+  return res.locals.staffSecure ? { session: '__Host-staff', csrf: '__Host-staff-csrf' } : { session: 'staff', csrf: 'staff-csrf' };
+}
+
+export function setSessionCookie(res: Response, id: string, config: Readonly<Config['staff']>): void {
+  res.cookie(cookieNames(res).session, id, { httpOnly: true, secure: config.secureCookies, sameSite: 'lax', path: '/', maxAge: config.sessionAbsoluteSeconds * 1000 });
+}
+
+export function clearSessionCookie(res: Response, config: Readonly<Config['staff']>): void {
+  res.clearCookie(cookieNames(res).session, { httpOnly: true, secure: config.secureCookies, sameSite: 'lax', path: '/' });
+}
+
+/**
+ * Loads the session (if any) and the language for every /staff request, sets `Cache-Control: no-store`,
+ * and, for pages before login, a CSRF cookie whose value the forms repeat (double submit).
+ */
+export function staffContextMiddleware(sessions: SessionStore, config: Readonly<Config['staff']>, now: () => Date) {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    res.set('Cache-Control', 'no-store');
+    res.locals.staffSecure = config.secureCookies;
+    const names = cookieNames(res);
+    const cookies = readCookies(req);
+    const id = cookies[names.session];
+    let data: StaffSession | null;
+    try {
+      data = id ? await sessions.read(id, now()) : null;
+    } catch (error) {
+      throw new AppError('sessions_unavailable', 503, 'Logins are not possible right now (the session store is not reachable). Please try again in a few minutes.', { expected: false, cause: error });
+    }
+    const session = id && data ? { id, data } : null;
+    if (id && !session) clearSessionCookie(res, config);
+    let csrfToken = session?.data.csrfToken ?? cookies[names.csrf];
+    if (!session && (!csrfToken || !/^[\w-]{43}$/.test(csrfToken))) {
+      csrfToken = randomBytes(32).toString('base64url');
+      res.cookie(names.csrf, csrfToken, { httpOnly: true, secure: config.secureCookies, sameSite: 'strict', path: '/' });
+    }
+    const lang = negotiateLanguage(req.get('accept-language'));
+    const context: StaffContext = { session, lang, t: translator(lang), csrfToken: csrfToken! };
+    res.locals.staff = context;
+    next();
+  };
+}
+
+/**
+ * Login attempts per client, in memory: the address is only ever held as an HMAC under a key made at
+ * start-up, never stored or logged. Fixed 15-minute windows.
+ */
+export function createClientLimiter(limit: number, windowMs = 15 * 60_000) {
+  const key = randomBytes(32);
+  const counts = new Map<string, { count: number; since: number }>();
+  return {
+    /** Counts one attempt; throws 429 when this client is over the limit. */
+    hit(address: string | undefined, now: Date): void {
+      const id = createHmac('sha256', key).update(address ?? 'unknown').digest('base64url');
+      const at = now.getTime();
+      if (counts.size > 100_000) for (const [k, v] of counts) if (at - v.since >= windowMs) counts.delete(k);
+      const entry = counts.get(id);
+      if (!entry || at - entry.since >= windowMs) {
+        counts.set(id, { count: 1, since: at });
+        return;
+      }
+      entry.count += 1;
+      if (entry.count > limit) throw new AppError('too_many_attempts', 429, 'Too many attempts from here. Please wait a quarter of an hour and try again.');
+    },
+  };
+}

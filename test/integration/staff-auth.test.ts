@@ -1,0 +1,201 @@
+import { runCli } from '../../server/cli/cli';
+import { secureCookies } from '../../shared/config';
+import type { AuditEntry } from '../../shared/models/audit-entry.model';
+import { loginAs, makeStaff, nextCode, PASSWORD, StaffClient, testClock, type TestStaff } from '../helpers/staff-client';
+import { startTestApp, type TestApp } from '../helpers/test-env';
+
+const FAST = { STAFF_SCRYPT_LOG2_COST: '12' };
+
+describe('staff login, sessions and their defences', () => {
+  let app: TestApp;
+  const clock = testClock();
+  let admin: TestStaff;
+
+  beforeAll(async () => {
+    app = await startTestApp(FAST, clock.now);
+    admin = await makeStaff(app, clock.now, 'admin');
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  async function actions(): Promise<string[]> {
+    return (await app.services.db.auditEntries.find().lean<AuditEntry[]>()).sort((a, b) => a._id - b._id).map((e) => e.action);
+  }
+
+  test('when an admin logs in, then the session id changes at the password and again at the code, with safe cookie flags and no-store', async () => {
+    const client = new StaffClient(app.baseUrl);
+    const page = await client.get('/staff/login');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('cache-control')).toBe('no-store');
+    expect(page.html).toContain('<form method="post" action="/staff/login">');
+    // a session id an attacker planted before login is dropped
+    client.cookies.set('staff', 'planted-by-someone-else-aaaaaaaaaaaaaaaaaaaa');
+    const first = await client.post('/staff/login', { email: admin.email.toUpperCase(), password: PASSWORD });
+    expect(first).toMatchObject({ status: 303, location: '/staff/login/code' });
+    const cookie = first.headers.getSetCookie().find((c) => c.startsWith('staff='))!;
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Lax/);
+    expect(cookie).not.toMatch(/Secure/); // plain http on this machine only
+    const halfway = client.session();
+    expect(halfway).toBeDefined();
+    expect(halfway).not.toBe('planted-by-someone-else-aaaaaaaaaaaaaaaaaaaa');
+    // half-way through, the staff pages are not open yet: they lead to the code
+    expect(await client.get('/staff')).toMatchObject({ status: 303, location: '/staff/login/code' });
+
+    await client.get('/staff/login/code');
+    const second = await client.post('/staff/login/code', { code: await nextCode(app, clock, admin) });
+    expect(second).toMatchObject({ status: 303, location: '/staff' });
+    expect(client.session()).not.toBe(halfway);
+    const home = await client.get('/staff');
+    expect(home.status).toBe(200);
+    expect(home.headers.get('cache-control')).toBe('no-store');
+    expect(home.html).toContain(admin.email);
+    // the old half-way id is dead
+    const stale = new StaffClient(app.baseUrl);
+    stale.cookies.set('staff', halfway!);
+    expect((await stale.get('/staff/login/code')).status).toBe(303);
+    expect(await actions()).toContain('login');
+  });
+
+  test('when a code is wrong or used a second time, then it is refused', async () => {
+    const client = new StaffClient(app.baseUrl);
+    await client.get('/staff/login');
+    await client.post('/staff/login', { email: admin.email, password: PASSWORD });
+    await client.get('/staff/login/code');
+    expect((await client.post('/staff/login/code', { code: '000000' === (await nextCode(app, clock, admin)) ? '111111' : '000000' })).status).toBe(401);
+    const code = await nextCode(app, clock, admin);
+    expect((await client.post('/staff/login/code', { code })).status).toBe(303);
+    // the same code, replayed by someone who saw it, in a fresh login
+    const other = new StaffClient(app.baseUrl);
+    await other.get('/staff/login');
+    await other.post('/staff/login', { email: admin.email, password: PASSWORD });
+    await other.get('/staff/login/code');
+    const replay = await other.post('/staff/login/code', { code });
+    expect(replay.status).toBe(401);
+    expect(replay.html).toContain('already used');
+  });
+
+  test('when the password is wrong 5 times, then the account is locked (even for the right password) until the lockout ends', async () => {
+    const moderator = await makeStaff(app, clock.now, 'moderator');
+    const client = new StaffClient(app.baseUrl);
+    await client.get('/staff/login');
+    for (let i = 0; i < 5; i += 1) {
+      const answer = await client.post('/staff/login', { email: moderator.email, password: `wrong password ${i}` });
+      expect(answer.status).toBe(401);
+    }
+    const locked = await client.post('/staff/login', { email: moderator.email, password: PASSWORD });
+    expect(locked.status).toBe(401);
+    expect((await app.services.db.staffUsers.findById(moderator.user._id).lean())!.lockedUntil!.getTime()).toBeGreaterThan(clock.now().getTime());
+    expect(await actions()).toContain('account_locked');
+    // the page says the same for a locked account as for a wrong password or an unknown address
+    const unknown = await client.post('/staff/login', { email: 'nobody@example.org', password: PASSWORD });
+    expect(unknown.status).toBe(401);
+    expect(unknown.html.match(/<p class="error"[^>]*>[^<]*/)![0]).toBe(locked.html.match(/<p class="error"[^>]*>[^<]*/)![0]);
+
+    clock.advance(16 * 60_000);
+    expect(await client.post('/staff/login', { email: moderator.email, password: PASSWORD })).toMatchObject({ status: 303, location: '/staff/login/code' });
+  });
+
+  test('when a state-changing request has no CSRF token, a wrong one or another session\'s, then it is refused with 403', async () => {
+    const fresh = new StaffClient(app.baseUrl);
+    await fresh.get('/staff/login');
+    const json = { accept: 'application/json' };
+    expect(await fresh.request('POST', '/staff/login', { email: admin.email, password: PASSWORD }, json)).toMatchObject({ status: 403, html: expect.stringContaining('csrf_invalid') });
+    expect((await fresh.post('/staff/login', { email: admin.email, password: PASSWORD, _csrf: 'x'.repeat(43) }, json)).status).toBe(403);
+    // a page from another site cannot read the cookie: without it the form's token alone is refused
+    const noCookie = new StaffClient(app.baseUrl);
+    expect((await noCookie.request('POST', '/staff/login', { email: admin.email, password: PASSWORD, _csrf: fresh.csrf() }, json)).status).toBe(403);
+
+    const signedIn = await loginAs(app, clock, admin);
+    const other = await loginAs(app, clock, await makeStaff(app, clock.now, 'admin'));
+    const invite = { email: 'csrf@example.org', role: 'moderator' };
+    expect((await signedIn.request('POST', '/staff/admin/invites', invite, json)).status).toBe(403);
+    expect((await signedIn.post('/staff/admin/invites', { ...invite, _csrf: other.csrf() }, json)).status).toBe(403);
+    expect(await app.services.db.staffInvites.exists({ email: 'csrf@example.org' })).toBeNull();
+    // the header works as well as the form field
+    expect((await signedIn.request('POST', '/staff/admin/invites', invite, { 'x-csrf-token': signedIn.csrf() })).status).toBe(201);
+  });
+
+  test('when a body carries an operator object or unexpected fields, then it gets 400 before any query', async () => {
+    const client = new StaffClient(app.baseUrl);
+    await client.get('/staff/login');
+    const token = client.csrf();
+    const json = { 'content-type': 'application/json', accept: 'application/json' };
+    for (const body of [
+      { email: { $ne: null }, password: { $ne: null }, _csrf: token },
+      { email: admin.email, password: { $gt: '' }, _csrf: token },
+      { email: [admin.email], password: PASSWORD, _csrf: token },
+      { email: admin.email, password: PASSWORD, _csrf: token, $where: '1' },
+    ]) {
+      const answer = await client.request('POST', '/staff/login', JSON.stringify(body), json);
+      expect([answer.status, JSON.parse(answer.html).code]).toEqual([400, 'invalid_body']);
+    }
+    // the urlencoded spelling of the same trick is a field with a strange name: also 400
+    const form = await client.request('POST', '/staff/login', `email[$ne]=x&password[$ne]=x&_csrf=${token}`, { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' });
+    expect(form.status).toBe(400);
+  });
+
+  test('when a session is idle past 30 minutes, or 12 hours old however active, then it has ended', async () => {
+    const client = await loginAs(app, clock, admin);
+    clock.advance(29 * 60_000);
+    expect((await client.get('/staff')).status).toBe(200);
+    clock.advance(31 * 60_000);
+    expect(await client.get('/staff')).toMatchObject({ status: 303, location: '/staff/login' });
+
+    const busy = await loginAs(app, clock, admin);
+    for (let hours = 0; hours < 11.5; hours += 0.25) {
+      clock.advance(15 * 60_000);
+      expect((await busy.get('/staff')).status).toBe(200);
+    }
+    clock.advance(31 * 60_000);
+    expect(await busy.get('/staff')).toMatchObject({ status: 303, location: '/staff/login' });
+  });
+
+  test('when someone logs out, then the session no longer works', async () => {
+    const client = await loginAs(app, clock, admin);
+    const id = client.session()!;
+    expect(await client.post('/staff/logout', {})).toMatchObject({ status: 303, location: '/staff/login?done=logout' });
+    const again = new StaffClient(app.baseUrl);
+    again.cookies.set('staff', id);
+    expect((await again.get('/staff')).status).toBe(303);
+  });
+
+  test('when an admin is created from the command line, then the password is read, not given as an argument, and the action is audited', async () => {
+    const lines: string[] = [];
+    const code = await runCli(['staff', 'create-admin', 'First.Admin@Example.org'], app.services, (l) => lines.push(l), { config: app.config, askSecret: async () => 'correct horse battery staple' });
+    expect(code).toBe(0);
+    const user = (await app.services.db.staffUsers.findOne({ email: 'first.admin@example.org' }).lean())!;
+    expect(user.role).toBe('admin');
+    expect(user.passwordHash).toMatch(/^scrypt\$/);
+    await expect(runCli(['staff', 'create-admin', 'short@example.org'], app.services, () => undefined, { config: app.config, askSecret: async () => 'short' })).rejects.toThrow(/at least 12/);
+    expect(await actions()).toContain('admin_created');
+  });
+});
+
+describe('login attempts per client', () => {
+  test('when one client makes more attempts than allowed, then it gets 429 whatever the account', async () => {
+    const app = await startTestApp({ ...FAST, STAFF_LOGIN_ATTEMPTS_PER_CLIENT: '3' });
+    try {
+      const client = new StaffClient(app.baseUrl);
+      await client.get('/staff/login');
+      const statuses = [];
+      for (let i = 0; i < 5; i += 1) statuses.push((await client.post('/staff/login', { email: `someone${i}@example.org`, password: 'whatever password' })).status);
+      expect(statuses).toEqual([401, 401, 401, 429, 429]);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('secure cookies', () => {
+  test('Secure is dropped only for plain http on this machine', () => {
+    expect(secureCookies(undefined, 'production')).toBe(true);
+    expect(secureCookies(undefined, 'development')).toBe(false);
+    expect(secureCookies('https://clips.example.org', 'production')).toBe(true);
+    expect(secureCookies('http://clips.example.org', 'development')).toBe(true);
+    expect(secureCookies('http://localhost:3000', 'production')).toBe(false);
+    expect(secureCookies('http://127.0.0.1:3000', 'test')).toBe(false);
+  });
+});
