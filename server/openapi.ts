@@ -1,7 +1,7 @@
 import { SUBMISSION_STATES } from '../shared/domain/submission-states';
 
 /** The API, described for people and tools. Served at /api/openapi.json; the tests check it covers every route. */
-export function openApiDocument(serverUrl: string) {
+export function openApiDocument(serverUrl: string | undefined) {
   const problem = { $ref: '#/components/responses/Problem' };
   return {
     openapi: '3.1.0',
@@ -12,7 +12,8 @@ export function openApiDocument(serverUrl: string) {
         'Upload solidarity video messages for a campaign and follow what becomes of them. ' +
         'Errors are application/problem+json with a stable `code`.',
     },
-    servers: [{ url: serverUrl }],
+    // Without PUBLIC_URL there is no server entry: clients then use the address they fetched this from.
+    ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
     paths: {
       '/healthz': { get: { summary: 'The process is alive', responses: { '200': { description: 'alive' } } } },
       '/readyz': {
