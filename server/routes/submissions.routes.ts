@@ -10,7 +10,7 @@ import { uploadSlots } from '../middleware/upload-slots';
 import { findOpenCampaign, LANGUAGE_CODE } from '../services/campaign.service';
 import { createSubmission, getSubmissionStatus, type SubmissionInput } from '../services/submission.service';
 import { s3StorageEngine, storedUploads, uploadAborted, type UploadTarget } from '../upload/s3-storage-engine';
-import { feedParser, parseThroughUploadBody } from '../upload/upload-body';
+import { feedParser, parseThroughUploadBody, settledBeforeAnswer } from '../upload/upload-body';
 import { requireSubtitleText, requireVideoContainer } from '../upload/sniff';
 
 const MiB = 1024 * 1024;
@@ -157,7 +157,7 @@ export function submissionsRouter(deps: ServerDeps, keyOf: (address: string) => 
   // storage down, a stalled body — is answered as soon as what was stored is removed, not after the whole
   // body arrived, and the error handler closes the connection.
   const multerOptions = {
-    storage: s3StorageEngine({ storage, targetFor }),
+    storage: settledBeforeAnswer(s3StorageEngine({ storage, targetFor })),
     limits: MULTIPART_LIMITS,
     streamHandler: feedParser,
   } as multer.Options;

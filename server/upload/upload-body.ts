@@ -1,5 +1,6 @@
 import { Transform, type TransformCallback, type Writable } from 'node:stream';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { StorageEngine } from 'multer';
 import { AppError } from '../../shared/errors';
 
 /** Less than this in one idle period, while the server is ready for more, is a stalled (or trickling) upload. */
@@ -16,8 +17,9 @@ export function uploadStalled(idleSeconds: number): AppError {
 /**
  * What multer reads instead of the request. Two reasons:
  * - multer reports an error only once the whole request has arrived (it drains the rest first). When multer
- *   stops after an error — every part being stored has settled and what was stored is removed — this stand-in
- *   ends at once, so the error is reported (and answered) without waiting for the rest of the body.
+ *   stops after an error, this stand-in waits until every part the storage engine was storing or removing
+ *   has settled (multer itself does not wait when the part's stream failed), then ends: the error is reported
+ *   (and answered) with nothing half-stored, without waiting for the rest of the body.
  * - It watches the body arrive: when less than IDLE_MIN_BYTES arrive in the idle time although the server is
  *   ready for more (no back-pressure from S3), the parser is stopped with `upload_stalled`.
  */
@@ -27,6 +29,7 @@ class UploadBody extends Transform {
   body: unknown;
   files: unknown;
   private parser: Writable | undefined;
+  private readonly storing = new Set<Promise<void>>();
   private arrived = 0;
   private readonly watch: NodeJS.Timeout;
 
@@ -60,11 +63,25 @@ class UploadBody extends Transform {
     this.pipe(parser);
   }
 
+  /** Runs a storage engine's work on a part; the body ends only once all of it has settled. */
+  track(work: (settled: () => void) => void): void {
+    let settled!: () => void;
+    const promise = new Promise<void>((resolve) => {
+      settled = resolve;
+    });
+    this.storing.add(promise);
+    void promise.then(() => this.storing.delete(promise));
+    work(settled);
+  }
+
   private parserLetGo(): void {
     // Ended: the whole body went through, and multer reports without waiting anyway.
     if (this.readableEnded || this.destroyed) return;
     this.request.unpipe(this);
-    this.destroy();
+    void (async () => {
+      while (this.storing.size > 0) await Promise.allSettled([...this.storing]);
+      this.destroy();
+    })();
   }
 
   private checkProgress(): void {
@@ -78,6 +95,28 @@ class UploadBody extends Transform {
     if (this.parser) this.parser.destroy(error);
     else this.destroy(error);
   }
+}
+
+/** A storage engine whose work on each part the UploadBody waits for before an error is answered. */
+export function settledBeforeAnswer(engine: StorageEngine): StorageEngine {
+  return {
+    _handleFile(req, file, callback) {
+      (req as unknown as UploadBody).track((settled) =>
+        engine._handleFile(req, file, (error, info) => {
+          callback(error, info);
+          settled();
+        }),
+      );
+    },
+    _removeFile(req, file, callback) {
+      (req as unknown as UploadBody).track((settled) =>
+        engine._removeFile(req, file, (error) => {
+          callback(error);
+          settled();
+        }),
+      );
+    },
+  };
 }
 
 /** The multer option that makes it read through UploadBody (see `parseThroughUploadBody`). */
