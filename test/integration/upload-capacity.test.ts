@@ -110,14 +110,14 @@ describe('a body that stalls or trickles is cut off after UPLOAD_IDLE_SECONDS', 
   }
 
   test('when the body trickles one byte every 200 ms after 6 MiB of the clip (an S3 part already stored), then it is cut off, the S3 upload aborted, nothing stored', async () => {
-    const result = await send({ trickleAfterBytes: 6 * MiB, trickleEveryMs: 200, chunkBytes: 256 * 1024, intervalMs: 5 });
+    const result = await send({ trickleAfterBytes: 6 * MiB, trickleEveryMs: 200, stopAfterBytes: 6 * MiB + 50, chunkBytes: 256 * 1024, intervalMs: 5 });
     expectCutOff(result);
     expect(result.sentBytes).toBeLessThan(6 * MiB + 100);
     await expectNothingStored(app);
   });
 
   test('when the body trickles while the fields are being sent, then it is cut off', async () => {
-    const result = await send({ trickleAfterBytes: 100, trickleEveryMs: 200 });
+    const result = await send({ trickleAfterBytes: 100, trickleEveryMs: 200, stopAfterBytes: 150 });
     expectCutOff(result);
     await expectNothingStored(app);
   });
