@@ -36,7 +36,11 @@ export function openApiDocument(serverUrl: string | undefined) {
         post: {
           summary: 'Send a clip',
           description:
-            'multipart/form-data. Send the fields before the file: a closed campaign is then refused before the clip travels. ' +
+            'multipart/form-data. Send the fields before the file: when the campaign comes before the video, the whole form is ' +
+            'checked then, so a closed campaign or missing consent is refused before the clip travels. Every refusal is ' +
+            'answered as soon as it is known, and the connection closed. A body that stalls (less than 1 KiB in ' +
+            'UPLOAD_IDLE_SECONDS) is cut off with 408; too many uploads at once get 503 server_busy and too many from one ' +
+            'connection 429, both with Retry-After. ' +
             'The video is checked by its first bytes (MP4/MOV/3GP, Matroska/WebM, AVI, MPEG-TS), streamed to storage and queued for processing.',
           requestBody: {
             required: true,
@@ -50,9 +54,11 @@ export function openApiDocument(serverUrl: string | undefined) {
             '400': problem,
             '403': problem,
             '404': problem,
+            '408': problem,
             '409': problem,
             '413': problem,
             '415': problem,
+            '429': problem,
             '503': problem,
           },
         },
@@ -69,6 +75,7 @@ export function openApiDocument(serverUrl: string | undefined) {
             },
             '401': problem,
             '404': problem,
+            '429': problem,
           },
         },
       },
@@ -93,7 +100,16 @@ export function openApiDocument(serverUrl: string | undefined) {
             code: {
               type: 'string',
               description: 'Stable machine code',
-              examples: ['file_too_large', 'unsupported_file_type', 'consent_missing', 'campaign_closed', 'malformed_multipart'],
+              examples: [
+                'file_too_large',
+                'unsupported_file_type',
+                'consent_missing',
+                'campaign_closed',
+                'malformed_multipart',
+                'upload_stalled',
+                'too_many_requests',
+                'server_busy',
+              ],
             },
             errors: {
               type: 'array',
