@@ -17,9 +17,14 @@ export function errorHandler(logger: Logger) {
 
     // Already answered, or the client left (an aborted upload): nothing to send.
     if (res.headersSent || res.destroyed) return;
-    if (!req.complete) closeAfterAnswer(req, res);
+    if (bodyStillComing(req)) closeAfterAnswer(req, res);
     sendProblem(res, appError);
   };
+}
+
+function bodyStillComing(req: Request): boolean {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  return hasBody && !req.readableEnded;
 }
 
 /**

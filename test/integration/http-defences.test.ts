@@ -72,6 +72,10 @@ describe('headers', () => {
       expect(headers['permissions-policy']).toContain('geolocation=()');
       expect(headers['x-powered-by']).toBeUndefined();
     }
+    // Only a refusal with a body still on its way closes the connection; a GET that failed keeps it.
+    const failedGet = await fetch(`${app.baseUrl}/api/nothing-here`);
+    expect(failedGet.status).toBe(404);
+    expect(failedGet.headers.get('connection')).toBe('keep-alive');
   });
 
   test('what carries a status token is never cached: the 202 receipt and the status endpoint (answered or refused)', async () => {
