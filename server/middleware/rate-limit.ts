@@ -41,7 +41,10 @@ export function clientKeys(clock: () => number = Date.now): (address: string) =>
   };
 }
 
-/** Counts hits per key in fixed windows; entries of past windows are swept once per window. */
+/**
+ * Counts hits per key in fixed windows; entries of past windows are swept once per window. Memory is bounded:
+ * past `maxKeys` clients in one window (a flood from many addresses), the oldest entry makes room.
+ */
 export class WindowCounter {
   private readonly hits = new Map<string, { count: number; resetAt: number }>();
   private nextSweep = 0;
@@ -49,6 +52,7 @@ export class WindowCounter {
   constructor(
     private readonly limit: number,
     private readonly windowMs: number,
+    private readonly maxKeys = 200_000,
   ) {}
 
   hit(key: string, now: number): { allowed: boolean; retryAfterSeconds: number } {
@@ -58,6 +62,8 @@ export class WindowCounter {
     }
     let entry = this.hits.get(key);
     if (!entry || entry.resetAt <= now) {
+      this.hits.delete(key);
+      if (this.hits.size >= this.maxKeys) this.hits.delete(this.hits.keys().next().value as string);
       entry = { count: 0, resetAt: now + this.windowMs };
       this.hits.set(key, entry);
     }

@@ -14,6 +14,7 @@ import { feedParser, parseThroughUploadBody, settledBeforeAnswer } from '../uplo
 import { requireSubtitleText, requireVideoContainer } from '../upload/sniff';
 
 const MiB = 1024 * 1024;
+const STORAGE_CHECK_MS = 10_000;
 
 /** Multipart limits: one video, one optional subtitle file, a handful of short fields. */
 const MULTIPART_LIMITS = {
@@ -122,6 +123,21 @@ export function submissionsRouter(deps: ServerDeps, keyOf: (address: string) => 
 
   const videoTooLarge = () => new AppError('file_too_large', 413, `The video is larger than ${Math.floor(config.upload.maxBytes / MiB)} MiB.`);
 
+  /** One HEAD of the bucket; an S3 that does not answer within STORAGE_CHECK_MS counts as down. */
+  async function bucketReachable(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer from S3 within ${STORAGE_CHECK_MS} ms`)), STORAGE_CHECK_MS);
+    });
+    try {
+      await Promise.race([storage.checkBucket(), timeout]);
+    } catch (error) {
+      throw storageUnavailable(error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async function targetFor(req: Request, fieldname: string): Promise<UploadTarget> {
     const id = (req.res as Response).locals.submissionId as string;
     // Fields sent before the file are checked first, so a closed campaign is refused before the clip is sent.
@@ -133,9 +149,7 @@ export function submissionsRouter(deps: ServerDeps, keyOf: (address: string) => 
       parseFields(req.body);
     }
     // Storage that is down is said before the clip travels, not after the first S3 part filled up.
-    await storage.checkBucket().catch((error: unknown) => {
-      throw storageUnavailable(error);
-    });
+    await bucketReachable();
     if (fieldname === 'video') {
       return {
         key: originalKey(id),

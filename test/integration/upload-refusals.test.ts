@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import net, { type AddressInfo } from 'node:net';
 import { smallMp4 } from '../helpers/fixtures';
 import { slowUpload, type LazyPart, type SlowUploadResult } from '../helpers/slow-upload';
 import { expectNothingStored } from '../helpers/storage-state';
@@ -142,6 +144,31 @@ describe('while storage is down', () => {
       await app.close();
     }
   });
+});
+
+describe('while storage does not answer', () => {
+  test('when S3 takes connections but never answers, then the upload gets 503 storage_unavailable after the bucket check gives up (10 s)', async () => {
+    const held = new Set<net.Socket>();
+    const blackhole = net.createServer((socket) => void held.add(socket));
+    blackhole.listen(0, '127.0.0.1');
+    await once(blackhole, 'listening');
+    const { port } = blackhole.address() as AddressInfo;
+    const silent = (config: TestApp['config']) => createObjectStorage({ ...config.s3, endpoint: `http://127.0.0.1:${port}` }, config.upload);
+    let storage: ReturnType<typeof silent> | undefined;
+    const app = await startTestApp({}, undefined, (config) => ({ storage: (storage = silent(config)) }));
+    try {
+      await seedDemoCampaign(app.deps);
+      const result = await sendLarge(app, 'storage silent (S3 takes connections, never answers)', fields(), [{ field: 'video', filename: 'a.mp4', head: video }]);
+      expect({ status: result.status, code: result.json.code }).toEqual({ status: 503, code: 'storage_unavailable' });
+      expect(result.closed).toBe(true);
+      expect(await app.services.db.submissions.countDocuments()).toBe(0);
+    } finally {
+      await app.close();
+      storage?.client.destroy();
+      for (const socket of held) socket.destroy();
+      blackhole.close();
+    }
+  }, 60_000);
 });
 
 describe('past the rate limit', () => {

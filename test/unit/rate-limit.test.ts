@@ -51,4 +51,11 @@ describe('WindowCounter', () => {
     counter.hit('late', 5000);
     expect(counter.size).toBe(1);
   });
+
+  test('when more clients than it keeps arrive in one window, then the oldest make room and memory stays bounded', () => {
+    const counter = new WindowCounter(1, 60_000, 100);
+    for (let i = 0; i < 1000; i += 1) counter.hit(`client${i}`, i);
+    expect(counter.size).toBe(100);
+    expect(counter.hit('client999', 1000).allowed).toBe(false);
+  });
 });
