@@ -1,7 +1,9 @@
 import express, { type Express } from 'express';
 import type { ServerDeps } from './deps';
 import { errorHandler, notFoundHandler } from './middleware/error-handler';
+import { clientKeys, rateLimit } from './middleware/rate-limit';
 import { requestContext } from './middleware/request-context';
+import { securityHeaders } from './middleware/security-headers';
 import { openApiDocument } from './openapi';
 import { campaignsRouter } from './routes/campaigns.routes';
 import { healthRouter } from './routes/health.routes';
@@ -12,16 +14,31 @@ import { staffRouter } from './web/staff.router';
 export function createApp(deps: ServerDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  // Behind a proxy or not, the app never reads the client address: nothing to trust.
-  app.set('trust proxy', false);
+  // The client address is read only to be hashed for the rate limits (never stored or logged); behind
+  // TRUST_PROXY proxies it comes from X-Forwarded-For.
+  app.set('trust proxy', deps.config.http.trustProxy);
+  // One key per process, in memory only, rotated daily: shared by the limits so a client is one client.
+  const keyOf = clientKeys();
 
   app.use(requestContext(deps.logger));
+  app.use(securityHeaders());
   app.use(healthRouter(deps));
-  app.get('/api/openapi.json', (req, res) => {
-    res.json(openApiDocument(deps.config.http.publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`));
+  app.use(
+    '/api',
+    rateLimit({
+      limit: deps.config.rateLimit.requests,
+      windowSeconds: deps.config.rateLimit.windowSeconds,
+      keyOf,
+      message: 'Too many requests from your connection. Please wait a few minutes and try again.',
+    }),
+  );
+  // The server's public address comes from the configuration, never from the request's Host header.
+  const openApi = openApiDocument(deps.config.http.publicUrl);
+  app.get('/api/openapi.json', (_req, res) => {
+    res.json(openApi);
   });
   app.use(campaignsRouter(deps));
-  app.use(submissionsRouter(deps));
+  app.use(submissionsRouter(deps, keyOf));
   app.use(staffRouter(deps));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));

@@ -15,8 +15,11 @@ async function main(): Promise<void> {
 
   const server = app.listen(config.http.port, config.http.host);
   // A 2 GiB clip from a phone on a slow network takes far longer than Node's default 5 minutes per request:
-  // no limit on the whole request, but a connection that sends nothing for 2 minutes is dropped.
+  // no limit on the whole request. An upload whose body stalls or trickles is cut off after
+  // UPLOAD_IDLE_SECONDS by the upload route itself (upload/upload-body.ts, which tells a stalled client from
+  // back-pressure); here, the headers must arrive within 20 s and a silent connection is dropped after 2 minutes.
   server.requestTimeout = 0;
+  server.headersTimeout = 20_000;
   server.timeout = 120_000;
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;

@@ -1,7 +1,7 @@
 import { SUBMISSION_STATES } from '../shared/submissions/submission-states';
 
 /** The API, described for people and tools. Served at /api/openapi.json; the tests check it covers every route. */
-export function openApiDocument(serverUrl: string) {
+export function openApiDocument(serverUrl: string | undefined) {
   const problem = { $ref: '#/components/responses/Problem' };
   return {
     openapi: '3.1.0',
@@ -12,7 +12,8 @@ export function openApiDocument(serverUrl: string) {
         'Upload solidarity video messages for a campaign and follow what becomes of them. ' +
         'Errors are application/problem+json with a stable `code`.',
     },
-    servers: [{ url: serverUrl }],
+    // Without PUBLIC_URL there is no server entry: clients then use the address they fetched this from.
+    ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
     paths: {
       '/healthz': { get: { summary: 'The process is alive', responses: { '200': { description: 'alive' } } } },
       '/readyz': {
@@ -35,7 +36,11 @@ export function openApiDocument(serverUrl: string) {
         post: {
           summary: 'Send a clip',
           description:
-            'multipart/form-data. Send the fields before the file: a closed campaign is then refused before the clip travels. ' +
+            'multipart/form-data. Send the fields before the file: when the campaign comes before the video, the whole form is ' +
+            'checked then, so a closed campaign or missing consent is refused before the clip travels. Every refusal is ' +
+            'answered as soon as it is known, and the connection closed. A body that stalls (less than 1 KiB in ' +
+            'UPLOAD_IDLE_SECONDS) is cut off with 408; too many uploads at once get 503 server_busy and too many from one ' +
+            'connection 429, both with Retry-After. ' +
             'The video is checked by its first bytes (MP4/MOV/3GP, Matroska/WebM, AVI, MPEG-TS), streamed to storage and queued for processing.',
           requestBody: {
             required: true,
@@ -49,9 +54,11 @@ export function openApiDocument(serverUrl: string) {
             '400': problem,
             '403': problem,
             '404': problem,
+            '408': problem,
             '409': problem,
             '413': problem,
             '415': problem,
+            '429': problem,
             '503': problem,
           },
         },
@@ -68,6 +75,7 @@ export function openApiDocument(serverUrl: string) {
             },
             '401': problem,
             '404': problem,
+            '429': problem,
           },
         },
       },
@@ -92,7 +100,16 @@ export function openApiDocument(serverUrl: string) {
             code: {
               type: 'string',
               description: 'Stable machine code',
-              examples: ['file_too_large', 'unsupported_file_type', 'consent_missing', 'campaign_closed', 'malformed_multipart'],
+              examples: [
+                'file_too_large',
+                'unsupported_file_type',
+                'consent_missing',
+                'campaign_closed',
+                'malformed_multipart',
+                'upload_stalled',
+                'too_many_requests',
+                'server_busy',
+              ],
             },
             errors: {
               type: 'array',

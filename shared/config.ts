@@ -19,6 +19,12 @@ const schema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   PUBLIC_URL: z.url().optional(),
+  /** Reverse proxies in front of the server whose X-Forwarded-For is believed (used only for the rate limits' keyed hash). */
+  TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
+  /** Requests per client (any /api route) and uploads per client in one window; clients are told apart by a keyed hash of the address. */
+  RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().positive().default(600),
+  RATE_LIMIT_REQUESTS: z.coerce.number().int().positive().default(1200),
+  RATE_LIMIT_UPLOADS: z.coerce.number().int().positive().default(20),
 
   MONGO_URL: z.string().startsWith('mongodb').default('mongodb://127.0.0.1:27017/solidarity'),
   REDIS_URL: z.string().startsWith('redis').default('redis://127.0.0.1:6379'),
@@ -39,6 +45,10 @@ const schema = z.object({
   /** S3 multipart part size; memory per upload is about part size × UPLOAD_PARTS_IN_FLIGHT. */
   UPLOAD_PART_BYTES: z.coerce.number().int().min(5 * MiB).default(8 * MiB),
   UPLOAD_PARTS_IN_FLIGHT: z.coerce.number().int().min(1).max(16).default(2),
+  /** Uploads received at once; more get 503 with Retry-After. Memory is about this × part size × parts in flight. */
+  UPLOAD_MAX_IN_FLIGHT: z.coerce.number().int().min(1).default(20),
+  /** An upload whose body brings less than 1 KiB in this time (a stalled or trickling client) is cut off. */
+  UPLOAD_IDLE_SECONDS: z.coerce.number().positive().default(30),
 
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(1),
   FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
@@ -81,7 +91,8 @@ export const CONFIG_VARIABLES = Object.keys(schema.shape);
 export interface Config {
   env: Env['NODE_ENV'];
   logLevel: Env['LOG_LEVEL'];
-  http: { host: string; port: number; publicUrl: string | undefined };
+  http: { host: string; port: number; publicUrl: string | undefined; trustProxy: number };
+  rateLimit: { windowSeconds: number; requests: number; uploads: number };
   mongo: { url: string };
   redis: { url: string; queuePrefix: string; lockSeconds: number };
   s3: {
@@ -92,7 +103,14 @@ export interface Config {
     secretAccessKey: string;
     forcePathStyle: boolean;
   };
-  upload: { maxBytes: number; subtitleMaxBytes: number; partBytes: number; partsInFlight: number };
+  upload: {
+    maxBytes: number;
+    subtitleMaxBytes: number;
+    partBytes: number;
+    partsInFlight: number;
+    maxInFlight: number;
+    idleSeconds: number;
+  };
   worker: {
     concurrency: number;
     ffmpegPath: string;
@@ -124,10 +142,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.NODE_ENV === 'production') {
+    const unsafe = unsafeForProduction(env, e);
+    if (unsafe.length > 0) {
+      throw new ConfigError(`Refusing to run in production with local defaults:\n${unsafe.map((line) => `  ${line}`).join('\n')}`);
+    }
+  }
   return deepFreeze({
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
-    http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL },
+    http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL, trustProxy: e.TRUST_PROXY },
+    rateLimit: { windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS, requests: e.RATE_LIMIT_REQUESTS, uploads: e.RATE_LIMIT_UPLOADS },
     mongo: { url: e.MONGO_URL },
     redis: { url: e.REDIS_URL, queuePrefix: e.QUEUE_PREFIX, lockSeconds: e.QUEUE_LOCK_SECONDS },
     s3: {
@@ -143,6 +168,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       subtitleMaxBytes: e.SUBTITLE_MAX_BYTES,
       partBytes: e.UPLOAD_PART_BYTES,
       partsInFlight: e.UPLOAD_PARTS_IN_FLIGHT,
+      maxInFlight: e.UPLOAD_MAX_IN_FLIGHT,
+      idleSeconds: e.UPLOAD_IDLE_SECONDS,
     },
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
@@ -177,6 +204,17 @@ export function secureCookies(publicUrl: string | undefined, env: Env['NODE_ENV'
   const url = new URL(publicUrl);
   const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
   return !(url.protocol === 'http:' && loopback);
+}
+
+/** Credentials anyone can read (the local defaults above, MinIO's own) are never production secrets. */
+const PUBLIC_SECRETS = new Set(['solidarity', 'solidarity-local-secret', 'minioadmin']);
+
+function unsafeForProduction(env: NodeJS.ProcessEnv, e: Env): string[] {
+  const problems: string[] = [];
+  if (!env.S3_ENDPOINT) problems.push('S3_ENDPOINT: not set, so it is the local MinIO of `npm start`');
+  if (PUBLIC_SECRETS.has(e.S3_ACCESS_KEY_ID)) problems.push('S3_ACCESS_KEY_ID: a default credential, set a real one');
+  if (PUBLIC_SECRETS.has(e.S3_SECRET_ACCESS_KEY)) problems.push('S3_SECRET_ACCESS_KEY: a default secret, set a real one');
+  return problems;
 }
 
 function deepFreeze<T extends object>(value: T): Readonly<T> {

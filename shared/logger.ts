@@ -7,8 +7,8 @@ export type { Logger };
  * Never log IP addresses, user agents, contact details or original filenames: the redaction below is a
  * safety net for mistakes, not a licence to pass such values to the logger.
  */
-export function createLogger(options: { level: string; name: string }): Logger {
-  return pino({
+export function createLogger(options: { level: string; name: string; destination?: pino.DestinationStream }): Logger {
+  const settings: pino.LoggerOptions = {
     name: options.name,
     level: options.level,
     base: { service: options.name },
@@ -30,5 +30,7 @@ export function createLogger(options: { level: string; name: string }): Logger {
       censor: '[redacted]',
     },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  };
+  // stdout, unless a destination is given (tests read what was logged).
+  return options.destination ? pino(settings, options.destination) : pino(settings);
 }

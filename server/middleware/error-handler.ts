@@ -4,7 +4,7 @@ import type { Logger } from '../../shared/logger';
 
 /** The one error middleware: every error becomes application/problem+json (RFC 9457) with a stable `code`. */
 export function errorHandler(logger: Logger) {
-  return (error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+  return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const log: Logger = (res.locals.log as Logger | undefined) ?? logger;
     const appError = isAppError(error)
       ? error
@@ -15,10 +15,29 @@ export function errorHandler(logger: Logger) {
     if (appError.expected) log.info({ code: appError.code, status: appError.status }, appError.message);
     else log.error({ code: appError.code, err: isAppError(error) ? (error.cause ?? error) : error }, appError.message);
 
-    // Already answered (an upload refused early), or the client left (an aborted upload): nothing to send.
+    // Already answered, or the client left (an aborted upload): nothing to send.
     if (res.headersSent || res.destroyed) return;
+    if (bodyStillComing(req)) closeAfterAnswer(req, res);
     sendProblem(res, appError);
   };
+}
+
+function bodyStillComing(req: Request): boolean {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  return hasBody && !req.readableEnded;
+}
+
+/**
+ * A refusal while the body is still on its way is answered at once and the connection closed, so a phone on a
+ * slow network stops sending. What it sends meanwhile is read and dropped (so it can read the answer); Node
+ * closes the connection once the answer is out, and a client that lingers is cut after a moment.
+ */
+function closeAfterAnswer(req: Request, res: Response): void {
+  res.set('Connection', 'close');
+  res.once('finish', () => {
+    req.resume();
+    setTimeout(() => req.socket.destroy(), 2000).unref();
+  });
 }
 
 export function sendProblem(res: Response, error: AppError): void {

@@ -2,16 +2,19 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import multer, { MulterError } from 'multer';
 import { Types } from 'mongoose';
 import { z } from 'zod';
-import { AppError } from '../../shared/errors';
+import { AppError, storageUnavailable } from '../../shared/errors';
 import { originalKey, originalSubtitlesKey } from '../../shared/storage/keys';
 import type { ServerDeps } from '../deps';
-import { sendProblem } from '../middleware/error-handler';
+import { rateLimit } from '../middleware/rate-limit';
+import { uploadSlots } from '../middleware/upload-slots';
 import { findOpenCampaign, LANGUAGE_CODE } from '../services/campaign.service';
 import { createSubmission, getSubmissionStatus, type SubmissionInput } from '../services/submission.service';
 import { s3StorageEngine, storedUploads, uploadAborted, type UploadTarget } from '../upload/s3-storage-engine';
+import { feedParser, parseThroughUploadBody, settledBeforeAnswer } from '../upload/upload-body';
 import { requireSubtitleText, requireVideoContainer } from '../upload/sniff';
 
 const MiB = 1024 * 1024;
+const STORAGE_CHECK_MS = 10_000;
 
 /** Multipart limits: one video, one optional subtitle file, a handful of short fields. */
 const MULTIPART_LIMITS = {
@@ -113,17 +116,40 @@ function multipartError(error: unknown): AppError {
   });
 }
 
-export function submissionsRouter(deps: ServerDeps): Router {
+/** `keyOf` is the keyed hash that tells clients apart for the rate limits (see middleware/rate-limit.ts). */
+export function submissionsRouter(deps: ServerDeps, keyOf: (address: string) => string): Router {
   const { config, storage, db, now, logger } = deps;
   const router = Router();
 
   const videoTooLarge = () => new AppError('file_too_large', 413, `The video is larger than ${Math.floor(config.upload.maxBytes / MiB)} MiB.`);
 
+  /** One HEAD of the bucket; an S3 that does not answer within STORAGE_CHECK_MS counts as down. */
+  async function bucketReachable(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer from S3 within ${STORAGE_CHECK_MS} ms`)), STORAGE_CHECK_MS);
+    });
+    try {
+      await Promise.race([storage.checkBucket(), timeout]);
+    } catch (error) {
+      throw storageUnavailable(error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async function targetFor(req: Request, fieldname: string): Promise<UploadTarget> {
     const id = (req.res as Response).locals.submissionId as string;
     // Fields sent before the file are checked first, so a closed campaign is refused before the clip is sent.
     const campaign = (req.body as Record<string, unknown> | undefined)?.campaign;
-    if (typeof campaign === 'string' && campaign !== '') await findOpenCampaign(db, campaign, now());
+    if (typeof campaign === 'string' && campaign !== '') {
+      await findOpenCampaign(db, campaign, now());
+      // Named before the file, the campaign says the form came first (as the README and the API ask): the
+      // whole form is checked now, so missing consent is refused before the clip travels too.
+      parseFields(req.body);
+    }
+    // Storage that is down is said before the clip travels, not after the first S3 part filled up.
+    await bucketReachable();
     if (fieldname === 'video') {
       return {
         key: originalKey(id),
@@ -141,38 +167,44 @@ export function submissionsRouter(deps: ServerDeps): Router {
     };
   }
 
-  /**
-   * multer answers an error only once the whole request has arrived. A refused clip (closed campaign, not
-   * a video, too large) is answered at once instead, so a phone on a slow network stops sending; what it
-   * still sends is read for a moment (so it can read the answer), then the connection is closed.
-   */
-  function answerNow(req: Request, error: AppError): void {
-    const res = req.res;
-    if (!res || res.headersSent) return;
-    res.set('Connection', 'close');
-    sendProblem(res, error);
-    res.once('finish', () => setTimeout(() => req.destroy(), 2000).unref());
-  }
-
+  // multer reads the body through an UploadBody (upload/upload-body.ts): every refusal — a refused part,
+  // storage down, a stalled body — is answered as soon as what was stored is removed, not after the whole
+  // body arrived, and the error handler closes the connection.
   const multerOptions = {
-    storage: s3StorageEngine({ storage, targetFor, onRefused: answerNow }),
+    storage: settledBeforeAnswer(s3StorageEngine({ storage, targetFor })),
     limits: MULTIPART_LIMITS,
-  };
-  const parseMultipart = multer(multerOptions).fields([
-    { name: 'video', maxCount: 1 },
-    { name: 'subtitles', maxCount: 1 },
-  ]);
+    streamHandler: feedParser,
+  } as multer.Options;
+  const parseMultipart = parseThroughUploadBody(
+    multer(multerOptions).fields([
+      { name: 'video', maxCount: 1 },
+      { name: 'subtitles', maxCount: 1 },
+    ]),
+    config.upload.idleSeconds,
+  );
+
+  // A status token travels in these replies (the receipt) and requests (the status): never cached.
+  router.use('/api/submissions', (_req: Request, res: Response, next: NextFunction) => {
+    res.set('Cache-Control', 'no-store');
+    next();
+  });
 
   router.post(
     '/api/submissions',
+    rateLimit({
+      limit: config.rateLimit.uploads,
+      windowSeconds: config.rateLimit.windowSeconds,
+      keyOf,
+      message: 'Too many clips from your connection in a short time. Please wait a few minutes and try again.',
+    }),
+    uploadSlots(config.upload.maxInFlight),
     (req: Request, res: Response, next: NextFunction) => {
       if (!req.is('multipart/form-data')) {
         throw new AppError('not_multipart', 415, 'Send the clip as multipart/form-data.');
       }
       const declared = Number(req.headers['content-length'] ?? 0);
       if (declared > config.upload.maxBytes + config.upload.subtitleMaxBytes + MiB) {
-        // Refuse before reading the body, and close: a slow phone should not send gigabytes for nothing.
-        res.set('Connection', 'close');
+        // Refused before reading the body (the error handler closes the connection).
         throw videoTooLarge();
       }
       res.locals.submissionId = new Types.ObjectId().toHexString();

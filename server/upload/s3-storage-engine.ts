@@ -38,13 +38,10 @@ export function s3StorageEngine(options: {
   storage: ObjectStorage;
   /** Decides where a file part goes and how it is checked; throws an AppError to refuse the part. */
   targetFor(req: Request, fieldname: string): Promise<UploadTarget>;
-  /** Called as soon as a part is refused, before the rest of the request has arrived. */
-  onRefused?(req: Request, error: AppError): void;
 }): StorageEngine {
+  // A refused part is answered once multer has removed the other parts stored for the request (never a
+  // half-stored clip), without waiting for the rest of the body: see upload-body.ts.
   const { storage } = options;
-  // File parts seen per request: only a refused first part is answered early, so the answer can
-  // never overtake the removal of another part stored (or being stored) for the same request.
-  const partsSeen = new WeakMap<Request, number>();
 
   async function store(req: Request, file: MulterFile): Promise<StoredUpload> {
     const target = await options.targetFor(req, file.fieldname);
@@ -83,14 +80,9 @@ export function s3StorageEngine(options: {
 
   return {
     _handleFile(req, file, callback) {
-      const part = (partsSeen.get(req) ?? 0) + 1;
-      partsSeen.set(req, part);
       store(req, file as MulterFile).then(
         (stored) => callback(null, { size: stored.bytes, stored } as Partial<Express.Multer.File>),
-        (error: unknown) => {
-          if (isAppError(error) && error.expected && part === 1 && partsSeen.get(req) === 1) options.onRefused?.(req, error);
-          callback(error);
-        },
+        (error: unknown) => callback(error as Error),
       );
     },
     _removeFile(_req, file, callback) {

@@ -12,6 +12,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Config } from '../config';
 import { multipartUpload } from './multipart-upload';
+import { quietSdkNodeWarning } from './sdk-warning';
 
 /** The S3 operations the project uses, behind one small interface. Any S3 works; MinIO runs locally. */
 export interface ObjectStorage {
@@ -38,7 +39,7 @@ export function createObjectStorage(s3: Config['s3'], upload: Pick<Config['uploa
     responseChecksumValidation: 'WHEN_REQUIRED',
   };
   if (s3.endpoint) clientConfig.endpoint = s3.endpoint;
-  const client = new S3Client(clientConfig);
+  const client = quietSdkNodeWarning(() => new S3Client(clientConfig));
   signChecksummedPayloadsUnsigned(client);
   const bucket = s3.bucket;
 

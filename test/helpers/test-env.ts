@@ -44,6 +44,9 @@ export function testEnv(overrides: Record<string, string> = {}): NodeJS.ProcessE
     S3_SECRET_ACCESS_KEY: services.s3.secretAccessKey,
     S3_BUCKET: unique.toLowerCase(),
     PORT: '0',
+    // Every test client is 127.0.0.1: the rate limits are tested where they are the subject.
+    RATE_LIMIT_REQUESTS: '1000000',
+    RATE_LIMIT_UPLOADS: '1000000',
     ...overrides,
   };
 }

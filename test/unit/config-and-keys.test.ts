@@ -17,6 +17,28 @@ describe('loadConfig', () => {
   });
 });
 
+describe('loadConfig in production', () => {
+  const real = { S3_ENDPOINT: 'https://s3.eu-central-1.amazonaws.com', S3_ACCESS_KEY_ID: 'AKIAREAL', S3_SECRET_ACCESS_KEY: 'a-real-secret' };
+
+  test('when production has real S3 settings, then it loads', () => {
+    expect(loadConfig({ NODE_ENV: 'production', ...real }).s3.endpoint).toBe(real.S3_ENDPOINT);
+  });
+
+  test.each([
+    ['nothing about S3 is set (the local MinIO and its credentials)', { S3_ENDPOINT: undefined, S3_ACCESS_KEY_ID: undefined, S3_SECRET_ACCESS_KEY: undefined }, /S3_ENDPOINT[\s\S]*S3_ACCESS_KEY_ID[\s\S]*S3_SECRET_ACCESS_KEY/],
+    ['S3_ENDPOINT is not set', { S3_ENDPOINT: undefined }, /S3_ENDPOINT/],
+    ['the access key is the local default', { S3_ACCESS_KEY_ID: 'solidarity' }, /S3_ACCESS_KEY_ID/],
+    ['the secret is the local default', { S3_SECRET_ACCESS_KEY: 'solidarity-local-secret' }, /S3_SECRET_ACCESS_KEY/],
+    ['the credentials are MinIO\'s own defaults', { S3_ACCESS_KEY_ID: 'minioadmin', S3_SECRET_ACCESS_KEY: 'minioadmin' }, /S3_ACCESS_KEY_ID[\s\S]*S3_SECRET_ACCESS_KEY/],
+  ])('when %s, then production refuses to start and names it', (_what, overrides, message) => {
+    const env = { NODE_ENV: 'production', ...real, ...overrides };
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+    // The same settings are fine outside production (they are the defaults of `npm start`).
+    expect(() => loadConfig({ ...env, NODE_ENV: 'development' })).not.toThrow();
+  });
+});
+
 describe('S3 keys', () => {
   const id = '65f0c0ffee0123456789abcd';
   test('keys are made of the opaque id only, and outputs sit in their lease\'s folder', () => {
