@@ -71,13 +71,14 @@ function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
 
 const TIME = /time=\s*(\d+):(\d{2}):(\d{2}(?:\.\d+)?)/;
 
+/** Runs one ffmpeg command; resolves with the last 40 lines of its log (where filters print their summaries). */
 export async function runFfmpeg(
   command: FfmpegCommand,
   limits: RunLimits,
   run: { durationSeconds?: number | null; onProgress?: (fraction: number) => void; signal?: AbortSignal } = {},
-): Promise<void> {
+): Promise<string> {
   await loadCapabilities(limits.ffmpegPath);
-  return new Promise((resolve, reject) => {
+  return new Promise<string>((resolve, reject) => {
     if (run.signal?.aborted) {
       reject(new FfmpegError('aborted', 'ffmpeg was not started: the job is stopping', ''));
       return;
@@ -112,7 +113,7 @@ export async function runFfmpeg(
       clearTimeout(timer);
       run.signal?.removeEventListener('abort', onAbort);
       if (error) reject(error);
-      else resolve();
+      else resolve(stderr.join('\n'));
     };
 
     cmd.on('start', () => {
@@ -182,7 +183,7 @@ export function runFfprobe(args: string[], limits: RunLimits): Promise<ProbeOutp
 
 /** What the worker needs from ffmpeg; a build without one of these cannot make the previews. */
 export const REQUIRED_ENCODERS = ['libx264', 'aac', 'mjpeg'];
-export const REQUIRED_FILTERS = ['subtitles', 'ass', 'zscale', 'tonemap', 'loudnorm', 'fps', 'scale', 'transpose', 'anullsrc'];
+export const REQUIRED_FILTERS = ['subtitles', 'ass', 'zscale', 'tonemap', 'ebur128', 'volume', 'alimiter', 'fps', 'scale', 'transpose', 'anullsrc'];
 
 type Listing = Record<string, unknown>;
 

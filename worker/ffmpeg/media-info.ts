@@ -30,11 +30,21 @@ export interface VideoInfo {
   frameCount: number | null;
 }
 
+/** EBU R128, measured on the track as the preview will carry it (48 kHz stereo), before any gain. */
+export interface Loudness {
+  /** Integrated loudness, LUFS; −70 (ebur128's absolute gate) for silence. */
+  integrated: number;
+  /** True peak, dBTP; null for digital silence. */
+  truePeak: number | null;
+}
+
 export interface AudioInfo {
   index: number;
   codec: string;
   sampleRate: number | null;
   channels: number | null;
+  /** Set by the loudness step (steps/loudness.step.ts) once the clip has passed the limits. */
+  loudness?: Loudness;
 }
 
 export interface MediaInfo {
