@@ -14,14 +14,25 @@ export interface Gray {
  * The first frame of a video (or a JPEG) as ffmpeg decodes it: turned by its display matrix as a player
  * turns it (`autorotate`, ffmpeg's default), or as stored; scaled to `size` when given.
  */
-export async function grayFrame(path: string, options: { autorotate: boolean; size?: { width: number; height: number } }): Promise<Gray> {
+export async function grayFrame(path: string, options: { autorotate: boolean; size?: { width: number; height: number }; stream?: number }): Promise<Gray> {
   const probe = options.size ?? (await frameSize(path, options.autorotate));
   const { stdout } = await run(
     'ffmpeg',
-    ['-v', 'error', ...(options.autorotate ? [] : ['-noautorotate']), '-i', path, '-frames:v', '1', '-vf', `scale=${probe.width}:${probe.height}:flags=area`, '-f', 'rawvideo', '-pix_fmt', 'gray', '-'],
+    [
+      '-v', 'error', ...(options.autorotate ? [] : ['-noautorotate']), '-i', path, '-map', options.stream === undefined ? '0:v:0' : `0:${options.stream}`,
+      '-frames:v', '1', '-vf', `scale=${probe.width}:${probe.height}:flags=area`, '-f', 'rawvideo', '-pix_fmt', 'gray', '-',
+    ],
     { encoding: 'buffer', maxBuffer: 1 << 26 },
   );
+  if (stdout.length !== probe.width * probe.height) throw new Error(`no frame decoded from ${path}`);
   return { ...probe, data: stdout };
+}
+
+/** The spread of a picture's gray levels (standard deviation): near 0 for a blank frame. */
+export function spread(picture: Gray): number {
+  const n = picture.data.length;
+  const mean = picture.data.reduce((s, v) => s + v, 0) / n;
+  return Math.sqrt(picture.data.reduce((s, v) => s + (v - mean) ** 2, 0) / n);
 }
 
 async function frameSize(path: string, autorotate: boolean): Promise<{ width: number; height: number }> {
