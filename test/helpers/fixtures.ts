@@ -30,7 +30,7 @@ export async function smallMp4(): Promise<Buffer> {
 }
 
 const SOURCE_VIDEO = (seconds: number, size = '640x360', rate = 30) => ['-f', 'lavfi', '-i', `testsrc2=duration=${seconds}:size=${size}:rate=${rate}`];
-// A tone at about −30 LUFS, so loudness normalisation has work to do.
+// A steady tone at about −49 LUFS (quieter than speech; test/integration/loudness.test.ts has the loudness cases).
 const SOURCE_TONE = (seconds: number) => ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds},volume=-27dB`];
 const X264 = ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'];
 

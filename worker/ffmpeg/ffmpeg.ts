@@ -183,7 +183,9 @@ export function runFfprobe(args: string[], limits: RunLimits): Promise<ProbeOutp
 
 /** What the worker needs from ffmpeg; a build without one of these cannot make the previews. */
 export const REQUIRED_ENCODERS = ['libx264', 'aac', 'mjpeg'];
-export const REQUIRED_FILTERS = ['subtitles', 'ass', 'zscale', 'tonemap', 'ebur128', 'volume', 'alimiter', 'fps', 'scale', 'transpose', 'anullsrc'];
+export const REQUIRED_FILTERS = ['subtitles', 'ass', 'zscale', 'tonemap', 'volume', 'alimiter', 'fps', 'scale', 'transpose', 'anullsrc'];
+/** Filters fluent-ffmpeg's list leaves out (their outputs are dynamic, "A->N"): checked by a tenth of a second of use. */
+export const REQUIRED_FILTERS_BY_USE = ['ebur128'];
 
 type Listing = Record<string, unknown>;
 
@@ -233,6 +235,10 @@ export async function missingCapabilities(limits: Pick<RunLimits, 'ffmpegPath' |
   const missingTools = [];
   for (const [command, args] of tools) if (!(await runs(command, [...args]))) missingTools.push(`the program ${command}`);
   const { encoders, filters } = await loadCapabilities(limits.ffmpegPath);
+  for (const name of REQUIRED_FILTERS_BY_USE) {
+    const args = ['-hide_banner', '-v', 'error', '-f', 'lavfi', '-i', 'anullsrc=d=0.1', '-af', name, '-f', 'null', '-'];
+    if (!(await runs(limits.ffmpegPath, args))) missingTools.push(`filter ${name}`);
+  }
   return [
     ...missingTools,
     ...REQUIRED_ENCODERS.filter((name) => !(name in encoders)).map((name) => `encoder ${name}`),
