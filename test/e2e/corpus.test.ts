@@ -126,21 +126,27 @@ const THUMB = { width: 32, height: 32 };
 
   /**
    * The preview's first picture against the original's, turned and mirrored in each of the eight ways:
-   * the way its display matrix means must match best (a blank first frame cannot tell, and is said so).
+   * the way its display matrix means must match best.
    */
   async function orientationCheck(file: string, stream: number, previewPath: string): Promise<string> {
     const original = await ffprobeJson(join(MEDIA, file));
     const sideData = (original.streams.find((s) => s.index === stream)?.side_data_list ?? []) as Array<{ side_data_type?: string; displaymatrix?: string }>;
     const text = sideData.find((d) => d.side_data_type === 'Display Matrix')?.displaymatrix;
     const matrix = (text ? parseDisplayMatrix(text) : null) ?? [1, 0, 0, 0, 1];
-    const stored = await grayFrame(join(MEDIA, file), { autorotate: false, size: THUMB, stream });
-    const shown = await grayFrame(previewPath, { autorotate: true, size: THUMB });
-    if (spread(stored) < 4) return 'orientation not checked: blank first frame';
+    let at = 0;
+    let stored = await grayFrame(join(MEDIA, file), { autorotate: false, size: THUMB, stream });
+    if (spread(stored) < 4) {
+      // A blank first frame cannot tell one orientation from another: look half-way through instead.
+      at = Number(original.format.duration) / 2;
+      stored = await grayFrame(join(MEDIA, file), { autorotate: false, size: THUMB, stream, at });
+      if (spread(stored) < 4) return 'orientation not checked: blank frames';
+    }
+    const shown = await grayFrame(previewPath, { autorotate: true, size: THUMB, at });
     const meant = correlation(shown, applyDisplayMatrix(stored, matrix));
     const others = EIGHT_ORIENTATIONS.map((m) => applyDisplayMatrix(stored, m)).filter((o) => !o.data.equals(applyDisplayMatrix(stored, matrix).data)).map((o) => correlation(shown, o));
     expect(meant).toBeGreaterThan(0.8);
     expect(meant).toBeGreaterThan(Math.max(...others));
-    return `orientation r=${meant.toFixed(3)} (others ≤ ${Math.max(...others).toFixed(3)})`;
+    return `orientation r=${meant.toFixed(3)} (others ≤ ${Math.max(...others).toFixed(3)})${at ? ` at ${at.toFixed(1)} s` : ''}`;
   }
 
   test.each(subtitles)('%s is read, or refused with the line that is wrong', (file) => {

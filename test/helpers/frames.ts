@@ -11,15 +11,15 @@ export interface Gray {
 }
 
 /**
- * The first frame of a video (or a JPEG) as ffmpeg decodes it: turned by its display matrix as a player
+ * The first frame (or the first from `at` seconds) of a video (or a JPEG) as ffmpeg decodes it: turned by its display matrix as a player
  * turns it (`autorotate`, ffmpeg's default), or as stored; scaled to `size` when given.
  */
-export async function grayFrame(path: string, options: { autorotate: boolean; size?: { width: number; height: number }; stream?: number }): Promise<Gray> {
+export async function grayFrame(path: string, options: { autorotate: boolean; size?: { width: number; height: number }; stream?: number; at?: number }): Promise<Gray> {
   const probe = options.size ?? (await frameSize(path, options.autorotate));
   const { stdout } = await run(
     'ffmpeg',
     [
-      '-v', 'error', ...(options.autorotate ? [] : ['-noautorotate']), '-i', path, '-map', options.stream === undefined ? '0:v:0' : `0:${options.stream}`,
+      '-v', 'error', ...(options.autorotate ? [] : ['-noautorotate']), ...(options.at ? ['-ss', String(options.at)] : []), '-i', path, '-map', options.stream === undefined ? '0:v:0' : `0:${options.stream}`,
       '-frames:v', '1', '-vf', `scale=${probe.width}:${probe.height}:flags=area`, '-f', 'rawvideo', '-pix_fmt', 'gray', '-',
     ],
     { encoding: 'buffer', maxBuffer: 1 << 26 },
