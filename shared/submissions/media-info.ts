@@ -46,7 +46,7 @@ export interface AudioInfo {
   codec: string;
   sampleRate: number | null;
   channels: number | null;
-  /** Set by the loudness step (the media branch's steps/loudness.step.ts) once the clip has passed the limits. */
+  /** Set by the loudness step (worker/steps/loudness.step.ts) once the clip has passed the limits. */
   loudness?: Loudness;
 }
 

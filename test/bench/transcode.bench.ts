@@ -26,8 +26,8 @@ const run = promisify(execFile);
 /**
  * npm run bench:transcode, in one run on the same clip:
  *  1. the worker, from the moment it takes the job to outputs in S3 and the transition, versus a
- *     hand-written pipeline doing the same work: a raw S3 download, one hand-written ffmpeg command
- *     making the same outputs, raw S3 uploads (target ≤ 1.05);
+ *     hand-written pipeline doing the same work: a raw S3 download, a loudness pass and one hand-written
+ *     ffmpeg command making the same outputs with one linear gain, raw S3 uploads (target ≤ 1.05);
  *  2. CPU of one decode making all outputs versus one ffmpeg process per output (ffmpeg -benchmark).
  * The clip: 30 s of 1080p H.264 + AAC, turned 90° by its display matrix, with Belarusian subtitles.
  */
@@ -52,15 +52,31 @@ async function makeClip(dir: string): Promise<string> {
   return patchFirstTrackMatrix(source, join(dir, 'clip.mp4'), turnClockwiseMatrix(1080));
 }
 
+const STEREO_48K = 'aresample=48000,aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo';
+
+/** The loudness pass, by hand: ebur128's integrated loudness and true peak of the audio as the preview carries it. */
+async function measureByHand(input: string): Promise<{ integrated: number; peak: number }> {
+  const { stderr } = await run('nice', ['-n', '10', 'ffmpeg', '-hide_banner', '-nostdin', '-nostats', '-i', input, '-map', '0:1', '-af', `${STEREO_48K},ebur128=peak=true:framelog=verbose`, '-f', 'null', '-']);
+  const summary = stderr.slice(stderr.lastIndexOf('Summary:'));
+  return { integrated: Number(/I:\s+(-?[\d.]+) LUFS/.exec(summary)?.[1]), peak: Number(/Peak:\s+(-?[\d.]+) dBFS/.exec(summary)?.[1]) };
+}
+
+/** One linear gain towards −14 LUFS (at most +30 dB), and the 4× true-peak limiter when peaks would pass −2 dBTP. */
+function linearGainFilter(measured: { integrated: number; peak: number }): string {
+  const gain = Math.round(Math.min(-14 - measured.integrated, 30) * 10) / 10;
+  const limiter = measured.peak + gain > -2 ? `,aresample=192000,alimiter=limit=0.7943:level=disabled:latency=enabled,${STEREO_48K}` : '';
+  return `${STEREO_48K},volume=${gain}dB${limiter}`;
+}
+
 /** The same outputs, written out by hand (no project code): what the worker is measured against. */
-function handWrittenArgs(input: string, ass: string, out: string): string[] {
+function handWrittenArgs(input: string, ass: string, out: string, audio: string): string[] {
   const x264 = '-c:v libx264 -preset veryfast -crf 23 -profile:v high -pix_fmt yuv420p -g 60 -color_primaries bt709 -color_trc bt709 -colorspace bt709'.split(' ');
   const rest = '-c:a aac -b:a 128k -ar 48000 -ac 2 -map_metadata -1 -map_chapters -1 -fflags +bitexact -flags:v +bitexact -flags:a +bitexact -movflags +faststart'.split(' ');
   return [
     '-hide_banner', '-loglevel', 'error', '-noautorotate', '-i', input, '-y',
     '-filter_complex',
     `[0:0]transpose=clock,fps=30,scale=720:1280:out_range=tv,setsar=1,format=yuv420p,split=3[a][b][c];[c]select=isnan(prev_selected_t)*gte(t\\,1)*eq(pict_type\\,I)[poster];[b]ass=filename=${ass}[cap];` +
-      '[0:1]loudnorm=I=-14:TP=-1.5:LRA=11,aresample=48000,aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo,asplit=2[a1][a2]',
+      `[0:1]${audio},asplit=2[a1][a2]`,
     '-map', '[a]', '-map', '[a1]', ...x264, ...rest, join(out, 'preview.mp4'),
     '-map', '[cap]', '-map', '[a2]', ...x264, ...rest, join(out, 'captioned.mp4'),
     '-map', '[poster]', '-frames:v', '1', '-update', '1', '-q:v', '3', join(out, 'poster.jpg'),
@@ -68,10 +84,9 @@ function handWrittenArgs(input: string, ass: string, out: string): string[] {
 }
 
 /** The same three outputs, one ffmpeg process (and one decode) each. */
-function separateRunsArgs(input: string, ass: string, out: string): string[][] {
+function separateRunsArgs(input: string, ass: string, out: string, audio: string): string[][] {
   const x264 = '-c:v libx264 -preset veryfast -crf 23 -profile:v high -pix_fmt yuv420p -g 60'.split(' ');
   const aac = '-c:a aac -b:a 128k -ar 48000 -ac 2'.split(' ');
-  const audio = 'loudnorm=I=-14:TP=-1.5:LRA=11,aresample=48000';
   const video = 'transpose=clock,fps=30,scale=720:1280:out_range=tv,setsar=1,format=yuv420p';
   const base = ['-hide_banner', '-loglevel', 'error', '-benchmark', '-noautorotate', '-i', input, '-y'];
   return [
@@ -128,7 +143,8 @@ async function main(): Promise<void> {
       await writeFile(ass, CAPTIONS.ass);
       await writeFile(join(work, 'captions.vtt'), CAPTIONS.vtt);
       await writeFile(join(work, 'captions.srt'), CAPTIONS.srt);
-      await run('nice', ['-n', '10', 'ffmpeg', ...handWrittenArgs(input, ass, work)]);
+      const audio = linearGainFilter(await measureByHand(input));
+      await run('nice', ['-n', '10', 'ffmpeg', ...handWrittenArgs(input, ass, work, audio)]);
       for (const name of ['preview.mp4', 'captioned.mp4', 'poster.jpg', 'captions.vtt', 'captions.srt']) {
         await services.storage.upload(`bench/${name}`, createReadStream(join(work, name)), 'application/octet-stream');
       }
@@ -160,9 +176,10 @@ async function main(): Promise<void> {
     await writeFile(input, clipBytes);
     const ass = join(work, 'captions.ass');
     await writeFile(ass, CAPTIONS.ass);
-    const oneDecode = await cpuSeconds(handWrittenArgs(input, ass, work));
+    const audio = linearGainFilter(await measureByHand(input));
+    const oneDecode = await cpuSeconds(handWrittenArgs(input, ass, work, audio));
     let separate = 0;
-    for (const args of separateRunsArgs(input, ass, work)) separate += await cpuSeconds(args);
+    for (const args of separateRunsArgs(input, ass, work, audio)) separate += await cpuSeconds(args);
     process.stdout.write(`CPU: one decode ${oneDecode.toFixed(1)} s, one process per output ${separate.toFixed(1)} s\n\n`);
 
     process.stdout.write(`${formatRatio('worker time ÷ hand-written ffmpeg + raw S3 transfers', sum(worker) / sum(hand), '≤ 1.05')}\n`);

@@ -30,7 +30,7 @@ export async function smallMp4(): Promise<Buffer> {
 }
 
 const SOURCE_VIDEO = (seconds: number, size = '640x360', rate = 30) => ['-f', 'lavfi', '-i', `testsrc2=duration=${seconds}:size=${size}:rate=${rate}`];
-// A tone at about −30 LUFS, so loudness normalisation has work to do.
+// A steady tone at about −49 LUFS (quieter than speech; test/integration/loudness.test.ts has the loudness cases).
 const SOURCE_TONE = (seconds: number) => ['-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds},volume=-27dB`];
 const X264 = ['-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p'];
 
@@ -96,8 +96,56 @@ export const FIXTURES: Record<string, () => Promise<string>> = {
 
 /** The display matrix a phone held upright writes: turn 90° clockwise; `height` is the stored picture's. */
 export function turnClockwiseMatrix(height: number): number[] {
-  return [0, 0x10000, 0, -0x10000, 0, 0, height * 0x10000, 0, 0x40000000];
+  return displayMatrix(90, false, 0, height);
 }
+
+/**
+ * A display matrix as phones and editors write it (ISO/IEC 14496-12 tkhd, ffmpeg's libavutil/display.h):
+ * [a b u; c d v; x y w] maps a stored pixel (p, q) to (a·p + c·q + x, b·p + d·q + y) on screen. Here: turn
+ * `turn`° clockwise, then mirror left-right when `mirrored` (front cameras); x, y keep the picture in view.
+ */
+export function displayMatrix(turn: 0 | 90 | 180 | 270, mirrored: boolean, width: number, height: number): number[] {
+  const cos = Math.round(Math.cos((turn * Math.PI) / 180));
+  const sin = Math.round(Math.sin((turn * Math.PI) / 180));
+  const [a, b, c, d] = [mirrored ? -cos : cos, sin, mirrored ? sin : -sin, cos];
+  const x = -Math.min(0, a * width) - Math.min(0, c * height);
+  const y = -Math.min(0, b * width) - Math.min(0, d * height);
+  return [a * 0x10000, b * 0x10000, 0, c * 0x10000, d * 0x10000, 0, x * 0x10000, y * 0x10000, 0x40000000];
+}
+
+/** The orientation matrix's clip: 1 s, 160×96 at 10 fps (with a tone or silent), turned and mirrored by its matrix. */
+export async function orientedClip(turn: 0 | 90 | 180 | 270, mirrored: boolean, withAudio: boolean): Promise<{ path: string; matrix: number[] }> {
+  const source = await makeFixture(`oriented-source-${withAudio ? 'sound' : 'mute'}.mp4`, [
+    ...SOURCE_VIDEO(1, '160x96', 10), ...(withAudio ? [...SOURCE_TONE(1), '-c:a', 'aac', '-shortest'] : ['-an']), ...X264,
+  ]);
+  const matrix = displayMatrix(turn, mirrored, 160, 96);
+  const path = await patchFirstTrackMatrix(source, join(FIXTURE_DIR, `oriented-${turn}-${mirrored ? 'mirrored' : 'plain'}-${withAudio ? 'sound' : 'mute'}.mp4`), matrix);
+  return { path, matrix };
+}
+
+/**
+ * A clip whose sound measures `lufs` (EBU R128, as the preview carries it: 48 kHz stereo), from an
+ * audio filter chain: the chain is made, measured, and scaled to the level.
+ */
+export async function clipAtLoudness(name: string, audio: string, lufs: number, seconds: number): Promise<string> {
+  const raw = await makeFixture(`${name}-raw.wav`, ['-f', 'lavfi', '-i', audio, '-t', String(seconds), '-ac', '2', '-ar', '48000', '-c:a', 'pcm_f32le']);
+  const measured = (await loudness(raw)).integrated;
+  return makeFixture(`${name}.mp4`, [
+    ...SOURCE_VIDEO(seconds, '320x180', 10), '-i', raw,
+    '-map', '0:v', '-map', '1:a', '-af', `volume=${(lufs - measured).toFixed(2)}dB`, ...X264, '-c:a', 'aac', '-b:a', '192k', '-shortest',
+  ]);
+}
+
+/**
+ * Speech-like sound: band-limited pink noise in syllables (3 per second) with pauses, so peaks stand
+ * some 16 dB above the loudness as in real speech (a steady tone would not exercise the limiter).
+ */
+export const SPEECH_LIKE = (seconds: number, seed = 7) =>
+  `anoisesrc=d=${seconds}:c=pink:r=48000:a=0.5:seed=${seed},lowpass=f=4000,highpass=f=120,` +
+  'aeval=val(0)*pow(abs(sin(2*PI*3*t))\\,2)*gt(sin(2*PI*0.6*t)\\,-0.5):c=same';
+
+/** Mains hum: 100 Hz and 150 Hz, as a cheap microphone picks it up in a quiet room. */
+export const HUM = (seconds: number) => `aevalsrc=0.7*sin(2*PI*100*t)+0.3*sin(2*PI*150*t):s=48000:d=${seconds}`;
 
 /**
  * Writes a display matrix into the first track header of an MP4 (ffmpeg 5.1 cannot write one).
@@ -138,12 +186,17 @@ export async function ffprobeJson(path: string): Promise<{
   return JSON.parse(stdout) as never;
 }
 
-/** Integrated loudness (LUFS) and true peak (dBTP) measured by ffmpeg's ebur128 filter. */
-export async function loudness(path: string): Promise<{ integrated: number; truePeak: number }> {
-  const { stderr } = await run('ffmpeg', ['-hide_banner', '-nostats', '-i', path, '-map', '0:a:0', '-af', 'ebur128=peak=true', '-f', 'null', '-']);
+/**
+ * Integrated loudness (LUFS) and true peak (dBTP) measured by ffmpeg's ebur128 filter, of the whole
+ * track or of a part of it (`from`–`to` seconds); −Infinity for a silent peak.
+ */
+export async function loudness(path: string, part?: { from: number; to: number }): Promise<{ integrated: number; truePeak: number }> {
+  const trim = part ? `atrim=start=${part.from}:end=${part.to},` : '';
+  const { stderr } = await run('ffmpeg', ['-hide_banner', '-nostats', '-i', path, '-map', '0:a:0', '-af', `${trim}ebur128=peak=true:framelog=verbose`, '-f', 'null', '-']);
   const summary = stderr.slice(stderr.lastIndexOf('Summary:'));
+  const value = (text: string | undefined) => (text === '-inf' ? -Infinity : Number(text));
   return {
-    integrated: Number(/I:\s+(-?[\d.]+) LUFS/.exec(summary)?.[1]),
-    truePeak: Number(/Peak:\s+(-?[\d.]+) dBFS/.exec(summary)?.[1]),
+    integrated: value(/I:\s+(-?[\d.]+|-inf) LUFS/.exec(summary)?.[1]),
+    truePeak: value(/Peak:\s+(-?[\d.]+|-inf) dBFS/.exec(summary)?.[1]),
   };
 }

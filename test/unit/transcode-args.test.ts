@@ -30,7 +30,7 @@ const info: MediaInfo = {
   durationSeconds: 10,
   sizeBytes: 5_000_000,
   video,
-  audio: { index: 1, codec: 'aac', sampleRate: 44100, channels: 1 },
+  audio: { index: 1, codec: 'aac', sampleRate: 44100, channels: 1, loudness: { integrated: -23.4, truePeak: -15 } },
   streams: { total: 2, video: 1, audio: 1, subtitle: 0, data: 0, attachment: 0 },
 };
 
@@ -48,7 +48,7 @@ describe('buildTranscodeArgs', () => {
       '-filter_complex',
       '[0:0]fps=30,scale=1280:720:out_range=tv,setsar=1,format=yuv420p,split=2[vp][vposter];' +
         '[vposter]select=isnan(prev_selected_t)*gte(t\\,1)*eq(pict_type\\,I)[poster];' +
-        `[0:1]loudnorm=I=-14:TP=-1.5:LRA=11,${AUDIO_FORMAT}[ap]`,
+        `[0:1]${AUDIO_FORMAT},volume=9.4dB[ap]`,
       ...INPUT,
       '-y',
       '-map', '[vp]', '-map', '[ap]', ...H264, ...AAC, ...STRIP, '-t', '600', '/w/out/preview.mp4',
@@ -71,10 +71,12 @@ describe('buildTranscodeArgs', () => {
         'fps=30,scale=720:1280:out_range=tv,setsar=1,format=yuv420p,split=3[vp][vc][vposter];' +
         '[vposter]select=isnan(prev_selected_t)*gte(t\\,1)*eq(pict_type\\,I)[poster];' +
         '[vc]ass=filename=/w/cap\\\\:tions.ass[vcap];' +
-        `anullsrc=channel_layout=stereo:sample_rate=48000,atrim=duration=4,${AUDIO_FORMAT},asplit=2[ap][ac]`,
+        `[1:a]atrim=duration=4,${AUDIO_FORMAT},asplit=2[ap][ac]`,
     ]);
     expect(args.slice(7)).toEqual([
       ...INPUT,
+      // The silence is a second input: with a graph of one input, ffmpeg 5.1 would copy the display matrix to the preview.
+      '-f', 'lavfi', '-i', 'anullsrc=channel_layout=stereo:sample_rate=48000',
       '-y',
       '-map', '[vp]', '-map', '[ap]', ...H264, ...AAC, ...STRIP, '-shortest', '-t', '600', '/w/out/preview.mp4',
       '-map', '[vcap]', '-map', '[ac]', ...H264, ...AAC, ...STRIP, '-shortest', '-t', '600', '/w/out/preview-captioned.mp4',

@@ -97,13 +97,14 @@ function recordGroup(limits: RunLimits, pid: number | undefined, remove = false)
 
 const TIME = /time=\s*(\d+):(\d{2}):(\d{2}(?:\.\d+)?)/;
 
+/** Runs one ffmpeg command; resolves with the last 40 lines of its log (where filters print their summaries). */
 export async function runFfmpeg(
   command: FfmpegCommand,
   limits: RunLimits,
   run: { durationSeconds?: number | null; onProgress?: (fraction: number) => void; signal?: AbortSignal } = {},
-): Promise<void> {
+): Promise<string> {
   await loadCapabilities(limits.ffmpegPath);
-  return new Promise((resolve, reject) => {
+  return new Promise<string>((resolve, reject) => {
     if (run.signal?.aborted) {
       reject(new FfmpegError('aborted', 'ffmpeg was not started: the job is stopping', ''));
       return;
@@ -139,7 +140,7 @@ export async function runFfmpeg(
       recordGroup(limits, pid, true);
       run.signal?.removeEventListener('abort', onAbort);
       if (error) reject(error);
-      else resolve();
+      else resolve(stderr.join('\n'));
     };
 
     cmd.on('start', () => {
@@ -213,7 +214,9 @@ export function runFfprobe(args: string[], limits: RunLimits): Promise<ProbeOutp
 
 /** What the worker needs from ffmpeg; a build without one of these cannot make the previews. */
 export const REQUIRED_ENCODERS = ['libx264', 'aac', 'mjpeg'];
-export const REQUIRED_FILTERS = ['subtitles', 'ass', 'zscale', 'tonemap', 'loudnorm', 'fps', 'scale', 'transpose', 'anullsrc'];
+export const REQUIRED_FILTERS = ['subtitles', 'ass', 'zscale', 'tonemap', 'volume', 'alimiter', 'fps', 'scale', 'transpose', 'anullsrc'];
+/** Filters fluent-ffmpeg's list leaves out (their outputs are dynamic, "A->N"): checked by a tenth of a second of use. */
+export const REQUIRED_FILTERS_BY_USE = ['ebur128'];
 
 type Listing = Record<string, unknown>;
 
@@ -263,6 +266,10 @@ export async function missingCapabilities(limits: Pick<RunLimits, 'ffmpegPath' |
   const missingTools = [];
   for (const [command, args] of tools) if (!(await runs(command, [...args]))) missingTools.push(`the program ${command}`);
   const { encoders, filters } = await loadCapabilities(limits.ffmpegPath);
+  for (const name of REQUIRED_FILTERS_BY_USE) {
+    const args = ['-hide_banner', '-v', 'error', '-f', 'lavfi', '-i', 'anullsrc=d=0.1', '-af', name, '-f', 'null', '-'];
+    if (!(await runs(limits.ffmpegPath, args))) missingTools.push(`filter ${name}`);
+  }
   return [
     ...missingTools,
     ...REQUIRED_ENCODERS.filter((name) => !(name in encoders)).map((name) => `encoder ${name}`),

@@ -10,6 +10,7 @@ import type { QueueJob } from '../../shared/queue/queue';
 import type { WorkerDeps } from '../deps';
 import { FfmpegError } from '../ffmpeg/ffmpeg';
 import { ChecksumMismatchError, fetchOriginal } from '../steps/fetch-original.step';
+import { measureLoudness } from '../steps/loudness.step';
 import { posterFromPreview } from '../steps/poster.step';
 import { checkMediaLimits, probe } from '../steps/probe.step';
 import { MediaRejection } from '../steps/rejections';
@@ -211,6 +212,7 @@ async function runSteps(
   onMedia(media);
   const refusal = checkMediaLimits(media, config.media);
   if (refusal) throw refusal;
+  if (media.audio) media.audio.loudness = await measureLoudness(originalPath, media.audio, limits, config.media.maxDurationSeconds, run.signal);
   log.info({ step: 'probe', container: media.container, duration: media.durationSeconds, video: media.video?.codec, hdr: media.video?.hdr }, 'probed');
 
   const size = previewSize(media.video!);

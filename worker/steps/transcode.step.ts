@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { escapeFilterPath } from '../ffmpeg/filter-escape';
 import { runFfmpeg, type FfmpegCommand, type RunLimits } from '../ffmpeg/ffmpeg';
 import type { MediaInfo, VideoInfo } from '../ffmpeg/media-info';
+import { AUDIO_FORMAT, loudnessFilters } from './loudness.step';
 import { inputHardeningArgs } from './probe.step';
 
 /**
@@ -22,9 +23,6 @@ export interface EncoderSettings {
  * presets cost 0.7–1× the CPU for under 0.003 SSIM. A preview is watched once by a moderator.
  */
 export const PREVIEW_ENCODER: EncoderSettings = { preset: 'veryfast', crf: 23 };
-
-/** EBU R128 target for social media: −14 LUFS integrated, true peak at most −1.5 dBTP. */
-export const LOUDNESS = { integrated: -14, truePeak: -1.5, range: 11 };
 
 export const PREVIEW_MAX = { long: 1280, short: 720, fps: 30 };
 
@@ -118,15 +116,12 @@ export function buildTranscodeArgs(info: MediaInfo, plan: TranscodePlan): Ffmpeg
 
   const audioOut = captioned ? '[ap][ac]' : '[ap]';
   const audioSplit = captioned ? ',asplit=2' : '';
-  const audioFormat = 'aresample=48000,aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo';
   if (info.audio) {
-    graph.push(
-      `[0:${info.audio.index}]loudnorm=I=${LOUDNESS.integrated}:TP=${LOUDNESS.truePeak}:LRA=${LOUDNESS.range},${audioFormat}${audioSplit}${audioOut}`,
-    );
+    graph.push(`[0:${info.audio.index}]${loudnessFilters(info.audio.loudness).join(',')}${audioSplit}${audioOut}`);
   } else {
     // A clip without sound still gets a (silent) audio track: platforms and players expect one.
-    const length = info.durationSeconds ? `,atrim=duration=${info.durationSeconds}` : '';
-    graph.push(`anullsrc=channel_layout=stereo:sample_rate=48000${length},${audioFormat}${audioSplit}${audioOut}`);
+    const length = info.durationSeconds ? `atrim=duration=${info.durationSeconds},` : '';
+    graph.push(`[1:a]${length}${AUDIO_FORMAT}${audioSplit}${audioOut}`);
   }
 
   const mp4 = (videoLabel: string, audioLabel: string) => [
@@ -147,7 +142,12 @@ export function buildTranscodeArgs(info: MediaInfo, plan: TranscodePlan): Ffmpeg
   return {
     // -stats: the progress line (time=…) is printed even at log level "error"; the runner reads it.
     globalArgs: ['-hide_banner', '-nostdin', '-loglevel', 'error', '-stats', '-filter_complex', graph.join(';')],
-    inputs: [{ args: [...inputHardeningArgs(), '-noautorotate'], path: plan.inputPath }],
+    inputs: [
+      { args: [...inputHardeningArgs(), '-noautorotate'], path: plan.inputPath },
+      // The silence is an input, not a source inside the graph: ffmpeg 5.1 ties the outputs of a graph with one
+      // input to that input's stream and, with -noautorotate, copies its display matrix onto the turned picture.
+      ...(info.audio ? [] : [{ args: ['-f', 'lavfi'], path: 'anullsrc=channel_layout=stereo:sample_rate=48000' }]),
+    ],
     outputs,
   };
 }
