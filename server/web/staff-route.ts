@@ -1,10 +1,11 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import type { z } from 'zod';
 import type { Config } from '../../shared/config';
 import { AppError } from '../../shared/errors';
 import type { StaffRole } from '../../shared/models/staff-user.model';
 import type { SessionStore, StaffSession, SessionStage } from '../services/session.service';
+import { clientKeys, WindowCounter } from '../middleware/rate-limit';
 import { negotiateLanguage, translator, type Translate } from './messages/messages';
 
 /**
@@ -161,25 +162,19 @@ export function staffContextMiddleware(sessions: SessionStore, config: Readonly<
 }
 
 /**
- * Login attempts per client, in memory: the address is only ever held as an HMAC under a key made at
- * start-up, never stored or logged. Fixed 15-minute windows.
+ * Login attempts per client, in memory: the address is only ever held as the rate limits' keyed hash
+ * (server/middleware/rate-limit.ts: a random in-memory key, rotated daily), never stored or logged.
+ * Fixed 15-minute windows.
  */
 export function createClientLimiter(limit: number, windowMs = 15 * 60_000) {
-  const key = randomBytes(32);
-  const counts = new Map<string, { count: number; since: number }>();
+  const keyOf = clientKeys();
+  const counter = new WindowCounter(limit, windowMs);
   return {
     /** Counts one attempt; throws 429 when this client is over the limit. */
     hit(address: string | undefined, now: Date): void {
-      const id = createHmac('sha256', key).update(address ?? 'unknown').digest('base64url');
-      const at = now.getTime();
-      if (counts.size > 100_000) for (const [k, v] of counts) if (at - v.since >= windowMs) counts.delete(k);
-      const entry = counts.get(id);
-      if (!entry || at - entry.since >= windowMs) {
-        counts.set(id, { count: 1, since: at });
-        return;
+      if (!counter.hit(keyOf(address ?? 'unknown'), now.getTime()).allowed) {
+        throw new AppError('too_many_attempts', 429, 'Too many attempts from here. Please wait a quarter of an hour and try again.');
       }
-      entry.count += 1;
-      if (entry.count > limit) throw new AppError('too_many_attempts', 429, 'Too many attempts from here. Please wait a quarter of an hour and try again.');
     },
   };
 }
