@@ -27,6 +27,8 @@ export interface StartOptions {
   ports?: { mongo?: number; redis?: number; s3?: number };
   /** Default 'solidarity'. */
   database?: string;
+  /** The local MinIO's credentials; default the fixed local ones (benchmarks, which run as production, pass their own). */
+  s3Credentials?: { accessKeyId: string; secretAccessKey: string };
   log?: (line: string) => void;
 }
 
@@ -57,6 +59,7 @@ export async function startLocalServices(opts: StartOptions): Promise<LocalServi
   const log = opts.log ?? (() => undefined);
   const dataDir = resolve(opts.dataDir);
   const database = opts.database ?? 'solidarity';
+  const credentials = opts.s3Credentials ?? { accessKeyId: MINIO_ROOT_USER, secretAccessKey: MINIO_ROOT_PASSWORD };
   const bins = localBinaryPaths();
 
   const missing = (['ferretdb', 'minio', 'redisServer'] as const).filter((k) => !existsSync(bins[k]));
@@ -73,7 +76,7 @@ export async function startLocalServices(opts: StartOptions): Promise<LocalServi
   const specs = [
     redisSpec(bins.redisServer, dataDir, ports.redis),
     ferretdbSpec(bins.ferretdb, dataDir, ports.mongo),
-    minioSpec(bins.minio, dataDir, ports.s3),
+    minioSpec(bins.minio, dataDir, ports.s3, credentials),
   ];
   const children: ChildProcess[] = [];
   const stopAll = once(() => Promise.all(children.map(stopChild)).then(() => undefined));
@@ -92,8 +95,7 @@ export async function startLocalServices(opts: StartOptions): Promise<LocalServi
     s3: {
       endpoint: `http://${HOST}:${ports.s3}`,
       region: S3_REGION,
-      accessKeyId: MINIO_ROOT_USER,
-      secretAccessKey: MINIO_ROOT_PASSWORD,
+      ...credentials,
     },
     stop: once(async () => {
       await stopAll();
@@ -164,7 +166,7 @@ function ferretdbSpec(bin: string, dataDir: string, port: number): ServiceSpec {
   };
 }
 
-function minioSpec(bin: string, dataDir: string, port: number): ServiceSpec {
+function minioSpec(bin: string, dataDir: string, port: number, credentials: { accessKeyId: string; secretAccessKey: string }): ServiceSpec {
   const dir = ensureDir(join(dataDir, 'minio'));
   const home = ensureDir(join(dataDir, 'minio-home'));
   return {
@@ -180,8 +182,8 @@ function minioSpec(bin: string, dataDir: string, port: number): ServiceSpec {
     ],
     env: {
       ...baseEnv(home),
-      MINIO_ROOT_USER,
-      MINIO_ROOT_PASSWORD,
+      MINIO_ROOT_USER: credentials.accessKeyId,
+      MINIO_ROOT_PASSWORD: credentials.secretAccessKey,
       MINIO_SITE_REGION: S3_REGION,
       // The web console is not needed, and would listen on yet another (random) port.
       MINIO_BROWSER: 'off',

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
@@ -9,7 +10,9 @@ import { startLocalServices, type LocalServices } from '../../infra/local/servic
 /** Benchmarks run against the same real local services as the tests, on free ports with throw-away data. */
 export async function startBenchServices(): Promise<{ services: LocalServices; env: NodeJS.ProcessEnv; stop(): Promise<void> }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'solidarity-bench-'));
-  const services = await startLocalServices({ dataDir });
+  // Benchmarks run as production, which refuses the local default credentials: these services get their own.
+  const s3Credentials = { accessKeyId: `bench-${randomBytes(6).toString('hex')}`, secretAccessKey: randomBytes(24).toString('hex') };
+  const services = await startLocalServices({ dataDir, s3Credentials });
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'production',
