@@ -61,6 +61,11 @@ const fieldsSchema = z
       .pipe(z.email('not a valid email address').nullable())
       .optional()
       .transform((value) => value ?? null),
+    /** The contributor asks to be protected (their face, voice or place must not give them away): two moderators must approve. */
+    protection: z
+      .enum(['true', 'false', 'on', ''])
+      .optional()
+      .transform((value) => value === 'true' || value === 'on'),
     consent: z
       .string()
       .transform((value, ctx) => {

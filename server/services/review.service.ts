@@ -76,7 +76,7 @@ export async function claimClip(deps: Deps, me: Moderator, id: string): Promise<
   if (result.kind === 'gone') throw notInReview(submission.status);
   if (result.kind === 'held') throw claimedByOther(result.claim);
   if (!result.renewed) {
-    await appendAudit(deps.db, { actor: me, action: 'claim', target: { kind: 'submission', id }, details: { until: result.claim.expiresAt.toISOString() } }, now);
+    await appendAudit(deps.db, { actor: { id: me.id, email: me.email }, action: 'claim', target: { kind: 'submission', id }, details: { until: result.claim.expiresAt.toISOString() } }, now);
   }
   return result.claim;
 }
@@ -114,7 +114,7 @@ export async function approveClip(deps: Deps, me: Moderator, id: string, checkli
   if (!checklist && sensitive) throw new AppError('checklist_required', 400, 'This clip is sensitive: tick the safety checklist before approving it.');
   const now = deps.now();
   const audit = (details: Record<string, string | number | boolean | string[]>) =>
-    appendAudit(deps.db, { actor: me, action: 'approve', target: { kind: 'submission', id }, details: { sensitive, present: answers.present, ...details } }, now);
+    appendAudit(deps.db, { actor: { id: me.id, email: me.email }, action: 'approve', target: { kind: 'submission', id }, details: { sensitive, present: answers.present, ...details } }, now);
 
   if (sensitive) {
     if (!entry.sensitive) await deps.db.reviewQueue.updateOne({ _id: entry._id }, { $set: { sensitive: true } });
@@ -168,7 +168,7 @@ export async function rejectClip(deps: Deps, me: Moderator, id: string, input: {
   if (!template && !note) throw new AppError('reason_required', 400, 'Pick a reason or write one: the contributor will read it.');
   const reason = [template, note].filter(Boolean).join('\n\n');
   await reject(deps.db.submissions, id, { by: me.id, reason, ...(input.template ? { template: input.template } : {}) });
-  await appendAudit(deps.db, { actor: me, action: 'reject', target: { kind: 'submission', id }, details: { template: input.template || null, note: note.length > 0 } }, deps.now());
+  await appendAudit(deps.db, { actor: { id: me.id, email: me.email }, action: 'reject', target: { kind: 'submission', id }, details: { template: input.template || null, note: note.length > 0 } }, deps.now());
 }
 
 export interface BulkResult {
