@@ -43,6 +43,7 @@ textarea { width: 100%; padding: 10px; font: inherit; border: 1px solid var(--li
 form.filters { display: flex; flex-wrap: wrap; gap: 0 12px; align-items: end; margin-bottom: 16px; }
 form.filters .field { flex: 1 1 9rem; }
 form.filters .actions { display: flex; gap: 12px; align-items: center; flex: 0 0 auto; }
+form.filters button { margin-top: 0; }
 .badge { display: inline-block; margin: 2px 4px 0 0; padding: 0 6px; border-radius: 10px; background: #fff3d6; border: 1px solid #e8c46a; font-size: 0.8rem; }
 td.state { font-size: 0.9rem; }
 fieldset { border: 1px solid var(--line); border-radius: 6px; padding: 8px 12px 12px; margin: 16px 0; background: #fff; }

@@ -75,6 +75,7 @@ export const en = {
   'queue.select': 'Select {title}',
   'queue.bulk': 'With the selected clips',
   'queue.bulkHelp': 'Bulk approval is only for clips of campaigns that do not ask for the safety checklist; other clips are skipped. A rejection sends the chosen reason to each contributor in their language.',
+  'queue.bulkReason': 'Reason for a rejection (each contributor reads it in their language)',
   'queue.bulkApprove': 'Approve selected',
   'queue.bulkReject': 'Reject selected',
   'queue.bulkDone': 'Done: {done}. Skipped: {skipped}.',

@@ -137,7 +137,7 @@ export function QueuePage(props: QueuePageProps) {
           <fieldset class="bulk">
             <legend>{t('queue.bulk')}</legend>
             <p class="help">{t('queue.bulkHelp')}</p>
-            <label for="bulk-template">{t('review.rejectReason', { language: '…' })}</label>
+            <label for="bulk-template">{t('queue.bulkReason')}</label>
             <select id="bulk-template" name="template">
               <option value="">{t('review.rejectNone')}</option>
               {[...reasons].map(([id, text]) => (

@@ -151,19 +151,22 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
             )}
             <form method="post" action={`/staff/review/${id}/reject`} class="reject">
               <Csrf ctx={ctx} />
-              <label for="reject-template">{t('review.rejectReason', { language: contributorLanguage })}</label>
-              <select id="reject-template" name="template" data-key="r">
-                <option value="">{t('review.rejectNone')}</option>
-                {(campaign.rejectionReasons ?? []).map((reason) => {
-                  const text = reason.texts.find((x) => x.language === contributorLanguage) ?? reason.texts.find((x) => campaign.languages.includes(x.language)) ?? reason.texts[0];
-                  return <option value={reason.id}>{`${reason.id}: ${text?.text ?? ''}`}</option>;
-                })}
-              </select>
-              <label for="reject-note">{t('review.rejectNote')}</label>
-              <textarea id="reject-note" name="note" rows={3} maxLength={2000} />
-              <button type="submit" class="secondary">
-                {t('review.reject')}
-              </button>
+              <fieldset>
+                <legend>{t('review.reject')}</legend>
+                <label for="reject-template">{t('review.rejectReason', { language: contributorLanguage })}</label>
+                <select id="reject-template" name="template" data-key="r">
+                  <option value="">{t('review.rejectNone')}</option>
+                  {(campaign.rejectionReasons ?? []).map((reason) => {
+                    const text = reason.texts.find((x) => x.language === contributorLanguage) ?? reason.texts.find((x) => campaign.languages.includes(x.language)) ?? reason.texts[0];
+                    return <option value={reason.id}>{`${reason.id}: ${text?.text ?? ''}`}</option>;
+                  })}
+                </select>
+                <label for="reject-note">{t('review.rejectNote')}</label>
+                <textarea id="reject-note" name="note" rows={3} maxLength={2000} />
+                <button type="submit" class="secondary">
+                  {t('review.reject')}
+                </button>
+              </fieldset>
             </form>
           </>
         )}
