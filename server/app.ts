@@ -5,6 +5,7 @@ import { requestContext } from './middleware/request-context';
 import { openApiDocument } from './openapi';
 import { campaignsRouter } from './routes/campaigns.routes';
 import { healthRouter } from './routes/health.routes';
+import { metricsRouter } from './routes/metrics.routes';
 import { submissionsRouter } from './routes/submissions.routes';
 import { staffRouter } from './web/staff.router';
 
@@ -17,6 +18,7 @@ export function createApp(deps: ServerDeps): Express {
 
   app.use(requestContext(deps.logger));
   app.use(healthRouter(deps));
+  app.use(metricsRouter(deps));
   app.get('/api/openapi.json', (req, res) => {
     res.json(openApiDocument(deps.config.http.publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`));
   });

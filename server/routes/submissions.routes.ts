@@ -199,6 +199,8 @@ export function submissionsRouter(deps: ServerDeps): Router {
           subtitles: subtitles ? toObject(subtitles) : null,
         });
         res.locals.log?.info({ submissionId: id, bytes: video.bytes }, 'submission received');
+        deps.metrics.uploads.inc();
+        deps.metrics.uploadBytes.inc(video.bytes);
         res
           .status(202)
           .location(`/api/submissions/${id}/status`)

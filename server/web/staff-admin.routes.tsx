@@ -8,7 +8,7 @@ import { changeRole, createInvite, listStaff, setDisabled } from '../services/st
 import { AuditPage, InviteCreatedPage, StaffListPage } from './pages/admin.pages';
 import { errorMessage, HomePage } from './pages/home.pages';
 import { renderPage } from './render';
-import { parseBody, staffContext, staffRoute, staffSession, ALL_ROLES } from './staff-route';
+import { checkAccess, parseBody, staffContext, staffRoute, staffSession, ALL_ROLES } from './staff-route';
 
 /** "a, b ,c" → ["a","b","c"]; campaign slugs are checked against the database by the service. */
 const campaignList = z
@@ -71,6 +71,13 @@ export function staffAdminRoutes(router: Router, deps: ServerDeps, sessions: Ses
     await setDisabled(deps.db, { id: me.userId, email: me.email }, id, body.disabled === 'true', deps.now());
     await sessions.destroyAllOf(id);
     res.redirect(303, '/staff/admin/staff?done=access');
+  });
+
+  // Operations: the job queue's dashboard (read-only bull-board, built in shared/queue/queue.ts) and the
+  // Prometheus metrics as text (a scraper uses /metrics with the bearer token instead).
+  router.use('/staff/admin/queues', checkAccess(admin), deps.queue.dashboard('/staff/admin/queues'));
+  staffRoute(router, 'get', '/staff/admin/metrics', admin, async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
   staffRoute(router, 'get', '/staff/admin/audit', admin, async (req, res) => {
