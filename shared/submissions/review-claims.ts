@@ -2,17 +2,22 @@ import { Types, type Connection, type mongo } from 'mongoose';
 import { REVIEW_CLAIMS, REVIEW_QUEUE } from './review-queue';
 
 /**
- * A moderator's claim on a clip in review: a lease (who, until when), so two moderators do not review
- * the same clip at once; a second one sees who has it; it expires by itself.
+ * A moderator's claim on a clip in review: a lease (who, until when), so two moderators do not review the
+ * same clip at once; a second one sees who has it; it expires by itself.
  *
- * One document per claimed clip, `_id` = the submission's id. Taking a claim is an insert, which both
- * MongoDB and FerretDB refuse atomically when the `_id` exists (FerretDB 1.24 applies a conditional update
- * as a read then a write, so a compare-and-set update could let two moderators win). An expired claim
- * is removed (by its exact holder and expiry) before the insert is tried once more.
+ * Claims are numbered per clip: `{ _id: "<submission id>:<n>", submissionId, n, by, email, expiresAt }`,
+ * and the clip's claim is the one with the highest n. Taking a free clip inserts claim n + 1 (n: the
+ * latest, expired, or -1), and an insert of an existing `_id` is refused atomically on MongoDB and on
+ * FerretDB alike, so of moderators racing for a clip exactly one wins. (FerretDB 1.24 applies a conditional
+ * update or delete as a read then a write: a compare-and-set on one claim document let four of ten racing
+ * moderators win a clip whose claim had expired — test/integration/review-queue.test.ts.) Renewing one's
+ * own live claim only moves its expiry; earlier claims of the clip are removed once superseded.
  */
 
 export interface ReviewClaim {
   _id: string;
+  submissionId: string;
+  n: number;
   by: string;
   email: string;
   at: Date;
@@ -33,62 +38,72 @@ async function queued(connection: Connection, id: string): Promise<boolean> {
   return (await connection.db!.collection(REVIEW_QUEUE).findOne({ _id: new Types.ObjectId(id) }, { projection: { _id: 1 } })) !== null;
 }
 
-async function tryInsert(claims: mongo.Collection<ReviewClaim>, claim: ReviewClaim): Promise<boolean> {
-  try {
-    await claims.insertOne(claim);
-    return true;
-  } catch (error) {
-    if (isDuplicateKey(error)) return false;
-    throw error;
-  }
+function latest(claims: ReviewClaim[]): ReviewClaim | null {
+  return claims.reduce<ReviewClaim | null>((best, c) => (!best || c.n > best.n ? c : best), null);
+}
+
+async function latestOf(connection: Connection, id: string): Promise<ReviewClaim | null> {
+  return latest(await claimsOf(connection).find({ submissionId: id }).toArray());
 }
 
 /** Claims a queued clip for `seconds`, or renews the caller's own claim; `held` when someone else has it. */
 export async function claimReview(connection: Connection, id: string, who: { id: string; email: string }, now: Date, seconds: number): Promise<ClaimResult> {
   if (!(await queued(connection, id))) return { kind: 'gone' };
   const claims = claimsOf(connection);
-  const mine: ReviewClaim = { _id: id, by: who.id, email: who.email, at: now, expiresAt: new Date(now.getTime() + seconds * 1000) };
+  const expiresAt = new Date(now.getTime() + seconds * 1000);
+  const current = await latestOf(connection, id);
+  let mine: ReviewClaim;
   let renewed = false;
-  if (!(await tryInsert(claims, mine))) {
-    const holder = await claims.findOne({ _id: id });
-    if (holder && holder.by === who.id) {
-      await claims.updateOne({ _id: id, by: who.id }, { $set: { expiresAt: mine.expiresAt } });
-      mine.at = holder.at;
-      renewed = true;
-    } else if (holder && holder.expiresAt > now) {
-      return { kind: 'held', claim: holder };
-    } else {
-      if (holder) await claims.deleteOne({ _id: id, by: holder.by, expiresAt: holder.expiresAt });
-      if (!(await tryInsert(claims, mine))) {
-        const winner = await claims.findOne({ _id: id });
-        return winner ? { kind: 'held', claim: winner } : { kind: 'gone' };
-      }
+  if (current && current.expiresAt > now) {
+    if (current.by !== who.id) return { kind: 'held', claim: current };
+    await claims.updateOne({ _id: current._id, by: who.id }, { $set: { expiresAt } });
+    mine = { ...current, expiresAt };
+    renewed = true;
+  } else {
+    const n = current ? current.n + 1 : 0;
+    mine = { _id: `${id}:${n}`, submissionId: id, n, by: who.id, email: who.email, at: now, expiresAt };
+    try {
+      await claims.insertOne(mine);
+    } catch (error) {
+      if (!isDuplicateKey(error)) throw error;
+      const winner = await latestOf(connection, id);
+      return winner ? { kind: 'held', claim: winner } : { kind: 'gone' };
     }
+    await claims.deleteMany({ submissionId: id, n: { $lt: n } });
   }
   // The clip may have left review while it was being claimed.
   if (!(await queued(connection, id))) {
-    await claims.deleteOne({ _id: id, by: who.id });
+    await claims.deleteMany({ submissionId: id });
     return { kind: 'gone' };
   }
-  const current = await claims.findOne({ _id: id });
-  if (current && current.by !== who.id) return { kind: 'held', claim: current };
+  const now2 = await latestOf(connection, id);
+  if (now2 && now2._id !== mine._id) return { kind: 'held', claim: now2 };
   return { kind: 'claimed', claim: mine, renewed };
 }
 
 /** Gives a claim back (only the holder's). */
 export async function releaseReview(connection: Connection, id: string, by: string): Promise<void> {
-  await claimsOf(connection).deleteOne({ _id: id, by });
+  const current = await latestOf(connection, id);
+  if (current && current.by === by) await claimsOf(connection).updateOne({ _id: current._id, by }, { $set: { expiresAt: new Date(0) } });
 }
 
 /** The current (unexpired) claim on a clip, if any. */
 export async function claimOf(connection: Connection, id: string, now: Date): Promise<ReviewClaim | null> {
-  const claim = await claimsOf(connection).findOne({ _id: id });
+  const claim = await latestOf(connection, id);
   return claim && claim.expiresAt > now ? claim : null;
 }
 
 /** The current claims on some clips (a queue page), by clip id. */
 export async function claimsFor(connection: Connection, ids: string[], now: Date): Promise<Map<string, ReviewClaim>> {
   if (ids.length === 0) return new Map();
-  const found = await claimsOf(connection).find({ _id: { $in: ids } }).toArray();
-  return new Map(found.filter((c) => c.expiresAt > now).map((c) => [c._id, c]));
+  const byClip = new Map<string, ReviewClaim[]>();
+  for (const claim of await claimsOf(connection).find({ submissionId: { $in: ids } }).toArray()) {
+    byClip.set(claim.submissionId, [...(byClip.get(claim.submissionId) ?? []), claim]);
+  }
+  const out = new Map<string, ReviewClaim>();
+  for (const [id, claims] of byClip) {
+    const current = latest(claims);
+    if (current && current.expiresAt > now) out.set(id, current);
+  }
+  return out;
 }

@@ -116,11 +116,11 @@ export async function syncReviewEntry(connection: Connection, moved: Submission,
     }
   } else if (from === 'in_review') {
     await queue.deleteOne({ _id: moved._id });
-    await connection.db!.collection(REVIEW_CLAIMS).deleteOne({ _id: moved._id.toHexString() as never });
+    await connection.db!.collection(REVIEW_CLAIMS).deleteMany({ submissionId: moved._id.toHexString() });
   }
 }
 
-/** Moderators' claims: `{ _id: "<submission id>", by, email, expiresAt }` (see review-claims.ts). */
+/** Moderators' claims: `{ _id: "<submission id>:<n>", submissionId, n, by, email, expiresAt }` (see review-claims.ts). */
 export const REVIEW_CLAIMS = 'review_claims';
 
 const ENTRY_FIELDS = { _id: 1, campaignId: 1, language: 1, country: 1, organisation: 1, title: 1, media: 1, createdAt: 1, updatedAt: 1, history: 1, protectionRequested: 1, status: 1 } as const;
@@ -164,10 +164,10 @@ export async function reconcileReviewQueue(submissions: SubmissionModel): Promis
     await queue.deleteOne({ _id: id });
     removed += 1;
   }
-  const claims = connection.db!.collection<{ _id: string }>(REVIEW_CLAIMS);
+  const claims = connection.db!.collection<{ _id: string; submissionId: string }>(REVIEW_CLAIMS);
   const left = new Set((await queue.find({}, { projection: { _id: 1 } }).toArray()).map((e) => e._id.toHexString()));
-  for (const claim of await claims.find({}, { projection: { _id: 1 } }).toArray()) {
-    if (!left.has(claim._id)) await claims.deleteOne({ _id: claim._id });
+  for (const claim of await claims.find({}, { projection: { _id: 1, submissionId: 1 } }).toArray()) {
+    if (!left.has(claim.submissionId)) await claims.deleteOne({ _id: claim._id });
   }
   return { added, removed };
 }

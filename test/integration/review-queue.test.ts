@@ -1,6 +1,7 @@
 import { Types } from 'mongoose';
 import { approve, reject, withdraw } from '../../shared/submissions/moderation';
 import { claim, initialProcessing, settle } from '../../shared/submissions/processing';
+import { claimOf, claimReview } from '../../shared/submissions/review-claims';
 import { decodeCursor, listReviewQueue, reconcileReviewQueue, type QueueFilter, type ReviewEntry } from '../../shared/submissions/review-queue';
 import type { Submission } from '../../shared/submissions/submission.model';
 import { reconcile } from '../../worker/reconciler';
@@ -60,7 +61,7 @@ describe('the review queue', () => {
     await db().reviewQueue.deleteOne({ _id: lost });
     const stray = new Types.ObjectId();
     await db().reviewQueue.collection.insertOne({ ...(await db().reviewQueue.findById(kept).lean())!, _id: stray });
-    await db().connection.db!.collection('review_claims').insertOne({ _id: stray.toHexString() as never, by: 'x', email: 'x', at: new Date(), expiresAt: new Date() });
+    await db().connection.db!.collection('review_claims').insertOne({ _id: `${stray.toHexString()}:0` as never, submissionId: stray.toHexString(), n: 0, by: 'x', email: 'x', at: new Date(), expiresAt: new Date() });
 
     expect(await reconcile({ ...app.deps, queue: app.services.queue })).toBe(0);
     expect(await queuedIds()).toEqual([kept, lost].sort());
@@ -105,6 +106,26 @@ describe('the review queue', () => {
       }
       expect([JSON.stringify(filter), seen]).toEqual([JSON.stringify(filter), expected]);
     }
+  });
+
+  test('when ten moderators claim one clip at the same moment, then exactly one gets it, also once it has expired; a clip out of review cannot be claimed', async () => {
+    const id = await inReview();
+    const now = new Date();
+    const race = async (at: Date) =>
+      Promise.all(Array.from({ length: 10 }, (_, i) => claimReview(db().connection, id, { id: `m${i}`, email: `m${i}@example.org` }, at, 60)));
+    const first = await race(now);
+    expect(first.filter((r) => r.kind === 'claimed')).toHaveLength(1);
+    const holder = first.find((r) => r.kind === 'claimed')!;
+    expect(first.filter((r) => r.kind === 'held').every((r) => r.kind === 'held' && r.claim.by === (holder as { claim: { by: string } }).claim.by)).toBe(true);
+
+    const afterExpiry = await race(new Date(now.getTime() + 61_000));
+    expect(afterExpiry.filter((r) => r.kind === 'claimed')).toHaveLength(1);
+    const winner = afterExpiry.find((r) => r.kind === 'claimed') as { claim: { by: string } };
+    expect((await claimOf(db().connection, id, new Date(now.getTime() + 62_000)))!.by).toBe(winner.claim.by);
+
+    await withdraw(db().submissions, id, { by: 't' });
+    expect(await claimOf(db().connection, id, now)).toBeNull();
+    expect((await claimReview(db().connection, id, { id: 'late', email: 'late@example.org' }, now, 60)).kind).toBe('gone');
   });
 
   test('when a cursor is not one the queue made, then it is refused', () => {
