@@ -2,7 +2,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullAdapter } from '@bull-board/api/bullAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import Bull from 'bull';
-import type { Router } from 'express';
+import { Router } from 'express';
 
 /**
  * The job queue: the only module that imports bull, so replacing it later touches this file alone.
@@ -161,7 +161,16 @@ export function createJobQueue(options: {
       // Read-only: retrying or removing jobs is the CLI's and the reconciler's job, and the dashboard's
       // own API calls carry no CSRF token.
       createBullBoard({ queues: [new BullAdapter(queue, { readOnlyMode: true })], serverAdapter: adapter });
-      return adapter.getRouter() as Router;
+      const router = Router();
+      // Its page links a stylesheet on fonts.googleapis.com: no third-party requests here, so the link goes
+      // (the system fonts do) before the page is sent.
+      router.use((_req, res, next) => {
+        const send = res.send.bind(res);
+        res.send = (body?: unknown) => send(typeof body === 'string' ? body.replace(/<link[^>]+fonts\.googleapis\.com[^>]*>/g, '') : body);
+        next();
+      });
+      router.use(adapter.getRouter() as Router);
+      return router;
     },
 
     async ping() {
