@@ -91,7 +91,7 @@ describe('moderation in a real browser', () => {
     await ana.goto(`${app.baseUrl}/staff/queue`);
     await ana.getByRole('heading', { name: 'Review queue' }).waitFor();
     expect(await ana.locator('tr[data-id]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')))).toEqual([ru.id, be.id, sensitive.id]);
-    await ana.getByText('Keys: n opens the next clip.').waitFor(); // the page script runs under the CSP
+    await ana.getByText('Keys: n opens the oldest clip nobody is reviewing.').waitFor(); // the page script runs under the CSP
     await shoot(ana, '01-queue');
     await ana.getByLabel('Language', { exact: true }).selectOption('ru');
     await ana.getByRole('button', { name: 'Filter' }).click();
@@ -147,7 +147,7 @@ describe('moderation in a real browser', () => {
     expect((await load(sensitive.id)).status).toBe('in_review');
     await boris.goto(`${app.baseUrl}/staff/queue`);
     await boris.getByText('1 of 2 approvals').waitFor();
-    await boris.locator('body').press('n'); // the "next" key opens the first clip of the queue
+    await boris.locator('body').press('n'); // the "next" key opens the oldest clip nobody else is reviewing
     await boris.waitForURL(`${app.baseUrl}/staff/review/${sensitive.id}`);
     await boris.getByRole('button', { name: 'Claim this clip' }).click();
     await boris.getByText('Approved so far by: ana@example.org.').waitFor();

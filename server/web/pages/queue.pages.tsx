@@ -77,6 +77,13 @@ export function QueuePage(props: QueuePageProps) {
         </div>
       </form>
 
+      {props.entries.length > 0 && (
+        <p>
+          <a href="/staff/queue/next" data-key="n">
+            {t('queue.nextFree')}
+          </a>
+        </p>
+      )}
       {props.entries.length === 0 ? (
         <p data-testid="queue-empty">{t('queue.empty')}</p>
       ) : (
@@ -97,7 +104,7 @@ export function QueuePage(props: QueuePageProps) {
               </tr>
             </thead>
             <tbody>
-              {props.entries.map((entry, index) => {
+              {props.entries.map((entry) => {
                 const id = entry._id.toHexString();
                 const claim = props.claims.get(id);
                 const campaign = campaignName.get(entry.campaignId.toHexString());
@@ -107,7 +114,7 @@ export function QueuePage(props: QueuePageProps) {
                       <input type="checkbox" name="ids" value={id} aria-label={t('queue.select', { title: entry.title })} />
                     </td>
                     <td data-label={t('queue.title.col')}>
-                      <a href={`/staff/review/${id}`} data-key={index === 0 ? 'n' : undefined}>
+                      <a href={`/staff/review/${id}`}>
                         {entry.title}
                       </a>
                       {entry.durationSeconds !== null && <span class="help"> · {t('duration.seconds', { seconds: Math.round(entry.durationSeconds) })}</span>}
