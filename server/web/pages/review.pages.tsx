@@ -181,6 +181,7 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
             {props.audit.map((a) => (
               <li data-action={a.action}>
                 {formatDateTime(ctx.lang, a.at)} · {a.actor.email ?? a.actor.id ?? '—'} · {t(`audit.action.${a.action}`)}
+                {a.action === 'approve' && typeof a.details.approvals === 'number' && ` (${t('queue.votes', { count: a.details.approvals })})`}
               </li>
             ))}
           </ul>
