@@ -2,7 +2,7 @@ import mongoose, { type Connection } from 'mongoose';
 import { auditEntryModel, auditHeadModel, type AuditEntryModel, type AuditHeadModel } from './models/audit-entry.model';
 import { campaignModel, type CampaignModel } from './models/campaign.model';
 import { staffInviteModel, staffUserModel, type StaffInviteModel, type StaffUserModel } from './models/staff-user.model';
-import { reviewEntryModel, type ReviewEntryModel } from './submissions/review-queue';
+import { REVIEW_CLAIMS, reviewEntryModel, type ReviewEntryModel } from './submissions/review-queue';
 import { submissionModel, type SubmissionModel } from './submissions/submission.model';
 
 export interface Database {
@@ -40,6 +40,8 @@ export async function connectDatabase(url: string): Promise<Database> {
   const auditEntries = auditEntryModel(connection);
   const auditHead = auditHeadModel(connection);
   await Promise.all([campaigns, submissions, reviewQueue, staffUsers, staffInvites, auditEntries].map((model) => model.createIndexes()));
+  // Moderators' claims (shared/submissions/review-claims.ts, a plain collection): a clip's claims, latest first.
+  await connection.db!.collection(REVIEW_CLAIMS).createIndex({ submissionId: 1, n: -1 });
   return {
     connection,
     campaigns,
