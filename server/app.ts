@@ -7,6 +7,7 @@ import { securityHeaders } from './middleware/security-headers';
 import { openApiDocument } from './openapi';
 import { campaignsRouter } from './routes/campaigns.routes';
 import { healthRouter } from './routes/health.routes';
+import { metricsRouter } from './routes/metrics.routes';
 import { submissionsRouter } from './routes/submissions.routes';
 import { staffRouter } from './web/staff.router';
 
@@ -23,6 +24,7 @@ export function createApp(deps: ServerDeps): Express {
   app.use(requestContext(deps.logger));
   app.use(securityHeaders());
   app.use(healthRouter(deps));
+  app.use(metricsRouter(deps));
   app.use(
     '/api',
     rateLimit({

@@ -4,6 +4,7 @@ import type { Database } from '../shared/db';
 import type { Logger } from '../shared/logger';
 import type { JobQueue } from '../shared/queue/queue';
 import type { ObjectStorage } from '../shared/storage/object-storage';
+import type { Metrics } from './services/metrics.service';
 
 /** Everything the server needs, passed explicitly: tests build the same object against the real local services. */
 export interface ServerDeps {
@@ -14,6 +15,8 @@ export interface ServerDeps {
   storage: ObjectStorage;
   /** Staff sessions live here. */
   redis: Redis;
+  /** Prometheus metrics on a registry of this app's own (services/metrics.service.ts). */
+  metrics: Metrics;
   /** The clock, so tests can check opening dates without waiting for them. */
   now(): Date;
 }

@@ -4,14 +4,18 @@ import { loadConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
 import { closeAndExit } from '../shared/shutdown';
 import { connectCoreServices, StartupError } from '../shared/startup-checks';
+import { Registry } from 'prom-client';
 import { createApp } from './app';
+import { createMetrics } from './services/metrics.service';
 
 /** The API process: check dependencies, listen, and shut down cleanly on SIGTERM. */
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, name: 'server' });
   const services = await connectCoreServices(config, (error) => logger.warn({ err: error }, 'queue error'));
-  const app = createApp({ config, logger, ...services, now: () => new Date() });
+  const now = () => new Date();
+  const metrics = createMetrics(new Registry(), { db: services.db, queue: services.queue, now });
+  const app = createApp({ config, logger, ...services, metrics, now });
 
   const server = app.listen(config.http.port, config.http.host);
   // A 2 GiB clip from a phone on a slow network takes far longer than Node's default 5 minutes per request:

@@ -159,6 +159,7 @@ export function openApiDocument(serverUrl: string | undefined) {
             title: { type: 'string', maxLength: 140 },
             message: { type: 'string', maxLength: 2000 },
             contactEmail: { type: 'string', format: 'email', description: 'Optional; seen by the campaign team only' },
+            protection: { type: 'string', enum: ['true', 'false'], description: 'Optional: "true" asks the campaign to protect the contributor; two moderators must then approve the clip' },
             consent: {
               type: 'string',
               description: 'JSON: {"version":1,"language":"en","statements":["record","publish",…]} — every statement of the current version',

@@ -77,6 +77,11 @@ const schema = z.object({
   STAFF_SCRYPT_LOG2_COST: z.coerce.number().int().min(10).max(20).default(17),
   /** How long an invitation link stays valid. */
   STAFF_INVITE_HOURS: z.coerce.number().int().min(1).max(24 * 14).default(72),
+
+  /** How long a moderator's claim on a clip lasts (renewed when they claim it again). */
+  REVIEW_CLAIM_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
+  /** When set, a Prometheus scraper may read /metrics with `Authorization: Bearer <this>` (admins always can, signed in). */
+  METRICS_BEARER_TOKEN: z.string().min(32, 'at least 32 characters').optional(),
 }).superRefine((env, ctx) => {
   if (env.STAFF_SCRYPT_LOG2_COST < 17 && env.NODE_ENV !== 'test') {
     ctx.addIssue({ code: 'custom', path: ['STAFF_SCRYPT_LOG2_COST'], message: 'below 17 is allowed only with NODE_ENV=test' });
@@ -131,6 +136,8 @@ export interface Config {
     /** Cookies get `Secure` unless the staff pages are served over plain http on this machine (development, tests). */
     secureCookies: boolean;
   };
+  review: { claimSeconds: number };
+  metrics: { bearerToken: string | undefined };
 }
 
 export class ConfigError extends Error {}
@@ -195,6 +202,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       inviteSeconds: e.STAFF_INVITE_HOURS * 3600,
       secureCookies: secureCookies(e.PUBLIC_URL, e.NODE_ENV),
     },
+    review: { claimSeconds: e.REVIEW_CLAIM_MINUTES * 60 },
+    metrics: { bearerToken: e.METRICS_BEARER_TOKEN },
   });
 }
 

@@ -2,12 +2,15 @@ import mongoose, { type Connection } from 'mongoose';
 import { auditEntryModel, auditHeadModel, type AuditEntryModel, type AuditHeadModel } from './models/audit-entry.model';
 import { campaignModel, type CampaignModel } from './models/campaign.model';
 import { staffInviteModel, staffUserModel, type StaffInviteModel, type StaffUserModel } from './models/staff-user.model';
+import { REVIEW_CLAIMS, reviewEntryModel, type ReviewEntryModel } from './submissions/review-queue';
 import { submissionModel, type SubmissionModel } from './submissions/submission.model';
 
 export interface Database {
   connection: Connection;
   campaigns: CampaignModel;
   submissions: SubmissionModel;
+  /** The clips waiting for review (shared/submissions/review-queue.ts). */
+  reviewQueue: ReviewEntryModel;
   staffUsers: StaffUserModel;
   staffInvites: StaffInviteModel;
   auditEntries: AuditEntryModel;
@@ -31,15 +34,19 @@ export async function connectDatabase(url: string): Promise<Database> {
   await connection.asPromise();
   const campaigns = campaignModel(connection);
   const submissions = submissionModel(connection);
+  const reviewQueue = reviewEntryModel(connection);
   const staffUsers = staffUserModel(connection);
   const staffInvites = staffInviteModel(connection);
   const auditEntries = auditEntryModel(connection);
   const auditHead = auditHeadModel(connection);
-  await Promise.all([campaigns, submissions, staffUsers, staffInvites, auditEntries].map((model) => model.createIndexes()));
+  await Promise.all([campaigns, submissions, reviewQueue, staffUsers, staffInvites, auditEntries].map((model) => model.createIndexes()));
+  // Moderators' claims (shared/submissions/review-claims.ts, a plain collection): a clip's claims, latest first.
+  await connection.db!.collection(REVIEW_CLAIMS).createIndex({ submissionId: 1, n: -1 });
   return {
     connection,
     campaigns,
     submissions,
+    reviewQueue,
     staffUsers,
     staffInvites,
     auditEntries,

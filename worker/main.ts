@@ -38,8 +38,9 @@ async function main(): Promise<void> {
       process.exit(1);
     });
   }
+  let round = 0;
   const runReconciler = () =>
-    Promise.all([reconcile(deps), sweep().then((s) => s.killed > 0 && logger.warn(s, 'killed what a dead worker left running'))]).catch((error: unknown) =>
+    Promise.all([reconcile(deps, new Date(), { reviewQueue: round++ % RECONCILE.reviewQueueEveryRounds === 0 }), sweep().then((s) => s.killed > 0 && logger.warn(s, 'killed what a dead worker left running'))]).catch((error: unknown) =>
       logger.warn({ err: error }, 'reconciler failed'),
     );
   const reconciler = setInterval(() => void runReconciler(), RECONCILE.intervalMs);

@@ -64,6 +64,11 @@ const fieldsSchema = z
       .pipe(z.email('not a valid email address').nullable())
       .optional()
       .transform((value) => value ?? null),
+    /** The contributor asks to be protected (their face, voice or place must not give them away): two moderators must approve. */
+    protection: z
+      .enum(['true', 'false', 'on', ''])
+      .optional()
+      .transform((value) => value === 'true' || value === 'on'),
     consent: z
       .string()
       .transform((value, ctx) => {
@@ -226,6 +231,8 @@ export function submissionsRouter(deps: ServerDeps, keyOf: (address: string) => 
           subtitles: subtitles ? toObject(subtitles) : null,
         });
         res.locals.log?.info({ submissionId: id, bytes: video.bytes }, 'submission received');
+        deps.metrics.uploads.inc();
+        deps.metrics.uploadBytes.inc(video.bytes);
         res
           .status(202)
           .location(`/api/submissions/${id}/status`)

@@ -22,6 +22,19 @@ export const newCampaignSchema = z
     consent: z
       .array(z.object({ language: z.string().regex(LANGUAGE_CODE), statements: z.array(statementSchema).min(1) }))
       .min(1),
+    /** Rejection reasons moderators pick from: `{ id, texts: { <language>: text } }`, a text in every campaign language. */
+    rejectionReasons: z
+      .array(
+        z
+          .object({
+            id: z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, 'reason ids are short lowercase words, e.g. "off_topic"'),
+            texts: z.record(z.string().regex(LANGUAGE_CODE), z.string().trim().min(1).max(1000)),
+          })
+          .strict(),
+      )
+      .max(50)
+      .default([]),
+    checklistRequired: z.boolean().default(true),
   })
   .strict()
   .superRefine((campaign, ctx) => {
@@ -35,6 +48,14 @@ export const newCampaignSchema = z
     for (const language of campaign.languages) {
       if (!campaign.consent.some((text) => text.language === language)) {
         ctx.addIssue({ code: 'custom', path: ['consent'], message: `no consent text in "${language}", one of the campaign's languages` });
+      }
+    }
+    const reasonIds = new Set<string>();
+    for (const reason of campaign.rejectionReasons) {
+      if (reasonIds.has(reason.id)) ctx.addIssue({ code: 'custom', path: ['rejectionReasons'], message: `the reason "${reason.id}" is there twice` });
+      reasonIds.add(reason.id);
+      for (const language of campaign.languages) {
+        if (!reason.texts[language]) ctx.addIssue({ code: 'custom', path: ['rejectionReasons'], message: `the reason "${reason.id}" has no text in "${language}", one of the campaign's languages` });
       }
     }
     if (campaign.opensAt && campaign.closesAt && campaign.opensAt >= campaign.closesAt) {
@@ -62,6 +83,8 @@ export async function createCampaign(db: Database, input: NewCampaign, now: Date
     opensAt: campaign.opensAt,
     closesAt: campaign.closesAt,
     consentVersions: [{ version: 1, texts: campaign.consent, publishedAt: now }],
+    rejectionReasons: campaign.rejectionReasons.map((reason) => ({ id: reason.id, texts: Object.entries(reason.texts).map(([language, text]) => ({ language, text })) })),
+    checklistRequired: campaign.checklistRequired,
   });
   return created.toObject();
 }

@@ -9,6 +9,7 @@ import { currentConsent, findOpenCampaign } from './campaign.service';
 
 /** What a contributor sends: the submission's own fields, the campaign's slug, and the consent given. */
 export type SubmissionInput = Pick<Submission, 'organisation' | 'country' | 'language' | 'title' | 'message' | 'contactEmail'> & {
+  protection?: boolean;
   campaign: string;
   consent: Omit<SubmissionConsent, 'givenAt'>;
 };
@@ -71,6 +72,7 @@ export async function createSubmission(
     title: input.title,
     message: input.message,
     contactEmail: input.contactEmail,
+    protectionRequested: input.protection === true,
     consent: { ...input.consent, givenAt: now() },
     original: params.video,
     subtitles: params.subtitles,

@@ -1,4 +1,4 @@
-import type { Router } from 'express';
+import type { RequestHandler, Router } from 'express';
 import { z } from 'zod';
 import { STAFF_ROLES } from '../../shared/models/staff-user.model';
 import type { ServerDeps } from '../deps';
@@ -8,7 +8,7 @@ import { changeRole, createInvite, listStaff, setDisabled } from '../services/st
 import { AuditPage, InviteCreatedPage, StaffListPage } from './pages/admin.pages';
 import { errorMessage, HomePage } from './pages/home.pages';
 import { renderPage } from './render';
-import { parseBody, staffContext, staffRoute, staffSession, ALL_ROLES } from './staff-route';
+import { checkAccess, parseBody, staffContext, staffRoute, staffSession, ALL_ROLES } from './staff-route';
 
 /** "a, b ,c" → ["a","b","c"]; campaign slugs are checked against the database by the service. */
 const campaignList = z
@@ -22,6 +22,17 @@ const objectId = z.string().regex(/^[0-9a-f]{24}$/);
 const auditQuery = z.object({ before: z.coerce.number().int().positive().optional() });
 
 const AUDIT_PAGE = 100;
+
+/**
+ * bull-board lays its page out with inline style attributes and sets <base href>: on its pages only, and
+ * for admins only, styles may be inline. Scripts stay 'self' (bull-board's are files), nothing leaves
+ * this server. Set after the app-wide CSP, so it replaces it for these paths.
+ */
+const DASHBOARD_CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'self'; frame-ancestors 'none'; form-action 'self'; object-src 'none'";
+const dashboardCsp: RequestHandler = (_req, res, next) => {
+  res.set('Content-Security-Policy', DASHBOARD_CSP);
+  next();
+};
 
 /** The start page for every role, and the admins' pages: staff accounts, invitations, roles, the audit log. */
 export function staffAdminRoutes(router: Router, deps: ServerDeps, sessions: SessionStore): void {
@@ -71,6 +82,13 @@ export function staffAdminRoutes(router: Router, deps: ServerDeps, sessions: Ses
     await setDisabled(deps.db, { id: me.userId, email: me.email }, id, body.disabled === 'true', deps.now());
     await sessions.destroyAllOf(id);
     res.redirect(303, '/staff/admin/staff?done=access');
+  });
+
+  // Operations: the job queue's dashboard (read-only bull-board, built in shared/queue/queue.ts) and the
+  // Prometheus metrics as text (a scraper uses /metrics with the bearer token instead).
+  router.use('/staff/admin/queues', checkAccess(admin), dashboardCsp, deps.queue.dashboard('/staff/admin/queues'));
+  staffRoute(router, 'get', '/staff/admin/metrics', admin, async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
   staffRoute(router, 'get', '/staff/admin/audit', admin, async (req, res) => {

@@ -7,12 +7,13 @@ import { ErrorPage, errorMessage } from './pages/home.pages';
 import { renderPage } from './render';
 import { staffAdminRoutes } from './staff-admin.routes';
 import { staffAuthRoutes } from './staff-auth.routes';
+import { staffReviewRoutes } from './staff-review.routes';
 import { staffContext, staffContextMiddleware, staffRoute } from './staff-route';
 
 /**
  * Everything under /staff: the pages staff use at desks and on phones. Mounted by app.ts with one line.
  * Routes are added with staffRoute() (see staff-route.ts), which declares who may use each one.
- * The review queue and review pages (moderation) slot in here as one more `staff…Routes(router, deps, sessions)`.
+ * staff-auth (login), staff-admin (accounts, audit, operations), staff-review (the queue and the review page).
  */
 export function staffRouter(deps: ServerDeps): Router {
   const router = Router();
@@ -35,6 +36,7 @@ export function staffRouter(deps: ServerDeps): Router {
 
   staffAuthRoutes(router, deps, sessions);
   staffAdminRoutes(router, deps, sessions);
+  staffReviewRoutes(router, deps);
 
   // Errors of staff pages become a page in the person's language; API clients (Accept: JSON) get problem+json.
   router.use('/staff', (error: unknown, req: Request, res: Response, next: NextFunction) => {

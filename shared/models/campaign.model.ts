@@ -21,12 +21,26 @@ export interface ConsentVersion {
   publishedAt: Date;
 }
 
+/** A reason a moderator can give for rejecting a clip, written in each of the campaign's languages. */
+export interface RejectionReason {
+  /** Stable id, e.g. "off_topic". */
+  id: string;
+  texts: { language: string; text: string }[];
+}
+
 export interface Campaign {
   _id: Types.ObjectId;
   slug: string;
   name: string;
   languages: string[];
   consentVersions: ConsentVersion[];
+  /** What a moderator picks from when rejecting; the contributor reads it in their language. */
+  rejectionReasons: RejectionReason[];
+  /**
+   * Moderators tick the safety checklist before approving a clip. A campaign whose clips cannot put anyone
+   * at risk (public statements by union officers, say) may turn it off: its clips can then be approved in bulk.
+   */
+  checklistRequired: boolean;
   status: CampaignStatus;
   opensAt: Date | null;
   closesAt: Date | null;
@@ -53,12 +67,22 @@ const consentVersionSchema = new Schema<ConsentVersion>(
   { _id: false },
 );
 
+const rejectionReasonSchema = new Schema<RejectionReason>(
+  {
+    id: { type: String, required: true },
+    texts: { type: [new Schema({ language: { type: String, required: true }, text: { type: String, required: true } }, { _id: false })], required: true },
+  },
+  { _id: false },
+);
+
 export const campaignSchema = new Schema<Campaign>(
   {
     slug: { type: String, required: true },
     name: { type: String, required: true },
     languages: { type: [String], required: true },
     consentVersions: { type: [consentVersionSchema], required: true },
+    rejectionReasons: { type: [rejectionReasonSchema], default: [] },
+    checklistRequired: { type: Boolean, default: true },
     status: { type: String, enum: CAMPAIGN_STATUSES, required: true, default: 'draft' },
     opensAt: { type: Date, default: null },
     closesAt: { type: Date, default: null },

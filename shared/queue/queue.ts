@@ -1,4 +1,8 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullAdapter } from '@bull-board/api/bullAdapter';
+import { ExpressAdapter } from '@bull-board/express';
 import Bull from 'bull';
+import { Router } from 'express';
 
 /**
  * The job queue: the only module that imports bull, so replacing it later touches this file alone.
@@ -79,6 +83,13 @@ export interface JobQueue {
   /** The state of a job in the queue, or null when the queue has none of that id. */
   jobState(jobId: string): Promise<string | null>;
   counts(): Promise<JobCounts>;
+  /** Run times in seconds of the last `limit` completed jobs, by job name (for the metrics). */
+  recentDurations(limit: number): Promise<Record<string, number[]>>;
+  /**
+   * The queue dashboard (bull-board), read-only, as an Express router to mount at `basePath`. Built here
+   * so this stays the only module that touches bull. The caller puts its access check in front of it.
+   */
+  dashboard(basePath: string): Router;
   ping(): Promise<void>;
   /** Stops taking new jobs and waits for the running ones to settle. */
   close(): Promise<void>;
@@ -133,6 +144,33 @@ export function createJobQueue(options: {
     async counts() {
       const c = await queue.getJobCounts();
       return { waiting: c.waiting, active: c.active, delayed: c.delayed, failed: c.failed, completed: c.completed };
+    },
+
+    async recentDurations(limit) {
+      const out: Record<string, number[]> = {};
+      for (const job of await queue.getCompleted(0, limit - 1)) {
+        if (!job?.processedOn || !job.finishedOn) continue;
+        (out[job.name] ??= []).push((job.finishedOn - job.processedOn) / 1000);
+      }
+      return out;
+    },
+
+    dashboard(basePath) {
+      const adapter = new ExpressAdapter();
+      adapter.setBasePath(basePath);
+      // Read-only: retrying or removing jobs is the CLI's and the reconciler's job, and the dashboard's
+      // own API calls carry no CSRF token.
+      createBullBoard({ queues: [new BullAdapter(queue, { readOnlyMode: true })], serverAdapter: adapter });
+      const router = Router();
+      // Its page links a stylesheet on fonts.googleapis.com: no third-party requests here, so the link goes
+      // (the system fonts do) before the page is sent.
+      router.use((_req, res, next) => {
+        const send = res.send.bind(res);
+        res.send = (body?: unknown) => send(typeof body === 'string' ? body.replace(/<link[^>]+fonts\.googleapis\.com[^>]*>/g, '') : body);
+        next();
+      });
+      router.use(adapter.getRouter() as Router);
+      return router;
     },
 
     async ping() {

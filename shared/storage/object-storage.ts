@@ -21,11 +21,22 @@ export interface ObjectStorage {
   /** Streams a body into a (multipart) upload. Memory use is bounded by part size × parts in flight. */
   upload(key: string, body: Readable | Buffer, contentType: string, signal?: AbortSignal): Promise<void>;
   download(key: string): Promise<Readable>;
+  /** Reads an object, or the byte range of an HTTP `Range` header (`bytes=0-1023`), for streaming to a browser. */
+  read(key: string, range?: string): Promise<ObjectRead>;
   remove(key: string): Promise<void>;
   list(prefix: string): Promise<string[]>;
   signedGetUrl(key: string, expiresInSeconds: number): Promise<string>;
   checkBucket(): Promise<void>;
   ensureBucket(): Promise<void>;
+}
+
+export interface ObjectRead {
+  body: Readable;
+  /** 206 when a range was read. */
+  status: 200 | 206;
+  contentLength: number | undefined;
+  contentRange: string | undefined;
+  totalBytes: number | undefined;
 }
 
 export function createObjectStorage(s3: Config['s3'], upload: Pick<Config['upload'], 'partBytes' | 'partsInFlight'>): ObjectStorage {
@@ -64,6 +75,19 @@ export function createObjectStorage(s3: Config['s3'], upload: Pick<Config['uploa
       const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       if (!response.Body) throw new Error(`empty body for ${key}`);
       return response.Body as Readable;
+    },
+
+    async read(key, range) {
+      const response = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...(range ? { Range: range } : {}) }));
+      if (!response.Body) throw new Error(`empty body for ${key}`);
+      const total = response.ContentRange ? Number(/\/(\d+)$/.exec(response.ContentRange)?.[1]) : response.ContentLength;
+      return {
+        body: response.Body as Readable,
+        status: response.ContentRange ? 206 : 200,
+        contentLength: response.ContentLength,
+        contentRange: response.ContentRange,
+        totalBytes: Number.isFinite(total) ? total : undefined,
+      };
     },
 
     async remove(key) {

@@ -49,15 +49,14 @@ export async function approve(submissions: SubmissionModel, id: string, options:
   return moveFrom(submissions, await load(submissions, id), { name: 'approved', by: options.by }, 'approved');
 }
 
-/** A clip in review is rejected, with a reason the contributor reads on the status page. */
-export async function reject(submissions: SubmissionModel, id: string, options: { by: string; reason: string }): Promise<Submission> {
+/**
+ * A clip in review is rejected, with a reason the contributor reads on the status page (`template`: the id
+ * of the campaign's reason it was written from, kept as a stable code).
+ */
+export async function reject(submissions: SubmissionModel, id: string, options: { by: string; reason: string; template?: string }): Promise<Submission> {
   const reason = checkReason(options.reason);
-  return moveFrom(
-    submissions,
-    await load(submissions, id),
-    { name: 'moderator_rejected', by: options.by, reason, changes: { rejection: { code: 'moderator_rejected', reason } } },
-    'rejected',
-  );
+  const rejection = { code: 'moderator_rejected', reason, ...(options.template ? { template: options.template } : {}) };
+  return moveFrom(submissions, await load(submissions, id), { name: 'moderator_rejected', by: options.by, reason, changes: { rejection } }, 'rejected');
 }
 
 /**
@@ -80,8 +79,9 @@ export type ReviewItem = Pick<Submission, '_id' | 'campaignId' | 'status' | 'org
 
 /**
  * A campaign's clips waiting for review, oldest first, a page at a time (`after`: the last item of the
- * previous page). Simple and correct; the moderation issue will read a small side collection kept in
- * step by `transition()` instead, because FerretDB sorts every matching document itself.
+ * previous page), read and sorted from `submissions`. The queue page does not use it: FerretDB sorts every
+ * matching document itself (seconds at 100 000); it reads review-queue.ts instead. Kept as the plain
+ * reference the queue is compared against (bench:queue).
  */
 export async function listForReview(
   submissions: SubmissionModel,

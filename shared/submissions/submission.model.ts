@@ -21,6 +21,8 @@ export interface SubmissionConsent {
 export interface Rejection {
   /** Stable machine code, e.g. "media_too_long". */
   code: string;
+  /** A moderator's rejection: the id of the campaign's reason template it used. */
+  template?: string;
   /** Human reason, shown to the contributor and to moderators. */
   reason: string;
 }
@@ -70,6 +72,8 @@ export interface Submission {
   message: string;
   /** Personal data: stored for the campaign team only, never logged, erased with the submission. */
   contactEmail: string | null;
+  /** The contributor asked for protection (their face, voice or place must not give them away): the clip needs two moderators' approvals. */
+  protectionRequested?: boolean;
   consent: SubmissionConsent;
   original: StoredObject;
   subtitles: StoredObject | null;
@@ -105,6 +109,7 @@ export const submissionSchema = new Schema<Submission>(
     title: { type: String, required: true },
     message: { type: String, default: '' },
     contactEmail: { type: String, default: null },
+    protectionRequested: { type: Boolean, default: false },
     consent: {
       type: new Schema<SubmissionConsent>(
         {
@@ -140,7 +145,7 @@ export const submissionSchema = new Schema<Submission>(
       default: () => ({}),
     },
     rejection: {
-      type: new Schema<Rejection>({ code: String, reason: String }, { _id: false }),
+      type: new Schema<Rejection>({ code: String, reason: String, template: { type: String } }, { _id: false }),
       default: null,
     },
     history: {
@@ -166,7 +171,7 @@ export const submissionSchema = new Schema<Submission>(
 
 // The reconciler and the operator CLI: submissions in a state, oldest first.
 submissionSchema.index({ status: 1, updatedAt: 1 });
-// The moderators' queue per campaign (moderation.ts, listForReview; read backwards for oldest first).
+// A campaign's clips in a state, newest first (the moderators' queue itself is review-queue.ts).
 submissionSchema.index({ campaignId: 1, status: 1, createdAt: -1 });
 
 export type SubmissionModel = Model<Submission>;

@@ -3,6 +3,7 @@ import { leaseCondition, newLease } from './lease';
 import { canTransition, isLeased, transitionTarget, type SubmissionState, type TransitionName } from './submission-states';
 import type { HistoryEntry, Lease, Processing, Rejection, StoredObject, Submission, SubmissionModel } from './submission.model';
 import type { MediaInfo } from './media-info';
+import { syncReviewEntry } from './review-queue';
 
 export class IllegalTransitionError extends Error {}
 
@@ -95,8 +96,8 @@ function isDuplicateKey(error: unknown): boolean {
  * happen is given back; one left by a process that died in between is freed once stale.
  *
  * Every change of state passes here, so whatever must stay in step with the state goes here too — e.g.
- * the moderators' "waiting for review" collection (FerretDB never pushes a sort down, so the queue must
- * be kept small and apart): insert when `to` is `in_review`, delete when `from` is.
+ * the moderators' "waiting for review" collection (review-queue.ts; FerretDB never pushes a sort down, so
+ * the queue is kept small and apart): inserted when `to` is `in_review`, deleted when `from` is.
  */
 export async function transition(submissions: SubmissionModel, id: Types.ObjectId | string, request: TransitionRequest): Promise<Submission | null> {
   const { filter, update } = transitionUpdate(id, request);
@@ -107,6 +108,11 @@ export async function transition(submissions: SubmissionModel, id: Types.ObjectI
   if (!(await takeSlot(slots, slot, submissions, id, current.history.length))) return null;
   const moved = await submissions.findOneAndUpdate(filter, update, { returnDocument: 'after' }).lean<Submission>();
   if (!moved) await slots.deleteOne({ _id: slot._id, at: slot.at });
+  else {
+    // The moderators' queue follows every move in or out of review (review-queue.ts). If this write
+    // fails, the transition stands and the reconciler rebuilds the queue from the submissions.
+    await syncReviewEntry(submissions.db, moved, request.from, request.now).catch(() => undefined);
+  }
   return moved;
 }
 

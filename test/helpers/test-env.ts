@@ -5,7 +5,9 @@ import { loadConfig, type Config } from '../../shared/config';
 import { createLogger } from '../../shared/logger';
 import { connectCoreServices, type CoreServices } from '../../shared/startup-checks';
 import { createObjectStorage } from '../../shared/storage/object-storage';
+import { Registry } from 'prom-client';
 import { createApp } from '../../server/app';
+import { createMetrics } from '../../server/services/metrics.service';
 import type { ServerDeps } from '../../server/deps';
 import { createCampaign, type NewCampaign } from '../../server/services/campaign.service';
 import demoCampaign from '../../infra/local/demo-campaign.json';
@@ -79,6 +81,7 @@ export async function startTestApp(
     queue: services.queue,
     storage: services.storage,
     redis: services.redis,
+    metrics: createMetrics(new Registry(), { db: services.db, queue: services.queue, now }),
     now,
     ...replace(config),
   };

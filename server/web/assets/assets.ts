@@ -37,6 +37,28 @@ td.details { font-family: ui-monospace, monospace; font-size: 0.85rem; word-brea
 .inline-form { display: flex; flex-wrap: wrap; gap: 6px; align-items: end; }
 .inline-form select, .inline-form input { width: auto; min-width: 8rem; }
 .inline-form button { margin-top: 0; }
+main.wide { max-width: 80rem; }
+textarea { width: 100%; padding: 10px; font: inherit; border: 1px solid var(--line); border-radius: 6px; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+form.filters { display: flex; flex-wrap: wrap; gap: 0 12px; align-items: end; margin-bottom: 16px; }
+form.filters .field { flex: 1 1 9rem; }
+form.filters .actions { display: flex; gap: 12px; align-items: center; flex: 0 0 auto; }
+form.filters button { margin-top: 0; }
+.badge { display: inline-block; margin: 2px 4px 0 0; padding: 0 6px; border-radius: 10px; background: #fff3d6; border: 1px solid #e8c46a; font-size: 0.8rem; }
+td.state { font-size: 0.9rem; }
+fieldset { border: 1px solid var(--line); border-radius: 6px; padding: 8px 12px 12px; margin: 16px 0; background: #fff; }
+.buttons { display: flex; flex-wrap: wrap; gap: 12px; }
+.review { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 24px; }
+.player video { width: 100%; max-height: 70vh; background: #000; border-radius: 6px; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 4px 12px; margin: 0; }
+dl.facts dt { font-weight: 600; color: var(--muted); }
+dl.facts dd { margin: 0; word-break: break-word; }
+dd.message { white-space: pre-wrap; }
+.check { display: flex; flex-wrap: wrap; gap: 4px 16px; padding: 8px 0; border-bottom: 1px solid var(--line); }
+.check > span { flex: 1 1 100%; }
+.check label { display: inline; font-weight: 400; margin: 0; }
+.decide { margin-top: 16px; }
+@media (max-width: 900px) { .review { grid-template-columns: 1fr; } }
 @media (max-width: 640px) {
   table.stack thead { display: none; }
   table.stack tr { display: block; border-bottom: 2px solid var(--line); padding: 6px 0; }
@@ -59,6 +81,30 @@ document.querySelectorAll('button[data-copy]').forEach(function (button) {
     });
   });
 });
+// Keyboard shortcuts: an element with data-key="a" is clicked (a button or a link), focused (a field) or
+// played (a video) when that key is pressed outside a field. Without the script every action is a
+// plain button or link; the hint about the keys only appears when they work.
+(function () {
+  var keyed = document.querySelectorAll('[data-key]');
+  if (!keyed.length) return;
+  document.querySelectorAll('[data-shortcuts]').forEach(function (hint) { hint.hidden = false; });
+  document.addEventListener('keydown', function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    var target = event.target;
+    if (target && /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName) && target.type !== 'radio' && target.type !== 'checkbox') return;
+    var element = document.querySelector('[data-key="' + event.key.toLowerCase() + '"]');
+    if (!element) return;
+    event.preventDefault();
+    if (element.tagName === 'VIDEO') {
+      element.focus();
+      if (element.paused) element.play(); else element.pause();
+    } else if (element.tagName === 'SELECT' || element.tagName === 'TEXTAREA') {
+      element.focus();
+    } else {
+      element.click();
+    }
+  });
+})();
 // One-time code fields: spaces some apps show (123 456) are dropped as they are typed.
 document.querySelectorAll('input.code').forEach(function (input) {
   input.addEventListener('input', function () {

@@ -11,7 +11,11 @@ export function HomePage(props: { ctx: StaffContext }) {
     <Layout ctx={ctx} title={t('home.title')}>
       <p>{t('home.signedInAs', { email: me.email, role: t(`role.${me.role}`) })}</p>
       <p>{me.campaigns.length === 0 || me.role === 'admin' ? t('home.campaignsAll') : t('home.campaignsSome', { campaigns: me.campaigns.join(', ') })}</p>
-      <p class="help">{t('home.reviewSoon')}</p>
+      {(me.role === 'admin' || me.role === 'moderator') && (
+        <p>
+          <a href="/staff/queue">{t('home.review')}</a>
+        </p>
+      )}
       {me.role === 'admin' && (
         <>
           <h2>{t('home.adminLinks')}</h2>

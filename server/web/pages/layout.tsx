@@ -5,7 +5,7 @@ import { ASSETS } from '../assets/assets';
 const asset = (name: string) => `/staff/assets/${name}?v=${ASSETS[name]!.etag.slice(1, 9)}`;
 
 /** Every staff page: one stylesheet and one script, both from this server; no inline script or style. */
-export function Layout(props: { ctx: StaffContext; title: string; narrow?: boolean; children: ComponentChildren }) {
+export function Layout(props: { ctx: StaffContext; title: string; narrow?: boolean; wide?: boolean; children: ComponentChildren }) {
   const { ctx, title } = props;
   const { t } = ctx;
   const full = ctx.session?.data.stage === 'full' ? ctx.session.data : null;
@@ -28,8 +28,11 @@ export function Layout(props: { ctx: StaffContext; title: string; narrow?: boole
           {ctx.session && (
             <nav aria-label={t('nav.home')}>
               {full && <a href="/staff">{t('nav.home')}</a>}
+              {(full?.role === 'admin' || full?.role === 'moderator') && <a href="/staff/queue">{t('nav.queue')}</a>}
               {full?.role === 'admin' && <a href="/staff/admin/staff">{t('nav.staff')}</a>}
               {full?.role === 'admin' && <a href="/staff/admin/audit">{t('nav.audit')}</a>}
+              {full?.role === 'admin' && <a href="/staff/admin/queues/">{t('nav.queues')}</a>}
+              {full?.role === 'admin' && <a href="/staff/admin/metrics">{t('nav.metrics')}</a>}
               <form method="post" action="/staff/logout">
                 <input type="hidden" name="_csrf" value={ctx.csrfToken} />
                 <button type="submit" class="link">
@@ -39,7 +42,7 @@ export function Layout(props: { ctx: StaffContext; title: string; narrow?: boole
             </nav>
           )}
         </header>
-        <main id="main" class={props.narrow ? 'narrow' : undefined}>
+        <main id="main" class={props.narrow ? 'narrow' : props.wide ? 'wide' : undefined}>
           <h1>{title}</h1>
           {props.children}
         </main>

@@ -1,0 +1,203 @@
+import { pipeline } from 'node:stream/promises';
+import type { Response, Router } from 'express';
+import { z } from 'zod';
+import { AppError } from '../../shared/errors';
+import type { Campaign } from '../../shared/models/campaign.model';
+import { claimsFor } from '../../shared/submissions/review-claims';
+import { decodeCursor, listReviewQueue, queueFacets, type ReviewEntry } from '../../shared/submissions/review-queue';
+import type { ServerDeps } from '../deps';
+import { auditFor, appendAudit } from '../services/audit.service';
+import { LANGUAGE_CODE } from '../services/campaign.service';
+import { approveClip, bulkDecide, campaignScope, claimClip, CHECKLIST, notFound, openReview, rejectClip, type Checklist, type Moderator } from '../services/review.service';
+import { errorMessage } from './pages/home.pages';
+import { QueuePage, WAIT_CHOICES } from './pages/queue.pages';
+import { ReviewPage } from './pages/review.pages';
+import { renderPage } from './render';
+import { parseBody, staffContext, staffRoute, staffSession } from './staff-route';
+
+const PAGE_SIZE = 25;
+const reviewers = { roles: ['admin', 'moderator'] } as const;
+
+/** Query strings and bodies are validated before any query: an operator object or an array is a 400. */
+const queueQuery = z
+  .object({
+    campaign: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/).optional().or(z.literal('')),
+    language: z.string().regex(LANGUAGE_CODE).optional().or(z.literal('')),
+    country: z.string().regex(/^[A-Z]{2}$/).optional().or(z.literal('')),
+    organisation: z.string().max(200).optional(),
+    wait: z.enum(WAIT_CHOICES).optional().or(z.literal('')),
+    after: z.string().max(80).optional(),
+    done: z.enum(['approved', 'vote', 'rejected']).optional(),
+  })
+  .strict();
+const idParam = z.string().regex(/^[0-9a-f]{24}$/);
+const outputParam = z.enum(['preview', 'captionedPreview', 'poster', 'captionsVtt']);
+const csrf = { _csrf: z.string().optional() };
+const approveBody = z.object({ ...csrf, ...Object.fromEntries(CHECKLIST.map((item) => [item, z.enum(['clear', 'present']).optional()])) }).strict();
+const rejectBody = z.object({ ...csrf, template: z.string().max(40).default(''), note: z.string().max(2000).default('') }).strict();
+const bulkBody = z
+  .object({
+    ...csrf,
+    ids: z.union([idParam, z.array(idParam).max(100)]).transform((v) => (Array.isArray(v) ? v : [v])),
+    action: z.enum(['approve', 'reject']),
+    template: z.string().max(40).default(''),
+    note: z.string().max(2000).default(''),
+  })
+  .strict();
+const reviewQuery = z.object({ captions: z.enum(['1']).optional() }).strict();
+const nextQuery = z.object({ skip: idParam.optional(), done: z.enum(['approved', 'vote', 'rejected']).optional() }).strict();
+const RANGE = /^bytes=\d*-\d*$/;
+
+function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.infer<T> {
+  const parsed = schema.safeParse(query ?? {});
+  if (!parsed.success) throw new AppError('invalid_query', 400, 'The filters were not understood.');
+  return parsed.data;
+}
+
+function moderatorOf(res: Response): Moderator {
+  const { userId, email, role, campaigns } = staffSession(res).data;
+  return { id: userId, email, role, campaigns };
+}
+
+/** The review queue, the review page, decisions, media streaming: for moderators and admins. */
+export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
+  const reviewDeps = { db: deps.db, now: deps.now, claimSeconds: deps.config.review.claimSeconds };
+
+  async function scopedCampaigns(me: Moderator): Promise<Campaign[]> {
+    const scope = await campaignScope(deps.db, me);
+    return deps.db.campaigns.find(scope ? { _id: { $in: scope } } : {}).lean<Campaign[]>();
+  }
+
+  staffRoute(router, 'get', '/staff/queue', reviewers, async (req, res) => {
+    const query = parseQuery(queueQuery, req.query);
+    const me = moderatorOf(res);
+    const ctx = staffContext(res);
+    const campaigns = await scopedCampaigns(me);
+    let campaignIds = (await campaignScope(deps.db, me)) ?? null;
+    if (query.campaign) {
+      const picked = campaigns.find((c) => c.slug === query.campaign);
+      campaignIds = picked ? [picked._id] : [];
+    }
+    const after = query.after ? decodeCursor(query.after) : null;
+    if (query.after && !after) throw new AppError('invalid_query', 400, 'The filters were not understood.');
+    const now = deps.now();
+    const filter = {
+      campaignIds,
+      language: query.language || undefined,
+      country: query.country || undefined,
+      organisation: query.organisation || undefined,
+      minWaitMinutes: query.wait ? Number(query.wait) : undefined,
+    };
+    const [{ entries, next }, facets] = await Promise.all([
+      listReviewQueue(deps.db.reviewQueue, filter, { limit: PAGE_SIZE, after, now }),
+      queueFacets(deps.db.reviewQueue, campaignIds),
+    ]);
+    const claims = await claimsFor(deps.db.connection, entries.map((e) => e._id.toHexString()), now);
+    const { after: _after, done, ...filters } = query;
+    const notice = done ? ctx.t(`queue.decided.${done}`) : null;
+    renderPage(res, <QueuePage ctx={ctx} entries={entries} claims={claims} campaigns={campaigns} facets={facets} query={filters} next={next} paged={Boolean(after)} now={now} me={me.id} notice={notice} />);
+  });
+
+  // The oldest clip no one else is reviewing (other than `skip`): the "next" key and where a decision leads.
+  staffRoute(router, 'get', '/staff/queue/next', reviewers, async (req, res) => {
+    const query = parseQuery(nextQuery, req.query);
+    const me = moderatorOf(res);
+    const now = deps.now();
+    const campaignIds = await campaignScope(deps.db, me);
+    let after = null;
+    for (let pages = 0; pages < 20; pages += 1) {
+      const page = await listReviewQueue(deps.db.reviewQueue, { campaignIds }, { limit: PAGE_SIZE, after, now });
+      const claims = await claimsFor(deps.db.connection, page.entries.map((e) => e._id.toHexString()), now);
+      const free = page.entries.find((e: ReviewEntry) => {
+        const id = e._id.toHexString();
+        const claim = claims.get(id);
+        return id !== query.skip && (!claim || claim.by === me.id) && !e.approvals.some((v) => v.by === me.id);
+      });
+      if (free) return res.redirect(303, `/staff/review/${free._id.toHexString()}`);
+      if (!page.next) break;
+      after = decodeCursor(page.next);
+    }
+    res.redirect(303, `/staff/queue${query.done ? `?done=${query.done}` : ''}`);
+  });
+
+  staffRoute(router, 'post', '/staff/queue/bulk', reviewers, async (req, res) => {
+    const body = parseBody(bulkBody, req.body);
+    const me = moderatorOf(res);
+    const ctx = staffContext(res);
+    const decision = body.action === 'approve' ? ({ action: 'approve' } as const) : ({ action: 'reject', template: body.template, note: body.note } as const);
+    const result = await bulkDecide(reviewDeps, me, body.ids, decision);
+    const campaigns = await scopedCampaigns(me);
+    const campaignIds = await campaignScope(deps.db, me);
+    const now = deps.now();
+    const [{ entries, next }, facets] = await Promise.all([
+      listReviewQueue(deps.db.reviewQueue, { campaignIds }, { limit: PAGE_SIZE, now }),
+      queueFacets(deps.db.reviewQueue, campaignIds),
+    ]);
+    const claims = await claimsFor(deps.db.connection, entries.map((e) => e._id.toHexString()), now);
+    const notice = ctx.t('queue.bulkDone', { done: result.done.length, skipped: result.skipped.length });
+    const notes = result.skipped.map((s) => ctx.t('queue.bulkSkipped', { id: s.id, reason: errorMessage(ctx, s.code) }));
+    renderPage(res, <QueuePage ctx={ctx} entries={entries} claims={claims} campaigns={campaigns} facets={facets} query={{}} next={next} paged={false} now={now} me={me.id} notice={notice} notes={notes} />);
+  });
+
+  staffRoute(router, 'get', '/staff/review/:id', reviewers, async (req, res) => {
+    const id = parseBody(idParam, req.params.id);
+    const { captions } = parseQuery(reviewQuery, req.query);
+    const me = moderatorOf(res);
+    const view = await openReview(reviewDeps, me, id);
+    const audit = await auditFor(deps.db, { kind: 'submission', id });
+    renderPage(res, <ReviewPage ctx={staffContext(res)} view={view} me={me.id} audit={audit} captions={captions === '1'} claimMinutes={Math.round(deps.config.review.claimSeconds / 60)} />);
+  });
+
+  staffRoute(router, 'post', '/staff/review/:id/claim', reviewers, async (req, res) => {
+    parseBody(z.object(csrf).strict(), req.body);
+    const id = parseBody(idParam, req.params.id);
+    await claimClip(reviewDeps, moderatorOf(res), id);
+    res.redirect(303, `/staff/review/${id}`);
+  });
+
+  staffRoute(router, 'post', '/staff/review/:id/approve', reviewers, async (req, res) => {
+    const body = parseBody(approveBody, req.body);
+    const id = parseBody(idParam, req.params.id);
+    const checklist = Object.fromEntries(CHECKLIST.map((item) => [item, (body as Record<string, string | undefined>)[item]])) as Checklist;
+    const outcome = await approveClip(reviewDeps, moderatorOf(res), id, checklist);
+    res.redirect(303, `/staff/queue/next?skip=${id}&done=${outcome.kind === 'approved' ? 'approved' : 'vote'}`);
+  });
+
+  staffRoute(router, 'post', '/staff/review/:id/reject', reviewers, async (req, res) => {
+    const body = parseBody(rejectBody, req.body);
+    const id = parseBody(idParam, req.params.id);
+    await rejectClip(reviewDeps, moderatorOf(res), id, body);
+    res.redirect(303, `/staff/queue/next?skip=${id}&done=rejected`);
+  });
+
+  // Media is streamed through the server (range requests for seeking), never linked from S3: the pages'
+  // CSP (`default-src 'self'`) allows this origin only, and nothing reaches a browser without a session.
+  staffRoute(router, 'get', '/staff/review/:id/media/:output', reviewers, async (req, res) => {
+    const id = parseBody(idParam, req.params.id);
+    const output = outputParam.safeParse(req.params.output);
+    const { submission } = await openReview(reviewDeps, moderatorOf(res), id);
+    const stored = output.success ? (submission.outputs as Record<string, { key: string; contentType: string } | undefined>)[output.data] : undefined;
+    if (!stored) throw notFound();
+    const range = req.get('range');
+    const read = await deps.storage.read(stored.key, range && RANGE.test(range) ? range : undefined).catch((error: unknown) => {
+      if ((error as { name?: string }).name === 'InvalidRange') throw new AppError('range_not_satisfiable', 416, 'That range is outside the file.');
+      throw error;
+    });
+    res.status(read.status).set({ 'Content-Type': stored.contentType, 'Accept-Ranges': 'bytes', 'Cache-Control': 'private, no-store', 'X-Content-Type-Options': 'nosniff' });
+    if (read.contentLength !== undefined) res.set('Content-Length', String(read.contentLength));
+    if (read.contentRange) res.set('Content-Range', read.contentRange);
+    await pipeline(read.body, res);
+  });
+
+  staffRoute(router, 'get', '/staff/review/:id/original', reviewers, async (req, res) => {
+    const id = parseBody(idParam, req.params.id);
+    const me = moderatorOf(res);
+    const { submission } = await openReview(reviewDeps, me, id);
+    await appendAudit(deps.db, { actor: { id: me.id, email: me.email }, action: 'original_downloaded', target: { kind: 'submission', id }, details: { bytes: submission.original.bytes } }, deps.now());
+    const read = await deps.storage.read(submission.original.key);
+    // A name the code chose: the contributor's file name is never stored.
+    res.set({ 'Content-Type': 'application/octet-stream', 'Content-Disposition': `attachment; filename="clip-${id}"`, 'X-Content-Type-Options': 'nosniff' });
+    if (read.contentLength !== undefined) res.set('Content-Length', String(read.contentLength));
+    await pipeline(read.body, res);
+  });
+}

@@ -1,0 +1,185 @@
+import { copyFile, mkdir, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Submission } from '../../shared/submissions/submission.model';
+import { CHECKLIST } from '../../server/services/review.service';
+import { clipInReview } from '../helpers/review-fixtures';
+import { loginAs, makeStaff, testClock } from '../helpers/staff-client';
+import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
+
+/**
+ * Moderation in real Chromium (Debian's, driven by playwright-core), under the production CSP: a moderator
+ * filters the queue, claims a clip, watches the preview (the "w" key), ticks the checklist and approves;
+ * rejects another with a template, which the status endpoint then shows in Belarusian; a second moderator
+ * cannot take a claimed clip; a sensitive clip needs both. Screenshots of the queue and the review page at
+ * 360 and 1280 px go to the test's temporary folder and to /work/wt/queue-screens/.
+ */
+
+const CHROMIUM = '/usr/bin/chromium';
+const SCREENS_COPY = process.env.QUEUE_SCREENS_DIR ?? '/work/wt/queue-screens';
+const CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
+
+describe('moderation in a real browser', () => {
+  let app: TestApp;
+  let browser: Browser;
+  let screens: string;
+  let copyTo: string | null = SCREENS_COPY;
+  const clock = testClock();
+  const problems: string[] = [];
+  const load = async (id: string) => (await app.services.db.submissions.findById(id).lean<Submission>())!;
+
+  beforeAll(async () => {
+    app = await startTestApp({ STAFF_SCRYPT_LOG2_COST: '12' }, clock.now);
+    await seedDemoCampaign(app.deps);
+    browser = await chromium.launch({ executablePath: CHROMIUM });
+    screens = await mkdtemp(join(tmpdir(), 'queue-screens-'));
+    await mkdir(SCREENS_COPY, { recursive: true }).catch(() => {
+      copyTo = null;
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  /** A browser signed in as a new moderator (the login itself is the staff browser test's). */
+  async function moderator(email: string, role: 'moderator' | 'admin' = 'moderator'): Promise<Page> {
+    const client = await loginAs(app, clock, await makeStaff(app, clock.now, role, { email }));
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    await context.addCookies([{ name: 'staff', value: client.session()!, url: app.baseUrl }]);
+    const page = await context.newPage();
+    await page.route('**/*', async (route) => {
+      const response = await route.fetch({ maxRedirects: 0 });
+      // The app-wide policy, unless the server set a narrower one for the page itself (the job dashboard).
+      await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': response.headers()['content-security-policy'] ?? CSP } });
+    });
+    page.on('console', (message) => {
+      if (message.type() === 'error' && !/^Failed to load resource: the server responded with a status of 40[349]/.test(message.text())) problems.push(message.text());
+    });
+    page.on('pageerror', (error) => problems.push(error.message));
+    return page;
+  }
+
+  async function shoot(page: Page, name: string): Promise<void> {
+    for (const [label, width, height] of [['phone', 360, 740], ['desktop', 1280, 800]] as const) {
+      await page.setViewportSize({ width, height });
+      const file = join(screens, `${name}-${label}-${width}.png`);
+      await page.screenshot({ path: file, fullPage: true });
+      if (copyTo) await copyFile(file, join(copyTo, `${name}-${label}-${width}.png`));
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }
+
+  async function tickAllClear(page: Page, except: Record<string, 'present'> = {}): Promise<void> {
+    for (const item of CHECKLIST) {
+      const group = page.locator('.check', { has: page.locator(`input[name="${item}"]`) });
+      await group.getByLabel(except[item] === 'present' ? 'present' : 'none seen').check();
+    }
+  }
+
+  test('a moderator filters, claims, watches, ticks and approves; rejects another in Belarusian; a second moderator cannot take a claimed clip; a sensitive clip needs two', async () => {
+    const hour = 3_600_000;
+    const ru = await clipInReview(app, { language: 'ru', country: 'UA', organisation: 'Confederation of Free Trade Unions', title: 'Свободу политзаключённым', at: new Date(Date.now() - 26 * hour) });
+    const be = await clipInReview(app, { language: 'be', title: 'Салідарнасць з BNP', at: new Date(Date.now() - 5 * hour) });
+    const sensitive = await clipInReview(app, { language: 'be', title: 'Ціхае відэа', protection: true, at: new Date(Date.now() - 2 * hour) });
+    const ana = await moderator('ana@example.org');
+    const boris = await moderator('boris@example.org');
+
+    // The queue, oldest first; filtered by language.
+    await ana.goto(`${app.baseUrl}/staff/queue`);
+    await ana.getByRole('heading', { name: 'Review queue' }).waitFor();
+    expect(await ana.locator('tr[data-id]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')))).toEqual([ru.id, be.id, sensitive.id]);
+    await ana.getByText('Keys: n opens the oldest clip nobody is reviewing.').waitFor(); // the page script runs under the CSP
+    await shoot(ana, '01-queue');
+    await ana.getByLabel('Language', { exact: true }).selectOption('ru');
+    await ana.getByRole('button', { name: 'Filter' }).click();
+    await ana.waitForURL(/language=ru/);
+    expect(await ana.locator('tr[data-id]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-id')))).toEqual([ru.id]);
+    await shoot(ana, '02-queue-filtered');
+
+    // Open, claim, watch, tick, approve.
+    await ana.getByRole('link', { name: 'Свободу политзаключённым' }).click();
+    await ana.getByRole('button', { name: 'Claim this clip' }).click();
+    await ana.getByText('You are reviewing this clip until').waitFor();
+    await ana.locator('body').press('w'); // the "watch" key plays the preview
+    await ana.waitForFunction(() => {
+      const video = document.querySelector('video');
+      return video !== null && video.currentTime > 0.5;
+    });
+    expect(await ana.locator('video').evaluate((v: HTMLVideoElement) => [v.videoWidth, v.duration > 1.5])).toEqual([320, true]);
+    expect(await ana.getByTestId('consent').textContent()).toContain('Все, кого видно или слышно в этом видео, согласились на запись.');
+    await ana.locator('video').evaluate((v: HTMLVideoElement) => v.pause());
+    await shoot(ana, '03-review');
+
+    // Meanwhile a second moderator cannot take it.
+    await boris.goto(`${app.baseUrl}/staff/review/${ru.id}`);
+    await boris.getByTestId('claimed-by-other').waitFor();
+    expect(await boris.getByTestId('claimed-by-other').textContent()).toContain('ana@example.org is reviewing this clip');
+    expect(await boris.getByRole('button', { name: 'Claim this clip' }).count()).toBe(0);
+    await boris.goto(`${app.baseUrl}/staff/queue`);
+    await boris.getByText('being reviewed by ana@example.org').waitFor();
+    await shoot(boris, '04-queue-claimed-by-other');
+
+    await tickAllClear(ana);
+    await shoot(ana, '05-review-checklist');
+    await ana.getByRole('button', { name: 'Approve' }).click();
+    // A decision leads to the next clip waiting.
+    await ana.waitForURL(`${app.baseUrl}/staff/review/${be.id}`);
+    expect((await load(ru.id)).status).toBe('approved');
+
+    // The Belarusian clip: rejected with a template; the contributor reads it in Belarusian.
+    await ana.getByRole('button', { name: 'Claim this clip' }).click();
+    await ana.getByLabel(/Reason \(the contributor reads it in their language, be\)/).selectOption('off_topic');
+    await ana.getByRole('button', { name: 'Reject' }).click();
+    await ana.waitForURL(`${app.baseUrl}/staff/review/${sensitive.id}`);
+    const status = await (await fetch(`${app.baseUrl}/api/submissions/${be.id}/status`, { headers: { authorization: `Bearer ${be.statusToken}` } })).json() as { status: string; rejection: { reason: string } };
+    expect(status).toMatchObject({ status: 'rejected', rejection: { reason: 'Відэа не адпавядае тэме кампаніі, таму мы не можам яго апублікаваць.' } });
+
+    // The sensitive clip: ana's approval is a vote; boris's is the second; then it is approved.
+    await ana.getByText('The contributor asked for protection.').waitFor();
+    await ana.getByRole('button', { name: 'Claim this clip' }).click();
+    await ana.getByText('This clip is sensitive').waitFor();
+    await tickAllClear(ana, { protection: 'present' });
+    await ana.getByRole('button', { name: 'Approve' }).click();
+    await ana.getByText('Your approval is recorded. The clip is sensitive: a second moderator must approve it too.').waitFor();
+    expect((await load(sensitive.id)).status).toBe('in_review');
+    await boris.goto(`${app.baseUrl}/staff/queue`);
+    await boris.getByText('1 of 2 approvals').waitFor();
+    await boris.locator('body').press('n'); // the "next" key opens the oldest clip nobody else is reviewing
+    await boris.waitForURL(`${app.baseUrl}/staff/review/${sensitive.id}`);
+    await boris.getByRole('button', { name: 'Claim this clip' }).click();
+    await boris.getByText('Approved so far by: ana@example.org.').waitFor();
+    await shoot(boris, '06-review-second-approval');
+    await tickAllClear(boris);
+    await boris.getByRole('button', { name: 'Approve' }).click();
+    await boris.getByText('The clip was approved.').waitFor();
+    expect((await load(sensitive.id)).status).toBe('approved');
+    await boris.getByTestId('queue-empty').waitFor();
+
+    // The clip's page shows its audit trail.
+    await boris.goto(`${app.baseUrl}/staff/review/${sensitive.id}`);
+    expect(await boris.locator('[data-testid="clip-audit"] li').evaluateAll((items) => items.map((i) => i.getAttribute('data-action')))).toEqual(['claim', 'approve', 'claim', 'approve']);
+    expect(problems).toEqual([]);
+  }, 180_000);
+
+  test('an admin opens the job queue dashboard (bull-board, read-only) under the CSP', async () => {
+    const admin = await moderator('admin@example.org', 'admin');
+    const seen: string[] = [];
+    admin.on('console', (message) => seen.push(message.text()));
+    await admin.goto(`${app.baseUrl}/staff/admin/queues/`);
+    await admin.getByText(/\d+ Jobs/).first().waitFor();
+    await shoot(admin, '07-admin-job-queue');
+    // bull-board sizes its layout when it loads: the desktop picture again, loaded at desktop width.
+    await admin.reload();
+    await admin.getByText(/\d+ Jobs/).first().waitFor();
+    await admin.screenshot({ path: join(screens, '07-admin-job-queue-desktop-1280.png'), fullPage: true });
+    if (copyTo) await copyFile(join(screens, '07-admin-job-queue-desktop-1280.png'), join(copyTo, '07-admin-job-queue-desktop-1280.png'));
+    // No request leaves this server (bull-board's Google Fonts link is removed).
+    expect(seen.filter((text) => /googleapis|https:\/\//.test(text) && !text.includes(app.baseUrl))).toEqual([]);
+    // Under the dashboard's own policy (inline styles allowed there, scripts only from this server) the page lays out.
+    expect(await admin.locator('aside, nav').first().evaluate((el) => el.getBoundingClientRect().width)).toBeGreaterThan(0);
+    expect(problems).toEqual([]);
+  }, 60_000);
+});
