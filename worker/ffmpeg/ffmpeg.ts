@@ -97,6 +97,24 @@ function recordGroup(limits: RunLimits, pid: number | undefined, remove = false)
 
 const TIME = /time=\s*(\d+):(\d{2}):(\d{2}(?:\.\d+)?)/;
 
+/**
+ * At level info ffmpeg dumps each file's format ("Input #0, …" / "Output #0, …", then indented
+ * "Metadata:" blocks with tags such as a GPS position or a phone model). Such lines are never kept, so
+ * no log line or error made from ffmpeg's output can carry them. Returns a stateful line filter.
+ */
+export function formatDumpFilter(): (line: string) => boolean {
+  let inDump = false;
+  return (line) => {
+    if (/^(?:Input|Output) #\d|^Stream mapping:/.test(line)) {
+      inDump = true;
+      return false;
+    }
+    if (inDump && /^\s/.test(line)) return false;
+    inDump = false;
+    return true;
+  };
+}
+
 /** Runs one ffmpeg command; resolves with the last 40 lines of its log (where filters print their summaries). */
 export async function runFfmpeg(
   command: FfmpegCommand,
@@ -126,6 +144,7 @@ export async function runFfmpeg(
     let pid: number | undefined;
     let stopped: FfmpegError['kind'] | null = null;
     const stderr: string[] = [];
+    const keepLine = formatDumpFilter();
     const timer = setTimeout(() => {
       stopped = 'timeout';
       killGroup(pid, 'SIGKILL');
@@ -149,13 +168,14 @@ export async function runFfmpeg(
       if (stopped) killGroup(pid, 'SIGKILL');
     });
     cmd.on('stderr', (line: string) => {
-      stderr.push(line);
-      if (stderr.length > 40) stderr.shift();
       const match = TIME.exec(line);
       if (match && run.onProgress && run.durationSeconds) {
         const seconds = Number(match[1]) * 3600 + Number(match[2]) * 60 + Number(match[3]);
         run.onProgress(Math.min(1, seconds / run.durationSeconds));
       }
+      if (!keepLine(line)) return;
+      stderr.push(line);
+      if (stderr.length > 40) stderr.shift();
     });
     cmd.on('error', (error: Error) => {
       const tail = stderr.filter((line) => !TIME.test(line)).slice(-10).join('\n');
