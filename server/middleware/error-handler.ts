@@ -6,6 +6,11 @@ import type { Logger } from '../../shared/logger';
 export function errorHandler(logger: Logger) {
   return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const log: Logger = (res.locals.log as Logger | undefined) ?? logger;
+    if (clientWentAway(error, res)) {
+      // A player that seeks drops its range request mid-answer: nothing went wrong on our side.
+      log.debug({ code: 'client_went_away' }, 'the client closed the connection before the answer was sent');
+      return;
+    }
     const appError = isAppError(error)
       ? error
       : new AppError('internal_error', 500, 'Something went wrong on our side. Please try again later.', {
@@ -20,6 +25,10 @@ export function errorHandler(logger: Logger) {
     if (bodyStillComing(req)) closeAfterAnswer(req, res);
     sendProblem(res, appError);
   };
+}
+
+function clientWentAway(error: unknown, res: Response): boolean {
+  return !isAppError(error) && res.destroyed && (error as NodeJS.ErrnoException | undefined)?.code === 'ERR_STREAM_PREMATURE_CLOSE';
 }
 
 function bodyStillComing(req: Request): boolean {

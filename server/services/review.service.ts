@@ -64,7 +64,8 @@ export async function openReview(deps: Deps, me: Moderator, id: string): Promise
 }
 
 const claimedByOther = (claim: ReviewClaim) =>
-  new AppError('claimed_by_other', 409, `${claim.email} is reviewing this clip.`, { details: { email: claim.email, until: claim.expiresAt.toISOString() } });
+  // The address goes in the details (the page shows it to staff), never in the message, which is logged.
+  new AppError('claimed_by_other', 409, 'Another moderator is reviewing this clip.', { details: { email: claim.email, until: claim.expiresAt.toISOString() } });
 const notInReview = (status: string) =>
   new AppError('submission_state_conflict', 409, `This clip is "${status}" now and cannot be reviewed. Reload to see it as it is.`, { details: { status } });
 

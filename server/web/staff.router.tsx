@@ -26,7 +26,9 @@ export function staffRouter(deps: ServerDeps): Router {
   router.use('/staff', staffContextMiddleware(sessions, deps.config.staff, deps.now));
 
   staffRoute(router, 'get', '/staff/assets/:name', { public: true }, (req, res, next) => {
-    const asset = ASSETS[String(req.params.name)];
+    const name = String(req.params.name);
+    // Own names only: `constructor` or `__proto__` must not find something on the object's prototype.
+    const asset = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
     if (!asset) return next();
     // Assets are the same for everyone: cacheable, unlike the pages.
     res.set({ 'Cache-Control': 'public, max-age=3600', ETag: asset.etag }).type(asset.type);

@@ -73,6 +73,13 @@ describe('every staff route checks the session and the role', () => {
     expect(publicOnes.sort()).toEqual([...PUBLIC].sort());
   });
 
+  test("when an asset is asked for by a name only the object's prototype has, then 404, not a server error", async () => {
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      const answer = await fetch(`${app.baseUrl}/staff/assets/${name}`);
+      expect([name, answer.status]).toEqual([name, 404]);
+    }
+  });
+
   test('when a non-public staff route is called without a session, then it is refused (GET: to the login page; others: 401)', async () => {
     const anonymous = new StaffClient(app.baseUrl);
     await anonymous.get('/staff/login'); // has a pre-login CSRF token, so only the missing session can refuse
