@@ -1,4 +1,4 @@
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -13,12 +13,12 @@ import { startTestApp, type TestApp } from '../helpers/test-env';
  * a password, sets up TOTP, logs out and in again. The pages run under a strict Content-Security-Policy
  * (added here as the production server sends it), so an inline script or style would show as an error.
  * Screenshots at phone (360 px) and desktop (1280 px) widths go to the test's temporary folder and to
- * /work/wt/staff-screens/ for a person to look at.
+ * SCREENSHOTS_DIR/staff/ when SCREENSHOTS_DIR is set, for a person to look at.
  */
 
 const CHROMIUM = '/usr/bin/chromium';
 /** Where a person looks at the screenshots (best effort: skipped when it cannot be written). */
-const SCREENS_COPY = process.env.STAFF_SCREENS_DIR ?? '/work/wt/staff-screens';
+const SCREENS_COPY = process.env.SCREENSHOTS_DIR ? join(process.env.SCREENSHOTS_DIR, 'staff') : null;
 const CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 const PASSWORD = 'a long browser password';
 
@@ -26,19 +26,14 @@ describe('staff pages in a real browser', () => {
   let app: TestApp;
   let browser: Browser;
   let screens: string;
-  let copyTo: string | null = SCREENS_COPY;
+  const copyTo = SCREENS_COPY;
   const problems: string[] = [];
 
   beforeAll(async () => {
     app = await startTestApp({ STAFF_SCRYPT_LOG2_COST: '12' });
     browser = await chromium.launch({ executablePath: CHROMIUM });
     screens = await mkdtemp(join(tmpdir(), 'staff-screens-'));
-    try {
-      await rm(SCREENS_COPY, { recursive: true, force: true });
-      await mkdir(SCREENS_COPY, { recursive: true });
-    } catch {
-      copyTo = null;
-    }
+    if (SCREENS_COPY) await mkdir(SCREENS_COPY, { recursive: true });
   });
 
   afterAll(async () => {
