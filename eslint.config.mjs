@@ -2,7 +2,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '.local/'] },
+  // infra/vendor holds third-party packages in their upstream form (see their README).
+  { ignores: ['dist/', 'node_modules/', 'coverage/', '.local/', 'infra/vendor/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

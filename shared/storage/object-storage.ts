@@ -48,6 +48,11 @@ export function createObjectStorage(s3: Config['s3'], upload: Pick<Config['uploa
     maxAttempts: 2,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    // The SDK adds "Expect: 100-continue" to bodies of 2 MiB and more, and sends such a request on a
+    // throw-away agent without keep-alive: a new connection (against real S3, a TLS handshake) for every
+    // part, and a round trip waiting for "100 Continue" before the body. Without the header, parts go out
+    // on the kept-alive connections.
+    expectContinueHeader: false,
   };
   if (s3.endpoint) clientConfig.endpoint = s3.endpoint;
   const client = quietSdkNodeWarning(() => new S3Client(clientConfig));

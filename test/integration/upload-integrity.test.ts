@@ -42,18 +42,24 @@ function unevenStream(data: Buffer): Readable {
 }
 
 /**
- * A loopback TCP proxy in front of S3 that flips one byte, 1 MiB into each connection: well inside the
- * body of the first part that connection carries (request heads are a few hundred bytes, parts ≥ 5 MiB).
+ * A loopback TCP proxy in front of S3 that counts connections and, when `corrupt`, flips one byte, 1 MiB
+ * into each connection: well inside the body of the first part that connection carries (request heads are
+ * a few hundred bytes, parts ≥ 5 MiB).
  */
-async function corruptingProxy(target: URL): Promise<{ endpoint: string; flipped: () => number; close(): Promise<void> }> {
+async function s3Proxy(
+  target: URL,
+  { corrupt }: { corrupt: boolean },
+): Promise<{ endpoint: string; flipped: () => number; connections: () => number; close(): Promise<void> }> {
   let flipped = 0;
+  let connections = 0;
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
     const upstream = connect(Number(target.port), target.hostname);
+    connections += 1;
     sockets.add(client).add(upstream);
     let seen = 0;
     client.on('data', (chunk: Buffer) => {
-      if (seen <= MiB && seen + chunk.length > MiB) {
+      if (corrupt && seen <= MiB && seen + chunk.length > MiB) {
         const copy = Buffer.from(chunk);
         copy[MiB - seen] = copy[MiB - seen]! ^ 0xff;
         flipped += 1;
@@ -73,6 +79,7 @@ async function corruptingProxy(target: URL): Promise<{ endpoint: string; flipped
   return {
     endpoint: `http://127.0.0.1:${port}`,
     flipped: () => flipped,
+    connections: () => connections,
     async close() {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));
@@ -143,12 +150,26 @@ describe('integrity of uploads on their way to S3', () => {
     expect({ objects: await storage.list(''), pending: pending.Uploads ?? [] }).toEqual({ objects: [], pending: [] });
   });
 
+  test('when a body of several parts is uploaded, then its parts share kept-alive connections (not a new connection, or TLS handshake, per part)', async () => {
+    const proxy = await s3Proxy(new URL(app.config.s3.endpoint!), { corrupt: false });
+    try {
+      const through = createObjectStorage({ ...app.config.s3, endpoint: proxy.endpoint }, app.config.upload);
+      const body = randomBytes(6 * PART);
+      await through.upload('kept-alive', Readable.from([body]), 'application/octet-stream');
+      expect(sha256(await buffer(await storage.download('kept-alive')))).toBe(sha256(body));
+      // One connection per part sent at once; 8 requests (create, 6 parts, complete) without keep-alive.
+      expect(proxy.connections()).toBeLessThanOrEqual(app.config.upload.partsInFlight);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   describe('when a part is corrupted on its way to S3', () => {
-    let proxy: Awaited<ReturnType<typeof corruptingProxy>>;
+    let proxy: Awaited<ReturnType<typeof s3Proxy>>;
     let corrupted: TestApp;
 
     beforeAll(async () => {
-      proxy = await corruptingProxy(new URL(app.config.s3.endpoint!));
+      proxy = await s3Proxy(new URL(app.config.s3.endpoint!), { corrupt: true });
       corrupted = await startTestApp({ UPLOAD_MAX_BYTES: String(16 * MiB), UPLOAD_PART_BYTES: String(PART) }, undefined, (config) => ({
         storage: createObjectStorage({ ...config.s3, endpoint: proxy.endpoint }, config.upload),
       }));
