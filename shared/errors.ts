@@ -54,3 +54,8 @@ export function queueUnavailable(cause: unknown): AppError {
     cause,
   });
 }
+
+/** The database refused an insert or update because a unique index already holds the value (MongoDB and FerretDB: code 11000). */
+export function isDuplicateKey(error: unknown): boolean {
+  return (error as { code?: number } | null)?.code === 11000;
+}

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Database } from '../../shared/db';
 import type { AuditAction, AuditDetails, AuditEntry } from '../../shared/models/audit-entry.model';
+import { isDuplicateKey } from '../../shared/errors';
 
 /**
  * The audit log: append-only and hash-chained. The application only ever inserts entries (this module
@@ -37,9 +38,6 @@ export function entryHash(entry: Hashed): string {
   return createHash('sha256').update(JSON.stringify(fields)).digest('hex');
 }
 
-function isDuplicateKey(error: unknown): boolean {
-  return (error as { code?: number } | null)?.code === 11000;
-}
 
 async function head(db: Database): Promise<{ seq: number; hash: string }> {
   let current = (await db.auditHead.findById('head').lean()) ?? { seq: 0, hash: GENESIS_HASH };

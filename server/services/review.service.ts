@@ -8,6 +8,7 @@ import { claimOf, claimReview, releaseReview, type ReviewClaim } from '../../sha
 import type { ReviewEntry } from '../../shared/submissions/review-queue';
 import type { Submission } from '../../shared/submissions/submission.model';
 import { appendAudit } from './audit.service';
+import { maySeeCampaign } from './staff.service';
 
 /**
  * The moderators' decisions: claim, approve (after the safety checklist; a sensitive clip needs two
@@ -45,7 +46,7 @@ async function loadInScope(db: Database, me: Moderator, id: string): Promise<{ s
   if (!submission) throw notFound();
   const campaign = await db.campaigns.findById(submission.campaignId).lean<Campaign>();
   if (!campaign) throw notFound();
-  if (me.role !== 'admin' && me.campaigns.length > 0 && !me.campaigns.includes(campaign.slug)) throw notFound();
+  if (!maySeeCampaign(me, campaign.slug)) throw notFound();
   return { submission, campaign };
 }
 

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Types } from 'mongoose';
 import type { Config } from '../../shared/config';
 import type { Database } from '../../shared/db';
-import { AppError } from '../../shared/errors';
+import { AppError, isDuplicateKey } from '../../shared/errors';
 import { ROLES_NEEDING_TOTP, type StaffInvite, type StaffRole, type StaffUser } from '../../shared/models/staff-user.model';
 import { appendAudit } from './audit.service';
 import { dummyHash, hashPassword, needsRehash, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, verifyPassword } from './password.service';
@@ -35,9 +35,6 @@ export function checkPasswordRules(password: string): void {
   if (password.length > PASSWORD_MAX_LENGTH) throw new AppError('password_too_long', 400, `The password must be at most ${PASSWORD_MAX_LENGTH} characters long.`);
 }
 
-function isDuplicateKey(error: unknown): boolean {
-  return (error as { code?: number } | null)?.code === 11000;
-}
 
 export async function createAdmin(db: Database, config: StaffConfig, emailInput: string, password: string, now: Date): Promise<StaffUser> {
   const email = normaliseEmail(emailInput);

@@ -1,5 +1,6 @@
 import { Types, type Connection, type mongo } from 'mongoose';
 import { REVIEW_CLAIMS, REVIEW_QUEUE } from './review-queue';
+import { isDuplicateKey } from '../errors';
 
 /**
  * A moderator's claim on a clip in review: a lease (who, until when), so two moderators do not review the
@@ -30,9 +31,6 @@ function claimsOf(connection: Connection): mongo.Collection<ReviewClaim> {
   return connection.db!.collection<ReviewClaim>(REVIEW_CLAIMS);
 }
 
-function isDuplicateKey(error: unknown): boolean {
-  return (error as { code?: number } | null)?.code === 11000;
-}
 
 async function queued(connection: Connection, id: string): Promise<boolean> {
   return (await connection.db!.collection(REVIEW_QUEUE).findOne({ _id: new Types.ObjectId(id) }, { projection: { _id: 1 } })) !== null;

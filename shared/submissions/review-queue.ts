@@ -1,5 +1,6 @@
 import { Schema, type Connection, type Model, type mongo, Types } from 'mongoose';
 import type { Submission, SubmissionModel } from './submission.model';
+import { isDuplicateKey } from '../errors';
 
 /**
  * The moderators' queue: one small document per clip in `in_review`, kept in step by `transition()`
@@ -94,9 +95,6 @@ function enteredReviewAt(submission: Pick<Submission, 'history' | 'updatedAt'>):
   return entry?.at ?? submission.updatedAt;
 }
 
-function isDuplicateKey(error: unknown): boolean {
-  return (error as { code?: number } | null)?.code === 11000;
-}
 
 function queueOf(connection: Connection): mongo.Collection<ReviewEntry> {
   return connection.db!.collection<ReviewEntry>(REVIEW_QUEUE);

@@ -4,6 +4,7 @@ import { canTransition, isLeased, transitionTarget, type SubmissionState, type T
 import type { HistoryEntry, Lease, Processing, Rejection, StoredObject, Submission, SubmissionModel } from './submission.model';
 import type { MediaInfo } from './media-info';
 import { syncReviewEntry } from './review-queue';
+import { isDuplicateKey } from '../errors';
 
 export class IllegalTransitionError extends Error {}
 
@@ -78,9 +79,6 @@ interface Slot {
   at: Date;
 }
 
-function isDuplicateKey(error: unknown): boolean {
-  return (error as { code?: number } | null)?.code === 11000;
-}
 
 /**
  * The one function that changes a submission's state. Applies the named transition from `from` with a
