@@ -223,6 +223,7 @@ function unsafeForProduction(env: NodeJS.ProcessEnv, e: Env): string[] {
   if (!env.S3_ENDPOINT) problems.push('S3_ENDPOINT: not set, so it is the local MinIO of `npm start`');
   if (PUBLIC_SECRETS.has(e.S3_ACCESS_KEY_ID)) problems.push('S3_ACCESS_KEY_ID: a default credential, set a real one');
   if (PUBLIC_SECRETS.has(e.S3_SECRET_ACCESS_KEY)) problems.push('S3_SECRET_ACCESS_KEY: a default secret, set a real one');
+  if (!e.PUBLIC_URL) problems.push('PUBLIC_URL: not set; invitation links, the OpenAPI server and secure cookies need the public address');
   return problems;
 }
 

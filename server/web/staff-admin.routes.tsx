@@ -54,6 +54,7 @@ export function staffAdminRoutes(router: Router, deps: ServerDeps, sessions: Ses
     const ctx = staffContext(res);
     try {
       const { token, invite } = await createInvite(deps.db, deps.config.staff, { id: me.userId, email: me.email }, body, deps.now());
+      // PUBLIC_URL (required in production); on a developer's machine without it, the address the admin used.
       const base = deps.config.http.publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
       const link = new URL(`/staff/invite/${token}`, base).toString();
       renderPage(res, <InviteCreatedPage ctx={ctx} email={invite.email} role={invite.role} link={link} expiresAt={invite.expiresAt} />, 201);

@@ -16,6 +16,7 @@ export async function startBenchServices(): Promise<{ services: LocalServices; e
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'production',
+    PUBLIC_URL: 'http://127.0.0.1:3000',
     LOG_LEVEL: 'warn',
     MONGO_URL: services.mongoUrl,
     REDIS_URL: services.redisUrl,

@@ -18,7 +18,7 @@ describe('loadConfig', () => {
 });
 
 describe('loadConfig in production', () => {
-  const real = { S3_ENDPOINT: 'https://s3.eu-central-1.amazonaws.com', S3_ACCESS_KEY_ID: 'AKIAREAL', S3_SECRET_ACCESS_KEY: 'a-real-secret' };
+  const real = { S3_ENDPOINT: 'https://s3.eu-central-1.amazonaws.com', S3_ACCESS_KEY_ID: 'AKIAREAL', S3_SECRET_ACCESS_KEY: 'a-real-secret', PUBLIC_URL: 'https://clips.example.org' };
 
   test('when production has real S3 settings, then it loads', () => {
     expect(loadConfig({ NODE_ENV: 'production', ...real }).s3.endpoint).toBe(real.S3_ENDPOINT);
@@ -29,6 +29,7 @@ describe('loadConfig in production', () => {
     ['S3_ENDPOINT is not set', { S3_ENDPOINT: undefined }, /S3_ENDPOINT/],
     ['the access key is the local default', { S3_ACCESS_KEY_ID: 'solidarity' }, /S3_ACCESS_KEY_ID/],
     ['the secret is the local default', { S3_SECRET_ACCESS_KEY: 'solidarity-local-secret' }, /S3_SECRET_ACCESS_KEY/],
+    ['PUBLIC_URL is not set', { PUBLIC_URL: undefined }, /PUBLIC_URL/],
     ['the credentials are MinIO\'s own defaults', { S3_ACCESS_KEY_ID: 'minioadmin', S3_SECRET_ACCESS_KEY: 'minioadmin' }, /S3_ACCESS_KEY_ID[\s\S]*S3_SECRET_ACCESS_KEY/],
   ])('when %s, then production refuses to start and names it', (_what, overrides, message) => {
     const env = { NODE_ENV: 'production', ...real, ...overrides };
