@@ -93,12 +93,31 @@ export async function checkPassword(db: Database, config: StaffConfig, emailInpu
 
 export const codeWrong = () => new AppError('code_wrong', 401, 'That code is wrong or was already used. Wait for the next one and try again.');
 
-/** The second factor at login. A code is accepted once (its time step is stored by compare-and-set). */
+/** Where each accepted code's time step is recorded, once: `<user id>:<step>`. */
+const TOTP_STEPS = 'staff_totp_steps';
+
+/**
+ * Takes a code's time step for good, or returns false when it was taken already. An insert with a known
+ * `_id` is refused atomically by MongoDB and FerretDB alike (FerretDB applies a conditional update as a read
+ * then a write, so two logins racing with one code could both pass a compare-and-set on `totp.lastStep`).
+ */
+async function useTotpStep(db: Database, userId: string, step: number): Promise<boolean> {
+  try {
+    await db.connection.db!.collection<{ _id: string }>(TOTP_STEPS).insertOne({ _id: `${userId}:${step}` });
+    return true;
+  } catch (error) {
+    if (isDuplicateKey(error)) return false;
+    throw error;
+  }
+}
+
+/** The second factor at login. A code is accepted once: its time step is taken by an insert-unique (useTotpStep). */
 export async function checkSecondFactor(db: Database, config: StaffConfig, userId: string, code: string, now: Date): Promise<StaffUser> {
   const user = await db.staffUsers.findById(userId).lean<StaffUser>();
   if (!user || user.disabled || !user.totp.secret || isLocked(user, now)) throw loginFailed();
   const step = matchTotp(user.totp.secret, code.trim(), now, user.totp.lastStep);
-  const claimed = step !== null && (await db.staffUsers.updateOne({ _id: user._id, 'totp.lastStep': { $lt: step } }, { $set: { 'totp.lastStep': step, failedLogins: 0 } })).modifiedCount === 1;
+  const claimed = step !== null && (await useTotpStep(db, user._id.toHexString(), step));
+  if (claimed) await db.staffUsers.updateOne({ _id: user._id }, { $set: { 'totp.lastStep': step, failedLogins: 0 } });
   if (!claimed) {
     await recordFailure(db, config, user, now, 'code');
     throw codeWrong();

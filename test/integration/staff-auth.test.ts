@@ -77,6 +77,28 @@ describe('staff login, sessions and their defences', () => {
     expect(replay.html).toContain('already used');
   });
 
+  test('when several logins race with one code, then exactly one of them gets in', async () => {
+    // An app of its own, so these logins do not count against the others' per-client limit.
+    const app = await startTestApp(FAST, clock.now);
+    const racer = await makeStaff(app, clock.now, 'admin');
+    try {
+      const clients = await Promise.all(
+        Array.from({ length: 6 }, async () => {
+          const client = new StaffClient(app.baseUrl);
+          await client.get('/staff/login');
+          await client.post('/staff/login', { email: racer.email, password: PASSWORD });
+          await client.get('/staff/login/code');
+          return client;
+        }),
+      );
+      const code = await nextCode(app, clock, racer);
+      const answers = await Promise.all(clients.map((client) => client.post('/staff/login/code', { code })));
+      expect(answers.map((answer) => answer.status).sort()).toEqual([303, 401, 401, 401, 401, 401]);
+    } finally {
+      await app.close();
+    }
+  });
+
   test('when the password is wrong 5 times, then the account is locked (even for the right password) until the lockout ends', async () => {
     const moderator = await makeStaff(app, clock.now, 'moderator');
     const client = new StaffClient(app.baseUrl);
@@ -178,11 +200,11 @@ describe('login attempts per client', () => {
   test('when one client makes more attempts than allowed, then it gets 429 whatever the account', async () => {
     const app = await startTestApp({ ...FAST, STAFF_LOGIN_ATTEMPTS_PER_CLIENT: '3' });
     try {
-      const client = new StaffClient(app.baseUrl);
-      await client.get('/staff/login');
-      const statuses = [];
-      for (let i = 0; i < 5; i += 1) statuses.push((await client.post('/staff/login', { email: `someone${i}@example.org`, password: 'whatever password' })).status);
-      expect(statuses).toEqual([401, 401, 401, 429, 429]);
+        const client = new StaffClient(app.baseUrl);
+        await client.get('/staff/login');
+        const statuses = [];
+        for (let i = 0; i < 5; i += 1) statuses.push((await client.post('/staff/login', { email: `someone${i}@example.org`, password: 'whatever password' })).status);
+        expect(statuses).toEqual([401, 401, 401, 429, 429]);
     } finally {
       await app.close();
     }
