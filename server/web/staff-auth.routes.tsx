@@ -13,6 +13,9 @@ import { renderPage } from './render';
 import { clearSessionCookie, createClientLimiter, parseBody, setSessionCookie, staffContext, staffRoute, staffSession } from './staff-route';
 import { totpQrSvg } from './qr';
 
+/** How long a refused login takes at least (scrypt alone takes about half of it at the production cost). */
+const FAILED_LOGIN_FLOOR_MS = 1000;
+
 const loginBody = z.object({ email: z.string().max(320), password: z.string().max(1024), _csrf: z.string().optional() }).strict();
 const codeBody = z.object({ code: z.string().max(16), _csrf: z.string().optional() }).strict();
 const acceptBody = z.object({ password: z.string().max(1024), repeat: z.string().max(1024), username: z.string().optional(), _csrf: z.string().optional() }).strict();
@@ -65,11 +68,15 @@ export function staffAuthRoutes(router: Router, deps: ServerDeps, sessions: Sess
 
   staffRoute(router, 'post', '/staff/login', { public: true }, async (req, res) => {
     const body = parseBody(loginBody, req.body);
+    const started = Date.now();
     try {
       limiter.hit(req.ip, deps.now());
       const user = await checkPassword(deps.db, config, body.email, body.password, deps.now());
       await startSession(req, res, user);
     } catch (error) {
+      // Every refused password takes as long: a failure on an existing account (counted, audited) must not
+      // answer later than one for an unknown address, or the time would tell which addresses have accounts.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + FAILED_LOGIN_FLOOR_MS - Date.now())));
       const message = formError(error, res);
       renderPage(res, <LoginPage ctx={staffContext(res)} error={message} email={body.email} />, res.statusCode);
     }

@@ -77,6 +77,20 @@ describe('staff login, sessions and their defences', () => {
     expect(replay.html).toContain('already used');
   });
 
+  test('when a login is refused, then it takes at least a second, for an existing account as for an unknown address', async () => {
+    const timed = async (email: string) => {
+      const client = new StaffClient(app.baseUrl);
+      await client.get('/staff/login');
+      const started = Date.now();
+      const answer = await client.post('/staff/login', { email, password: 'not the password at all' });
+      return { status: answer.status, ms: Date.now() - started };
+    };
+    for (const attempt of [await timed(admin.email), await timed('nobody@example.org')]) {
+      expect(attempt.status).toBe(401);
+      expect(attempt.ms).toBeGreaterThanOrEqual(990);
+    }
+  });
+
   test('when several logins race with one code, then exactly one of them gets in', async () => {
     // An app of its own, so these logins do not count against the others' per-client limit.
     const app = await startTestApp(FAST, clock.now);
