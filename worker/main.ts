@@ -7,6 +7,7 @@ import { missingCapabilities } from './ffmpeg/ffmpeg';
 import type { JobName } from '../shared/queue/queue';
 import { HANDLERS } from './handlers/handlers';
 import { reconcile, RECONCILE } from './reconciler';
+import { deleteDueOriginals } from './retention';
 import { sweepStaleJobDirs, workRoot } from './work-dirs';
 
 /**
@@ -39,7 +40,7 @@ async function main(): Promise<void> {
     });
   }
   const runReconciler = () =>
-    Promise.all([reconcile(deps), sweep().then((s) => s.killed > 0 && logger.warn(s, 'killed what a dead worker left running'))]).catch((error: unknown) =>
+    Promise.all([reconcile(deps), deleteDueOriginals(deps), sweep().then((s) => s.killed > 0 && logger.warn(s, 'killed what a dead worker left running'))]).catch((error: unknown) =>
       logger.warn({ err: error }, 'reconciler failed'),
     );
   const reconciler = setInterval(() => void runReconciler(), RECONCILE.intervalMs);

@@ -73,6 +73,7 @@ export async function createSubmission(
     contactEmail: input.contactEmail,
     consent: { ...input.consent, givenAt: now() },
     original: params.video,
+    originalDeletedAt: null,
     subtitles: params.subtitles,
     media: null,
     outputs: {},

@@ -3,9 +3,10 @@
  * never a filename, an organisation, a language code chosen by a contributor, or any other contributor data.
  */
 
-export type OutputName = 'preview' | 'captionedPreview' | 'poster' | 'captionsVtt' | 'captionsSrt';
+export type OutputName = 'master' | 'preview' | 'captionedPreview' | 'poster' | 'captionsVtt' | 'captionsSrt';
 
 const OUTPUT_FILES: Record<OutputName, string> = {
+  master: 'master.mp4',
   preview: 'preview.mp4',
   captionedPreview: 'preview-captioned.mp4',
   poster: 'poster.jpg',
@@ -23,6 +24,11 @@ function checkId(submissionId: string): string {
 /** The clip exactly as uploaded. */
 export function originalKey(submissionId: string): string {
   return `originals/${checkId(submissionId)}/video`;
+}
+
+/** Both raw uploads of a submission (deleted by the retention job, worker/retention.ts). */
+export function originalsPrefix(submissionId: string): string {
+  return `originals/${checkId(submissionId)}/`;
 }
 
 /** The subtitle file exactly as uploaded. */
@@ -50,5 +56,5 @@ export function outputsPrefix(submissionId: string): string {
 
 /** Everything stored for one submission (for withdrawal and for tests that check nothing is left). */
 export function submissionPrefixes(submissionId: string): string[] {
-  return [`originals/${checkId(submissionId)}/`, outputsPrefix(submissionId)];
+  return [originalsPrefix(submissionId), outputsPrefix(submissionId)];
 }

@@ -72,6 +72,8 @@ export interface Submission {
   contactEmail: string | null;
   consent: SubmissionConsent;
   original: StoredObject;
+  /** When the raw original (and the uploaded subtitle file) were deleted by the retention job; null while kept. */
+  originalDeletedAt: Date | null;
   subtitles: StoredObject | null;
   /** The project's own description of the clip, set once probed. */
   media: MediaInfo | null;
@@ -118,6 +120,7 @@ export const submissionSchema = new Schema<Submission>(
       required: true,
     },
     original: { type: storedObjectSchema, required: true },
+    originalDeletedAt: { type: Date, default: null },
     subtitles: { type: storedObjectSchema, default: null },
     media: { type: Schema.Types.Mixed, default: null },
     outputs: { type: Map, of: storedObjectSchema, default: {} },

@@ -6,6 +6,7 @@ import { sha256Passthrough } from '../../shared/storage/checksum';
 import type { ObjectStorage } from '../../shared/storage/object-storage';
 
 export const CONTENT_TYPES: Record<OutputName, string> = {
+  master: 'video/mp4',
   preview: 'video/mp4',
   captionedPreview: 'video/mp4',
   poster: 'image/jpeg',
