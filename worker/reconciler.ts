@@ -1,4 +1,6 @@
+import { releaseJobId } from '../shared/queue/queue';
 import { findAbandoned, findWaiting, recoverAbandoned } from '../shared/submissions/processing';
+import { findReleasePending } from '../shared/submissions/release';
 import type { WorkerDeps } from './deps';
 
 /**
@@ -14,7 +16,7 @@ const LIVE_JOB_STATES = new Set(['waiting', 'active', 'delayed', 'paused']);
  * The database is the source of truth, not Redis. Re-queues submissions that should be moving but have
  * no live job: a `received` one whose job was lost (Redis restored from an old backup, flushed, or the
  * enqueue failed after the upload), and a `processing` one whose lease expired and whose job is gone.
- * Returns how many were re-queued.
+ * Also re-queues the release of approved clips that have no release job. Returns how many were re-queued.
  */
 export async function reconcile(deps: Pick<WorkerDeps, 'db' | 'queue' | 'logger'>, now: Date = new Date()): Promise<number> {
   const { db, queue, logger } = deps;
@@ -34,6 +36,15 @@ export async function reconcile(deps: Pick<WorkerDeps, 'db' | 'queue' | 'logger'
     const id = submission._id.toHexString();
     if (LIVE_JOB_STATES.has((await queue.jobState(id)) ?? '')) continue;
     await queue.enqueue('process-submission', { submissionId: id }, { replace: true });
+    requeued += 1;
+  }
+
+  // Approved (or releasing) clips whose release job is gone: the approval's enqueue failed, or Redis lost it.
+  // A job the queue failed for good (every retry used) is left for an operator (`release.lastError` says why).
+  for (const submission of await findReleasePending(db.submissions, new Date(now.getTime() - RECONCILE.receivedGraceMs), RECONCILE.batch)) {
+    const id = submission._id.toHexString();
+    if ((await queue.jobState(releaseJobId(id))) !== null) continue;
+    await queue.enqueue('release-submission', { submissionId: id });
     requeued += 1;
   }
 

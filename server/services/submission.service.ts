@@ -74,6 +74,7 @@ export async function createSubmission(
     consent: { ...input.consent, givenAt: now() },
     original: params.video,
     originalDeletedAt: null,
+    release: null,
     subtitles: params.subtitles,
     media: null,
     outputs: {},

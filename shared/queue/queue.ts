@@ -9,11 +9,17 @@ export const QUEUE_NAME = 'submissions';
 
 export interface JobPayloads {
   'process-submission': { submissionId: string };
+  'release-submission': { submissionId: string };
 }
 
 export type JobName = keyof JobPayloads;
 
 const HOUR = 3600;
+
+/** One release job per submission (its own id space: the processing job's id is the submission id). */
+export function releaseJobId(submissionId: string): string {
+  return `release-${submissionId}`;
+}
 
 /** Retry, backoff, job ids and retention, in one place. */
 export function jobOptions<N extends JobName>(name: N, payload: JobPayloads[N]): Bull.JobOptions {
@@ -25,6 +31,15 @@ export function jobOptions<N extends JobName>(name: N, payload: JobPayloads[N]):
         attempts: 5,
         // 15 s, 30 s, 60 s, 120 s: rides out a short S3 or database outage.
         backoff: { type: 'exponential', delay: 15_000 },
+        removeOnComplete: { age: 7 * 24 * HOUR, count: 10_000 },
+        removeOnFail: { age: 30 * 24 * HOUR },
+      };
+    case 'release-submission':
+      return {
+        jobId: releaseJobId(payload.submissionId),
+        // A failed render retries: 30 s, 1 min, 2 min, 4 min, 8 min.
+        attempts: 6,
+        backoff: { type: 'exponential', delay: 30_000 },
         removeOnComplete: { age: 7 * 24 * HOUR, count: 10_000 },
         removeOnFail: { age: 30 * 24 * HOUR },
       };

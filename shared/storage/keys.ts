@@ -54,7 +54,23 @@ export function outputsPrefix(submissionId: string): string {
   return `outputs/${checkId(submissionId)}/`;
 }
 
+const RELEASE_FILE = /^[a-z0-9]+(-[a-z0-9]+)*\.(mp4|jpg|srt|vtt)$/;
+
+/**
+ * The release renders (worker/handlers/release-submission.handler.ts): one fixed key per file, so a re-run
+ * overwrites rather than adds. File names are built by the worker from the shape and the caption language
+ * code (validated, lower-case), e.g. `vertical-be.mp4`.
+ */
+export function releaseKey(submissionId: string, file: string): string {
+  if (!RELEASE_FILE.test(file)) throw new Error(`not a release file name: ${file}`);
+  return `${releasePrefix(submissionId)}${file}`;
+}
+
+export function releasePrefix(submissionId: string): string {
+  return `releases/${checkId(submissionId)}/`;
+}
+
 /** Everything stored for one submission (for withdrawal and for tests that check nothing is left). */
 export function submissionPrefixes(submissionId: string): string[] {
-  return [originalsPrefix(submissionId), outputsPrefix(submissionId)];
+  return [originalsPrefix(submissionId), outputsPrefix(submissionId), releasePrefix(submissionId)];
 }

@@ -57,6 +57,17 @@ export interface Processing {
   lease: Lease | null;
 }
 
+/** What the release job made (shared/submissions/release.ts): set when it starts, completed when every output is stored. */
+export interface ReleaseRecord {
+  /** Output name → object under releases/<id>/: `source`, `square-be`, `poster-vertical`, `captions-be-srt`… */
+  outputs: Record<string, StoredObject>;
+  /** The caption languages rendered, in order. */
+  languages: string[];
+  startedAt: Date;
+  finishedAt: Date | null;
+  lastError: string | null;
+}
+
 export interface Submission {
   _id: Types.ObjectId;
   campaignId: Types.ObjectId;
@@ -80,6 +91,8 @@ export interface Submission {
   /** Keys of what the worker produced (preview, poster, captions…), by output name. */
   outputs: Record<string, StoredObject>;
   processing: Processing;
+  /** Null until the release job starts. */
+  release: ReleaseRecord | null;
   rejection: Rejection | null;
   history: HistoryEntry[];
   createdAt: Date;
@@ -142,6 +155,7 @@ export const submissionSchema = new Schema<Submission>(
       ),
       default: () => ({}),
     },
+    release: { type: Schema.Types.Mixed, default: null },
     rejection: {
       type: new Schema<Rejection>({ code: String, reason: String }, { _id: false }),
       default: null,

@@ -216,8 +216,8 @@ export function strippedMp4Args(): string[] {
 }
 
 /** One JPEG, no comment block (bitexact drops the "Lavc" tag). */
-export function posterArgs(): string[] {
-  return ['-map', '[poster]', '-frames:v', '1', '-update', '1', '-q:v', '3', '-fflags', '+bitexact', '-flags:v', '+bitexact'];
+export function posterArgs(label = '[poster]'): string[] {
+  return ['-map', label, '-frames:v', '1', '-update', '1', '-q:v', '3', '-fflags', '+bitexact', '-flags:v', '+bitexact'];
 }
 
 export async function transcode(
