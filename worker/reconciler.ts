@@ -1,6 +1,6 @@
-import { releaseJobId } from '../shared/queue/queue';
+import { releaseJobId, takedownJobId } from '../shared/queue/queue';
 import { findAbandoned, findWaiting, recoverAbandoned } from '../shared/submissions/processing';
-import { findReleasePending } from '../shared/submissions/release';
+import { findNotTakenDown, findReleasePending } from '../shared/submissions/release';
 import type { WorkerDeps } from './deps';
 
 /**
@@ -45,6 +45,14 @@ export async function reconcile(deps: Pick<WorkerDeps, 'db' | 'queue' | 'logger'
     const id = submission._id.toHexString();
     if ((await queue.jobState(releaseJobId(id))) !== null) continue;
     await queue.enqueue('release-submission', { submissionId: id });
+    requeued += 1;
+  }
+
+  // Withdrawn clips whose takedown job was lost: their release objects and master must still go.
+  for (const submission of await findNotTakenDown(db.submissions, new Date(now.getTime() - RECONCILE.receivedGraceMs), RECONCILE.batch)) {
+    const id = submission._id.toHexString();
+    if (LIVE_JOB_STATES.has((await queue.jobState(takedownJobId(id))) ?? '')) continue;
+    await queue.enqueue('takedown-submission', { submissionId: id }, { replace: true });
     requeued += 1;
   }
 

@@ -75,6 +75,7 @@ export async function createSubmission(
     original: params.video,
     originalDeletedAt: null,
     release: null,
+    takenDownAt: null,
     subtitles: params.subtitles,
     media: null,
     outputs: {},

@@ -10,6 +10,7 @@ export const QUEUE_NAME = 'submissions';
 export interface JobPayloads {
   'process-submission': { submissionId: string };
   'release-submission': { submissionId: string };
+  'takedown-submission': { submissionId: string };
 }
 
 export type JobName = keyof JobPayloads;
@@ -19,6 +20,10 @@ const HOUR = 3600;
 /** One release job per submission (its own id space: the processing job's id is the submission id). */
 export function releaseJobId(submissionId: string): string {
   return `release-${submissionId}`;
+}
+
+export function takedownJobId(submissionId: string): string {
+  return `takedown-${submissionId}`;
 }
 
 /** Retry, backoff, job ids and retention, in one place. */
@@ -40,6 +45,15 @@ export function jobOptions<N extends JobName>(name: N, payload: JobPayloads[N]):
         // A failed render retries: 30 s, 1 min, 2 min, 4 min, 8 min.
         attempts: 6,
         backoff: { type: 'exponential', delay: 30_000 },
+        removeOnComplete: { age: 7 * 24 * HOUR, count: 10_000 },
+        removeOnFail: { age: 30 * 24 * HOUR },
+      };
+    case 'takedown-submission':
+      return {
+        jobId: takedownJobId(payload.submissionId),
+        // A deletion must happen: many tries, 5 s doubling (rides out an S3 outage of an hour and more).
+        attempts: 12,
+        backoff: { type: 'exponential', delay: 5_000 },
         removeOnComplete: { age: 7 * 24 * HOUR, count: 10_000 },
         removeOnFail: { age: 30 * 24 * HOUR },
       };

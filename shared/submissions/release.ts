@@ -58,3 +58,24 @@ export function findReleasePending(submissions: SubmissionModel, before: Date, l
     .lean<Array<Pick<Submission, '_id' | 'status'>>>()
     .exec();
 }
+
+/**
+ * After a withdrawal (worker/handlers/takedown-submission.handler.ts, once the objects are deleted): the
+ * clip records no release objects and no master any more, so nothing can be linked to from its record.
+ */
+export async function markTakenDown(submissions: SubmissionModel, id: Id, now: Date): Promise<boolean> {
+  await submissions.updateOne({ _id: id, status: 'withdrawn', release: { $ne: null } }, { $set: { 'release.outputs': {} } });
+  const result = await submissions.updateOne({ _id: id, status: 'withdrawn' }, { $set: { takenDownAt: now }, $unset: { 'outputs.master': '' } });
+  return result.matchedCount === 1;
+}
+
+/** Withdrawn clips whose objects are not yet taken down, withdrawn before `before`, for the reconciler. */
+export function findNotTakenDown(submissions: SubmissionModel, before: Date, limit: number): Promise<Array<Pick<Submission, '_id'>>> {
+  return submissions
+    .find({ status: 'withdrawn', takenDownAt: null, updatedAt: { $lt: before } })
+    .sort({ updatedAt: 1 })
+    .limit(limit)
+    .select({ _id: 1 })
+    .lean<Array<Pick<Submission, '_id'>>>()
+    .exec();
+}

@@ -93,6 +93,8 @@ export interface Submission {
   processing: Processing;
   /** Null until the release job starts. */
   release: ReleaseRecord | null;
+  /** When a withdrawn clip's release objects and master were deleted (takedown job); null until then. */
+  takenDownAt: Date | null;
   rejection: Rejection | null;
   history: HistoryEntry[];
   createdAt: Date;
@@ -156,6 +158,7 @@ export const submissionSchema = new Schema<Submission>(
       default: () => ({}),
     },
     release: { type: Schema.Types.Mixed, default: null },
+    takenDownAt: { type: Date, default: null },
     rejection: {
       type: new Schema<Rejection>({ code: String, reason: String }, { _id: false }),
       default: null,

@@ -99,6 +99,7 @@ export const en = {
   'audit.action.approve': 'clip approved',
   'audit.action.reject': 'clip rejected',
   'audit.action.original_downloaded': 'original downloaded',
+  'audit.action.withdraw': 'clip withdrawn',
   'audit.empty': 'Nothing has been logged yet.',
   'audit.older': 'Older entries',
   'audit.newest': 'Newest entries',
