@@ -11,6 +11,8 @@ import { FIXTURES } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { runWorker, submitFile, workerDeps } from '../helpers/worker-env';
 
+const ALL = { campaigns: [] };
+
 const job = <N extends 'release-submission' | 'takedown-submission'>(name: N, submissionId: string): QueueJob<N> => ({
   id: name === 'release-submission' ? releaseJobId(submissionId) : takedownJobId(submissionId),
   name,
@@ -48,7 +50,7 @@ describe('withdrawal and download links', () => {
 
   test('when a released clip\'s file is asked for, then a short-lived link saves it under a name that says nothing about the contributor', async () => {
     const id = await releasedClip();
-    const link = await mintReleaseLink(app.deps, id, 'vertical');
+    const link = await mintReleaseLink(app.deps, ALL, id, 'vertical');
     expect(link.filename).toBe(`solidarity-demo-${id}-9x16.mp4`);
     expect(link.expiresInSeconds).toBeLessThanOrEqual(300);
     const response = await fetch(link.url);
@@ -61,26 +63,26 @@ describe('withdrawal and download links', () => {
   test.each([['original'], ['preview'], ['master'], ['captionedPreview'], ['__proto__'], ['../originals/x']])('when a link to "%s" of a released clip is asked for, then none is minted', async (output) => {
     oneReleased ??= releasedClip();
     const id = await oneReleased;
-    await expect(mintReleaseLink(app.deps, id, output)).rejects.toMatchObject({ status: 404 });
+    await expect(mintReleaseLink(app.deps, ALL, id, output)).rejects.toMatchObject({ status: 404 });
   });
 
   test('when a clip is approved but not yet released, or not even approved, then no link is minted for it', async () => {
     const inReview = (await runWorker(deps, await submitFile(app, await FIXTURES.noAudio!())))._id.toHexString();
-    await expect(mintReleaseLink(app.deps, inReview, 'source')).rejects.toMatchObject({ code: 'release_not_available' });
+    await expect(mintReleaseLink(app.deps, ALL, inReview, 'source')).rejects.toMatchObject({ code: 'release_not_available' });
     await approve(deps.db.submissions, inReview, { by: 'moderator' });
-    await expect(mintReleaseLink(app.deps, inReview, 'source')).rejects.toMatchObject({ code: 'release_not_available' });
-    await expect(mintReleaseLink(app.deps, 'not-an-id', 'source')).rejects.toMatchObject({ code: 'release_not_available' });
+    await expect(mintReleaseLink(app.deps, ALL, inReview, 'source')).rejects.toMatchObject({ code: 'release_not_available' });
+    await expect(mintReleaseLink(app.deps, ALL, 'not-an-id', 'source')).rejects.toMatchObject({ code: 'release_not_available' });
   });
 
   test('when a moderator withdraws a released clip, then no link is minted at once, it is audited, and the takedown deletes its release objects and master', async () => {
     const id = await releasedClip();
     const before = await load(id);
-    const oldLink = await mintReleaseLink(app.deps, id, 'square');
+    const oldLink = await mintReleaseLink(app.deps, ALL, id, 'square');
     const masterKey = before.outputs.master!.key;
 
     await withdrawSubmission(app.deps, id, { actor: moderator, by: 'moderator', reason: 'asked by the union' });
     expect((await load(id)).status).toBe('withdrawn');
-    await expect(mintReleaseLink(app.deps, id, 'square')).rejects.toMatchObject({ code: 'release_not_available' });
+    await expect(mintReleaseLink(app.deps, ALL, id, 'square')).rejects.toMatchObject({ code: 'release_not_available' });
     expect(await deps.queue.jobState(takedownJobId(id))).toBe('waiting');
     const audit = await app.services.db.auditEntries.find({ 'target.id': id }).lean();
     expect(audit.map((e) => [e.action, e.actor.id, e.details.from])).toEqual([['withdraw', 'mod-1', 'released']]);

@@ -28,6 +28,7 @@ export function Layout(props: { ctx: StaffContext; title: string; narrow?: boole
           {ctx.session && (
             <nav aria-label={t('nav.home')}>
               {full && <a href="/staff">{t('nav.home')}</a>}
+              {(full?.role === 'social' || full?.role === 'admin') && <a href="/staff/gallery">{t('nav.gallery')}</a>}
               {full?.role === 'admin' && <a href="/staff/admin/staff">{t('nav.staff')}</a>}
               {full?.role === 'admin' && <a href="/staff/admin/audit">{t('nav.audit')}</a>}
               <form method="post" action="/staff/logout">
