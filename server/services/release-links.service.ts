@@ -3,6 +3,7 @@ import { releasePrefix } from '../../shared/storage/keys';
 import type { ServerDeps } from '../deps';
 import { releasedInScope, type GalleryScope } from './gallery.service';
 import { downloadFilename } from './release-files';
+import type { ReleaseUse } from '../../shared/submissions/consent-scopes';
 
 export { downloadFilename };
 
@@ -26,8 +27,14 @@ export interface ReleaseLink {
 }
 
 /** A short-lived link to one file of a released clip, or a 404 AppError when there is none to give. */
-export async function mintReleaseLink(deps: Pick<ServerDeps, 'db' | 'storage'>, scope: GalleryScope, submissionId: string, output: string): Promise<ReleaseLink> {
-  const { submission, campaign } = await releasedInScope(deps, scope, submissionId);
+export async function mintReleaseLink(
+  deps: Pick<ServerDeps, 'db' | 'storage'>,
+  scope: GalleryScope,
+  submissionId: string,
+  output: string,
+  use: ReleaseUse = 'social',
+): Promise<ReleaseLink> {
+  const { submission, campaign } = await releasedInScope(deps, scope, submissionId, use);
   const outputs = submission.release!.outputs;
   const object = Object.hasOwn(outputs, output) ? outputs[output] : undefined;
   if (!object) throw new AppError('release_file_not_found', 404, `This clip has no release file "${output}".`);

@@ -7,6 +7,10 @@ export interface ConsentStatement {
   /** Stable id of the statement, the same in every language of one version (e.g. "publish"). */
   id: string;
   text: string;
+  /** What agreeing grants: uses ('social', 'web', 'events', 'press') and 'credit' (shared/submissions/consent-scopes.ts). */
+  grants?: string[];
+  /** An optional statement may be left unticked (a use the contributor does not allow); the others must be agreed. */
+  optional?: boolean;
 }
 
 export interface ConsentText {
@@ -28,6 +32,8 @@ export interface Campaign {
   languages: string[];
   consentVersions: ConsentVersion[];
   status: CampaignStatus;
+  /** Added to every suggested post text (e.g. "#SolidarityWithBelarus"). */
+  hashtags?: string[];
   opensAt: Date | null;
   closesAt: Date | null;
   createdAt: Date;
@@ -35,7 +41,7 @@ export interface Campaign {
 }
 
 const consentStatementSchema = new Schema<ConsentStatement>(
-  { id: { type: String, required: true }, text: { type: String, required: true } },
+  { id: { type: String, required: true }, text: { type: String, required: true }, grants: { type: [String], default: [] }, optional: { type: Boolean, default: false } },
   { _id: false },
 );
 
@@ -60,6 +66,7 @@ export const campaignSchema = new Schema<Campaign>(
     languages: { type: [String], required: true },
     consentVersions: { type: [consentVersionSchema], required: true },
     status: { type: String, enum: CAMPAIGN_STATUSES, required: true, default: 'draft' },
+    hashtags: { type: [String], default: [] },
     opensAt: { type: Date, default: null },
     closesAt: { type: Date, default: null },
   },

@@ -24,7 +24,7 @@ export async function startRelease(submissions: SubmissionModel, id: Id, options
     const found = await submissions.findById(id).lean<Submission>();
     if (!found || !(PENDING_RELEASE_STATES as readonly string[]).includes(found.status)) return null;
     if (found.status === 'releasing') return found;
-    const release: ReleaseRecord = { outputs: {}, languages: [], startedAt: now, finishedAt: null, lastError: null };
+    const release: ReleaseRecord = { outputs: {}, languages: [], uses: [], credit: false, startedAt: now, finishedAt: null, lastError: null };
     const moved = await transition(submissions, found._id, { name: 'release_started', from: 'approved', by: options.by, now, changes: { release } });
     if (moved) return moved;
   }
@@ -35,7 +35,7 @@ export async function startRelease(submissions: SubmissionModel, id: Id, options
 export async function finishRelease(
   submissions: SubmissionModel,
   found: Submission,
-  result: { outputs: Record<string, StoredObject>; languages: string[] },
+  result: Pick<ReleaseRecord, 'outputs' | 'languages' | 'uses' | 'credit'>,
   options: { by: string; now?: Date },
 ): Promise<Submission | null> {
   const now = options.now ?? new Date();

@@ -63,6 +63,10 @@ export interface ReleaseRecord {
   outputs: Record<string, StoredObject>;
   /** The caption languages rendered, in order. */
   languages: string[];
+  /** Where the clip may go, from the consent its contributor gave (consent-scopes.ts); set at the finish. */
+  uses: string[];
+  /** Whether the organisation may be named in the suggested post text. */
+  credit: boolean;
   startedAt: Date;
   finishedAt: Date | null;
   lastError: string | null;

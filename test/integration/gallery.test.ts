@@ -1,3 +1,9 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Types } from 'mongoose';
 import { releaseJobId } from '../../shared/queue/queue';
 import { approve } from '../../shared/submissions/moderation';
@@ -10,6 +16,7 @@ import { loginAs, makeStaff, testClock, type StaffClient } from '../helpers/staf
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { runWorker, submitFile, workerDeps } from '../helpers/worker-env';
 
+const run = promisify(execFile);
 const SRT = Buffer.from('1\n00:00:00,200 --> 00:00:02,800\nСвабоду палітвязням!\n');
 
 /** The social teams' gallery through HTTP: their campaigns only, filters, posters, per-file downloads. */
@@ -18,11 +25,25 @@ describe('the gallery', () => {
   let deps: WorkerDeps;
   const clock = testClock();
   let social: StaffClient;
-  const clips = {} as Record<'belarusian' | 'ukrainian' | 'otherCampaign', string>;
+  const clips = {} as Record<'belarusian' | 'ukrainian' | 'polish' | 'otherCampaign', string>;
 
-  async function released(fixture: string, changes: Partial<Pick<Submission, 'country' | 'language'>> & { campaign?: Types.ObjectId }, subtitles?: Buffer): Promise<string> {
+  async function released(
+    fixture: string,
+    changes: Partial<Pick<Submission, 'country' | 'language'>> & { campaign?: Types.ObjectId; statements?: string[] },
+    subtitles?: Buffer,
+  ): Promise<string> {
     const id = (await runWorker(deps, await submitFile(app, await FIXTURES[fixture]!(), { subtitles, language: changes.language ?? 'be' })))._id.toHexString();
-    await deps.db.submissions.updateOne({ _id: id }, { $set: { ...(changes.country ? { country: changes.country } : {}), ...(changes.campaign ? { campaignId: changes.campaign } : {}) } });
+    await deps.db.submissions.updateOne(
+      { _id: id },
+      {
+        $set: {
+          ...(changes.country ? { country: changes.country } : {}),
+          ...(changes.campaign ? { campaignId: changes.campaign } : {}),
+          // As the contributor's page sends it: the required statements, and the optional ones ticked.
+          ...(changes.statements ? { 'consent.statements': changes.statements } : {}),
+        },
+      },
+    );
     await approve(deps.db.submissions, id, { by: 'moderator' });
     await releaseSubmission(deps, { id: releaseJobId(id), name: 'release-submission', payload: { submissionId: id }, attempt: 1, maxAttempts: 6, reportProgress: async () => undefined });
     return id;
@@ -35,6 +56,7 @@ describe('the gallery', () => {
     deps = workerDeps(app);
     clips.belarusian = await released('rotated', { country: 'BY', language: 'be' }, SRT);
     clips.ukrainian = await released('noAudio', { country: 'UA', language: 'uk' });
+    clips.polish = await released('noAudio', { country: 'PL', language: 'pl', statements: ['record', 'publish', 'risk', 'press', 'credit'] });
     clips.otherCampaign = await released('noAudio', { country: 'BY', campaign: other._id });
     social = await loginAs(app, clock, await makeStaff(app, clock.now, 'social', { campaigns: ['demo'] }));
   });
@@ -48,8 +70,10 @@ describe('the gallery', () => {
   test('when a social-team member opens the gallery, then the released clips of their campaigns are shown, and not another campaign\'s', async () => {
     const page = await social.get('/staff/gallery');
     expect(page.status).toBe(200);
-    expect(shown(page.html)).toEqual([clips.belarusian, clips.ukrainian].sort());
-    expect(page.html).not.toContain('Test union'); // the contributor's organisation is not on show
+    expect(shown(page.html)).toEqual([clips.belarusian, clips.ukrainian, clips.polish].sort());
+    // The organisation is named only in the post text of the clip whose contributor agreed to be credited.
+    // The organisation is named once per campaign language (be, ru, uk, en), in the post texts of the one clip credited.
+    expect(page.html.split('Test union').length - 1).toBe(4);
   });
 
   test.each([
@@ -58,7 +82,10 @@ describe('the gallery', () => {
     ['language=uk', ['ukrainian']],
     ['campaign=demo&country=BY', ['belarusian']],
     ['campaign=other', []],
-    [`from=${new Date().toISOString().slice(0, 10)}`, ['belarusian', 'ukrainian']],
+    [`from=${new Date().toISOString().slice(0, 10)}`, ['belarusian', 'ukrainian', 'polish']],
+    ['use=press', ['polish']],
+    ['use=events', []],
+    ['use=web', ['belarusian', 'ukrainian', 'polish']],
     ['to=2020-01-01', []],
   ] as const)('when filtered by %s, then %j are shown', async (query, expected) => {
     const page = await social.get(`/staff/gallery?${query}`);
@@ -112,9 +139,63 @@ describe('the gallery', () => {
   test('when the JSON API is asked, then it gives the same clips and files', async () => {
     const answer = await social.get('/staff/api/gallery?shape=square', { accept: 'application/json' });
     const body = JSON.parse(answer.html) as { items: Array<{ id: string; files: Array<{ output: string; filename: string }> }> };
-    expect(body.items.map((i) => i.id).sort()).toEqual([clips.belarusian, clips.ukrainian].sort());
+    expect(body.items.map((i) => i.id).sort()).toEqual([clips.belarusian, clips.ukrainian, clips.polish].sort());
     const ukrainian = body.items.find((i) => i.id === clips.ukrainian)!;
     expect(ukrainian.files.map((f) => f.filename)).toEqual([`solidarity-demo-${clips.ukrainian}-1x1.mp4`, `solidarity-demo-${clips.ukrainian}-1x1-poster.jpg`]);
+  });
+
+  test('when post texts are offered, then each has the message and hashtags, and a credit line only where the contributor agreed', async () => {
+    const answer = await social.get('/staff/api/gallery', { accept: 'application/json' });
+    const items = (JSON.parse(answer.html) as { items: Array<{ id: string; postTexts: Record<string, string> }> }).items;
+    const of = (id: string) => items.find((i) => i.id === id)!.postTexts;
+    expect(Object.keys(of(clips.polish)).sort()).toEqual(['be', 'en', 'ru', 'uk']);
+    expect(of(clips.polish).be).toBe('Test\n\n#TradeUnionismIsNotExtremism #Salidarnasc\n\nВідэа: Test union');
+    expect(of(clips.polish).en).toBe('Test\n\n#TradeUnionismIsNotExtremism #Salidarnasc\n\nVideo: Test union');
+    expect(of(clips.belarusian).en).toBe('Test\n\n#TradeUnionismIsNotExtremism #Salidarnasc');
+  });
+
+  test('when a use the contributor did not agree to is asked for, then no link, poster or ZIP is given', async () => {
+    expect((await social.get(`/staff/gallery/${clips.belarusian}/files/vertical?use=press`, { accept: 'application/json' })).status).toBe(404);
+    expect((await social.get(`/staff/gallery/${clips.belarusian}/poster/vertical?use=events`, { accept: 'application/json' })).status).toBe(404);
+    expect((await social.get(`/staff/gallery/zip?clip=${clips.belarusian}&use=press`, { accept: 'application/json' })).status).toBe(404);
+    expect((await social.get(`/staff/gallery/${clips.polish}/files/vertical?use=press`)).status).toBe(303);
+  });
+
+  test('when three clips are ticked, then one ZIP streams their files of the chosen shape and their post texts', async () => {
+    const ids = [clips.belarusian, clips.ukrainian, clips.polish];
+    const response = await fetch(`${app.baseUrl}/staff/gallery/zip?${ids.map((id) => `clip=${id}`).join('&')}&shape=vertical`, { headers: { cookie: `staff=${social.session()}` } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/zip');
+    expect(response.headers.get('content-disposition')).toMatch(/^attachment; filename="solidarity-clips-\d{4}-\d{2}-\d{2}\.zip"$/);
+    expect(response.headers.get('content-length')).toBeNull(); // streamed, not buffered first
+    const dir = await mkdtemp(join(tmpdir(), 'gallery-zip-'));
+    try {
+      await writeFile(join(dir, 'a.zip'), Buffer.from(await response.arrayBuffer()));
+      const { stdout } = await run('unzip', ['-Z1', join(dir, 'a.zip')]);
+      const names = stdout.trim().split('\n').sort();
+      expect(names).toEqual(
+        ids.flatMap((id) => [
+          `solidarity-demo-${id}-9x16.mp4`,
+          `solidarity-demo-${id}-9x16-poster.jpg`,
+          ...['be', 'ru', 'uk', 'en'].map((l) => `solidarity-demo-${id}-post-${l}.txt`),
+          ...(id === clips.belarusian ? [`solidarity-demo-${id}-9x16-be.mp4`, `solidarity-demo-${id}-be.srt`, `solidarity-demo-${id}-be.vtt`] : []),
+        ]).sort(),
+      );
+      await run('unzip', ['-tq', join(dir, 'a.zip')]); // every CRC checks out
+      await run('unzip', ['-q', join(dir, 'a.zip'), '-d', join(dir, 'out')]);
+      const stored = (await deps.db.submissions.findById(clips.ukrainian).lean<Submission>())!.release!.outputs.vertical!;
+      const extracted = await readFile(join(dir, 'out', `solidarity-demo-${clips.ukrainian}-9x16.mp4`));
+      expect(createHash('sha256').update(extracted).digest('hex')).toBe(stored.sha256);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('when a ZIP would hold a clip of another campaign, or none, then nothing is streamed and the reason is given', async () => {
+    const other = await social.get(`/staff/gallery/zip?clip=${clips.belarusian}&clip=${clips.otherCampaign}`, { accept: 'application/json' });
+    expect(other.status).toBe(404);
+    expect(other.headers.get('content-type')).toMatch(/problem\+json/);
+    expect((await social.get('/staff/gallery/zip?clip=', { accept: 'application/json' })).status).toBe(400);
   });
 
   test('when a moderator opens the gallery, then it is refused', async () => {
@@ -124,7 +205,7 @@ describe('the gallery', () => {
 
   test('when a clip is withdrawn, then it leaves the gallery at once and its files cannot be fetched', async () => {
     await withdrawSubmission(app.deps, clips.ukrainian, { actor: { id: null, email: null }, by: 'contributor' });
-    expect(shown((await social.get('/staff/gallery')).html)).toEqual([clips.belarusian]);
+    expect(shown((await social.get('/staff/gallery')).html)).toEqual([clips.belarusian, clips.polish].sort());
     expect((await social.get(`/staff/gallery/${clips.ukrainian}/files/square`)).status).toBe(404);
     expect((await social.get(`/staff/gallery/${clips.ukrainian}/poster/square`)).status).toBe(404);
   });

@@ -70,7 +70,7 @@ describe('the release renders', () => {
     const released = await load(id);
     expect(released.status).toBe('released');
     expect(released.history.map((h) => h.transition)).toEqual(['processing_started', 'processing_succeeded', 'approved', 'release_started', 'release_finished']);
-    expect(released.release).toMatchObject({ languages: ['be'], lastError: null });
+    expect(released.release).toMatchObject({ languages: ['be'], lastError: null, uses: ['social', 'web'], credit: false }); // the demo consent: publish (social, web), no credit
     expect(Object.keys(released.release!.outputs).sort()).toEqual(
       ['captions-be-srt', 'captions-be-vtt', 'poster-source', 'poster-square', 'poster-vertical', 'source', 'source-be', 'square', 'square-be', 'vertical', 'vertical-be'].sort(),
     );

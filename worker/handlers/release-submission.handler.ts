@@ -1,7 +1,9 @@
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
+import type { Campaign } from '../../shared/models/campaign.model';
 import type { QueueJob } from '../../shared/queue/queue';
+import { consentScope } from '../../shared/submissions/consent-scopes';
 import { releaseKey, releasePrefix } from '../../shared/storage/keys';
 import type { ObjectStorage } from '../../shared/storage/object-storage';
 import { finishRelease, recordReleaseError, startRelease } from '../../shared/submissions/release';
@@ -37,7 +39,11 @@ export async function releaseSubmission(deps: WorkerDeps, job: QueueJob<'release
   const workDir = await makeJobDir(workRoot(deps.config.worker.workDir));
   try {
     const { outputs, languages } = await renderAndStore(deps, submission, workDir, job);
-    const released = await finishRelease(deps.db.submissions, submission, { outputs, languages }, { by: 'worker' });
+    // Where it may go: the consent its contributor gave, read against the campaign's statements.
+    const campaign = await deps.db.campaigns.findById(submission.campaignId).select({ consentVersions: 1 }).lean<Pick<Campaign, 'consentVersions'>>();
+    if (!campaign) throw new ReleaseInputError('the clip\'s campaign is gone');
+    const scope = consentScope(campaign, submission.consent);
+    const released = await finishRelease(deps.db.submissions, submission, { outputs, languages, ...scope }, { by: 'worker' });
     if (!released) {
       // Withdrawn while rendering: nothing of it may stay.
       await removeRelease(deps.storage, submissionId);

@@ -126,6 +126,14 @@ export const en = {
   'gallery.file.captioned': '{shape}, captions {language}',
   'gallery.file.poster': '{shape}, still image',
   'gallery.file.captions': 'Captions {language} ({format})',
+  'gallery.use': 'For use on',
+  'gallery.use.social': 'Social media',
+  'gallery.use.web': 'Websites',
+  'gallery.use.events': 'Events',
+  'gallery.use.press': 'Press',
+  'gallery.zip': 'Download the ticked clips as one ZIP',
+  'gallery.postText': 'Suggested post text',
+  'gallery.copyPost': 'Copy the {language} text',
 
   'error.title': 'Something is not right',
   'error.back': 'Back to the start page',
@@ -152,6 +160,8 @@ export const en = {
   'error.invalid_filter': 'The filters were not understood: a language like "be", a two-letter country, dates like 2026-05-01.',
   'error.release_not_available': 'This clip is not available (withdrawn, not released, or not in your campaigns).',
   'error.release_file_not_found': 'This clip has no such file.',
+  'error.zip_empty': 'Tick at least one clip for the ZIP.',
+  'error.zip_too_many': 'Tick at most {max} clips for one ZIP.',
   'error.database_unavailable': 'The database is not reachable right now. Please try again in a few minutes.',
 } as const;
 

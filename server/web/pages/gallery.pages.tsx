@@ -23,6 +23,7 @@ export function GalleryPage(props: { ctx: StaffContext; items: GalleryItem[]; ca
   const { ctx, items, filters } = props;
   const { t } = ctx;
   const posterShape = filters.shape ?? 'source';
+  const useSuffix = filters.use && filters.use !== 'social' ? `?use=${filters.use}` : '';
   const day = (d: Date | undefined) => (d ? d.toISOString().slice(0, 10) : '');
   return (
     <Layout ctx={ctx} title={t('gallery.title')}>
@@ -65,6 +66,16 @@ export function GalleryPage(props: { ctx: StaffContext; items: GalleryItem[]; ca
             ))}
           </select>
         </label>
+        <label>
+          {t('gallery.use')}
+          <select name="use">
+            {(['social', 'web', 'events', 'press'] as const).map((use) => (
+              <option value={use} selected={filters.use === use}>
+                {t(`gallery.use.${use}`)}
+              </option>
+            ))}
+          </select>
+        </label>
         <button type="submit">{t('gallery.apply')}</button>
       </form>
       {props.error && <p class="error" role="alert">{props.error}</p>}
@@ -72,11 +83,19 @@ export function GalleryPage(props: { ctx: StaffContext; items: GalleryItem[]; ca
       {items.length === 0 ? (
         <p>{t('gallery.empty')}</p>
       ) : (
+        <form method="get" action="/staff/gallery/zip" id="zip-form">
+        {filters.shape && <input type="hidden" name="shape" value={filters.shape} />}
+        <input type="hidden" name="use" value={filters.use} />
+        <button type="submit">{t('gallery.zip')}</button>
         <ul class="gallery">
           {items.map((item) => (
             <li class="clip" data-clip={item.id}>
-              <img src={`/staff/gallery/${item.id}/poster/${posterShape}`} alt={t('gallery.posterAlt', { title: item.title })} loading="lazy" />
-              <h2>{item.title}</h2>
+              <img src={`/staff/gallery/${item.id}/poster/${posterShape}${useSuffix}`} alt={t('gallery.posterAlt', { title: item.title })} loading="lazy" />
+              <h2>
+                <label class="pick">
+                  <input type="checkbox" name="clip" value={item.id} /> {item.title}
+                </label>
+              </h2>
               <p class="help">
                 {t('gallery.meta', { campaign: item.campaign.name, country: item.country, language: item.language, released: formatDateTime(ctx.lang, item.releasedAt) })}
               </p>
@@ -84,16 +103,31 @@ export function GalleryPage(props: { ctx: StaffContext; items: GalleryItem[]; ca
               <ul class="files">
                 {item.files.map((file) => (
                   <li>
-                    <a href={`/staff/gallery/${item.id}/files/${file.output}`} data-output={file.output} download={file.filename}>
+                    <a href={`/staff/gallery/${item.id}/files/${file.output}${useSuffix}`} data-output={file.output} download={file.filename}>
                       {fileLabel(ctx, file)}
                     </a>{' '}
                     <span class="help">{megabytes(file.bytes)}</span>
                   </li>
                 ))}
               </ul>
+              <details class="post">
+                <summary>{t('gallery.postText')}</summary>
+                {Object.entries(item.postTexts).map(([language, text]) => (
+                  <div>
+                    <p class="help">{language}</p>
+                    <pre class="secret" id={`post-${item.id}-${language}`} data-post-language={language}>
+                      {text}
+                    </pre>
+                    <button type="button" class="secondary" data-copy={`post-${item.id}-${language}`} data-copied={t('enrol.copied')} hidden>
+                      {t('gallery.copyPost', { language })}
+                    </button>
+                  </div>
+                ))}
+              </details>
             </li>
           ))}
         </ul>
+        </form>
       )}
     </Layout>
   );
