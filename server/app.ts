@@ -9,6 +9,7 @@ import { campaignsRouter } from './routes/campaigns.routes';
 import { healthRouter } from './routes/health.routes';
 import { submissionsRouter } from './routes/submissions.routes';
 import { staffRouter } from './web/staff.router';
+import { feedsRouter } from './routes/feeds.routes';
 
 /** The Express app, without listening: main.ts listens, tests run it on port 0 against the real services. */
 export function createApp(deps: ServerDeps): Express {
@@ -39,6 +40,7 @@ export function createApp(deps: ServerDeps): Express {
   });
   app.use(campaignsRouter(deps));
   app.use(submissionsRouter(deps, keyOf));
+  app.use(feedsRouter(deps));
   app.use(staffRouter(deps));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));

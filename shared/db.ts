@@ -1,6 +1,7 @@
 import mongoose, { type Connection } from 'mongoose';
 import { auditEntryModel, auditHeadModel, type AuditEntryModel, type AuditHeadModel } from './models/audit-entry.model';
 import { campaignModel, type CampaignModel } from './models/campaign.model';
+import { distributionModels, type FeedTokenModel, type WebhookDeliveryModel, type WebhookModel } from './models/distribution.model';
 import { staffInviteModel, staffUserModel, type StaffInviteModel, type StaffUserModel } from './models/staff-user.model';
 import { submissionModel, type SubmissionModel } from './submissions/submission.model';
 
@@ -12,6 +13,9 @@ export interface Database {
   staffInvites: StaffInviteModel;
   auditEntries: AuditEntryModel;
   auditHead: AuditHeadModel;
+  feedTokens: FeedTokenModel;
+  webhooks: WebhookModel;
+  webhookDeliveries: WebhookDeliveryModel;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -35,7 +39,8 @@ export async function connectDatabase(url: string): Promise<Database> {
   const staffInvites = staffInviteModel(connection);
   const auditEntries = auditEntryModel(connection);
   const auditHead = auditHeadModel(connection);
-  await Promise.all([campaigns, submissions, staffUsers, staffInvites, auditEntries].map((model) => model.createIndexes()));
+  const { feedTokens, webhooks, webhookDeliveries } = distributionModels(connection);
+  await Promise.all([campaigns, submissions, staffUsers, staffInvites, auditEntries, feedTokens, webhooks, webhookDeliveries].map((model) => model.createIndexes()));
   return {
     connection,
     campaigns,
@@ -44,6 +49,9 @@ export async function connectDatabase(url: string): Promise<Database> {
     staffInvites,
     auditEntries,
     auditHead,
+    feedTokens,
+    webhooks,
+    webhookDeliveries,
     async ping() {
       const db = connection.db;
       if (!db) throw new Error('database connection is not open');

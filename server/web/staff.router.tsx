@@ -8,6 +8,7 @@ import { renderPage } from './render';
 import { staffAdminRoutes } from './staff-admin.routes';
 import { staffAuthRoutes } from './staff-auth.routes';
 import { staffGalleryRoutes } from './gallery.routes';
+import { staffDistributionRoutes } from './distribution.routes';
 import { staffContext, staffContextMiddleware, staffRoute } from './staff-route';
 
 /**
@@ -37,6 +38,7 @@ export function staffRouter(deps: ServerDeps): Router {
   staffAuthRoutes(router, deps, sessions);
   staffAdminRoutes(router, deps, sessions);
   staffGalleryRoutes(router, deps);
+  staffDistributionRoutes(router, deps);
 
   // Errors of staff pages become a page in the person's language; API clients (Accept: JSON) get problem+json.
   router.use('/staff', (error: unknown, req: Request, res: Response, next: NextFunction) => {

@@ -1,5 +1,5 @@
 import type { Types } from 'mongoose';
-import type { ReleaseRecord, StoredObject, Submission, SubmissionModel } from './submission.model';
+import type { ReleaseRecord, Submission, SubmissionModel } from './submission.model';
 import { transition } from './transition';
 
 /**

@@ -4,6 +4,7 @@ import { buffer } from 'node:stream/consumers';
 import type { Campaign } from '../../shared/models/campaign.model';
 import type { QueueJob } from '../../shared/queue/queue';
 import { consentScope } from '../../shared/submissions/consent-scopes';
+import { queueWebhooks } from '../../shared/distribution/webhooks';
 import { releaseKey, releasePrefix } from '../../shared/storage/keys';
 import type { ObjectStorage } from '../../shared/storage/object-storage';
 import { finishRelease, recordReleaseError, startRelease } from '../../shared/submissions/release';
@@ -50,6 +51,7 @@ export async function releaseSubmission(deps: WorkerDeps, job: QueueJob<'release
       log.info('withdrawn while rendering: release removed');
       return;
     }
+    await queueWebhooks(deps, released, 'release', new Date());
     log.info({ outputs: Object.keys(outputs).length }, 'released');
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

@@ -1,6 +1,7 @@
 import type { QueueJob } from '../../shared/queue/queue';
 import { outputsPrefix } from '../../shared/storage/keys';
 import { markTakenDown } from '../../shared/submissions/release';
+import { queueWebhooks } from '../../shared/distribution/webhooks';
 import type { Submission } from '../../shared/submissions/submission.model';
 import type { WorkerDeps } from '../deps';
 import { removeRelease } from './release-submission.handler';
@@ -15,7 +16,7 @@ import { removeRelease } from './release-submission.handler';
 export async function takedownSubmission(deps: WorkerDeps, job: QueueJob<'takedown-submission'>): Promise<void> {
   const { submissionId } = job.payload;
   const log = deps.logger.child({ submissionId, jobId: job.id, step: 'takedown' });
-  const found = await deps.db.submissions.findById(submissionId).select({ status: 1 }).lean<Pick<Submission, 'status'>>();
+  const found = await deps.db.submissions.findById(submissionId).lean<Submission>();
   if (!found || found.status !== 'withdrawn') {
     log.info({ status: found?.status ?? null }, 'not withdrawn: nothing to take down');
     return;
@@ -24,5 +25,7 @@ export async function takedownSubmission(deps: WorkerDeps, job: QueueJob<'takedo
   const masters = (await deps.storage.list(outputsPrefix(submissionId))).filter((key) => key.endsWith('/master.mp4'));
   await Promise.all(masters.map((key) => deps.storage.remove(key)));
   await markTakenDown(deps.db.submissions, submissionId, new Date());
+  // The teams' tools hear of it (only for a clip that had been released).
+  await queueWebhooks(deps, found, 'withdrawal', new Date());
   log.info({ releaseObjects: released, masters: masters.length }, 'withdrawn clip taken down');
 }

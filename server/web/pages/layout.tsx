@@ -31,6 +31,7 @@ export function Layout(props: { ctx: StaffContext; title: string; narrow?: boole
               {(full?.role === 'social' || full?.role === 'admin') && <a href="/staff/gallery">{t('nav.gallery')}</a>}
               {full?.role === 'admin' && <a href="/staff/admin/staff">{t('nav.staff')}</a>}
               {full?.role === 'admin' && <a href="/staff/admin/audit">{t('nav.audit')}</a>}
+              {full?.role === 'admin' && <a href="/staff/admin/distribution">{t('nav.distribution')}</a>}
               <form method="post" action="/staff/logout">
                 <input type="hidden" name="_csrf" value={ctx.csrfToken} />
                 <button type="submit" class="link">
