@@ -71,7 +71,7 @@ function linearGainFilter(measured: { integrated: number; peak: number }): strin
 /** The same outputs, written out by hand (no project code): what the worker is measured against. */
 function handWrittenArgs(input: string, ass: string, out: string, audio: string): string[] {
   const x264 = '-c:v libx264 -preset veryfast -crf 23 -profile:v high -pix_fmt yuv420p -g 60 -color_primaries bt709 -color_trc bt709 -colorspace bt709'.split(' ');
-  const master264 = '-c:v libx264 -preset fast -crf 18 -profile:v high -pix_fmt yuv420p -g 60 -color_primaries bt709 -color_trc bt709 -colorspace bt709'.split(' ');
+  const master264 = '-c:v libx264 -preset veryfast -crf 18 -profile:v high -pix_fmt yuv420p -g 60 -color_primaries bt709 -color_trc bt709 -colorspace bt709'.split(' ');
   const rest = '-c:a aac -b:a 128k -ar 48000 -ac 2 -map_metadata -1 -map_chapters -1 -fflags +bitexact -flags:v +bitexact -flags:a +bitexact -movflags +faststart'.split(' ');
   return [
     '-hide_banner', '-loglevel', 'error', '-noautorotate', '-i', input, '-y',
@@ -94,7 +94,7 @@ function separateRunsArgs(input: string, ass: string, out: string, audio: string
   const base = ['-hide_banner', '-loglevel', 'error', '-benchmark', '-noautorotate', '-i', input, '-y'];
   const master = 'transpose=clock,fps=30,scale=1080:1920:out_range=tv,setsar=1,format=yuv420p';
   return [
-    [...base, '-vf', master, '-af', audio, ...'-c:v libx264 -preset fast -crf 18 -profile:v high -pix_fmt yuv420p -g 60'.split(' '), ...aac, join(out, 'p0.mp4')],
+    [...base, '-vf', master, '-af', audio, ...'-c:v libx264 -preset veryfast -crf 18 -profile:v high -pix_fmt yuv420p -g 60'.split(' '), ...aac, join(out, 'p0.mp4')],
     [...base, '-vf', video, '-af', audio, ...x264, ...aac, join(out, 'p1.mp4')],
     [...base, '-vf', `${video},ass=filename=${ass}`, '-af', audio, ...x264, ...aac, join(out, 'p2.mp4')],
     [...base, '-vf', `${video},select=isnan(prev_selected_t)*gte(t\\,1)*eq(pict_type\\,I)`, '-frames:v', '1', '-update', '1', join(out, 'p3.jpg')],
