@@ -10,6 +10,7 @@ import { healthRouter } from './routes/health.routes';
 import { metricsRouter } from './routes/metrics.routes';
 import { submissionsRouter } from './routes/submissions.routes';
 import { staffRouter } from './web/staff.router';
+import { feedsRouter } from './routes/feeds.routes';
 
 /** The Express app, without listening: main.ts listens, tests run it on port 0 against the real services. */
 export function createApp(deps: ServerDeps): Express {
@@ -41,6 +42,7 @@ export function createApp(deps: ServerDeps): Express {
   });
   app.use(campaignsRouter(deps));
   app.use(submissionsRouter(deps, keyOf));
+  app.use(feedsRouter(deps));
   app.use(staffRouter(deps));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));

@@ -64,6 +64,11 @@ const schema = z.object({
   MEDIA_MAX_FPS: z.coerce.number().positive().default(240),
   MEDIA_MAX_STREAMS: z.coerce.number().int().positive().default(16),
 
+  /** Days the raw original (which still carries GPS, device and time tags) is kept after a clip is approved. */
+  ORIGINAL_RETENTION_DAYS: z.coerce.number().min(0).max(3650).default(30),
+  /** …and after it is rejected or withdrawn (shorter: nothing more will be made from it). */
+  ORIGINAL_RETENTION_DAYS_DECLINED: z.coerce.number().min(0).max(3650).default(7),
+
   /** Staff sessions end after this long without a request (OWASP: 15–30 min for sensitive applications). */
   STAFF_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
   /** …and this long after login whatever happens. */
@@ -125,6 +130,7 @@ export interface Config {
     workDir: string | undefined;
   };
   media: { maxDurationSeconds: number; maxPixels: number; maxFps: number; maxStreams: number };
+  retention: RetentionDays;
   staff: {
     sessionIdleSeconds: number;
     sessionAbsoluteSeconds: number;
@@ -138,6 +144,12 @@ export interface Config {
   };
   review: { claimSeconds: number };
   metrics: { bearerToken: string | undefined };
+}
+
+/** How long raw originals are kept after the moderation decision (shared/submissions/retention.ts). */
+export interface RetentionDays {
+  approvedDays: number;
+  declinedDays: number;
 }
 
 export class ConfigError extends Error {}
@@ -192,6 +204,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       maxFps: e.MEDIA_MAX_FPS,
       maxStreams: e.MEDIA_MAX_STREAMS,
     },
+    retention: { approvedDays: e.ORIGINAL_RETENTION_DAYS, declinedDays: e.ORIGINAL_RETENTION_DAYS_DECLINED },
     staff: {
       sessionIdleSeconds: e.STAFF_SESSION_IDLE_MINUTES * 60,
       sessionAbsoluteSeconds: e.STAFF_SESSION_ABSOLUTE_HOURS * 3600,

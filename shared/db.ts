@@ -1,6 +1,7 @@
 import mongoose, { type Connection } from 'mongoose';
 import { auditEntryModel, auditHeadModel, type AuditEntryModel, type AuditHeadModel } from './models/audit-entry.model';
 import { campaignModel, type CampaignModel } from './models/campaign.model';
+import { distributionModels, type FeedTokenModel, type WebhookDeliveryModel, type WebhookModel } from './models/distribution.model';
 import { staffInviteModel, staffUserModel, type StaffInviteModel, type StaffUserModel } from './models/staff-user.model';
 import { REVIEW_CLAIMS, reviewEntryModel, type ReviewEntryModel } from './submissions/review-queue';
 import { submissionModel, type SubmissionModel } from './submissions/submission.model';
@@ -15,6 +16,9 @@ export interface Database {
   staffInvites: StaffInviteModel;
   auditEntries: AuditEntryModel;
   auditHead: AuditHeadModel;
+  feedTokens: FeedTokenModel;
+  webhooks: WebhookModel;
+  webhookDeliveries: WebhookDeliveryModel;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -39,7 +43,8 @@ export async function connectDatabase(url: string): Promise<Database> {
   const staffInvites = staffInviteModel(connection);
   const auditEntries = auditEntryModel(connection);
   const auditHead = auditHeadModel(connection);
-  await Promise.all([campaigns, submissions, reviewQueue, staffUsers, staffInvites, auditEntries].map((model) => model.createIndexes()));
+  const { feedTokens, webhooks, webhookDeliveries } = distributionModels(connection);
+  await Promise.all([campaigns, submissions, reviewQueue, staffUsers, staffInvites, auditEntries, feedTokens, webhooks, webhookDeliveries].map((model) => model.createIndexes()));
   // Moderators' claims (shared/submissions/review-claims.ts, a plain collection): a clip's claims, latest first.
   await connection.db!.collection(REVIEW_CLAIMS).createIndex({ submissionId: 1, n: -1 });
   return {
@@ -51,6 +56,9 @@ export async function connectDatabase(url: string): Promise<Database> {
     staffInvites,
     auditEntries,
     auditHead,
+    feedTokens,
+    webhooks,
+    webhookDeliveries,
     async ping() {
       const db = connection.db;
       if (!db) throw new Error('database connection is not open');

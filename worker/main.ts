@@ -4,9 +4,10 @@ import { closeAndExit } from '../shared/shutdown';
 import { connectCoreServices, StartupError } from '../shared/startup-checks';
 import { runLimits, type WorkerDeps } from './deps';
 import { missingCapabilities } from './ffmpeg/ffmpeg';
-import type { JobName } from '../shared/queue/queue';
+import type { JobName, QueueJob } from '../shared/queue/queue';
 import { HANDLERS } from './handlers/handlers';
 import { reconcile, RECONCILE } from './reconciler';
+import { deleteDueOriginals } from './retention';
 import { sweepStaleJobDirs, workRoot } from './work-dirs';
 
 /**
@@ -32,15 +33,21 @@ async function main(): Promise<void> {
   const stopping = new AbortController();
   const deps: WorkerDeps = { config, logger, ...services, limits: runLimits(config), shutdown: stopping.signal };
 
-  for (const name of Object.keys(HANDLERS) as JobName[]) {
-    services.queue.process(name, config.worker.concurrency, (job) => HANDLERS[name](deps, job)).catch((error: unknown) => {
+  const register = <N extends JobName>(name: N) => {
+    const handler = HANDLERS[name] as (deps: WorkerDeps, job: QueueJob<N>) => Promise<void>;
+    services.queue.process(name, config.worker.concurrency, (job) => handler(deps, job)).catch((error: unknown) => {
       logger.fatal({ err: error }, 'the queue stopped running');
       process.exit(1);
     });
-  }
+  };
+  for (const name of Object.keys(HANDLERS) as JobName[]) register(name);
   let round = 0;
   const runReconciler = () =>
-    Promise.all([reconcile(deps, new Date(), { reviewQueue: round++ % RECONCILE.reviewQueueEveryRounds === 0 }), sweep().then((s) => s.killed > 0 && logger.warn(s, 'killed what a dead worker left running'))]).catch((error: unknown) =>
+    Promise.all([
+      reconcile(deps, new Date(), { reviewQueue: round++ % RECONCILE.reviewQueueEveryRounds === 0 }),
+      deleteDueOriginals(deps),
+      sweep().then((s) => s.killed > 0 && logger.warn(s, 'killed what a dead worker left running')),
+    ]).catch((error: unknown) =>
       logger.warn({ err: error }, 'reconciler failed'),
     );
   const reconciler = setInterval(() => void runReconciler(), RECONCILE.intervalMs);

@@ -1,5 +1,7 @@
+import { releaseJobId, takedownJobId } from '../shared/queue/queue';
 import { findAbandoned, findWaiting, recoverAbandoned } from '../shared/submissions/processing';
 import { reconcileReviewQueue } from '../shared/submissions/review-queue';
+import { findNotTakenDown, findReleasePending } from '../shared/submissions/release';
 import type { WorkerDeps } from './deps';
 
 /**
@@ -22,8 +24,8 @@ const LIVE_JOB_STATES = new Set(['waiting', 'active', 'delayed', 'paused']);
  * The database is the source of truth, not Redis. Re-queues submissions that should be moving but have
  * no live job: a `received` one whose job was lost (Redis restored from an old backup, flushed, or the
  * enqueue failed after the upload), and a `processing` one whose lease expired and whose job is gone.
- * Also rebuilds the moderators' review queue if it drifted from the submissions in `in_review`.
- * Returns how many were re-queued.
+ * Also rebuilds the moderators' review queue if it drifted from the submissions in `in_review`, and re-queues
+ * the release of approved clips that have no release job. Returns how many were re-queued.
  */
 export async function reconcile(deps: Pick<WorkerDeps, 'db' | 'queue' | 'logger'>, now: Date = new Date(), options: { reviewQueue?: boolean } = {}): Promise<number> {
   const { db, queue, logger } = deps;
@@ -50,6 +52,23 @@ export async function reconcile(deps: Pick<WorkerDeps, 'db' | 'queue' | 'logger'
   if (options.reviewQueue ?? true) {
     const review = await reconcileReviewQueue(db.submissions);
     if (review.added + review.removed > 0) logger.warn(review, 'reconciler repaired the review queue');
+  }
+
+  // Approved (or releasing) clips whose release job is gone: the approval's enqueue failed, or Redis lost it.
+  // A job the queue failed for good (every retry used) is left for an operator (`release.lastError` says why).
+  for (const submission of await findReleasePending(db.submissions, new Date(now.getTime() - RECONCILE.receivedGraceMs), RECONCILE.batch)) {
+    const id = submission._id.toHexString();
+    if ((await queue.jobState(releaseJobId(id))) !== null) continue;
+    await queue.enqueue('release-submission', { submissionId: id });
+    requeued += 1;
+  }
+
+  // Withdrawn clips whose takedown job was lost: their release objects and master must still go.
+  for (const submission of await findNotTakenDown(db.submissions, new Date(now.getTime() - RECONCILE.receivedGraceMs), RECONCILE.batch)) {
+    const id = submission._id.toHexString();
+    if (LIVE_JOB_STATES.has((await queue.jobState(takedownJobId(id))) ?? '')) continue;
+    await queue.enqueue('takedown-submission', { submissionId: id }, { replace: true });
+    requeued += 1;
   }
 
   if (requeued > 0) logger.info({ requeued }, 'reconciler re-queued submissions');

@@ -2,12 +2,15 @@ import { z } from 'zod';
 import { AppError, databaseUnavailable, isDatabaseUnavailable } from '../../shared/errors';
 import type { Database } from '../../shared/db';
 import type { Campaign, ConsentVersion } from '../../shared/models/campaign.model';
+import { CONSENT_GRANTS } from '../../shared/submissions/consent-scopes';
 
 export const LANGUAGE_CODE = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/;
 
 const statementSchema = z.object({
   id: z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, 'statement ids are short lowercase words, e.g. "publish"'),
   text: z.string().trim().min(1).max(2000),
+  grants: z.array(z.enum(CONSENT_GRANTS)).max(CONSENT_GRANTS.length).default([]),
+  optional: z.boolean().default(false),
 });
 
 /** What it takes to create a campaign (the CLI and the local seed use this). */
@@ -17,6 +20,7 @@ export const newCampaignSchema = z
     name: z.string().trim().min(1).max(200),
     languages: z.array(z.string().regex(LANGUAGE_CODE)).min(1),
     status: z.enum(['draft', 'open', 'closed']).default('open'),
+    hashtags: z.array(z.string().regex(/^#?[\p{L}\p{N}_]{1,100}$/u, 'a hashtag is letters, digits and underscores')).max(30).default([]),
     opensAt: z.coerce.date().nullable().default(null),
     closesAt: z.coerce.date().nullable().default(null),
     consent: z
@@ -38,7 +42,9 @@ export const newCampaignSchema = z
   })
   .strict()
   .superRefine((campaign, ctx) => {
-    const ids = (text: { statements: { id: string }[] }) => text.statements.map((s) => s.id).sort().join(',');
+    // The same statements, with the same grants, in every language.
+    const ids = (text: { statements: { id: string; grants: string[]; optional: boolean }[] }) =>
+      text.statements.map((s) => `${s.id}:${[...s.grants].sort().join('+')}:${s.optional}`).sort().join(',');
     const first = campaign.consent[0];
     for (const text of campaign.consent) {
       if (first && ids(text) !== ids(first)) {
@@ -80,6 +86,7 @@ export async function createCampaign(db: Database, input: NewCampaign, now: Date
     name: campaign.name,
     languages: campaign.languages,
     status: campaign.status,
+    hashtags: campaign.hashtags.map((tag) => (tag.startsWith('#') ? tag : `#${tag}`)),
     opensAt: campaign.opensAt,
     closesAt: campaign.closesAt,
     consentVersions: [{ version: 1, texts: campaign.consent, publishedAt: now }],

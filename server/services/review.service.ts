@@ -3,6 +3,7 @@ import type { Database } from '../../shared/db';
 import { AppError } from '../../shared/errors';
 import type { Campaign } from '../../shared/models/campaign.model';
 import type { StaffRole } from '../../shared/models/staff-user.model';
+import type { JobQueue } from '../../shared/queue/queue';
 import { approve, reject } from '../../shared/submissions/moderation';
 import { claimOf, claimReview, releaseReview, type ReviewClaim } from '../../shared/submissions/review-claims';
 import type { ReviewEntry } from '../../shared/submissions/review-queue';
@@ -29,7 +30,8 @@ export interface Moderator {
   campaigns: string[];
 }
 
-type Deps = { db: Database; now(): Date; claimSeconds: number };
+/** `queue`: where an approval enqueues the clip's release (the reconciler also queues a release that was lost). */
+type Deps = { db: Database; now(): Date; claimSeconds: number; queue?: Pick<JobQueue, 'enqueue'> };
 
 export const notFound = () => new AppError('submission_not_found', 404, 'There is no such clip, or it is not in one of your campaigns.');
 
@@ -134,7 +136,7 @@ export async function approveClip(deps: Deps, me: Moderator, id: string, checkli
     }
   }
   try {
-    await approve(deps.db.submissions, id, { by: me.id });
+    await approve(deps.db.submissions, id, { by: me.id, ...(deps.queue ? { queue: deps.queue } : {}) });
   } catch (error) {
     // A second approval racing this one got there first: the clip is approved, which is what both wanted.
     const now2 = await deps.db.submissions.findById(id).select({ status: 1 }).lean();

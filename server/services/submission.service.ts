@@ -38,10 +38,11 @@ function checkConsent(campaign: Parameters<typeof currentConsent>[0], consent: S
     });
   }
   const agreed = new Set(consent.statements);
-  const missing = text.statements.filter((s) => !agreed.has(s.id)).map((s) => s.id);
+  // Optional statements (a use the contributor may refuse, consent-scopes.ts) may be left out.
+  const missing = text.statements.filter((s) => !s.optional && !agreed.has(s.id)).map((s) => s.id);
   const unknown = consent.statements.filter((id) => !text.statements.some((s) => s.id === id));
   if (missing.length > 0 || unknown.length > 0) {
-    throw new AppError('consent_incomplete', 400, 'Every consent statement must be agreed to before a clip can be sent.', {
+    throw new AppError('consent_incomplete', 400, 'Every required consent statement must be agreed to before a clip can be sent.', {
       details: { missing, unknown },
     });
   }
@@ -75,6 +76,9 @@ export async function createSubmission(
     protectionRequested: input.protection === true,
     consent: { ...input.consent, givenAt: now() },
     original: params.video,
+    originalDeletedAt: null,
+    release: null,
+    takenDownAt: null,
     subtitles: params.subtitles,
     media: null,
     outputs: {},

@@ -61,7 +61,7 @@ function moderatorOf(res: Response): Moderator {
 
 /** The review queue, the review page, decisions, media streaming: for moderators and admins. */
 export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
-  const reviewDeps = { db: deps.db, now: deps.now, claimSeconds: deps.config.review.claimSeconds };
+  const reviewDeps = { db: deps.db, now: deps.now, claimSeconds: deps.config.review.claimSeconds, queue: deps.queue };
 
   async function scopedCampaigns(me: Moderator): Promise<Campaign[]> {
     const scope = await campaignScope(deps.db, me);

@@ -8,6 +8,8 @@ import { renderPage } from './render';
 import { staffAdminRoutes } from './staff-admin.routes';
 import { staffAuthRoutes } from './staff-auth.routes';
 import { staffReviewRoutes } from './staff-review.routes';
+import { staffGalleryRoutes } from './gallery.routes';
+import { staffDistributionRoutes } from './distribution.routes';
 import { staffContext, staffContextMiddleware, staffRoute } from './staff-route';
 
 /**
@@ -39,6 +41,8 @@ export function staffRouter(deps: ServerDeps): Router {
   staffAuthRoutes(router, deps, sessions);
   staffAdminRoutes(router, deps, sessions);
   staffReviewRoutes(router, deps);
+  staffGalleryRoutes(router, deps);
+  staffDistributionRoutes(router, deps);
 
   // Errors of staff pages become a page in the person's language; API clients (Accept: JSON) get problem+json.
   router.use('/staff', (error: unknown, req: Request, res: Response, next: NextFunction) => {

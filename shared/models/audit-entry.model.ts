@@ -18,6 +18,7 @@ export const AUDIT_ACTIONS = [
   'approve',
   'reject',
   'original_downloaded',
+  'withdraw',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

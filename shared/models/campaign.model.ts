@@ -7,6 +7,10 @@ export interface ConsentStatement {
   /** Stable id of the statement, the same in every language of one version (e.g. "publish"). */
   id: string;
   text: string;
+  /** What agreeing grants: uses ('social', 'web', 'events', 'press') and 'credit' (shared/submissions/consent-scopes.ts). */
+  grants?: string[];
+  /** An optional statement may be left unticked (a use the contributor does not allow); the others must be agreed. */
+  optional?: boolean;
 }
 
 export interface ConsentText {
@@ -42,6 +46,8 @@ export interface Campaign {
    */
   checklistRequired: boolean;
   status: CampaignStatus;
+  /** Added to every suggested post text (e.g. "#SolidarityWithBelarus"). */
+  hashtags?: string[];
   opensAt: Date | null;
   closesAt: Date | null;
   createdAt: Date;
@@ -49,7 +55,7 @@ export interface Campaign {
 }
 
 const consentStatementSchema = new Schema<ConsentStatement>(
-  { id: { type: String, required: true }, text: { type: String, required: true } },
+  { id: { type: String, required: true }, text: { type: String, required: true }, grants: { type: [String], default: [] }, optional: { type: Boolean, default: false } },
   { _id: false },
 );
 
@@ -84,6 +90,7 @@ export const campaignSchema = new Schema<Campaign>(
     rejectionReasons: { type: [rejectionReasonSchema], default: [] },
     checklistRequired: { type: Boolean, default: true },
     status: { type: String, enum: CAMPAIGN_STATUSES, required: true, default: 'draft' },
+    hashtags: { type: [String], default: [] },
     opensAt: { type: Date, default: null },
     closesAt: { type: Date, default: null },
   },

@@ -13,22 +13,62 @@ export const QUEUE_NAME = 'submissions';
 
 export interface JobPayloads {
   'process-submission': { submissionId: string };
+  'release-submission': { submissionId: string };
+  'takedown-submission': { submissionId: string };
+  'deliver-webhook': { deliveryId: string };
 }
 
 export type JobName = keyof JobPayloads;
 
 const HOUR = 3600;
 
+/** One release job per submission (its own id space: the processing job's id is the submission id). */
+export function releaseJobId(submissionId: string): string {
+  return `release-${submissionId}`;
+}
+
+export function takedownJobId(submissionId: string): string {
+  return `takedown-${submissionId}`;
+}
+
 /** Retry, backoff, job ids and retention, in one place. */
 export function jobOptions<N extends JobName>(name: N, payload: JobPayloads[N]): Bull.JobOptions {
+  const ids = payload as { submissionId?: string; deliveryId?: string };
   switch (name) {
     case 'process-submission':
       return {
         // One job per submission: enqueueing twice is a no-op while the first job exists.
-        jobId: payload.submissionId,
+        jobId: ids.submissionId,
         attempts: 5,
         // 15 s, 30 s, 60 s, 120 s: rides out a short S3 or database outage.
         backoff: { type: 'exponential', delay: 15_000 },
+        removeOnComplete: { age: 7 * 24 * HOUR, count: 10_000 },
+        removeOnFail: { age: 30 * 24 * HOUR },
+      };
+    case 'release-submission':
+      return {
+        jobId: releaseJobId(ids.submissionId!),
+        // A failed render retries: 30 s, 1 min, 2 min, 4 min, 8 min.
+        attempts: 6,
+        backoff: { type: 'exponential', delay: 30_000 },
+        removeOnComplete: { age: 7 * 24 * HOUR, count: 10_000 },
+        removeOnFail: { age: 30 * 24 * HOUR },
+      };
+    case 'takedown-submission':
+      return {
+        jobId: takedownJobId(ids.submissionId!),
+        // A deletion must happen: many tries, 5 s doubling (rides out an S3 outage of an hour and more).
+        attempts: 12,
+        backoff: { type: 'exponential', delay: 5_000 },
+        removeOnComplete: { age: 7 * 24 * HOUR, count: 10_000 },
+        removeOnFail: { age: 30 * 24 * HOUR },
+      };
+    case 'deliver-webhook':
+      return {
+        jobId: `webhook-${ids.deliveryId!}`,
+        // 10 s, 20 s, 40 s … about 21 minutes over 8 attempts: a receiver that is briefly down still gets it.
+        attempts: 8,
+        backoff: { type: 'exponential', delay: 10_000 },
         removeOnComplete: { age: 7 * 24 * HOUR, count: 10_000 },
         removeOnFail: { age: 30 * 24 * HOUR },
       };

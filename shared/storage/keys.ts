@@ -3,9 +3,10 @@
  * never a filename, an organisation, a language code chosen by a contributor, or any other contributor data.
  */
 
-export type OutputName = 'preview' | 'captionedPreview' | 'poster' | 'captionsVtt' | 'captionsSrt';
+export type OutputName = 'master' | 'preview' | 'captionedPreview' | 'poster' | 'captionsVtt' | 'captionsSrt';
 
 const OUTPUT_FILES: Record<OutputName, string> = {
+  master: 'master.mp4',
   preview: 'preview.mp4',
   captionedPreview: 'preview-captioned.mp4',
   poster: 'poster.jpg',
@@ -23,6 +24,11 @@ function checkId(submissionId: string): string {
 /** The clip exactly as uploaded. */
 export function originalKey(submissionId: string): string {
   return `originals/${checkId(submissionId)}/video`;
+}
+
+/** Both raw uploads of a submission (deleted by the retention job, worker/retention.ts). */
+export function originalsPrefix(submissionId: string): string {
+  return `originals/${checkId(submissionId)}/`;
 }
 
 /** The subtitle file exactly as uploaded. */
@@ -48,7 +54,23 @@ export function outputsPrefix(submissionId: string): string {
   return `outputs/${checkId(submissionId)}/`;
 }
 
+const RELEASE_FILE = /^[a-z0-9]+(-[a-z0-9]+)*\.(mp4|jpg|srt|vtt)$/;
+
+/**
+ * The release renders (worker/handlers/release-submission.handler.ts): one fixed key per file, so a re-run
+ * overwrites rather than adds. File names are built by the worker from the shape and the caption language
+ * code (validated, lower-case), e.g. `vertical-be.mp4`.
+ */
+export function releaseKey(submissionId: string, file: string): string {
+  if (!RELEASE_FILE.test(file)) throw new Error(`not a release file name: ${file}`);
+  return `${releasePrefix(submissionId)}${file}`;
+}
+
+export function releasePrefix(submissionId: string): string {
+  return `releases/${checkId(submissionId)}/`;
+}
+
 /** Everything stored for one submission (for withdrawal and for tests that check nothing is left). */
 export function submissionPrefixes(submissionId: string): string[] {
-  return [`originals/${checkId(submissionId)}/`, outputsPrefix(submissionId)];
+  return [originalsPrefix(submissionId), outputsPrefix(submissionId), releasePrefix(submissionId)];
 }

@@ -25,7 +25,8 @@ export interface ObjectStorage {
   read(key: string, range?: string): Promise<ObjectRead>;
   remove(key: string): Promise<void>;
   list(prefix: string): Promise<string[]>;
-  signedGetUrl(key: string, expiresInSeconds: number): Promise<string>;
+  /** A presigned GET; with `filename`, the download is saved under that name (Content-Disposition: attachment). */
+  signedGetUrl(key: string, expiresInSeconds: number, options?: { filename?: string }): Promise<string>;
   checkBucket(): Promise<void>;
   ensureBucket(): Promise<void>;
 }
@@ -110,8 +111,9 @@ export function createObjectStorage(s3: Config['s3'], upload: Pick<Config['uploa
       return keys;
     },
 
-    async signedGetUrl(key, expiresInSeconds) {
-      return getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: key }), { expiresIn: expiresInSeconds });
+    async signedGetUrl(key, expiresInSeconds, options = {}) {
+      const disposition = options.filename ? { ResponseContentDisposition: `attachment; filename="${options.filename.replace(/[^A-Za-z0-9._-]/g, '_')}"` } : {};
+      return getSignedUrl(client, new GetObjectCommand({ Bucket: bucket, Key: key, ...disposition }), { expiresIn: expiresInSeconds });
     },
 
     async checkBucket() {

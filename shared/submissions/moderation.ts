@@ -1,5 +1,6 @@
 import { Types } from 'mongoose';
 import { AppError } from '../errors';
+import type { JobQueue } from '../queue/queue';
 import type { SubmissionState } from './submission-states';
 import { canTransition } from './submission-states';
 import type { Submission, SubmissionModel } from './submission.model';
@@ -44,9 +45,15 @@ function checkReason(reason: string): string {
   return trimmed;
 }
 
-/** A clip in review is approved for release. */
-export async function approve(submissions: SubmissionModel, id: string, options: { by: string }): Promise<Submission> {
-  return moveFrom(submissions, await load(submissions, id), { name: 'approved', by: options.by }, 'approved');
+/**
+ * A clip in review is approved for release; with `queue`, its release job (the renders) is queued at once.
+ * Should that enqueue fail, the approval stands: the reconciler queues the release of every approved clip
+ * without a job (the database is the source of truth).
+ */
+export async function approve(submissions: SubmissionModel, id: string, options: { by: string; queue?: Pick<JobQueue, 'enqueue'> }): Promise<Submission> {
+  const approved = await moveFrom(submissions, await load(submissions, id), { name: 'approved', by: options.by }, 'approved');
+  await options.queue?.enqueue('release-submission', { submissionId: approved._id.toHexString() }).catch(() => undefined);
+  return approved;
 }
 
 /**

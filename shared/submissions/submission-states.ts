@@ -11,9 +11,8 @@
  *                                                        released ◀──release_finished── releasing ◀┘ release_started
  *   any state but withdrawn ──withdrawn──▶ withdrawn
  *
- * Wired up today: received → processing → in_review | rejected | failed, and requeued. The moderation
- * operations (approve, reject, withdraw, list for review) exist in moderation.ts; their routes come next.
- * Release is in the table so its shape is fixed now.
+ * All of it is wired up: the worker (processing), the moderators' pages (approve, reject), the release job
+ * (releasing → released) and withdrawal with its takedown job.
  */
 
 export const SUBMISSION_STATES = [

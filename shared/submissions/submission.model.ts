@@ -59,6 +59,21 @@ export interface Processing {
   lease: Lease | null;
 }
 
+/** What the release job made (shared/submissions/release.ts): set when it starts, completed when every output is stored. */
+export interface ReleaseRecord {
+  /** Output name → object under releases/<id>/: `source`, `square-be`, `poster-vertical`, `captions-be-srt`… */
+  outputs: Record<string, StoredObject>;
+  /** The caption languages rendered, in order. */
+  languages: string[];
+  /** Where the clip may go, from the consent its contributor gave (consent-scopes.ts); set at the finish. */
+  uses: string[];
+  /** Whether the organisation may be named in the suggested post text. */
+  credit: boolean;
+  startedAt: Date;
+  finishedAt: Date | null;
+  lastError: string | null;
+}
+
 export interface Submission {
   _id: Types.ObjectId;
   campaignId: Types.ObjectId;
@@ -76,12 +91,18 @@ export interface Submission {
   protectionRequested?: boolean;
   consent: SubmissionConsent;
   original: StoredObject;
+  /** When the raw original (and the uploaded subtitle file) were deleted by the retention job; null while kept. */
+  originalDeletedAt: Date | null;
   subtitles: StoredObject | null;
   /** The project's own description of the clip, set once probed. */
   media: MediaInfo | null;
   /** Keys of what the worker produced (preview, poster, captions…), by output name. */
   outputs: Record<string, StoredObject>;
   processing: Processing;
+  /** Null until the release job starts. */
+  release: ReleaseRecord | null;
+  /** When a withdrawn clip's release objects and master were deleted (takedown job); null until then. */
+  takenDownAt: Date | null;
   rejection: Rejection | null;
   history: HistoryEntry[];
   createdAt: Date;
@@ -123,6 +144,7 @@ export const submissionSchema = new Schema<Submission>(
       required: true,
     },
     original: { type: storedObjectSchema, required: true },
+    originalDeletedAt: { type: Date, default: null },
     subtitles: { type: storedObjectSchema, default: null },
     media: { type: Schema.Types.Mixed, default: null },
     outputs: { type: Map, of: storedObjectSchema, default: {} },
@@ -144,6 +166,8 @@ export const submissionSchema = new Schema<Submission>(
       ),
       default: () => ({}),
     },
+    release: { type: Schema.Types.Mixed, default: null },
+    takenDownAt: { type: Date, default: null },
     rejection: {
       type: new Schema<Rejection>({ code: String, reason: String, template: { type: String } }, { _id: false }),
       default: null,

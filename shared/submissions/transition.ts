@@ -1,7 +1,7 @@
 import type { Collection, Types } from 'mongoose';
 import { leaseCondition, newLease } from './lease';
 import { canTransition, isLeased, transitionTarget, type SubmissionState, type TransitionName } from './submission-states';
-import type { HistoryEntry, Lease, Processing, Rejection, StoredObject, Submission, SubmissionModel } from './submission.model';
+import type { HistoryEntry, Lease, Processing, Rejection, ReleaseRecord, StoredObject, Submission, SubmissionModel } from './submission.model';
 import type { MediaInfo } from './media-info';
 import { syncReviewEntry } from './review-queue';
 import { isDuplicateKey } from '../errors';
@@ -13,6 +13,8 @@ export interface TransitionChanges {
   media?: MediaInfo | null;
   outputs?: Record<string, StoredObject>;
   rejection?: Rejection | null;
+  /** The release renders' record (release.ts). */
+  release?: ReleaseRecord | null;
   processing?: Partial<Omit<Processing, 'lease' | 'attempts'>>;
   /** Counts a new attempt (a claim). */
   countAttempt?: boolean;
@@ -57,6 +59,7 @@ export function transitionUpdate(id: Types.ObjectId | string, request: Transitio
   if (changes.media !== undefined) set.media = changes.media;
   if (changes.outputs !== undefined) set.outputs = changes.outputs;
   if (changes.rejection !== undefined) set.rejection = changes.rejection;
+  if (changes.release !== undefined) set.release = changes.release;
   for (const [field, value] of Object.entries(changes.processing ?? {})) set[`processing.${field}`] = value;
   const update = {
     $set: set,

@@ -27,7 +27,7 @@ const run = promisify(execFile);
  * npm run bench:transcode, in one run on the same clip:
  *  1. the worker, from the moment it takes the job to outputs in S3 and the transition, versus a
  *     hand-written pipeline doing the same work: a raw S3 download, a loudness pass and one hand-written
- *     ffmpeg command making the same outputs with one linear gain, raw S3 uploads (target ≤ 1.05);
+ *     ffmpeg command making the same outputs (master included) with one linear gain, raw S3 uploads (target ≤ 1.05);
  *  2. CPU of one decode making all outputs versus one ffmpeg process per output (ffmpeg -benchmark).
  * The clip: 30 s of 1080p H.264 + AAC, turned 90° by its display matrix, with Belarusian subtitles.
  */
@@ -71,25 +71,30 @@ function linearGainFilter(measured: { integrated: number; peak: number }): strin
 /** The same outputs, written out by hand (no project code): what the worker is measured against. */
 function handWrittenArgs(input: string, ass: string, out: string, audio: string): string[] {
   const x264 = '-c:v libx264 -preset veryfast -crf 23 -profile:v high -pix_fmt yuv420p -g 60 -color_primaries bt709 -color_trc bt709 -colorspace bt709'.split(' ');
+  const master264 = '-c:v libx264 -preset veryfast -crf 18 -profile:v high -pix_fmt yuv420p -g 60 -color_primaries bt709 -color_trc bt709 -colorspace bt709'.split(' ');
   const rest = '-c:a aac -b:a 128k -ar 48000 -ac 2 -map_metadata -1 -map_chapters -1 -fflags +bitexact -flags:v +bitexact -flags:a +bitexact -movflags +faststart'.split(' ');
   return [
     '-hide_banner', '-loglevel', 'error', '-noautorotate', '-i', input, '-y',
     '-filter_complex',
-    `[0:0]transpose=clock,fps=30,scale=720:1280:out_range=tv,setsar=1,format=yuv420p,split=3[a][b][c];[c]select=isnan(prev_selected_t)*gte(t\\,1)*eq(pict_type\\,I)[poster];[b]ass=filename=${ass}[cap];` +
-      `[0:1]${audio},asplit=2[a1][a2]`,
+    '[0:0]transpose=clock,fps=30,split=2[m0][p0];[m0]scale=1080:1920:out_range=tv,setsar=1,format=yuv420p[m];' +
+      `[p0]scale=720:1280:out_range=tv,setsar=1,format=yuv420p,split=3[a][b][c];[c]select=isnan(prev_selected_t)*gte(t\\,1)*eq(pict_type\\,I)[poster];[b]ass=filename=${ass}[cap];` +
+      `[0:1]${audio},asplit=3[a0][a1][a2]`,
+    '-map', '[m]', '-map', '[a0]', ...master264, ...rest, join(out, 'master.mp4'),
     '-map', '[a]', '-map', '[a1]', ...x264, ...rest, join(out, 'preview.mp4'),
     '-map', '[cap]', '-map', '[a2]', ...x264, ...rest, join(out, 'captioned.mp4'),
     '-map', '[poster]', '-frames:v', '1', '-update', '1', '-q:v', '3', join(out, 'poster.jpg'),
   ];
 }
 
-/** The same three outputs, one ffmpeg process (and one decode) each. */
+/** The same four outputs, one ffmpeg process (and one decode) each. */
 function separateRunsArgs(input: string, ass: string, out: string, audio: string): string[][] {
   const x264 = '-c:v libx264 -preset veryfast -crf 23 -profile:v high -pix_fmt yuv420p -g 60'.split(' ');
   const aac = '-c:a aac -b:a 128k -ar 48000 -ac 2'.split(' ');
   const video = 'transpose=clock,fps=30,scale=720:1280:out_range=tv,setsar=1,format=yuv420p';
   const base = ['-hide_banner', '-loglevel', 'error', '-benchmark', '-noautorotate', '-i', input, '-y'];
+  const master = 'transpose=clock,fps=30,scale=1080:1920:out_range=tv,setsar=1,format=yuv420p';
   return [
+    [...base, '-vf', master, '-af', audio, ...'-c:v libx264 -preset veryfast -crf 18 -profile:v high -pix_fmt yuv420p -g 60'.split(' '), ...aac, join(out, 'p0.mp4')],
     [...base, '-vf', video, '-af', audio, ...x264, ...aac, join(out, 'p1.mp4')],
     [...base, '-vf', `${video},ass=filename=${ass}`, '-af', audio, ...x264, ...aac, join(out, 'p2.mp4')],
     [...base, '-vf', `${video},select=isnan(prev_selected_t)*gte(t\\,1)*eq(pict_type\\,I)`, '-frames:v', '1', '-update', '1', join(out, 'p3.jpg')],
@@ -145,7 +150,7 @@ async function main(): Promise<void> {
       await writeFile(join(work, 'captions.srt'), CAPTIONS.srt);
       const audio = linearGainFilter(await measureByHand(input));
       await run('nice', ['-n', '10', 'ffmpeg', ...handWrittenArgs(input, ass, work, audio)]);
-      for (const name of ['preview.mp4', 'captioned.mp4', 'poster.jpg', 'captions.vtt', 'captions.srt']) {
+      for (const name of ['master.mp4', 'preview.mp4', 'captioned.mp4', 'poster.jpg', 'captions.vtt', 'captions.srt']) {
         await services.storage.upload(`bench/${name}`, createReadStream(join(work, name)), 'application/octet-stream');
       }
       await rm(work, { recursive: true, force: true });

@@ -51,7 +51,7 @@ describe('upload to preview', () => {
     expect([...seen].every((s) => ['received', 'processing', 'in_review'].includes(s))).toBe(true);
 
     const submission = (await app.services.db.submissions.findById(id).lean<Submission>())!;
-    expect(Object.keys(submission.outputs).sort()).toEqual(['captionedPreview', 'captionsSrt', 'captionsVtt', 'poster', 'preview']);
+    expect(Object.keys(submission.outputs).sort()).toEqual(['captionedPreview', 'captionsSrt', 'captionsVtt', 'master', 'poster', 'preview']);
     for (const name of ['preview', 'captionedPreview']) {
       const path = await downloadOutput(app.services, submission, name);
       // Decoding the whole file reports no error: the preview is watchable to the end.

@@ -62,7 +62,7 @@ describe('a worker stopped mid-encode', () => {
   async function expectProcessedOnce(id: string): Promise<Submission> {
     const done = await waitFor(id, (s) => s.status === 'in_review', 180);
     expect(done.history.filter((h) => h.transition === 'processing_succeeded')).toHaveLength(1);
-    await expectOnlyRecordedOutputs(app.services, done, ['poster', 'preview']);
+    await expectOnlyRecordedOutputs(app.services, done, ['master', 'poster', 'preview']);
     return done;
   }
 
@@ -138,7 +138,7 @@ describe('a worker stopped mid-encode', () => {
     expect(starts.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(CLIPS + KILLS);
     for (const s of done) {
       expect(s.history.filter((h) => h.transition === 'processing_succeeded')).toHaveLength(1);
-      await expectOnlyRecordedOutputs(app.services, s, ['poster', 'preview']);
+      await expectOnlyRecordedOutputs(app.services, s, ['master', 'poster', 'preview']);
     }
   }, 480_000);
 });

@@ -78,7 +78,7 @@ describe('fenced workers', () => {
     const succeeded = done.history.filter((h) => h.transition === 'processing_succeeded');
     expect(succeeded).toHaveLength(1);
     expect(succeeded[0]!.lease).toBe(secondLease);
-    await expectOnlyRecordedOutputs(app.services, done, ['poster', 'preview']);
+    await expectOnlyRecordedOutputs(app.services, done, ['master', 'poster', 'preview']);
   });
 
   test("when a worker is killed outright mid-encode, then the next worker's sweep kills the ffmpeg it left running, and the clip is processed once", async () => {
@@ -101,6 +101,6 @@ describe('fenced workers', () => {
       return s.status === 'in_review' ? s : null;
     });
     expect(done.history.filter((h) => h.transition === 'processing_succeeded')).toHaveLength(1);
-    await expectOnlyRecordedOutputs(app.services, done, ['poster', 'preview']);
+    await expectOnlyRecordedOutputs(app.services, done, ['master', 'poster', 'preview']);
   });
 });

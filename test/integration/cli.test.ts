@@ -42,7 +42,7 @@ describe('the operator command line', () => {
     const shown = JSON.parse(out) as Submission & { links: Record<string, string> };
     expect(shown.status).toBe('in_review');
     expect(shown.media).toMatchObject({ video: { codec: 'h264' } });
-    expect(Object.keys(shown.links).sort()).toEqual(['poster', 'preview']);
+    expect(Object.keys(shown.links).sort()).toEqual(['master', 'poster', 'preview']);
     expect((await fetch(shown.links.preview!)).status).toBe(200);
     expect(out).not.toMatch(/contactEmail|statusTokenHash/);
   });

@@ -157,7 +157,7 @@ describe('the processing worker', () => {
     const done = (await deps.db.submissions.findById(id).lean<Submission>())!;
     expect(done.status).toBe('in_review');
     expect(done.history.filter((h) => h.transition === 'processing_succeeded')).toHaveLength(1);
-    await expectOnlyRecordedOutputs(deps, done, ['poster', 'preview']);
+    await expectOnlyRecordedOutputs(deps, done, ['master', 'poster', 'preview']);
   });
 
   test('when ffmpeg hangs, then the timeout kills its whole process group', async () => {

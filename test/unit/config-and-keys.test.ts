@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from '../../shared/config';
-import { originalKey, outputKey, submissionPrefixes } from '../../shared/storage/keys';
+import { originalKey, outputKey, releaseKey, submissionPrefixes } from '../../shared/storage/keys';
 
 describe('loadConfig', () => {
   test('when nothing is set, then the defaults are the local services, and the result is frozen', () => {
@@ -45,7 +45,19 @@ describe('S3 keys', () => {
   test('keys are made of the opaque id only, and outputs sit in their lease\'s folder', () => {
     expect(originalKey(id)).toBe(`originals/${id}/video`);
     expect(outputKey(id, '0123456789abcdef', 'preview')).toBe(`outputs/${id}/0123456789abcdef/preview.mp4`);
-    expect(submissionPrefixes(id)).toEqual([`originals/${id}/`, `outputs/${id}/`]);
+    expect(outputKey(id, '0123456789abcdef', 'master')).toBe(`outputs/${id}/0123456789abcdef/master.mp4`);
+    expect(releaseKey(id, 'vertical-be.mp4')).toBe(`releases/${id}/vertical-be.mp4`);
+    expect(submissionPrefixes(id)).toEqual([`originals/${id}/`, `outputs/${id}/`, `releases/${id}/`]);
+  });
+
+  test.each(['../x.mp4', 'Vertical.mp4', 'a b.mp4', 'x.exe', 'vertical-.mp4', ''])('when a release file name is %j, then no key is made', (file) => {
+    expect(() => releaseKey(id, file)).toThrow(/release file/);
+  });
+
+  test('when the retention days are set, then they are read; negative days are refused', () => {
+    expect(loadConfig({}).retention).toEqual({ approvedDays: 30, declinedDays: 7 });
+    expect(loadConfig({ ORIGINAL_RETENTION_DAYS: '90', ORIGINAL_RETENTION_DAYS_DECLINED: '0' }).retention).toEqual({ approvedDays: 90, declinedDays: 0 });
+    expect(() => loadConfig({ ORIGINAL_RETENTION_DAYS: '-1' })).toThrow(/ORIGINAL_RETENTION_DAYS/);
   });
   test('when something other than an id is given, then no key is made', () => {
     expect(() => originalKey('../../etc/passwd')).toThrow();

@@ -2,7 +2,7 @@ import { commandArgs } from '../../worker/ffmpeg/ffmpeg';
 import type { MediaInfo, VideoInfo } from '../../worker/ffmpeg/media-info';
 import { buildPacketCountArgs, buildProbeArgs } from '../../worker/steps/probe.step';
 import { buildPosterFallbackArgs } from '../../worker/steps/poster.step';
-import { buildTranscodeArgs, orientationFilters, previewFps, previewSize } from '../../worker/steps/transcode.step';
+import { buildTranscodeArgs, masterSize, orientationFilters, previewFps, previewSize } from '../../worker/steps/transcode.step';
 
 const video: VideoInfo = {
   index: 0,
@@ -35,6 +35,7 @@ const info: MediaInfo = {
 };
 
 const H264 = ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-profile:v', 'high', '-pix_fmt', 'yuv420p', '-g', '60', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'bt709'];
+const MASTER_H264 = ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', '-profile:v', 'high', '-pix_fmt', 'yuv420p', '-g', '60', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'bt709'];
 const AAC = ['-c:a', 'aac', '-b:a', '128k', '-ar', '48000', '-ac', '2'];
 const STRIP = ['-map_metadata', '-1', '-map_chapters', '-1', '-fflags', '+bitexact', '-flags:v', '+bitexact', '-flags:a', '+bitexact', '-movflags', '+faststart'];
 const POSTER = ['-map', '[poster]', '-frames:v', '1', '-update', '1', '-q:v', '3', '-fflags', '+bitexact', '-flags:v', '+bitexact'];
@@ -42,15 +43,18 @@ const INPUT = ['-format_whitelist', 'mov,matroska,avi,mpegts', '-protocol_whitel
 const AUDIO_FORMAT = 'aresample=48000,aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo';
 
 describe('buildTranscodeArgs', () => {
-  test('when a 1080p clip with sound has no subtitles, then one decode makes the 720p preview and the poster', () => {
+  test('when a 1080p clip with sound has no subtitles, then one decode makes the 1080p master, the 720p preview and the poster', () => {
     expect(commandArgs(buildTranscodeArgs(info, { inputPath: '/w/original', outDir: '/w/out', captionsAssPath: null, maxDurationSeconds: 600 }))).toEqual([
       '-hide_banner', '-nostdin', '-loglevel', 'error', '-stats',
       '-filter_complex',
-      '[0:0]fps=30,scale=1280:720:out_range=tv,setsar=1,format=yuv420p,split=2[vp][vposter];' +
+      '[0:0]fps=30,split=2[vmsrc][vpsrc];' +
+        '[vmsrc]scale=1920:1080:out_range=tv,setsar=1,format=yuv420p[vm];' +
+        '[vpsrc]scale=1280:720:out_range=tv,setsar=1,format=yuv420p,split=2[vp][vposter];' +
         '[vposter]select=isnan(prev_selected_t)*gte(t\\,1)*eq(pict_type\\,I)[poster];' +
-        `[0:1]${AUDIO_FORMAT},volume=9.4dB[ap]`,
+        `[0:1]${AUDIO_FORMAT},volume=9.4dB,asplit=2[am][ap]`,
       ...INPUT,
       '-y',
+      '-map', '[vm]', '-map', '[am]', ...MASTER_H264, ...AAC, ...STRIP, '-t', '600', '/w/out/master.mp4',
       '-map', '[vp]', '-map', '[ap]', ...H264, ...AAC, ...STRIP, '-t', '600', '/w/out/preview.mp4',
       ...POSTER, '/w/out/poster.jpg',
     ]);
@@ -68,16 +72,19 @@ describe('buildTranscodeArgs', () => {
       '-hide_banner', '-nostdin', '-loglevel', 'error', '-stats',
       '-filter_complex',
       '[0:0]transpose=clock,zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=hable:desat=0,zscale=t=bt709:m=bt709:r=tv,' +
-        'fps=30,scale=720:1280:out_range=tv,setsar=1,format=yuv420p,split=3[vp][vc][vposter];' +
+        'fps=30,split=2[vmsrc][vpsrc];' +
+        '[vmsrc]scale=1080:1920:out_range=tv,setsar=1,format=yuv420p[vm];' +
+        '[vpsrc]scale=720:1280:out_range=tv,setsar=1,format=yuv420p,split=3[vp][vc][vposter];' +
         '[vposter]select=isnan(prev_selected_t)*gte(t\\,1)*eq(pict_type\\,I)[poster];' +
         '[vc]ass=filename=/w/cap\\\\:tions.ass[vcap];' +
-        `[1:a]atrim=duration=4,${AUDIO_FORMAT},asplit=2[ap][ac]`,
+        `[1:a]atrim=duration=4,${AUDIO_FORMAT},asplit=3[am][ap][ac]`,
     ]);
     expect(args.slice(7)).toEqual([
       ...INPUT,
       // The silence is a second input: with a graph of one input, ffmpeg 5.1 would copy the display matrix to the preview.
       '-f', 'lavfi', '-i', 'anullsrc=channel_layout=stereo:sample_rate=48000',
       '-y',
+      '-map', '[vm]', '-map', '[am]', ...MASTER_H264, ...AAC, ...STRIP, '-shortest', '-t', '600', '/w/out/master.mp4',
       '-map', '[vp]', '-map', '[ap]', ...H264, ...AAC, ...STRIP, '-shortest', '-t', '600', '/w/out/preview.mp4',
       '-map', '[vcap]', '-map', '[ac]', ...H264, ...AAC, ...STRIP, '-shortest', '-t', '600', '/w/out/preview-captioned.mp4',
       ...POSTER, '/w/out/poster.jpg',
@@ -98,6 +105,19 @@ describe('orientation, size and frame rate', () => {
     [0, [65536, 0, 0, 0, -65536, 0, 0, 0, 1073741824], ['vflip']],
   ] as const)('when the turn is %i° with matrix %j, then the filters are %j', (rotation, matrix, filters) => {
     expect(orientationFilters({ rotation, displayMatrix: matrix ? [...matrix] : null })).toEqual(filters);
+  });
+
+  test.each([
+    [1920, 1080, 1920, 1080],
+    [1080, 1920, 1080, 1920],
+    [3840, 2160, 1920, 1080],
+    [2160, 3840, 1080, 1920],
+    [1740, 892, 1740, 892],
+    [2560, 1440, 1920, 1080],
+    [176, 144, 176, 144],
+    [1934, 2160, 1080, 1206],
+  ])('when the picture is %i×%i, then the master is %i×%i (the source size up to 1080p, never up)', (w, h, mw, mh) => {
+    expect(masterSize({ displayWidth: w, displayHeight: h })).toEqual({ width: mw, height: mh });
   });
 
   test.each([

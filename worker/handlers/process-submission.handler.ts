@@ -229,6 +229,7 @@ async function runSteps(
     { onProgress: (fraction) => void progress(0.1 + 0.85 * fraction), signal: run.signal },
   );
   const files: Partial<Record<OutputName, string>> = {
+    master: join(outDir, OUTPUT_FILES.master),
     preview: join(outDir, OUTPUT_FILES.preview),
     poster: join(outDir, OUTPUT_FILES.poster),
   };

@@ -6,6 +6,7 @@ import { sha256Passthrough } from '../../shared/storage/checksum';
 import type { ObjectStorage } from '../../shared/storage/object-storage';
 
 export const CONTENT_TYPES: Record<OutputName, string> = {
+  master: 'video/mp4',
   preview: 'video/mp4',
   captionedPreview: 'video/mp4',
   poster: 'image/jpeg',
@@ -24,18 +25,20 @@ export async function storeOutputs(
   files: Partial<Record<OutputName, string>>,
 ): Promise<Record<string, StoredObject>> {
   const entries = await Promise.all(
-    (Object.entries(files) as Array<[OutputName, string]>).map(async ([name, path]) => {
-      const key = outputKey(submissionId, lease, name);
-      // Hashed on the way to S3: each file is read once.
-      const hashing = sha256Passthrough();
-      const source = createReadStream(path);
-      source.once('error', (error) => hashing.stream.destroy(error));
-      await storage.upload(key, source.pipe(hashing.stream), CONTENT_TYPES[name]);
-      const object: StoredObject = { key, bytes: (await stat(path)).size, sha256: hashing.digest(), contentType: CONTENT_TYPES[name] };
-      return [name, object] as const;
-    }),
+    (Object.entries(files) as Array<[OutputName, string]>).map(
+      async ([name, path]) => [name, await storeFile(storage, outputKey(submissionId, lease, name), path, CONTENT_TYPES[name])] as const,
+    ),
   );
   return Object.fromEntries(entries);
+}
+
+/** Uploads one file, hashed on the way to S3 (read once), and returns its record. */
+export async function storeFile(storage: ObjectStorage, key: string, path: string, contentType: string): Promise<StoredObject> {
+  const hashing = sha256Passthrough();
+  const source = createReadStream(path);
+  source.once('error', (error) => hashing.stream.destroy(error));
+  await storage.upload(key, source.pipe(hashing.stream), contentType);
+  return { key, bytes: (await stat(path)).size, sha256: hashing.digest(), contentType };
 }
 
 /**

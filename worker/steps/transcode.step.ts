@@ -6,9 +6,11 @@ import { AUDIO_FORMAT, loudnessFilters } from './loudness.step';
 import { inputHardeningArgs } from './probe.step';
 
 /**
- * The review preview, the captioned preview and the poster, from ONE decode of the original:
- * H.264 High + AAC 48 kHz stereo in MP4 with faststart, at most 720p, turned upright, constant frame
- * rate, SDR BT.709, loudness-normalised, exactly one video and one audio stream, and no metadata.
+ * The master, the review preview, the captioned preview and the poster, from ONE decode of the original:
+ * H.264 High + AAC 48 kHz stereo in MP4 with faststart, turned upright, constant frame rate, SDR BT.709,
+ * loudness-normalised, exactly one video and one audio stream, and no metadata. The master keeps the
+ * source's size up to 1080p at high quality: every release render is made from it, never from the
+ * original (which is deleted after the moderation decision, shared/submissions/retention.ts).
  */
 
 export interface EncoderSettings {
@@ -26,6 +28,17 @@ export const PREVIEW_ENCODER: EncoderSettings = { preset: 'veryfast', crf: 23 };
 
 export const PREVIEW_MAX = { long: 1280, short: 720, fps: 30 };
 
+/**
+ * CRF 18 is visually lossless for H.264, so the renders made from the master lose nothing visible to a
+ * second generation; "veryfast" because the reviewable preview waits for the master (the same ffmpeg run):
+ * bench:release measured 146 s to the preview of a 60 s 1080p clip with "fast" (0.42 of the time to the
+ * full release set), and bench:encoder measured veryfast at 0.46× medium's CPU for < 0.003 SSIM, the
+ * difference mostly being file size, which matters little for an object kept until release.
+ */
+export const MASTER_ENCODER: EncoderSettings = { preset: 'veryfast', crf: 18 };
+
+export const MASTER_MAX = { long: 1920, short: 1080 };
+
 export interface TranscodePlan {
   inputPath: string;
   outDir: string;
@@ -35,14 +48,24 @@ export interface TranscodePlan {
   encoder?: EncoderSettings;
 }
 
-export const OUTPUT_FILES = { preview: 'preview.mp4', captionedPreview: 'preview-captioned.mp4', poster: 'poster.jpg' } as const;
+export const OUTPUT_FILES = { master: 'master.mp4', preview: 'preview.mp4', captionedPreview: 'preview-captioned.mp4', poster: 'poster.jpg' } as const;
 
-/** Display size scaled to fit 1280×720 (either orientation), even numbers for 4:2:0. */
-export function previewSize(video: Pick<VideoInfo, 'displayWidth' | 'displayHeight'>): { width: number; height: number } {
+/** Display size scaled to fit `max` (either orientation), never up, even numbers for 4:2:0. */
+export function fitSize(video: Pick<VideoInfo, 'displayWidth' | 'displayHeight'>, max: { long: number; short: number }): { width: number; height: number } {
   const { displayWidth: w, displayHeight: h } = video;
-  const scale = Math.min(1, PREVIEW_MAX.long / Math.max(w, h), PREVIEW_MAX.short / Math.min(w, h));
+  const scale = Math.min(1, max.long / Math.max(w, h), max.short / Math.min(w, h));
   const even = (n: number) => Math.max(2, Math.round((n * scale) / 2) * 2);
   return { width: even(w), height: even(h) };
+}
+
+/** The preview: the display size fitted to 1280×720. */
+export function previewSize(video: Pick<VideoInfo, 'displayWidth' | 'displayHeight'>): { width: number; height: number } {
+  return fitSize(video, PREVIEW_MAX);
+}
+
+/** The master: the display size fitted to 1920×1080 (the source's own size when smaller). */
+export function masterSize(video: Pick<VideoInfo, 'displayWidth' | 'displayHeight'>): { width: number; height: number } {
+  return fitSize(video, MASTER_MAX);
 }
 
 /** A constant output rate near the source's: 30 at most, 10 at least. */
@@ -93,41 +116,44 @@ export function buildTranscodeArgs(info: MediaInfo, plan: TranscodePlan): Ffmpeg
   if (!video) throw new Error('no video stream to transcode');
   const encoder = plan.encoder ?? PREVIEW_ENCODER;
   const { width, height } = previewSize(video);
+  const master = masterSize(video);
   const fps = previewFps(video);
   const captioned = plan.captionsAssPath !== null;
   const copies = captioned ? 3 : 2;
 
-  const videoChain = [
+  // One decode, turned upright and at a constant rate once; split before any scaling so the master keeps
+  // its (up to 1080p) size while the preview, captioned preview and poster share the 720p picture.
+  const uprightChain = [
     ...orientationFilters(video),
     ...toneMapFilters(video),
     // Constant frame rate: phones record variable frame rates that some editors and platforms mishandle.
     `fps=${fps}`,
-    `scale=${width}:${height}:out_range=tv`,
-    'setsar=1',
-    'format=yuv420p',
-    `split=${copies}`,
+    'split=2',
   ].join(',');
+  const previewChain = [`scale=${width}:${height}:out_range=tv`, 'setsar=1', 'format=yuv420p', `split=${copies}`].join(',');
   const videoLabels = captioned ? '[vp][vc][vposter]' : '[vp][vposter]';
   const graph = [
-    `[0:${video.index}]${videoChain}${videoLabels}`,
+    `[0:${video.index}]${uprightChain}[vmsrc][vpsrc]`,
+    `[vmsrc]scale=${master.width}:${master.height}:out_range=tv,setsar=1,format=yuv420p[vm]`,
+    `[vpsrc]${previewChain}${videoLabels}`,
     `[vposter]select=isnan(prev_selected_t)*gte(t\\,${posterTime(info)})*eq(pict_type\\,I)[poster]`,
   ];
   if (captioned && plan.captionsAssPath) graph.push(`[vc]${burnInCaptionsFilter(plan.captionsAssPath)}[vcap]`);
 
-  const audioOut = captioned ? '[ap][ac]' : '[ap]';
-  const audioSplit = captioned ? ',asplit=2' : '';
+  const audioLabels = captioned ? ['[am]', '[ap]', '[ac]'] : ['[am]', '[ap]'];
+  const audioSplit = `,asplit=${audioLabels.length}`;
   if (info.audio) {
-    graph.push(`[0:${info.audio.index}]${loudnessFilters(info.audio.loudness).join(',')}${audioSplit}${audioOut}`);
+    graph.push(`[0:${info.audio.index}]${loudnessFilters(info.audio.loudness).join(',')}${audioSplit}${audioLabels.join('')}`);
   } else {
     // A clip without sound still gets a (silent) audio track: platforms and players expect one.
     const length = info.durationSeconds ? `atrim=duration=${info.durationSeconds},` : '';
-    graph.push(`[1:a]${length}${AUDIO_FORMAT}${audioSplit}${audioOut}`);
+    graph.push(`[1:a]${length}${AUDIO_FORMAT}${audioSplit}${audioLabels.join('')}`);
   }
 
-  const mp4 = (videoLabel: string, audioLabel: string) => [
+  const mp4 = (videoLabel: string, audioLabel: string, settings: EncoderSettings) => [
     '-map', videoLabel,
     '-map', audioLabel,
-    ...h264Args(encoder, fps),
+    ...h264Args(settings, fps),
     ...aacArgs(),
     ...strippedMp4Args(),
     ...(info.audio ? [] : ['-shortest']),
@@ -135,8 +161,11 @@ export function buildTranscodeArgs(info: MediaInfo, plan: TranscodePlan): Ffmpeg
     '-t', String(plan.maxDurationSeconds),
   ];
 
-  const outputs = [{ args: mp4('[vp]', '[ap]'), path: join(plan.outDir, OUTPUT_FILES.preview) }];
-  if (captioned) outputs.push({ args: mp4('[vcap]', '[ac]'), path: join(plan.outDir, OUTPUT_FILES.captionedPreview) });
+  const outputs = [
+    { args: mp4('[vm]', '[am]', MASTER_ENCODER), path: join(plan.outDir, OUTPUT_FILES.master) },
+    { args: mp4('[vp]', '[ap]', encoder), path: join(plan.outDir, OUTPUT_FILES.preview) },
+  ];
+  if (captioned) outputs.push({ args: mp4('[vcap]', '[ac]', encoder), path: join(plan.outDir, OUTPUT_FILES.captionedPreview) });
   outputs.push({ args: posterArgs(), path: join(plan.outDir, OUTPUT_FILES.poster) });
 
   return {
@@ -189,8 +218,8 @@ export function strippedMp4Args(): string[] {
 }
 
 /** One JPEG, no comment block (bitexact drops the "Lavc" tag). */
-export function posterArgs(): string[] {
-  return ['-map', '[poster]', '-frames:v', '1', '-update', '1', '-q:v', '3', '-fflags', '+bitexact', '-flags:v', '+bitexact'];
+export function posterArgs(label = '[poster]'): string[] {
+  return ['-map', label, '-frames:v', '1', '-update', '1', '-q:v', '3', '-fflags', '+bitexact', '-flags:v', '+bitexact'];
 }
 
 export async function transcode(

@@ -155,10 +155,23 @@ export function assText(text: string): string {
  * falls back to Noto Sans Arabic / Hebrew), white on a translucent dark box for legibility on phones,
  * bottom centre. Encoding -1 lets libass pick the base direction per line, so right-to-left text renders right.
  */
-export function toAss(cues: Cue[], video: { width: number; height: number }): string {
+/**
+ * Where captions may go, as fractions of the picture: the margin kept free at the bottom and at each side.
+ * The default suits a plain picture; the release renders pass each platform's safe area (release.step.ts).
+ */
+export interface CaptionSafeArea {
+  bottom: number;
+  left: number;
+  right: number;
+}
+
+export const DEFAULT_SAFE_AREA: CaptionSafeArea = { bottom: 0.07, left: 0.06, right: 0.06 };
+
+export function toAss(cues: Cue[], video: { width: number; height: number }, safeArea: CaptionSafeArea = DEFAULT_SAFE_AREA): string {
   const fontSize = Math.round(Math.max(video.width, video.height) * (video.height > video.width ? 0.032 : 0.05));
-  const margin = Math.round(video.height * 0.07);
-  const side = Math.round(video.width * 0.06);
+  const margin = Math.round(video.height * safeArea.bottom);
+  const left = Math.round(video.width * safeArea.left);
+  const right = Math.round(video.width * safeArea.right);
   return [
     '[Script Info]',
     'ScriptType: v4.00+',
@@ -169,7 +182,7 @@ export function toAss(cues: Cue[], video: { width: number; height: number }): st
     '',
     '[V4+ Styles]',
     'Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding',
-    `Style: Default,Noto Sans,${fontSize},&H00FFFFFF,&H00FFFFFF,&H80000000,&H80000000,1,0,0,0,100,100,0,0,3,${Math.max(2, Math.round(fontSize * 0.2))},0,2,${side},${side},${margin},-1`,
+    `Style: Default,Noto Sans,${fontSize},&H00FFFFFF,&H00FFFFFF,&H80000000,&H80000000,1,0,0,0,100,100,0,0,3,${Math.max(2, Math.round(fontSize * 0.2))},0,2,${left},${right},${margin},-1`,
     '',
     '[Events]',
     'Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text',

@@ -59,6 +59,14 @@ dd.message { white-space: pre-wrap; }
 .check label { display: inline; font-weight: 400; margin: 0; }
 .decide { margin-top: 16px; }
 @media (max-width: 900px) { .review { grid-template-columns: 1fr; } }
+.inline-form label { margin: 0; }
+ul.gallery { list-style: none; padding: 0; display: grid; grid-template-columns: repeat(auto-fill, minmax(16rem, 1fr)); gap: 16px; }
+ul.gallery li.clip { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 10px; }
+ul.gallery img { width: 100%; max-height: 18rem; object-fit: contain; background: #222; border-radius: 4px; }
+ul.gallery h2 { margin: 8px 0 4px; font-size: 1.05rem; }
+ul.files { padding-left: 1.1rem; margin: 6px 0; }
+label.pick { display: inline; margin: 0; font-weight: 700; }
+details.post pre { white-space: pre-wrap; font-size: 0.9rem; }
 @media (max-width: 640px) {
   table.stack thead { display: none; }
   table.stack tr { display: block; border-bottom: 2px solid var(--line); padding: 6px 0; }

@@ -29,10 +29,12 @@ export function Layout(props: { ctx: StaffContext; title: string; narrow?: boole
             <nav aria-label={t('nav.home')}>
               {full && <a href="/staff">{t('nav.home')}</a>}
               {(full?.role === 'admin' || full?.role === 'moderator') && <a href="/staff/queue">{t('nav.queue')}</a>}
+              {(full?.role === 'social' || full?.role === 'admin') && <a href="/staff/gallery">{t('nav.gallery')}</a>}
               {full?.role === 'admin' && <a href="/staff/admin/staff">{t('nav.staff')}</a>}
               {full?.role === 'admin' && <a href="/staff/admin/audit">{t('nav.audit')}</a>}
               {full?.role === 'admin' && <a href="/staff/admin/queues/">{t('nav.queues')}</a>}
               {full?.role === 'admin' && <a href="/staff/admin/metrics">{t('nav.metrics')}</a>}
+              {full?.role === 'admin' && <a href="/staff/admin/distribution">{t('nav.distribution')}</a>}
               <form method="post" action="/staff/logout">
                 <input type="hidden" name="_csrf" value={ctx.csrfToken} />
                 <button type="submit" class="link">

@@ -1,0 +1,81 @@
+import type { Types } from 'mongoose';
+import type { ReleaseRecord, Submission, SubmissionModel } from './submission.model';
+import { transition } from './transition';
+
+/**
+ * The release's side of the lifecycle: `approved ─release_started→ releasing ─release_finished→ released`.
+ * The release job (worker/handlers/release-submission.handler.ts) starts it, renders, stores every output,
+ * and only then finishes it: a clip is `released` only with its whole set stored. Withdrawal wins at any
+ * point (its transition is allowed from every state); a release that finds the clip withdrawn stops.
+ */
+
+type Id = Types.ObjectId | string;
+
+/** States in which the release job still owes the clip its renders (the reconciler re-queues these). */
+export const PENDING_RELEASE_STATES = ['approved', 'releasing'] as const;
+
+/**
+ * Moves an approved clip to `releasing` (a fresh record; a re-run after a crash finds it `releasing`
+ * already and carries on with it). Returns the clip to render, or null when there is nothing to do.
+ */
+export async function startRelease(submissions: SubmissionModel, id: Id, options: { by: string; now?: Date }): Promise<Submission | null> {
+  for (let tries = 0; tries < 3; tries += 1) {
+    const now = options.now ?? new Date();
+    const found = await submissions.findById(id).lean<Submission>();
+    if (!found || !(PENDING_RELEASE_STATES as readonly string[]).includes(found.status)) return null;
+    if (found.status === 'releasing') return found;
+    const release: ReleaseRecord = { outputs: {}, languages: [], uses: [], credit: false, startedAt: now, finishedAt: null, lastError: null };
+    const moved = await transition(submissions, found._id, { name: 'release_started', from: 'approved', by: options.by, now, changes: { release } });
+    if (moved) return moved;
+  }
+  return null;
+}
+
+/** Records the complete set and moves the clip to `released`; null when it is no longer `releasing` (withdrawn). */
+export async function finishRelease(
+  submissions: SubmissionModel,
+  found: Submission,
+  result: Pick<ReleaseRecord, 'outputs' | 'languages' | 'uses' | 'credit'>,
+  options: { by: string; now?: Date },
+): Promise<Submission | null> {
+  const now = options.now ?? new Date();
+  const release: ReleaseRecord = { ...result, startedAt: found.release?.startedAt ?? now, finishedAt: now, lastError: null };
+  return transition(submissions, found._id, { name: 'release_finished', from: 'releasing', by: options.by, now, changes: { release } });
+}
+
+/** A failed attempt's reason, for staff (the queue retries the job). */
+export async function recordReleaseError(submissions: SubmissionModel, id: Id, error: string): Promise<void> {
+  await submissions.updateOne({ _id: id, status: 'releasing' }, { $set: { 'release.lastError': error.slice(0, 2000) } });
+}
+
+/** Approved or releasing clips not moved since `before` (oldest first), for the reconciler. */
+export function findReleasePending(submissions: SubmissionModel, before: Date, limit: number): Promise<Array<Pick<Submission, '_id' | 'status'>>> {
+  return submissions
+    .find({ status: { $in: PENDING_RELEASE_STATES }, updatedAt: { $lt: before } })
+    .sort({ updatedAt: 1 })
+    .limit(limit)
+    .select({ status: 1 })
+    .lean<Array<Pick<Submission, '_id' | 'status'>>>()
+    .exec();
+}
+
+/**
+ * After a withdrawal (worker/handlers/takedown-submission.handler.ts, once the objects are deleted): the
+ * clip records no release objects and no master any more, so nothing can be linked to from its record.
+ */
+export async function markTakenDown(submissions: SubmissionModel, id: Id, now: Date): Promise<boolean> {
+  await submissions.updateOne({ _id: id, status: 'withdrawn', release: { $ne: null } }, { $set: { 'release.outputs': {} } });
+  const result = await submissions.updateOne({ _id: id, status: 'withdrawn' }, { $set: { takenDownAt: now }, $unset: { 'outputs.master': '' } });
+  return result.matchedCount === 1;
+}
+
+/** Withdrawn clips whose objects are not yet taken down, withdrawn before `before`, for the reconciler. */
+export function findNotTakenDown(submissions: SubmissionModel, before: Date, limit: number): Promise<Array<Pick<Submission, '_id'>>> {
+  return submissions
+    .find({ status: 'withdrawn', takenDownAt: null, updatedAt: { $lt: before } })
+    .sort({ updatedAt: 1 })
+    .limit(limit)
+    .select({ _id: 1 })
+    .lean<Array<Pick<Submission, '_id'>>>()
+    .exec();
+}

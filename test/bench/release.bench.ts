@@ -1,0 +1,192 @@
+import { execFile } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { buffer } from 'node:stream/consumers';
+import { promisify } from 'node:util';
+import { Types } from 'mongoose';
+import { loadConfig } from '../../shared/config';
+import { createLogger } from '../../shared/logger';
+import { connectCoreServices } from '../../shared/startup-checks';
+import { createObjectStorage, sha256Hex } from '../../shared/storage/object-storage';
+import { originalKey, originalSubtitlesKey, releaseKey } from '../../shared/storage/keys';
+import { approve } from '../../shared/submissions/moderation';
+import type { Submission } from '../../shared/submissions/submission.model';
+import { createCampaign, type NewCampaign } from '../../server/services/campaign.service';
+import { zipSelection } from '../../server/services/gallery.service';
+import { createSubmission } from '../../server/services/submission.service';
+import { runLimits } from '../../worker/deps';
+import { processSubmission } from '../../worker/handlers/process-submission.handler';
+import { releaseSubmission } from '../../worker/handlers/release-submission.handler';
+import { blurredFillFilters, buildReleaseArgs, CAPTION_SAFE_AREAS, RELEASE_SHAPES, shapeSize, type ReleasePlan } from '../../worker/steps/release.step';
+import { commandArgs } from '../../worker/ffmpeg/ffmpeg';
+import { parseSubtitles, toAss } from '../../worker/subtitles/subtitles';
+import demoCampaign from '../../infra/local/demo-campaign.json';
+import { formatRatio, timed, startBenchServices, MiB } from './bench-env';
+
+const run = promisify(execFile);
+
+/**
+ * npm run bench:release, in one run:
+ *  1. CPU of one decode of the master making every release render (3 shapes × plain and Belarusian
+ *     captions, 3 posters) ÷ one ffmpeg process per render (ffmpeg -benchmark; 10 s of a 1080p master);
+ *  2. time to the reviewable preview (the worker's processing) ÷ time to the full release set
+ *     (processing + release renders) for a 60 s 1080p clip with captions;
+ *  3. the ZIP stream's server memory for 10 clips ÷ for 1: the process's peak RSS while streaming (sampled every
+ *     5 ms, after a warm-up, three rounds each); the growth over the level before each run is printed too
+ *     (a ratio of it would divide by a floor near zero).
+ */
+
+const SECONDS = 60;
+const SRT = Buffer.from(Array.from({ length: 20 }, (_, i) => `${i + 1}\n00:00:${String(i * 3).padStart(2, '0')},000 --> 00:00:${String(i * 3 + 2).padStart(2, '0')},500\nПрафсаюзы — не экстрэмізм (${i + 1})\n`).join('\n'));
+const H264 = '-c:v libx264 -preset veryfast -crf 20 -profile:v high -pix_fmt yuv420p -g 60 -c:a copy'.split(' ');
+const SELECT = 'select=isnan(prev_selected_t)*gte(t\\,1)*eq(pict_type\\,I)';
+
+async function makeClip(dir: string, seconds: number, size: string): Promise<string> {
+  const path = join(dir, `clip-${seconds}-${size}.mp4`);
+  await run('nice', ['-n', '10', 'ffmpeg', '-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=duration=${seconds}:size=${size}:rate=30`, '-f', 'lavfi', '-i', `sine=frequency=300:sample_rate=48000:duration=${seconds}`,
+    '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', path]);
+  return path;
+}
+
+async function cpuSeconds(args: string[]): Promise<number> {
+  const withBenchmark = ['-benchmark', '-nostats', ...args.filter((a) => a !== '-stats')];
+  const level = withBenchmark.indexOf('-loglevel');
+  if (level >= 0) withBenchmark[level + 1] = 'info';
+  const { stdout, stderr } = await run('nice', ['-n', '10', 'ffmpeg', ...withBenchmark], { maxBuffer: 1 << 24 });
+  const match = /utime=([\d.]+)s stime=([\d.]+)s/.exec(stdout + stderr);
+  if (!match) throw new Error('no -benchmark line');
+  return Number(match[1]) + Number(match[2]);
+}
+
+/** The same renders, one ffmpeg process (and one decode of the master) each. */
+function separateRunsArgs(plan: ReleasePlan): string[][] {
+  const runs: string[][] = [];
+  const base = ['-hide_banner', '-loglevel', 'error', '-i', plan.masterPath, '-y'];
+  for (const shape of RELEASE_SHAPES) {
+    const frame = shape === 'source' ? ['[0:v:0]setsar=1[f]'] : [`[0:v:0]null[in]`, ...blurredFillFilters('in', 'f', shapeSize(shape, plan.master))];
+    runs.push([...base, '-filter_complex', frame.join(';'), '-map', '[f]', '-map', '0:a:0', ...H264, join(plan.outDir, `sep-${shape}.mp4`)]);
+    for (const caption of plan.captions) {
+      runs.push([...base, '-filter_complex', [...frame, `[f]ass=filename=${caption.assPaths[shape]}[c]`].join(';'), '-map', '[c]', '-map', '0:a:0', ...H264, join(plan.outDir, `sep-${shape}-${caption.language}.mp4`)]);
+    }
+    runs.push([...base, '-filter_complex', [...frame, `[f]${SELECT}[p]`].join(';'), '-map', '[p]', '-frames:v', '1', '-update', '1', join(plan.outDir, `sep-poster-${shape}.jpg`)]);
+  }
+  return runs;
+}
+
+async function main(): Promise<void> {
+  const bench = await startBenchServices();
+  const dir = await mkdtemp(join(tmpdir(), 'solidarity-release-bench-'));
+  const config = loadConfig({ ...bench.env, NODE_ENV: 'development', WORK_DIR: dir, LOG_LEVEL: 'warn' });
+  await createObjectStorage(config.s3, config.upload).ensureBucket();
+  const services = await connectCoreServices(config);
+  const logger = createLogger({ level: 'warn', name: 'bench' });
+  const deps = { config, logger, ...services, limits: runLimits(config), shutdown: new AbortController().signal, now: () => new Date() };
+  await createCampaign(services.db, demoCampaign as NewCampaign, new Date());
+  const load = async (id: string) => (await services.db.submissions.findById(id).lean<Submission>())!;
+  const job = <N extends 'process-submission' | 'release-submission'>(name: N, id: string) => ({ id, name, payload: { submissionId: id }, attempt: 1, maxAttempts: 5, reportProgress: async () => undefined });
+  const submit = async (clip: string) => {
+    const bytes = await readFile(clip);
+    const id = new Types.ObjectId().toHexString();
+    await services.storage.upload(originalKey(id), bytes, 'video/mp4');
+    await services.storage.upload(originalSubtitlesKey(id), SRT, 'application/octet-stream');
+    await createSubmission(deps, {
+      id,
+      input: { campaign: 'demo', organisation: 'Bench', country: 'BY', language: 'be', title: 'Bench', message: 'Salidarnasć', contactEmail: null, consent: { version: 1, language: 'en', statements: ['record', 'publish', 'risk'] } },
+      video: { key: originalKey(id), bytes: bytes.length, sha256: sha256Hex(bytes), contentType: 'video/mp4' },
+      subtitles: { key: originalSubtitlesKey(id), bytes: SRT.length, sha256: sha256Hex(SRT), contentType: 'application/octet-stream' },
+    });
+    return id;
+  };
+  try {
+    // 2. Time: preview ÷ full release set, 60 s 1080p.
+    process.stdout.write(`making a ${SECONDS} s 1080p clip…\n`);
+    const long = await makeClip(dir, SECONDS, '1920x1080');
+    const id = await submit(long);
+    const toPreview = await timed(() => processSubmission(deps, job('process-submission', id)));
+    await approve(services.db.submissions, id, { by: 'bench' });
+    const toRelease = await timed(() => releaseSubmission(deps, job('release-submission', id)));
+    if ((await load(id)).status !== 'released') throw new Error('the clip was not released');
+    process.stdout.write(`time to preview ${toPreview.toFixed(1)} s; release renders ${toRelease.toFixed(1)} s more\n`);
+
+    // 1. CPU: one decode ÷ one process per render, on 10 s of the 1080p master.
+    const work = await mkdtemp(join(dir, 'cpu-'));
+    const master = join(work, 'master-full.mp4');
+    await pipeline(await services.storage.download((await load(id)).outputs.master!.key), createWriteStream(master));
+    const master10 = join(work, 'master.mp4');
+    await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', master, '-t', '10', '-c', 'copy', master10]);
+    const cues = parseSubtitles(SRT.toString('utf8'));
+    const size = { width: 1920, height: 1080 };
+    const assPaths = {} as Record<(typeof RELEASE_SHAPES)[number], string>;
+    for (const shape of RELEASE_SHAPES) {
+      assPaths[shape] = join(work, `be-${shape}.ass`);
+      await writeFile(assPaths[shape], toAss(cues, shapeSize(shape, size), CAPTION_SAFE_AREAS[shape]));
+    }
+    const plan: ReleasePlan = { masterPath: master10, outDir: work, master: size, fps: 30, posterTime: 1, captions: [{ language: 'be', assPaths }] };
+    const oneDecode = await cpuSeconds(commandArgs(buildReleaseArgs(plan)));
+    let separate = 0;
+    for (const args of separateRunsArgs(plan)) separate += await cpuSeconds(args);
+    process.stdout.write(`CPU: one decode ${oneDecode.toFixed(1)} s, one process per render ${separate.toFixed(1)} s\n`);
+
+    // 3. ZIP memory: 10 clips ÷ 1 (copies of one short clip's release under their own ids).
+    const short = await submit(await makeClip(dir, 8, '1280x720'));
+    await processSubmission(deps, job('process-submission', short));
+    await approve(services.db.submissions, short, { by: 'bench' });
+    await releaseSubmission(deps, job('release-submission', short));
+    const template = await load(short);
+    const ids = [short];
+    for (let i = 1; i < 10; i += 1) {
+      const copy = new Types.ObjectId();
+      const outputs: Record<string, unknown> = {};
+      for (const [name, object] of Object.entries(template.release!.outputs)) {
+        const key = releaseKey(copy.toHexString(), object.key.split('/').pop()!);
+        await services.storage.upload(key, await buffer(await services.storage.download(object.key)), object.contentType);
+        outputs[name] = { ...object, key };
+      }
+      await services.db.submissions.collection.insertOne({ ...template, _id: copy, release: { ...template.release!, outputs } } as never);
+      ids.push(copy.toHexString());
+    }
+    const zipMemory = async (selection: string[]) => {
+      (global as { gc?: () => void }).gc?.();
+      const before = process.memoryUsage().rss;
+      let peak = before;
+      const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+      let bytes = 0;
+      const zip = await zipSelection(deps, { campaigns: [] }, selection, {});
+      await pipeline(zip.stream, new Writable({ write(chunk: Buffer, _e, done) { bytes += chunk.length; setImmediate(done); } }));
+      clearInterval(timer);
+      return { peak, delta: Math.max(peak - before, 1), bytes };
+    };
+    // Warm-up with the larger selection, so the heap has grown to its working size before anything is measured.
+    await zipMemory(ids);
+    await zipMemory(ids.slice(0, 1));
+    const one: Array<Awaited<ReturnType<typeof zipMemory>>> = [];
+    const ten: Array<Awaited<ReturnType<typeof zipMemory>>> = [];
+    for (let round = 0; round < 3; round += 1) {
+      one.push(await zipMemory(ids.slice(0, 1)));
+      ten.push(await zipMemory(ids));
+    }
+    const avg = (xs: Array<{ delta: number }>) => xs.reduce((a, b) => a + b.delta, 0) / xs.length;
+    const peakOf = (xs: Array<{ peak: number }>) => Math.max(...xs.map((x) => x.peak));
+    process.stdout.write(
+      `ZIP: 1 clip ${(one[0]!.bytes / MiB).toFixed(1)} MiB, peak RSS ${(peakOf(one) / MiB).toFixed(1)} MiB (+${(avg(one) / MiB).toFixed(1)} MiB over the level before); ` +
+        `10 clips ${(ten[0]!.bytes / MiB).toFixed(1)} MiB, peak RSS ${(peakOf(ten) / MiB).toFixed(1)} MiB (+${(avg(ten) / MiB).toFixed(1)} MiB)\n\n`,
+    );
+
+    process.stdout.write(`${formatRatio('CPU one decode ÷ one ffmpeg process per render', oneDecode / separate, '≤ 0.92')}\n`);
+    process.stdout.write(`${formatRatio('time to preview ÷ time to the full release set (60 s 1080p)', toPreview / (toPreview + toRelease), '≤ 0.35')}\n`);
+    process.stdout.write(`${formatRatio('ZIP stream: server peak RSS, 10 clips ÷ 1 clip', peakOf(ten) / peakOf(one), '≤ 1.2')}\n`);
+  } finally {
+    await services.close();
+    await bench.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench:release: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,167 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { verifyWebhookSignature } from '../../shared/distribution/webhooks';
+import { jobOptions, releaseJobId, takedownJobId, type QueueJob } from '../../shared/queue/queue';
+import { approve } from '../../shared/submissions/moderation';
+import type { Submission } from '../../shared/submissions/submission.model';
+import { createFeedToken, createWebhook, revokeFeedToken } from '../../server/services/distribution.service';
+import { withdrawSubmission } from '../../server/services/withdrawal.service';
+import type { WorkerDeps } from '../../worker/deps';
+import { deliverWebhook } from '../../worker/handlers/deliver-webhook.handler';
+import { releaseSubmission } from '../../worker/handlers/release-submission.handler';
+import { takedownSubmission } from '../../worker/handlers/takedown-submission.handler';
+import { FIXTURES } from '../helpers/fixtures';
+import { loginAs, makeStaff, testClock } from '../helpers/staff-client';
+import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
+import { runWorker, submitFile, workerDeps } from '../helpers/worker-env';
+
+function job<N extends 'release-submission' | 'takedown-submission' | 'deliver-webhook'>(name: N, payload: QueueJob<N>['payload'], attempt = 1): QueueJob<N> {
+  return { id: `${name}-x`, name, payload, attempt, maxAttempts: 8, reportProgress: async () => undefined };
+}
+
+/** A team's receiver: checks every signature, fails the first `failures` requests, then accepts. */
+async function startReceiver(secret: () => string, failures: number) {
+  const received: Array<{ body: string; valid: boolean; status: number }> = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const valid = verifyWebhookSignature(secret(), { timestamp: req.headers['solidarity-timestamp'] as string, signature: req.headers['solidarity-signature'] as string }, body, new Date());
+      const status = !valid ? 401 : received.filter((r) => r.valid).length < failures ? 503 : 204;
+      received.push({ body, valid, status });
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+describe('feeds and webhooks', () => {
+  let app: TestApp;
+  let deps: WorkerDeps;
+  const clock = testClock();
+
+  beforeAll(async () => {
+    app = await startTestApp({ STAFF_SCRYPT_LOG2_COST: '12', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent' }, clock.now);
+    await seedDemoCampaign(app.deps);
+    deps = workerDeps(app);
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  const load = async (id: string) => (await deps.db.submissions.findById(id).lean<Submission>())!;
+
+  async function releasedClip(statements?: string[]): Promise<string> {
+    const id = (await runWorker(deps, await submitFile(app, await FIXTURES.noAudio!())))._id.toHexString();
+    if (statements) await deps.db.submissions.updateOne({ _id: id }, { $set: { 'consent.statements': statements } });
+    await approve(deps.db.submissions, id, { by: 'moderator' });
+    await releaseSubmission(deps, job('release-submission', { submissionId: id }));
+    expect((await load(id)).status).toBe('released');
+    return id;
+  }
+
+  test('when a team reads its feeds, then both list the released clips agreed for its use, links work, and a withdrawn clip or a revoked token is gone at once', async () => {
+    const social = await createFeedToken(app.deps, { campaign: 'demo', team: 'Social team', use: 'social', createdBy: 'admin' }, new Date());
+    const press = await createFeedToken(app.deps, { campaign: 'demo', team: 'Press team', use: 'press', createdBy: 'admin' }, new Date());
+    const [plain, pressOk] = [await releasedClip(), await releasedClip(['record', 'publish', 'risk', 'press'])];
+    const json = async (token: string) => (await (await fetch(`${app.baseUrl}/api/feeds/${token}/releases.json`)).json()) as { version: string; items: Array<{ id: string; attachments: Array<{ url: string; title: string }> }> };
+    const atom = async (token: string) => (await fetch(`${app.baseUrl}/api/feeds/${token}/releases.atom`)).text();
+
+    const feed = await json(social.token);
+    expect(feed.version).toBe('https://jsonfeed.org/version/1.1');
+    expect(feed.items.map((i) => i.id)).toEqual(expect.arrayContaining([plain, pressOk]));
+    expect((await json(press.token)).items.map((i) => i.id)).toEqual([pressOk]); // consent decides
+    const atomText = await atom(social.token);
+    expect(atomText).toContain(`<id>urn:solidarity-clips:${plain}</id>`);
+    expect(atomText).toMatch(/<link rel="enclosure" href="[^"]+\/files\/[0-9a-f]{24}\/vertical" type="video\/mp4"/);
+
+    const attachment = feed.items.find((i) => i.id === plain)!.attachments.find((a) => a.title.endsWith('-9x16.mp4'))!;
+    const download = await fetch(`${app.baseUrl}${new URL(attachment.url, app.baseUrl).pathname}`, { redirect: 'manual' });
+    expect(download.status).toBe(303);
+    expect((await fetch(download.headers.get('location')!)).status).toBe(200);
+
+    await withdrawSubmission(app.deps, plain, { actor: { id: null, email: null }, by: 'contributor' });
+    expect((await json(social.token)).items.map((i) => i.id)).not.toContain(plain);
+    expect(await atom(social.token)).not.toContain(plain);
+    expect((await fetch(`${app.baseUrl}${new URL(attachment.url, app.baseUrl).pathname}`, { redirect: 'manual' })).status).toBe(404);
+
+    await revokeFeedToken(app.deps, social.feed._id.toHexString(), new Date());
+    expect((await fetch(`${app.baseUrl}/api/feeds/${social.token}/releases.json`)).status).toBe(404);
+    expect((await fetch(`${app.baseUrl}/api/feeds/${social.token}/releases.atom`)).status).toBe(404);
+    expect((await fetch(`${app.baseUrl}/api/feeds/not-a-token/releases.json`)).status).toBe(404);
+  });
+
+  test('when a clip is released and withdrawn, then signed webhooks are delivered, retried after failures, and logged for admins', async () => {
+    let secret = '';
+    const receiver = await startReceiver(() => secret, 2);
+    try {
+      const hook = await createWebhook(app.deps, { campaign: 'demo', team: 'Social team', url: receiver.url, use: 'social', createdBy: 'admin' }, new Date());
+      secret = hook.secret;
+      const pressOnly = await createWebhook(app.deps, { campaign: 'demo', team: 'Press', url: receiver.url, use: 'press', createdBy: 'admin' }, new Date());
+      const id = await releasedClip();
+
+      const deliveries = await deps.db.webhookDeliveries.find({ submissionId: id }).lean();
+      // One delivery: the press team's hook is not told of a clip not agreed for the press.
+      expect(deliveries.map((d) => [d.event, d.webhookId.toHexString()])).toEqual([['release', hook.webhook._id.toHexString()]]);
+      const deliveryId = deliveries[0]!._id.toHexString();
+      expect(await deps.queue.jobState(`webhook-${deliveryId}`)).toBe('waiting');
+      expect(pressOnly.webhook._id).toBeDefined();
+
+      // The queue's retries, one by one (their backoff is the queue's: jobOptions below).
+      await expect(deliverWebhook(deps, job('deliver-webhook', { deliveryId }, 1))).rejects.toThrow(/503/);
+      await expect(deliverWebhook(deps, job('deliver-webhook', { deliveryId }, 2))).rejects.toThrow(/503/);
+      await deliverWebhook(deps, job('deliver-webhook', { deliveryId }, 3));
+      await deliverWebhook(deps, job('deliver-webhook', { deliveryId }, 4)); // a duplicate job sends nothing more
+      expect(receiver.received.map((r) => [r.valid, r.status])).toEqual([[true, 503], [true, 503], [true, 204]]);
+      expect(new Set(receiver.received.map((r) => r.body)).size).toBe(1); // the same body every time, re-signed
+      expect(JSON.parse(receiver.received[0]!.body)).toMatchObject({ event: 'release', deliveryId, campaign: 'demo', clip: { id, uses: ['social', 'web'] } });
+      expect(receiver.received[0]!.body).not.toContain('Test union');
+      const logged = (await deps.db.webhookDeliveries.findById(deliveryId).lean())!;
+      expect(logged.status).toBe('delivered');
+      expect(logged.attempts.map((a) => a.status)).toEqual([503, 503, 204]);
+
+      // A body signed with another secret is refused by the receiver's check.
+      secret = 'not-the-secret';
+      await withdrawSubmission(app.deps, id, { actor: { id: 'mod', email: null }, by: 'moderator' });
+      await takedownSubmission(deps, job('takedown-submission', { submissionId: id }));
+      const withdrawal = (await deps.db.webhookDeliveries.findOne({ submissionId: id, event: 'withdrawal' }).lean())!;
+      await expect(deliverWebhook(deps, job('deliver-webhook', { deliveryId: withdrawal._id.toHexString() }, 1))).rejects.toThrow(/401/);
+      secret = hook.secret;
+      await deliverWebhook(deps, job('deliver-webhook', { deliveryId: withdrawal._id.toHexString() }, 2));
+      expect(JSON.parse(receiver.received.at(-1)!.body)).toMatchObject({ event: 'withdrawal', clip: { id } });
+      expect(receiver.received.at(-1)!.valid).toBe(true);
+
+      // The admins' delivery log.
+      const admin = await loginAs(app, clock, await makeStaff(app, clock.now, 'admin'));
+      const page = await admin.get('/staff/admin/distribution');
+      expect(page.status).toBe(200);
+      expect(page.html).toContain(`data-delivery="${deliveryId}" data-status="delivered"`);
+      expect(page.html).toContain('503, 503, 204');
+      expect(page.html).not.toContain(hook.secret);
+      const socialTeam = await loginAs(app, clock, await makeStaff(app, clock.now, 'social'));
+      expect((await socialTeam.get('/staff/admin/distribution')).status).toBe(403);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  test('when a delivery keeps failing, then the queue retries it with backoff and it ends as failed in the log', async () => {
+    expect(jobOptions('deliver-webhook', { deliveryId: 'x' })).toMatchObject({ attempts: 8, backoff: { type: 'exponential', delay: 10_000 } });
+    const receiver = await startReceiver(() => 'never-valid', 99);
+    try {
+      const { webhook } = await createWebhook(app.deps, { campaign: 'demo', team: 'Down', url: receiver.url, use: 'web', createdBy: 'admin' }, new Date());
+      const id = await releasedClip();
+      const delivery = (await deps.db.webhookDeliveries.findOne({ webhookId: webhook._id, submissionId: id }).lean())!;
+      for (let attempt = 1; attempt < 8; attempt += 1) await expect(deliverWebhook(deps, job('deliver-webhook', { deliveryId: delivery._id.toHexString() }, attempt))).rejects.toThrow();
+      await deliverWebhook(deps, job('deliver-webhook', { deliveryId: delivery._id.toHexString() }, 8)); // the last attempt: recorded, not thrown
+      expect((await deps.db.webhookDeliveries.findById(delivery._id).lean())!).toMatchObject({ status: 'failed', attempts: expect.arrayContaining([expect.objectContaining({ status: 401 })]) });
+      expect(takedownJobId(id)).toBe(`takedown-${id}`);
+      expect(releaseJobId(id)).toBe(`release-${id}`);
+    } finally {
+      await receiver.close();
+    }
+  });
+});

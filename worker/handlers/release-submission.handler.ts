@@ -1,0 +1,152 @@
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buffer } from 'node:stream/consumers';
+import type { Campaign } from '../../shared/models/campaign.model';
+import type { QueueJob } from '../../shared/queue/queue';
+import { consentScope } from '../../shared/submissions/consent-scopes';
+import { queueWebhooks } from '../../shared/distribution/webhooks';
+import { releaseKey, releasePrefix } from '../../shared/storage/keys';
+import type { ObjectStorage } from '../../shared/storage/object-storage';
+import { finishRelease, recordReleaseError, startRelease } from '../../shared/submissions/release';
+import type { StoredObject, Submission } from '../../shared/submissions/submission.model';
+import type { WorkerDeps } from '../deps';
+import { fetchOriginal } from '../steps/fetch-original.step';
+import { CAPTION_SAFE_AREAS, RELEASE_SHAPES, renderRelease, shapeSize, type ReleasePlan, type ReleaseShape } from '../steps/release.step';
+import { storeFile } from '../steps/store-outputs.step';
+import { masterSize, posterTime, previewFps } from '../steps/transcode.step';
+import { parseSubtitles, toAss, toSrt, toWebVtt } from '../subtitles/subtitles';
+import { makeJobDir, workRoot } from '../work-dirs';
+
+/** A caption language code as the upload accepts it ("be", "pt-br"): it becomes part of file names. */
+const LANGUAGE = /^[a-z]{2,3}(-[a-z0-9]{2,8})?$/;
+
+export class ReleaseInputError extends Error {}
+
+/**
+ * release-submission: load → return unless approved or releasing → `release_started` → render every
+ * shape and caption language from the master in one ffmpeg run → store each file under its fixed key
+ * (a re-run overwrites) → `release_finished` only once every output is stored. A failure records its
+ * reason and is rethrown, so the queue retries with backoff. A clip withdrawn meanwhile is left alone,
+ * and what this run stored is removed.
+ */
+export async function releaseSubmission(deps: WorkerDeps, job: QueueJob<'release-submission'>): Promise<void> {
+  const { submissionId } = job.payload;
+  const log = deps.logger.child({ submissionId, jobId: job.id, attempt: job.attempt, step: 'release' });
+  const submission = await startRelease(deps.db.submissions, submissionId, { by: 'worker' });
+  if (!submission) {
+    log.info('not approved (withdrawn, or released already): nothing to release');
+    return;
+  }
+  const workDir = await makeJobDir(workRoot(deps.config.worker.workDir));
+  try {
+    const { outputs, languages } = await renderAndStore(deps, submission, workDir, job);
+    // Where it may go: the consent its contributor gave, read against the campaign's statements.
+    const campaign = await deps.db.campaigns.findById(submission.campaignId).select({ consentVersions: 1 }).lean<Pick<Campaign, 'consentVersions'>>();
+    if (!campaign) throw new ReleaseInputError('the clip\'s campaign is gone');
+    const scope = consentScope(campaign, submission.consent);
+    const released = await finishRelease(deps.db.submissions, submission, { outputs, languages, ...scope }, { by: 'worker' });
+    if (!released) {
+      // Withdrawn while rendering: nothing of it may stay.
+      await removeRelease(deps.storage, submissionId);
+      log.info('withdrawn while rendering: release removed');
+      return;
+    }
+    await queueWebhooks(deps, released, 'release', new Date());
+    log.info({ outputs: Object.keys(outputs).length }, 'released');
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    await recordReleaseError(deps.db.submissions, submissionId, message).catch(() => undefined);
+    log.warn({ err: error }, 'release failed: the queue will retry');
+    throw error;
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+/** Every release object of a clip (withdrawal, a release overtaken by one). Returns how many went. */
+export async function removeRelease(storage: ObjectStorage, submissionId: string): Promise<number> {
+  const keys = await storage.list(releasePrefix(submissionId));
+  await Promise.all(keys.map((key) => storage.remove(key)));
+  return keys.length;
+}
+
+interface CaptionTrack {
+  language: string;
+  key: string;
+}
+
+/** The caption languages of a clip: today the contributor's subtitles (stored as clean SRT at processing). */
+export function captionTracks(submission: Pick<Submission, 'outputs' | 'language'>): CaptionTrack[] {
+  const srt = submission.outputs.captionsSrt;
+  if (!srt) return [];
+  const language = submission.language.toLowerCase();
+  if (!LANGUAGE.test(language)) throw new ReleaseInputError(`caption language "${submission.language}" is not a language code`);
+  return [{ language, key: srt.key }];
+}
+
+const CONTENT_TYPES: Record<string, string> = {
+  mp4: 'video/mp4',
+  jpg: 'image/jpeg',
+  srt: 'application/x-subrip; charset=utf-8',
+  vtt: 'text/vtt; charset=utf-8',
+};
+
+async function renderAndStore(
+  deps: WorkerDeps,
+  submission: Submission,
+  workDir: string,
+  job: QueueJob<'release-submission'>,
+): Promise<{ outputs: Record<string, StoredObject>; languages: string[] }> {
+  const id = submission._id.toHexString();
+  const video = submission.media?.video;
+  const masterObject = submission.outputs.master;
+  if (!video || !masterObject) throw new ReleaseInputError('the clip has no master (processed before masters were made): process it again');
+  const masterPath = join(workDir, 'master.mp4');
+  await fetchOriginal(deps.storage, masterObject, masterPath);
+
+  const master = masterSize(video);
+  const outDir = join(workDir, 'out');
+  await mkdir(outDir);
+  // Captions: the stored clean SRT, parsed again (same validation and markup stripping as an upload),
+  // and written out as this code's own ASS per shape (each shape's frame and safe area), SRT and WebVTT.
+  const sidecars: Record<string, string> = {};
+  const captions: ReleasePlan['captions'] = [];
+  for (const track of captionTracks(submission)) {
+    const cues = parseSubtitles((await buffer(await deps.storage.download(track.key))).toString('utf8'));
+    const assPaths = {} as Record<ReleaseShape, string>;
+    for (const shape of RELEASE_SHAPES) {
+      assPaths[shape] = join(workDir, `captions-${track.language}-${shape}.ass`);
+      await writeFile(assPaths[shape], toAss(cues, shapeSize(shape, master), CAPTION_SAFE_AREAS[shape]), 'utf8');
+    }
+    captions.push({ language: track.language, assPaths });
+    for (const [format, text] of [['srt', toSrt(cues)], ['vtt', toWebVtt(cues)]] as const) {
+      sidecars[`captions-${track.language}-${format}`] = join(outDir, `captions-${track.language}.${format}`);
+      await writeFile(sidecars[`captions-${track.language}-${format}`]!, text, 'utf8');
+    }
+  }
+
+  const limits = { ...deps.limits, groupDir: workDir };
+  const renders = await renderRelease(
+    { masterPath, outDir, master, fps: previewFps(video), posterTime: posterTime(submission.media!), captions },
+    limits,
+    {
+      durationSeconds: submission.media?.durationSeconds,
+      signal: deps.shutdown,
+      onProgress: (fraction) => void job.reportProgress(Math.round(fraction * 95)).catch(() => undefined),
+    },
+  );
+
+  // Every output is checked before any is recorded: `released` means the whole set.
+  const files = { ...renders, ...sidecars };
+  for (const [name, path] of Object.entries(files)) {
+    const made = await stat(path).then((s) => s.size > 0, () => false);
+    if (!made) throw new Error(`the release render ${name} was not made`);
+  }
+  const entries = await Promise.all(
+    Object.entries(files).map(async ([name, path]) => {
+      const file = path.slice(outDir.length + 1);
+      return [name, await storeFile(deps.storage, releaseKey(id, file), path, CONTENT_TYPES[file.split('.').pop()!]!)] as const;
+    }),
+  );
+  return { outputs: Object.fromEntries(entries), languages: captions.map((c) => c.language) };
+}

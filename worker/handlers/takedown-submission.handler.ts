@@ -1,0 +1,31 @@
+import type { QueueJob } from '../../shared/queue/queue';
+import { outputsPrefix } from '../../shared/storage/keys';
+import { markTakenDown } from '../../shared/submissions/release';
+import { queueWebhooks } from '../../shared/distribution/webhooks';
+import type { Submission } from '../../shared/submissions/submission.model';
+import type { WorkerDeps } from '../deps';
+import { removeRelease } from './release-submission.handler';
+
+/**
+ * takedown-submission, queued by a withdrawal: deletes the clip's release objects and its master (of
+ * every processing attempt), then records it. The clip left the gallery and the feeds at the withdrawal
+ * itself (they list `released` clips only) and no link is minted for it any more (shared/release/links.ts);
+ * this removes what an old link could still reach. Safe to run twice; a failure is retried by the queue.
+ * The raw original goes with the retention job's shorter period (worker/retention.ts).
+ */
+export async function takedownSubmission(deps: WorkerDeps, job: QueueJob<'takedown-submission'>): Promise<void> {
+  const { submissionId } = job.payload;
+  const log = deps.logger.child({ submissionId, jobId: job.id, step: 'takedown' });
+  const found = await deps.db.submissions.findById(submissionId).lean<Submission>();
+  if (!found || found.status !== 'withdrawn') {
+    log.info({ status: found?.status ?? null }, 'not withdrawn: nothing to take down');
+    return;
+  }
+  const released = await removeRelease(deps.storage, submissionId);
+  const masters = (await deps.storage.list(outputsPrefix(submissionId))).filter((key) => key.endsWith('/master.mp4'));
+  await Promise.all(masters.map((key) => deps.storage.remove(key)));
+  await markTakenDown(deps.db.submissions, submissionId, new Date());
+  // The teams' tools hear of it (only for a clip that had been released).
+  await queueWebhooks(deps, found, 'withdrawal', new Date());
+  log.info({ releaseObjects: released, masters: masters.length }, 'withdrawn clip taken down');
+}
