@@ -8,6 +8,7 @@ import { openApiDocument } from './openapi';
 import { campaignsRouter } from './routes/campaigns.routes';
 import { healthRouter } from './routes/health.routes';
 import { submissionsRouter } from './routes/submissions.routes';
+import { contribRouter } from './web/contrib/contrib.router';
 import { staffRouter } from './web/staff.router';
 
 /** The Express app, without listening: main.ts listens, tests run it on port 0 against the real services. */
@@ -39,6 +40,7 @@ export function createApp(deps: ServerDeps): Express {
   });
   app.use(campaignsRouter(deps));
   app.use(submissionsRouter(deps, keyOf));
+  app.use(contribRouter(deps));
   app.use(staffRouter(deps));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));

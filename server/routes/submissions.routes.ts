@@ -75,6 +75,8 @@ const fieldsSchema = z
         }
       })
       .pipe(consentSchema),
+    // The honeypot: a field people never see (the campaign page hides it); a form that fills it is a bot's.
+    website: z.string().max(500).optional(),
   })
   .strict();
 
@@ -91,7 +93,11 @@ function parseFields(body: unknown): SubmissionInput {
     }));
     throw new AppError('invalid_fields', 400, 'Some fields are missing or not valid.', { details: { errors } });
   }
-  return parsed.data;
+  const { website, ...input } = parsed.data;
+  if (website !== undefined && website.trim() !== '') {
+    throw new AppError('rejected', 400, 'The form could not be accepted.');
+  }
+  return input;
 }
 
 /** multer's and busboy's errors, as the project's own. */

@@ -1,0 +1,101 @@
+import { gunzipSync } from 'node:zlib';
+import { request } from 'node:http';
+import type { Submission } from '../../shared/submissions/submission.model';
+import { smallMp4 } from '../helpers/fixtures';
+import { postMultipart } from '../helpers/multipart';
+import { demoConsent, seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
+
+/** The contributors' pages and their small APIs over HTTP: headers, languages, the honeypot, the QR code. */
+describe("contributors' pages over HTTP", () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp();
+    await seedDemoCampaign(app.deps);
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  function get(path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+    return new Promise((resolve, reject) => {
+      const req = request(`${app.baseUrl}${path}`, { headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  test.each([
+    ['be-BY,be;q=0.9', undefined, 'be', 'Адправіць відэа'],
+    ['ru', undefined, 'ru', 'Отправить видео'],
+    ['uk-UA', undefined, 'uk', 'Надіслати відео'],
+    ['de-DE', undefined, 'be', 'Адправіць відэа'],
+    ['be', 'en', 'en', 'Send the clip'],
+  ])('when Accept-Language is %s and ?lang=%s, then the page is in %s', async (accept, lang, expected, button) => {
+    const page = await get(`/c/demo${lang ? `?lang=${lang}` : ''}`, { 'Accept-Language': accept, 'Accept-Encoding': 'gzip' });
+    expect(page.status).toBe(200);
+    expect(page.headers['content-encoding']).toBe('gzip');
+    expect(page.headers['x-robots-tag']).toBe('noindex, nofollow');
+    expect(page.headers['content-language']).toBe(expected);
+    expect(page.headers['set-cookie']).toBeUndefined();
+    const html = gunzipSync(page.body).toString('utf8');
+    expect(html).toContain(`<html lang="${expected}">`);
+    expect(html).toContain(button);
+    expect(html).toContain('<meta name="robots" content="noindex, nofollow"/>');
+    // Nothing from another site: every src and href is local.
+    for (const [, url] of html.matchAll(/(?:src|href)="([^"]*)"/g)) expect(url).toMatch(/^(\/|#|\?|$)/);
+  });
+
+  test('when the campaign does not exist, then a 404 page says so in the browser language', async () => {
+    const page = await get('/c/nope', { 'Accept-Language': 'uk' });
+    expect(page.status).toBe(404);
+    expect(page.body.toString('utf8')).toContain('За цією адресою немає кампанії');
+  });
+
+  test('when the honeypot field is filled, then the upload is refused and nothing is stored', async () => {
+    const before = await app.services.db.submissions.countDocuments();
+    const response = await postMultipart(
+      `${app.baseUrl}/api/submissions`,
+      { campaign: 'demo', organisation: 'Bot', country: 'BY', language: 'en', title: 'x', consent: demoConsent(), website: 'http://spam.example' },
+      [{ field: 'video', filename: 'a.mp4', content: await smallMp4() }],
+    );
+    expect(response.status).toBe(400);
+    expect((response.json as { code: string }).code).toBe('rejected');
+    expect(await app.services.db.submissions.countDocuments()).toBe(before);
+    // And an empty honeypot is fine.
+    const ok = await postMultipart(
+      `${app.baseUrl}/api/submissions`,
+      { campaign: 'demo', organisation: 'Union', country: 'BY', language: 'en', title: 'x', consent: demoConsent(), website: '' },
+      [{ field: 'video', filename: 'a.mp4', content: await smallMp4() }],
+    );
+    expect(ok.status).toBe(202);
+    const doc = await app.services.db.submissions.findById((ok.json as { id: string }).id).lean<Submission>();
+    expect(doc).not.toHaveProperty('website');
+  });
+
+  test('when the receipt asks for its QR code, then it gets a path; a non-link or an oversized body is refused', async () => {
+    const qr = await fetch(`${app.baseUrl}/api/qr`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ text: 'http://x.test/s/abc#token' }) });
+    expect(qr.status).toBe(200);
+    const body = (await qr.json()) as { size: number; path: string };
+    expect(body.size).toBeGreaterThan(20);
+    expect(body.path).toMatch(/^(M\d+ \d+h1v1h-1z)+$/);
+    const bad = await fetch(`${app.baseUrl}/api/qr`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ text: 'javascript:alert(1)' }) });
+    expect(bad.status).toBe(400);
+    const big = await fetch(`${app.baseUrl}/api/qr`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ text: `http://${'a'.repeat(5000)}` }) });
+    expect(big.status).toBeGreaterThanOrEqual(400);
+    expect(big.status).toBeLessThan(500);
+  });
+
+  test('when an asset is asked for with gzip, then it comes gzipped from this server, cacheable', async () => {
+    const js = await get('/c-assets/tus.js', { 'Accept-Encoding': 'gzip' });
+    expect(js.status).toBe(200);
+    expect(js.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(js.body).length).toBeGreaterThan(js.body.length);
+    expect(js.headers['cache-control']).toBe('public, max-age=3600');
+  });
+});
