@@ -8,6 +8,7 @@ import { openApiDocument } from './openapi';
 import { campaignsRouter } from './routes/campaigns.routes';
 import { healthRouter } from './routes/health.routes';
 import { submissionsRouter } from './routes/submissions.routes';
+import { tusRouter } from './routes/tus.routes';
 import { contribRouter } from './web/contrib/contrib.router';
 import { staffRouter } from './web/staff.router';
 
@@ -40,6 +41,10 @@ export function createApp(deps: ServerDeps): Express {
   });
   app.use(campaignsRouter(deps));
   app.use(submissionsRouter(deps, keyOf));
+  const resumable = tusRouter(deps, keyOf);
+  app.use(resumable.router);
+  // main.ts runs the cleanup of abandoned resumable uploads on a timer.
+  app.locals.tus = resumable.tus;
   app.use(contribRouter(deps));
   app.use(staffRouter(deps));
   app.use(notFoundHandler);

@@ -20,7 +20,7 @@ export function hashStatusToken(token: string): string {
 }
 
 /** Checks that the contributor agreed to every statement of the campaign's current consent text. */
-function checkConsent(campaign: Parameters<typeof currentConsent>[0], consent: SubmissionInput['consent']): void {
+export function checkConsent(campaign: Parameters<typeof currentConsent>[0], consent: SubmissionInput['consent']): void {
   const current = currentConsent(campaign);
   if (consent.version !== current.version) {
     throw new AppError(
@@ -52,19 +52,26 @@ function checkConsent(campaign: Parameters<typeof currentConsent>[0], consent: S
  */
 export async function createSubmission(
   deps: Deps,
-  params: { id: string; input: SubmissionInput; video: StoredObject; subtitles: StoredObject | null },
-): Promise<{ id: string; statusToken: string }> {
+  params: {
+    id: string;
+    input: SubmissionInput;
+    video: StoredObject;
+    subtitles: StoredObject | null;
+    /** A resumable upload's page made the token itself and sent only its hash (the token never leaves the device). */
+    statusTokenHash?: string;
+  },
+): Promise<{ id: string; statusToken: string | null }> {
   const { db, queue, now } = deps;
   const { id, input } = params;
   const campaign = await findOpenCampaign(db, input.campaign, now());
   checkConsent(campaign, input.consent);
 
-  const statusToken = randomBytes(32).toString('base64url');
+  const statusToken = params.statusTokenHash ? null : randomBytes(32).toString('base64url');
   const doc: Omit<Submission, 'createdAt' | 'updatedAt'> = {
     _id: new Types.ObjectId(id),
     campaignId: campaign._id,
     status: 'received',
-    statusTokenHash: hashStatusToken(statusToken),
+    statusTokenHash: statusToken === null ? params.statusTokenHash! : hashStatusToken(statusToken),
     organisation: input.organisation,
     country: input.country,
     language: input.language,

@@ -12,7 +12,7 @@ export interface ContribPageContext {
 }
 
 /** Every contributors' page: the page's own stylesheet and script, nothing inline, nothing from elsewhere. */
-export function ContribLayout(props: { ctx: ContribPageContext; title: string; weightKb?: number; children: ComponentChildren }) {
+export function ContribLayout(props: { ctx: ContribPageContext; title: string; weightKb?: number; scripts?: string[]; children: ComponentChildren }) {
   const { ctx, title } = props;
   const { m } = ctx;
   return (
@@ -24,6 +24,7 @@ export function ContribLayout(props: { ctx: ContribPageContext; title: string; w
         <meta name="robots" content="noindex, nofollow" />
         <title>{title}</title>
         <link rel="stylesheet" href={contribAssetUrl('contrib.css')} />
+        {props.scripts?.map((name) => <script src={contribAssetUrl(name)} defer />)}
         <script src={contribAssetUrl('contrib.js')} defer />
       </head>
       <body>
@@ -158,7 +159,7 @@ export function CampaignPage(props: {
   };
   const mb = Math.floor(config.maxBytes / 1024 / 1024);
   return (
-    <ContribLayout ctx={ctx} title={campaign.name} weightKb={props.weightKb}>
+    <ContribLayout ctx={ctx} title={campaign.name} weightKb={props.weightKb} scripts={open ? ['tus.js'] : []}>
       <p class="intro">{m('page.intro')}</p>
       {!open && (
         <p class="notice" role="status" data-testid="closed">

@@ -12,8 +12,8 @@ import { CONTRIB_ASSET_PREFIX, CONTRIB_ASSETS, firstLoadAssetBytes } from './ass
 import { CampaignNotFoundPage, CampaignPage, type ContribPageContext } from './campaign.page';
 import { CONTRIB_LANGUAGES, contribTranslator, pickLanguage } from './messages/contrib-messages';
 
-/** What a first visit to the campaign page loads besides the HTML (tus.js comes when the page sends). */
-const FIRST_LOAD_ASSETS = ['contrib.css', 'contrib.js'];
+/** What a first visit to the campaign page loads besides the HTML. */
+const FIRST_LOAD_ASSETS = ['contrib.css', 'contrib.js', 'tus.js'];
 
 /** A contributors' page: never indexed, never cached by a shared cache, HTML gzipped when the browser takes it. */
 function sendPage(req: Request, res: Response, page: VNode, status = 200): void {

@@ -108,12 +108,14 @@ export const contribScript = String.raw`
   }
 
   var started = 0;
+  var base = null;
   function onProgress(sent, total) {
+    if (base === null || sent < base) { base = sent; started = Date.now(); }
     progress.hidden = false;
     bar.value = total ? Math.round((sent / total) * 100) : 0;
     var text = say('form.progress', { sent: mb(sent), total: mb(total) });
     var elapsed = (Date.now() - started) / 1000;
-    if (sent > 0 && elapsed > 2 && sent < total) text += ' · ' + say('form.timeLeft', { time: duration(((total - sent) * elapsed) / sent) });
+    if (sent > base && elapsed > 2 && sent < total) text += ' · ' + say('form.timeLeft', { time: duration(((total - sent) * elapsed) / (sent - base)) });
     if (sent >= total) text = say('form.processing');
     progressText.textContent = text;
   }
@@ -150,6 +152,92 @@ export const contribScript = String.raw`
     });
   }
   form.sendMultipart = sendMultipart;
+
+  /** A token only this device knows; the server gets its SHA-256 (a resumable upload's receipt needs no answer to arrive). */
+  function newToken() {
+    var bytes = new Uint8Array(32);
+    crypto.getRandomValues(bytes);
+    var text = '';
+    bytes.forEach(function (b) { text += String.fromCharCode(b); });
+    return btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  }
+  function sha256Hex(text) {
+    return crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)).then(function (digest) {
+      return Array.prototype.map.call(new Uint8Array(digest), function (b) { return ('0' + b.toString(16)).slice(-2); }).join('');
+    });
+  }
+  function store(key, value) { try { if (value === null) localStorage.removeItem(key); else localStorage.setItem(key, value); } catch (e) { /* private mode */ } }
+  function stored(key) { try { return localStorage.getItem(key); } catch (e) { return null; } }
+
+  /**
+   * The clip through tus (resumable): an interrupted upload continues where the server's copy stops, also
+   * after a reload (the same file picked again) or a change of network. Subtitles go with the multipart API.
+   */
+  function sendTus(values, file, name, subtitleFile) {
+    if (!window.tus || !window.tus.isSupported || !window.crypto || !crypto.subtle || subtitleFile) return sendMultipart(values, file, name, subtitleFile);
+    var identity = 'solidarity-upload:' + config.campaign + ':' + name + ':' + file.size + ':' + (file.lastModified || 0);
+    return new Promise(function (resolve, reject) {
+      var token = null;
+      var upload = null;
+      var waitingForNetwork = false;
+      function again() {
+        if (!waitingForNetwork) return;
+        waitingForNetwork = false;
+        progressText.textContent = say('form.resuming');
+        upload.start();
+      }
+      window.addEventListener('online', again);
+      function finish() { window.removeEventListener('online', again); }
+      upload = new window.tus.Upload(file, {
+        endpoint: '/tus',
+        chunkSize: 5 * 1024 * 1024,
+        retryDelays: [0, 1000, 3000, 5000, 10000, 20000],
+        removeFingerprintOnSuccess: true,
+        metadata: values,
+        onProgress: function (sent, total) { onProgress(sent, total); },
+        onError: function (error) {
+          var response = error.originalResponse;
+          var status = response ? response.getStatus() : 0;
+          if (status >= 400 && status < 500 || status === 503) {
+            var body = null;
+            try { body = JSON.parse(response.getBody()); } catch (e) { /* not JSON */ }
+            finish();
+            store(identity, null);
+            reject(new Error(problemMessage(body || { code: 'http_' + status })));
+            return;
+          }
+          // The network went away: carry on when it comes back (tus-js-client does not retry while offline).
+          waitingForNetwork = true;
+          progressText.textContent = say('form.resuming');
+          if (navigator.onLine) setTimeout(again, 2000);
+        },
+        onSuccess: function (payload) {
+          finish();
+          store(identity, null);
+          var id = /\/tus\/([a-f0-9]{24})$/.exec(upload.url || '');
+          resolve({ id: id && id[1], statusToken: token });
+        },
+      });
+      upload.findPreviousUploads().then(function (previous) {
+        var kept = stored(identity);
+        if (previous.length > 0 && kept) {
+          token = kept;
+          upload.resumeFromPreviousUpload(previous[0]);
+          progressText.textContent = say('form.resuming');
+          upload.start();
+          return;
+        }
+        token = newToken();
+        return sha256Hex(token).then(function (hash) {
+          store(identity, token);
+          values.statusTokenHash = hash;
+          upload.options.metadata = values;
+          upload.start();
+        });
+      }).catch(function () { reject(new Error(say('error.network'))); });
+    });
+  }
+  form.sendTus = sendTus;
 
   function showReceipt(result) {
     var receipt = document.getElementById('receipt');
@@ -197,7 +285,7 @@ export const contribScript = String.raw`
       if (problem) { showError(videoError, problem); video.focus(); return; }
       send.disabled = true;
       send.textContent = say('form.sending');
-      started = Date.now();
+      base = null;
       onProgress(0, clip.file.size);
       var upload = form.sendTus || sendMultipart;
       upload(fields(), clip.file, clip.name, subtitles.files[0] || null)
