@@ -6,7 +6,7 @@ import type { ServerDeps } from '../deps';
 import { rateLimit } from '../middleware/rate-limit';
 import { uploadSlots } from '../middleware/upload-slots';
 import { findOpenCampaign } from '../services/campaign.service';
-import { createSubmission, getSubmissionStatus } from '../services/submission.service';
+import { createSubmission, getSubmissionStatus, withdrawSubmission } from '../services/submission.service';
 import { parseFields } from '../upload/submission-fields';
 import { s3StorageEngine, storedUploads, uploadAborted, type UploadTarget } from '../upload/s3-storage-engine';
 import { feedParser, parseThroughUploadBody, settledBeforeAnswer } from '../upload/upload-body';
@@ -160,14 +160,21 @@ export function submissionsRouter(deps: ServerDeps, keyOf: (address: string) => 
     },
   );
 
-  router.get('/api/submissions/:id/status', async (req: Request, res: Response) => {
-    const header = req.get('authorization') ?? '';
-    const match = /^Bearer\s+([A-Za-z0-9_-]{20,100})$/.exec(header);
+  function statusToken(req: Request): string {
+    const match = /^Bearer\s+([A-Za-z0-9_-]{20,100})$/.exec(req.get('authorization') ?? '');
     if (!match?.[1]) {
       throw new AppError('status_token_required', 401, 'Send the status token you were given: "Authorization: Bearer <token>".');
     }
-    res.set('Cache-Control', 'no-store');
-    res.json(await getSubmissionStatus(deps, String(req.params.id), match[1]));
+    return match[1];
+  }
+
+  router.get('/api/submissions/:id/status', async (req: Request, res: Response) => {
+    res.json(await getSubmissionStatus(deps, String(req.params.id), statusToken(req)));
+  });
+
+  /** The contributor withdraws consent (the status page's button, after a confirmation). */
+  router.post('/api/submissions/:id/withdraw', async (req: Request, res: Response) => {
+    res.json(await withdrawSubmission(deps, String(req.params.id), statusToken(req)));
   });
 
   return router;

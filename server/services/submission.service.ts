@@ -6,6 +6,8 @@ import { initialProcessing } from '../../shared/submissions/processing';
 import type { StoredObject, Submission, SubmissionConsent } from '../../shared/submissions/submission.model';
 import type { ServerDeps } from '../deps';
 import { currentConsent, findOpenCampaign } from './campaign.service';
+import { withdraw } from '../../shared/submissions/moderation';
+import { submissionPrefixes } from '../../shared/storage/keys';
 
 /** What a contributor sends: the submission's own fields, the campaign's slug, and the consent given. */
 export type SubmissionInput = Pick<Submission, 'organisation' | 'country' | 'language' | 'title' | 'message' | 'contactEmail'> & {
@@ -109,8 +111,8 @@ function notFound(): AppError {
   return new AppError('submission_not_found', 404, 'No submission matches this id and status token.');
 }
 
-/** A submission's status for its contributor, who proves it is theirs with the status token. */
-export async function getSubmissionStatus(deps: Pick<Deps, 'db'>, id: string, statusToken: string) {
+/** The submission whose status token this is; the same answer for an unknown id and a wrong token. */
+async function findOwn(deps: Pick<Deps, 'db'>, id: string, statusToken: string): Promise<Submission> {
   if (!Types.ObjectId.isValid(id) || !/^[a-f0-9]{24}$/.test(id)) throw notFound();
   let submission: Submission | null;
   try {
@@ -123,7 +125,29 @@ export async function getSubmissionStatus(deps: Pick<Deps, 'db'>, id: string, st
   const given = Buffer.from(hashStatusToken(statusToken), 'hex');
   // Same answer, in constant time, for an unknown id and a wrong token: the endpoint tells nothing to a guesser.
   if (!submission || !timingSafeEqual(expected, given)) throw notFound();
+  return submission;
+}
 
+/** A submission's status for its contributor, who proves it is theirs with the status token. */
+export async function getSubmissionStatus(deps: Pick<Deps, 'db'>, id: string, statusToken: string) {
+  return statusOf(await findOwn(deps, id, statusToken));
+}
+
+/**
+ * The contributor withdraws consent: the submission is withdrawn (from any state; a worker on it loses
+ * its lease) and its objects are removed from S3. Withdrawing twice changes nothing.
+ */
+export async function withdrawSubmission(deps: Pick<Deps, 'db' | 'storage' | 'logger'>, id: string, statusToken: string) {
+  await findOwn(deps, id, statusToken);
+  const withdrawn = await withdraw(deps.db.submissions, id, { by: 'contributor', reason: 'consent withdrawn by the contributor' });
+  for (const prefix of submissionPrefixes(id)) {
+    const keys = await deps.storage.list(prefix).catch(() => [] as string[]);
+    await Promise.all(keys.map((key) => deps.storage.remove(key).catch((error: unknown) => deps.logger.error({ err: error, submissionId: id }, 'could not remove an object of a withdrawn clip'))));
+  }
+  return statusOf(withdrawn);
+}
+
+function statusOf(submission: Submission) {
   return {
     id: submission._id.toHexString(),
     status: submission.status,

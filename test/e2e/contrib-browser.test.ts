@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { processSubmission } from '../../worker/handlers/process-submission.handler';
 import type { Submission } from '../../shared/submissions/submission.model';
+import { reject } from '../../shared/submissions/moderation';
 import { launchContribBrowser, type ContribBrowser } from '../helpers/contrib-browser';
 import { makeFixture, smallMp4 } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
@@ -118,6 +119,39 @@ describe('campaign page in a real browser', () => {
     expect(submission.consent).toMatchObject({ version: 1, language: 'be', statements: ['record', 'publish', 'risk'] });
     const status = await fetch(`${app.baseUrl}/api/submissions/${id}/status`, { headers: { Authorization: `Bearer ${token}` } });
     expect(((await status.json()) as { status: string }).status).toBe('in_review');
+
+    // The private status page, in Belarusian: in review; then not accepted, with the moderator's reason.
+    const statusUrl = `${app.baseUrl}/s/${id}#${token}`;
+    const statusResponse = await page.goto(statusUrl);
+    expect(statusResponse!.headers()['x-robots-tag']).toBe('noindex, nofollow');
+    await page.getByText('Зараз: Чакае праверкі').waitFor();
+    await page.getByText('Ваша відэа: «Салідарнасць з Мінска»').waitFor();
+    expect(await chrome.axe(page)).toEqual([]);
+    await chrome.shoot(page, '05-status-in-review-be');
+    await reject(app.services.db.submissions, id!, { by: 'moderator@example.org', reason: 'На відэа чуваць прозвішча, якое можа пашкодзіць удзельніку.' });
+    await page.reload();
+    await page.getByText('Зараз: Не прынята').waitFor();
+    await page.getByText('Прычына: На відэа чуваць прозвішча, якое можа пашкодзіць удзельніку.').waitFor();
+    await chrome.shoot(page, '06-status-rejected-be');
+
+    // Withdrawing consent asks first; cancelled, nothing changes; confirmed, the clip is withdrawn and deleted.
+    await page.getByRole('button', { name: 'Адклікаць маю згоду' }).click();
+    await page.getByText('Адклікаць вашу згоду? Гэта нельга адмяніць.').waitFor();
+    await chrome.shoot(page, '07-status-withdraw-confirm-be');
+    await page.getByRole('button', { name: 'Скасаваць' }).click();
+    expect((await app.services.db.submissions.findById(id).lean<Submission>())!.status).toBe('rejected');
+    await page.getByRole('button', { name: 'Адклікаць маю згоду' }).click();
+    await page.getByRole('button', { name: 'Так, адклікаць' }).click();
+    await page.getByText('Вы адклікалі сваю згоду. Відэа выдалена і не будзе выкарыстана.').waitFor();
+    await chrome.shoot(page, '08-status-withdrawn-be');
+    expect((await app.services.db.submissions.findById(id).lean<Submission>())!.status).toBe('withdrawn');
+    expect(await app.services.storage.list(`originals/${id}/`)).toEqual([]);
+    // Without the token the page says the link is incomplete; a wrong token learns nothing.
+    await page.goto(`${app.baseUrl}/s/${id}`);
+    await page.getByText('Спасылка няпоўная').waitFor();
+    await page.goto(`${app.baseUrl}/s/${id}#${'x'.repeat(43)}`);
+    await page.reload(); // only the fragment changed: load the page again
+    await page.getByText('Па гэтай спасылцы відэа няма').waitFor();
     await context.close();
     expect(chrome.problems).toEqual([]);
   }, 120_000);

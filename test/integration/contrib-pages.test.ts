@@ -98,4 +98,35 @@ describe("contributors' pages over HTTP", () => {
     expect(gunzipSync(js.body).length).toBeGreaterThan(js.body.length);
     expect(js.headers['cache-control']).toBe('public, max-age=3600');
   });
+
+  test('when a contributor withdraws with the status token, then the clip is withdrawn and its objects removed; a wrong token is refused; twice changes nothing', async () => {
+    const upload = await postMultipart(
+      `${app.baseUrl}/api/submissions`,
+      { campaign: 'demo', organisation: 'Union', country: 'UA', language: 'uk', title: 'x', consent: demoConsent() },
+      [{ field: 'video', filename: 'a.mp4', content: await smallMp4() }],
+    );
+    const { id, statusToken } = upload.json as { id: string; statusToken: string };
+    const withdraw = (token: string) => fetch(`${app.baseUrl}/api/submissions/${id}/withdraw`, { method: 'POST', headers: { Authorization: `Bearer ${token}` } });
+    const wrong = await withdraw('A'.repeat(43));
+    expect(wrong.status).toBe(404);
+    expect((await app.services.db.submissions.findById(id).lean<Submission>())!.status).toBe('received');
+    const none = await fetch(`${app.baseUrl}/api/submissions/${id}/withdraw`, { method: 'POST' });
+    expect(none.status).toBe(401);
+    for (let i = 0; i < 2; i += 1) {
+      const ok = await withdraw(statusToken);
+      expect(ok.status).toBe(200);
+      expect(((await ok.json()) as { status: string }).status).toBe('withdrawn');
+    }
+    expect(await app.services.storage.list(`originals/${id}/`)).toEqual([]);
+  });
+
+  test('when the status page is asked for, then it is not indexed, not cached, and holds no token', async () => {
+    const page = await get('/s/0123456789abcdef01234567', { 'Accept-Language': 'be' });
+    expect(page.status).toBe(200);
+    expect(page.headers['x-robots-tag']).toBe('noindex, nofollow');
+    expect(page.headers['cache-control']).toBe('no-store');
+    expect(page.headers['referrer-policy']).toBe('no-referrer');
+    expect(page.body.toString('utf8')).toContain('Стан вашага відэа');
+    expect((await get('/s/not-an-id')).status).toBe(404);
+  });
 });

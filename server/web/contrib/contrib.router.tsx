@@ -10,6 +10,7 @@ import { findCampaign } from '../../services/campaign.service';
 import { qrPath } from '../qr';
 import { CONTRIB_ASSET_PREFIX, CONTRIB_ASSETS, firstLoadAssetBytes } from './assets/contrib-assets';
 import { CampaignNotFoundPage, CampaignPage, type ContribPageContext } from './campaign.page';
+import { StatusPage } from './status.page';
 import { CONTRIB_LANGUAGES, contribTranslator, pickLanguage } from './messages/contrib-messages';
 
 /** What a first visit to the campaign page loads besides the HTML. */
@@ -80,6 +81,14 @@ export function contribRouter(deps: ServerDeps): Router {
       const ctx = pageContext(req, Object.keys(CONTRIB_LANGUAGES), `/c/${encodeURIComponent(slug)}`);
       sendPage(req, res, <CampaignNotFoundPage ctx={ctx} />, 404);
     }
+  });
+
+  /** The private status page: the token stays in the fragment, read by the page script. */
+  router.get('/s/:id', (req, res) => {
+    const id = String(req.params.id);
+    const ctx = pageContext(req, Object.keys(CONTRIB_LANGUAGES), `/s/${encodeURIComponent(id)}`);
+    res.set('Content-Language', ctx.lang);
+    sendPage(req, res, <StatusPage ctx={ctx} id={/^[a-f0-9]{24}$/.test(id) ? id : ''} />, /^[a-f0-9]{24}$/.test(id) ? 200 : 404);
   });
 
   /** The receipt's QR code: one SVG path for the link the page shows (the link carries the status token, so it is made here, not by a third party). */

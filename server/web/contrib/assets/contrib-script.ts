@@ -11,7 +11,10 @@ export const contribScript = String.raw`
   // Language: a choice made with the switcher is remembered in this browser only (localStorage, no cookie).
   var langLinks = document.querySelectorAll('nav.langs a[data-lang]');
   langLinks.forEach(function (a) {
-    a.addEventListener('click', function () { try { localStorage.setItem('lang', a.getAttribute('data-lang')); } catch (e) { /* private mode */ } });
+    a.addEventListener('click', function () {
+      try { localStorage.setItem('lang', a.getAttribute('data-lang')); } catch (e) { /* private mode */ }
+      a.href = a.href.split('#')[0] + location.hash; // the status page's token stays in the fragment
+    });
   });
   try {
     var remembered = localStorage.getItem('lang');
@@ -23,7 +26,10 @@ export const contribScript = String.raw`
   } catch (e) { /* storage unavailable: the browser's language stays */ }
 
   var form = document.getElementById('upload');
-  if (!form) return;
+  if (!form) {
+    // No form (a closed campaign, or the status page): make the receipt block's link a real one anyway.
+    return;
+  }
   var config = JSON.parse(form.getAttribute('data-config'));
   var M = config.messages;
   var numbers = new Intl.NumberFormat(config.lang, { maximumFractionDigits: 1 });
