@@ -155,4 +155,30 @@ describe('campaign page in a real browser', () => {
     await context.close();
     expect(chrome.problems).toEqual([]);
   }, 120_000);
+
+  test("when a contributor records with the browser's (fake) camera and microphone, previews and sends it, then the recording goes through the pipeline to in_review", async () => {
+    const { context, page } = await chrome.newPage({ locale: 'ru-RU' });
+    await page.goto(`${app.baseUrl}/c/demo`);
+    await page.locator('form[data-ready]').waitFor();
+    await fillForm(page, { organisation: 'Ваш профсоюз или организация', country: 'Страна', title: 'Название вашего обращения' });
+    await page.getByRole('button', { name: 'Записать камерой' }).click();
+    await page.getByText(/Идёт запись… 2 с/).waitFor();
+    await chrome.shoot(page, '09-recording-ru');
+    await page.getByRole('button', { name: 'Остановить запись' }).click();
+    await page.getByRole('button', { name: 'Записать снова' }).waitFor();
+    await page.locator('#preview:not([hidden])').waitFor();
+    await page.getByRole('button', { name: 'Отправить видео' }).click();
+    await page.getByRole('heading', { name: 'Спасибо — ваше видео получено' }).waitFor();
+    const link = (await page.getByTestId('receipt-link').textContent())!.trim();
+    const id = /\/s\/([a-f0-9]{24})#/.exec(link)![1]!;
+    const submission = await waitUntil('the recording is in review', 60, async () => {
+      const doc = await app.services.db.submissions.findById(id).lean<Submission>();
+      return doc && ['in_review', 'rejected', 'failed'].includes(doc.status) ? doc : null;
+    });
+    expect([submission.status, submission.rejection]).toEqual(['in_review', null]);
+    expect(submission.media?.durationSeconds).toBeGreaterThan(1);
+    expect(submission.media?.video).not.toBeNull();
+    expect(submission.media?.audio).not.toBeNull();
+    await context.close();
+  }, 120_000);
 });

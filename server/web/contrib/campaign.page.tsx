@@ -101,6 +101,10 @@ const SCRIPT_KEYS: ContribMessageKey[] = [
   'field.message',
   'field.contactEmail',
   'receipt.copied',
+  'record.start',
+  'record.again',
+  'record.recording',
+  'record.denied',
 ];
 
 export function scriptMessages(lang: string): PageScriptConfig['messages'] {
@@ -219,6 +223,17 @@ export function CampaignPage(props: {
             <Field id="video" label={m('form.video')} help={m('form.videoHelp', { mb, length: lengthText(m, config.maxDurationSeconds) })} required m={m}>
               <input id="video" name="video" type="file" accept="video/*,.mp4,.mov,.3gp,.webm,.mkv,.avi,.ts,.m2ts" required aria-describedby="video-help video-error" />
             </Field>
+            <div class="recorder" id="recorder" hidden>
+              <p class="help">{m('record.or')}</p>
+              <video id="live" class="preview" muted playsinline hidden aria-label={m('record.live')} />
+              <button type="button" id="record-start" class="secondary">
+                {m('record.start')}
+              </button>
+              <button type="button" id="record-stop" hidden>
+                {m('record.stop')}
+              </button>
+              <p id="record-time" aria-live="polite" />
+            </div>
             <p class="error" id="video-error" role="alert" hidden />
             <video id="preview" class="preview" controls playsinline hidden aria-label={m('form.preview')} />
             <Field id="subtitles" label={m('form.subtitles')} help={m('form.subtitlesHelp', { kb: Math.floor(config.subtitleMaxBytes / 1024) })} m={m}>

@@ -88,9 +88,68 @@ export const contribScript = String.raw`
     clip.checked.then(function (message) { showError(videoError, message); });
   }
   video.addEventListener('change', function () {
-    if (video.files[0]) chooseClip(video.files[0]);
+    if (video.files[0]) { video.required = true; chooseClip(video.files[0]); }
   });
   form.chooseClip = chooseClip; // the recorder hands its recording over here
+
+  // Recording in the browser: camera and microphone, a live view, stop, preview, record again. MP4
+  // (H.264 + Opus) where the browser records it (it has a duration); WebM otherwise (the server remuxes).
+  var recorder = document.getElementById('recorder');
+  if (recorder && navigator.mediaDevices && navigator.mediaDevices.getUserMedia && window.MediaRecorder) {
+    recorder.hidden = false;
+    var live = document.getElementById('live');
+    var recStart = document.getElementById('record-start');
+    var recStop = document.getElementById('record-stop');
+    var recTime = document.getElementById('record-time');
+    var mediaRecorder = null;
+    var recTimer = null;
+    var TYPES = ['video/mp4;codecs=avc1,opus', 'video/mp4', 'video/webm;codecs=vp8,opus', 'video/webm'];
+    var recType = TYPES.filter(function (type) { return MediaRecorder.isTypeSupported(type); })[0] || '';
+    recStart.addEventListener('click', function () {
+      showError(videoError, null);
+      navigator.mediaDevices.getUserMedia({ video: { facingMode: 'user' }, audio: true }).then(function (stream) {
+        var chunks = [];
+        live.srcObject = stream;
+        live.hidden = false;
+        preview.hidden = true;
+        live.play().catch(function () { /* shown without autoplay */ });
+        mediaRecorder = new MediaRecorder(stream, recType ? { mimeType: recType } : undefined);
+        mediaRecorder.ondataavailable = function (e) { if (e.data && e.data.size) chunks.push(e.data); };
+        mediaRecorder.onstop = function () {
+          clearInterval(recTimer);
+          stream.getTracks().forEach(function (track) { track.stop(); });
+          live.hidden = true;
+          live.srcObject = null;
+          var type = (mediaRecorder.mimeType || recType || 'video/webm').split(';')[0];
+          var ext = /mp4/.test(type) ? 'mp4' : 'webm';
+          // A File with a unique name: two recordings of the same size are never taken for one upload.
+          var file = new File(chunks, 'recording-' + Date.now() + '.' + ext, { type: type, lastModified: Date.now() });
+          video.value = '';
+          video.required = false; // the recording is the clip
+          chooseClip(file);
+          recStart.textContent = say('record.again');
+          recStart.hidden = false;
+          recStop.hidden = true;
+          recStart.focus();
+        };
+        var began = Date.now();
+        recTime.textContent = say('record.recording', { time: duration(0) });
+        recTimer = setInterval(function () {
+          var seconds = (Date.now() - began) / 1000;
+          recTime.textContent = say('record.recording', { time: duration(seconds) });
+          if (seconds >= config.maxDurationSeconds - 0.5) mediaRecorder.stop();
+        }, 500);
+        mediaRecorder.start(1000);
+        recStart.hidden = true;
+        recStop.hidden = false;
+        recStop.focus();
+      }).catch(function () { showError(videoError, say('record.denied')); });
+    });
+    recStop.addEventListener('click', function () {
+      if (mediaRecorder && mediaRecorder.state !== 'inactive') mediaRecorder.stop();
+      recTime.textContent = '';
+    });
+  }
 
   function checkSubtitles() {
     var file = subtitles.files[0];

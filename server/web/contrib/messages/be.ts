@@ -102,4 +102,11 @@ export const be: ContribMessages = {
   'status.withdrawConfirm': 'Так, адклікаць',
   'status.withdrawCancel': 'Скасаваць',
   'status.withdrawDone': 'Вы адклікалі сваю згоду. Відэа выдалена і не будзе выкарыстана.',
+  'record.start': 'Запісаць камерай',
+  'record.stop': 'Спыніць запіс',
+  'record.again': 'Запісаць зноў',
+  'record.recording': 'Ідзе запіс… {time}',
+  'record.denied': 'Не ўдалося скарыстаць камеру або мікрафон. Дазвольце доступ або выберыце файл.',
+  'record.or': 'або',
+  'record.live': 'Камера',
 };

@@ -105,6 +105,13 @@ export const en = {
   'status.withdrawConfirm': 'Yes, withdraw',
   'status.withdrawCancel': 'Cancel',
   'status.withdrawDone': 'You have withdrawn your consent. The clip is deleted and will not be used.',
+  'record.start': 'Record with the camera',
+  'record.stop': 'Stop recording',
+  'record.again': 'Record again',
+  'record.recording': 'Recording… {time}',
+  'record.denied': 'The camera or microphone could not be used. Please allow them, or choose a file instead.',
+  'record.or': 'or',
+  'record.live': 'Camera',
 };
 
 export type ContribMessageKey = keyof typeof en;

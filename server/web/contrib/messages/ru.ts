@@ -102,4 +102,11 @@ export const ru: ContribMessages = {
   'status.withdrawConfirm': 'Да, отозвать',
   'status.withdrawCancel': 'Отмена',
   'status.withdrawDone': 'Вы отозвали своё согласие. Видео удалено и не будет использовано.',
+  'record.start': 'Записать камерой',
+  'record.stop': 'Остановить запись',
+  'record.again': 'Записать снова',
+  'record.recording': 'Идёт запись… {time}',
+  'record.denied': 'Не удалось использовать камеру или микрофон. Разрешите доступ или выберите файл.',
+  'record.or': 'или',
+  'record.live': 'Камера',
 };

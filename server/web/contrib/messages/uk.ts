@@ -102,4 +102,11 @@ export const uk: ContribMessages = {
   'status.withdrawConfirm': 'Так, відкликати',
   'status.withdrawCancel': 'Скасувати',
   'status.withdrawDone': 'Ви відкликали свою згоду. Відео видалено, і його не буде використано.',
+  'record.start': 'Записати камерою',
+  'record.stop': 'Зупинити запис',
+  'record.again': 'Записати знову',
+  'record.recording': 'Триває запис… {time}',
+  'record.denied': 'Не вдалося використати камеру або мікрофон. Дозвольте доступ або виберіть файл.',
+  'record.or': 'або',
+  'record.live': 'Камера',
 };
