@@ -6,7 +6,7 @@ import type { ServerDeps } from '../deps';
 import { rateLimit } from '../middleware/rate-limit';
 import { uploadSlots } from '../middleware/upload-slots';
 import { findOpenCampaign } from '../services/campaign.service';
-import { createSubmission, getSubmissionStatus, withdrawSubmission } from '../services/submission.service';
+import { checkSubmissionInput, createSubmission, getSubmissionStatus, withdrawSubmission } from '../services/submission.service';
 import { parseFields } from '../upload/submission-fields';
 import { s3StorageEngine, storedUploads, uploadAborted, type UploadTarget } from '../upload/s3-storage-engine';
 import { feedParser, parseThroughUploadBody, settledBeforeAnswer } from '../upload/upload-body';
@@ -73,10 +73,8 @@ export function submissionsRouter(deps: ServerDeps, keyOf: (address: string) => 
     // Fields sent before the file are checked first, so a closed campaign is refused before the clip is sent.
     const campaign = (req.body as Record<string, unknown> | undefined)?.campaign;
     if (typeof campaign === 'string' && campaign !== '') {
-      await findOpenCampaign(db, campaign, now());
-      // Named before the file, the campaign says the form came first (as the README and the API ask): the
-      // whole form is checked now, so missing consent is refused before the clip travels too.
-      parseFields(req.body);
+      // The whole form, consent and a union link included, is checked now, before the clip travels.
+      checkSubmissionInput(await findOpenCampaign(db, campaign, now()), parseFields(req.body));
     }
     // Storage that is down is said before the clip travels, not after the first S3 part filled up.
     await bucketReachable();

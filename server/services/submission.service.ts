@@ -5,7 +5,8 @@ import { AppError, databaseUnavailable, isDatabaseUnavailable, queueUnavailable 
 import { initialProcessing } from '../../shared/submissions/processing';
 import type { StoredObject, Submission, SubmissionConsent } from '../../shared/submissions/submission.model';
 import type { ServerDeps } from '../deps';
-import { currentConsent, findOpenCampaign } from './campaign.service';
+import { currentConsent, findOpenCampaign, findUnionLink } from './campaign.service';
+import type { Campaign } from '../../shared/models/campaign.model';
 import { withdraw } from '../../shared/submissions/moderation';
 import { submissionPrefixes } from '../../shared/storage/keys';
 
@@ -13,7 +14,17 @@ import { submissionPrefixes } from '../../shared/storage/keys';
 export type SubmissionInput = Pick<Submission, 'organisation' | 'country' | 'language' | 'title' | 'message' | 'contactEmail'> & {
   campaign: string;
   consent: Omit<SubmissionConsent, 'givenAt'>;
+  /** A union link's token: its organisation and country replace what was sent. */
+  link?: string;
 };
+
+/** The campaign's checks a submission must pass, at the start of an upload and again at its end. */
+export function checkSubmissionInput(campaign: Campaign, input: SubmissionInput): SubmissionInput {
+  checkConsent(campaign, input.consent);
+  if (!input.link) return input;
+  const link = findUnionLink(campaign, input.link);
+  return { ...input, organisation: link.organisation, country: link.country };
+}
 
 type Deps = Pick<ServerDeps, 'db' | 'queue' | 'storage' | 'logger' | 'now'>;
 
@@ -64,9 +75,9 @@ export async function createSubmission(
   },
 ): Promise<{ id: string; statusToken: string | null }> {
   const { db, queue, now } = deps;
-  const { id, input } = params;
-  const campaign = await findOpenCampaign(db, input.campaign, now());
-  checkConsent(campaign, input.consent);
+  const { id } = params;
+  const campaign = await findOpenCampaign(db, params.input.campaign, now());
+  const input = checkSubmissionInput(campaign, params.input);
 
   const statusToken = params.statusTokenHash ? null : randomBytes(32).toString('base64url');
   const doc: Omit<Submission, 'createdAt' | 'updatedAt'> = {

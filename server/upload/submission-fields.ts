@@ -29,12 +29,15 @@ const consentSchema = z
 const fieldsSchema = z
   .object({
     campaign: z.string().trim().min(1, 'required').max(64),
-    organisation: text(1, 200),
+    // Filled in from a union's link when `link` is given (see createSubmission).
+    organisation: text(1, 200).optional(),
     country: z
       .string()
       .trim()
       .toUpperCase()
-      .regex(/^[A-Z]{2}$/, 'a two-letter country code (ISO 3166-1), e.g. "BY"'),
+      .regex(/^[A-Z]{2}$/, 'a two-letter country code (ISO 3166-1), e.g. "BY"')
+      .optional(),
+    link: z.string().regex(/^[\w-]{16,64}$/, 'a union link token').optional(),
     language: z.string().trim().regex(LANGUAGE_CODE, 'a language code such as "be", "ru", "uk" or "en"'),
     title: text(1, 140),
     message: text(0, 2000).default(''),
@@ -60,7 +63,12 @@ const fieldsSchema = z
     // The honeypot: a field people never see (the campaign page hides it); a form that fills it is a bot's.
     website: z.string().max(500).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((fields, ctx) => {
+    if (fields.link) return;
+    if (fields.organisation === undefined) ctx.addIssue({ code: 'custom', path: ['organisation'], message: 'required' });
+    if (fields.country === undefined) ctx.addIssue({ code: 'custom', path: ['country'], message: 'required' });
+  });
 
 export function parseFields(body: unknown): SubmissionInput {
   const fields = (body ?? {}) as Record<string, unknown>;
@@ -75,7 +83,8 @@ export function parseFields(body: unknown): SubmissionInput {
     }));
     throw new AppError('invalid_fields', 400, 'Some fields are missing or not valid.', { details: { errors } });
   }
-  const { website, ...input } = parsed.data;
+  const { website, organisation, country, link, ...rest } = parsed.data;
+  const input: SubmissionInput = { ...rest, organisation: organisation ?? '', country: country ?? '', ...(link ? { link } : {}) };
   if (website !== undefined && website.trim() !== '') {
     throw new AppError('rejected', 400, 'The form could not be accepted.');
   }

@@ -8,7 +8,7 @@ import { AppError, isAppError, storageUnavailable } from '../../shared/errors';
 import { originalKey } from '../../shared/storage/keys';
 import type { ServerDeps } from '../deps';
 import { findOpenCampaign } from '../services/campaign.service';
-import { checkConsent, createSubmission } from '../services/submission.service';
+import { checkSubmissionInput, createSubmission } from '../services/submission.service';
 import { InspectStream } from './inspect-stream';
 import type { RedisLocker } from './redis-locker';
 import { SNIFF_BYTES } from './sniff';
@@ -135,7 +135,7 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
         if (upload.size > config.upload.maxBytes) throw videoTooLarge(config);
         const { input } = fieldsOf(upload);
         const campaign = await findOpenCampaign(db, input.campaign, now());
-        checkConsent(campaign, input.consent);
+        checkSubmissionInput(campaign, input);
         // A clip's name and type from the device are never kept.
         const metadata = { ...upload.metadata };
         for (const key of CLIENT_KEYS) delete metadata[key];

@@ -1,6 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { request } from 'node:http';
 import type { Submission } from '../../shared/submissions/submission.model';
+import { runCli } from '../../server/cli/cli';
 import { smallMp4 } from '../helpers/fixtures';
 import { postMultipart } from '../helpers/multipart';
 import { demoConsent, seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
@@ -128,5 +129,44 @@ describe("contributors' pages over HTTP", () => {
     expect(page.headers['referrer-policy']).toBe('no-referrer');
     expect(page.body.toString('utf8')).toContain('Стан вашага відэа');
     expect((await get('/s/not-an-id')).status).toBe(404);
+  });
+
+  test("when a union's link is made from the command line, then its page fills in the organisation and country, uploads through it carry them, and once revoked it is refused", async () => {
+    const lines: string[] = [];
+    expect(await runCli(['campaigns', 'link', 'demo', 'Незалежны прафсаюз гарнякоў', 'by'], app.services, (line) => lines.push(line), { config: app.config })).toBe(0);
+    const [, linkId, path] = /^link (\w+) for .*: (\/c\/demo\/u\/[\w-]+)$/.exec(lines[0]!)!;
+    const token = path!.split('/').pop()!;
+    const page = await get(path!, { 'Accept-Language': 'be' });
+    expect(page.status).toBe(200);
+    const html = page.body.toString('utf8');
+    expect(html).toContain('Незалежны прафсаюз гарнякоў · BY');
+    expect(html).not.toContain('id="organisation"');
+
+    // Through the link, whatever organisation is sent, the link's is stored.
+    const send = (fields: Record<string, string>) =>
+      postMultipart(`${app.baseUrl}/api/submissions`, { campaign: 'demo', language: 'be', title: 'x', consent: demoConsent(), link: token, ...fields }, [
+        { field: 'video', filename: 'a.mp4', content: smallClip },
+      ]);
+    const smallClip = await smallMp4();
+    const ok = await send({ organisation: 'Someone else', country: 'DE' });
+    expect(ok.status).toBe(202);
+    const doc = (await app.services.db.submissions.findById((ok.json as { id: string }).id).lean<Submission>())!;
+    expect([doc.organisation, doc.country]).toEqual(['Незалежны прафсаюз гарнякоў', 'BY']);
+    // Without a link, organisation and country are required.
+    const missing = await postMultipart(`${app.baseUrl}/api/submissions`, { campaign: 'demo', language: 'be', title: 'x', consent: demoConsent() }, [
+      { field: 'video', filename: 'a.mp4', content: smallClip },
+    ]);
+    expect(missing.status).toBe(400);
+    expect((missing.json as { errors: Array<{ field: string }> }).errors.map((e) => e.field).sort()).toEqual(['country', 'organisation']);
+
+    expect(await runCli(['campaigns', 'revoke-link', 'demo', linkId!], app.services, () => undefined, { config: app.config })).toBe(0);
+    const revoked = await send({});
+    expect(revoked.status).toBe(403);
+    expect((revoked.json as { code: string }).code).toBe('link_revoked');
+    const gone = await get(path!, { 'Accept-Language': 'ru' });
+    expect(gone.status).toBe(403);
+    expect(gone.body.toString('utf8')).toContain('Кампания отозвала эту ссылку');
+    const unknown = await send({ link: 'x'.repeat(24) });
+    expect((unknown.json as { code: string }).code).toBe('link_not_found');
   });
 });

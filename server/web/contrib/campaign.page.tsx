@@ -282,11 +282,11 @@ export function CampaignPage(props: {
   );
 }
 
-export function CampaignNotFoundPage(props: { ctx: ContribPageContext }) {
+export function CampaignNotFoundPage(props: { ctx: ContribPageContext; revoked?: boolean }) {
   const { m } = props.ctx;
   return (
     <ContribLayout ctx={props.ctx} title={m('page.notFoundTitle')}>
-      <p>{m('page.notFound')}</p>
+      <p>{props.revoked ? m('page.linkRevoked') : m('page.notFound')}</p>
     </ContribLayout>
   );
 }

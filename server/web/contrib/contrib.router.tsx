@@ -4,9 +4,9 @@ import { render } from 'preact-render-to-string';
 import type { VNode } from 'preact';
 import { z } from 'zod';
 import { AppError, isAppError } from '../../../shared/errors';
-import type { Campaign } from '../../../shared/models/campaign.model';
+import type { Campaign, UnionLink } from '../../../shared/models/campaign.model';
 import type { ServerDeps } from '../../deps';
-import { findCampaign } from '../../services/campaign.service';
+import { findCampaign, findUnionLink } from '../../services/campaign.service';
 import { qrPath } from '../qr';
 import { CONTRIB_ASSET_PREFIX, CONTRIB_ASSETS, firstLoadAssetBytes } from './assets/contrib-assets';
 import { CampaignNotFoundPage, CampaignPage, type ContribPageContext } from './campaign.page';
@@ -56,13 +56,19 @@ export function contribRouter(deps: ServerDeps): Router {
     res.send(asset.body);
   });
 
-  function renderCampaign(req: Request, res: Response, campaign: Campaign, path: string): void {
+  function renderCampaign(req: Request, res: Response, campaign: Campaign, path: string, link?: { token: string; link: UnionLink }): void {
     const ctx = pageContext(req, campaign.languages, path);
     const props = {
       ctx,
       campaign,
       now: deps.now(),
-      config: { maxBytes: config.upload.maxBytes, subtitleMaxBytes: config.upload.subtitleMaxBytes, maxDurationSeconds: config.media.maxDurationSeconds },
+      config: {
+        maxBytes: config.upload.maxBytes,
+        subtitleMaxBytes: config.upload.subtitleMaxBytes,
+        maxDurationSeconds: config.media.maxDurationSeconds,
+        ...(link ? { linkToken: link.token } : {}),
+      },
+      fixed: link ? { organisation: link.link.organisation, country: link.link.country } : null,
     };
     // The page states its own weight: the gzipped HTML (measured once without the figure) and its assets.
     const html = gzipSync(Buffer.from(`<!doctype html>${render(<CampaignPage {...props} />)}`, 'utf8')).length;
@@ -80,6 +86,21 @@ export function contribRouter(deps: ServerDeps): Router {
       if (!isAppError(error) || error.code !== 'campaign_not_found') throw error;
       const ctx = pageContext(req, Object.keys(CONTRIB_LANGUAGES), `/c/${encodeURIComponent(slug)}`);
       sendPage(req, res, <CampaignNotFoundPage ctx={ctx} />, 404);
+    }
+  });
+
+  /** A union's own link: the campaign page with its organisation and country filled in. */
+  router.get('/c/:slug/u/:token', async (req, res) => {
+    const slug = String(req.params.slug);
+    const token = String(req.params.token);
+    const path = `/c/${encodeURIComponent(slug)}/u/${encodeURIComponent(token)}`;
+    try {
+      const campaign = await findCampaign(deps.db, slug);
+      renderCampaign(req, res, campaign, path, { token, link: findUnionLink(campaign, token) });
+    } catch (error) {
+      if (!isAppError(error) || !['campaign_not_found', 'link_not_found', 'link_revoked'].includes(error.code)) throw error;
+      const ctx = pageContext(req, Object.keys(CONTRIB_LANGUAGES), path);
+      sendPage(req, res, <CampaignNotFoundPage ctx={ctx} revoked={error.code === 'link_revoked'} />, error.status);
     }
   });
 

@@ -112,6 +112,9 @@ export const en = {
   'record.denied': 'The camera or microphone could not be used. Please allow them, or choose a file instead.',
   'record.or': 'or',
   'record.live': 'Camera',
+  'page.linkRevoked': 'This upload link has been withdrawn by the campaign. Please ask your union for a new one.',
+  'error.link_revoked': 'This upload link has been withdrawn by the campaign. Please ask your union for a new one.',
+  'error.link_not_found': 'This upload link is not valid. Please check the link you were given.',
 };
 
 export type ContribMessageKey = keyof typeof en;
