@@ -288,6 +288,7 @@ export const contribScript = String.raw`
         if (previous.length > 0 && kept) {
           token = kept;
           upload.resumeFromPreviousUpload(previous[0]);
+          form.setAttribute('data-resumed', 'true');
           progressText.textContent = say('form.resuming');
           upload.start();
           return;
