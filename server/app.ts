@@ -9,6 +9,8 @@ import { campaignsRouter } from './routes/campaigns.routes';
 import { healthRouter } from './routes/health.routes';
 import { metricsRouter } from './routes/metrics.routes';
 import { submissionsRouter } from './routes/submissions.routes';
+import { tusRouter } from './routes/tus.routes';
+import { contribRouter } from './web/contrib/contrib.router';
 import { staffRouter } from './web/staff.router';
 import { feedsRouter } from './routes/feeds.routes';
 
@@ -43,6 +45,11 @@ export function createApp(deps: ServerDeps): Express {
   app.use(campaignsRouter(deps));
   app.use(submissionsRouter(deps, keyOf));
   app.use(feedsRouter(deps));
+  const resumable = tusRouter(deps, keyOf);
+  app.use(resumable.router);
+  // main.ts runs the cleanup of abandoned resumable uploads on a timer.
+  app.locals.tus = resumable.tus;
+  app.use(contribRouter(deps));
   app.use(staffRouter(deps));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));

@@ -7,6 +7,7 @@ import { connectCoreServices, StartupError } from '../shared/startup-checks';
 import { Registry } from 'prom-client';
 import { createApp } from './app';
 import { createMetrics } from './services/metrics.service';
+import type { TusUploads } from './upload/tus-upload';
 
 /** The API process: check dependencies, listen, and shut down cleanly on SIGTERM. */
 async function main(): Promise<void> {
@@ -16,6 +17,17 @@ async function main(): Promise<void> {
   const now = () => new Date();
   const metrics = createMetrics(new Registry(), { db: services.db, queue: services.queue, now });
   const app = createApp({ config, logger, ...services, metrics, now });
+
+  // Abandoned resumable uploads: removed once they are older than UPLOAD_RESUMABLE_EXPIRY_SECONDS (every
+  // process runs this; removing an upload twice is harmless).
+  const tus = app.locals.tus as TusUploads;
+  const cleanup = setInterval(() => {
+    tus.cleanUpExpired().then(
+      (removed) => removed > 0 && logger.info({ removed }, 'removed abandoned resumable uploads'),
+      (error: unknown) => logger.warn({ err: error }, 'could not clean up abandoned resumable uploads'),
+    );
+  }, 3600_000);
+  cleanup.unref();
 
   const server = app.listen(config.http.port, config.http.host);
   // A 2 GiB clip from a phone on a slow network takes far longer than Node's default 5 minutes per request:

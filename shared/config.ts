@@ -49,6 +49,8 @@ const schema = z.object({
   UPLOAD_MAX_IN_FLIGHT: z.coerce.number().int().min(1).default(20),
   /** An upload whose body brings less than 1 KiB in this time (a stalled or trickling client) is cut off. */
   UPLOAD_IDLE_SECONDS: z.coerce.number().positive().default(30),
+  /** A resumable (tus) upload left unfinished this long is removed by the cleanup timer. */
+  UPLOAD_RESUMABLE_EXPIRY_SECONDS: z.coerce.number().int().min(60).default(24 * 3600),
 
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(1),
   FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
@@ -120,6 +122,7 @@ export interface Config {
     partsInFlight: number;
     maxInFlight: number;
     idleSeconds: number;
+    tusExpirySeconds: number;
   };
   worker: {
     concurrency: number;
@@ -189,6 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       partsInFlight: e.UPLOAD_PARTS_IN_FLIGHT,
       maxInFlight: e.UPLOAD_MAX_IN_FLIGHT,
       idleSeconds: e.UPLOAD_IDLE_SECONDS,
+      tusExpirySeconds: e.UPLOAD_RESUMABLE_EXPIRY_SECONDS,
     },
     worker: {
       concurrency: e.WORKER_CONCURRENCY,

@@ -6,7 +6,7 @@ import { requeue } from '../../shared/submissions/processing';
 import type { Submission } from '../../shared/submissions/submission.model';
 import { connectCoreServices, type CoreServices } from '../../shared/startup-checks';
 import { verifyAudit } from '../services/audit.service';
-import { createCampaign, publicCampaign } from '../services/campaign.service';
+import { createCampaign, createUnionLink, publicCampaign, revokeUnionLink } from '../services/campaign.service';
 import { createSessionStore } from '../services/session.service';
 import { createAdmin, resetTotp } from '../services/staff.service';
 import { readSecret } from './read-secret';
@@ -15,6 +15,10 @@ import { readSecret } from './read-secret';
  * The operator's command line (until the moderators' web pages exist):
  *   npm run cli -- campaigns create <campaign.json>    (format: infra/local/demo-campaign.json)
  *   npm run cli -- campaigns list
+  npm run cli -- campaigns link <campaign> <organisation> <country>
+  npm run cli -- campaigns revoke-link <campaign> <link id>
+ *   npm run cli -- campaigns link <campaign> <organisation> <country>      (a union's own upload link)
+ *   npm run cli -- campaigns revoke-link <campaign> <link id>
  *   npm run cli -- submissions list [--state <state>] [--limit <n>]
  *   npm run cli -- submissions show <id>               (state, media, reasons, outputs with 1-hour links)
  *   npm run cli -- submissions requeue <id>            (a failed or stuck submission is processed again)
@@ -64,6 +68,16 @@ export async function runCli(
   if (area === 'campaigns' && command === 'create' && rest[0]) {
     const campaign = await createCampaign(db, JSON.parse(await readFile(rest[0], 'utf8')) as never, new Date());
     out(`created campaign "${campaign.slug}" (${campaign.languages.join(', ')})`);
+    return 0;
+  }
+  if (area === 'campaigns' && command === 'link' && rest[0] && rest[1] && rest[2]) {
+    const link = await createUnionLink(db, rest[0], { organisation: rest[1], country: rest[2] }, new Date());
+    out(`link ${link.id} for ${rest[1]} (${rest[2].toUpperCase()}): ${link.path}`);
+    return 0;
+  }
+  if (area === 'campaigns' && command === 'revoke-link' && rest[0] && rest[1]) {
+    await revokeUnionLink(db, rest[0], rest[1], new Date());
+    out(`link ${rest[1]} of "${rest[0]}" revoked`);
     return 0;
   }
   if (area === 'campaigns' && command === 'list') {

@@ -1,17 +1,16 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import multer, { MulterError } from 'multer';
 import { Types } from 'mongoose';
-import { z } from 'zod';
 import { AppError, storageUnavailable } from '../../shared/errors';
-import { originalKey, originalSubtitlesKey } from '../../shared/storage/keys';
 import type { ServerDeps } from '../deps';
 import { rateLimit } from '../middleware/rate-limit';
 import { uploadSlots } from '../middleware/upload-slots';
-import { findOpenCampaign, LANGUAGE_CODE } from '../services/campaign.service';
-import { createSubmission, getSubmissionStatus, type SubmissionInput } from '../services/submission.service';
+import { findOpenCampaign } from '../services/campaign.service';
+import { checkSubmissionInput, createSubmission, getSubmissionStatus, withdrawSubmission } from '../services/submission.service';
+import { parseFields } from '../upload/submission-fields';
 import { s3StorageEngine, storedUploads, uploadAborted, type UploadTarget } from '../upload/s3-storage-engine';
 import { feedParser, parseThroughUploadBody, settledBeforeAnswer } from '../upload/upload-body';
-import { requireSubtitleText, requireVideoContainer } from '../upload/sniff';
+import { subtitlesTarget, videoTarget, videoTooLarge } from '../upload/upload-targets';
 
 const MiB = 1024 * 1024;
 const STORAGE_CHECK_MS = 10_000;
@@ -25,79 +24,6 @@ const MULTIPART_LIMITS = {
   fieldNameSize: 64,
   headerPairs: 20,
 };
-
-// Control characters other than tab and newline, and bidi overrides, never belong in a title or a message.
-const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
-
-function text(min: number, max: number) {
-  return z
-    .string()
-    .transform((value) => value.normalize('NFC').replace(CONTROL_CHARS, '').trim())
-    .pipe(z.string().min(min, min === 1 ? 'required' : `at least ${min} characters`).max(max, `at most ${max} characters`));
-}
-
-const consentSchema = z
-  .object({
-    version: z.number().int().positive(),
-    language: z.string().regex(LANGUAGE_CODE, 'a language code such as "be" or "en"'),
-    statements: z.array(z.string().max(40)).max(20),
-  })
-  .strict();
-
-const fieldsSchema = z
-  .object({
-    campaign: z.string().trim().min(1, 'required').max(64),
-    organisation: text(1, 200),
-    country: z
-      .string()
-      .trim()
-      .toUpperCase()
-      .regex(/^[A-Z]{2}$/, 'a two-letter country code (ISO 3166-1), e.g. "BY"'),
-    language: z.string().trim().regex(LANGUAGE_CODE, 'a language code such as "be", "ru", "uk" or "en"'),
-    title: text(1, 140),
-    message: text(0, 2000).default(''),
-    contactEmail: z
-      .string()
-      .trim()
-      .max(254)
-      .transform((value) => (value === '' ? null : value))
-      .pipe(z.email('not a valid email address').nullable())
-      .optional()
-      .transform((value) => value ?? null),
-    /** The contributor asks to be protected (their face, voice or place must not give them away): two moderators must approve. */
-    protection: z
-      .enum(['true', 'false', 'on', ''])
-      .optional()
-      .transform((value) => value === 'true' || value === 'on'),
-    consent: z
-      .string()
-      .transform((value, ctx) => {
-        try {
-          return JSON.parse(value) as unknown;
-        } catch {
-          ctx.addIssue({ code: 'custom', message: 'must be JSON: {"version":1,"language":"en","statements":["…"]}' });
-          return z.NEVER;
-        }
-      })
-      .pipe(consentSchema),
-  })
-  .strict();
-
-function parseFields(body: unknown): SubmissionInput {
-  const fields = (body ?? {}) as Record<string, unknown>;
-  if (fields.consent === undefined || fields.consent === '') {
-    throw new AppError('consent_missing', 400, 'Consent is required: please read the consent text and agree to it before sending.');
-  }
-  const parsed = fieldsSchema.safeParse(fields);
-  if (!parsed.success) {
-    const errors = parsed.error.issues.map((issue) => ({
-      field: issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : ''),
-      message: issue.code === 'unrecognized_keys' ? 'unknown field' : issue.message,
-    }));
-    throw new AppError('invalid_fields', 400, 'Some fields are missing or not valid.', { details: { errors } });
-  }
-  return parsed.data;
-}
 
 /** multer's and busboy's errors, as the project's own. */
 function multipartError(error: unknown): AppError {
@@ -126,7 +52,6 @@ export function submissionsRouter(deps: ServerDeps, keyOf: (address: string) => 
   const { config, storage, db, now, logger } = deps;
   const router = Router();
 
-  const videoTooLarge = () => new AppError('file_too_large', 413, `The video is larger than ${Math.floor(config.upload.maxBytes / MiB)} MiB.`);
 
   /** One HEAD of the bucket; an S3 that does not answer within STORAGE_CHECK_MS counts as down. */
   async function bucketReachable(): Promise<void> {
@@ -148,28 +73,12 @@ export function submissionsRouter(deps: ServerDeps, keyOf: (address: string) => 
     // Fields sent before the file are checked first, so a closed campaign is refused before the clip is sent.
     const campaign = (req.body as Record<string, unknown> | undefined)?.campaign;
     if (typeof campaign === 'string' && campaign !== '') {
-      await findOpenCampaign(db, campaign, now());
-      // Named before the file, the campaign says the form came first (as the README and the API ask): the
-      // whole form is checked now, so missing consent is refused before the clip travels too.
-      parseFields(req.body);
+      // The whole form, consent and a union link included, is checked now, before the clip travels.
+      checkSubmissionInput(await findOpenCampaign(db, campaign, now()), parseFields(req.body));
     }
     // Storage that is down is said before the clip travels, not after the first S3 part filled up.
     await bucketReachable();
-    if (fieldname === 'video') {
-      return {
-        key: originalKey(id),
-        maxBytes: config.upload.maxBytes,
-        tooLarge: videoTooLarge,
-        inspectHead: requireVideoContainer,
-      };
-    }
-    return {
-      key: originalSubtitlesKey(id),
-      maxBytes: config.upload.subtitleMaxBytes,
-      tooLarge: () =>
-        new AppError('subtitle_too_large', 413, `The subtitle file is larger than ${Math.floor(config.upload.subtitleMaxBytes / 1024)} KiB.`),
-      inspectHead: requireSubtitleText,
-    };
+    return fieldname === 'video' ? videoTarget(config, id) : subtitlesTarget(config, id);
   }
 
   // multer reads the body through an UploadBody (upload/upload-body.ts): every refusal — a refused part,
@@ -210,7 +119,7 @@ export function submissionsRouter(deps: ServerDeps, keyOf: (address: string) => 
       const declared = Number(req.headers['content-length'] ?? 0);
       if (declared > config.upload.maxBytes + config.upload.subtitleMaxBytes + MiB) {
         // Refused before reading the body (the error handler closes the connection).
-        throw videoTooLarge();
+        throw videoTooLarge(config);
       }
       res.locals.submissionId = new Types.ObjectId().toHexString();
       parseMultipart(req, res, (error?: unknown) => next(error === undefined ? undefined : multipartError(error)));
@@ -251,14 +160,21 @@ export function submissionsRouter(deps: ServerDeps, keyOf: (address: string) => 
     },
   );
 
-  router.get('/api/submissions/:id/status', async (req: Request, res: Response) => {
-    const header = req.get('authorization') ?? '';
-    const match = /^Bearer\s+([A-Za-z0-9_-]{20,100})$/.exec(header);
+  function statusToken(req: Request): string {
+    const match = /^Bearer\s+([A-Za-z0-9_-]{20,100})$/.exec(req.get('authorization') ?? '');
     if (!match?.[1]) {
       throw new AppError('status_token_required', 401, 'Send the status token you were given: "Authorization: Bearer <token>".');
     }
-    res.set('Cache-Control', 'no-store');
-    res.json(await getSubmissionStatus(deps, String(req.params.id), match[1]));
+    return match[1];
+  }
+
+  router.get('/api/submissions/:id/status', async (req: Request, res: Response) => {
+    res.json(await getSubmissionStatus(deps, String(req.params.id), statusToken(req)));
+  });
+
+  /** The contributor withdraws consent (the status page's button, after a confirmation). */
+  router.post('/api/submissions/:id/withdraw', async (req: Request, res: Response) => {
+    res.json(await withdrawSubmission(deps, String(req.params.id), statusToken(req)));
   });
 
   return router;

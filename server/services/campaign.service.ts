@@ -1,7 +1,8 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { AppError, databaseUnavailable, isDatabaseUnavailable } from '../../shared/errors';
 import type { Database } from '../../shared/db';
-import type { Campaign, ConsentVersion } from '../../shared/models/campaign.model';
+import type { Campaign, ConsentVersion, UnionLink } from '../../shared/models/campaign.model';
 import { CONSENT_GRANTS } from '../../shared/submissions/consent-scopes';
 
 export const LANGUAGE_CODE = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/;
@@ -145,4 +146,39 @@ export function publicCampaign(campaign: Campaign, now: Date) {
     closesAt: campaign.closesAt,
     consent: { version: consent.version, texts: consent.texts },
   };
+}
+
+const hashLinkToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
+
+const unionLinkSchema = z
+  .object({
+    organisation: z.string().trim().min(1).max(200),
+    country: z.string().trim().toUpperCase().regex(/^[A-Z]{2}$/, 'a two-letter country code, e.g. "BY"'),
+  })
+  .strict();
+
+/** A union's own upload link for a campaign; the token is returned once (only its hash is kept). */
+export async function createUnionLink(db: Database, slug: string, input: z.input<typeof unionLinkSchema>, now: Date): Promise<{ id: string; token: string; path: string }> {
+  const { organisation, country } = unionLinkSchema.parse(input);
+  const campaign = await findCampaign(db, slug);
+  const token = randomBytes(18).toString('base64url');
+  const link: UnionLink = { id: randomBytes(6).toString('hex'), tokenHash: hashLinkToken(token), organisation, country, createdAt: now, revokedAt: null };
+  await db.campaigns.updateOne({ _id: campaign._id }, { $push: { unionLinks: link } });
+  return { id: link.id, token, path: `/c/${campaign.slug}/u/${token}` };
+}
+
+export async function revokeUnionLink(db: Database, slug: string, id: string, now: Date): Promise<void> {
+  const campaign = await findCampaign(db, slug);
+  const links = (campaign.unionLinks ?? []).map((link) => (link.id === id && !link.revokedAt ? { ...link, revokedAt: now } : link));
+  if (!links.some((link) => link.id === id)) throw new AppError('link_not_found', 404, `The campaign "${slug}" has no link "${id}".`);
+  await db.campaigns.updateOne({ _id: campaign._id }, { $set: { unionLinks: links } });
+}
+
+/** The union link a token opens; a revoked or unknown one is refused with a clear error. */
+export function findUnionLink(campaign: Campaign, token: string): UnionLink {
+  const hash = hashLinkToken(token);
+  const link = (campaign.unionLinks ?? []).find((candidate) => candidate.tokenHash === hash);
+  if (!link) throw new AppError('link_not_found', 404, 'This upload link is not valid. Please check the link you were given.');
+  if (link.revokedAt) throw new AppError('link_revoked', 403, 'This upload link has been withdrawn by the campaign. Please ask your union for a new one.');
+  return link;
 }

@@ -5,14 +5,27 @@ import { AppError, databaseUnavailable, isDatabaseUnavailable, queueUnavailable 
 import { initialProcessing } from '../../shared/submissions/processing';
 import type { StoredObject, Submission, SubmissionConsent } from '../../shared/submissions/submission.model';
 import type { ServerDeps } from '../deps';
-import { currentConsent, findOpenCampaign } from './campaign.service';
+import { currentConsent, findOpenCampaign, findUnionLink } from './campaign.service';
+import type { Campaign } from '../../shared/models/campaign.model';
+import { submissionPrefixes } from '../../shared/storage/keys';
+import { withdrawSubmission as withdrawClip } from './withdrawal.service';
 
 /** What a contributor sends: the submission's own fields, the campaign's slug, and the consent given. */
 export type SubmissionInput = Pick<Submission, 'organisation' | 'country' | 'language' | 'title' | 'message' | 'contactEmail'> & {
   protection?: boolean;
   campaign: string;
   consent: Omit<SubmissionConsent, 'givenAt'>;
+  /** A union link's token: its organisation and country replace what was sent. */
+  link?: string;
 };
+
+/** The campaign's checks a submission must pass, at the start of an upload and again at its end. */
+export function checkSubmissionInput(campaign: Campaign, input: SubmissionInput): SubmissionInput {
+  checkConsent(campaign, input.consent);
+  if (!input.link) return input;
+  const link = findUnionLink(campaign, input.link);
+  return { ...input, organisation: link.organisation, country: link.country };
+}
 
 type Deps = Pick<ServerDeps, 'db' | 'queue' | 'storage' | 'logger' | 'now'>;
 
@@ -21,7 +34,7 @@ export function hashStatusToken(token: string): string {
 }
 
 /** Checks that the contributor agreed to every statement of the campaign's current consent text. */
-function checkConsent(campaign: Parameters<typeof currentConsent>[0], consent: SubmissionInput['consent']): void {
+export function checkConsent(campaign: Parameters<typeof currentConsent>[0], consent: SubmissionInput['consent']): void {
   const current = currentConsent(campaign);
   if (consent.version !== current.version) {
     throw new AppError(
@@ -54,19 +67,26 @@ function checkConsent(campaign: Parameters<typeof currentConsent>[0], consent: S
  */
 export async function createSubmission(
   deps: Deps,
-  params: { id: string; input: SubmissionInput; video: StoredObject; subtitles: StoredObject | null },
-): Promise<{ id: string; statusToken: string }> {
+  params: {
+    id: string;
+    input: SubmissionInput;
+    video: StoredObject;
+    subtitles: StoredObject | null;
+    /** A resumable upload's page made the token itself and sent only its hash (the token never leaves the device). */
+    statusTokenHash?: string;
+  },
+): Promise<{ id: string; statusToken: string | null }> {
   const { db, queue, now } = deps;
-  const { id, input } = params;
-  const campaign = await findOpenCampaign(db, input.campaign, now());
-  checkConsent(campaign, input.consent);
+  const { id } = params;
+  const campaign = await findOpenCampaign(db, params.input.campaign, now());
+  const input = checkSubmissionInput(campaign, params.input);
 
-  const statusToken = randomBytes(32).toString('base64url');
+  const statusToken = params.statusTokenHash ? null : randomBytes(32).toString('base64url');
   const doc: Omit<Submission, 'createdAt' | 'updatedAt'> = {
     _id: new Types.ObjectId(id),
     campaignId: campaign._id,
     status: 'received',
-    statusTokenHash: hashStatusToken(statusToken),
+    statusTokenHash: statusToken === null ? params.statusTokenHash! : hashStatusToken(statusToken),
     organisation: input.organisation,
     country: input.country,
     language: input.language,
@@ -108,8 +128,8 @@ function notFound(): AppError {
   return new AppError('submission_not_found', 404, 'No submission matches this id and status token.');
 }
 
-/** A submission's status for its contributor, who proves it is theirs with the status token. */
-export async function getSubmissionStatus(deps: Pick<Deps, 'db'>, id: string, statusToken: string) {
+/** The submission whose status token this is; the same answer for an unknown id and a wrong token. */
+async function findOwn(deps: Pick<Deps, 'db'>, id: string, statusToken: string): Promise<Submission> {
   if (!Types.ObjectId.isValid(id) || !/^[a-f0-9]{24}$/.test(id)) throw notFound();
   let submission: Submission | null;
   try {
@@ -122,7 +142,30 @@ export async function getSubmissionStatus(deps: Pick<Deps, 'db'>, id: string, st
   const given = Buffer.from(hashStatusToken(statusToken), 'hex');
   // Same answer, in constant time, for an unknown id and a wrong token: the endpoint tells nothing to a guesser.
   if (!submission || !timingSafeEqual(expected, given)) throw notFound();
+  return submission;
+}
 
+/** A submission's status for its contributor, who proves it is theirs with the status token. */
+export async function getSubmissionStatus(deps: Pick<Deps, 'db'>, id: string, statusToken: string) {
+  return statusOf(await findOwn(deps, id, statusToken));
+}
+
+/**
+ * The contributor withdraws consent: the submission is withdrawn (from any state; a worker on it loses
+ * its lease), audited, and taken down (withdrawal.service.ts: the takedown job, the withdrawal webhook);
+ * every object of it is also removed from S3 at once. Withdrawing twice changes nothing.
+ */
+export async function withdrawSubmission(deps: Deps, id: string, statusToken: string) {
+  await findOwn(deps, id, statusToken);
+  const withdrawn = await withdrawClip(deps, id, { actor: { id: null, email: null }, by: 'contributor', reason: 'consent withdrawn by the contributor' });
+  for (const prefix of submissionPrefixes(id)) {
+    const keys = await deps.storage.list(prefix).catch(() => [] as string[]);
+    await Promise.all(keys.map((key) => deps.storage.remove(key).catch((error: unknown) => deps.logger.error({ err: error, submissionId: id }, 'could not remove an object of a withdrawn clip'))));
+  }
+  return statusOf(withdrawn);
+}
+
+function statusOf(submission: Submission) {
   return {
     id: submission._id.toHexString(),
     status: submission.status,

@@ -5,8 +5,15 @@ import QRCode from 'qrcode';
  * built here from the module matrix only — numbers, no text from the request — so it is safe to embed.
  */
 export function totpQrSvg(uri: string): string | null {
+  const qr = qrPath(uri);
+  if (!qr) return null;
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${qr.size} ${qr.size}" shape-rendering="crispEdges" role="img"><rect width="${qr.size}" height="${qr.size}" fill="#fff"/><path d="${qr.path}" fill="#000"/></svg>`;
+}
+
+/** A QR code as one SVG path (dark modules) and the side of its square, quiet zone included; null if the text does not fit. */
+export function qrPath(text: string): { size: number; path: string } | null {
   try {
-    const { modules } = QRCode.create(uri, { errorCorrectionLevel: 'M' });
+    const { modules } = QRCode.create(text, { errorCorrectionLevel: 'M' });
     const size = modules.size;
     const quiet = 4;
     let path = '';
@@ -15,8 +22,7 @@ export function totpQrSvg(uri: string): string | null {
         if (modules.get(y, x)) path += `M${x + quiet} ${y + quiet}h1v1h-1z`;
       }
     }
-    const full = size + quiet * 2;
-    return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${full} ${full}" shape-rendering="crispEdges" role="img"><rect width="${full}" height="${full}" fill="#fff"/><path d="${path}" fill="#000"/></svg>`;
+    return { size: size + quiet * 2, path };
   } catch {
     return null;
   }

@@ -32,6 +32,17 @@ export interface RejectionReason {
   texts: { language: string; text: string }[];
 }
 
+/** A union's own upload link: its token fills in the organisation and country; it can be revoked. */
+export interface UnionLink {
+  id: string;
+  /** SHA-256 (hex) of the link's token; the token itself is shown once, when the link is made. */
+  tokenHash: string;
+  organisation: string;
+  country: string;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
 export interface Campaign {
   _id: Types.ObjectId;
   slug: string;
@@ -50,6 +61,7 @@ export interface Campaign {
   hashtags?: string[];
   opensAt: Date | null;
   closesAt: Date | null;
+  unionLinks: UnionLink[];
   createdAt: Date;
   updatedAt: Date;
 }
@@ -81,6 +93,18 @@ const rejectionReasonSchema = new Schema<RejectionReason>(
   { _id: false },
 );
 
+const unionLinkSchema = new Schema<UnionLink>(
+  {
+    id: { type: String, required: true },
+    tokenHash: { type: String, required: true },
+    organisation: { type: String, required: true },
+    country: { type: String, required: true },
+    createdAt: { type: Date, required: true },
+    revokedAt: { type: Date, default: null },
+  },
+  { _id: false },
+);
+
 export const campaignSchema = new Schema<Campaign>(
   {
     slug: { type: String, required: true },
@@ -93,6 +117,7 @@ export const campaignSchema = new Schema<Campaign>(
     hashtags: { type: [String], default: [] },
     opensAt: { type: Date, default: null },
     closesAt: { type: Date, default: null },
+    unionLinks: { type: [unionLinkSchema], default: [] },
   },
   { timestamps: true, collection: 'campaigns', strict: 'throw' },
 );

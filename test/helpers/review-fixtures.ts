@@ -68,5 +68,6 @@ export async function clipInReview(app: TestApp, options: ClipOptions = {}): Pro
   }
   const done = await settle(app.services.db.submissions, id, claimed.lease.id, { kind: 'done', media: { ...MEDIA, sizeBytes: video.length } as never, outputs }, { by: 'test-worker', now: options.at });
   if (!done) throw new Error('not settled');
+  if (statusToken === null) throw new Error('a token was expected: none was given to createSubmission');
   return { id, statusToken };
 }

@@ -19,9 +19,9 @@ export function translator(language: string): Translate {
     });
 }
 
-/** Picks the first language of Accept-Language that the pages have (`ru-RU` matches `ru`). */
-export function negotiateLanguage(acceptLanguage: string | undefined): string {
-  const wanted = (acceptLanguage ?? '')
+/** The language tags of an Accept-Language header, most wanted first (q=0 and garbage dropped). */
+export function acceptedLanguages(acceptLanguage: string | undefined): string[] {
+  return (acceptLanguage ?? '')
     .split(',')
     .map((part) => {
       const [tag = '', ...params] = part.trim().split(';');
@@ -29,13 +29,23 @@ export function negotiateLanguage(acceptLanguage: string | undefined): string {
       return { tag: tag.toLowerCase(), q: Number.isFinite(q) ? q : 0 };
     })
     .filter((entry) => entry.tag && entry.q > 0)
-    .sort((a, b) => b.q - a.q);
-  for (const { tag } of wanted) {
-    if (LANGUAGES[tag]) return tag;
+    .sort((a, b) => b.q - a.q)
+    .map((entry) => entry.tag);
+}
+
+/** The first of `wanted` tags found in `available` (`ru-RU` matches `ru`), or null. */
+export function firstAvailable(wanted: string[], available: (language: string) => boolean): string | null {
+  for (const tag of wanted) {
+    if (available(tag)) return tag;
     const base = tag.split('-')[0]!;
-    if (LANGUAGES[base]) return base;
+    if (available(base)) return base;
   }
-  return DEFAULT_LANGUAGE;
+  return null;
+}
+
+/** Picks the first language of Accept-Language that the pages have (`ru-RU` matches `ru`). */
+export function negotiateLanguage(acceptLanguage: string | undefined): string {
+  return firstAvailable(acceptedLanguages(acceptLanguage), (tag) => Boolean(LANGUAGES[tag])) ?? DEFAULT_LANGUAGE;
 }
 
 export function formatDateTime(language: string, date: Date): string {

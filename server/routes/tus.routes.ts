@@ -1,0 +1,37 @@
+import { Router, type NextFunction, type Request, type Response } from 'express';
+import type { ServerDeps } from '../deps';
+import { rateLimit } from '../middleware/rate-limit';
+import { uploadSlots } from '../middleware/upload-slots';
+import { RedisLocker } from '../upload/redis-locker';
+import { TUS_PATH, tusUploads, type TusUploads } from '../upload/tus-upload';
+
+/**
+ * The tus endpoint (`/tus`, `/tus/<id>`): creating an upload counts against the same per-client upload
+ * limit as the multipart API; sending bytes takes an upload slot like a multipart upload does.
+ */
+export function tusRouter(deps: ServerDeps, keyOf: (address: string) => string): { router: Router; tus: TusUploads } {
+  const router = Router();
+  const locker = new RedisLocker(deps.redis, { prefix: deps.config.redis.queuePrefix });
+  // The lock's subscriber connection ends with the app's Redis connection.
+  deps.redis.once('end', () => void locker.close());
+  const tus = tusUploads(deps, locker);
+  const handle = (req: Request, res: Response, next: NextFunction) => {
+    res.set('Cache-Control', 'no-store');
+    tus.server.handle(req, res).catch(next);
+  };
+  const slots = uploadSlots(deps.config.upload.maxInFlight);
+
+  router.post(
+    TUS_PATH,
+    rateLimit({
+      limit: deps.config.rateLimit.uploads,
+      windowSeconds: deps.config.rateLimit.windowSeconds,
+      keyOf,
+      message: 'Too many clips from your connection in a short time. Please wait a few minutes and try again.',
+    }),
+    handle,
+  );
+  router.patch(`${TUS_PATH}/:id`, slots, handle);
+  router.all(`${TUS_PATH}{/*splat}`, handle);
+  return { router, tus };
+}

@@ -1,0 +1,182 @@
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Types } from 'mongoose';
+import { S3Store } from '@tus/s3-store';
+import { Server, type ServerOptions } from '@tus/server';
+import type { Upload } from '@tus/utils';
+import { AppError, isAppError, storageUnavailable } from '../../shared/errors';
+import { originalKey } from '../../shared/storage/keys';
+import type { ServerDeps } from '../deps';
+import { findOpenCampaign } from '../services/campaign.service';
+import { checkSubmissionInput, createSubmission } from '../services/submission.service';
+import { InspectStream } from './inspect-stream';
+import type { RedisLocker } from './redis-locker';
+import { SNIFF_BYTES } from './sniff';
+import { parseFields } from './submission-fields';
+import { videoTarget, videoTooLarge } from './upload-targets';
+
+/**
+ * Resumable uploads (tus 1.0, @tus/server + @tus/s3-store) into the same bucket, at the key the clip
+ * would have had through the multipart API (`originals/<id>/video`). They end in the same place:
+ *  - at creation, the metadata is parsed by the same schema (`parseFields`), the campaign must be open,
+ *    the consent complete, the declared size within the limit — refused before a byte of the clip travels;
+ *  - at the end, the stored object is read once through the same InspectStream (sniffing, size limit,
+ *    SHA-256) and the submission is made by the same `createSubmission`. A refusal removes what was stored.
+ * The page makes the status token itself and sends only its SHA-256 (`statusTokenHash`), so a receipt
+ * survives a lost final response: the page already knows the id (from the upload's URL) and the token.
+ */
+export const TUS_PATH = '/tus';
+
+/** Metadata keys tus clients add on their own; never stored. */
+const CLIENT_KEYS = new Set(['filename', 'filetype', 'name', 'type', 'relativePath']);
+
+/** An AppError as tus answers it: the same problem+json body the multipart API sends. */
+function tusError(error: unknown): { status_code: number; body: string } {
+  const appError = isAppError(error) ? error : storageUnavailable(error);
+  return {
+    status_code: appError.status,
+    body: JSON.stringify({
+      type: `urn:solidarity-clips:problem:${appError.code}`,
+      title: appError.message,
+      status: appError.status,
+      code: appError.code,
+      ...(appError.details ?? {}),
+    }),
+  };
+}
+
+function submissionIdOf(uploadId: string): string {
+  const match = /^originals\/([a-f0-9]{24})\/video$/.exec(uploadId);
+  if (!match?.[1]) throw new AppError('upload_not_found', 404, 'No such upload.');
+  return match[1];
+}
+
+function fieldsOf(upload: Upload) {
+  const metadata = { ...(upload.metadata ?? {}) };
+  const statusTokenHash = metadata.statusTokenHash ?? '';
+  if (!/^[a-f0-9]{64}$/.test(statusTokenHash)) {
+    throw new AppError('invalid_fields', 400, 'Some fields are missing or not valid.', {
+      details: { errors: [{ field: 'statusTokenHash', message: 'the SHA-256 (hex) of a token the page made' }] },
+    });
+  }
+  const fields: Record<string, string> = {};
+  for (const [key, value] of Object.entries(metadata)) {
+    if (key !== 'statusTokenHash' && !CLIENT_KEYS.has(key) && value !== null) fields[key] = value;
+  }
+  return { input: parseFields(fields), statusTokenHash };
+}
+
+export interface TusUploads {
+  server: Server;
+  datastore: S3Store;
+  /** Removes uploads abandoned for longer than the expiry (run by a timer in main.ts); returns how many. */
+  cleanUpExpired(): Promise<number>;
+}
+
+export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
+  const { config, storage, db, now, logger } = deps;
+  const s3 = config.s3;
+  const datastore = new S3Store({
+    partSize: config.upload.partBytes,
+    expirationPeriodInMilliseconds: config.upload.tusExpirySeconds * 1000,
+    s3ClientConfig: {
+      bucket: s3.bucket,
+      region: s3.region,
+      forcePathStyle: s3.forcePathStyle,
+      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+      ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
+    },
+  });
+
+  /** Everything tus stored for an upload: the object (or its parts) and the .info file. */
+  async function removeUpload(uploadId: string): Promise<void> {
+    await datastore.remove(uploadId).catch(async () => {
+      await storage.remove(uploadId).catch(() => undefined);
+    });
+    await storage.remove(`${uploadId}.info`).catch(() => undefined);
+  }
+
+  /** Reads the finished object once through the multipart route's checks: sniffing, size, SHA-256. */
+  async function inspectStored(id: string) {
+    const target = videoTarget(config, id);
+    const inspect = new InspectStream({ headBytes: SNIFF_BYTES, maxBytes: target.maxBytes, tooLarge: target.tooLarge, inspectHead: target.inspectHead });
+    const sink = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+    let source;
+    try {
+      source = await storage.download(target.key);
+    } catch (error) {
+      throw storageUnavailable(error);
+    }
+    try {
+      await pipeline(source, inspect, sink);
+    } catch (error) {
+      if (isAppError(error)) throw error;
+      throw await inspect.inspection.then(() => storageUnavailable(error), (refusal: unknown) => refusal);
+    }
+    const { contentType } = await inspect.inspection;
+    return { key: target.key, bytes: inspect.bytesSeen, sha256: inspect.digest(), contentType };
+  }
+
+  const options: ServerOptions & { datastore: S3Store } = {
+    path: TUS_PATH,
+    datastore,
+    locker,
+    maxSize: config.upload.maxBytes,
+    relativeLocation: true,
+    // Uploads the client abandoned (or that were refused) are not kept as finished objects.
+    disableTerminationForFinishedUploads: true,
+    namingFunction: () => originalKey(new Types.ObjectId().toHexString()),
+    generateUrl: (_req, { path, id }) => `${path}/${submissionIdOf(id)}`,
+    getFileIdFromRequest: (_req, lastPath) => (lastPath && /^[a-f0-9]{24}$/.test(lastPath) ? originalKey(lastPath) : undefined),
+
+    async onUploadCreate(_req, upload) {
+      try {
+        if (upload.size === undefined) throw new AppError('length_required', 400, 'Declare the size of the clip (Upload-Length).');
+        if (upload.size > config.upload.maxBytes) throw videoTooLarge(config);
+        const { input } = fieldsOf(upload);
+        const campaign = await findOpenCampaign(db, input.campaign, now());
+        checkSubmissionInput(campaign, input);
+        // A clip's name and type from the device are never kept.
+        const metadata = { ...upload.metadata };
+        for (const key of CLIENT_KEYS) delete metadata[key];
+        return { metadata };
+      } catch (error) {
+        throw tusError(error);
+      }
+    },
+
+    async onUploadFinish(_req, upload) {
+      const id = submissionIdOf(upload.id);
+      try {
+        const { input, statusTokenHash } = fieldsOf(upload);
+        const video = await inspectStored(id);
+        await createSubmission(deps, { id, input, video, subtitles: null, statusTokenHash });
+        logger.info({ submissionId: id, bytes: video.bytes }, 'submission received (resumable upload)');
+        return {
+          status_code: 200,
+          headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' },
+          body: JSON.stringify({ id, status: 'received', statusUrl: `/api/submissions/${id}/status` }),
+        };
+      } catch (error) {
+        // Nothing half-stored: a refused clip goes, with tus's record of it.
+        await removeUpload(upload.id).catch((removeError: unknown) => {
+          logger.error({ err: removeError, submissionId: id }, 'could not remove a refused resumable upload');
+        });
+        throw tusError(error);
+      }
+    },
+
+    onResponseError(_req, error) {
+      if ('status_code' in error) return error;
+      logger.error({ err: error }, 'resumable upload failed');
+      return undefined;
+    },
+  };
+  const server = new Server(options);
+
+  return {
+    server,
+    datastore,
+    cleanUpExpired: () => server.cleanUpExpiredUploads(),
+  };
+}

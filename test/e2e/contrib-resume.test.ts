@@ -1,0 +1,122 @@
+import type { Socket } from 'node:net';
+import type { CDPSession, Page } from 'playwright-core';
+import type { Submission } from '../../shared/submissions/submission.model';
+import { launchContribBrowser, type ContribBrowser } from '../helpers/contrib-browser';
+import { makeFixture } from '../helpers/fixtures';
+import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
+import { waitUntil } from '../helpers/worker-processes';
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+
+/**
+ * Uploads that survive bad networks, in real Chromium: the connection cut at about half, and the page
+ * reloaded mid-upload; both complete, and the server receives hardly more bytes than the file has
+ * (counted on the server: the bodies of every PATCH to /tus).
+ */
+describe('resumable uploads in a real browser', () => {
+  let app: TestApp;
+  let chrome: ContribBrowser;
+  let clip: string;
+  let size: number;
+  // Bytes the server read from the browser's connections (headers included; a few hundred bytes per request).
+  // Counted on the sockets: a 'data' listener on a request would take bytes away from the tus handler.
+  const sockets = new Set<Socket>();
+  let closedBytes = 0;
+  let baseline = 0;
+  const readSoFar = () => closedBytes + [...sockets].reduce((sum, socket) => sum + socket.bytesRead, 0);
+  const received = () => readSoFar() - baseline;
+
+  beforeAll(async () => {
+    app = await startTestApp({ UPLOAD_PART_BYTES: String(5 * 1024 * 1024) });
+    await seedDemoCampaign(app.deps);
+    app.server.on('connection', (socket: Socket) => {
+      sockets.add(socket);
+      socket.once('close', () => {
+        sockets.delete(socket);
+        closedBytes += socket.bytesRead;
+      });
+    });
+    chrome = await launchContribBrowser(app.baseUrl);
+    // About 20 MiB of valid H.264 (lossless, so large for its length).
+    clip = await makeFixture('contrib-resume-noise.mp4', [
+      '-f', 'lavfi', '-i', 'testsrc2=duration=3:size=640x360:rate=25', '-vf', 'noise=alls=60:allf=t',
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-pix_fmt', 'yuv420p',
+    ]);
+    size = (await stat(clip)).size;
+  });
+
+  afterAll(async () => {
+    await chrome?.close();
+    await app?.close();
+  });
+
+  async function throttled(page: Page, bytesPerSecond: number): Promise<CDPSession> {
+    // One CDP session for throttling and going offline (a second session's throttling overrides setOffline).
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 20, downloadThroughput: -1, uploadThroughput: bytesPerSecond });
+    return cdp;
+  }
+
+  async function startUpload(page: Page) {
+    await page.goto(`${app.baseUrl}/c/demo?lang=en`);
+    await page.locator('form[data-ready]').waitFor();
+    await page.getByLabel('Your trade union or organisation').fill('Free Trade Union');
+    await page.getByLabel('Country').fill('BY');
+    await page.getByLabel('A title for your message').fill('Solidarity');
+    for (const box of await page.getByRole('checkbox').all()) await box.check();
+    await page.getByLabel('Video file').setInputFiles(clip);
+    await page.getByRole('button', { name: 'Send the clip' }).click();
+  }
+
+  async function receiptId(page: Page): Promise<string> {
+    await page.getByRole('heading', { name: 'Thank you — your clip has arrived' }).waitFor({ timeout: 120_000 });
+    const link = (await page.getByTestId('receipt-link').textContent())!.trim();
+    return /\/s\/([a-f0-9]{24})#/.exec(link)![1]!;
+  }
+
+  async function expectStored(id: string) {
+    const doc = await waitUntil('the submission exists', 30, () => app.services.db.submissions.findById(id).lean<Submission>());
+    expect(doc.original.bytes).toBe(size);
+    expect(doc.original.sha256).toBe(createHash('sha256').update(await readFile(clip)).digest('hex'));
+  }
+
+  test('when the connection is cut at about half, then the upload resumes and completes without re-sending what the server stored', async () => {
+    expect(size).toBeGreaterThan(10 * 1024 * 1024);
+    baseline = readSoFar();
+    const { context, page } = await chrome.newPage();
+    const cdp = await throttled(page, 4 * 1024 * 1024);
+    await startUpload(page);
+    await waitUntil('half the clip arrived', 60, async () => received() >= size / 2);
+    await cdp.send('Network.emulateNetworkConditions', { offline: true, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    await page.getByText('The connection was interrupted; continuing where it stopped…').waitFor({ timeout: 60_000 });
+    await chrome.shoot(page, '04-upload-interrupted');
+    const atCut = received();
+    await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 20, downloadThroughput: -1, uploadThroughput: 8 * 1024 * 1024 });
+    const id = await receiptId(page);
+    await expectStored(id);
+    expect(atCut).toBeLessThan(size);
+    // What was received before the cut was not sent again.
+    expect(received() / size).toBeLessThanOrEqual(1.05);
+    await context.close();
+  }, 180_000);
+
+  test('when the page is reloaded mid-upload and the same clip is sent again, then it continues where it stopped', async () => {
+    baseline = readSoFar();
+    const { context, page } = await chrome.newPage();
+    await throttled(page, 4 * 1024 * 1024);
+    await startUpload(page);
+    await waitUntil('40% of the clip arrived', 60, async () => received() >= size * 0.4);
+    const before = received();
+    await page.reload();
+    await startUpload(page);
+    // The page found the upload it had started (the message it shows meanwhile may pass too fast to see).
+    await page.locator('form[data-resumed]').waitFor({ state: 'attached' });
+    const id = await receiptId(page);
+    await expectStored(id);
+    expect(before).toBeLessThan(size);
+    expect(received() / size).toBeLessThanOrEqual(1.05);
+    await context.close();
+    expect(chrome.problems.filter((p) => !/net::ERR_INTERNET_DISCONNECTED|Failed to load resource/.test(p))).toEqual([]);
+  }, 180_000);
+});
