@@ -43,9 +43,14 @@ function bodyStillComing(req: Request): boolean {
  */
 function closeAfterAnswer(req: Request, res: Response): void {
   res.set('Connection', 'close');
+  // A lingering close: Node destroys a `Connection: close` socket as soon as the answer is written, and a
+  // client still sending then gets a reset that can swallow the answer it has not read yet (seen as EPIPE).
+  // Half-close instead (our side is done), keep reading and dropping what still comes, cut after a moment.
+  const socket = req.socket;
+  socket.destroySoon = () => void socket.end();
   res.once('finish', () => {
     req.resume();
-    setTimeout(() => req.socket.destroy(), 2000).unref();
+    setTimeout(() => socket.destroy(), 2000).unref();
   });
 }
 

@@ -245,8 +245,11 @@ export function CampaignPage(props: {
             <p class="help">{m('form.consentHelp', { version: consent.version })}</p>
             {text.statements.map((statement) => (
               <div class="check">
-                <input type="checkbox" id={`consent-${statement.id}`} name="consent-statement" value={statement.id} required />
-                <label for={`consent-${statement.id}`}>{statement.text}</label>
+                <input type="checkbox" id={`consent-${statement.id}`} name="consent-statement" value={statement.id} required={!statement.optional} />
+                <label for={`consent-${statement.id}`}>
+                  {statement.text}
+                  {statement.optional && <span class="optional"> {m('form.consentOptional')}</span>}
+                </label>
               </div>
             ))}
           </fieldset>

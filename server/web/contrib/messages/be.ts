@@ -29,6 +29,7 @@ export const be: ContribMessages = {
   'form.preview': 'Папярэдні прагляд відэа',
   'form.consent': 'Ваша згода',
   'form.consentHelp': 'Калі ласка, прачытайце кожнае сцвярджэнне і адзначце яго, каб пагадзіцца (тэкст згоды, версія {version}).',
+  'form.consentOptional': '(неабавязкова: можна не адзначаць)',
   'form.honeypot': 'Пакіньце гэтае поле пустым',
   'form.required': 'абавязкова',
   'form.submit': 'Адправіць відэа',

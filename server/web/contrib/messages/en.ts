@@ -32,6 +32,7 @@ export const en = {
   'form.preview': 'Preview of your clip',
   'form.consent': 'Your consent',
   'form.consentHelp': 'Please read each statement and tick it to agree (consent text, version {version}).',
+  'form.consentOptional': '(optional: you may leave it unticked)',
   'form.honeypot': 'Leave this field empty',
   'form.required': 'required',
   'form.submit': 'Send the clip',

@@ -29,6 +29,7 @@ export const ru: ContribMessages = {
   'form.preview': 'Предпросмотр видео',
   'form.consent': 'Ваше согласие',
   'form.consentHelp': 'Пожалуйста, прочитайте каждое утверждение и отметьте его, чтобы согласиться (текст согласия, версия {version}).',
+  'form.consentOptional': '(необязательно: можно не отмечать)',
   'form.honeypot': 'Оставьте это поле пустым',
   'form.required': 'обязательно',
   'form.submit': 'Отправить видео',

@@ -29,6 +29,7 @@ export const uk: ContribMessages = {
   'form.preview': 'Попередній перегляд відео',
   'form.consent': 'Ваша згода',
   'form.consentHelp': 'Будь ласка, прочитайте кожне твердження й позначте його, щоб погодитися (текст згоди, версія {version}).',
+  'form.consentOptional': '(необов’язково: можна не позначати)',
   'form.honeypot': 'Залиште це поле порожнім',
   'form.required': 'обов’язково',
   'form.submit': 'Надіслати відео',
