@@ -52,6 +52,7 @@ async function main(): Promise<void> {
   const base = `http://${config.http.host}:${config.http.port}`;
   log(`server: ${base}  (API description: ${base}/api/openapi.json)`);
   log(`try:    curl ${base}/api/campaigns/demo`);
+  log(`pages:  ${base}/c/demo (contributors), ${base}/staff (staff: npm run cli -- staff create-admin <email>)`);
 
   let stopping = false;
   const stop = async (code: number) => {

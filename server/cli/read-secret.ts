@@ -1,5 +1,3 @@
-import { createInterface } from 'node:readline';
-
 /**
  * Reads a secret without putting it on the command line (where `ps` and shell history would show it):
  * a prompt with echo off on a terminal, otherwise the first line of standard input
@@ -8,13 +6,20 @@ import { createInterface } from 'node:readline';
 export function readSecret(prompt: string): Promise<string> {
   const input = process.stdin;
   if (!input.isTTY) {
+    // Standard input up to its end (a secret is one short line; at most 64 KiB is read), then its first line.
     return new Promise((resolve, reject) => {
-      const lines = createInterface({ input });
-      lines.once('line', (line) => {
-        lines.close();
-        resolve(line);
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      input.on('data', (chunk: Buffer) => {
+        if (bytes < 64 * 1024) chunks.push(chunk);
+        bytes += chunk.length;
       });
-      lines.once('close', () => reject(new Error('no password on standard input')));
+      input.once('error', reject);
+      input.once('end', () => {
+        const first = Buffer.concat(chunks).toString('utf8').split(/\r?\n/)[0] ?? '';
+        if (first === '') reject(new Error('no password on standard input'));
+        else resolve(first);
+      });
     });
   }
   return new Promise((resolve, reject) => {
