@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { releaseJobId, takedownJobId } from '../../shared/queue/queue';
 import { approve } from '../../shared/submissions/moderation';
 import type { Submission } from '../../shared/submissions/submission.model';
@@ -16,10 +16,10 @@ import { FIXTURES } from '../helpers/fixtures';
 import { makeStaff, PASSWORD, testClock } from '../helpers/staff-client';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { runWorker, submitFile, workerDeps } from '../helpers/worker-env';
+import { screenshotter, type Shoot } from '../helpers/screenshots';
 
 const run = promisify(execFile);
 const CHROMIUM = '/usr/bin/chromium';
-const SCREENS_COPY = process.env.SCREENSHOTS_DIR ? join(process.env.SCREENSHOTS_DIR, 'gallery') : null;
 const SRT = Buffer.from('1\n00:00:00,200 --> 00:00:02,800\nСвабоду палітвязням!\n');
 
 /**
@@ -33,6 +33,7 @@ describe('the gallery in a real browser', () => {
   let browser: Browser;
   let context: BrowserContext;
   let downloads: string;
+  let shoot: Shoot;
   const clock = testClock();
   const clips: string[] = [];
   const problems: string[] = [];
@@ -53,7 +54,7 @@ describe('the gallery in a real browser', () => {
     browser = await chromium.launch({ executablePath: CHROMIUM });
     context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true, permissions: ['clipboard-read', 'clipboard-write'] });
     downloads = await mkdtemp(join(tmpdir(), 'gallery-downloads-'));
-    if (SCREENS_COPY) await mkdir(SCREENS_COPY, { recursive: true });
+    shoot = await screenshotter('gallery');
   });
 
   afterAll(async () => {
@@ -62,15 +63,6 @@ describe('the gallery in a real browser', () => {
     await rm(downloads, { recursive: true, force: true });
   });
 
-  async function shoot(page: Page, name: string): Promise<void> {
-    for (const [label, width, height] of [['phone', 360, 740], ['desktop', 1280, 800]] as const) {
-      await page.setViewportSize({ width, height });
-      const file = join(downloads, `${name}-${label}-${width}.png`);
-      await page.screenshot({ path: file, fullPage: true });
-      if (SCREENS_COPY) await copyFile(file, join(SCREENS_COPY, `${name}-${label}-${width}.png`));
-    }
-    await page.setViewportSize({ width: 1280, height: 800 });
-  }
 
   test('a social-team member filters, downloads the 9:16 Belarusian file and a ZIP of three clips, and copies a post text; a withdrawn clip is gone everywhere', async () => {
     const page = await context.newPage();

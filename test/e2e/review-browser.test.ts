@@ -1,12 +1,10 @@
-import { copyFile, mkdir, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type { Submission } from '../../shared/submissions/submission.model';
 import { CHECKLIST } from '../../server/services/review.service';
 import { clipInReview } from '../helpers/review-fixtures';
 import { loginAs, makeStaff, testClock } from '../helpers/staff-client';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
+import { screenshotter, type Shoot } from '../helpers/screenshots';
 
 /**
  * Moderation in real Chromium (Debian's, driven by playwright-core), under the production CSP: a moderator
@@ -17,14 +15,12 @@ import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-en
  */
 
 const CHROMIUM = '/usr/bin/chromium';
-const SCREENS_COPY = process.env.SCREENSHOTS_DIR ? join(process.env.SCREENSHOTS_DIR, 'queue') : null;
 const CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 
 describe('moderation in a real browser', () => {
   let app: TestApp;
   let browser: Browser;
-  let screens: string;
-  const copyTo = SCREENS_COPY;
+  let shoot: Shoot;
   const clock = testClock();
   const problems: string[] = [];
   const load = async (id: string) => (await app.services.db.submissions.findById(id).lean<Submission>())!;
@@ -33,8 +29,7 @@ describe('moderation in a real browser', () => {
     app = await startTestApp({ STAFF_SCRYPT_LOG2_COST: '12' }, clock.now);
     await seedDemoCampaign(app.deps);
     browser = await chromium.launch({ executablePath: CHROMIUM });
-    screens = await mkdtemp(join(tmpdir(), 'queue-screens-'));
-    if (SCREENS_COPY) await mkdir(SCREENS_COPY, { recursive: true });
+    shoot = await screenshotter('queue');
   });
 
   afterAll(async () => {
@@ -60,15 +55,6 @@ describe('moderation in a real browser', () => {
     return page;
   }
 
-  async function shoot(page: Page, name: string): Promise<void> {
-    for (const [label, width, height] of [['phone', 360, 740], ['desktop', 1280, 800]] as const) {
-      await page.setViewportSize({ width, height });
-      const file = join(screens, `${name}-${label}-${width}.png`);
-      await page.screenshot({ path: file, fullPage: true });
-      if (copyTo) await copyFile(file, join(copyTo, `${name}-${label}-${width}.png`));
-    }
-    await page.setViewportSize({ width: 1280, height: 800 });
-  }
 
   async function tickAllClear(page: Page, except: Record<string, 'present'> = {}): Promise<void> {
     for (const item of CHECKLIST) {
@@ -169,11 +155,6 @@ describe('moderation in a real browser', () => {
     await admin.goto(`${app.baseUrl}/staff/admin/queues/`);
     await admin.getByText(/\d+ Jobs/).first().waitFor();
     await shoot(admin, '07-admin-job-queue');
-    // bull-board sizes its layout when it loads: the desktop picture again, loaded at desktop width.
-    await admin.reload();
-    await admin.getByText(/\d+ Jobs/).first().waitFor();
-    await admin.screenshot({ path: join(screens, '07-admin-job-queue-desktop-1280.png'), fullPage: true });
-    if (copyTo) await copyFile(join(screens, '07-admin-job-queue-desktop-1280.png'), join(copyTo, '07-admin-job-queue-desktop-1280.png'));
     // No request leaves this server (bull-board's Google Fonts link is removed).
     expect(seen.filter((text) => /googleapis|https:\/\//.test(text) && !text.includes(app.baseUrl))).toEqual([]);
     // Under the dashboard's own policy (inline styles allowed there, scripts only from this server) the page lays out.

@@ -1,11 +1,9 @@
-import { copyFile, mkdir, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createAdmin } from '../../server/services/staff.service';
 import { base32Decode, hotp, totpStep } from '../../server/services/totp.service';
 import type { StaffUser } from '../../shared/models/staff-user.model';
 import { startTestApp, type TestApp } from '../helpers/test-env';
+import { screenshotter, type Shoot } from '../helpers/screenshots';
 
 /**
  * In real Chromium (Debian's, driven by playwright-core): the first admin, made as the command line
@@ -17,23 +15,19 @@ import { startTestApp, type TestApp } from '../helpers/test-env';
  */
 
 const CHROMIUM = '/usr/bin/chromium';
-/** Where a person looks at the screenshots (best effort: skipped when it cannot be written). */
-const SCREENS_COPY = process.env.SCREENSHOTS_DIR ? join(process.env.SCREENSHOTS_DIR, 'staff') : null;
 const CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 const PASSWORD = 'a long browser password';
 
 describe('staff pages in a real browser', () => {
   let app: TestApp;
   let browser: Browser;
-  let screens: string;
-  const copyTo = SCREENS_COPY;
+  let shoot: Shoot;
   const problems: string[] = [];
 
   beforeAll(async () => {
     app = await startTestApp({ STAFF_SCRYPT_LOG2_COST: '12' });
     browser = await chromium.launch({ executablePath: CHROMIUM });
-    screens = await mkdtemp(join(tmpdir(), 'staff-screens-'));
-    if (SCREENS_COPY) await mkdir(SCREENS_COPY, { recursive: true });
+    shoot = await screenshotter('staff');
   });
 
   afterAll(async () => {
@@ -60,15 +54,6 @@ describe('staff pages in a real browser', () => {
     return page;
   }
 
-  async function shoot(page: Page, name: string): Promise<void> {
-    for (const [label, width, height] of [['phone', 360, 740], ['desktop', 1280, 800]] as const) {
-      await page.setViewportSize({ width, height });
-      const file = join(screens, `${name}-${label}-${width}.png`);
-      await page.screenshot({ path: file, fullPage: true });
-      if (copyTo) await copyFile(file, join(copyTo, `${name}-${label}-${width}.png`));
-    }
-    await page.setViewportSize({ width: 1280, height: 800 });
-  }
 
   /** A code for the account's secret the server has not seen yet (a code works once). */
   async function codeFor(email: string, secret: string): Promise<string> {

@@ -9,9 +9,13 @@ export const DEFAULT_LANGUAGE = 'en';
 export type Translate = (key: MessageKey, values?: Record<string, string | number>) => string;
 
 export function translator(language: string): Translate {
-  const messages = LANGUAGES[language] ?? en;
+  return translate(LANGUAGES[language] ?? en, language);
+}
+
+/** Looks a key up in one language's messages and fills in its `{placeholders}` (numbers through Intl). Shared by the staff and the contributors' pages. */
+export function translate<K extends string>(messages: Readonly<Record<K, string>>, language: string) {
   const numbers = new Intl.NumberFormat(language);
-  return (key, values = {}) =>
+  return (key: K, values: Record<string, string | number> = {}): string =>
     messages[key].replace(/\{(\w+)\}/g, (whole, name: string) => {
       const value = values[name];
       if (value === undefined) return whole;

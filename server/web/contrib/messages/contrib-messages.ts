@@ -2,7 +2,7 @@ import { be } from './be';
 import { en, type ContribMessageKey, type ContribMessages } from './en';
 import { ru } from './ru';
 import { uk } from './uk';
-import { acceptedLanguages, firstAvailable } from '../../messages/messages';
+import { acceptedLanguages, firstAvailable, translate } from '../../messages/messages';
 
 export type { ContribMessageKey, ContribMessages };
 
@@ -15,14 +15,7 @@ export const CONTRIB_LANGUAGES: Record<string, ContribMessages> = { be, ru, uk, 
 export type ContribTranslate = (key: ContribMessageKey, values?: Record<string, string | number>) => string;
 
 export function contribTranslator(language: string): ContribTranslate {
-  const messages = CONTRIB_LANGUAGES[language] ?? en;
-  const numbers = new Intl.NumberFormat(language);
-  return (key, values = {}) =>
-    messages[key].replace(/\{(\w+)\}/g, (whole, name: string) => {
-      const value = values[name];
-      if (value === undefined) return whole;
-      return typeof value === 'number' ? numbers.format(value) : value;
-    });
+  return translate(CONTRIB_LANGUAGES[language] ?? en, language);
 }
 
 /** The language of a contributors' page: `?lang=` if offered, else the first offered one Accept-Language asks for, else the campaign's first. */
