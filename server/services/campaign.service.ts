@@ -1,9 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { AppError, databaseUnavailable, isDatabaseUnavailable } from '../../shared/errors';
+import { AppError, databaseUnavailable, isDatabaseUnavailable, isDuplicateKey } from '../../shared/errors';
 import type { Database } from '../../shared/db';
-import type { Campaign, ConsentVersion, UnionLink } from '../../shared/models/campaign.model';
+import type { Campaign, ConsentVersion, LocalisedText, UnionLink } from '../../shared/models/campaign.model';
 import { CONSENT_GRANTS } from '../../shared/submissions/consent-scopes';
+import { appendAudit, type AuditEvent } from './audit.service';
+import { colourIssues, HEX_COLOUR } from './campaign-branding';
+
+export type Actor = AuditEvent['actor'];
+/** Who acts when the operator's command line does (the CLI has no staff session). */
+export const CLI_ACTOR: Actor = { id: null, email: 'command line' };
 
 export const LANGUAGE_CODE = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/;
 
@@ -14,19 +20,62 @@ const statementSchema = z.object({
   optional: z.boolean().default(false),
 });
 
-/** What it takes to create a campaign (the CLI and the local seed use this). */
+const languageCode = z.string().regex(LANGUAGE_CODE, 'a language code, e.g. "be"');
+
+/** One consent version: a text per language, the same statements in each (checked by consentIssues). */
+export const consentTextsSchema = z.array(z.object({ language: languageCode, statements: z.array(statementSchema).min(1).max(30) }).strict()).min(1);
+
+/** Per-language texts (title, prompt): `{ "be": "…", "en": "…" }`. */
+export const localisedSchema = (max: number) => z.record(languageCode, z.string().trim().min(1).max(max));
+export const hashtagsSchema = z.array(z.string().regex(/^#?[\p{L}\p{N}_]{1,100}$/u, 'a hashtag is letters, digits and underscores')).max(30);
+export const colourSchema = z.string().regex(HEX_COLOUR, 'a colour is written #rrggbb, e.g. #a3001a').nullable();
+export const TITLE_MAX = 200;
+export const PROMPT_MAX = 2000;
+
+type Issue = { path: string[]; message: string };
+
+/** The same statements, with the same grants, in every language; a text in each of the campaign's languages. */
+export function consentIssues(consent: z.output<typeof consentTextsSchema>, languages: readonly string[]): Issue[] {
+  const issues: Issue[] = [];
+  const ids = (text: { statements: { id: string; grants: string[]; optional: boolean }[] }) =>
+    text.statements.map((s) => `${s.id}:${[...s.grants].sort().join('+')}:${s.optional}`).sort().join(',');
+  const first = consent[0];
+  const seen = new Set<string>();
+  for (const text of consent) {
+    if (seen.has(text.language)) issues.push({ path: ['consent'], message: `there are two consent texts in "${text.language}"` });
+    seen.add(text.language);
+    if (first && ids(text) !== ids(first)) issues.push({ path: ['consent'], message: `consent in "${text.language}" must have the same statement ids as in "${first.language}"` });
+  }
+  for (const language of languages) {
+    if (!seen.has(language)) issues.push({ path: ['consent'], message: `no consent text in "${language}", one of the campaign's languages` });
+  }
+  return issues;
+}
+
+/** Titles and prompts only in the campaign's languages. */
+export function localisedIssues(field: 'titles' | 'prompts', texts: Record<string, string> | undefined, languages: readonly string[]): Issue[] {
+  return Object.keys(texts ?? {})
+    .filter((language) => !languages.includes(language))
+    .map((language) => ({ path: [field, language], message: `"${language}" is not one of the campaign's languages (${languages.join(', ')})` }));
+}
+
+/** What it takes to create a campaign (the CLI, the admin API and page, and the local seed use this). */
 export const newCampaignSchema = z
   .object({
     slug: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'a slug is lowercase letters, digits and dashes'),
     name: z.string().trim().min(1).max(200),
-    languages: z.array(z.string().regex(LANGUAGE_CODE)).min(1),
+    /** The page's title per language (the name where there is none). */
+    titles: localisedSchema(TITLE_MAX).default({}),
+    /** What the campaign asks contributors for, per language. */
+    prompts: localisedSchema(PROMPT_MAX).default({}),
+    languages: z.array(languageCode).min(1).max(20),
     status: z.enum(['draft', 'open', 'closed']).default('open'),
-    hashtags: z.array(z.string().regex(/^#?[\p{L}\p{N}_]{1,100}$/u, 'a hashtag is letters, digits and underscores')).max(30).default([]),
+    hashtags: hashtagsSchema.default([]),
     opensAt: z.coerce.date().nullable().default(null),
     closesAt: z.coerce.date().nullable().default(null),
-    consent: z
-      .array(z.object({ language: z.string().regex(LANGUAGE_CODE), statements: z.array(statementSchema).min(1) }))
-      .min(1),
+    accentColour: colourSchema.default(null),
+    backgroundColour: colourSchema.default(null),
+    consent: consentTextsSchema,
     /** Rejection reasons moderators pick from: `{ id, texts: { <language>: text } }`, a text in every campaign language. */
     rejectionReasons: z
       .array(
@@ -43,19 +92,13 @@ export const newCampaignSchema = z
   })
   .strict()
   .superRefine((campaign, ctx) => {
-    // The same statements, with the same grants, in every language.
-    const ids = (text: { statements: { id: string; grants: string[]; optional: boolean }[] }) =>
-      text.statements.map((s) => `${s.id}:${[...s.grants].sort().join('+')}:${s.optional}`).sort().join(',');
-    const first = campaign.consent[0];
-    for (const text of campaign.consent) {
-      if (first && ids(text) !== ids(first)) {
-        ctx.addIssue({ code: 'custom', path: ['consent'], message: `consent in "${text.language}" must have the same statement ids as in "${first.language}"` });
-      }
-    }
-    for (const language of campaign.languages) {
-      if (!campaign.consent.some((text) => text.language === language)) {
-        ctx.addIssue({ code: 'custom', path: ['consent'], message: `no consent text in "${language}", one of the campaign's languages` });
-      }
+    for (const issue of [
+      ...consentIssues(campaign.consent, campaign.languages),
+      ...localisedIssues('titles', campaign.titles, campaign.languages),
+      ...localisedIssues('prompts', campaign.prompts, campaign.languages),
+      ...colourIssues(campaign).map((issue) => ({ path: [issue.field], message: issue.message })),
+    ]) {
+      ctx.addIssue({ code: 'custom', ...issue });
     }
     const reasonIds = new Set<string>();
     for (const reason of campaign.rejectionReasons) {
@@ -72,19 +115,57 @@ export const newCampaignSchema = z
 
 export type NewCampaign = z.input<typeof newCampaignSchema>;
 
+/**
+ * Input checked by a schema, or a 400 that says what is wrong and where (`errors: [{ field, message }]`, as
+ * the upload API's): the one way the CLI, the admin API and the admin page validate campaign input.
+ */
+export function parseCampaignInput<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  throw invalidCampaign(parsed.error.issues.map((issue) => ({ path: issue.path.map(String), message: issue.message })));
+}
+
+export function invalidCampaign(issues: Issue[]): AppError {
+  const errors = issues.map((issue) => ({ field: issue.path.join('.') || '(body)', message: issue.message }));
+  return new AppError('invalid_campaign', 400, `The campaign was not accepted: ${errors.map((e) => `${e.field}: ${e.message}`).join('; ')}.`, { details: { errors } });
+}
+
+export const toLocalised = (texts: Record<string, string>): LocalisedText[] => Object.entries(texts).map(([language, text]) => ({ language, text }));
+
+/** The text in `language`, else in the campaign's first language that has one, else null. */
+function localised(campaign: Pick<Campaign, 'languages'>, texts: LocalisedText[] | undefined, language: string): string | null {
+  const found = texts?.find((t) => t.language === language) ?? campaign.languages.map((l) => texts?.find((t) => t.language === l)).find(Boolean);
+  return found?.text ?? null;
+}
+
+/** The page's title in a language: its own, else the campaign's first language's, else the name (campaigns made before titles). */
+export function campaignTitle(campaign: Pick<Campaign, 'languages' | 'titles' | 'name'>, language: string): string {
+  return localised(campaign, campaign.titles, language) ?? campaign.name;
+}
+
+/** What the campaign asks contributors for, in a language (its own, else the first language's), or null. */
+export function campaignPrompt(campaign: Pick<Campaign, 'languages' | 'prompts'>, language: string): string | null {
+  return localised(campaign, campaign.prompts, language);
+}
+
 export function currentConsent(campaign: Pick<Campaign, 'consentVersions'>): ConsentVersion {
   const latest = campaign.consentVersions.at(-1);
   if (!latest) throw new Error('campaign has no consent text');
   return latest;
 }
 
-export async function createCampaign(db: Database, input: NewCampaign, now: Date): Promise<Campaign> {
-  const campaign = newCampaignSchema.parse(input);
+/** Makes a campaign (consent version 1); audited when an actor is given (the CLI, the admin API and page). */
+export async function createCampaign(db: Database, input: NewCampaign, now: Date, actor?: Actor): Promise<Campaign> {
+  const campaign = parseCampaignInput(newCampaignSchema, input);
   const existing = await db.campaigns.findOne({ slug: campaign.slug }).lean();
-  if (existing) throw new AppError('campaign_exists', 409, `A campaign with the slug "${campaign.slug}" already exists.`);
+  const exists = () => new AppError('campaign_exists', 409, `A campaign with the slug "${campaign.slug}" already exists.`);
+  if (existing) throw exists();
   const created = await db.campaigns.create({
     slug: campaign.slug,
     name: campaign.name,
+    titles: toLocalised(campaign.titles),
+    prompts: toLocalised(campaign.prompts),
+    branding: { logo: null, accentColour: campaign.accentColour?.toLowerCase() ?? null, backgroundColour: campaign.backgroundColour?.toLowerCase() ?? null },
     languages: campaign.languages,
     status: campaign.status,
     hashtags: campaign.hashtags.map((tag) => (tag.startsWith('#') ? tag : `#${tag}`)),
@@ -93,7 +174,11 @@ export async function createCampaign(db: Database, input: NewCampaign, now: Date
     consentVersions: [{ version: 1, texts: campaign.consent, publishedAt: now }],
     rejectionReasons: campaign.rejectionReasons.map((reason) => ({ id: reason.id, texts: Object.entries(reason.texts).map(([language, text]) => ({ language, text })) })),
     checklistRequired: campaign.checklistRequired,
+  }).catch((error: unknown) => {
+    // Two creations of one slug at once: the unique index refuses the second.
+    throw isDuplicateKey(error) ? exists() : error;
   });
+  if (actor) await appendAudit(db, { actor, action: 'campaign_created', target: { kind: 'campaign', id: campaign.slug }, details: { languages: campaign.languages, status: campaign.status } }, now);
   return created.toObject();
 }
 
@@ -137,15 +222,29 @@ export async function findOpenCampaign(db: Database, slug: string, now: Date): P
 /** What anyone may read about a campaign: enough for the upload page (and curl) to build a valid submission. */
 export function publicCampaign(campaign: Campaign, now: Date) {
   const consent = currentConsent(campaign);
+  const logo = campaign.branding?.logo ?? null;
   return {
     slug: campaign.slug,
     name: campaign.name,
+    titles: Object.fromEntries((campaign.titles ?? []).map((t) => [t.language, t.text])),
+    prompts: Object.fromEntries((campaign.prompts ?? []).map((t) => [t.language, t.text])),
+    branding: {
+      logo: logo ? { url: campaignLogoPath(campaign.slug, logo.id), width: logo.width, height: logo.height } : null,
+      accentColour: campaign.branding?.accentColour ?? null,
+      backgroundColour: campaign.branding?.backgroundColour ?? null,
+    },
+    hashtags: campaign.hashtags ?? [],
     languages: campaign.languages,
     open: isOpen(campaign, now),
     opensAt: campaign.opensAt,
     closesAt: campaign.closesAt,
     consent: { version: consent.version, texts: consent.texts },
   };
+}
+
+/** Where this server serves a campaign's logo (a new logo gets a new id, so the address changes with it). */
+export function campaignLogoPath(slug: string, logoId: string): string {
+  return `/c/${encodeURIComponent(slug)}/logo/${logoId}`;
 }
 
 const hashLinkToken = (token: string) => createHash('sha256').update(token, 'utf8').digest('hex');
@@ -158,20 +257,22 @@ const unionLinkSchema = z
   .strict();
 
 /** A union's own upload link for a campaign; the token is returned once (only its hash is kept). */
-export async function createUnionLink(db: Database, slug: string, input: z.input<typeof unionLinkSchema>, now: Date): Promise<{ id: string; token: string; path: string }> {
-  const { organisation, country } = unionLinkSchema.parse(input);
+export async function createUnionLink(db: Database, slug: string, input: z.input<typeof unionLinkSchema>, now: Date, actor: Actor = CLI_ACTOR): Promise<{ id: string; token: string; path: string }> {
+  const { organisation, country } = parseCampaignInput(unionLinkSchema, input);
   const campaign = await findCampaign(db, slug);
   const token = randomBytes(18).toString('base64url');
   const link: UnionLink = { id: randomBytes(6).toString('hex'), tokenHash: hashLinkToken(token), organisation, country, createdAt: now, revokedAt: null };
   await db.campaigns.updateOne({ _id: campaign._id }, { $push: { unionLinks: link } });
+  await appendAudit(db, { actor, action: 'union_link_created', target: { kind: 'campaign', id: campaign.slug }, details: { link: link.id, organisation, country } }, now);
   return { id: link.id, token, path: `/c/${campaign.slug}/u/${token}` };
 }
 
-export async function revokeUnionLink(db: Database, slug: string, id: string, now: Date): Promise<void> {
+export async function revokeUnionLink(db: Database, slug: string, id: string, now: Date, actor: Actor = CLI_ACTOR): Promise<void> {
   const campaign = await findCampaign(db, slug);
   const links = (campaign.unionLinks ?? []).map((link) => (link.id === id && !link.revokedAt ? { ...link, revokedAt: now } : link));
   if (!links.some((link) => link.id === id)) throw new AppError('link_not_found', 404, `The campaign "${slug}" has no link "${id}".`);
   await db.campaigns.updateOne({ _id: campaign._id }, { $set: { unionLinks: links } });
+  await appendAudit(db, { actor, action: 'union_link_revoked', target: { kind: 'campaign', id: campaign.slug }, details: { link: id } }, now);
 }
 
 /** The union link a token opens; a revoked or unknown one is refused with a clear error. */

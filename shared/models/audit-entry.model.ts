@@ -19,6 +19,12 @@ export const AUDIT_ACTIONS = [
   'reject',
   'original_downloaded',
   'withdraw',
+  'campaign_created',
+  'campaign_updated',
+  'consent_published',
+  'campaign_logo_set',
+  'union_link_created',
+  'union_link_revoked',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -43,10 +43,45 @@ export interface UnionLink {
   revokedAt: Date | null;
 }
 
+/** A text in one language (a campaign's title or prompt). */
+export interface LocalisedText {
+  language: string;
+  text: string;
+}
+
+/** The campaign's logo: an image an admin uploaded, checked and stored in our bucket, served by this server only. */
+export interface CampaignLogo {
+  /** Random id, part of the logo's address (a new logo gets a new address, so it may be cached for long). */
+  id: string;
+  /** S3 key (opaque: campaigns/<campaign id>/logo-<id>). */
+  key: string;
+  contentType: 'image/png' | 'image/jpeg' | 'image/webp';
+  bytes: number;
+  width: number;
+  height: number;
+  uploadedAt: Date;
+}
+
+/** How the contributors' page looks: colours are checked for contrast when set (campaign-branding.ts). */
+export interface CampaignBranding {
+  logo: CampaignLogo | null;
+  /** Buttons, links and the language switcher (white text on it). `#rrggbb`; null: the page's own. */
+  accentColour: string | null;
+  /** The page's background (dark text on it). `#rrggbb`; null: the page's own. */
+  backgroundColour: string | null;
+}
+
 export interface Campaign {
   _id: Types.ObjectId;
   slug: string;
+  /** The campaign's name for staff, and the page's title when it has none in the contributor's language. */
   name: string;
+  /** Absent on campaigns made before titles existed: read through campaignTitle(). */
+  titles?: LocalisedText[];
+  /** What the campaign asks contributors for, per language (shown above the form); absent: the page's generic intro. */
+  prompts?: LocalisedText[];
+  /** Absent on campaigns made before branding existed: the page's own look. */
+  branding?: CampaignBranding;
   languages: string[];
   consentVersions: ConsentVersion[];
   /** What a moderator picks from when rejecting; the contributor reads it in their language. */
@@ -105,10 +140,37 @@ const unionLinkSchema = new Schema<UnionLink>(
   { _id: false },
 );
 
+const localisedTextSchema = new Schema<LocalisedText>({ language: { type: String, required: true }, text: { type: String, required: true } }, { _id: false });
+
+const logoSchema = new Schema<CampaignLogo>(
+  {
+    id: { type: String, required: true },
+    key: { type: String, required: true },
+    contentType: { type: String, enum: ['image/png', 'image/jpeg', 'image/webp'], required: true },
+    bytes: { type: Number, required: true },
+    width: { type: Number, required: true },
+    height: { type: Number, required: true },
+    uploadedAt: { type: Date, required: true },
+  },
+  { _id: false },
+);
+
+const brandingSchema = new Schema<CampaignBranding>(
+  {
+    logo: { type: logoSchema, default: null },
+    accentColour: { type: String, default: null },
+    backgroundColour: { type: String, default: null },
+  },
+  { _id: false },
+);
+
 export const campaignSchema = new Schema<Campaign>(
   {
     slug: { type: String, required: true },
     name: { type: String, required: true },
+    titles: { type: [localisedTextSchema], default: [] },
+    prompts: { type: [localisedTextSchema], default: [] },
+    branding: { type: brandingSchema, default: () => ({ logo: null, accentColour: null, backgroundColour: null }) },
     languages: { type: [String], required: true },
     consentVersions: { type: [consentVersionSchema], required: true },
     rejectionReasons: { type: [rejectionReasonSchema], default: [] },

@@ -74,3 +74,9 @@ export function releasePrefix(submissionId: string): string {
 export function submissionPrefixes(submissionId: string): string[] {
   return [originalsPrefix(submissionId), outputsPrefix(submissionId), releasePrefix(submissionId)];
 }
+
+/** A campaign's logo (an admin's upload, cleaned): the campaign's id and a random id, nothing else. */
+export function campaignLogoKey(campaignId: string, logoId: string): string {
+  if (!/^[a-f0-9]{16}$/.test(logoId)) throw new Error(`not a logo id: ${logoId}`);
+  return `campaigns/${checkId(campaignId)}/logo-${logoId}`;
+}

@@ -1,0 +1,157 @@
+import { AppError } from '../../shared/errors';
+import type { CampaignLogo } from '../../shared/models/campaign.model';
+
+/**
+ * A campaign logo, checked before it is stored: PNG, JPEG or WebP by its bytes (never by its name or the
+ * type the browser claims), its size read from its own header, and its metadata removed (a JPEG from a
+ * phone carries GPS and the camera in EXIF; PNG text chunks and WebP EXIF/XMP can name people and places).
+ * SVG is refused: it can carry script. Pure: the bytes in, the cleaned bytes out.
+ */
+
+export const LOGO_MAX_BYTES = 100 * 1024;
+export const LOGO_MAX_SIDE = 2048;
+
+export interface CheckedLogo {
+  contentType: CampaignLogo['contentType'];
+  width: number;
+  height: number;
+  /** The image without its metadata. */
+  body: Buffer;
+}
+
+const refused = (message: string) => new AppError('logo_unsupported_type', 415, message);
+const damaged = () => new AppError('logo_invalid', 400, 'The logo image is damaged or cut short. Please export it again as PNG, JPEG or WebP.');
+
+export function checkLogo(bytes: Buffer): CheckedLogo {
+  if (bytes.length === 0) throw new AppError('logo_missing', 400, 'Choose an image file for the logo (PNG, JPEG or WebP).');
+  if (bytes.length > LOGO_MAX_BYTES) {
+    throw new AppError('logo_too_large', 413, `The logo is too large: at most ${LOGO_MAX_BYTES / 1024} KB (the contributors' page must stay light on phones).`, { details: { maxBytes: LOGO_MAX_BYTES } });
+  }
+  let checked: CheckedLogo;
+  try {
+    if (bytes.subarray(0, 8).equals(PNG_SIGNATURE)) checked = cleanPng(bytes);
+    else if (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) checked = cleanJpeg(bytes);
+    else if (bytes.toString('latin1', 0, 4) === 'RIFF' && bytes.toString('latin1', 8, 12) === 'WEBP') checked = cleanWebp(bytes);
+    else if (looksLikeSvg(bytes)) throw refused('SVG logos are refused: an SVG file can carry script. Please send the logo as PNG, JPEG or WebP.');
+    else throw refused('This file is not a PNG, JPEG or WebP image. Please send the logo in one of these formats.');
+  } catch (error) {
+    if (error instanceof AppError) throw error;
+    throw damaged();
+  }
+  if (checked.width < 1 || checked.height < 1) throw damaged();
+  if (checked.width > LOGO_MAX_SIDE || checked.height > LOGO_MAX_SIDE) {
+    throw new AppError('logo_too_large', 413, `The logo is ${checked.width}×${checked.height} pixels: at most ${LOGO_MAX_SIDE} on each side, please.`, { details: { maxSide: LOGO_MAX_SIDE } });
+  }
+  return checked;
+}
+
+function looksLikeSvg(bytes: Buffer): boolean {
+  const head = bytes.subarray(0, 1024).toString('utf8').replace(/^\uFEFF/, '').trimStart().toLowerCase();
+  return head.startsWith('<') && (head.includes('<svg') || head.startsWith('<?xml') || head.startsWith('<!doctype svg'));
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+/** Chunks that draw the picture (and its colour); text, time, EXIF and anything unknown are dropped. */
+const PNG_KEEP = new Set(['IHDR', 'PLTE', 'IDAT', 'IEND', 'tRNS', 'gAMA', 'cHRM', 'sRGB', 'iCCP', 'sBIT', 'pHYs', 'bKGD']);
+
+function cleanPng(bytes: Buffer): CheckedLogo {
+  const parts: Buffer[] = [PNG_SIGNATURE];
+  let at = 8;
+  let width = 0;
+  let height = 0;
+  let ended = false;
+  while (at < bytes.length && !ended) {
+    const length = bytes.readUInt32BE(at);
+    const type = bytes.toString('latin1', at + 4, at + 8);
+    const end = at + 12 + length;
+    if (end > bytes.length) throw damaged();
+    if (at === 8) {
+      if (type !== 'IHDR') throw damaged();
+      width = bytes.readUInt32BE(at + 8);
+      height = bytes.readUInt32BE(at + 12);
+    }
+    if (PNG_KEEP.has(type)) parts.push(bytes.subarray(at, end));
+    ended = type === 'IEND';
+    at = end;
+  }
+  if (!ended) throw damaged();
+  return { contentType: 'image/png', width, height, body: Buffer.concat(parts) };
+}
+
+// Kept APP segments: JFIF (APP0), the ICC colour profile (APP2) and Adobe's colour transform (APP14).
+const JPEG_KEEP_APP = new Set([0xe0, 0xe2, 0xee]);
+
+function cleanJpeg(bytes: Buffer): CheckedLogo {
+  const parts: Buffer[] = [bytes.subarray(0, 2)];
+  let at = 2;
+  let width = 0;
+  let height = 0;
+  for (;;) {
+    if (at + 4 > bytes.length || bytes[at] !== 0xff) throw damaged();
+    const marker = bytes[at + 1]!;
+    if (marker === 0xff) {
+      at += 1; // fill byte
+      continue;
+    }
+    const length = bytes.readUInt16BE(at + 2);
+    const end = at + 2 + length;
+    if (length < 2 || end > bytes.length) throw damaged();
+    // Start of frame (not DHT C4, JPG C8, DAC CC): the picture's size.
+    if (marker >= 0xc0 && marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(marker)) {
+      height = bytes.readUInt16BE(at + 5);
+      width = bytes.readUInt16BE(at + 7);
+    }
+    const metadata = (marker >= 0xe0 && marker <= 0xef && !JPEG_KEEP_APP.has(marker)) || marker === 0xfe;
+    if (marker === 0xda) {
+      // Start of scan: the compressed picture follows, to the end.
+      parts.push(bytes.subarray(at));
+      break;
+    }
+    if (!metadata) parts.push(bytes.subarray(at, end));
+    at = end;
+  }
+  if (!width || !height) throw damaged();
+  return { contentType: 'image/jpeg', width, height, body: Buffer.concat(parts) };
+}
+
+function cleanWebp(bytes: Buffer): CheckedLogo {
+  const parts: Buffer[] = [];
+  let at = 12;
+  let width = 0;
+  let height = 0;
+  let vp8x: Buffer | null = null;
+  while (at + 8 <= bytes.length) {
+    const type = bytes.toString('latin1', at, at + 4);
+    const length = bytes.readUInt32LE(at + 4);
+    const end = at + 8 + length + (length % 2);
+    if (at + 8 + length > bytes.length) throw damaged();
+    const data = bytes.subarray(at + 8, at + 8 + length);
+    if (type === 'VP8X') {
+      vp8x = Buffer.from(bytes.subarray(at, Math.min(end, bytes.length)));
+      vp8x[8] = vp8x[8]! & ~0x0c; // no EXIF, no XMP any more
+      width = 1 + data.readUIntLE(4, 3);
+      height = 1 + data.readUIntLE(7, 3);
+      parts.push(vp8x);
+    } else if (type !== 'EXIF' && type !== 'XMP ') {
+      if (!vp8x && type === 'VP8 ') {
+        if (data[3] !== 0x9d || data[4] !== 0x01 || data[5] !== 0x2a) throw damaged();
+        width = data.readUInt16LE(6) & 0x3fff;
+        height = data.readUInt16LE(8) & 0x3fff;
+      } else if (!vp8x && type === 'VP8L') {
+        if (data[0] !== 0x2f) throw damaged();
+        const bits = data.readUInt32LE(1);
+        width = (bits & 0x3fff) + 1;
+        height = ((bits >> 14) & 0x3fff) + 1;
+      }
+      parts.push(bytes.subarray(at, Math.min(end, bytes.length)));
+    }
+    at = end;
+  }
+  if (!width || !height) throw damaged();
+  const body = Buffer.concat(parts);
+  const header = Buffer.alloc(12);
+  header.write('RIFF', 0, 'latin1');
+  header.writeUInt32LE(body.length + 4, 4);
+  header.write('WEBP', 8, 'latin1');
+  return { contentType: 'image/webp', width, height, body: Buffer.concat([header, body]) };
+}
