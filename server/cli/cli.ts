@@ -6,7 +6,8 @@ import { requeue } from '../../shared/submissions/processing';
 import type { Submission } from '../../shared/submissions/submission.model';
 import { connectCoreServices, type CoreServices } from '../../shared/startup-checks';
 import { verifyAudit } from '../services/audit.service';
-import { createCampaign, createUnionLink, publicCampaign, revokeUnionLink } from '../services/campaign.service';
+import { adminCampaignView, listCampaigns, publishConsentVersion, setCampaignLogo, updateCampaign } from '../services/campaign-admin.service';
+import { CLI_ACTOR, createCampaign, createUnionLink, findCampaign, publicCampaign, revokeUnionLink } from '../services/campaign.service';
 import { createSessionStore } from '../services/session.service';
 import { createAdmin, resetTotp } from '../services/staff.service';
 import { readSecret } from './read-secret';
@@ -15,8 +16,11 @@ import { readSecret } from './read-secret';
  * The operator's command line (until the moderators' web pages exist):
  *   npm run cli -- campaigns create <campaign.json>    (format: infra/local/demo-campaign.json)
  *   npm run cli -- campaigns list
-  npm run cli -- campaigns link <campaign> <organisation> <country>
-  npm run cli -- campaigns revoke-link <campaign> <link id>
+ *   npm run cli -- campaigns show <campaign>           (everything about it, as JSON)
+ *   npm run cli -- campaigns update <campaign> <change.json>   (only the fields given change)
+ *   npm run cli -- campaigns consent <campaign> <consent.json> (publishes a new consent version)
+ *   npm run cli -- campaigns logo <campaign> <image>   (PNG, JPEG or WebP)
+ *   npm run cli -- campaigns open|close <campaign>
  *   npm run cli -- campaigns link <campaign> <organisation> <country>      (a union's own upload link)
  *   npm run cli -- campaigns revoke-link <campaign> <link id>
  *   npm run cli -- submissions list [--state <state>] [--limit <n>]
@@ -31,6 +35,14 @@ import { readSecret } from './read-secret';
 const USAGE = `usage:
   npm run cli -- campaigns create <campaign.json>
   npm run cli -- campaigns list
+  npm run cli -- campaigns show <campaign>
+  npm run cli -- campaigns update <campaign> <change.json>     (only the fields given change)
+  npm run cli -- campaigns consent <campaign> <consent.json>   (publishes a new consent version)
+  npm run cli -- campaigns logo <campaign> <image.png|jpg|webp>
+  npm run cli -- campaigns open <campaign>
+  npm run cli -- campaigns close <campaign>
+  npm run cli -- campaigns link <campaign> <organisation> <country>
+  npm run cli -- campaigns revoke-link <campaign> <link id>
   npm run cli -- submissions list [--state ${SUBMISSION_STATES.join('|')}] [--limit N]
   npm run cli -- submissions show <id>
   npm run cli -- submissions requeue <id>
@@ -45,6 +57,15 @@ const LINK_SECONDS = 3600;
 function option(args: string[], name: string): string | undefined {
   const at = args.indexOf(name);
   return at >= 0 ? args[at + 1] : undefined;
+}
+
+async function readJson(file: string): Promise<never> {
+  const text = await readFile(file, 'utf8');
+  try {
+    return JSON.parse(text) as never;
+  } catch (error) {
+    throw new Error(`${file} is not JSON: ${(error as Error).message}`);
+  }
 }
 
 async function findSubmission(services: CoreServices, id: string | undefined): Promise<Submission> {
@@ -66,22 +87,48 @@ export async function runCli(
   const { db, storage, queue } = services;
 
   if (area === 'campaigns' && command === 'create' && rest[0]) {
-    const campaign = await createCampaign(db, JSON.parse(await readFile(rest[0], 'utf8')) as never, new Date());
+    const campaign = await createCampaign(db, await readJson(rest[0]), new Date(), CLI_ACTOR);
     out(`created campaign "${campaign.slug}" (${campaign.languages.join(', ')})`);
     return 0;
   }
+  if (area === 'campaigns' && command === 'show' && rest[0]) {
+    out(JSON.stringify(adminCampaignView(await findCampaign(db, rest[0]), new Date()), null, 2));
+    return 0;
+  }
+  if (area === 'campaigns' && command === 'update' && rest[0] && rest[1]) {
+    const campaign = await updateCampaign(db, rest[0], await readJson(rest[1]), new Date(), CLI_ACTOR);
+    out(`updated campaign "${campaign.slug}"`);
+    return 0;
+  }
+  if (area === 'campaigns' && (command === 'open' || command === 'close') && rest[0]) {
+    const campaign = await updateCampaign(db, rest[0], { status: command === 'open' ? 'open' : 'closed' }, new Date(), CLI_ACTOR);
+    out(`campaign "${campaign.slug}" is ${campaign.status}`);
+    return 0;
+  }
+  if (area === 'campaigns' && command === 'consent' && rest[0] && rest[1]) {
+    // The file is the new version's texts (a list, as "consent" in a campaign file) or { "consent": [...] }.
+    const json = await readJson(rest[1]);
+    const version = await publishConsentVersion(db, rest[0], Array.isArray(json) ? { consent: json } : json, new Date(), CLI_ACTOR);
+    out(`published consent version ${version.version} of "${rest[0]}" (${version.texts.map((t) => t.language).join(', ')})`);
+    return 0;
+  }
+  if (area === 'campaigns' && command === 'logo' && rest[0] && rest[1]) {
+    const logo = await setCampaignLogo(services, rest[0], await readFile(rest[1]), new Date(), CLI_ACTOR);
+    out(`logo of "${rest[0]}" set: ${logo.contentType}, ${logo.width}×${logo.height}, ${logo.bytes} bytes (metadata removed)`);
+    return 0;
+  }
   if (area === 'campaigns' && command === 'link' && rest[0] && rest[1] && rest[2]) {
-    const link = await createUnionLink(db, rest[0], { organisation: rest[1], country: rest[2] }, new Date());
+    const link = await createUnionLink(db, rest[0], { organisation: rest[1], country: rest[2] }, new Date(), CLI_ACTOR);
     out(`link ${link.id} for ${rest[1]} (${rest[2].toUpperCase()}): ${link.path}`);
     return 0;
   }
   if (area === 'campaigns' && command === 'revoke-link' && rest[0] && rest[1]) {
-    await revokeUnionLink(db, rest[0], rest[1], new Date());
+    await revokeUnionLink(db, rest[0], rest[1], new Date(), CLI_ACTOR);
     out(`link ${rest[1]} of "${rest[0]}" revoked`);
     return 0;
   }
   if (area === 'campaigns' && command === 'list') {
-    for (const campaign of await db.campaigns.find().sort({ createdAt: 1 }).lean()) {
+    for (const campaign of await listCampaigns(db)) {
       const view = publicCampaign(campaign, new Date());
       out(`${view.slug}\t${view.open ? 'open' : 'closed'}\t${view.languages.join(',')}\t${view.name}`);
     }

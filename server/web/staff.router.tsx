@@ -7,6 +7,7 @@ import { ErrorPage, errorMessage } from './pages/home.pages';
 import { renderPage } from './render';
 import { staffAdminRoutes } from './staff-admin.routes';
 import { staffAuthRoutes } from './staff-auth.routes';
+import { staffCampaignRoutes } from './staff-campaigns.routes';
 import { staffReviewRoutes } from './staff-review.routes';
 import { staffGalleryRoutes } from './gallery.routes';
 import { staffDistributionRoutes } from './distribution.routes';
@@ -40,6 +41,7 @@ export function staffRouter(deps: ServerDeps): Router {
 
   staffAuthRoutes(router, deps, sessions);
   staffAdminRoutes(router, deps, sessions);
+  staffCampaignRoutes(router, deps);
   staffReviewRoutes(router, deps);
   staffGalleryRoutes(router, deps);
   staffDistributionRoutes(router, deps);

@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import type { Campaign } from '../../../shared/models/campaign.model';
-import { currentConsent, isOpen } from '../../services/campaign.service';
+import { campaignLogoPath, campaignPrompt, campaignTitle, currentConsent, isOpen } from '../../services/campaign.service';
 import { contribAssetUrl } from './assets/contrib-assets';
 import { CONTRIB_LANGUAGES, type ContribMessageKey, type ContribTranslate } from './messages/contrib-messages';
 
@@ -12,7 +12,16 @@ export interface ContribPageContext {
 }
 
 /** Every contributors' page: the page's own stylesheet and script, nothing inline, nothing from elsewhere. */
-export function ContribLayout(props: { ctx: ContribPageContext; title: string; weightKb?: number; scripts?: string[]; children: ComponentChildren }) {
+export function ContribLayout(props: {
+  ctx: ContribPageContext;
+  title: string;
+  weightKb?: number;
+  scripts?: string[];
+  /** The campaign's own stylesheet (its colours), after the page's. */
+  themeHref?: string | null;
+  logo?: { src: string; width: number; height: number } | null;
+  children: ComponentChildren;
+}) {
   const { ctx, title } = props;
   const { m } = ctx;
   return (
@@ -24,6 +33,7 @@ export function ContribLayout(props: { ctx: ContribPageContext; title: string; w
         <meta name="robots" content="noindex, nofollow" />
         <title>{title}</title>
         <link rel="stylesheet" href={contribAssetUrl('contrib.css')} />
+        {props.themeHref && <link rel="stylesheet" href={props.themeHref} />}
         {props.scripts?.map((name) => <script src={contribAssetUrl(name)} defer />)}
         <script src={contribAssetUrl('contrib.js')} defer />
       </head>
@@ -51,6 +61,7 @@ export function ContribLayout(props: { ctx: ContribPageContext; title: string; w
           </nav>
         )}
         <main id="main">
+          {props.logo && <img class="logo" src={props.logo.src} width={props.logo.width} height={props.logo.height} alt="" data-testid="logo" />}
           <h1>{title}</h1>
           {props.children}
         </main>
@@ -145,6 +156,8 @@ export function CampaignPage(props: {
   /** Organisation and country filled in by a per-union link. */
   fixed?: { organisation: string; country: string } | null;
   weightKb?: number;
+  /** The campaign's stylesheet (contrib.router.tsx serves it) when it has colours of its own. */
+  themeHref?: string | null;
 }) {
   const { ctx, campaign, now } = props;
   const { m, lang } = ctx;
@@ -162,8 +175,22 @@ export function CampaignPage(props: {
     messages: scriptMessages(lang),
   };
   const mb = Math.floor(config.maxBytes / 1024 / 1024);
+  const prompt = campaignPrompt(campaign, lang);
+  const logo = campaign.branding?.logo;
   return (
-    <ContribLayout ctx={ctx} title={campaign.name} weightKb={props.weightKb} scripts={open ? ['tus.js'] : []}>
+    <ContribLayout
+      ctx={ctx}
+      title={campaignTitle(campaign, lang)}
+      weightKb={props.weightKb}
+      scripts={open ? ['tus.js'] : []}
+      themeHref={props.themeHref}
+      logo={logo ? { src: campaignLogoPath(campaign.slug, logo.id), width: logo.width, height: logo.height } : null}
+    >
+      {prompt && (
+        <p class="prompt" data-testid="prompt">
+          {prompt}
+        </p>
+      )}
       <p class="intro">{m('page.intro')}</p>
       {!open && (
         <p class="notice" role="status" data-testid="closed">

@@ -6,6 +6,10 @@ import { z } from 'zod';
 import { AppError, isAppError } from '../../../shared/errors';
 import type { Campaign, UnionLink } from '../../../shared/models/campaign.model';
 import type { ServerDeps } from '../../deps';
+import { createHash } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import { openCampaignLogo } from '../../services/campaign-admin.service';
+import { themeCss } from '../../services/campaign-branding';
 import { findCampaign, findUnionLink } from '../../services/campaign.service';
 import { qrPath } from '../qr';
 import { CONTRIB_ASSET_PREFIX, CONTRIB_ASSETS, firstLoadAssetBytes } from './assets/contrib-assets';
@@ -56,9 +60,25 @@ export function contribRouter(deps: ServerDeps): Router {
     res.send(asset.body);
   });
 
+  /** The campaign's colours as a stylesheet of this server (the CSP allows no inline style); its address changes with them. */
+  router.get('/c/:slug/theme.css', async (req, res) => {
+    const campaign = await findCampaign(deps.db, String(req.params.slug));
+    res.set({ 'Cache-Control': 'public, max-age=3600', 'X-Robots-Tag': 'noindex, nofollow' }).type('text/css; charset=utf-8').send(themeCss(campaign.branding));
+  });
+
+  /** The campaign's logo, from our bucket (never another site's address); a new logo has a new id, so it may be cached. */
+  router.get('/c/:slug/logo/:id', async (req, res) => {
+    const { logo, body } = await openCampaignLogo(deps, String(req.params.slug), String(req.params.id));
+    res.set({ 'Content-Type': logo.contentType, 'Content-Length': String(logo.bytes), 'Cache-Control': 'public, max-age=86400, immutable', 'X-Robots-Tag': 'noindex, nofollow' });
+    await pipeline(body, res);
+  });
+
   function renderCampaign(req: Request, res: Response, campaign: Campaign, path: string, link?: { token: string; link: UnionLink }): void {
     const ctx = pageContext(req, campaign.languages, path);
+    const theme = themeCss(campaign.branding);
+    const themeHref = theme ? `/c/${encodeURIComponent(campaign.slug)}/theme.css?v=${createHash('sha256').update(theme).digest('hex').slice(0, 8)}` : null;
     const props = {
+      themeHref,
       ctx,
       campaign,
       now: deps.now(),
@@ -72,7 +92,8 @@ export function contribRouter(deps: ServerDeps): Router {
     };
     // The page states its own weight: the gzipped HTML (measured once without the figure) and its assets.
     const html = gzipSync(Buffer.from(`<!doctype html>${render(<CampaignPage {...props} />)}`, 'utf8')).length;
-    const weightKb = Math.ceil((html + 8 + firstLoadAssetBytes(FIRST_LOAD_ASSETS)) / 1024);
+    const branding = (theme ? gzipSync(theme).length : 0) + (campaign.branding?.logo?.bytes ?? 0);
+    const weightKb = Math.ceil((html + 8 + firstLoadAssetBytes(FIRST_LOAD_ASSETS) + branding) / 1024);
     res.set('Content-Language', ctx.lang);
     sendPage(req, res, <CampaignPage {...props} weightKb={weightKb} />);
   }

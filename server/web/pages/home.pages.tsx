@@ -21,6 +21,9 @@ export function HomePage(props: { ctx: StaffContext }) {
           <h2>{t('home.adminLinks')}</h2>
           <ul>
             <li>
+              <a href="/staff/admin/campaigns">{t('campaigns.title')}</a>
+            </li>
+            <li>
               <a href="/staff/admin/staff">{t('staff.title')}</a>
             </li>
             <li>

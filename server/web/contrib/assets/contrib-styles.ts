@@ -13,6 +13,8 @@ nav.langs a { display: inline-block; padding: 8px 10px; min-height: 44px; text-d
 nav.langs a[aria-current] { background: var(--accent); color: #fff; font-weight: 600; }
 main { max-width: 40rem; margin: 0 auto; padding: 12px 16px 24px; }
 h1 { font-size: 1.5rem; line-height: 1.25; margin: 12px 0; }
+img.logo { display: block; max-height: 80px; max-width: 60%; width: auto; height: auto; margin: 4px 0 0; }
+.prompt { font-size: 1.08rem; white-space: pre-line; }
 h2 { font-size: 1.25rem; margin: 16px 0 8px; }
 fieldset { border: 1px solid var(--soft); border-radius: 8px; margin: 16px 0; padding: 8px 12px 12px; background: #fff; }
 legend { font-weight: 700; font-size: 1.1rem; padding: 0 4px; }
