@@ -1,0 +1,81 @@
+import { deflateSync } from 'node:zlib';
+import { readFile } from 'node:fs/promises';
+import { makeFixture } from './fixtures';
+
+/** Small images for the logo tests: PNGs written here (with the chunks a test needs), JPEGs by ffmpeg. */
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(bytes: Buffer): number {
+  let c = 0xffffffff;
+  for (const byte of bytes) c = CRC_TABLE[(c ^ byte) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function chunk(type: string, data: Buffer): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(data.length, 0);
+  head.write(type, 4, 'latin1');
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
+  return Buffer.concat([head, data, crc]);
+}
+
+/** A valid RGB PNG of one colour; `text` adds a tEXt chunk (metadata the logo check must remove). */
+export function makePng(width: number, height: number, options: { rgb?: [number, number, number]; text?: string } = {}): Buffer {
+  const [r, g, b] = options.rgb ?? [200, 20, 40];
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // RGB
+  const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: width }, () => [r, g, b]).flat())]);
+  const pixels = Buffer.concat(Array.from({ length: height }, () => row));
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    ...(options.text ? [chunk('tEXt', Buffer.from(`Comment\0${options.text}`, 'latin1'))] : []),
+    chunk('IDAT', deflateSync(pixels)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+/** A JPEG made by ffmpeg, with an EXIF segment (APP1) carrying `exifText` put in after the start marker. */
+export async function makeJpegWithExif(width: number, height: number, exifText: string): Promise<Buffer> {
+  const path = await makeFixture(`logo-${width}x${height}.jpg`, ['-f', 'lavfi', '-i', `color=c=0x2050a0:s=${width}x${height}`, '-frames:v', '1']);
+  const jpeg = await readFile(path);
+  const payload = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), Buffer.from(exifText, 'latin1')]);
+  const app1 = Buffer.alloc(4);
+  app1.writeUInt16BE(0xffe1, 0);
+  app1.writeUInt16BE(payload.length + 2, 2);
+  return Buffer.concat([jpeg.subarray(0, 2), app1, payload, jpeg.subarray(2)]);
+}
+
+/** A WebP container (lossless, VP8L header only: enough for the checks, which read the header) with EXIF and XMP chunks. */
+export function makeWebpWithMetadata(width: number, height: number, secret: string): Buffer {
+  const riffChunk = (type: string, data: Buffer) => {
+    const head = Buffer.alloc(8);
+    head.write(type, 0, 'latin1');
+    head.writeUInt32LE(data.length, 4);
+    return Buffer.concat([head, data, data.length % 2 ? Buffer.alloc(1) : Buffer.alloc(0)]);
+  };
+  const vp8x = Buffer.alloc(10);
+  vp8x[0] = 0x08 | 0x04; // EXIF and XMP present
+  vp8x.writeUIntLE(width - 1, 4, 3);
+  vp8x.writeUIntLE(height - 1, 7, 3);
+  const vp8l = Buffer.alloc(5);
+  vp8l[0] = 0x2f;
+  vp8l.writeUInt32LE(((width - 1) & 0x3fff) | (((height - 1) & 0x3fff) << 14), 1);
+  const body = Buffer.concat([riffChunk('VP8X', vp8x), riffChunk('VP8L', vp8l), riffChunk('EXIF', Buffer.from(secret)), riffChunk('XMP ', Buffer.from(`<x>${secret}</x>`))]);
+  const header = Buffer.alloc(12);
+  header.write('RIFF', 0, 'latin1');
+  header.writeUInt32LE(body.length + 4, 4);
+  header.write('WEBP', 8, 'latin1');
+  return Buffer.concat([header, body]);
+}
+
+export const SVG_LOGO = Buffer.from('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script></svg>');
