@@ -37,6 +37,7 @@ td.details { font-family: ui-monospace, monospace; font-size: 0.85rem; word-brea
 .inline-form { display: flex; flex-wrap: wrap; gap: 6px; align-items: end; }
 .inline-form select, .inline-form input { width: auto; min-width: 8rem; }
 .inline-form button { margin-top: 0; }
+input[type=datetime-local] { padding: 8px; font-size: 1rem; border: 1px solid var(--line); border-radius: 6px; }
 img.logo-preview { max-height: 96px; width: auto; height: auto; background: #fff; border: 1px solid var(--line); }
 main.wide { max-width: 80rem; }
 textarea { width: 100%; padding: 10px; font: inherit; border: 1px solid var(--line); border-radius: 6px; }
