@@ -1,4 +1,5 @@
 import { SUBMISSION_STATES } from '../shared/submissions/submission-states';
+import { campaignAdminPaths, campaignAdminSchemas, staffSecuritySchemes } from './openapi-campaigns';
 
 /** The API, described for people and tools. Served at /api/openapi.json; the tests check it covers every route. */
 export function openApiDocument(serverUrl: string | undefined) {
@@ -80,9 +81,10 @@ export function openApiDocument(serverUrl: string | undefined) {
         },
       },
       '/api/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
+      ...campaignAdminPaths,
     },
     components: {
-      securitySchemes: { statusToken: { type: 'http', scheme: 'bearer', description: 'The statusToken returned by the upload' } },
+      securitySchemes: { statusToken: { type: 'http', scheme: 'bearer', description: 'The statusToken returned by the upload' }, ...staffSecuritySchemes },
       responses: {
         Problem: {
           description: 'An error (RFC 9457)',
@@ -123,6 +125,10 @@ export function openApiDocument(serverUrl: string | undefined) {
           properties: {
             slug: { type: 'string' },
             name: { type: 'string' },
+            titles: { type: 'object', additionalProperties: { type: 'string' }, description: 'The page title per language' },
+            prompts: { type: 'object', additionalProperties: { type: 'string' }, description: 'What the campaign asks contributors for, per language' },
+            branding: { $ref: '#/components/schemas/Branding' },
+            hashtags: { type: 'array', items: { type: 'string' } },
             languages: { type: 'array', items: { type: 'string' } },
             open: { type: 'boolean' },
             opensAt: { type: ['string', 'null'], format: 'date-time' },
@@ -148,6 +154,7 @@ export function openApiDocument(serverUrl: string | undefined) {
             },
           },
         },
+        ...campaignAdminSchemas,
         NewSubmission: {
           type: 'object',
           required: ['video', 'campaign', 'organisation', 'country', 'language', 'title', 'consent'],

@@ -64,7 +64,7 @@ async function readJson(file: string): Promise<never> {
   try {
     return JSON.parse(text) as never;
   } catch (error) {
-    throw new Error(`${file} is not JSON: ${(error as Error).message}`);
+    throw new Error(`${file} is not JSON: ${(error as Error).message}`, { cause: error });
   }
 }
 

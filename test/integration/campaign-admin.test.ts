@@ -1,7 +1,9 @@
 import { writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createApp } from '../../server/app';
 import { runCli } from '../../server/cli/cli';
+import { ACCESS } from '../../server/web/staff-route';
 import type { Campaign } from '../../shared/models/campaign.model';
 import type { AuditEntry } from '../../shared/models/audit-entry.model';
 import demoCampaign from '../../infra/local/demo-campaign.json';
@@ -49,12 +51,12 @@ describe('campaigns managed by admins', () => {
     await client.get('/staff');
     const { body, contentType } = multipartBody({ _csrf: client.csrf() }, [{ field: 'logo', filename: name, content: file }]);
     const cookie = [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-    const response = await fetch(`${app.baseUrl}${path}`, { method: 'POST', body, redirect: 'manual', headers: { cookie, 'content-type': contentType, accept } });
+    const response = await fetch(`${app.baseUrl}${path}`, { method: 'POST', body: new Uint8Array(body), redirect: 'manual', headers: { cookie, 'content-type': contentType, accept } });
     return { status: response.status, text: await response.text(), location: response.headers.get('location') };
   }
 
   const load = async (slug: string) => (await app.services.db.campaigns.findOne({ slug }).lean<Campaign>())!;
-  const audited = async (action: string) => (await app.services.db.auditEntries.find({ action }).lean<AuditEntry[]>()).map((e) => ({ by: e.actor.email, on: e.target?.id, details: e.details }));
+  const audited = async (action: AuditEntry['action']) => (await app.services.db.auditEntries.find({ action }).lean<AuditEntry[]>()).map((e) => ({ by: e.actor.email, on: e.target?.id, details: e.details }));
   const page = async (path: string, lang: string) => (await fetch(`${app.baseUrl}${path}`, { headers: { 'accept-language': lang } })).text();
   const errorsOf = (json: Record<string, unknown>) => (json.errors as Array<{ field: string; message: string }>).map((e) => `${e.field}: ${e.message}`);
 
@@ -249,6 +251,25 @@ describe('campaigns managed by admins', () => {
     expect(shown).toMatch(/\/c\/miners\/u\//);
     await adminClient.get('/staff/admin/campaigns/miners');
     expect(adminClient.lastHtml).not.toContain(shown);
+  });
+
+  test('when the router is walked, then every campaign API route is in the OpenAPI document with its method, and admin-only', async () => {
+    interface Layer { route?: { path: string; methods: Record<string, boolean> } & Record<symbol, unknown>; handle?: { stack?: Layer[] } }
+    const found: string[] = [];
+    const walk = (stack: Layer[]) => {
+      for (const layer of stack) {
+        if (layer.route?.path.startsWith('/staff/api/campaigns')) {
+          for (const method of Object.keys(layer.route.methods)) found.push(`${method} ${layer.route.path.replace(/:(\w+)/g, '{$1}')} ${JSON.stringify(layer.route[ACCESS])}`);
+        } else if (layer.handle?.stack) walk(layer.handle.stack);
+      }
+    };
+    walk((createApp(app.deps) as unknown as { router: { stack: Layer[] } }).router.stack);
+    const doc = (await (await fetch(`${app.baseUrl}/api/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const described = Object.entries(doc.paths)
+      .filter(([path]) => path.startsWith('/staff/api/campaigns'))
+      .flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method} ${path} {"roles":["admin"]}`));
+    expect(found.sort()).toEqual(described.sort());
+    expect(found.length).toBe(8);
   });
 
   test('when a campaign in the database predates titles and branding, then its page, its API and an update still work', async () => {

@@ -235,7 +235,21 @@ describe('POST /api/submissions', () => {
     const doc = (await (await fetch(`${app.baseUrl}/api/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ['/api/campaigns/{slug}', '/api/openapi.json', '/api/submissions', '/api/submissions/{id}/status', '/healthz', '/readyz'].sort(),
+      [
+        '/api/campaigns/{slug}',
+        '/api/openapi.json',
+        '/api/submissions',
+        '/api/submissions/{id}/status',
+        '/healthz',
+        '/readyz',
+        // The admins' campaign API (test/integration/campaign-admin.test.ts checks it against the router).
+        '/staff/api/campaigns',
+        '/staff/api/campaigns/{slug}',
+        '/staff/api/campaigns/{slug}/consent',
+        '/staff/api/campaigns/{slug}/links',
+        '/staff/api/campaigns/{slug}/links/{linkId}/revoke',
+        '/staff/api/campaigns/{slug}/logo',
+      ].sort(),
     );
   });
 

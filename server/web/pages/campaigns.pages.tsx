@@ -3,7 +3,7 @@ import { campaignLogoPath, currentConsent, isOpen } from '../../services/campaig
 import { LOGO_MAX_BYTES } from '../../services/campaign-logo';
 import { formatDateTime } from '../messages/messages';
 import type { StaffContext } from '../staff-route';
-import { Csrf, ErrorNote, Layout } from './layout';
+import { Csrf, Layout } from './layout';
 
 /** An error of a campaign form: the message, and each field's problem (campaign checks are specific). */
 export interface FormError {
