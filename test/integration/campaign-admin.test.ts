@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { createApp } from '../../server/app';
 import { runCli } from '../../server/cli/cli';
 import { ACCESS } from '../../server/web/staff-route';
@@ -14,6 +16,8 @@ import { loginAs, makeStaff, testClock, type StaffClient } from '../helpers/staf
 import { demoConsent, seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { smallMp4 } from '../helpers/fixtures';
 import { postMultipart } from '../helpers/multipart';
+
+const run = (command: string, args: string[]) => promisify(execFile)(command, args, { encoding: 'latin1', maxBuffer: 1 << 20 });
 
 /**
  * Campaigns managed by admins, over HTTP against the real services: the JSON API (and the page's forms
@@ -153,6 +157,12 @@ describe('campaigns managed by admins', () => {
     const bytes = Buffer.from(await served.arrayBuffer());
     expect(bytes.includes('Minsk')).toBe(false);
     expect(bytes.subarray(-2)).toEqual(Buffer.from([0xff, 0xd9]));
+    // What is served still decodes, whole: ffmpeg reads every pixel of it without a complaint.
+    const file = join(await mkdtemp(join(tmpdir(), 'logo-')), 'served.jpg');
+    await writeFile(file, bytes);
+    const decoded = await run('ffmpeg', ['-v', 'error', '-xerror', '-i', file, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-']);
+    expect(decoded.stderr).toBe('');
+    expect(Buffer.byteLength(decoded.stdout, 'latin1')).toBe(120 * 60 * 3);
     const html = await page('/c/miners', 'be');
     expect(html).toContain(`<img class="logo" src="${branding.logo.url}" width="120" height="60" alt data-testid="logo"/>`);
     expect(await audited('campaign_logo_set')).toEqual([{ by: 'ana@example.org', on: 'miners', details: { type: 'image/jpeg', bytes: bytes.length, width: 120, height: 60 } }]);
