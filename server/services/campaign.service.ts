@@ -132,20 +132,17 @@ export function invalidCampaign(issues: Issue[]): AppError {
 
 export const toLocalised = (texts: Record<string, string>): LocalisedText[] => Object.entries(texts).map(([language, text]) => ({ language, text }));
 
-/** The text in `language`, else in the campaign's first language that has one, else null. */
-function localised(campaign: Pick<Campaign, 'languages'>, texts: LocalisedText[] | undefined, language: string): string | null {
-  const found = texts?.find((t) => t.language === language) ?? campaign.languages.map((l) => texts?.find((t) => t.language === l)).find(Boolean);
-  return found?.text ?? null;
-}
-
-/** The page's title in a language: its own, else the campaign's first language's, else the name (campaigns made before titles). */
-export function campaignTitle(campaign: Pick<Campaign, 'languages' | 'titles' | 'name'>, language: string): string {
-  return localised(campaign, campaign.titles, language) ?? campaign.name;
+/**
+ * The text in `language`, else in the campaign's first language that has one (with the language it is in), else
+ * null. The page's title is this, else the campaign's name (campaigns made before titles).
+ */
+export function localisedText(campaign: Pick<Campaign, 'languages'>, texts: LocalisedText[] | undefined, language: string): LocalisedText | null {
+  return texts?.find((t) => t.language === language) ?? campaign.languages.map((l) => texts?.find((t) => t.language === l)).find(Boolean) ?? null;
 }
 
 /** What the campaign asks contributors for, in a language (its own, else the first language's), or null. */
-export function campaignPrompt(campaign: Pick<Campaign, 'languages' | 'prompts'>, language: string): string | null {
-  return localised(campaign, campaign.prompts, language);
+export function campaignPrompt(campaign: Pick<Campaign, 'languages' | 'prompts'>, language: string): LocalisedText | null {
+  return localisedText(campaign, campaign.prompts, language);
 }
 
 export function currentConsent(campaign: Pick<Campaign, 'consentVersions'>): ConsentVersion {
@@ -190,7 +187,7 @@ export async function findCampaign(db: Database, slug: string): Promise<Campaign
     if (isDatabaseUnavailable(error)) throw databaseUnavailable(error);
     throw error;
   }
-  if (!campaign) throw new AppError('campaign_not_found', 404, `There is no campaign "${slug}". Please check the link you were given.`);
+  if (!campaign) throw new AppError('campaign_not_found', 404, `There is no campaign "${slug}". Please check the link you were given.`, { details: { campaign: slug } });
   return campaign;
 }
 

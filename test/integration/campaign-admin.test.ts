@@ -103,7 +103,7 @@ describe('campaigns managed by admins', () => {
     expect(be).toContain('<h1>Салідарнасць з шахцёрамі</h1>');
     expect(be).toContain('Скажыце некалькі слоў падтрымкі.');
     // Russian has no title: the first language's (Belarusian) is shown, not an empty heading.
-    expect(await page('/c/miners?lang=ru', 'ru')).toContain('<h1>Салідарнасць з шахцёрамі</h1>');
+    expect(await page('/c/miners?lang=ru', 'ru')).toContain('<h1 lang="be">Салідарнасць з шахцёрамі</h1>');
     expect(await page('/c/miners?lang=en', 'en')).toContain('<h1>Solidarity with the miners</h1>');
     const again = await api(adminClient, 'POST', '/staff/api/campaigns', newCampaign);
     expect([again.status, again.json.code]).toEqual([409, 'campaign_exists']);
@@ -254,6 +254,8 @@ describe('campaigns managed by admins', () => {
     expect(campaign.closesAt).toEqual(new Date('2030-01-01T00:00:00Z'));
     expect(campaign.branding).toMatchObject({ accentColour: '#0b5394', backgroundColour: null });
 
+    const missing = await adminClient.get('/staff/admin/campaigns/no-such-one');
+    expect([missing.status, missing.html.includes('There is no campaign &quot;no-such-one&quot;.')]).toEqual([404, true]);
     await adminClient.get('/staff/admin/campaigns/miners');
     const link = await adminClient.post('/staff/admin/campaigns/miners/links', { organisation: 'Union of Radio Workers', country: 'UA' });
     expect(link.status).toBe(201);

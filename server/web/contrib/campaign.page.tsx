@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import type { Campaign } from '../../../shared/models/campaign.model';
-import { campaignLogoPath, campaignPrompt, campaignTitle, currentConsent, isOpen } from '../../services/campaign.service';
+import { campaignLogoPath, campaignPrompt, currentConsent, isOpen, localisedText } from '../../services/campaign.service';
 import { contribAssetUrl } from './assets/contrib-assets';
 import { CONTRIB_LANGUAGES, type ContribMessageKey, type ContribTranslate } from './messages/contrib-messages';
 
@@ -15,6 +15,8 @@ export interface ContribPageContext {
 export function ContribLayout(props: {
   ctx: ContribPageContext;
   title: string;
+  /** The title's language when it is not the page's (a title the campaign has only in another language). */
+  titleLang?: string;
   weightKb?: number;
   scripts?: string[];
   /** The campaign's own stylesheet (its colours), after the page's. */
@@ -62,7 +64,7 @@ export function ContribLayout(props: {
         )}
         <main id="main">
           {props.logo && <img class="logo" src={props.logo.src} width={props.logo.width} height={props.logo.height} alt="" data-testid="logo" />}
-          <h1>{title}</h1>
+          <h1 lang={props.titleLang && props.titleLang !== ctx.lang ? props.titleLang : undefined}>{title}</h1>
           {props.children}
         </main>
         <footer>
@@ -176,19 +178,21 @@ export function CampaignPage(props: {
   };
   const mb = Math.floor(config.maxBytes / 1024 / 1024);
   const prompt = campaignPrompt(campaign, lang);
+  const title = localisedText(campaign, campaign.titles, lang);
   const logo = campaign.branding?.logo;
   return (
     <ContribLayout
       ctx={ctx}
-      title={campaignTitle(campaign, lang)}
+      title={title?.text ?? campaign.name}
+      titleLang={title?.language}
       weightKb={props.weightKb}
       scripts={open ? ['tus.js'] : []}
       themeHref={props.themeHref}
       logo={logo ? { src: campaignLogoPath(campaign.slug, logo.id), width: logo.width, height: logo.height } : null}
     >
       {prompt && (
-        <p class="prompt" data-testid="prompt">
-          {prompt}
+        <p class="prompt" data-testid="prompt" lang={prompt.language !== lang ? prompt.language : undefined}>
+          {prompt.text}
         </p>
       )}
       <p class="intro">{m('page.intro')}</p>
