@@ -76,7 +76,7 @@ export interface Campaign {
   slug: string;
   /** The campaign's name for staff, and the page's title when it has none in the contributor's language. */
   name: string;
-  /** Absent on campaigns made before titles existed: read through campaignTitle(). */
+  /** Absent on campaigns made before titles existed: read through localisedText() (campaign.service.ts), else the name. */
   titles?: LocalisedText[];
   /** What the campaign asks contributors for, per language (shown above the form); absent: the page's generic intro. */
   prompts?: LocalisedText[];
