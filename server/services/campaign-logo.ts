@@ -5,7 +5,9 @@ import type { CampaignLogo } from '../../shared/models/campaign.model';
  * A campaign logo, checked before it is stored: PNG, JPEG or WebP by its bytes (never by its name or the
  * type the browser claims), its size read from its own header, and its metadata removed (a JPEG from a
  * phone carries GPS and the camera in EXIF; PNG text chunks and WebP EXIF/XMP can name people and places).
- * SVG is refused: it can carry script. Pure: the bytes in, the cleaned bytes out.
+ * Only what draws the picture is kept (a list per format, never a list of what to drop), colour profiles
+ * included; nothing after the image's end survives. SVG is refused: it can carry script. Pure: the bytes
+ * in, the cleaned bytes out.
  */
 
 export const LOGO_MAX_BYTES = 100 * 1024;
@@ -66,7 +68,7 @@ function cleanPng(bytes: Buffer): CheckedLogo {
     const end = at + 12 + length;
     if (end > bytes.length) throw damaged();
     if (at === 8) {
-      if (type !== 'IHDR') throw damaged();
+      if (type !== 'IHDR' || length !== 13) throw damaged();
       width = bytes.readUInt32BE(at + 8);
       height = bytes.readUInt32BE(at + 12);
     }
@@ -78,61 +80,113 @@ function cleanPng(bytes: Buffer): CheckedLogo {
   return { contentType: 'image/png', width, height, body: Buffer.concat(parts) };
 }
 
-// Kept APP segments: JFIF (APP0), the ICC colour profile (APP2) and Adobe's colour transform (APP14).
-const JPEG_KEEP_APP = new Set([0xe0, 0xe2, 0xee]);
+/**
+ * APP segments kept for the picture's colours, by marker and the identifier their data starts with: JFIF
+ * (APP0, rewritten without its thumbnail), an ICC colour profile (APP2) and Adobe's colour transform (APP14,
+ * without which an RGB or CMYK JPEG decodes in the wrong colours). Every other APP segment — EXIF and XMP
+ * (APP1), JFXX thumbnails, MPF and FlashPix (APP2), IPTC (APP13), makers' own — and comments are dropped.
+ */
+const JPEG_KEEP_APP = new Map([
+  [0xe0, 'JFIF\0'],
+  [0xe2, 'ICC_PROFILE\0'],
+  [0xee, 'Adobe'],
+]);
+const JPEG_EOI = Buffer.from([0xff, 0xd9]);
+const isRestart = (marker: number) => marker >= 0xd0 && marker <= 0xd7;
 
+/** A kept segment as it is stored (JFIF without its thumbnail), or null when it is dropped. */
+function keptJpegSegment(marker: number, segment: Buffer): Buffer | null {
+  if (marker === 0xfe || (marker >= 0xe0 && marker <= 0xef)) {
+    const id = JPEG_KEEP_APP.get(marker);
+    if (!id || segment.toString('latin1', 4, 4 + id.length) !== id) return null;
+    if (marker !== 0xe0) return segment;
+    if (segment.length < 18) return null; // too short to be JFIF: dropped (a decoder does not need it)
+    // JFIF: identifier, version, units, densities (14 bytes of data), then a thumbnail, written here as 0×0.
+    const jfif = Buffer.from(segment.subarray(0, 18));
+    jfif.writeUInt16BE(16, 2);
+    jfif[16] = 0;
+    jfif[17] = 0;
+    return jfif;
+  }
+  return segment;
+}
+
+/**
+ * Walks every segment, also between and after the scans (a progressive JPEG has several), and ends at the
+ * end-of-image marker: whatever follows it (a second image with its own EXIF, a phone maker's trailer, a
+ * file appended to make a polyglot) is dropped. No end marker: the file is cut short.
+ */
 function cleanJpeg(bytes: Buffer): CheckedLogo {
   const parts: Buffer[] = [bytes.subarray(0, 2)];
   let at = 2;
   let width = 0;
   let height = 0;
   for (;;) {
-    if (at + 4 > bytes.length || bytes[at] !== 0xff) throw damaged();
+    if (at + 2 > bytes.length || bytes[at] !== 0xff) throw damaged();
     const marker = bytes[at + 1]!;
     if (marker === 0xff) {
       at += 1; // fill byte
       continue;
     }
+    if (marker === 0xd9) break;
+    if (marker === 0xd8 || marker === 0x01 || isRestart(marker) || at + 4 > bytes.length) throw damaged();
     const length = bytes.readUInt16BE(at + 2);
     const end = at + 2 + length;
     if (length < 2 || end > bytes.length) throw damaged();
     // Start of frame (not DHT C4, JPG C8, DAC CC): the picture's size.
     if (marker >= 0xc0 && marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(marker)) {
+      if (length < 8) throw damaged();
       height = bytes.readUInt16BE(at + 5);
       width = bytes.readUInt16BE(at + 7);
     }
-    const metadata = (marker >= 0xe0 && marker <= 0xef && !JPEG_KEEP_APP.has(marker)) || marker === 0xfe;
     if (marker === 0xda) {
-      // Start of scan: the compressed picture follows, to the end.
-      parts.push(bytes.subarray(at));
-      break;
+      // Start of scan: its header, then compressed data up to the next marker (0xff followed by neither a
+      // stuffed zero nor a restart marker).
+      let next = end;
+      for (;;) {
+        next = bytes.indexOf(0xff, next);
+        if (next < 0 || next + 1 >= bytes.length) throw damaged();
+        const following = bytes[next + 1]!;
+        if (following !== 0x00 && !isRestart(following)) break;
+        next += 2;
+      }
+      parts.push(bytes.subarray(at, next));
+      at = next;
+      continue;
     }
-    if (!metadata) parts.push(bytes.subarray(at, end));
+    const kept = keptJpegSegment(marker, bytes.subarray(at, end));
+    if (kept) parts.push(kept);
     at = end;
   }
   if (!width || !height) throw damaged();
+  parts.push(JPEG_EOI);
   return { contentType: 'image/jpeg', width, height, body: Buffer.concat(parts) };
 }
 
+/** WebP chunks that draw the picture (and its colour and animation); EXIF, XMP and unknown chunks are dropped. */
+const WEBP_KEEP = new Set(['VP8X', 'VP8 ', 'VP8L', 'ALPH', 'ANIM', 'ANMF', 'ICCP']);
+
+/** Reads the chunks within the RIFF size (anything after the RIFF is not part of the file and is dropped). */
 function cleanWebp(bytes: Buffer): CheckedLogo {
   const parts: Buffer[] = [];
+  const riffEnd = Math.min(8 + bytes.readUInt32LE(4), bytes.length);
   let at = 12;
   let width = 0;
   let height = 0;
   let vp8x: Buffer | null = null;
-  while (at + 8 <= bytes.length) {
+  while (at + 8 <= riffEnd) {
     const type = bytes.toString('latin1', at, at + 4);
     const length = bytes.readUInt32LE(at + 4);
     const end = at + 8 + length + (length % 2);
-    if (at + 8 + length > bytes.length) throw damaged();
+    if (at + 8 + length > riffEnd) throw damaged();
     const data = bytes.subarray(at + 8, at + 8 + length);
     if (type === 'VP8X') {
-      vp8x = Buffer.from(bytes.subarray(at, Math.min(end, bytes.length)));
+      vp8x = Buffer.from(bytes.subarray(at, Math.min(end, riffEnd)));
       vp8x[8] = vp8x[8]! & ~0x0c; // no EXIF, no XMP any more
       width = 1 + data.readUIntLE(4, 3);
       height = 1 + data.readUIntLE(7, 3);
       parts.push(vp8x);
-    } else if (type !== 'EXIF' && type !== 'XMP ') {
+    } else if (WEBP_KEEP.has(type)) {
       if (!vp8x && type === 'VP8 ') {
         if (data[3] !== 0x9d || data[4] !== 0x01 || data[5] !== 0x2a) throw damaged();
         width = data.readUInt16LE(6) & 0x3fff;
@@ -143,7 +197,7 @@ function cleanWebp(bytes: Buffer): CheckedLogo {
         width = (bits & 0x3fff) + 1;
         height = ((bits >> 14) & 0x3fff) + 1;
       }
-      parts.push(bytes.subarray(at, Math.min(end, bytes.length)));
+      parts.push(bytes.subarray(at, Math.min(end, riffEnd)));
     }
     at = end;
   }

@@ -44,25 +44,46 @@ export function makePng(width: number, height: number, options: { rgb?: [number,
   ]);
 }
 
-/** A JPEG made by ffmpeg, with an EXIF segment (APP1) carrying `exifText` put in after the start marker. */
-export async function makeJpegWithExif(width: number, height: number, exifText: string): Promise<Buffer> {
-  const path = await makeFixture(`logo-${width}x${height}.jpg`, ['-f', 'lavfi', '-i', `color=c=0x2050a0:s=${width}x${height}`, '-frames:v', '1']);
-  const jpeg = await readFile(path);
-  const payload = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), Buffer.from(exifText, 'latin1')]);
-  const app1 = Buffer.alloc(4);
-  app1.writeUInt16BE(0xffe1, 0);
-  app1.writeUInt16BE(payload.length + 2, 2);
-  return Buffer.concat([jpeg.subarray(0, 2), app1, payload, jpeg.subarray(2)]);
+/** A JPEG segment: its marker (0xffe1 …) and payload, the length written here. */
+export function jpegSegment(marker: number, payload: Buffer | string): Buffer {
+  const data = typeof payload === 'string' ? Buffer.from(payload, 'latin1') : payload;
+  const head = Buffer.alloc(4);
+  head.writeUInt16BE(marker, 0);
+  head.writeUInt16BE(data.length + 2, 2);
+  return Buffer.concat([head, data]);
 }
 
-/** A WebP container (lossless, VP8L header only: enough for the checks, which read the header) with EXIF and XMP chunks. */
-export function makeWebpWithMetadata(width: number, height: number, secret: string): Buffer {
-  const riffChunk = (type: string, data: Buffer) => {
-    const head = Buffer.alloc(8);
-    head.write(type, 0, 'latin1');
-    head.writeUInt32LE(data.length, 4);
-    return Buffer.concat([head, data, data.length % 2 ? Buffer.alloc(1) : Buffer.alloc(0)]);
-  };
+/** A JPEG of one colour made by ffmpeg (baseline: JFIF, tables, one scan, EOI). */
+export async function makeJpeg(width: number, height: number): Promise<Buffer> {
+  return readFile(await makeFixture(`logo-${width}x${height}.jpg`, ['-f', 'lavfi', '-i', `color=c=0x2050a0:s=${width}x${height}`, '-frames:v', '1']));
+}
+
+/** A JPEG made by ffmpeg, with an EXIF segment (APP1) carrying `exifText` put in after the start marker. */
+export async function makeJpegWithExif(width: number, height: number, exifText: string): Promise<Buffer> {
+  const jpeg = await makeJpeg(width, height);
+  return Buffer.concat([jpeg.subarray(0, 2), jpegSegment(0xffe1, `Exif\0\0${exifText}`), jpeg.subarray(2)]);
+}
+
+/** A RIFF chunk (padded to an even length). */
+export function riffChunk(type: string, data: Buffer): Buffer {
+  const head = Buffer.alloc(8);
+  head.write(type, 0, 'latin1');
+  head.writeUInt32LE(data.length, 4);
+  return Buffer.concat([head, data, data.length % 2 ? Buffer.alloc(1) : Buffer.alloc(0)]);
+}
+
+/** A WebP file of these chunks, its RIFF size right. */
+export function webpFile(chunks: Buffer[]): Buffer {
+  const body = Buffer.concat(chunks);
+  const header = Buffer.alloc(12);
+  header.write('RIFF', 0, 'latin1');
+  header.writeUInt32LE(body.length + 4, 4);
+  header.write('WEBP', 8, 'latin1');
+  return Buffer.concat([header, body]);
+}
+
+/** A WebP container (lossless, VP8L header only: enough for the checks, which read the header) with EXIF and XMP chunks, and `extra` chunks after them. */
+export function makeWebpWithMetadata(width: number, height: number, secret: string, extra: Buffer[] = []): Buffer {
   const vp8x = Buffer.alloc(10);
   vp8x[0] = 0x08 | 0x04; // EXIF and XMP present
   vp8x.writeUIntLE(width - 1, 4, 3);
@@ -70,12 +91,7 @@ export function makeWebpWithMetadata(width: number, height: number, secret: stri
   const vp8l = Buffer.alloc(5);
   vp8l[0] = 0x2f;
   vp8l.writeUInt32LE(((width - 1) & 0x3fff) | (((height - 1) & 0x3fff) << 14), 1);
-  const body = Buffer.concat([riffChunk('VP8X', vp8x), riffChunk('VP8L', vp8l), riffChunk('EXIF', Buffer.from(secret)), riffChunk('XMP ', Buffer.from(`<x>${secret}</x>`))]);
-  const header = Buffer.alloc(12);
-  header.write('RIFF', 0, 'latin1');
-  header.writeUInt32LE(body.length + 4, 4);
-  header.write('WEBP', 8, 'latin1');
-  return Buffer.concat([header, body]);
+  return webpFile([riffChunk('VP8X', vp8x), riffChunk('VP8L', vp8l), riffChunk('EXIF', Buffer.from(secret)), riffChunk('XMP ', Buffer.from(`<x>${secret}</x>`)), ...extra]);
 }
 
 export const SVG_LOGO = Buffer.from('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script></svg>');
