@@ -3,7 +3,7 @@ import { createApp } from '../../server/app';
 import { ACCESS, type Access } from '../../server/web/staff-route';
 import { STAFF_ROLES, type StaffRole } from '../../shared/models/staff-user.model';
 import { loginAs, makeStaff, StaffClient, testClock, type TestStaff } from '../helpers/staff-client';
-import { startTestApp, type TestApp } from '../helpers/test-env';
+import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 
 interface FoundRoute {
   path: string;
@@ -50,6 +50,8 @@ describe('every staff route checks the session and the role', () => {
       clients[role] = await loginAs(app, clock, staff[role]);
     }
     routes = staffRoutesOf(createApp(app.deps));
+    // A campaign for the campaign routes, so an admin's call reaches the handler rather than a 404.
+    await seedDemoCampaign(app.deps);
   });
 
   afterAll(async () => {
@@ -60,7 +62,9 @@ describe('every staff route checks the session and the role', () => {
     return path
       .replace(':token', 'A'.repeat(43))
       .replace(':id', staff.moderator.user._id.toHexString())
-      .replace(':name', 'staff.css');
+      .replace(':name', 'staff.css')
+      .replace(':slug', 'demo')
+      .replace(':linkId', '000000000000');
   }
 
   const json = { accept: 'application/json' };
@@ -114,6 +118,21 @@ describe('every staff route checks the session and the role', () => {
       }
     }
     expect(refusals).toBeGreaterThanOrEqual(8);
+  });
+
+  test('when a state-changing route is called by a role it names but without the CSRF token (or with a wrong one), then 403 csrf_invalid', async () => {
+    const stateChanging = routes.filter((r) => r.method !== 'get' && r.access && 'roles' in r.access);
+    for (const route of stateChanging) {
+      const role = (route.access as { roles: readonly StaffRole[] }).roles[0]!;
+      const client = clients[role];
+      await client.get('/staff');
+      for (const token of ['', 'A'.repeat(43)]) {
+        const answer = await client.request('POST', concrete(route.path), token ? { _csrf: token } : {}, json);
+        expect([route.path, token.length, answer.status, JSON.parse(answer.html).code]).toEqual([route.path, token.length, 403, 'csrf_invalid']);
+      }
+    }
+    // The campaign routes are among them (a route added without the check fails here).
+    expect(stateChanging.filter((r) => r.path.includes('campaigns')).length).toBeGreaterThanOrEqual(11);
   });
 
   test('when a route of a login stage is called with a full session, then it is refused', async () => {
