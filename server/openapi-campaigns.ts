@@ -44,6 +44,7 @@ const changeFields = {
   checklistRequired: { type: 'boolean' },
 };
 
+/** Every change may also answer 409 campaign_busy: another change to the campaign held its lock for too long (campaign-lock.ts). */
 export const campaignAdminPaths = {
   '/staff/api/campaigns': {
     get: { summary: 'Every campaign (admins)', security, responses: { '200': { description: 'the campaigns', content: { 'application/json': { schema: { type: 'object', properties: { campaigns: { type: 'array', items: { $ref: '#/components/schemas/AdminCampaign' } } } } } } }, '401': problem, '403': problem } },
@@ -61,7 +62,7 @@ export const campaignAdminPaths = {
       security,
       parameters: [slug],
       requestBody: { required: true, ...json('CampaignChange') },
-      responses: { '200': { description: 'the campaign as it is now', ...json('AdminCampaign') }, ...refusals, '413': problem },
+      responses: { '200': { description: 'the campaign as it is now', ...json('AdminCampaign') }, ...refusals, '409': problem, '413': problem },
     },
   },
   '/staff/api/campaigns/{slug}/consent': {
@@ -79,7 +80,7 @@ export const campaignAdminPaths = {
       security,
       parameters: [slug],
       requestBody: { required: true, content: { 'multipart/form-data': { schema: { type: 'object', required: ['logo'], properties: { logo: { type: 'string', format: 'binary' } } } } } },
-      responses: { '201': { description: 'the branding with the new logo', ...json('Branding') }, ...refusals, '413': problem, '415': problem },
+      responses: { '201': { description: 'the branding with the new logo', ...json('Branding') }, ...refusals, '409': problem, '413': problem, '415': problem },
     },
   },
   '/staff/api/campaigns/{slug}/links': {
@@ -88,11 +89,11 @@ export const campaignAdminPaths = {
       security,
       parameters: [slug],
       requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['organisation', 'country'], properties: { organisation: { type: 'string', maxLength: 200 }, country: { type: 'string', pattern: '^[A-Za-z]{2}$' } } } } } },
-      responses: { '201': { description: 'the link', content: { 'application/json': { schema: { type: 'object', properties: { id: { type: 'string' }, token: { type: 'string' }, path: { type: 'string' }, url: { type: 'string' } } } } } }, ...refusals },
+      responses: { '201': { description: 'the link', content: { 'application/json': { schema: { type: 'object', properties: { id: { type: 'string' }, token: { type: 'string' }, path: { type: 'string' }, url: { type: 'string' } } } } } }, ...refusals, '409': problem },
     },
   },
   '/staff/api/campaigns/{slug}/links/{linkId}/revoke': {
-    post: { summary: 'Revoke a union link: its page and uploads are refused (link_revoked); audited', security, parameters: [slug, linkId], responses: { '200': { description: 'revoked' }, ...refusals } },
+    post: { summary: 'Revoke a union link: its page and uploads are refused (link_revoked); audited', security, parameters: [slug, linkId], responses: { '200': { description: 'revoked' }, ...refusals, '409': problem } },
   },
 } as const;
 

@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { Database } from '../../shared/db';
-import { AppError, isDuplicateKey } from '../../shared/errors';
+import { AppError } from '../../shared/errors';
 import { CAMPAIGN_STATUSES, type Campaign, type CampaignLogo, type ConsentVersion } from '../../shared/models/campaign.model';
 import type { ObjectStorage } from '../../shared/storage/object-storage';
 import { campaignLogoKey } from '../../shared/storage/keys';
 import { appendAudit } from './audit.service';
 import { colourIssues } from './campaign-branding';
+import { withCampaignLock } from './campaign-lock';
 import { checkLogo } from './campaign-logo';
 import {
   campaignLogoPath,
@@ -61,85 +62,71 @@ export async function updateCampaign(db: Database, slug: string, input: unknown,
     throw invalidCampaign([{ path: ['consent'], message: 'consent is never edited: publish a new consent version instead (earlier contributors keep the text they agreed to)' }]);
   }
   const change = parseCampaignInput(campaignUpdateSchema, input);
-  const campaign = await findCampaign(db, slug);
-  const languages = change.languages ?? campaign.languages;
-  const titles = change.titles ?? Object.fromEntries((campaign.titles ?? []).map((t) => [t.language, t.text]));
-  const prompts = change.prompts ?? Object.fromEntries((campaign.prompts ?? []).map((t) => [t.language, t.text]));
-  const colours = {
-    accentColour: change.accentColour === undefined ? (campaign.branding?.accentColour ?? null) : change.accentColour,
-    backgroundColour: change.backgroundColour === undefined ? (campaign.branding?.backgroundColour ?? null) : change.backgroundColour,
-  };
-  const opensAt = change.opensAt === undefined ? campaign.opensAt : change.opensAt;
-  const closesAt = change.closesAt === undefined ? campaign.closesAt : change.closesAt;
-  const consent = currentConsent(campaign);
-  const issues = [
-    ...languages
-      .filter((l) => change.languages && !consent.texts.some((t) => t.language === l))
-      .map((l) => ({ path: ['languages'], message: `the current consent (version ${consent.version}) has no text in "${l}": publish a consent version with it first` })),
-    ...(change.languages
-      ? campaign.rejectionReasons.flatMap((reason) => languages.filter((l) => !reason.texts.some((t) => t.language === l)).map((l) => ({ path: ['languages'], message: `the rejection reason "${reason.id}" has no text in "${l}"` })))
-      : []),
-    ...localisedIssues('titles', titles, languages),
-    ...localisedIssues('prompts', prompts, languages),
-    ...colourIssues(colours).map((issue) => ({ path: [issue.field], message: issue.message })),
-    ...(opensAt && closesAt && opensAt >= closesAt ? [{ path: ['closesAt'], message: 'closesAt must be after opensAt' }] : []),
-  ];
-  if (issues.length) throw invalidCampaign(issues);
+  return withCampaignLock(db, slug, async () => {
+    const campaign = await findCampaign(db, slug);
+    const languages = change.languages ?? campaign.languages;
+    const titles = change.titles ?? Object.fromEntries((campaign.titles ?? []).map((t) => [t.language, t.text]));
+    const prompts = change.prompts ?? Object.fromEntries((campaign.prompts ?? []).map((t) => [t.language, t.text]));
+    const colours = {
+      accentColour: change.accentColour === undefined ? (campaign.branding?.accentColour ?? null) : change.accentColour,
+      backgroundColour: change.backgroundColour === undefined ? (campaign.branding?.backgroundColour ?? null) : change.backgroundColour,
+    };
+    const opensAt = change.opensAt === undefined ? campaign.opensAt : change.opensAt;
+    const closesAt = change.closesAt === undefined ? campaign.closesAt : change.closesAt;
+    const consent = currentConsent(campaign);
+    const issues = [
+      ...languages
+        .filter((l) => change.languages && !consent.texts.some((t) => t.language === l))
+        .map((l) => ({ path: ['languages'], message: `the current consent (version ${consent.version}) has no text in "${l}": publish a consent version with it first` })),
+      ...(change.languages
+        ? campaign.rejectionReasons.flatMap((reason) => languages.filter((l) => !reason.texts.some((t) => t.language === l)).map((l) => ({ path: ['languages'], message: `the rejection reason "${reason.id}" has no text in "${l}"` })))
+        : []),
+      ...localisedIssues('titles', titles, languages),
+      ...localisedIssues('prompts', prompts, languages),
+      ...colourIssues(colours).map((issue) => ({ path: [issue.field], message: issue.message })),
+      ...(opensAt && closesAt && opensAt >= closesAt ? [{ path: ['closesAt'], message: 'closesAt must be after opensAt' }] : []),
+    ];
+    if (issues.length) throw invalidCampaign(issues);
 
-  const set: Record<string, unknown> = {};
-  if (change.name !== undefined) set.name = change.name;
-  if (change.titles) set.titles = toLocalised(change.titles);
-  if (change.prompts) set.prompts = toLocalised(change.prompts);
-  if (change.languages) set.languages = change.languages;
-  if (change.status) set.status = change.status;
-  if (change.hashtags) set.hashtags = change.hashtags.map((tag) => (tag.startsWith('#') ? tag : `#${tag}`));
-  if (change.opensAt !== undefined) set.opensAt = change.opensAt;
-  if (change.closesAt !== undefined) set.closesAt = change.closesAt;
-  if (change.checklistRequired !== undefined) set.checklistRequired = change.checklistRequired;
-  // Campaigns made before branding have no `branding` object: set its fields one by one so the logo stays.
-  if (change.accentColour !== undefined) set['branding.accentColour'] = change.accentColour?.toLowerCase() ?? null;
-  if (change.backgroundColour !== undefined) set['branding.backgroundColour'] = change.backgroundColour?.toLowerCase() ?? null;
-  if (Object.keys(set).length === 0) throw invalidCampaign([{ path: [], message: 'nothing to change: give at least one field' }]);
-  await db.campaigns.updateOne({ _id: campaign._id }, { $set: set });
-  await appendAudit(db, { actor, action: 'campaign_updated', target: { kind: 'campaign', id: campaign.slug }, details: { fields: Object.keys(change).sort(), ...(change.status ? { status: change.status } : {}) } }, now);
-  return findCampaign(db, slug);
+    const set: Record<string, unknown> = {};
+    if (change.name !== undefined) set.name = change.name;
+    if (change.titles) set.titles = toLocalised(change.titles);
+    if (change.prompts) set.prompts = toLocalised(change.prompts);
+    if (change.languages) set.languages = change.languages;
+    if (change.status) set.status = change.status;
+    if (change.hashtags) set.hashtags = change.hashtags.map((tag) => (tag.startsWith('#') ? tag : `#${tag}`));
+    if (change.opensAt !== undefined) set.opensAt = change.opensAt;
+    if (change.closesAt !== undefined) set.closesAt = change.closesAt;
+    if (change.checklistRequired !== undefined) set.checklistRequired = change.checklistRequired;
+    // Campaigns made before branding have no `branding` object: set its fields one by one so the logo stays.
+    if (change.accentColour !== undefined) set['branding.accentColour'] = change.accentColour?.toLowerCase() ?? null;
+    if (change.backgroundColour !== undefined) set['branding.backgroundColour'] = change.backgroundColour?.toLowerCase() ?? null;
+    if (Object.keys(set).length === 0) throw invalidCampaign([{ path: [], message: 'nothing to change: give at least one field' }]);
+    await db.campaigns.updateOne({ _id: campaign._id }, { $set: set });
+    await appendAudit(db, { actor, action: 'campaign_updated', target: { kind: 'campaign', id: campaign.slug }, details: { fields: Object.keys(change).sort(), ...(change.status ? { status: change.status } : {}) } }, now);
+    return findCampaign(db, slug);
+  });
 }
 
 export const consentVersionSchema = z.object({ consent: consentTextsSchema }).strict();
 
-const CONSENT_SLOTS = 'campaign_consent_slots';
-const STALE_SLOT_MS = 30_000;
-
 /**
  * Publishes a new consent version: appended, numbered one past the last. Earlier versions are never
  * touched, so a clip keeps the exact text its contributor agreed to (the review page and the release read
- * the version the submission recorded). New uploads must agree to the new version.
- * The number is taken by inserting `<campaign>:<n>` (refused atomically for all but one, also on FerretDB,
- * where a compare-and-set update is not atomic): two admins publishing at once get n and n+1, never both n.
+ * the version the submission recorded). New uploads must agree to the new version. Under the campaign's
+ * lock (campaign-lock.ts): two admins publishing at once get n and n+1, never both n.
  */
 export async function publishConsentVersion(db: Database, slug: string, input: unknown, now: Date, actor: Actor): Promise<ConsentVersion> {
   const { consent } = parseCampaignInput(consentVersionSchema, input);
-  for (let attempt = 0; attempt < 5; attempt += 1) {
-    const campaign = await findCampaign(db, slug);
-    const issues = consentIssues(consent, campaign.languages);
-    if (issues.length) throw invalidCampaign(issues);
-    const version: ConsentVersion = { version: currentConsent(campaign).version + 1, texts: consent, publishedAt: now };
-    const slots = db.connection.db!.collection<{ _id: string; at: Date }>(CONSENT_SLOTS);
-    const slot = `${campaign._id.toHexString()}:${version.version}`;
-    try {
-      await slots.insertOne({ _id: slot, at: now });
-    } catch (error) {
-      if (!isDuplicateKey(error)) throw error;
-      // Someone else took this number; a slot left by a process that died before appending is freed once stale.
-      const left = await slots.findOne({ _id: slot });
-      if (left && now.getTime() - left.at.getTime() > STALE_SLOT_MS) await slots.deleteOne({ _id: slot, at: left.at });
-      continue;
-    }
-    await db.campaigns.updateOne({ _id: campaign._id }, { $push: { consentVersions: version } });
-    await appendAudit(db, { actor, action: 'consent_published', target: { kind: 'campaign', id: campaign.slug }, details: { version: version.version, languages: consent.map((t) => t.language) } }, now);
-    return version;
-  }
-  throw new AppError('campaign_busy', 409, 'Another consent version was being published at the same time. Please reload and try again.');
+  return withCampaignLock(db, slug, async () => {
+      const campaign = await findCampaign(db, slug);
+      const issues = consentIssues(consent, campaign.languages);
+      if (issues.length) throw invalidCampaign(issues);
+      const version: ConsentVersion = { version: currentConsent(campaign).version + 1, texts: consent, publishedAt: now };
+      await db.campaigns.updateOne({ _id: campaign._id }, { $push: { consentVersions: version } });
+      await appendAudit(db, { actor, action: 'consent_published', target: { kind: 'campaign', id: campaign.slug }, details: { version: version.version, languages: consent.map((t) => t.language) } }, now);
+      return version;
+  });
 }
 
 /**
@@ -148,15 +135,17 @@ export async function publishConsentVersion(db: Database, slug: string, input: u
  */
 export async function setCampaignLogo(deps: { db: Database; storage: ObjectStorage }, slug: string, bytes: Buffer, now: Date, actor: Actor): Promise<CampaignLogo> {
   const checked = checkLogo(bytes);
-  const campaign = await findCampaign(deps.db, slug);
-  const id = randomBytes(8).toString('hex');
-  const logo: CampaignLogo = { id, key: campaignLogoKey(campaign._id.toHexString(), id), contentType: checked.contentType, bytes: checked.body.length, width: checked.width, height: checked.height, uploadedAt: now };
-  await deps.storage.upload(logo.key, checked.body, logo.contentType);
-  await deps.db.campaigns.updateOne({ _id: campaign._id }, { $set: { 'branding.logo': logo } });
-  const previous = campaign.branding?.logo;
-  if (previous) await deps.storage.remove(previous.key).catch(() => undefined);
-  await appendAudit(deps.db, { actor, action: 'campaign_logo_set', target: { kind: 'campaign', id: campaign.slug }, details: { type: logo.contentType, bytes: logo.bytes, width: logo.width, height: logo.height } }, now);
-  return logo;
+  return withCampaignLock(deps.db, slug, async () => {
+    const campaign = await findCampaign(deps.db, slug);
+    const id = randomBytes(8).toString('hex');
+    const logo: CampaignLogo = { id, key: campaignLogoKey(campaign._id.toHexString(), id), contentType: checked.contentType, bytes: checked.body.length, width: checked.width, height: checked.height, uploadedAt: now };
+    await deps.storage.upload(logo.key, checked.body, logo.contentType);
+    await deps.db.campaigns.updateOne({ _id: campaign._id }, { $set: { 'branding.logo': logo } });
+    const previous = campaign.branding?.logo;
+    if (previous) await deps.storage.remove(previous.key).catch(() => undefined);
+    await appendAudit(deps.db, { actor, action: 'campaign_logo_set', target: { kind: 'campaign', id: campaign.slug }, details: { type: logo.contentType, bytes: logo.bytes, width: logo.width, height: logo.height } }, now);
+    return logo;
+  });
 }
 
 /** The campaign's current logo, for the contributors' page; an old or unknown id is a 404. */

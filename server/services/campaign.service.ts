@@ -6,6 +6,7 @@ import type { Campaign, ConsentVersion, LocalisedText, UnionLink } from '../../s
 import { CONSENT_GRANTS } from '../../shared/submissions/consent-scopes';
 import { appendAudit, type AuditEvent } from './audit.service';
 import { colourIssues, HEX_COLOUR } from './campaign-branding';
+import { withCampaignLock } from './campaign-lock';
 
 export type Actor = AuditEvent['actor'];
 /** Who acts when the operator's command line does (the CLI has no staff session). */
@@ -256,20 +257,25 @@ const unionLinkSchema = z
 /** A union's own upload link for a campaign; the token is returned once (only its hash is kept). */
 export async function createUnionLink(db: Database, slug: string, input: z.input<typeof unionLinkSchema>, now: Date, actor: Actor = CLI_ACTOR): Promise<{ id: string; token: string; path: string }> {
   const { organisation, country } = parseCampaignInput(unionLinkSchema, input);
-  const campaign = await findCampaign(db, slug);
-  const token = randomBytes(18).toString('base64url');
-  const link: UnionLink = { id: randomBytes(6).toString('hex'), tokenHash: hashLinkToken(token), organisation, country, createdAt: now, revokedAt: null };
-  await db.campaigns.updateOne({ _id: campaign._id }, { $push: { unionLinks: link } });
-  await appendAudit(db, { actor, action: 'union_link_created', target: { kind: 'campaign', id: campaign.slug }, details: { link: link.id, organisation, country } }, now);
-  return { id: link.id, token, path: `/c/${campaign.slug}/u/${token}` };
+  return withCampaignLock(db, slug, async () => {
+    const campaign = await findCampaign(db, slug);
+    const token = randomBytes(18).toString('base64url');
+    const link: UnionLink = { id: randomBytes(6).toString('hex'), tokenHash: hashLinkToken(token), organisation, country, createdAt: now, revokedAt: null };
+    await db.campaigns.updateOne({ _id: campaign._id }, { $push: { unionLinks: link } });
+    await appendAudit(db, { actor, action: 'union_link_created', target: { kind: 'campaign', id: campaign.slug }, details: { link: link.id, organisation, country } }, now);
+    return { id: link.id, token, path: `/c/${campaign.slug}/u/${token}` };
+  });
 }
 
+/** Revokes a link (under the campaign's lock: the links are rewritten whole, so nothing may change them meanwhile). */
 export async function revokeUnionLink(db: Database, slug: string, id: string, now: Date, actor: Actor = CLI_ACTOR): Promise<void> {
-  const campaign = await findCampaign(db, slug);
-  const links = (campaign.unionLinks ?? []).map((link) => (link.id === id && !link.revokedAt ? { ...link, revokedAt: now } : link));
-  if (!links.some((link) => link.id === id)) throw new AppError('link_not_found', 404, `The campaign "${slug}" has no link "${id}".`);
-  await db.campaigns.updateOne({ _id: campaign._id }, { $set: { unionLinks: links } });
-  await appendAudit(db, { actor, action: 'union_link_revoked', target: { kind: 'campaign', id: campaign.slug }, details: { link: id } }, now);
+  return withCampaignLock(db, slug, async () => {
+    const campaign = await findCampaign(db, slug);
+    const links = (campaign.unionLinks ?? []).map((link) => (link.id === id && !link.revokedAt ? { ...link, revokedAt: now } : link));
+    if (!links.some((link) => link.id === id)) throw new AppError('link_not_found', 404, `The campaign "${slug}" has no link "${id}".`);
+    await db.campaigns.updateOne({ _id: campaign._id }, { $set: { unionLinks: links } });
+    await appendAudit(db, { actor, action: 'union_link_revoked', target: { kind: 'campaign', id: campaign.slug }, details: { link: id } }, now);
+  });
 }
 
 /** The union link a token opens; a revoked or unknown one is refused with a clear error. */

@@ -371,7 +371,7 @@ export const en = {
   'error.logo_unsupported_type': 'The logo must be a PNG, JPEG or WebP image. SVG is refused: it can carry script.',
   'error.logo_invalid': 'The logo image is damaged or cut short. Please export it again as PNG, JPEG or WebP.',
   'error.logo_too_large': 'The logo is too large (at most 100 KB and 2048 pixels on each side).',
-  'error.campaign_busy': 'Another consent version was being published at the same time. Please reload and try again.',
+  'error.campaign_busy': 'Someone else was changing this campaign at the same time. Please reload and try again.',
   'error.database_unavailable': 'The database is not reachable right now. Please try again in a few minutes.',
 } as const;
 
