@@ -121,9 +121,20 @@ export type NewCampaign = z.input<typeof newCampaignSchema>;
  * the upload API's): the one way the CLI, the admin API and the admin page validate campaign input.
  */
 export function parseCampaignInput<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
+  const hidden = prototypeKeys(input);
+  if (hidden.length) throw invalidCampaign(hidden.map((path) => ({ path, message: 'this key is not allowed (it names an object\'s prototype)' })));
   const parsed = schema.safeParse(input);
   if (parsed.success) return parsed.data;
   throw invalidCampaign(parsed.error.issues.map((issue) => ({ path: issue.path.map(String), message: issue.message })));
+}
+
+/**
+ * Where JSON input has a `__proto__` key (JSON.parse makes it an own key). Zod's records drop it without a
+ * word, so `{"titles": {"__proto__": "x"}}` would quietly empty the titles: it is refused by name instead.
+ */
+function prototypeKeys(value: unknown, path: string[] = []): string[][] {
+  if (!value || typeof value !== 'object') return [];
+  return Object.keys(value).flatMap((key) => (key === '__proto__' ? [[...path, key]] : prototypeKeys((value as Record<string, unknown>)[key], [...path, key])));
 }
 
 export function invalidCampaign(issues: Issue[]): AppError {
