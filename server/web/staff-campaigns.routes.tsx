@@ -103,7 +103,8 @@ export function staffCampaignRoutes(router: Router, deps: ServerDeps): void {
   const notices: Record<string, (ctx: StaffContext, req: Request) => string> = {
     saved: (ctx) => ctx.t('campaigns.saved'),
     logo: (ctx) => ctx.t('campaigns.logoSaved'),
-    consent: (ctx, req) => ctx.t('campaigns.consentPublished', { version: String(req.query.version ?? '') }),
+    // Only a number from the address: anyone can send an admin a link, and the notice must not say their words.
+    consent: (ctx, req) => (typeof req.query.version === 'string' && /^\d{1,6}$/.test(req.query.version) ? ctx.t('campaigns.consentPublished', { version: req.query.version }) : ctx.t('campaigns.saved')),
     revoked: (ctx) => ctx.t('campaigns.linkDone'),
   };
 

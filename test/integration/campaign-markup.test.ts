@@ -52,6 +52,14 @@ describe('campaign texts carrying markup', () => {
     expect(pages.adminEdit).toContain('Union &lt;/title>&lt;script>');
   });
 
+  test("when an admin follows a link whose notice carries someone's words, then the page does not say them; a real version number is shown", async () => {
+    const words = '3. URGENT: your session expired, send your password to help@evil.example';
+    const spoofed = await admin.get(`/staff/admin/campaigns/markup?done=consent&version=${encodeURIComponent(words)}`);
+    expect(spoofed.status).toBe(200);
+    expect(spoofed.html).not.toContain('evil.example');
+    expect((await admin.get('/staff/admin/campaigns/markup?done=consent&version=2')).html).toContain('Consent version 2 is published.');
+  });
+
   test('when a colour in the database was never checked (written by hand), then the stylesheet leaves it out', async () => {
     await app.services.db.campaigns.collection.updateOne({ slug: 'markup' }, { $set: { 'branding.accentColour': '#0b5394;} body{background:url(//evil.example/x)} a{', 'branding.backgroundColour': '#ffffff\n' } });
     const css = await (await fetch(`${app.baseUrl}/c/markup/theme.css`)).text();
