@@ -17,6 +17,7 @@ import {
   consentTextsSchema,
   currentConsent,
   findCampaign,
+  fromLocalised,
   hashtagsSchema,
   invalidCampaign,
   isOpen,
@@ -65,8 +66,8 @@ export async function updateCampaign(db: Database, slug: string, input: unknown,
   return withCampaignLock(db, slug, async () => {
     const campaign = await findCampaign(db, slug);
     const languages = change.languages ?? campaign.languages;
-    const titles = change.titles ?? Object.fromEntries((campaign.titles ?? []).map((t) => [t.language, t.text]));
-    const prompts = change.prompts ?? Object.fromEntries((campaign.prompts ?? []).map((t) => [t.language, t.text]));
+    const titles = change.titles ?? fromLocalised(campaign.titles);
+    const prompts = change.prompts ?? fromLocalised(campaign.prompts);
     const colours = {
       accentColour: change.accentColour === undefined ? (campaign.branding?.accentColour ?? null) : change.accentColour,
       backgroundColour: change.backgroundColour === undefined ? (campaign.branding?.backgroundColour ?? null) : change.backgroundColour,
@@ -94,7 +95,7 @@ export async function updateCampaign(db: Database, slug: string, input: unknown,
     if (change.prompts) set.prompts = toLocalised(change.prompts);
     if (change.languages) set.languages = change.languages;
     if (change.status) set.status = change.status;
-    if (change.hashtags) set.hashtags = change.hashtags.map((tag) => (tag.startsWith('#') ? tag : `#${tag}`));
+    if (change.hashtags) set.hashtags = change.hashtags;
     if (change.opensAt !== undefined) set.opensAt = change.opensAt;
     if (change.closesAt !== undefined) set.closesAt = change.closesAt;
     if (change.checklistRequired !== undefined) set.checklistRequired = change.checklistRequired;
@@ -165,8 +166,8 @@ export function adminCampaignView(campaign: Campaign, now: Date) {
     status: campaign.status,
     open: isOpen(campaign, now),
     languages: campaign.languages,
-    titles: Object.fromEntries((campaign.titles ?? []).map((t) => [t.language, t.text])),
-    prompts: Object.fromEntries((campaign.prompts ?? []).map((t) => [t.language, t.text])),
+    titles: fromLocalised(campaign.titles),
+    prompts: fromLocalised(campaign.prompts),
     hashtags: campaign.hashtags ?? [],
     opensAt: campaign.opensAt,
     closesAt: campaign.closesAt,

@@ -13,6 +13,8 @@ export type Actor = AuditEvent['actor'];
 export const CLI_ACTOR: Actor = { id: null, email: 'command line' };
 
 export const LANGUAGE_CODE = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/;
+/** A campaign's slug (its address, /c/<slug>): the schema's and the staff routes' check. */
+export const CAMPAIGN_SLUG = /^[a-z0-9][a-z0-9-]{1,62}$/;
 
 const statementSchema = z.object({
   id: z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, 'statement ids are short lowercase words, e.g. "publish"'),
@@ -28,7 +30,11 @@ export const consentTextsSchema = z.array(z.object({ language: languageCode, sta
 
 /** Per-language texts (title, prompt): `{ "be": "…", "en": "…" }`. */
 export const localisedSchema = (max: number) => z.record(languageCode, z.string().trim().min(1).max(max));
-export const hashtagsSchema = z.array(z.string().regex(/^#?[\p{L}\p{N}_]{1,100}$/u, 'a hashtag is letters, digits and underscores')).max(30);
+/** Hashtags, given with or without their `#`, stored with it. */
+export const hashtagsSchema = z
+  .array(z.string().regex(/^#?[\p{L}\p{N}_]{1,100}$/u, 'a hashtag is letters, digits and underscores'))
+  .max(30)
+  .transform((tags) => tags.map((tag) => (tag.startsWith('#') ? tag : `#${tag}`)));
 export const colourSchema = z.string().regex(HEX_COLOUR, 'a colour is written #rrggbb, e.g. #a3001a').nullable();
 export const TITLE_MAX = 200;
 export const PROMPT_MAX = 2000;
@@ -63,7 +69,7 @@ export function localisedIssues(field: 'titles' | 'prompts', texts: Record<strin
 /** What it takes to create a campaign (the CLI, the admin API and page, and the local seed use this). */
 export const newCampaignSchema = z
   .object({
-    slug: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, 'a slug is lowercase letters, digits and dashes'),
+    slug: z.string().regex(CAMPAIGN_SLUG, 'a slug is lowercase letters, digits and dashes'),
     name: z.string().trim().min(1).max(200),
     /** The page's title per language (the name where there is none). */
     titles: localisedSchema(TITLE_MAX).default({}),
@@ -143,6 +149,8 @@ export function invalidCampaign(issues: Issue[]): AppError {
 }
 
 export const toLocalised = (texts: Record<string, string>): LocalisedText[] => Object.entries(texts).map(([language, text]) => ({ language, text }));
+/** The other way: `{ "be": "…" }` from a stored list (absent on campaigns made before titles: `{}`). */
+export const fromLocalised = (texts: LocalisedText[] | undefined): Record<string, string> => Object.fromEntries((texts ?? []).map((t) => [t.language, t.text]));
 
 /**
  * The text in `language`, else in the campaign's first language that has one (with the language it is in), else
@@ -177,7 +185,7 @@ export async function createCampaign(db: Database, input: NewCampaign, now: Date
     branding: { logo: null, accentColour: campaign.accentColour?.toLowerCase() ?? null, backgroundColour: campaign.backgroundColour?.toLowerCase() ?? null },
     languages: campaign.languages,
     status: campaign.status,
-    hashtags: campaign.hashtags.map((tag) => (tag.startsWith('#') ? tag : `#${tag}`)),
+    hashtags: campaign.hashtags,
     opensAt: campaign.opensAt,
     closesAt: campaign.closesAt,
     consentVersions: [{ version: 1, texts: campaign.consent, publishedAt: now }],
@@ -235,8 +243,8 @@ export function publicCampaign(campaign: Campaign, now: Date) {
   return {
     slug: campaign.slug,
     name: campaign.name,
-    titles: Object.fromEntries((campaign.titles ?? []).map((t) => [t.language, t.text])),
-    prompts: Object.fromEntries((campaign.prompts ?? []).map((t) => [t.language, t.text])),
+    titles: fromLocalised(campaign.titles),
+    prompts: fromLocalised(campaign.prompts),
     branding: {
       logo: logo ? { url: campaignLogoPath(campaign.slug, logo.id), width: logo.width, height: logo.height } : null,
       accentColour: campaign.branding?.accentColour ?? null,

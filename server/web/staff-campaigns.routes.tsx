@@ -5,7 +5,7 @@ import { AppError, isAppError } from '../../shared/errors';
 import type { ServerDeps } from '../deps';
 import { adminCampaignView, listCampaigns, publishConsentVersion, setCampaignLogo, updateCampaign, type CampaignUpdate } from '../services/campaign-admin.service';
 import { LOGO_MAX_BYTES } from '../services/campaign-logo';
-import { createCampaign, createUnionLink, findCampaign, revokeUnionLink, type Actor, type NewCampaign } from '../services/campaign.service';
+import { CAMPAIGN_SLUG, createCampaign, createUnionLink, findCampaign, revokeUnionLink, type Actor, type NewCampaign } from '../services/campaign.service';
 import { CampaignEditPage, CampaignListPage, type CampaignEditState, type FormError } from './pages/campaigns.pages';
 import { errorMessage } from './pages/home.pages';
 import { renderPage } from './render';
@@ -20,8 +20,8 @@ import { parseBody, staffContext, staffRoute, staffSession, type StaffContext } 
 const admin = { roles: ['admin'] } as const;
 /** Campaign texts (four languages of consent, prompts) need more than the forms' 16 KB. */
 const big = { bodyLimit: '256kb' };
-const slugParam = z.object({ slug: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/) }).strip();
-const linkParams = z.object({ slug: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/), linkId: z.string().regex(/^[0-9a-f]{12}$/) }).strip();
+const slugParam = z.object({ slug: z.string().regex(CAMPAIGN_SLUG) }).strip();
+const linkParams = z.object({ slug: z.string().regex(CAMPAIGN_SLUG), linkId: z.string().regex(/^[0-9a-f]{12}$/) }).strip();
 const linkBody = z.object({ organisation: z.string().max(200), country: z.string().max(2), _csrf: z.string().optional() }).strict();
 const campaignJson = z.object({ campaign: z.string().max(200_000), _csrf: z.string().optional() }).strict();
 const consentJson = z.object({ consent: z.string().max(200_000), _csrf: z.string().optional() }).strict();
