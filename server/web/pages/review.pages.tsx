@@ -5,11 +5,48 @@ import { formatDateTime } from '../messages/messages';
 import type { StaffContext } from '../staff-route';
 import { Csrf, Layout } from './layout';
 
+/**
+ * Withdrawal by a moderator: behind a disclosure, with a box to tick (it cannot be undone) and a reason,
+ * so it is never one click away. The server checks both.
+ */
+function WithdrawSection(props: { ctx: StaffContext; id: string; status: string; done: boolean }) {
+  const { ctx, id } = props;
+  const { t } = ctx;
+  if (props.status === 'withdrawn') {
+    return (
+      <section id="withdraw">
+        <p class="notice" data-testid="withdrawn">
+          {props.done ? t('review.withdrawDone') : t('review.withdrawnAlready')}
+        </p>
+      </section>
+    );
+  }
+  return (
+    <section id="withdraw">
+      <details>
+        <summary>{t('review.withdraw')}</summary>
+        <form method="post" action={`/staff/review/${id}/withdraw`} class="withdraw">
+          <Csrf ctx={ctx} />
+          <p class="help">{t('review.withdrawHelp', { status: props.status })}</p>
+          <label for="withdraw-reason">{t('review.withdrawReason')}</label>
+          <textarea id="withdraw-reason" name="reason" rows={2} maxLength={2000} required />
+          <label>
+            <input type="checkbox" name="confirm" value="yes" required /> {t('review.withdrawConfirm')}
+          </label>
+          <button type="submit" class="danger">
+            {t('review.withdrawSubmit')}
+          </button>
+        </form>
+      </details>
+    </section>
+  );
+}
+
 function megabytes(bytes: number): string {
   return `${(bytes / 1_000_000).toFixed(1)} MB`;
 }
 
-export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: string; audit: AuditEntry[]; captions: boolean; claimMinutes: number }) {
+export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: string; audit: AuditEntry[]; captions: boolean; withdrawn?: boolean; claimMinutes: number }) {
   const { ctx, view, me } = props;
   const { t } = ctx;
   const { submission, campaign, entry, claim } = view;
@@ -171,6 +208,8 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
           </>
         )}
       </section>
+
+      <WithdrawSection ctx={ctx} id={id} status={submission.status} done={props.withdrawn === true} />
 
       <section>
         <h2>{t('review.history')}</h2>
