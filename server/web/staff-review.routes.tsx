@@ -2,6 +2,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Response, Router } from 'express';
 import { z } from 'zod';
 import { AppError } from '../../shared/errors';
+import { CAPTION_LANGUAGE, listCaptionVersions } from '../../shared/captions/caption-versions';
 import type { Campaign } from '../../shared/models/campaign.model';
 import { claimsFor } from '../../shared/submissions/review-claims';
 import { decodeCursor, listReviewQueue, queueFacets, type ReviewEntry } from '../../shared/submissions/review-queue';
@@ -45,7 +46,7 @@ const bulkBody = z
     note: z.string().max(2000).default(''),
   })
   .strict();
-const reviewQuery = z.object({ captions: z.enum(['1']).optional(), withdrawn: z.enum(['1']).optional() }).strict();
+const reviewQuery = z.object({ captions: z.union([z.enum(['1']), z.string().regex(CAPTION_LANGUAGE)]).optional(), withdrawn: z.enum(['1']).optional() }).strict();
 const nextQuery = z.object({ skip: idParam.optional(), done: z.enum(['approved', 'vote', 'rejected']).optional() }).strict();
 const RANGE = /^bytes=\d*-\d*$/;
 
@@ -146,7 +147,8 @@ export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
     const me = moderatorOf(res);
     const view = await openReview(reviewDeps, me, id);
     const audit = await auditFor(deps.db, { kind: 'submission', id });
-    renderPage(res, <ReviewPage ctx={staffContext(res)} view={view} me={me.id} audit={audit} captions={captions === '1'} withdrawn={withdrawn === '1'} claimMinutes={Math.round(deps.config.review.claimSeconds / 60)} />);
+    const captionVersions = await listCaptionVersions(deps.db.captionVersions, view.submission._id);
+    renderPage(res, <ReviewPage ctx={staffContext(res)} view={view} me={me.id} audit={audit} captions={captions ?? null} captionVersions={captionVersions} withdrawn={withdrawn === '1'} claimMinutes={Math.round(deps.config.review.claimSeconds / 60)} />);
   });
 
   staffRoute(router, 'post', '/staff/review/:id/claim', reviewers, async (req, res) => {

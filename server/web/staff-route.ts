@@ -51,10 +51,14 @@ type Method = 'get' | 'post';
 
 const bodyParsers = [express.urlencoded({ extended: false, limit: '16kb' }), express.json({ limit: '16kb' })];
 
-export function staffRoute(router: Router, method: Method, path: string, access: Access, handler: RequestHandler): void {
+/**
+ * `options.parsers`: body parsers of the route's own, instead of the small form and JSON ones (a caption
+ * editor's long form, a multipart file): they run before the CSRF check, which reads the parsed body.
+ */
+export function staffRoute(router: Router, method: Method, path: string, access: Access, handler: RequestHandler, options: { parsers?: RequestHandler[] } = {}): void {
   const route = router.route(path);
   (route as unknown as Record<symbol, Access>)[ACCESS] = access;
-  const chain: RequestHandler[] = method === 'get' ? [checkAccess(access), handler] : [...bodyParsers, checkAccess(access), checkCsrf, handler];
+  const chain: RequestHandler[] = method === 'get' ? [checkAccess(access), handler] : [...(options.parsers ?? bodyParsers), checkAccess(access), checkCsrf, handler];
   route[method](...chain);
 }
 

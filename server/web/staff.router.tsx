@@ -8,6 +8,7 @@ import { renderPage } from './render';
 import { staffAdminRoutes } from './staff-admin.routes';
 import { staffAuthRoutes } from './staff-auth.routes';
 import { staffReviewRoutes } from './staff-review.routes';
+import { staffCaptionRoutes } from './captions.routes';
 import { staffGalleryRoutes } from './gallery.routes';
 import { staffDistributionRoutes } from './distribution.routes';
 import { staffContext, staffContextMiddleware, staffRoute } from './staff-route';
@@ -41,6 +42,7 @@ export function staffRouter(deps: ServerDeps): Router {
   staffAuthRoutes(router, deps, sessions);
   staffAdminRoutes(router, deps, sessions);
   staffReviewRoutes(router, deps);
+  staffCaptionRoutes(router, deps);
   staffGalleryRoutes(router, deps);
   staffDistributionRoutes(router, deps);
 

@@ -19,6 +19,7 @@ export const AUDIT_ACTIONS = [
   'reject',
   'original_downloaded',
   'withdraw',
+  'captions_saved',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

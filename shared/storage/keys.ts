@@ -70,7 +70,20 @@ export function releasePrefix(submissionId: string): string {
   return `releases/${checkId(submissionId)}/`;
 }
 
+/**
+ * The review preview with a caption version burned in (worker/handlers/caption-preview.handler.ts), under
+ * the version's own id: a language code chosen by a moderator never enters a key.
+ */
+export function captionPreviewKey(submissionId: string, versionId: string): string {
+  if (!ID.test(versionId)) throw new Error(`not a caption version id: ${versionId}`);
+  return `${captionsPrefix(submissionId)}${versionId}/preview-captioned.mp4`;
+}
+
+export function captionsPrefix(submissionId: string): string {
+  return `captions/${checkId(submissionId)}/`;
+}
+
 /** Everything stored for one submission (for withdrawal and for tests that check nothing is left). */
 export function submissionPrefixes(submissionId: string): string[] {
-  return [originalsPrefix(submissionId), outputsPrefix(submissionId), releasePrefix(submissionId)];
+  return [originalsPrefix(submissionId), outputsPrefix(submissionId), releasePrefix(submissionId), captionsPrefix(submissionId)];
 }

@@ -14,11 +14,9 @@ import { fetchOriginal } from '../steps/fetch-original.step';
 import { CAPTION_SAFE_AREAS, RELEASE_SHAPES, renderRelease, shapeSize, type ReleasePlan, type ReleaseShape } from '../steps/release.step';
 import { storeFile } from '../steps/store-outputs.step';
 import { masterSize, posterTime, previewFps } from '../steps/transcode.step';
-import { parseSubtitles, toAss, toSrt, toWebVtt } from '../subtitles/subtitles';
+import { parseSubtitles, toAss, toSrt, toWebVtt, type Cue } from '../subtitles/subtitles';
+import { CAPTION_LANGUAGE, latestCaptionVersions } from '../../shared/captions/caption-versions';
 import { makeJobDir, workRoot } from '../work-dirs';
-
-/** A caption language code as the upload accepts it ("be", "pt-br"): it becomes part of file names. */
-const LANGUAGE = /^[a-z]{2,3}(-[a-z0-9]{2,8})?$/;
 
 export class ReleaseInputError extends Error {}
 
@@ -72,16 +70,29 @@ export async function removeRelease(storage: ObjectStorage, submissionId: string
 
 interface CaptionTrack {
   language: string;
-  key: string;
+  cues: Cue[];
 }
 
-/** The caption languages of a clip: today the contributor's subtitles (stored as clean SRT at processing). */
-export function captionTracks(submission: Pick<Submission, 'outputs' | 'language'>): CaptionTrack[] {
+/**
+ * The caption languages of a clip: the latest version of each language the moderators saved
+ * (shared/captions/caption-versions.ts), and the contributor's own subtitles (stored as clean SRT at
+ * processing) for their language when nobody edited it. Stored cues are parsed again on the way (the
+ * same validation and markup stripping as an upload).
+ */
+export async function captionTracks(deps: Pick<WorkerDeps, 'db' | 'storage'>, submission: Pick<Submission, '_id' | 'outputs' | 'language'>): Promise<CaptionTrack[]> {
+  const tracks: CaptionTrack[] = [];
+  const versions = await latestCaptionVersions(deps.db.captionVersions, submission._id);
+  const own = submission.language.toLowerCase();
   const srt = submission.outputs.captionsSrt;
-  if (!srt) return [];
-  const language = submission.language.toLowerCase();
-  if (!LANGUAGE.test(language)) throw new ReleaseInputError(`caption language "${submission.language}" is not a language code`);
-  return [{ language, key: srt.key }];
+  if (srt && !versions.some((v) => v.language === own)) {
+    if (!CAPTION_LANGUAGE.test(own)) throw new ReleaseInputError(`caption language "${submission.language}" is not a language code`);
+    tracks.push({ language: own, cues: parseSubtitles((await buffer(await deps.storage.download(srt.key))).toString('utf8')) });
+  }
+  for (const version of versions) {
+    if (!CAPTION_LANGUAGE.test(version.language)) throw new ReleaseInputError(`caption language "${version.language}" is not a language code`);
+    tracks.push({ language: version.language, cues: parseSubtitles(toSrt(version.cues)) });
+  }
+  return tracks;
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -107,12 +118,11 @@ async function renderAndStore(
   const master = masterSize(video);
   const outDir = join(workDir, 'out');
   await mkdir(outDir);
-  // Captions: the stored clean SRT, parsed again (same validation and markup stripping as an upload),
-  // and written out as this code's own ASS per shape (each shape's frame and safe area), SRT and WebVTT.
+  // Captions (captionTracks: the latest version per language, parsed again), written out as this code's own ASS per shape (each shape's frame and safe area), SRT and WebVTT.
   const sidecars: Record<string, string> = {};
   const captions: ReleasePlan['captions'] = [];
-  for (const track of captionTracks(submission)) {
-    const cues = parseSubtitles((await buffer(await deps.storage.download(track.key))).toString('utf8'));
+  for (const track of await captionTracks(deps, submission)) {
+    const { cues } = track;
     const assPaths = {} as Record<ReleaseShape, string>;
     for (const shape of RELEASE_SHAPES) {
       assPaths[shape] = join(workDir, `captions-${track.language}-${shape}.ass`);
