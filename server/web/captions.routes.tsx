@@ -58,8 +58,10 @@ export function staffCaptionRoutes(router: Router, deps: ServerDeps): void {
   const captionDeps = { db: deps.db, storage: deps.storage, queue: deps.queue, now: deps.now, logger: deps.logger, claimSeconds: deps.config.review.claimSeconds };
   const bigForm = [express.urlencoded({ extended: false, limit: '4mb', parameterLimit: MAX_ROWS * 4 + 10 })];
   const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: deps.config.upload.subtitleMaxBytes, files: 1, fields: 4, parts: 5 } }).single('file');
+  // A form that is not multipart is still read (for its CSRF token), then refused for its missing file.
+  const smallForm = express.urlencoded({ extended: false, limit: '16kb' });
   const fileParser = (req: Request, res: Response, next: (error?: unknown) => void) =>
-    upload(req, res, (error: unknown) => {
+    !req.is('multipart/form-data') ? smallForm(req, res, next) : upload(req, res, (error: unknown) => {
       if (error instanceof multer.MulterError && error.code === 'LIMIT_FILE_SIZE') return next(new AppError('captions_file_too_large', 413, `The subtitle file is larger than ${Math.round(deps.config.upload.subtitleMaxBytes / 1024)} KiB.`, { details: { kib: Math.round(deps.config.upload.subtitleMaxBytes / 1024) } }));
       if (error) return next(new AppError('invalid_body', 400, 'The form was incomplete or not understood.'));
       next();
