@@ -87,7 +87,11 @@ export function staffCaptionRoutes(router: Router, deps: ServerDeps): void {
       const id = parseBody(idParam, req.params.id);
       const body = parseBody(rowsBody, req.body);
       const removed = new Set(body.remove.map(Number));
-      const rows = body.start.map((start, i) => ({ start, end: body.end[i] ?? '', text: body.text[i] ?? '' })).filter((_, i) => !removed.has(i + 1));
+      // Removed rows and blank ones (the editor's empty row for a new cue) go before numbering, so the
+      // numbers in any refusal are those of the rows shown again.
+      const rows = body.start
+        .map((start, i) => ({ start, end: body.end[i] ?? '', text: body.text[i] ?? '' }))
+        .filter((row, i) => !removed.has(i + 1) && (row.start.trim() !== '' || row.end.trim() !== '' || row.text.trim() !== ''));
       try {
         const saved = await saveCaptionRows(captionDeps, moderatorOf(res), id, { language: body.lang, rows, from: body.from ?? null });
         res.redirect(303, `/staff/review/${id}/captions?lang=${saved.language}&saved=${saved.version}`);
