@@ -83,6 +83,12 @@ export function captionsPrefix(submissionId: string): string {
   return `captions/${checkId(submissionId)}/`;
 }
 
+/** A campaign's release branding (its watermark, its end card): the campaign's id, a fixed name. */
+export function campaignReleaseKey(campaignId: string, asset: 'watermark' | 'end-card'): string {
+  if (!ID.test(campaignId)) throw new Error(`not a campaign id: ${campaignId}`);
+  return `campaign-release/${campaignId}/${asset}.png`;
+}
+
 /** Everything stored for one submission (for withdrawal and for tests that check nothing is left). */
 export function submissionPrefixes(submissionId: string): string[] {
   return [originalsPrefix(submissionId), outputsPrefix(submissionId), releasePrefix(submissionId), captionsPrefix(submissionId)];
