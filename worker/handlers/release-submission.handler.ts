@@ -1,7 +1,7 @@
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
-import type { Campaign } from '../../shared/models/campaign.model';
+import type { Campaign, CampaignRelease } from '../../shared/models/campaign.model';
 import type { QueueJob } from '../../shared/queue/queue';
 import { consentScope } from '../../shared/submissions/consent-scopes';
 import { queueWebhooks } from '../../shared/distribution/webhooks';
@@ -37,10 +37,10 @@ export async function releaseSubmission(deps: WorkerDeps, job: QueueJob<'release
   }
   const workDir = await makeJobDir(workRoot(deps.config.worker.workDir));
   try {
-    const { outputs, languages } = await renderAndStore(deps, submission, workDir, job);
-    // Where it may go: the consent its contributor gave, read against the campaign's statements.
-    const campaign = await deps.db.campaigns.findById(submission.campaignId).select({ consentVersions: 1 }).lean<Pick<Campaign, 'consentVersions'>>();
+    const campaign = await deps.db.campaigns.findById(submission.campaignId).select({ consentVersions: 1, release: 1 }).lean<Pick<Campaign, 'consentVersions' | 'release'>>();
     if (!campaign) throw new ReleaseInputError('the clip\'s campaign is gone');
+    const { outputs, languages } = await renderAndStore(deps, submission, workDir, job, campaign.release ?? null);
+    // Where it may go: the consent its contributor gave, read against the campaign's statements.
     const scope = consentScope(campaign, submission.consent);
     const released = await finishRelease(deps.db.submissions, submission, { outputs, languages, ...scope }, { by: 'worker' });
     if (!released) {
@@ -107,6 +107,7 @@ async function renderAndStore(
   submission: Submission,
   workDir: string,
   job: QueueJob<'release-submission'>,
+  branding: CampaignRelease | null,
 ): Promise<{ outputs: Record<string, StoredObject>; languages: string[] }> {
   const id = submission._id.toHexString();
   const video = submission.media?.video;
@@ -135,12 +136,23 @@ async function renderAndStore(
     }
   }
 
+  // The campaign's watermark and end card, when it has them (campaign.release), downloaded under names of our own.
+  const brandingFile = async (key: string | null | undefined, name: string) => {
+    if (!key) return null;
+    const path = join(workDir, name);
+    await writeFile(path, await buffer(await deps.storage.download(key)));
+    return path;
+  };
+  const watermarkPath = await brandingFile(branding?.watermarkKey, 'watermark.png');
+  const endCardPath = await brandingFile(branding?.endCardKey, 'end-card.png');
+  const endCard = endCardPath && branding ? { path: endCardPath, seconds: branding.endCardSeconds } : null;
+
   const limits = { ...deps.limits, groupDir: workDir };
   const renders = await renderRelease(
-    { masterPath, outDir, master, fps: previewFps(video), posterTime: posterTime(submission.media!), captions },
+    { masterPath, outDir, master, fps: previewFps(video), posterTime: posterTime(submission.media!), captions, watermarkPath, endCard },
     limits,
     {
-      durationSeconds: submission.media?.durationSeconds,
+      durationSeconds: (submission.media?.durationSeconds ?? 0) + (endCard?.seconds ?? 0) || null,
       signal: deps.shutdown,
       onProgress: (fraction) => void job.reportProgress(Math.round(fraction * 95)).catch(() => undefined),
     },
