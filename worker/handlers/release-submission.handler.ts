@@ -11,6 +11,7 @@ import { finishRelease, recordReleaseError, startRelease } from '../../shared/su
 import type { StoredObject, Submission } from '../../shared/submissions/submission.model';
 import type { WorkerDeps } from '../deps';
 import { fetchOriginal } from '../steps/fetch-original.step';
+import { masterFromOriginal } from '../steps/master-from-original.step';
 import { CAPTION_SAFE_AREAS, RELEASE_SHAPES, renderRelease, shapeSize, type ReleasePlan, type ReleaseShape } from '../steps/release.step';
 import { storeFile } from '../steps/store-outputs.step';
 import { masterSize, posterTime, previewFps } from '../steps/transcode.step';
@@ -18,13 +19,16 @@ import { parseSubtitles, toAss, toSrt, toWebVtt, type Cue } from '../subtitles/s
 import { CAPTION_LANGUAGE, latestCaptionVersions } from '../../shared/captions/caption-versions';
 import { makeJobDir, workRoot } from '../work-dirs';
 
+/** What no retry can mend: the job records it and stops. */
 export class ReleaseInputError extends Error {}
 
 /**
  * release-submission: load → return unless approved or releasing → `release_started` → render every
  * shape and caption language from the master in one ffmpeg run → store each file under its fixed key
  * (a re-run overwrites) → `release_finished` only once every output is stored. A failure records its
- * reason and is rethrown, so the queue retries with backoff. A clip withdrawn meanwhile is left alone,
+ * reason and is rethrown, so the queue retries with backoff — unless retrying cannot help (ReleaseInputError:
+ * no master and no original any more, say): then the clip stays `releasing` with the reason, for an operator.
+ * A clip approved before masters were made gets its master made again from the original (while kept). A clip withdrawn meanwhile is left alone,
  * and what this run stored is removed.
  */
 export async function releaseSubmission(deps: WorkerDeps, job: QueueJob<'release-submission'>): Promise<void> {
@@ -54,6 +58,11 @@ export async function releaseSubmission(deps: WorkerDeps, job: QueueJob<'release
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     await recordReleaseError(deps.db.submissions, submissionId, message).catch(() => undefined);
+    if (error instanceof ReleaseInputError) {
+      // The same every time (no master and no original, say): no retry; the clip stays `releasing` with the reason.
+      log.error({ err: error }, 'release impossible: an operator must act (release.lastError)');
+      return;
+    }
     log.warn({ err: error }, 'release failed: the queue will retry');
     throw error;
   } finally {
@@ -110,11 +119,17 @@ async function renderAndStore(
   branding: CampaignRelease | null,
 ): Promise<{ outputs: Record<string, StoredObject>; languages: string[] }> {
   const id = submission._id.toHexString();
-  const video = submission.media?.video;
-  const masterObject = submission.outputs.master;
-  if (!video || !masterObject) throw new ReleaseInputError('the clip has no master (processed before masters were made): process it again');
-  const masterPath = join(workDir, 'master.mp4');
-  await fetchOriginal(deps.storage, masterObject, masterPath);
+  const limits = { ...deps.limits, groupDir: workDir };
+  let masterPath = join(workDir, 'master.mp4');
+  let media = submission.media;
+  if (submission.outputs.master) await fetchOriginal(deps.storage, submission.outputs.master, masterPath);
+  else {
+    // Approved before masters were made: the master is made again from the original while it is kept.
+    if (submission.originalDeletedAt) throw new ReleaseInputError('the clip has no master (it was processed before masters were made) and its original has been deleted: it cannot be released');
+    ({ masterPath, media } = await masterFromOriginal(deps, submission, workDir, limits));
+  }
+  const video = media?.video;
+  if (!media || !video) throw new ReleaseInputError('the clip has no video description: it cannot be released');
 
   const master = masterSize(video);
   const outDir = join(workDir, 'out');
@@ -147,12 +162,11 @@ async function renderAndStore(
   const endCardPath = await brandingFile(branding?.endCardKey, 'end-card.png');
   const endCard = endCardPath && branding ? { path: endCardPath, seconds: branding.endCardSeconds } : null;
 
-  const limits = { ...deps.limits, groupDir: workDir };
   const renders = await renderRelease(
-    { masterPath, outDir, master, fps: previewFps(video), posterTime: posterTime(submission.media!), captions, watermarkPath, endCard },
+    { masterPath, outDir, master, fps: previewFps(video), posterTime: posterTime(media), captions, watermarkPath, endCard },
     limits,
     {
-      durationSeconds: (submission.media?.durationSeconds ?? 0) + (endCard?.seconds ?? 0) || null,
+      durationSeconds: (media.durationSeconds ?? 0) + (endCard?.seconds ?? 0) || null,
       signal: deps.shutdown,
       onProgress: (fraction) => void job.reportProgress(Math.round(fraction * 95)).catch(() => undefined),
     },
