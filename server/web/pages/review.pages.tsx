@@ -97,6 +97,7 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
             <p>{t('review.noPreview')}</p>
           )}
           <h2>{t('review.captions')}</h2>
+          {captionLanguages.length > 0 && (
           <ul data-testid="caption-languages">
             {captionLanguages.map((language) => {
               const latest = latestByLanguage.get(language);
@@ -113,6 +114,7 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
               );
             })}
           </ul>
+          )}
           <p>
             <a href={`/staff/review/${id}/captions`}>{t('captions.edit')}</a>
           </p>
