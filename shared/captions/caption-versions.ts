@@ -66,6 +66,8 @@ const captionVersionSchema = new Schema<CaptionVersion>(
 );
 
 captionVersionSchema.index({ submissionId: 1, language: 1, version: 1 }, { unique: true });
+// The reconciler: versions whose preview was neither made nor given up on.
+captionVersionSchema.index({ preview: 1, previewError: 1, createdAt: 1 });
 
 export type CaptionVersionModel = Model<CaptionVersion>;
 
@@ -129,4 +131,9 @@ export async function addCaptionVersion(
 export async function recordCaptionPreview(model: CaptionVersionModel, versionId: Id, result: { preview: StoredObject } | { error: string }): Promise<void> {
   const set = 'preview' in result ? { preview: result.preview, previewError: null } : { previewError: result.error.slice(0, 2000) };
   await model.updateOne({ _id: oid(versionId) }, { $set: set });
+}
+
+/** Versions saved before `before` whose captioned preview was neither made nor given up on (a lost job), for the reconciler. */
+export function findCaptionPreviewsPending(model: CaptionVersionModel, before: Date, limit: number): Promise<Array<Pick<CaptionVersion, '_id'>>> {
+  return model.find({ preview: null, previewError: null, createdAt: { $lt: before } }).limit(limit).select({ _id: 1 }).lean<Array<Pick<CaptionVersion, '_id'>>>().exec();
 }

@@ -29,6 +29,10 @@ export function releaseJobId(submissionId: string): string {
   return `release-${submissionId}`;
 }
 
+export function captionPreviewJobId(captionVersionId: string): string {
+  return `caption-preview-${captionVersionId}`;
+}
+
 export function takedownJobId(submissionId: string): string {
   return `takedown-${submissionId}`;
 }
@@ -77,7 +81,7 @@ export function jobOptions<N extends JobName>(name: N, payload: JobPayloads[N]):
     case 'caption-preview':
       return {
         // One job per version: a save is rendered once; a newer save has a job of its own.
-        jobId: `caption-preview-${(payload as { captionVersionId: string }).captionVersionId}`,
+        jobId: captionPreviewJobId((payload as { captionVersionId: string }).captionVersionId),
         attempts: 5,
         backoff: { type: 'exponential', delay: 10_000 },
         removeOnComplete: { age: 7 * 24 * HOUR, count: 10_000 },

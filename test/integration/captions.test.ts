@@ -1,13 +1,14 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { releaseJobId, type QueueJob } from '../../shared/queue/queue';
+import { captionPreviewJobId, releaseJobId, type QueueJob } from '../../shared/queue/queue';
 import { approve } from '../../shared/submissions/moderation';
 import { claimOf } from '../../shared/submissions/review-claims';
 import type { Submission } from '../../shared/submissions/submission.model';
-import type { CaptionVersion } from '../../shared/captions/caption-versions';
+import { addCaptionVersion, findCaptionPreviewsPending, type CaptionVersion } from '../../shared/captions/caption-versions';
 import type { WorkerDeps } from '../../worker/deps';
 import { captionPreview } from '../../worker/handlers/caption-preview.handler';
 import { releaseSubmission } from '../../worker/handlers/release-submission.handler';
+import { reconcile, RECONCILE } from '../../worker/reconciler';
 import { FIXTURES } from '../helpers/fixtures';
 import { loginAs, makeStaff, testClock, type StaffClient } from '../helpers/staff-client';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
@@ -167,6 +168,20 @@ describe('captions edited by moderators', () => {
     ]);
   });
 
+  test('when a version\'s preview job was lost, then the reconciler queues it again; a superseded version is given up on, not queued again', async () => {
+    const lost = await addCaptionVersion(deps.db.captionVersions, { submissionId: id, language: 'uk', cues: [{ startMs: 0, endMs: 1000, text: 'Солідарність' }], source: 'edit', from: null, author: { id: 'x', email: null }, now: new Date(Date.now() - 10 * 60_000) });
+    const job = captionPreviewJobId(lost._id.toHexString());
+    expect(await deps.queue.jobState(job)).toBeNull();
+    await reconcile(deps, new Date(Date.now() + RECONCILE.receivedGraceMs + 1_000), { reviewQueue: false });
+    expect(await deps.queue.jobState(job)).toBe('waiting');
+    // A newer version arrives before the job runs: the old one is not rendered, and says why.
+    await addCaptionVersion(deps.db.captionVersions, { submissionId: id, language: 'uk', cues: [{ startMs: 0, endMs: 1000, text: 'Солідарність!' }], source: 'edit', from: null, author: { id: 'x', email: null }, now: new Date() });
+    await renderPreview(lost);
+    const skipped = (await deps.db.captionVersions.findById(lost._id).lean<CaptionVersion>())!;
+    expect([skipped.preview, skipped.previewError]).toEqual([null, 'superseded: a newer version of this language is rendered instead']);
+    expect((await findCaptionPreviewsPending(deps.db.captionVersions, new Date(), 100)).map((v) => v._id.toHexString())).not.toContain(lost._id.toHexString());
+  });
+
   test('when another moderator holds the claim, then they cannot save captions', async () => {
     await boris.get(`/staff/review/${id}/captions`);
     const refused = await post(boris, `/staff/review/${id}/captions`, rowsForm(boris, 'be', [['00:00:00.200', '00:00:02.800', 'mine']]), json);
@@ -178,7 +193,7 @@ describe('captions edited by moderators', () => {
     await releaseSubmission(deps, { id: releaseJobId(id), name: 'release-submission', payload: { submissionId: id }, attempt: 1, maxAttempts: 6, reportProgress: async () => undefined });
     const released = await load();
     expect(released.status).toBe('released');
-    expect(released.release!.languages.sort()).toEqual(['be', 'en']);
+    expect(released.release!.languages.sort()).toEqual(['be', 'en', 'uk']);
     const asRelease = { ...released, outputs: released.release!.outputs } as Submission;
     const text = async (name: string) => (await run('cat', [await downloadOutput(deps, asRelease, name)])).stdout;
     expect(await text('captions-be-vtt')).toBe('WEBVTT\n\n00:00:00.200 --> 00:00:02.800\nFREEDOM FOR ALL POLITICAL PRISONERS\n');

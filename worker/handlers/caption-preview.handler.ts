@@ -24,12 +24,17 @@ export async function captionPreview(deps: WorkerDeps, job: QueueJob<'caption-pr
   const log = deps.logger.child({ captionVersionId, jobId: job.id, step: 'caption-preview' });
   const version = await deps.db.captionVersions.findById(captionVersionId).lean<CaptionVersion>();
   if (!version || version.preview) return log.info({ found: Boolean(version) }, 'nothing to render');
+  // What will never be rendered says why, so the reconciler does not queue it again.
+  const skip = async (why: string) => {
+    await recordCaptionPreview(deps.db.captionVersions, captionVersionId, { error: why });
+    log.info(why);
+  };
   const newer = await deps.db.captionVersions.exists({ submissionId: version.submissionId, language: version.language, version: { $gt: version.version } });
-  if (newer) return log.info('a newer version of this language was saved: it is rendered instead');
+  if (newer) return skip('superseded: a newer version of this language is rendered instead');
   const submission = await deps.db.submissions.findById(version.submissionId).lean<Submission>();
   const preview = submission?.outputs.preview;
   const video = submission?.media?.video;
-  if (!submission || submission.status === 'withdrawn' || !preview || !video) return log.info({ status: submission?.status ?? null }, 'no preview to caption');
+  if (!submission || submission.status === 'withdrawn' || !preview || !video) return skip(`not rendered: the clip is ${submission?.status ?? 'gone'} or has no preview`);
 
   const workDir = await makeJobDir(workRoot(deps.config.worker.workDir));
   try {
