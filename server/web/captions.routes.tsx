@@ -56,7 +56,15 @@ const wantsPage = (req: Request) => req.accepts(['html', 'json']) === 'html';
  */
 export function staffCaptionRoutes(router: Router, deps: ServerDeps): void {
   const captionDeps = { db: deps.db, storage: deps.storage, queue: deps.queue, now: deps.now, logger: deps.logger, claimSeconds: deps.config.review.claimSeconds };
-  const bigForm = [express.urlencoded({ extended: false, limit: '4mb', parameterLimit: MAX_ROWS * 4 + 10 })];
+  const readBigForm = express.urlencoded({ extended: false, limit: '4mb', parameterLimit: MAX_ROWS * 4 + 10 });
+  const bigForm = [
+    (req: Request, res: Response, next: (error?: unknown) => void) =>
+      readBigForm(req, res, (error?: unknown) => {
+        // body-parser's own refusals (too large, too many fields) become a clear answer, not a server error.
+        if ((error as { status?: number } | undefined)?.status === 413) return next(new AppError('captions_form_too_large', 413, `The captions form is too large: at most ${SUBTITLE_LIMITS.maxCues} cues and 4 MB.`));
+        next(error);
+      }),
+  ];
   const upload = multer({ storage: multer.memoryStorage(), limits: { fileSize: deps.config.upload.subtitleMaxBytes, files: 1, fields: 4, parts: 5 } }).single('file');
   // A form that is not multipart is still read (for its CSRF token), then refused for its missing file.
   const smallForm = express.urlencoded({ extended: false, limit: '16kb' });

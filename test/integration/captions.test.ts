@@ -182,6 +182,13 @@ describe('captions edited by moderators', () => {
     expect((await findCaptionPreviewsPending(deps.db.captionVersions, new Date(), 100)).map((v) => v._id.toHexString())).not.toContain(lost._id.toHexString());
   });
 
+  test('when the form is larger than any 5000 cues could make it, then it is refused as too large, not as a server error', async () => {
+    await ana.get(`/staff/review/${id}/captions`);
+    const huge = rowsForm(ana, 'be', [['00:00:00.000', '00:00:01.000', 'x'.repeat(3000)]]) + '&text='.repeat(1) + 'y'.repeat(5 * 1024 * 1024);
+    const answer = await post(ana, `/staff/review/${id}/captions`, huge, json);
+    expect([answer.status, JSON.parse(answer.html).code]).toEqual([413, 'captions_form_too_large']);
+  });
+
   test('when another moderator holds the claim, then they cannot save captions', async () => {
     await boris.get(`/staff/review/${id}/captions`);
     const refused = await post(boris, `/staff/review/${id}/captions`, rowsForm(boris, 'be', [['00:00:00.200', '00:00:02.800', 'mine']]), json);

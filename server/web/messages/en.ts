@@ -363,6 +363,7 @@ export const en = {
   'error.captions_template_missing': 'There are no captions in that language to translate from.',
   'error.captions_file_invalid': 'The subtitle file could not be read: {problem}',
   'error.captions_file_missing': 'Choose an SRT or WebVTT file to upload.',
+  'error.captions_form_too_large': 'The captions form is too large: at most 5000 cues.',
   'error.captions_file_too_large': 'The subtitle file is larger than {kib} KiB.',
   'error.reason_too_long': 'The reason is too long.',
   'error.invalid_query': 'The filters were not understood.',
