@@ -1,4 +1,5 @@
 import mongoose, { type Connection } from 'mongoose';
+import { captionVersionModel, type CaptionVersionModel } from './captions/caption-versions';
 import { auditEntryModel, auditHeadModel, type AuditEntryModel, type AuditHeadModel } from './models/audit-entry.model';
 import { campaignModel, type CampaignModel } from './models/campaign.model';
 import { distributionModels, type FeedTokenModel, type WebhookDeliveryModel, type WebhookModel } from './models/distribution.model';
@@ -19,6 +20,8 @@ export interface Database {
   feedTokens: FeedTokenModel;
   webhooks: WebhookModel;
   webhookDeliveries: WebhookDeliveryModel;
+  /** Moderators' caption versions (shared/captions/caption-versions.ts). */
+  captionVersions: CaptionVersionModel;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -44,7 +47,8 @@ export async function connectDatabase(url: string): Promise<Database> {
   const auditEntries = auditEntryModel(connection);
   const auditHead = auditHeadModel(connection);
   const { feedTokens, webhooks, webhookDeliveries } = distributionModels(connection);
-  await Promise.all([campaigns, submissions, reviewQueue, staffUsers, staffInvites, auditEntries, feedTokens, webhooks, webhookDeliveries].map((model) => model.createIndexes()));
+  const captionVersions = captionVersionModel(connection);
+  await Promise.all([campaigns, submissions, reviewQueue, staffUsers, staffInvites, auditEntries, feedTokens, webhooks, webhookDeliveries, captionVersions].map((model) => model.createIndexes()));
   // Moderators' claims (shared/submissions/review-claims.ts, a plain collection): a clip's claims, latest first.
   await connection.db!.collection(REVIEW_CLAIMS).createIndex({ submissionId: 1, n: -1 });
   return {
@@ -59,6 +63,7 @@ export async function connectDatabase(url: string): Promise<Database> {
     feedTokens,
     webhooks,
     webhookDeliveries,
+    captionVersions,
     async ping() {
       const db = connection.db;
       if (!db) throw new Error('database connection is not open');

@@ -1,7 +1,8 @@
-import { releaseJobId, takedownJobId } from '../shared/queue/queue';
+import { captionPreviewJobId, releaseJobId, takedownJobId } from '../shared/queue/queue';
 import { findAbandoned, findWaiting, recoverAbandoned } from '../shared/submissions/processing';
 import { reconcileReviewQueue } from '../shared/submissions/review-queue';
 import { findNotTakenDown, findReleasePending } from '../shared/submissions/release';
+import { findCaptionPreviewsPending } from '../shared/captions/caption-versions';
 import type { WorkerDeps } from './deps';
 
 /**
@@ -68,6 +69,14 @@ export async function reconcile(deps: Pick<WorkerDeps, 'db' | 'queue' | 'logger'
     const id = submission._id.toHexString();
     if (LIVE_JOB_STATES.has((await queue.jobState(takedownJobId(id))) ?? '')) continue;
     await queue.enqueue('takedown-submission', { submissionId: id }, { replace: true });
+    requeued += 1;
+  }
+
+  // Moderators' caption versions whose preview job was lost (the save's enqueue failed, or Redis lost it).
+  for (const version of await findCaptionPreviewsPending(db.captionVersions, new Date(now.getTime() - RECONCILE.receivedGraceMs), RECONCILE.batch)) {
+    const versionId = version._id.toHexString();
+    if ((await queue.jobState(captionPreviewJobId(versionId))) !== null) continue;
+    await queue.enqueue('caption-preview', { captionVersionId: versionId });
     requeued += 1;
   }
 

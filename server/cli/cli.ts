@@ -8,6 +8,7 @@ import { connectCoreServices, type CoreServices } from '../../shared/startup-che
 import { verifyAudit } from '../services/audit.service';
 import { adminCampaignView, listCampaigns, publishConsentVersion, setCampaignLogo, updateCampaign } from '../services/campaign-admin.service';
 import { CLI_ACTOR, createCampaign, createUnionLink, findCampaign, publicCampaign, revokeUnionLink } from '../services/campaign.service';
+import { clearBranding, setBranding } from '../services/release-branding.service';
 import { createSessionStore } from '../services/session.service';
 import { createAdmin, resetTotp } from '../services/staff.service';
 import { readSecret } from './read-secret';
@@ -23,6 +24,9 @@ import { readSecret } from './read-secret';
  *   npm run cli -- campaigns open|close <campaign>
  *   npm run cli -- campaigns link <campaign> <organisation> <country>      (a union's own upload link)
  *   npm run cli -- campaigns revoke-link <campaign> <link id>
+ *   npm run cli -- campaigns set-watermark <campaign> <logo.png>          (release renders: a logo in a corner)
+ *   npm run cli -- campaigns set-end-card <campaign> <card.png> [seconds] (release renders: a still at the end, 3 s)
+ *   npm run cli -- campaigns clear-watermark|clear-end-card <campaign>
  *   npm run cli -- submissions list [--state <state>] [--limit <n>]
  *   npm run cli -- submissions show <id>               (state, media, reasons, outputs with 1-hour links)
  *   npm run cli -- submissions requeue <id>            (a failed or stuck submission is processed again)
@@ -43,6 +47,10 @@ const USAGE = `usage:
   npm run cli -- campaigns close <campaign>
   npm run cli -- campaigns link <campaign> <organisation> <country>
   npm run cli -- campaigns revoke-link <campaign> <link id>
+  npm run cli -- campaigns set-watermark <campaign> <logo.png>
+  npm run cli -- campaigns set-end-card <campaign> <card.png> [seconds]
+  npm run cli -- campaigns clear-watermark <campaign>
+  npm run cli -- campaigns clear-end-card <campaign>
   npm run cli -- submissions list [--state ${SUBMISSION_STATES.join('|')}] [--limit N]
   npm run cli -- submissions show <id>
   npm run cli -- submissions requeue <id>
@@ -125,6 +133,17 @@ export async function runCli(
   if (area === 'campaigns' && command === 'revoke-link' && rest[0] && rest[1]) {
     await revokeUnionLink(db, rest[0], rest[1], new Date(), CLI_ACTOR);
     out(`link ${rest[1]} of "${rest[0]}" revoked`);
+    return 0;
+  }
+  if (area === 'campaigns' && (command === 'set-watermark' || command === 'set-end-card') && rest[0] && rest[1]) {
+    const asset = command === 'set-watermark' ? 'watermark' : 'end-card';
+    const release = await setBranding({ db, storage }, rest[0], asset, await readFile(rest[1]), { seconds: rest[2] === undefined ? undefined : Number(rest[2]) });
+    out(`${asset} of "${rest[0]}" set${asset === 'end-card' ? ` (${release.endCardSeconds} s)` : ''}: clips released from now on carry it`);
+    return 0;
+  }
+  if (area === 'campaigns' && (command === 'clear-watermark' || command === 'clear-end-card') && rest[0]) {
+    await clearBranding({ db, storage }, rest[0], command === 'clear-watermark' ? 'watermark' : 'end-card');
+    out(`${command === 'clear-watermark' ? 'watermark' : 'end card'} of "${rest[0]}" removed`);
     return 0;
   }
   if (area === 'campaigns' && command === 'list') {

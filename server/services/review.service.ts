@@ -3,12 +3,14 @@ import type { Database } from '../../shared/db';
 import { AppError } from '../../shared/errors';
 import type { Campaign } from '../../shared/models/campaign.model';
 import type { StaffRole } from '../../shared/models/staff-user.model';
+import type { Logger } from '../../shared/logger';
 import type { JobQueue } from '../../shared/queue/queue';
 import { approve, reject } from '../../shared/submissions/moderation';
 import { claimOf, claimReview, releaseReview, type ReviewClaim } from '../../shared/submissions/review-claims';
 import type { ReviewEntry } from '../../shared/submissions/review-queue';
 import type { Submission } from '../../shared/submissions/submission.model';
 import { appendAudit } from './audit.service';
+import { withdrawSubmission } from './withdrawal.service';
 import { maySeeCampaign } from './staff.service';
 
 /**
@@ -32,6 +34,9 @@ export interface Moderator {
 
 /** `queue`: where an approval enqueues the clip's release (the reconciler also queues a release that was lost). */
 type Deps = { db: Database; now(): Date; claimSeconds: number; queue?: Pick<JobQueue, 'enqueue'> };
+
+/** What a moderator's withdrawal needs besides: the queue for the takedown and a logger for a lost enqueue. */
+type WithdrawDeps = Deps & { queue: JobQueue; logger: Logger };
 
 export const notFound = () => new AppError('submission_not_found', 404, 'There is no such clip, or it is not in one of your campaigns.');
 
@@ -200,4 +205,22 @@ export async function bulkDecide(deps: Deps, me: Moderator, ids: string[], decis
     }
   }
   return result;
+}
+
+export const WITHDRAW_REASON_MAX = 2000;
+
+/**
+ * A moderator (or admin) withdraws a clip of their campaigns, in any state but withdrawn — typically a
+ * released one the union or the contributor asked to take down. The confirmation and the reason are
+ * required; the reason is kept in the clip's history. The withdrawal service does the rest (audit with the
+ * moderator as actor, the takedown job: release objects, master, webhooks).
+ */
+export async function withdrawClip(deps: WithdrawDeps, me: Moderator, id: string, input: { confirm: boolean; reason: string }): Promise<Submission> {
+  const { submission } = await loadInScope(deps.db, me, id);
+  if (submission.status === 'withdrawn') return submission;
+  if (!input.confirm) throw new AppError('withdraw_unconfirmed', 400, 'Tick the box to confirm the withdrawal: it cannot be undone.');
+  const reason = input.reason.trim();
+  if (!reason) throw new AppError('withdraw_reason_required', 400, 'Say why the clip is withdrawn: it is kept in the clip\'s history.');
+  if (reason.length > WITHDRAW_REASON_MAX) throw new AppError('reason_too_long', 400, `The reason is longer than ${WITHDRAW_REASON_MAX} characters.`);
+  return withdrawSubmission({ db: deps.db, queue: deps.queue, now: deps.now, logger: deps.logger }, id, { actor: { id: me.id, email: me.email }, by: 'moderator', reason });
 }

@@ -2,13 +2,14 @@ import { pipeline } from 'node:stream/promises';
 import type { Response, Router } from 'express';
 import { z } from 'zod';
 import { AppError } from '../../shared/errors';
+import { CAPTION_LANGUAGE, listCaptionVersions } from '../../shared/captions/caption-versions';
 import type { Campaign } from '../../shared/models/campaign.model';
 import { claimsFor } from '../../shared/submissions/review-claims';
 import { decodeCursor, listReviewQueue, queueFacets, type ReviewEntry } from '../../shared/submissions/review-queue';
 import type { ServerDeps } from '../deps';
 import { auditFor, appendAudit } from '../services/audit.service';
 import { LANGUAGE_CODE } from '../services/campaign.service';
-import { approveClip, bulkDecide, campaignScope, claimClip, CHECKLIST, notFound, openReview, rejectClip, type Checklist, type Moderator } from '../services/review.service';
+import { approveClip, bulkDecide, campaignScope, claimClip, CHECKLIST, notFound, openReview, rejectClip, withdrawClip, WITHDRAW_REASON_MAX, type Checklist, type Moderator } from '../services/review.service';
 import { errorMessage } from './pages/home.pages';
 import { QueuePage, WAIT_CHOICES } from './pages/queue.pages';
 import { ReviewPage } from './pages/review.pages';
@@ -35,6 +36,7 @@ const outputParam = z.enum(['preview', 'captionedPreview', 'poster', 'captionsVt
 const csrf = { _csrf: z.string().optional() };
 const approveBody = z.object({ ...csrf, ...Object.fromEntries(CHECKLIST.map((item) => [item, z.enum(['clear', 'present']).optional()])) }).strict();
 const rejectBody = z.object({ ...csrf, template: z.string().max(40).default(''), note: z.string().max(2000).default('') }).strict();
+const withdrawBody = z.object({ ...csrf, confirm: z.literal('yes').optional(), reason: z.string().max(WITHDRAW_REASON_MAX).default('') }).strict();
 const bulkBody = z
   .object({
     ...csrf,
@@ -44,7 +46,7 @@ const bulkBody = z
     note: z.string().max(2000).default(''),
   })
   .strict();
-const reviewQuery = z.object({ captions: z.enum(['1']).optional() }).strict();
+const reviewQuery = z.object({ captions: z.union([z.enum(['1']), z.string().regex(CAPTION_LANGUAGE)]).optional(), withdrawn: z.enum(['1']).optional() }).strict();
 const nextQuery = z.object({ skip: idParam.optional(), done: z.enum(['approved', 'vote', 'rejected']).optional() }).strict();
 const RANGE = /^bytes=\d*-\d*$/;
 
@@ -141,11 +143,12 @@ export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
 
   staffRoute(router, 'get', '/staff/review/:id', reviewers, async (req, res) => {
     const id = parseBody(idParam, req.params.id);
-    const { captions } = parseQuery(reviewQuery, req.query);
+    const { captions, withdrawn } = parseQuery(reviewQuery, req.query);
     const me = moderatorOf(res);
     const view = await openReview(reviewDeps, me, id);
     const audit = await auditFor(deps.db, { kind: 'submission', id });
-    renderPage(res, <ReviewPage ctx={staffContext(res)} view={view} me={me.id} audit={audit} captions={captions === '1'} claimMinutes={Math.round(deps.config.review.claimSeconds / 60)} />);
+    const captionVersions = await listCaptionVersions(deps.db.captionVersions, view.submission._id);
+    renderPage(res, <ReviewPage ctx={staffContext(res)} view={view} me={me.id} audit={audit} captions={captions ?? null} captionVersions={captionVersions} withdrawn={withdrawn === '1'} claimMinutes={Math.round(deps.config.review.claimSeconds / 60)} />);
   });
 
   staffRoute(router, 'post', '/staff/review/:id/claim', reviewers, async (req, res) => {
@@ -168,6 +171,14 @@ export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
     const id = parseBody(idParam, req.params.id);
     await rejectClip(reviewDeps, moderatorOf(res), id, body);
     res.redirect(303, `/staff/queue/next?skip=${id}&done=rejected`);
+  });
+
+  // A released (or any) clip taken down by a moderator: the same withdrawal as the contributor's, audited as theirs.
+  staffRoute(router, 'post', '/staff/review/:id/withdraw', reviewers, async (req, res) => {
+    const body = parseBody(withdrawBody, req.body);
+    const id = parseBody(idParam, req.params.id);
+    await withdrawClip({ ...reviewDeps, queue: deps.queue, logger: deps.logger }, moderatorOf(res), id, { confirm: body.confirm === 'yes', reason: body.reason });
+    res.redirect(303, `/staff/review/${id}?withdrawn=1`);
   });
 
   // Media is streamed through the server (range requests for seeking), never linked from S3: the pages'

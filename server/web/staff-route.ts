@@ -67,6 +67,12 @@ const bodyParsers = bodyParsersOf('16kb');
 export interface RouteOptions {
   /** A larger body limit than the forms' 16 KB (campaign texts). */
   bodyLimit?: string;
+  /**
+   * Body parsers of the route's own instead of the form and JSON ones (a caption editor's long form, a
+   * multipart file). Every parser runs after the access check (nobody else's body is read) and before the
+   * CSRF check, which reads the parsed body.
+   */
+  parsers?: RequestHandler[];
   /** Run after the access check and before the CSRF check (a multipart parser: only a permitted person's upload is read). */
   afterAccess?: RequestHandler[];
 }
@@ -74,8 +80,8 @@ export interface RouteOptions {
 export function staffRoute(router: Router, method: Method, path: string, access: Access, handler: RequestHandler, options: RouteOptions = {}): void {
   const route = router.route(path);
   (route as unknown as Record<symbol, Access>)[ACCESS] = access;
-  const parsers = options.bodyLimit ? bodyParsersOf(options.bodyLimit) : bodyParsers;
-  const chain: RequestHandler[] = method === 'get' ? [checkAccess(access), handler] : [...parsers, checkAccess(access), ...(options.afterAccess ?? []), checkCsrf, handler];
+  const parsers = options.parsers ?? (options.bodyLimit ? bodyParsersOf(options.bodyLimit) : bodyParsers);
+  const chain: RequestHandler[] = method === 'get' ? [checkAccess(access), handler] : [checkAccess(access), ...parsers, ...(options.afterAccess ?? []), checkCsrf, handler];
   route[method](...chain);
 }
 

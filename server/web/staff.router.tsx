@@ -9,6 +9,7 @@ import { staffAdminRoutes } from './staff-admin.routes';
 import { staffAuthRoutes } from './staff-auth.routes';
 import { staffCampaignRoutes } from './staff-campaigns.routes';
 import { staffReviewRoutes } from './staff-review.routes';
+import { staffCaptionRoutes } from './captions.routes';
 import { staffGalleryRoutes } from './gallery.routes';
 import { staffDistributionRoutes } from './distribution.routes';
 import { staffContext, staffContextMiddleware, staffRoute } from './staff-route';
@@ -43,6 +44,7 @@ export function staffRouter(deps: ServerDeps): Router {
   staffAdminRoutes(router, deps, sessions);
   staffCampaignRoutes(router, deps);
   staffReviewRoutes(router, deps);
+  staffCaptionRoutes(router, deps);
   staffGalleryRoutes(router, deps);
   staffDistributionRoutes(router, deps);
 

@@ -25,6 +25,7 @@ export const AUDIT_ACTIONS = [
   'campaign_logo_set',
   'union_link_created',
   'union_link_revoked',
+  'captions_saved',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -71,6 +71,17 @@ export interface CampaignBranding {
   backgroundColour: string | null;
 }
 
+/**
+ * What the release renders add for a campaign (optional; set by the CLI, `campaigns set-watermark` /
+ * `set-end-card`, server/services/release-branding.service.ts): a small PNG logo in a corner of every
+ * render, and a still PNG shown for a few seconds, silent, at the end. Keys under campaign-release/<id>/.
+ */
+export interface CampaignRelease {
+  watermarkKey: string | null;
+  endCardKey: string | null;
+  endCardSeconds: number;
+}
+
 export interface Campaign {
   _id: Types.ObjectId;
   slug: string;
@@ -97,6 +108,8 @@ export interface Campaign {
   opensAt: Date | null;
   closesAt: Date | null;
   unionLinks: UnionLink[];
+  /** Release branding (watermark, end card); absent or null: none. */
+  release?: CampaignRelease | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -180,6 +193,13 @@ export const campaignSchema = new Schema<Campaign>(
     opensAt: { type: Date, default: null },
     closesAt: { type: Date, default: null },
     unionLinks: { type: [unionLinkSchema], default: [] },
+    release: {
+      type: new Schema<CampaignRelease>(
+        { watermarkKey: { type: String, default: null }, endCardKey: { type: String, default: null }, endCardSeconds: { type: Number, default: 3 } },
+        { _id: false },
+      ),
+      default: null,
+    },
   },
   { timestamps: true, collection: 'campaigns', strict: 'throw' },
 );

@@ -16,6 +16,8 @@ export interface JobPayloads {
   'release-submission': { submissionId: string };
   'takedown-submission': { submissionId: string };
   'deliver-webhook': { deliveryId: string };
+  /** Re-renders the review preview with a moderator's caption version burned in. */
+  'caption-preview': { captionVersionId: string };
 }
 
 export type JobName = keyof JobPayloads;
@@ -25,6 +27,10 @@ const HOUR = 3600;
 /** One release job per submission (its own id space: the processing job's id is the submission id). */
 export function releaseJobId(submissionId: string): string {
   return `release-${submissionId}`;
+}
+
+export function captionPreviewJobId(captionVersionId: string): string {
+  return `caption-preview-${captionVersionId}`;
 }
 
 export function takedownJobId(submissionId: string): string {
@@ -68,6 +74,15 @@ export function jobOptions<N extends JobName>(name: N, payload: JobPayloads[N]):
         jobId: `webhook-${ids.deliveryId!}`,
         // 10 s, 20 s, 40 s … about 21 minutes over 8 attempts: a receiver that is briefly down still gets it.
         attempts: 8,
+        backoff: { type: 'exponential', delay: 10_000 },
+        removeOnComplete: { age: 7 * 24 * HOUR, count: 10_000 },
+        removeOnFail: { age: 30 * 24 * HOUR },
+      };
+    case 'caption-preview':
+      return {
+        // One job per version: a save is rendered once; a newer save has a job of its own.
+        jobId: captionPreviewJobId((payload as { captionVersionId: string }).captionVersionId),
+        attempts: 5,
         backoff: { type: 'exponential', delay: 10_000 },
         removeOnComplete: { age: 7 * 24 * HOUR, count: 10_000 },
         removeOnFail: { age: 30 * 24 * HOUR },

@@ -70,9 +70,28 @@ export function releasePrefix(submissionId: string): string {
   return `releases/${checkId(submissionId)}/`;
 }
 
+/**
+ * The review preview with a caption version burned in (worker/handlers/caption-preview.handler.ts), under
+ * the version's own id: a language code chosen by a moderator never enters a key.
+ */
+export function captionPreviewKey(submissionId: string, versionId: string): string {
+  if (!ID.test(versionId)) throw new Error(`not a caption version id: ${versionId}`);
+  return `${captionsPrefix(submissionId)}${versionId}/preview-captioned.mp4`;
+}
+
+export function captionsPrefix(submissionId: string): string {
+  return `captions/${checkId(submissionId)}/`;
+}
+
+/** A campaign's release branding (its watermark, its end card): the campaign's id, a fixed name. */
+export function campaignReleaseKey(campaignId: string, asset: 'watermark' | 'end-card'): string {
+  if (!ID.test(campaignId)) throw new Error(`not a campaign id: ${campaignId}`);
+  return `campaign-release/${campaignId}/${asset}.png`;
+}
+
 /** Everything stored for one submission (for withdrawal and for tests that check nothing is left). */
 export function submissionPrefixes(submissionId: string): string[] {
-  return [originalsPrefix(submissionId), outputsPrefix(submissionId), releasePrefix(submissionId)];
+  return [originalsPrefix(submissionId), outputsPrefix(submissionId), releasePrefix(submissionId), captionsPrefix(submissionId)];
 }
 
 /** A campaign's logo (an admin's upload, cleaned): the campaign's id and a random id, nothing else. */

@@ -140,6 +140,38 @@ describe('the release renders', () => {
     expect((await app.services.storage.list(`releases/${id}/`)).sort()).toEqual(keys);
   });
 
+  /** As if processed before masters were made: no master recorded or stored. */
+  async function withoutMaster(id: string): Promise<void> {
+    const masterKey = (await load(id)).outputs.master!.key;
+    await app.services.storage.remove(masterKey);
+    await deps.db.submissions.updateOne({ _id: id }, { $unset: { 'outputs.master': '' } });
+  }
+
+  test('when an approved clip has no master (processed before masters were made), then the release makes it again from the original and releases every shape', async () => {
+    const id = await approvedClip('rotated', { subtitles: SRT });
+    await withoutMaster(id);
+    await releaseSubmission(deps, releaseJob(id));
+    const released = await load(id);
+    expect([released.status, released.release!.lastError]).toEqual(['released', null]);
+    const asRelease = { ...released, outputs: released.release!.outputs } as Submission;
+    expectCleanRender(await ffprobeJson(await downloadOutput(deps, asRelease, 'source')), { width: 360, height: 640 }, '9:16');
+    expectCleanRender(await ffprobeJson(await downloadOutput(deps, asRelease, 'vertical-be')), { width: 360, height: 640 }, '9:16');
+    // Nothing of the remade master is kept: only the release set.
+    expect((await app.services.storage.list(`outputs/${id}/`)).filter((k) => k.endsWith('master.mp4'))).toEqual([]);
+  });
+
+  test('when an approved clip has no master and its original was deleted, then the job stops without a retry and the clip stays releasing with the reason', async () => {
+    const id = await approvedClip('noAudio');
+    await withoutMaster(id);
+    await app.services.storage.remove((await load(id)).original.key);
+    await deps.db.submissions.updateOne({ _id: id }, { $set: { originalDeletedAt: new Date() } });
+    await expect(releaseSubmission(deps, releaseJob(id))).resolves.toBeUndefined(); // no throw: the queue does not retry
+    const stuck = await load(id);
+    expect(stuck.status).toBe('releasing');
+    expect(stuck.release!.lastError).toBe('the clip has no master (it was processed before masters were made) and its original has been deleted: it cannot be released');
+    expect(await app.services.storage.list(`releases/${id}/`)).toEqual([]);
+  });
+
   test('when a clip is withdrawn before its release runs, then nothing is rendered', async () => {
     const id = await approvedClip('noAudio');
     await withdraw(deps.db.submissions, id, { by: 'contributor' });

@@ -47,7 +47,7 @@ describe('S3 keys', () => {
     expect(outputKey(id, '0123456789abcdef', 'preview')).toBe(`outputs/${id}/0123456789abcdef/preview.mp4`);
     expect(outputKey(id, '0123456789abcdef', 'master')).toBe(`outputs/${id}/0123456789abcdef/master.mp4`);
     expect(releaseKey(id, 'vertical-be.mp4')).toBe(`releases/${id}/vertical-be.mp4`);
-    expect(submissionPrefixes(id)).toEqual([`originals/${id}/`, `outputs/${id}/`, `releases/${id}/`]);
+    expect(submissionPrefixes(id)).toEqual([`originals/${id}/`, `outputs/${id}/`, `releases/${id}/`, `captions/${id}/`]);
   });
 
   test.each(['../x.mp4', 'Vertical.mp4', 'a b.mp4', 'x.exe', 'vertical-.mp4', ''])('when a release file name is %j, then no key is made', (file) => {

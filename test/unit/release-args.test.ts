@@ -56,6 +56,42 @@ describe('buildReleaseArgs', () => {
     expect(args).toContain('50'); // -g: a keyframe every 2 s at 25 fps
   });
 
+  test('when the campaign has a watermark and an end card, then each shape\'s frame carries the logo in its corner and each video render is followed by the card, with silence under it', () => {
+    const args = commandArgs(buildReleaseArgs({ masterPath: '/w/m.mp4', outDir: '/o', master: { width: 1920, height: 1080 }, fps: 30, posterTime: 1, captions: [{ language: 'be', assPaths: ASS }], watermarkPath: '/w/watermark.png', endCard: { path: '/w/end-card.png', seconds: 3 } }));
+    const graph = args[6]!.split(';');
+    expect(graph.slice(0, 4)).toEqual([
+      '[0:v:0]split=3[sourcein][squarein][verticalin]',
+      '[1:v]split=3[wmsource][wmsquare][wmvertical]',
+      '[2:v]split=3[ecsource][ecsquare][ecvertical]',
+      '[0:a:0]apad=pad_dur=3,asplit=6[a0][a1][a2][a3][a4][a5]',
+    ]);
+    expect(graph).toEqual(expect.arrayContaining([
+      '[sourcein]setsar=1[sourceframe]',
+      '[wmsource]scale=152:152:force_original_aspect_ratio=decrease[wmsourcefit]',
+      '[sourceframe][wmsourcefit]overlay=115:54,format=yuv420p[sourceframewm]',
+      '[sourceframewm]split=3[source0][sourcec0][sourcep]',
+      '[ecsource]scale=1920:1080:force_original_aspect_ratio=decrease,pad=1920:1080:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,format=yuv420p,split=2[ecsource0][ecsource1]',
+      '[source0][ecsource0]concat=n=2:v=1:a=0[source0end]',
+      '[sourcecap0][ecsource1]concat=n=2:v=1:a=0[sourcecap0end]',
+      // 9:16: below the players' top bar (10 % of the height).
+      '[verticalframe][wmverticalfit]overlay=86:192,format=yuv420p[verticalframewm]',
+    ]));
+    // The images are read by the image demuxer only, the card looped at the renders' rate for its seconds.
+    expect(args.slice(7, 31)).toEqual([
+      '-format_whitelist', 'mov,matroska,avi,mpegts', '-protocol_whitelist', 'file', '-i', '/w/m.mp4',
+      '-format_whitelist', 'image2', '-protocol_whitelist', 'file', '-f', 'image2', '-pattern_type', 'none', '-i', '/w/watermark.png',
+      '-format_whitelist', 'image2', '-protocol_whitelist', 'file', '-f', 'image2', '-pattern_type', 'none',
+    ]);
+    expect(args.slice(31, 39)).toEqual(['-loop', '1', '-framerate', '30', '-t', '3', '-i', '/w/end-card.png']);
+    // The sound is encoded (padded with silence), not copied; posters come from the clip, not the card.
+    const first = args.indexOf('/o/source.mp4');
+    const output = args.slice(args.indexOf('[source0end]') - 1, first);
+    expect(output.slice(0, 4)).toEqual(['-map', '[source0end]', '-map', '[a0]']);
+    expect(output.join(' ')).toContain('-c:a aac -b:a 128k -ar 48000 -ac 2');
+    expect(args).not.toContain('copy');
+    expect(graph).toContain(`[sourcep]${SELECT}[postersource]`);
+  });
+
   test('when there are two caption languages, then every shape gets one captioned render per language', () => {
     const files = releaseFiles({ outDir: '/o', captions: [{ language: 'be', assPaths: ASS }, { language: 'uk', assPaths: ASS }] });
     expect(Object.keys(files).sort()).toEqual(

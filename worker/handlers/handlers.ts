@@ -4,6 +4,7 @@ import { processSubmission } from './process-submission.handler';
 import { releaseSubmission } from './release-submission.handler';
 import { takedownSubmission } from './takedown-submission.handler';
 import { deliverWebhook } from './deliver-webhook.handler';
+import { captionPreview } from './caption-preview.handler';
 
 /** Every job the worker takes, by name: one handler each (worker/main.ts registers them all). */
 export const HANDLERS: { [N in JobName]: (deps: WorkerDeps, job: QueueJob<N>) => Promise<void> } = {
@@ -11,4 +12,5 @@ export const HANDLERS: { [N in JobName]: (deps: WorkerDeps, job: QueueJob<N>) =>
   'release-submission': releaseSubmission,
   'takedown-submission': takedownSubmission,
   'deliver-webhook': (deps, job) => deliverWebhook(deps, job),
+  'caption-preview': captionPreview,
 };

@@ -1,7 +1,7 @@
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
-import type { Campaign } from '../../shared/models/campaign.model';
+import type { Campaign, CampaignRelease } from '../../shared/models/campaign.model';
 import type { QueueJob } from '../../shared/queue/queue';
 import { consentScope } from '../../shared/submissions/consent-scopes';
 import { queueWebhooks } from '../../shared/distribution/webhooks';
@@ -11,22 +11,24 @@ import { finishRelease, recordReleaseError, startRelease } from '../../shared/su
 import type { StoredObject, Submission } from '../../shared/submissions/submission.model';
 import type { WorkerDeps } from '../deps';
 import { fetchOriginal } from '../steps/fetch-original.step';
+import { masterFromOriginal } from '../steps/master-from-original.step';
 import { CAPTION_SAFE_AREAS, RELEASE_SHAPES, renderRelease, shapeSize, type ReleasePlan, type ReleaseShape } from '../steps/release.step';
 import { storeFile } from '../steps/store-outputs.step';
 import { masterSize, posterTime, previewFps } from '../steps/transcode.step';
-import { parseSubtitles, toAss, toSrt, toWebVtt } from '../subtitles/subtitles';
+import { parseSubtitles, toAss, toSrt, toWebVtt, type Cue } from '../subtitles/subtitles';
+import { CAPTION_LANGUAGE, latestCaptionVersions } from '../../shared/captions/caption-versions';
 import { makeJobDir, workRoot } from '../work-dirs';
 
-/** A caption language code as the upload accepts it ("be", "pt-br"): it becomes part of file names. */
-const LANGUAGE = /^[a-z]{2,3}(-[a-z0-9]{2,8})?$/;
-
+/** What no retry can mend: the job records it and stops. */
 export class ReleaseInputError extends Error {}
 
 /**
  * release-submission: load → return unless approved or releasing → `release_started` → render every
  * shape and caption language from the master in one ffmpeg run → store each file under its fixed key
  * (a re-run overwrites) → `release_finished` only once every output is stored. A failure records its
- * reason and is rethrown, so the queue retries with backoff. A clip withdrawn meanwhile is left alone,
+ * reason and is rethrown, so the queue retries with backoff — unless retrying cannot help (ReleaseInputError:
+ * no master and no original any more, say): then the clip stays `releasing` with the reason, for an operator.
+ * A clip approved before masters were made gets its master made again from the original (while kept). A clip withdrawn meanwhile is left alone,
  * and what this run stored is removed.
  */
 export async function releaseSubmission(deps: WorkerDeps, job: QueueJob<'release-submission'>): Promise<void> {
@@ -39,10 +41,10 @@ export async function releaseSubmission(deps: WorkerDeps, job: QueueJob<'release
   }
   const workDir = await makeJobDir(workRoot(deps.config.worker.workDir));
   try {
-    const { outputs, languages } = await renderAndStore(deps, submission, workDir, job);
-    // Where it may go: the consent its contributor gave, read against the campaign's statements.
-    const campaign = await deps.db.campaigns.findById(submission.campaignId).select({ consentVersions: 1 }).lean<Pick<Campaign, 'consentVersions'>>();
+    const campaign = await deps.db.campaigns.findById(submission.campaignId).select({ consentVersions: 1, release: 1 }).lean<Pick<Campaign, 'consentVersions' | 'release'>>();
     if (!campaign) throw new ReleaseInputError('the clip\'s campaign is gone');
+    const { outputs, languages } = await renderAndStore(deps, submission, workDir, job, campaign.release ?? null);
+    // Where it may go: the consent its contributor gave, read against the campaign's statements.
     const scope = consentScope(campaign, submission.consent);
     const released = await finishRelease(deps.db.submissions, submission, { outputs, languages, ...scope }, { by: 'worker' });
     if (!released) {
@@ -56,6 +58,11 @@ export async function releaseSubmission(deps: WorkerDeps, job: QueueJob<'release
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     await recordReleaseError(deps.db.submissions, submissionId, message).catch(() => undefined);
+    if (error instanceof ReleaseInputError) {
+      // The same every time (no master and no original, say): no retry; the clip stays `releasing` with the reason.
+      log.error({ err: error }, 'release impossible: an operator must act (release.lastError)');
+      return;
+    }
     log.warn({ err: error }, 'release failed: the queue will retry');
     throw error;
   } finally {
@@ -72,16 +79,29 @@ export async function removeRelease(storage: ObjectStorage, submissionId: string
 
 interface CaptionTrack {
   language: string;
-  key: string;
+  cues: Cue[];
 }
 
-/** The caption languages of a clip: today the contributor's subtitles (stored as clean SRT at processing). */
-export function captionTracks(submission: Pick<Submission, 'outputs' | 'language'>): CaptionTrack[] {
+/**
+ * The caption languages of a clip: the latest version of each language the moderators saved
+ * (shared/captions/caption-versions.ts), and the contributor's own subtitles (stored as clean SRT at
+ * processing) for their language when nobody edited it. Stored cues are parsed again on the way (the
+ * same validation and markup stripping as an upload).
+ */
+export async function captionTracks(deps: Pick<WorkerDeps, 'db' | 'storage'>, submission: Pick<Submission, '_id' | 'outputs' | 'language'>): Promise<CaptionTrack[]> {
+  const tracks: CaptionTrack[] = [];
+  const versions = await latestCaptionVersions(deps.db.captionVersions, submission._id);
+  const own = submission.language.toLowerCase();
   const srt = submission.outputs.captionsSrt;
-  if (!srt) return [];
-  const language = submission.language.toLowerCase();
-  if (!LANGUAGE.test(language)) throw new ReleaseInputError(`caption language "${submission.language}" is not a language code`);
-  return [{ language, key: srt.key }];
+  if (srt && !versions.some((v) => v.language === own)) {
+    if (!CAPTION_LANGUAGE.test(own)) throw new ReleaseInputError(`caption language "${submission.language}" is not a language code`);
+    tracks.push({ language: own, cues: parseSubtitles((await buffer(await deps.storage.download(srt.key))).toString('utf8')) });
+  }
+  for (const version of versions) {
+    if (!CAPTION_LANGUAGE.test(version.language)) throw new ReleaseInputError(`caption language "${version.language}" is not a language code`);
+    tracks.push({ language: version.language, cues: parseSubtitles(toSrt(version.cues)) });
+  }
+  return tracks;
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -96,23 +116,29 @@ async function renderAndStore(
   submission: Submission,
   workDir: string,
   job: QueueJob<'release-submission'>,
+  branding: CampaignRelease | null,
 ): Promise<{ outputs: Record<string, StoredObject>; languages: string[] }> {
   const id = submission._id.toHexString();
-  const video = submission.media?.video;
-  const masterObject = submission.outputs.master;
-  if (!video || !masterObject) throw new ReleaseInputError('the clip has no master (processed before masters were made): process it again');
-  const masterPath = join(workDir, 'master.mp4');
-  await fetchOriginal(deps.storage, masterObject, masterPath);
+  const limits = { ...deps.limits, groupDir: workDir };
+  let masterPath = join(workDir, 'master.mp4');
+  let media = submission.media;
+  if (submission.outputs.master) await fetchOriginal(deps.storage, submission.outputs.master, masterPath);
+  else {
+    // Approved before masters were made: the master is made again from the original while it is kept.
+    if (submission.originalDeletedAt) throw new ReleaseInputError('the clip has no master (it was processed before masters were made) and its original has been deleted: it cannot be released');
+    ({ masterPath, media } = await masterFromOriginal(deps, submission, workDir, limits));
+  }
+  const video = media?.video;
+  if (!media || !video) throw new ReleaseInputError('the clip has no video description: it cannot be released');
 
   const master = masterSize(video);
   const outDir = join(workDir, 'out');
   await mkdir(outDir);
-  // Captions: the stored clean SRT, parsed again (same validation and markup stripping as an upload),
-  // and written out as this code's own ASS per shape (each shape's frame and safe area), SRT and WebVTT.
+  // Captions (captionTracks: the latest version per language, parsed again), written out as this code's own ASS per shape (each shape's frame and safe area), SRT and WebVTT.
   const sidecars: Record<string, string> = {};
   const captions: ReleasePlan['captions'] = [];
-  for (const track of captionTracks(submission)) {
-    const cues = parseSubtitles((await buffer(await deps.storage.download(track.key))).toString('utf8'));
+  for (const track of await captionTracks(deps, submission)) {
+    const { cues } = track;
     const assPaths = {} as Record<ReleaseShape, string>;
     for (const shape of RELEASE_SHAPES) {
       assPaths[shape] = join(workDir, `captions-${track.language}-${shape}.ass`);
@@ -125,12 +151,22 @@ async function renderAndStore(
     }
   }
 
-  const limits = { ...deps.limits, groupDir: workDir };
+  // The campaign's watermark and end card, when it has them (campaign.release), downloaded under names of our own.
+  const brandingFile = async (key: string | null | undefined, name: string) => {
+    if (!key) return null;
+    const path = join(workDir, name);
+    await writeFile(path, await buffer(await deps.storage.download(key)));
+    return path;
+  };
+  const watermarkPath = await brandingFile(branding?.watermarkKey, 'watermark.png');
+  const endCardPath = await brandingFile(branding?.endCardKey, 'end-card.png');
+  const endCard = endCardPath && branding ? { path: endCardPath, seconds: branding.endCardSeconds } : null;
+
   const renders = await renderRelease(
-    { masterPath, outDir, master, fps: previewFps(video), posterTime: posterTime(submission.media!), captions },
+    { masterPath, outDir, master, fps: previewFps(video), posterTime: posterTime(media), captions, watermarkPath, endCard },
     limits,
     {
-      durationSeconds: submission.media?.durationSeconds,
+      durationSeconds: (media.durationSeconds ?? 0) + (endCard?.seconds ?? 0) || null,
       signal: deps.shutdown,
       onProgress: (fraction) => void job.reportProgress(Math.round(fraction * 95)).catch(() => undefined),
     },

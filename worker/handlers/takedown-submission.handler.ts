@@ -1,5 +1,5 @@
 import type { QueueJob } from '../../shared/queue/queue';
-import { outputsPrefix } from '../../shared/storage/keys';
+import { captionsPrefix, outputsPrefix } from '../../shared/storage/keys';
 import { markTakenDown } from '../../shared/submissions/release';
 import { queueWebhooks } from '../../shared/distribution/webhooks';
 import type { Submission } from '../../shared/submissions/submission.model';
@@ -23,7 +23,9 @@ export async function takedownSubmission(deps: WorkerDeps, job: QueueJob<'takedo
   }
   const released = await removeRelease(deps.storage, submissionId);
   const masters = (await deps.storage.list(outputsPrefix(submissionId))).filter((key) => key.endsWith('/master.mp4'));
-  await Promise.all(masters.map((key) => deps.storage.remove(key)));
+  // The moderators' captioned previews show the clip too.
+  const captioned = await deps.storage.list(captionsPrefix(submissionId));
+  await Promise.all([...masters, ...captioned].map((key) => deps.storage.remove(key)));
   await markTakenDown(deps.db.submissions, submissionId, new Date());
   // The teams' tools hear of it (only for a clip that had been released).
   await queueWebhooks(deps, found, 'withdrawal', new Date());

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { runFfmpeg, type FfmpegCommand, type RunLimits } from '../ffmpeg/ffmpeg';
 import type { CaptionSafeArea } from '../subtitles/subtitles';
 import { inputHardeningArgs } from './probe.step';
-import { burnInCaptionsFilter, h264Args, posterArgs, strippedMp4Args, type EncoderSettings } from './transcode.step';
+import { aacArgs, burnInCaptionsFilter, h264Args, posterArgs, strippedMp4Args, type EncoderSettings } from './transcode.step';
 
 /**
  * The release renders, all from ONE decode of the clean master (never the original): for each shape —
@@ -28,6 +28,17 @@ export const CAPTION_SAFE_AREAS: Record<ReleaseShape, CaptionSafeArea> = {
   source: { bottom: 0.07, left: 0.06, right: 0.06 },
   square: { bottom: 0.1, left: 0.08, right: 0.08 },
   vertical: { bottom: 0.22, left: 0.08, right: 0.18 },
+};
+
+/**
+ * Where a campaign's watermark goes in each shape: the top-left corner, inside the side margins of the
+ * captions' safe area and below the top bar the 9:16 players lay over the picture; the logo fits a square
+ * of `size` × the frame's short side.
+ */
+export const WATERMARK_AREAS: Record<ReleaseShape, { top: number; left: number; size: number }> = {
+  source: { top: 0.05, left: 0.06, size: 0.14 },
+  square: { top: 0.06, left: 0.08, size: 0.14 },
+  vertical: { top: 0.1, left: 0.08, size: 0.14 },
 };
 
 export interface Size {
@@ -79,7 +90,16 @@ export interface ReleasePlan {
   posterTime: number;
   /** Per caption language, the ASS file this code wrote for each shape's frame and safe area. */
   captions: Array<{ language: string; assPaths: Record<ReleaseShape, string> }>;
+  /** The campaign's watermark, a PNG this job downloaded (campaign.release), or none. */
+  watermarkPath?: string | null;
+  /** The campaign's end card, a PNG shown for `seconds` after the clip, with silence, or none. */
+  endCard?: { path: string; seconds: number } | null;
   encoder?: EncoderSettings;
+}
+
+/** A PNG the code downloaded itself: read by the image demuxer only, as one file (no pattern), local only. */
+export function imageInputArgs(): string[] {
+  return ['-format_whitelist', 'image2', '-protocol_whitelist', 'file', '-f', 'image2', '-pattern_type', 'none'];
 }
 
 /** The file (and output name) of each render: `square`, `square-be`, `poster-square`… */
@@ -105,33 +125,74 @@ export function buildReleaseArgs(plan: ReleasePlan): FfmpegCommand {
   const encoder = plan.encoder ?? RELEASE_ENCODER;
   const files = releaseFiles(plan);
   const copies = plan.captions.length + 2; // plain, one per language, poster
+  const inputs: FfmpegCommand['inputs'] = [{ args: inputHardeningArgs(), path: plan.masterPath }];
   const graph = [`[0:v:0]split=${RELEASE_SHAPES.length}${RELEASE_SHAPES.map((s) => `[${s}in]`).join('')}`];
+  if (plan.watermarkPath) {
+    graph.push(`[${inputs.length}:v]split=${RELEASE_SHAPES.length}${RELEASE_SHAPES.map((s) => `[wm${s}]`).join('')}`);
+    inputs.push({ args: imageInputArgs(), path: plan.watermarkPath });
+  }
+  const endCard = plan.endCard ?? null;
+  if (endCard) {
+    graph.push(`[${inputs.length}:v]split=${RELEASE_SHAPES.length}${RELEASE_SHAPES.map((s) => `[ec${s}]`).join('')}`);
+    // The still repeated at the renders' frame rate for its seconds.
+    inputs.push({ args: [...imageInputArgs(), '-loop', '1', '-framerate', String(plan.fps), '-t', String(endCard.seconds)], path: endCard.path });
+    // The sound goes on in silence under the card; then it is encoded again (it is copied otherwise).
+    const count = RELEASE_SHAPES.length * (plan.captions.length + 1);
+    graph.push(`[0:a:0]apad=pad_dur=${endCard.seconds},asplit=${count}${Array.from({ length: count }, (_, i) => `[a${i}]`).join('')}`);
+  }
+  let audio = 0;
   const outputs: FfmpegCommand['outputs'] = [];
   const video = (label: string) => [
     '-map', label,
-    '-map', '0:a:0',
+    ...(endCard ? ['-map', `[a${audio++}]`] : ['-map', '0:a:0']),
     ...h264Args(encoder, plan.fps),
     // The master's sound is already AAC 48 kHz stereo at −14 LUFS: copied, not encoded again.
-    '-c:a', 'copy',
+    ...(endCard ? aacArgs() : ['-c:a', 'copy']),
     ...strippedMp4Args(),
   ];
   for (const shape of RELEASE_SHAPES) {
+    const frame = shapeSize(shape, plan.master);
     const labels = [`${shape}0`, ...plan.captions.map((_, i) => `${shape}c${i}`), `${shape}p`];
-    if (shape === 'source') graph.push(`[${shape}in]setsar=1,split=${copies}${labels.map((l) => `[${l}]`).join('')}`);
-    else graph.push(...blurredFillFilters(`${shape}in`, `${shape}frame`, shapeSize(shape, plan.master)), `[${shape}frame]split=${copies}${labels.map((l) => `[${l}]`).join('')}`);
-    outputs.push({ args: video(`[${shape}0]`), path: files[renderName(shape, null)]! });
+    const fanOut = `split=${copies}${labels.map((l) => `[${l}]`).join('')}`;
+    const branded = plan.watermarkPath ? watermarkFilters(shape, frame) : null;
+    if (shape === 'source') graph.push(branded ? `[${shape}in]setsar=1[${shape}frame]` : `[${shape}in]setsar=1,${fanOut}`);
+    else graph.push(...blurredFillFilters(`${shape}in`, `${shape}frame`, frame), ...(branded ? [] : [`[${shape}frame]${fanOut}`]));
+    if (branded) graph.push(...branded, `[${shape}framewm]${fanOut}`);
+    // With an end card: each video render is followed by the card, fitted to the frame.
+    const ended = (label: string, n: number) => {
+      if (!endCard) return `[${label}]`;
+      graph.push(`[${label}][ec${shape}${n}]concat=n=2:v=1:a=0[${label}end]`);
+      return `[${label}end]`;
+    };
+    if (endCard) {
+      const cards = plan.captions.length + 1;
+      graph.push(`[ec${shape}]scale=${frame.width}:${frame.height}:force_original_aspect_ratio=decrease,pad=${frame.width}:${frame.height}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,format=yuv420p,split=${cards}${Array.from({ length: cards }, (_, i) => `[ec${shape}${i}]`).join('')}`);
+    }
+    outputs.push({ args: video(ended(`${shape}0`, 0)), path: files[renderName(shape, null)]! });
     plan.captions.forEach((caption, i) => {
       graph.push(`[${shape}c${i}]${burnInCaptionsFilter(caption.assPaths[shape])}[${shape}cap${i}]`);
-      outputs.push({ args: video(`[${shape}cap${i}]`), path: files[renderName(shape, caption.language)]! });
+      outputs.push({ args: video(ended(`${shape}cap${i}`, i + 1)), path: files[renderName(shape, caption.language)]! });
     });
     graph.push(`[${shape}p]select=isnan(prev_selected_t)*gte(t\\,${plan.posterTime})*eq(pict_type\\,I)[poster${shape}]`);
     outputs.push({ args: posterArgs(`[poster${shape}]`), path: files[posterName(shape)]! });
   }
   return {
     globalArgs: ['-hide_banner', '-nostdin', '-loglevel', 'error', '-stats', '-filter_complex', graph.join(';')],
-    inputs: [{ args: inputHardeningArgs(), path: plan.masterPath }],
+    inputs,
     outputs,
   };
+}
+
+/** The watermark fitted into its square and laid over the shape's frame (`[<shape>frame]` → `[<shape>framewm]`). */
+export function watermarkFilters(shape: ReleaseShape, frame: Size): string[] {
+  const area = WATERMARK_AREAS[shape];
+  const box = even(Math.min(frame.width, frame.height) * area.size);
+  const x = Math.round(frame.width * area.left);
+  const y = Math.round(frame.height * area.top);
+  return [
+    `[wm${shape}]scale=${box}:${box}:force_original_aspect_ratio=decrease[wm${shape}fit]`,
+    `[${shape}frame][wm${shape}fit]overlay=${x}:${y},format=yuv420p[${shape}framewm]`,
+  ];
 }
 
 export async function renderRelease(

@@ -102,3 +102,17 @@ export function readTimingLine(line: string): { startMs: number; endMs: number }
   }
   return { startMs: start.ms, endMs: end.ms };
 }
+
+/**
+ * One cue time typed in the moderators' caption editor ("00:00:01.200", "01:02,5", hours optional): the
+ * same form a timing line's times take, and nothing else around it but spaces. Milliseconds, or null.
+ */
+export function readCueTime(text: string): number | null {
+  let i = 0;
+  while (i < text.length && isJsSpace(text.charCodeAt(i))) i += 1;
+  const time = readTime(text, i);
+  if (!time) return null;
+  let j = time.next;
+  while (j < text.length && isJsSpace(text.charCodeAt(j))) j += 1;
+  return j === text.length ? time.ms : null;
+}

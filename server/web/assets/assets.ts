@@ -26,6 +26,7 @@ input.code { font-size: 1.6rem; letter-spacing: 0.3em; max-width: 12rem; font-va
 button { font-size: 1rem; padding: 10px 16px; border-radius: 6px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; margin-top: 16px; }
 button.link { background: none; border: none; color: var(--accent); padding: 0; margin: 0; text-decoration: underline; }
 button.secondary { background: #fff; color: var(--accent); }
+button.danger { background: var(--bad); border-color: var(--bad); }
 .help { color: var(--muted); font-size: 0.9rem; }
 .notice { padding: 10px 12px; border-radius: 6px; background: #eef6f0; border: 1px solid #b9dcc3; }
 .error { padding: 10px 12px; border-radius: 6px; background: #fdeeee; border: 1px solid #f0b8b8; color: var(--bad); }

@@ -110,6 +110,11 @@ export function GalleryPage(props: { ctx: StaffContext; items: GalleryItem[]; ca
                   </li>
                 ))}
               </ul>
+              {ctx.session?.data.role === 'admin' && (
+                <p>
+                  <a href={`/staff/review/${item.id}#withdraw`}>{t('gallery.withdraw')}</a>
+                </p>
+              )}
               <details class="post">
                 <summary>{t('gallery.postText')}</summary>
                 {Object.entries(item.postTexts).map(([language, text]) => (

@@ -1,3 +1,4 @@
+import type { CaptionVersion } from '../../../shared/captions/caption-versions';
 import type { AuditEntry } from '../../../shared/models/audit-entry.model';
 import type { ReviewView } from '../../services/review.service';
 import { CHECKLIST } from '../../services/review.service';
@@ -5,11 +6,48 @@ import { formatDateTime } from '../messages/messages';
 import type { StaffContext } from '../staff-route';
 import { Csrf, Layout } from './layout';
 
+/**
+ * Withdrawal by a moderator: behind a disclosure, with a box to tick (it cannot be undone) and a reason,
+ * so it is never one click away. The server checks both.
+ */
+function WithdrawSection(props: { ctx: StaffContext; id: string; status: string; done: boolean }) {
+  const { ctx, id } = props;
+  const { t } = ctx;
+  if (props.status === 'withdrawn') {
+    return (
+      <section id="withdraw">
+        <p class="notice" data-testid="withdrawn">
+          {props.done ? t('review.withdrawDone') : t('review.withdrawnAlready')}
+        </p>
+      </section>
+    );
+  }
+  return (
+    <section id="withdraw">
+      <details>
+        <summary>{t('review.withdraw')}</summary>
+        <form method="post" action={`/staff/review/${id}/withdraw`} class="withdraw">
+          <Csrf ctx={ctx} />
+          <p class="help">{t('review.withdrawHelp', { status: props.status })}</p>
+          <label for="withdraw-reason">{t('review.withdrawReason')}</label>
+          <textarea id="withdraw-reason" name="reason" rows={2} maxLength={2000} required />
+          <label>
+            <input type="checkbox" name="confirm" value="yes" required /> {t('review.withdrawConfirm')}
+          </label>
+          <button type="submit" class="danger">
+            {t('review.withdrawSubmit')}
+          </button>
+        </form>
+      </details>
+    </section>
+  );
+}
+
 function megabytes(bytes: number): string {
   return `${(bytes / 1_000_000).toFixed(1)} MB`;
 }
 
-export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: string; audit: AuditEntry[]; captions: boolean; claimMinutes: number }) {
+export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: string; audit: AuditEntry[]; captions: string | null; captionVersions?: Array<Omit<CaptionVersion, 'cues'>>; withdrawn?: boolean; claimMinutes: number }) {
   const { ctx, view, me } = props;
   const { t } = ctx;
   const { submission, campaign, entry, claim } = view;
@@ -19,7 +57,14 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
   const outputs = submission.outputs as Record<string, unknown>;
   const has = (name: string) => Boolean(outputs[name]);
   const mediaUrl = (name: string) => `/staff/review/${id}/media/${name}`;
-  const showCaptioned = props.captions && has('captionedPreview');
+  // The latest caption version of each language (moderators' edits), and the preview it was burned into.
+  const latestByLanguage = new Map<string, Omit<CaptionVersion, 'cues'>>();
+  for (const v of props.captionVersions ?? []) if ((latestByLanguage.get(v.language)?.version ?? 0) < v.version) latestByLanguage.set(v.language, v);
+  const chosen = props.captions && props.captions !== '1' ? latestByLanguage.get(props.captions) : undefined;
+  const edited = latestByLanguage.get(submission.language.toLowerCase());
+  const showCaptioned = Boolean(props.captions && (chosen?.preview || has('captionedPreview')));
+  const captionedSrc = chosen?.preview ? `/staff/review/${id}/captions/${chosen._id.toHexString()}/preview` : edited?.preview ? `/staff/review/${id}/captions/${edited._id.toHexString()}/preview` : mediaUrl('captionedPreview');
+  const captionLanguages = [...new Set([...(has('captionsVtt') || has('captionsSrt') ? [submission.language.toLowerCase()] : []), ...latestByLanguage.keys()])];
   const consentVersion = campaign.consentVersions.find((v) => v.version === submission.consent.version);
   const consentText = consentVersion?.texts.find((x) => x.language === submission.consent.language);
   const mine = claim?.by === me;
@@ -38,7 +83,7 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
         <section class="player" aria-label={t('review.preview')}>
           {has('preview') ? (
             <>
-              <video controls preload="metadata" playsinline poster={has('poster') ? mediaUrl('poster') : undefined} src={mediaUrl(showCaptioned ? 'captionedPreview' : 'preview')} data-key="w" data-testid="preview">
+              <video controls preload="metadata" playsinline poster={has('poster') ? mediaUrl('poster') : undefined} src={showCaptioned ? captionedSrc : mediaUrl('preview')} data-key="w" data-testid="preview">
                 {!showCaptioned && has('captionsVtt') && <track kind="captions" src={mediaUrl('captionsVtt')} srclang={contributorLanguage} label={t('review.captionsTrack')} />}
                 {t('review.videoFallback')} <a href={mediaUrl('preview')}>{t('review.preview')}</a>
               </video>
@@ -51,6 +96,28 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
           ) : (
             <p>{t('review.noPreview')}</p>
           )}
+          <h2>{t('review.captions')}</h2>
+          {captionLanguages.length > 0 && (
+          <ul data-testid="caption-languages">
+            {captionLanguages.map((language) => {
+              const latest = latestByLanguage.get(language);
+              return (
+                <li data-language={language}>
+                  {latest ? t('review.captionsLatest', { language, version: latest.version }) : t('review.captionsAsSent', { language })}
+                  {(latest?.preview || (!latest && has('captionedPreview'))) && (
+                    <>
+                      {' · '}
+                      <a href={`/staff/review/${id}?captions=${latest ? language : '1'}`}>{t('review.captionsWatch')}</a>
+                    </>
+                  )}
+                </li>
+              );
+            })}
+          </ul>
+          )}
+          <p>
+            <a href={`/staff/review/${id}/captions`}>{t('captions.edit')}</a>
+          </p>
           <h2>{t('review.facts')}</h2>
           <dl class="facts">
             <dt>{t('review.duration')}</dt>
@@ -171,6 +238,8 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
           </>
         )}
       </section>
+
+      <WithdrawSection ctx={ctx} id={id} status={submission.status} done={props.withdrawn === true} />
 
       <section>
         <h2>{t('review.history')}</h2>

@@ -1,0 +1,77 @@
+import { commandArgs } from '../../worker/ffmpeg/ffmpeg';
+import { buildCaptionPreviewArgs } from '../../worker/steps/caption-preview.step';
+import { checkCues, CueEditError, cuesFromRows, formatCueTime, type CueProblem } from '../../worker/subtitles/cue-edits';
+import { readCueTime } from '../../worker/subtitles/subtitle-scan';
+
+const problemsOf = (run: () => unknown): Array<Pick<CueProblem, 'cue' | 'code' | 'field'>> => {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof CueEditError) return error.problems.map(({ cue, code, field }) => ({ cue, code, field }));
+    throw error;
+  }
+  throw new Error('no problem found');
+};
+
+describe('the caption editor\'s rows', () => {
+  test.each([
+    ['00:00:01.500', 1500],
+    ['00:01,25', 1250],
+    ['  1:02:03.004 ', 3_723_004],
+    ['01:02.5', 62_500],
+    ['1.5', null],
+    ['00:00:01', null],
+    ['00:00:01.500 --> 00:00:02.000', null],
+    ['', null],
+  ])('the time "%s" reads as %s', (text, ms) => {
+    expect(readCueTime(text)).toBe(ms);
+  });
+
+  test('when rows are typed in any order, with markup and a blank row, then they come back as sorted plain cues', () => {
+    const rows = [
+      { start: '00:00:02.000', end: '00:00:03.000', text: '<b>second</b>' },
+      { start: '', end: '', text: '' },
+      { start: '00:00:00.500', end: '00:00:01.500', text: '{\\an8}first\r\nline two' },
+    ];
+    expect(cuesFromRows(rows, 4000)).toEqual([
+      { startMs: 500, endMs: 1500, text: 'first\nline two' },
+      { startMs: 2000, endMs: 3000, text: 'second' },
+    ]);
+    expect(formatCueTime(3_723_004)).toBe('01:02:03.004');
+  });
+
+  test.each([
+    ['a time that is not one', [{ start: '1.5', end: '00:00:02.000', text: 'x' }], [{ cue: 1, code: 'time_format', field: 'start' }]],
+    ['an end before the start', [{ start: '00:00:02.000', end: '00:00:01.000', text: 'x' }], [{ cue: 1, code: 'end_not_after_start', field: 'end' }]],
+    ['an end equal to the start', [{ start: '00:00:01.000', end: '00:00:01.000', text: 'x' }], [{ cue: 1, code: 'end_not_after_start', field: 'end' }]],
+    ['an end past the clip', [{ start: '00:00:01.000', end: '00:00:04.500', text: 'x' }], [{ cue: 1, code: 'beyond_duration', field: 'end' }]],
+    ['a start past the clip', [{ start: '00:00:05.000', end: '00:00:06.000', text: 'x' }], [{ cue: 1, code: 'beyond_duration', field: 'start' }]],
+    ['overlapping cues', [{ start: '00:00:00.000', end: '00:00:02.000', text: 'a' }, { start: '00:00:01.000', end: '00:00:03.000', text: 'b' }], [{ cue: 2, code: 'overlap', field: 'start' }]],
+    ['an empty text', [{ start: '00:00:00.000', end: '00:00:01.000', text: '<i></i> ' }], [{ cue: 1, code: 'text_empty', field: 'text' }]],
+    ['a text too long', [{ start: '00:00:00.000', end: '00:00:01.000', text: 'x'.repeat(1001) }], [{ cue: 1, code: 'text_too_long', field: 'text' }]],
+    ['too many lines', [{ start: '00:00:00.000', end: '00:00:01.000', text: 'x\n'.repeat(13) }], [{ cue: 1, code: 'too_many_lines', field: 'text' }]],
+    ['no cue at all', [{ start: '', end: '', text: '' }], [{ cue: 0, code: 'no_cues', field: null }]],
+  ])('when a row has %s, then it is refused naming the cue and the field', (_name, rows, expected) => {
+    expect(problemsOf(() => cuesFromRows(rows, 4000))).toEqual(expected);
+  });
+
+  test('when 5001 cues are given, then the whole set is refused', () => {
+    const cues = Array.from({ length: 5001 }, (_, i) => ({ startMs: i, endMs: i + 1, text: 'x' }));
+    expect(problemsOf(() => checkCues(cues, 10_000))).toEqual([{ cue: 0, code: 'too_many_cues', field: null }]);
+  });
+});
+
+describe('buildCaptionPreviewArgs', () => {
+  test('the preview is captioned from our ASS file in one run, its sound copied, no metadata', () => {
+    expect(commandArgs(buildCaptionPreviewArgs({ previewPath: '/w/preview.mp4', assPath: '/w/captions.ass', outPath: '/w/out.mp4', fps: 25 }))).toEqual([
+      '-hide_banner', '-nostdin', '-loglevel', 'error', '-stats', '-filter_complex', '[0:v:0]ass=filename=/w/captions.ass[captioned]',
+      '-format_whitelist', 'mov,matroska,avi,mpegts', '-protocol_whitelist', 'file', '-i', '/w/preview.mp4',
+      '-y',
+      '-map', '[captioned]', '-map', '0:a:0',
+      '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-profile:v', 'high', '-pix_fmt', 'yuv420p', '-g', '50', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'bt709',
+      '-c:a', 'copy',
+      '-map_metadata', '-1', '-map_chapters', '-1', '-fflags', '+bitexact', '-flags:v', '+bitexact', '-flags:a', '+bitexact', '-movflags', '+faststart',
+      '/w/out.mp4',
+    ]);
+  });
+});
