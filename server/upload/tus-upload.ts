@@ -1,7 +1,6 @@
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Types } from 'mongoose';
-import { S3Store } from '@tus/s3-store';
 import { Server, type ServerOptions } from '@tus/server';
 import type { Upload } from '@tus/utils';
 import { AppError, isAppError, storageUnavailable } from '../../shared/errors';
@@ -9,10 +8,11 @@ import { originalKey } from '../../shared/storage/keys';
 import type { ServerDeps } from '../deps';
 import { findOpenCampaign } from '../services/campaign.service';
 import { checkSubmissionInput, createSubmission } from '../services/submission.service';
-import { InspectStream } from './inspect-stream';
+import { ByteInspection, InspectStream } from './inspect-stream';
 import type { RedisLocker } from './redis-locker';
-import { SNIFF_BYTES } from './sniff';
+import { requireVideoContainer, SNIFF_BYTES, type SniffedVideo } from './sniff';
 import { parseFields } from './submission-fields';
+import { TusS3Store } from './tus-s3-store';
 import { videoTarget, videoTooLarge } from './upload-targets';
 
 /**
@@ -20,8 +20,11 @@ import { videoTarget, videoTooLarge } from './upload-targets';
  * would have had through the multipart API (`originals/<id>/video`). They end in the same place:
  *  - at creation, the metadata is parsed by the same schema (`parseFields`), the campaign must be open,
  *    the consent complete, the declared size within the limit — refused before a byte of the clip travels;
- *  - at the end, the stored object is read once through the same InspectStream (sniffing, size limit,
- *    SHA-256) and the submission is made by the same `createSubmission`. A refusal removes what was stored.
+ *  - the bytes go through the same checks (sniffing, size limit, SHA-256: `ByteInspection`) as they arrive
+ *    (TusS3Store), so a clip that is not a video is refused in its first request; when the upload was
+ *    continued in another process or after a restart, the stored object is read back once through the
+ *    same InspectStream instead. The submission is made by the same `createSubmission`. A refusal removes
+ *    what was stored.
  * The page makes the status token itself and sends only its SHA-256 (`statusTokenHash`), so a receipt
  * survives a lost final response: the page already knows the id (from the upload's URL) and the token.
  */
@@ -68,7 +71,7 @@ function fieldsOf(upload: Upload) {
 
 export interface TusUploads {
   server: Server;
-  datastore: S3Store;
+  datastore: TusS3Store<SniffedVideo>;
   /** Removes uploads abandoned for longer than the expiry (run by a timer in main.ts); returns how many. */
   cleanUpExpired(): Promise<number>;
 }
@@ -76,24 +79,31 @@ export interface TusUploads {
 export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
   const { config, storage, db, now, logger } = deps;
   const s3 = config.s3;
-  const datastore = new S3Store({
+  const datastore = new TusS3Store<SniffedVideo>({
+    client: storage.client,
+    partsInFlight: config.upload.partsInFlight,
+    // The checks of videoTarget (the multipart API's), made as the bytes arrive.
+    inspect: () => new ByteInspection({ headBytes: SNIFF_BYTES, maxBytes: config.upload.maxBytes, tooLarge: () => videoTooLarge(config), inspectHead: requireVideoContainer }),
     partSize: config.upload.partBytes,
     expirationPeriodInMilliseconds: config.upload.tusExpirySeconds * 1000,
     s3ClientConfig: {
       bucket: s3.bucket,
       region: s3.region,
       forcePathStyle: s3.forcePathStyle,
+      maxAttempts: 2,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      expectContinueHeader: false,
       credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
       ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
     },
   });
 
-  /** Everything tus stored for an upload: the object (or its parts) and the .info file. */
-  async function removeUpload(uploadId: string): Promise<void> {
-    await datastore.remove(uploadId).catch(async () => {
-      await storage.remove(uploadId).catch(() => undefined);
-    });
-    await storage.remove(`${uploadId}.info`).catch(() => undefined);
+  /** The checks made as the bytes arrived or, when they were not seen here from the start, made now. */
+  async function inspected(id: string, size: number) {
+    const arrived = datastore.arrived(originalKey(id), size);
+    if (!arrived) return inspectStored(id);
+    return { key: originalKey(id), bytes: arrived.bytes, sha256: arrived.sha256, contentType: arrived.result.contentType };
   }
 
   /** Reads the finished object once through the multipart route's checks: sniffing, size, SHA-256. */
@@ -117,7 +127,7 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
     return { key: target.key, bytes: inspect.bytesSeen, sha256: inspect.digest(), contentType };
   }
 
-  const options: ServerOptions & { datastore: S3Store } = {
+  const options: ServerOptions & { datastore: TusS3Store<SniffedVideo> } = {
     path: TUS_PATH,
     datastore,
     locker,
@@ -133,6 +143,8 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
       try {
         if (upload.size === undefined) throw new AppError('length_required', 400, 'Declare the size of the clip (Upload-Length).');
         if (upload.size > config.upload.maxBytes) throw videoTooLarge(config);
+        // An empty clip is refused as the multipart API refuses it (by what its first bytes are).
+        if (upload.size === 0) requireVideoContainer(Buffer.alloc(0));
         const { input } = fieldsOf(upload);
         const campaign = await findOpenCampaign(db, input.campaign, now());
         checkSubmissionInput(campaign, input);
@@ -149,7 +161,7 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
       const id = submissionIdOf(upload.id);
       try {
         const { input, statusTokenHash } = fieldsOf(upload);
-        const video = await inspectStored(id);
+        const video = await inspected(id, upload.size ?? -1);
         await createSubmission(deps, { id, input, video, subtitles: null, statusTokenHash });
         logger.info({ submissionId: id, bytes: video.bytes }, 'submission received (resumable upload)');
         return {
@@ -159,7 +171,7 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
         };
       } catch (error) {
         // Nothing half-stored: a refused clip goes, with tus's record of it.
-        await removeUpload(upload.id).catch((removeError: unknown) => {
+        await datastore.discard(upload.id).catch((removeError: unknown) => {
           logger.error({ err: removeError, submissionId: id }, 'could not remove a refused resumable upload');
         });
         throw tusError(error);
@@ -167,6 +179,8 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
     },
 
     onResponseError(_req, error) {
+      // A refusal while the bytes arrive (not a video, too large) is thrown by the datastore as an AppError.
+      if (isAppError(error)) return tusError(error);
       if ('status_code' in error) return error;
       logger.error({ err: error }, 'resumable upload failed');
       return undefined;

@@ -88,7 +88,10 @@ describe('resumable uploads in a real browser', () => {
     const cdp = await throttled(page, 4 * 1024 * 1024);
     await startUpload(page);
     await waitUntil('half the clip arrived', 60, async () => received() >= size / 2);
+    // Offline (no retry at once), and the connection carrying the upload cut: Chromium's offline emulation
+    // alone lets a request already sending finish, and the page sends the clip in one request.
     await cdp.send('Network.emulateNetworkConditions', { offline: true, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    for (const socket of sockets) socket.destroy();
     await page.getByText('The connection was interrupted; continuing where it stopped…').waitFor({ timeout: 60_000 });
     await chrome.shoot(page, '04-upload-interrupted');
     const atCut = received();

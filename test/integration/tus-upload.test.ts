@@ -1,9 +1,14 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as tus from 'tus-js-client';
+import { createApp } from '../../server/app';
 import { RedisLocker } from '../../server/upload/redis-locker';
 import type { Submission } from '../../shared/submissions/submission.model';
 import { smallMp4 } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
+import { waitUntil } from '../helpers/worker-processes';
 
 /** Resumable uploads (tus) against the real server, Redis and S3, driven by tus-js-client as the page drives it. */
 describe('resumable uploads (tus)', () => {
@@ -101,6 +106,119 @@ describe('resumable uploads (tus)', () => {
     const leftovers = await app.services.storage.list('originals/');
     const ids = new Set((await app.services.db.submissions.find().lean<Submission[]>()).map((s) => s._id.toHexString()));
     expect(leftovers.filter((key) => !ids.has(key.split('/')[1]!))).toEqual([]);
+  });
+
+  const MiB = 1024 * 1024;
+  const tusHeaders = { 'Tus-Resumable': '1.0.0' };
+  const encodeMetadata = (meta: Record<string, string>) =>
+    Object.entries(meta).map(([key, value]) => `${key} ${Buffer.from(value).toString('base64')}`).join(',');
+
+  async function create(base: string, size: number, meta: Record<string, string>): Promise<string> {
+    const response = await fetch(`${base}/tus`, { method: 'POST', headers: { ...tusHeaders, 'Upload-Length': String(size), 'Upload-Metadata': encodeMetadata(meta) } });
+    expect(response.status).toBe(201);
+    return /\/tus\/([a-f0-9]{24})$/.exec(response.headers.get('location')!)![1]!;
+  }
+
+  async function patch(base: string, id: string, offset: number, body: Buffer) {
+    const response = await fetch(`${base}/tus/${id}`, {
+      method: 'PATCH',
+      headers: { ...tusHeaders, 'Upload-Offset': String(offset), 'Content-Type': 'application/offset+octet-stream' },
+      body: new Uint8Array(body),
+    });
+    return { status: response.status, offset: Number(response.headers.get('upload-offset')), body: await response.text() };
+  }
+
+  async function offsetOf(base: string, id: string): Promise<number> {
+    const response = await fetch(`${base}/tus/${id}`, { method: 'HEAD', headers: tusHeaders });
+    return Number(response.headers.get('upload-offset'));
+  }
+
+  /** A PATCH whose body is written only in part: resolves with the answer if one comes while the rest is awaited. */
+  function partialPatch(base: string, id: string, declared: number, first: Buffer) {
+    const url = new URL(`${base}/tus/${id}`);
+    const req = request({
+      host: url.hostname,
+      port: url.port,
+      path: url.pathname,
+      method: 'PATCH',
+      headers: { ...tusHeaders, 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream', 'Content-Length': String(declared) },
+    });
+    req.on('error', () => undefined);
+    const answer = new Promise<{ status: number; body: string }>((resolve) => {
+      req.on('response', (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+        res.on('error', () => resolve({ status: res.statusCode!, body }));
+      });
+    });
+    const written = new Promise<void>((resolve) => req.write(first, () => resolve()));
+    return { req, answer, written };
+  }
+
+  async function storedFor(id: string) {
+    return app.services.storage.list(`originals/${id}`);
+  }
+
+  test('when a file that is not a video is sent in one long request, then it is refused after its first bytes, while the rest is still awaited, and nothing of it stays', async () => {
+    const id = await create(app.baseUrl, 50 * MiB, metadata().metadata);
+    const { req, answer } = partialPatch(app.baseUrl, id, 50 * MiB, Buffer.from('<html>not a clip</html>'.repeat(3000)));
+    const problem = await answer;
+    req.destroy();
+    expect(problem.status).toBe(415);
+    expect(JSON.parse(problem.body)).toMatchObject({ code: 'unsupported_file_type' });
+    expect(await storedFor(id)).toEqual([]);
+  });
+
+  test('when a request breaks off, then what arrived is kept and the upload continues from there to the same SHA-256', async () => {
+    const clip = Buffer.concat([await smallMp4(), randomBytes(12 * MiB)]);
+    const { metadata: meta } = metadata();
+    const id = await create(app.baseUrl, clip.length, meta);
+    const { req, written } = partialPatch(app.baseUrl, id, clip.length, clip.subarray(0, 7 * MiB));
+    await written;
+    req.destroy();
+    // The offset settles once the broken request has stored what it read (the HEAD waits for its lock).
+    const offset = await waitUntil('the offset settles', 10, async () => {
+      const first = await offsetOf(app.baseUrl, id);
+      return first > 0 && first === (await offsetOf(app.baseUrl, id)) ? first : null;
+    });
+    // More than the whole parts: the incomplete tail was kept too.
+    expect(offset).toBeGreaterThan(5 * MiB);
+    expect(offset).toBeLessThanOrEqual(7 * MiB);
+    const rest = await patch(app.baseUrl, id, offset, clip.subarray(offset));
+    expect(rest.status).toBe(200);
+    const doc = (await app.services.db.submissions.findById(id).lean<Submission>())!;
+    expect(doc.original).toMatchObject({ bytes: clip.length, sha256: createHash('sha256').update(clip).digest('hex'), contentType: 'video/mp4' });
+    expect((await storedFor(id)).sort()).toEqual([`originals/${id}/video`, `originals/${id}/video.info`]);
+  });
+
+  test('when an upload is continued by another server process, then it is checked by reading it back, to the same SHA-256', async () => {
+    const other = createApp(app.deps).listen(0, '127.0.0.1');
+    await once(other, 'listening');
+    const otherUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+    try {
+      const clip = Buffer.concat([await smallMp4(), randomBytes(6 * MiB)]);
+      const id = await create(app.baseUrl, clip.length, metadata().metadata);
+      const first = await patch(app.baseUrl, id, 0, clip.subarray(0, 5 * MiB));
+      expect(first).toMatchObject({ status: 204, offset: 5 * MiB });
+      const rest = await patch(otherUrl, id, first.offset, clip.subarray(first.offset));
+      expect(rest.status).toBe(200);
+      const doc = (await app.services.db.submissions.findById(id).lean<Submission>())!;
+      expect(doc.original).toMatchObject({ bytes: clip.length, sha256: createHash('sha256').update(clip).digest('hex'), contentType: 'video/mp4' });
+
+      // A clip that is not a video, started here and finished there: refused at the end, nothing stays.
+      const html = Buffer.from('<html>not a clip</html>'.repeat(300_000));
+      const bad = await create(app.baseUrl, html.length, metadata().metadata);
+      // The first request is too short to judge (a head of 4 KiB is needed): it is stored.
+      expect(await patch(app.baseUrl, bad, 0, html.subarray(0, 100))).toMatchObject({ status: 204, offset: 100 });
+      const refused = await patch(otherUrl, bad, 100, html.subarray(100));
+      expect(refused.status).toBe(415);
+      expect(await storedFor(bad)).toEqual([]);
+    } finally {
+      other.closeAllConnections();
+      other.close();
+    }
   });
 
   test('when two lockers (two server processes) want one upload, then the second asks the first to let go and takes it only after', async () => {

@@ -255,7 +255,9 @@ export const contribScript = String.raw`
       function finish() { window.removeEventListener('online', again); }
       upload = new window.tus.Upload(file, {
         endpoint: '/tus',
-        chunkSize: 5 * 1024 * 1024,
+        // One request for the whole clip (as the multipart API sends it): the server keeps whatever arrived
+        // before a cut, so nothing is sent twice, and there is no round trip per chunk.
+        chunkSize: Infinity,
         retryDelays: [0, 1000, 3000, 5000, 10000, 20000],
         removeFingerprintOnSuccess: true,
         metadata: values,
@@ -263,7 +265,9 @@ export const contribScript = String.raw`
         onError: function (error) {
           var response = error.originalResponse;
           var status = response ? response.getStatus() : 0;
-          if (status >= 400 && status < 500 || status === 503) {
+          // 409/423: the server holds more than this request knew (a request cut off, then re-sent by the
+          // browser) or is still storing it: not a refusal, carry on from the server's offset.
+          if (status >= 400 && status < 500 && status !== 409 && status !== 423 || status === 503) {
             var body = null;
             try { body = JSON.parse(response.getBody()); } catch (e) { /* not JSON */ }
             finish();
