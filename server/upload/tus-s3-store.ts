@@ -9,7 +9,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { S3Store, type MetadataValue, type Options as S3StoreOptions } from '@tus/s3-store';
-import type { Upload } from '@tus/utils';
+import { ERRORS, type Upload } from '@tus/utils';
 import { isAppError } from '../../shared/errors';
 import { ByteInspection } from './inspect-stream';
 
@@ -37,6 +37,8 @@ export interface TusS3StoreOptions<T> extends S3StoreOptions {
   inspect: () => ByteInspection<T>;
   /** How many uploads' inspections are kept in memory at most (the oldest is dropped and read back at the end). */
   maxTracked?: number;
+  /** Other objects stored beside an upload (its subtitle file), removed with it when it is refused or abandoned. */
+  alsoStored?: (uploadId: string) => string[];
 }
 
 /**
@@ -57,14 +59,16 @@ export class TusS3Store<T> extends S3Store {
   private readonly newInspection: () => ByteInspection<T>;
   private readonly maxTracked: number;
   private readonly inspections = new Map<string, ByteInspection<T>>();
+  private readonly alsoStored: (uploadId: string) => string[];
 
   constructor(options: TusS3StoreOptions<T>) {
-    const { client, partsInFlight, inspect, maxTracked, ...storeOptions } = options;
+    const { client, partsInFlight, inspect, maxTracked, alsoStored, ...storeOptions } = options;
     super(storeOptions);
     this.s3 = client;
     this.partsInFlight = partsInFlight;
     this.newInspection = inspect;
     this.maxTracked = maxTracked ?? 1000;
+    this.alsoStored = alsoStored ?? (() => []);
   }
 
   /** The checks made while the bytes arrived, when they cover the whole upload; else null (read it back). */
@@ -76,14 +80,45 @@ export class TusS3Store<T> extends S3Store {
   }
 
   /** Everything stored for an upload: the multipart upload or object, the incomplete part, the .info file. */
-  async discard(id: string): Promise<void> {
+  override async remove(id: string): Promise<void> {
     this.inspections.delete(id);
-    await this.remove(id).catch(() => undefined);
-    await this.client.deleteObjects({
-      Bucket: this.bucket,
-      Delete: { Objects: [{ Key: id }, { Key: this.infoKey(id) }, { Key: this.partKey(id, true) }] },
+    try {
+      await super.remove(id);
+    } finally {
+      await this.client.deleteObjects({
+        Bucket: this.bucket,
+        Delete: { Objects: [id, this.infoKey(id), this.partKey(id, true), ...this.alsoStored(id)].map((Key) => ({ Key })) },
+      });
+      await this.clearCache(id);
+    }
+  }
+
+  /** `remove`, for an upload that may already be gone. */
+  async discard(id: string): Promise<void> {
+    await this.remove(id).catch((error: unknown) => {
+      if (error !== ERRORS.FILE_NOT_FOUND) throw error;
     });
-    await this.clearCache(id);
+  }
+
+  /** s3-store's clean-up of abandoned uploads, and what was stored beside them. */
+  override async deleteExpired(): Promise<number> {
+    if (this.getExpiration() === 0) return 0;
+    const beside: string[] = [];
+    let KeyMarker: string | undefined;
+    let UploadIdMarker: string | undefined;
+    do {
+      const page = await this.client.listMultipartUploads({ Bucket: this.bucket, KeyMarker, UploadIdMarker });
+      for (const upload of page.Uploads ?? []) {
+        if (upload.Key && upload.Initiated && Date.now() > this.getExpirationDate(upload.Initiated.toISOString()).getTime()) {
+          beside.push(...this.alsoStored(upload.Key));
+        }
+      }
+      ({ NextKeyMarker: KeyMarker, NextUploadIdMarker: UploadIdMarker } = page.IsTruncated ? page : { NextKeyMarker: undefined, NextUploadIdMarker: undefined });
+    } while (KeyMarker || UploadIdMarker);
+    for (let at = 0; at < beside.length; at += 1000) {
+      await this.client.deleteObjects({ Bucket: this.bucket, Delete: { Objects: beside.slice(at, at + 1000).map((Key) => ({ Key })) } });
+    }
+    return super.deleteExpired();
   }
 
   override async create(upload: Upload): Promise<Upload> {

@@ -1,19 +1,21 @@
-import { Writable } from 'node:stream';
+import { timingSafeEqual } from 'node:crypto';
+import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Types } from 'mongoose';
 import { Server, type ServerOptions } from '@tus/server';
 import type { Upload } from '@tus/utils';
 import { AppError, isAppError, storageUnavailable } from '../../shared/errors';
-import { originalKey } from '../../shared/storage/keys';
+import { originalKey, originalSubtitlesKey } from '../../shared/storage/keys';
 import type { ServerDeps } from '../deps';
 import { findOpenCampaign } from '../services/campaign.service';
-import { checkSubmissionInput, createSubmission } from '../services/submission.service';
+import { checkSubmissionInput, createSubmission, hashStatusToken } from '../services/submission.service';
 import { ByteInspection, InspectStream } from './inspect-stream';
 import type { RedisLocker } from './redis-locker';
 import { requireVideoContainer, SNIFF_BYTES, type SniffedVideo } from './sniff';
 import { parseFields } from './submission-fields';
 import { TusS3Store } from './tus-s3-store';
-import { videoTarget, videoTooLarge } from './upload-targets';
+import type { UploadTarget } from './s3-storage-engine';
+import { subtitlesTarget, videoTarget, videoTooLarge } from './upload-targets';
 
 /**
  * Resumable uploads (tus 1.0, @tus/server + @tus/s3-store) into the same bucket, at the key the clip
@@ -29,6 +31,13 @@ import { videoTarget, videoTooLarge } from './upload-targets';
  * survives a lost final response: the page already knows the id (from the upload's URL) and the token.
  */
 export const TUS_PATH = '/tus';
+
+/**
+ * The upload's own metadata keys, beside the submission's fields: `statusTokenHash`, and `subtitles`
+ * (`follow`: a subtitle file is sent to PUT /tus/<id>/subtitles before the clip's bytes, and required).
+ */
+const OWN_KEYS = new Set(['statusTokenHash', 'subtitles']);
+export const SUBTITLES_FOLLOW = 'follow';
 
 /** Metadata keys tus clients add on their own; never stored. */
 const CLIENT_KEYS = new Set(['filename', 'filetype', 'name', 'type', 'relativePath']);
@@ -64,9 +73,9 @@ function fieldsOf(upload: Upload) {
   }
   const fields: Record<string, string> = {};
   for (const [key, value] of Object.entries(metadata)) {
-    if (key !== 'statusTokenHash' && !CLIENT_KEYS.has(key) && value !== null) fields[key] = value;
+    if (!OWN_KEYS.has(key) && !CLIENT_KEYS.has(key) && value !== null) fields[key] = value;
   }
-  return { input: parseFields(fields), statusTokenHash };
+  return { input: parseFields(fields), statusTokenHash, withSubtitles: metadata.subtitles === SUBTITLES_FOLLOW };
 }
 
 export interface TusUploads {
@@ -74,6 +83,11 @@ export interface TusUploads {
   datastore: TusS3Store<SniffedVideo>;
   /** Removes uploads abandoned for longer than the expiry (run by a timer in main.ts); returns how many. */
   cleanUpExpired(): Promise<number>;
+  /**
+   * Stores an unfinished upload's subtitle file, checked as the multipart API checks it (size, sniffing);
+   * only for the holder of the upload's status token, and only if its creation said subtitles follow.
+   */
+  putSubtitles(submissionId: string, statusToken: string, body: Readable, declaredBytes: number): Promise<void>;
 }
 
 export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
@@ -83,6 +97,11 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
     client: storage.client,
     partsInFlight: config.upload.partsInFlight,
     // The checks of videoTarget (the multipart API's), made as the bytes arrive.
+    // The subtitle file sent beside an upload goes with it (refused, abandoned).
+    alsoStored: (uploadId) => {
+      const id = /^originals\/([a-f0-9]{24})\/video$/.exec(uploadId)?.[1];
+      return id ? [originalSubtitlesKey(id)] : [];
+    },
     inspect: () => new ByteInspection({ headBytes: SNIFF_BYTES, maxBytes: config.upload.maxBytes, tooLarge: () => videoTooLarge(config), inspectHead: requireVideoContainer }),
     partSize: config.upload.partBytes,
     expirationPeriodInMilliseconds: config.upload.tusExpirySeconds * 1000,
@@ -102,13 +121,12 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
   /** The checks made as the bytes arrived or, when they were not seen here from the start, made now. */
   async function inspected(id: string, size: number) {
     const arrived = datastore.arrived(originalKey(id), size);
-    if (!arrived) return inspectStored(id);
+    if (!arrived) return inspectStored(videoTarget(config, id));
     return { key: originalKey(id), bytes: arrived.bytes, sha256: arrived.sha256, contentType: arrived.result.contentType };
   }
 
-  /** Reads the finished object once through the multipart route's checks: sniffing, size, SHA-256. */
-  async function inspectStored(id: string) {
-    const target = videoTarget(config, id);
+  /** Reads a stored object once through the multipart route's checks: sniffing, size, SHA-256. */
+  async function inspectStored(target: UploadTarget) {
     const inspect = new InspectStream({ headBytes: SNIFF_BYTES, maxBytes: target.maxBytes, tooLarge: target.tooLarge, inspectHead: target.inspectHead });
     const sink = new Writable({ write: (_chunk, _encoding, callback) => callback() });
     let source;
@@ -125,6 +143,52 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
     }
     const { contentType } = await inspect.inspection;
     return { key: target.key, bytes: inspect.bytesSeen, sha256: inspect.digest(), contentType };
+  }
+
+  /** The subtitle file the creation announced: checked again (it is at most SUBTITLE_MAX_BYTES), or missing. */
+  async function announcedSubtitles(id: string) {
+    const target = subtitlesTarget(config, id);
+    if (!(await storage.list(target.key)).includes(target.key)) {
+      throw new AppError('subtitles_missing', 400, 'The subtitle file announced with this upload was not sent. Please send the clip again.');
+    }
+    return inspectStored(target);
+  }
+
+  async function putSubtitles(id: string, statusToken: string, body: Readable, declaredBytes: number): Promise<void> {
+    const target = subtitlesTarget(config, id);
+    if (declaredBytes > target.maxBytes) throw target.tooLarge();
+    let upload;
+    try {
+      upload = await datastore.getUpload(originalKey(id));
+    } catch {
+      throw new AppError('upload_not_found', 404, 'No such upload.');
+    }
+    const expected = Buffer.from(upload.metadata?.statusTokenHash ?? '0'.repeat(64), 'hex');
+    const given = Buffer.from(hashStatusToken(statusToken), 'hex');
+    // The same answer for an unknown upload and a wrong token.
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw new AppError('upload_not_found', 404, 'No such upload.');
+    if (upload.metadata?.subtitles !== SUBTITLES_FOLLOW) {
+      throw new AppError('subtitles_not_announced', 409, 'This upload was created without subtitles: create it with the metadata "subtitles: follow".');
+    }
+    if (upload.size !== undefined && upload.offset >= upload.size) {
+      throw new AppError('upload_finished', 409, 'This clip has already arrived: its subtitles can no longer change.');
+    }
+    const inspect = new InspectStream({ headBytes: SNIFF_BYTES, maxBytes: target.maxBytes, tooLarge: target.tooLarge, inspectHead: target.inspectHead });
+    let refusal: unknown;
+    inspect.on('error', (error) => {
+      refusal ??= error;
+    });
+    body.once('error', (error) => inspect.destroy(error));
+    body.pipe(inspect);
+    try {
+      const { contentType } = await inspect.inspection;
+      await storage.upload(target.key, inspect, contentType);
+    } catch (error) {
+      inspect.destroy();
+      const cause = refusal ?? error;
+      if (isAppError(cause)) throw cause;
+      throw storageUnavailable(cause);
+    }
   }
 
   const options: ServerOptions & { datastore: TusS3Store<SniffedVideo> } = {
@@ -145,6 +209,12 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
         if (upload.size > config.upload.maxBytes) throw videoTooLarge(config);
         // An empty clip is refused as the multipart API refuses it (by what its first bytes are).
         if (upload.size === 0) requireVideoContainer(Buffer.alloc(0));
+        const subtitles = upload.metadata?.subtitles;
+        if (subtitles !== undefined && subtitles !== SUBTITLES_FOLLOW) {
+          throw new AppError('invalid_fields', 400, 'Some fields are missing or not valid.', {
+            details: { errors: [{ field: 'subtitles', message: `"${SUBTITLES_FOLLOW}" (the subtitle file is sent to PUT /tus/<id>/subtitles), or left out` }] },
+          });
+        }
         const { input } = fieldsOf(upload);
         const campaign = await findOpenCampaign(db, input.campaign, now());
         checkSubmissionInput(campaign, input);
@@ -160,9 +230,10 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
     async onUploadFinish(_req, upload) {
       const id = submissionIdOf(upload.id);
       try {
-        const { input, statusTokenHash } = fieldsOf(upload);
+        const { input, statusTokenHash, withSubtitles } = fieldsOf(upload);
         const video = await inspected(id, upload.size ?? -1);
-        await createSubmission(deps, { id, input, video, subtitles: null, statusTokenHash });
+        const subtitles = withSubtitles ? await announcedSubtitles(id) : null;
+        await createSubmission(deps, { id, input, video, subtitles, statusTokenHash });
         logger.info({ submissionId: id, bytes: video.bytes }, 'submission received (resumable upload)');
         return {
           status_code: 200,
@@ -192,5 +263,6 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
     server,
     datastore,
     cleanUpExpired: () => server.cleanUpExpiredUploads(),
+    putSubtitles,
   };
 }

@@ -221,6 +221,61 @@ describe('resumable uploads (tus)', () => {
     }
   });
 
+  const SRT = Buffer.from('1\n00:00:00,000 --> 00:00:01,000\nСалідарнасць\n', 'utf8');
+
+  async function putSubtitles(id: string, token: string, body: Buffer) {
+    const response = await fetch(`${app.baseUrl}/tus/${id}/subtitles`, {
+      method: 'PUT',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/octet-stream' },
+      body: new Uint8Array(body),
+    });
+    const text = await response.text();
+    return { status: response.status, code: text ? (JSON.parse(text) as { code?: string }).code : undefined };
+  }
+
+  test('when subtitles are announced and sent beside the clip, then the submission has them, checked as the multipart API checks them', async () => {
+    const clip = await smallMp4();
+    const { token, metadata: meta } = metadata({ subtitles: 'follow' });
+    const id = await create(app.baseUrl, clip.length, meta);
+    expect(await putSubtitles(id, token, SRT)).toMatchObject({ status: 204 });
+    expect((await patch(app.baseUrl, id, 0, clip)).status).toBe(200);
+    const doc = (await app.services.db.submissions.findById(id).lean<Submission>())!;
+    expect(doc.subtitles).toMatchObject({ key: `originals/${id}/subtitles`, bytes: SRT.length, sha256: createHash('sha256').update(SRT).digest('hex') });
+    // Once the clip has arrived, its subtitles no longer change.
+    expect(await putSubtitles(id, token, SRT)).toMatchObject({ status: 409, code: 'upload_finished' });
+  });
+
+  test.each([
+    ['another token', { token: 'x'.repeat(43) }, 404, 'upload_not_found'],
+    ['not text', { body: Buffer.concat([Buffer.from([0, 0, 0, 24]), Buffer.from('ftypisom'), Buffer.alloc(5000)]) }, 415, 'unsupported_subtitle_type'],
+    ['over the size limit', { body: Buffer.alloc(1024 * 1024 + 1, 0x41) }, 413, 'subtitle_too_large'],
+    ['an upload that did not announce them', { announce: false }, 409, 'subtitles_not_announced'],
+  ])('when a subtitle file comes with %s, then it is refused and not stored', async (_what, options: { token?: string; body?: Buffer; announce?: boolean }, status, code) => {
+    const clip = await smallMp4();
+    const { token, metadata: meta } = metadata(options.announce === false ? {} : { subtitles: 'follow' });
+    const id = await create(app.baseUrl, clip.length, meta);
+    expect(await putSubtitles(id, options.token ?? token, options.body ?? SRT)).toEqual({ status, code });
+    expect(await storedFor(id)).not.toContain(`originals/${id}/subtitles`);
+  });
+
+  test('when announced subtitles never came, then the finished clip is refused with subtitles_missing and nothing stays', async () => {
+    const clip = await smallMp4();
+    const id = await create(app.baseUrl, clip.length, metadata({ subtitles: 'follow' }).metadata);
+    const finished = await patch(app.baseUrl, id, 0, clip);
+    expect(finished.status).toBe(400);
+    expect(JSON.parse(finished.body)).toMatchObject({ code: 'subtitles_missing' });
+    expect(await storedFor(id)).toEqual([]);
+  });
+
+  test('when an upload with subtitles is refused (not a video), then its subtitle file goes too', async () => {
+    const html = Buffer.from('<html>not a clip</html>'.repeat(500));
+    const { token, metadata: meta } = metadata({ subtitles: 'follow' });
+    const id = await create(app.baseUrl, html.length, meta);
+    expect(await putSubtitles(id, token, SRT)).toMatchObject({ status: 204 });
+    expect((await patch(app.baseUrl, id, 0, html)).status).toBe(415);
+    expect(await storedFor(id)).toEqual([]);
+  });
+
   test('when two lockers (two server processes) want one upload, then the second asks the first to let go and takes it only after', async () => {
     const prefix = `locktest${Date.now()}`;
     const a = new RedisLocker(app.services.redis, { prefix, acquireTimeoutMs: 3000 });
