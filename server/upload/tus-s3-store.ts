@@ -1,5 +1,5 @@
 import zlib from 'node:zlib';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
@@ -132,12 +132,28 @@ export class TusS3Store<T> extends S3Store {
     return upload;
   }
 
+  /**
+   * s3-store's write (parts after the last one, the incomplete part first, the upload completed with its
+   * last byte), with the bytes gathered in memory and inspected on the way. s3-store downloads the
+   * incomplete part (under 5 MiB) into a temporary file; here it is read into the first part's buffer.
+   */
   override async write(src: Readable, id: string, offset: number): Promise<number> {
     const inspection = this.follow(id, offset);
-    const source = inspection ? inspected(src, inspection) : src;
     try {
-      const newOffset = await super.write(source, id, offset);
+      const metadata = await this.getMetadata(id);
+      const parts = await this.retrieveParts(id);
+      const nextPartNumber = (parts.at(-1)?.PartNumber ?? 0) + 1;
+      const incomplete = await this.readIncompletePart(id);
+      if (incomplete) await this.deleteIncompletePart(id);
+      const start = offset - (incomplete?.length ?? 0);
+      const stored = await this.sendParts(metadata, src, nextPartNumber, start, incomplete, inspection);
+      const newOffset = start + stored;
       if (inspection && inspection.bytes !== newOffset) this.inspections.delete(id);
+      if (metadata.file.size === newOffset) {
+        await this.finishMultipartUpload(metadata, await this.retrieveParts(id));
+        await this.completeMetadata(metadata.file);
+        await this.clearCache(id);
+      }
       return newOffset;
     } catch (error) {
       if (isAppError(error)) {
@@ -150,6 +166,14 @@ export class TusS3Store<T> extends S3Store {
       }
       throw error;
     }
+  }
+
+  private async readIncompletePart(id: string): Promise<Buffer | undefined> {
+    const body = await this.getIncompletePart(id);
+    if (!body) return undefined;
+    const chunks: Buffer[] = [];
+    for await (const chunk of body as AsyncIterable<Buffer>) chunks.push(chunk);
+    return Buffer.concat(chunks);
   }
 
   /** The upload's inspection if this write follows on from what it has seen; a new one at offset 0. */
@@ -171,7 +195,19 @@ export class TusS3Store<T> extends S3Store {
     return inspection;
   }
 
-  protected override async uploadParts(metadata: MetadataValue, readStream: Readable, currentPartNumber: number, offset: number): Promise<number> {
+  /**
+   * Sends `first` (the incomplete part, already inspected), then the request's bytes (through `inspection`),
+   * as parts from `currentPartNumber`; what is left at the end under 5 MiB becomes the incomplete part.
+   * Returns how many bytes were stored.
+   */
+  private async sendParts(
+    metadata: MetadataValue,
+    readStream: Readable,
+    currentPartNumber: number,
+    offset: number,
+    first: Buffer | undefined,
+    inspection: ByteInspection<T> | null,
+  ): Promise<number> {
     const size = metadata.file.size;
     const partBytes = this.calcOptimalPartSize(size);
     const object = { Bucket: this.bucket, Key: metadata.file.id };
@@ -210,26 +246,38 @@ export class TusS3Store<T> extends S3Store {
       while (inFlight.size >= this.partsInFlight && !failure) await Promise.race(inFlight);
     };
 
-    let current: Buffer | null = null;
+    let current = null as Buffer | null;
     let filled = 0;
     let checksum = 0;
-    try {
-      for await (const data of readStream as AsyncIterable<Buffer>) {
-        if (failure) break;
-        let at = 0;
-        while (at < data.length) {
-          current ??= spare.pop() ?? Buffer.allocUnsafeSlow(partBytes);
-          const copied = data.copy(current, filled, at);
-          if (crc32) checksum = crc32(data.subarray(at, at + copied), checksum);
-          filled += copied;
-          at += copied;
-          if (filled === partBytes) {
-            await sendPart(current, filled, checksum);
-            current = null;
-            filled = 0;
-            checksum = 0;
-          }
+    const take = async (data: Buffer) => {
+      let at = 0;
+      while (at < data.length) {
+        current ??= spare.pop() ?? Buffer.allocUnsafeSlow(partBytes);
+        const copied = data.copy(current, filled, at);
+        if (crc32) checksum = crc32(data.subarray(at, at + copied), checksum);
+        filled += copied;
+        at += copied;
+        if (filled === partBytes) {
+          await sendPart(current, filled, checksum);
+          current = null;
+          filled = 0;
+          checksum = 0;
         }
+      }
+    };
+    try {
+      if (first) await take(first);
+      // Leaving the loop early (a refusal, S3 failing) must not destroy the request's stream: @tus/server
+      // would then answer with that (an abort) instead of the refusal.
+      for await (const data of readStream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+        if (failure) break;
+        try {
+          inspection?.update(data);
+        } catch (refusal) {
+          sourceError = { error: refusal };
+          break;
+        }
+        await take(data);
       }
     } catch (error) {
       sourceError = { error };
@@ -287,27 +335,4 @@ export class TusS3Store<T> extends S3Store {
     );
     return response.Location;
   }
-}
-
-/**
- * The bytes of one request, through an upload's inspection on their way. A refusal fails this stream only:
- * the request's stream is unpiped, not destroyed, so @tus/server answers with the refusal itself.
- */
-function inspected<T>(src: Readable, inspection: ByteInspection<T>): Readable {
-  const through = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      try {
-        inspection.update(chunk);
-      } catch (error) {
-        callback(error as Error);
-        return;
-      }
-      callback(null, chunk);
-    },
-  });
-  src.once('error', (error) => through.destroy(error));
-  // s3-store reads it only after a few S3 requests: a refusal may come first. The reader still meets it
-  // (an errored stream's iterator throws its error); this only keeps it from being an unhandled 'error'.
-  through.on('error', () => undefined);
-  return src.pipe(through);
 }
