@@ -6,8 +6,8 @@
  *    server read from the browser ÷ the file's size (target ≤ 1.05). Counted on the server's sockets
  *    (headers included).
  * 2. On a clean connection (loopback, Node clients): tus upload throughput (one request for the whole
- *    clip, as the page sends; `--chunk-mib` for chunks) ÷ the multipart API's, best of two rounds each
- *    (target ≥ 0.9).
+ *    clip, as the page sends; `--chunk-mib` for chunks) ÷ the multipart API's, best of three rounds each
+ *    (`--rounds`; target ≥ 0.9).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
@@ -38,6 +38,9 @@ const SIZE = (argMib > 0 ? Number(process.argv[argMib + 1]) : 200) * MiB;
 const argChunk = process.argv.indexOf('--chunk-mib');
 /** The page sends the whole clip in one request; `--chunk-mib` tries chunks on the clean connection. */
 const CHUNK = argChunk > 0 ? Number(process.argv[argChunk + 1]) * MiB : Number.POSITIVE_INFINITY;
+const argRounds = process.argv.indexOf('--rounds');
+/** Rounds on the clean connection (each: one multipart upload, one tus upload); the best of each counts. */
+const ROUNDS = argRounds > 0 ? Number(process.argv[argRounds + 1]) : 3;
 /** `--clean-only`: skip the browser part. */
 const CLEAN_ONLY = process.argv.includes('--clean-only');
 
@@ -134,7 +137,7 @@ async function main(): Promise<void> {
       return Number(process.hrtime.bigint() - t0) / 1e9;
     }
     const times = { multipart: [] as number[], tus: [] as number[] };
-    for (let round = 0; round < 2; round += 1) {
+    for (let round = 0; round < ROUNDS; round += 1) {
       times.multipart.push(await multipart());
       times.tus.push(await resumable());
     }
