@@ -100,6 +100,26 @@ export class TusS3Store<T> extends S3Store {
     });
   }
 
+  /**
+   * s3-store takes an upload whose multipart upload is gone for a finished one. It is, if its object is
+   * there; if not, it was removed (refused, abandoned) — perhaps by another process, while this one still
+   * had its description cached — and must not be reported as complete.
+   */
+  override async getUpload(id: string): Promise<Upload> {
+    const upload = await super.getUpload(id);
+    if (upload.size === undefined || upload.offset !== upload.size) return upload;
+    const exists = await this.client.headObject({ Bucket: this.bucket, Key: id }).then(
+      () => true,
+      (error: unknown) => {
+        if ((error as { name?: string }).name === 'NotFound' || (error as { name?: string }).name === 'NoSuchKey') return false;
+        throw error;
+      },
+    );
+    if (exists) return upload;
+    await this.clearCache(id);
+    throw ERRORS.FILE_NOT_FOUND;
+  }
+
   /** s3-store's clean-up of abandoned uploads, and what was stored beside them. */
   override async deleteExpired(): Promise<number> {
     if (this.getExpiration() === 0) return 0;
@@ -111,6 +131,7 @@ export class TusS3Store<T> extends S3Store {
       for (const upload of page.Uploads ?? []) {
         if (upload.Key && upload.Initiated && Date.now() > this.getExpirationDate(upload.Initiated.toISOString()).getTime()) {
           beside.push(...this.alsoStored(upload.Key));
+          await this.clearCache(upload.Key);
         }
       }
       ({ NextKeyMarker: KeyMarker, NextUploadIdMarker: UploadIdMarker } = page.IsTruncated ? page : { NextKeyMarker: undefined, NextUploadIdMarker: undefined });

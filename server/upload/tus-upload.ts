@@ -90,21 +90,22 @@ export interface TusUploads {
   putSubtitles(submissionId: string, statusToken: string, body: Readable, declaredBytes: number): Promise<void>;
 }
 
-export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
-  const { config, storage, db, now, logger } = deps;
+/** The tus datastore: the bucket, the project's S3 client and part settings, the video checks, the expiry. */
+export function tusDatastore(deps: Pick<ServerDeps, 'config' | 'storage'>, expiryMs = deps.config.upload.tusExpirySeconds * 1000): TusS3Store<SniffedVideo> {
+  const { config, storage } = deps;
   const s3 = config.s3;
-  const datastore = new TusS3Store<SniffedVideo>({
+  return new TusS3Store<SniffedVideo>({
     client: storage.client,
     partsInFlight: config.upload.partsInFlight,
     // The checks of videoTarget (the multipart API's), made as the bytes arrive.
+    inspect: () => new ByteInspection({ headBytes: SNIFF_BYTES, maxBytes: config.upload.maxBytes, tooLarge: () => videoTooLarge(config), inspectHead: requireVideoContainer }),
     // The subtitle file sent beside an upload goes with it (refused, abandoned).
     alsoStored: (uploadId) => {
       const id = /^originals\/([a-f0-9]{24})\/video$/.exec(uploadId)?.[1];
       return id ? [originalSubtitlesKey(id)] : [];
     },
-    inspect: () => new ByteInspection({ headBytes: SNIFF_BYTES, maxBytes: config.upload.maxBytes, tooLarge: () => videoTooLarge(config), inspectHead: requireVideoContainer }),
     partSize: config.upload.partBytes,
-    expirationPeriodInMilliseconds: config.upload.tusExpirySeconds * 1000,
+    expirationPeriodInMilliseconds: expiryMs,
     s3ClientConfig: {
       bucket: s3.bucket,
       region: s3.region,
@@ -117,6 +118,11 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
       ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
     },
   });
+}
+
+export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
+  const { config, storage, db, now, logger } = deps;
+  const datastore = tusDatastore(deps);
 
   /** The checks made as the bytes arrived or, when they were not seen here from the start, made now. */
   async function inspected(id: string, size: number) {

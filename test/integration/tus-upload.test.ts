@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import * as tus from 'tus-js-client';
 import { createApp } from '../../server/app';
 import { RedisLocker } from '../../server/upload/redis-locker';
+import { tusDatastore } from '../../server/upload/tus-upload';
 import type { Submission } from '../../shared/submissions/submission.model';
 import { smallMp4 } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
@@ -274,6 +275,20 @@ describe('resumable uploads (tus)', () => {
     expect(await putSubtitles(id, token, SRT)).toMatchObject({ status: 204 });
     expect((await patch(app.baseUrl, id, 0, html)).status).toBe(415);
     expect(await storedFor(id)).toEqual([]);
+  });
+
+  test('when an unfinished upload expires, then the clean-up removes it with its incomplete part and its subtitle file', async () => {
+    const clip = await smallMp4();
+    const { token, metadata: meta } = metadata({ subtitles: 'follow' });
+    const id = await create(app.baseUrl, clip.length, meta);
+    expect(await putSubtitles(id, token, SRT)).toMatchObject({ status: 204 });
+    expect(await patch(app.baseUrl, id, 0, clip.subarray(0, 100))).toMatchObject({ status: 204, offset: 100 });
+    expect((await storedFor(id)).sort()).toEqual([`originals/${id}/subtitles`, `originals/${id}/video.info`, `originals/${id}/video.part`]);
+    // The same datastore with an expiry of 1 ms (the configuration's minimum is a minute).
+    const expiring = tusDatastore(app.deps, 1);
+    await expiring.deleteExpired();
+    expect(await storedFor(id)).toEqual([]);
+    expect((await fetch(`${app.baseUrl}/tus/${id}`, { method: 'HEAD', headers: tusHeaders })).status).toBe(404);
   });
 
   test('when two lockers (two server processes) want one upload, then the second asks the first to let go and takes it only after', async () => {
