@@ -17,11 +17,11 @@ export function tusRouter(deps: ServerDeps, keyOf: (address: string) => string):
   // The lock's subscriber connection ends with the app's Redis connection.
   deps.redis.once('end', () => void locker.close());
   const tus = tusUploads(deps, locker);
+  const slots = uploadSlots(deps.config.upload.maxInFlight);
   const handle = (req: Request, res: Response, next: NextFunction) => {
     res.set('Cache-Control', 'no-store');
     tus.server.handle(req, res).catch(next);
   };
-  const slots = uploadSlots(deps.config.upload.maxInFlight);
 
   router.post(
     TUS_PATH,
@@ -31,6 +31,8 @@ export function tusRouter(deps: ServerDeps, keyOf: (address: string) => string):
       keyOf,
       message: 'Too many clips from your connection in a short time. Please wait a few minutes and try again.',
     }),
+    // A creation may carry the first bytes (tus creation-with-upload): it takes a slot like a PATCH.
+    slots,
     handle,
   );
   // A subtitle file beside an unfinished upload (announced at creation with the metadata `subtitles: follow`).
