@@ -14,7 +14,7 @@ import type { RedisLocker } from './redis-locker';
 import { requireVideoContainer, SNIFF_BYTES, type SniffedVideo } from './sniff';
 import { parseFields } from './submission-fields';
 import { TusS3Store } from './tus-s3-store';
-import type { UploadTarget } from './s3-storage-engine';
+import { uploadAborted, type UploadTarget } from './s3-storage-engine';
 import { subtitlesTarget, videoTarget, videoTooLarge } from './upload-targets';
 
 /**
@@ -185,6 +185,10 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
       refusal ??= error;
     });
     body.once('error', (error) => inspect.destroy(error));
+    // A request cut off before its end: the upload to S3 stops (and stores nothing) instead of waiting.
+    body.once('close', () => {
+      if (!body.readableEnded) inspect.destroy(uploadAborted());
+    });
     body.pipe(inspect);
     try {
       const { contentType } = await inspect.inspection;

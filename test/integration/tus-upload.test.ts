@@ -259,6 +259,23 @@ describe('resumable uploads (tus)', () => {
     expect(await storedFor(id)).not.toContain(`originals/${id}/subtitles`);
   });
 
+  test('when a subtitle upload is cut off, then it can be sent again, and the file that arrived whole is the one the submission has', async () => {
+    const clip = await smallMp4();
+    const { token, metadata: meta } = metadata({ subtitles: 'follow' });
+    const id = await create(app.baseUrl, clip.length, meta);
+    const url = new URL(`${app.baseUrl}/tus/${id}/subtitles`);
+    const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'PUT', headers: { Authorization: `Bearer ${token}`, 'Content-Length': String(SRT.length * 10) } });
+    req.on('error', () => undefined);
+    const closed = new Promise((resolve) => req.once('close', resolve));
+    await new Promise<void>((resolve) => req.write(SRT, () => resolve()));
+    req.destroy();
+    await closed;
+    expect(await putSubtitles(id, token, SRT)).toMatchObject({ status: 204 });
+    expect((await patch(app.baseUrl, id, 0, clip)).status).toBe(200);
+    const doc = (await app.services.db.submissions.findById(id).lean<Submission>())!;
+    expect(doc.subtitles).toMatchObject({ bytes: SRT.length });
+  });
+
   test('when announced subtitles never came, then the finished clip is refused with subtitles_missing and nothing stays', async () => {
     const clip = await smallMp4();
     const id = await create(app.baseUrl, clip.length, metadata({ subtitles: 'follow' }).metadata);
