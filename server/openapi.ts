@@ -1,7 +1,11 @@
 import { SUBMISSION_STATES } from '../shared/submissions/submission-states';
-import { campaignAdminPaths, campaignAdminSchemas, staffSecuritySchemes } from './openapi-campaigns';
+import { campaignAdminPaths, campaignAdminSchemas, galleryApiPaths, staffSecuritySchemes } from './openapi-staff';
+import { MORE_PATHS } from './openapi-paths';
 
-/** The API, described for people and tools. Served at /api/openapi.json; the tests check it covers every route. */
+/**
+ * The API, described for people and tools. Served at /api/openapi.json; a test walks the app's router and
+ * checks every route that is not a page (or a page's asset) is described here.
+ */
 export function openApiDocument(serverUrl: string | undefined) {
   const problem = { $ref: '#/components/responses/Problem' };
   return {
@@ -81,7 +85,9 @@ export function openApiDocument(serverUrl: string | undefined) {
         },
       },
       '/api/openapi.json': { get: { summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1' } } } },
+      ...MORE_PATHS,
       ...campaignAdminPaths,
+      ...galleryApiPaths,
     },
     components: {
       securitySchemes: { statusToken: { type: 'http', scheme: 'bearer', description: 'The statusToken returned by the upload' }, ...staffSecuritySchemes },

@@ -1,4 +1,5 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
+import { AppError } from '../../shared/errors';
 import type { ServerDeps } from '../deps';
 import { rateLimit } from '../middleware/rate-limit';
 import { uploadSlots } from '../middleware/upload-slots';
@@ -7,7 +8,8 @@ import { TUS_PATH, tusUploads, type TusUploads } from '../upload/tus-upload';
 
 /**
  * The tus endpoint (`/tus`, `/tus/<id>`): creating an upload counts against the same per-client upload
- * limit as the multipart API; sending bytes takes an upload slot like a multipart upload does.
+ * limit as the multipart API; sending bytes (the clip's, or its subtitle file's) takes an upload slot like a
+ * multipart upload does.
  */
 export function tusRouter(deps: ServerDeps, keyOf: (address: string) => string): { router: Router; tus: TusUploads } {
   const router = Router();
@@ -15,11 +17,11 @@ export function tusRouter(deps: ServerDeps, keyOf: (address: string) => string):
   // The lock's subscriber connection ends with the app's Redis connection.
   deps.redis.once('end', () => void locker.close());
   const tus = tusUploads(deps, locker);
+  const slots = uploadSlots(deps.config.upload.maxInFlight);
   const handle = (req: Request, res: Response, next: NextFunction) => {
     res.set('Cache-Control', 'no-store');
     tus.server.handle(req, res).catch(next);
   };
-  const slots = uploadSlots(deps.config.upload.maxInFlight);
 
   router.post(
     TUS_PATH,
@@ -29,8 +31,19 @@ export function tusRouter(deps: ServerDeps, keyOf: (address: string) => string):
       keyOf,
       message: 'Too many clips from your connection in a short time. Please wait a few minutes and try again.',
     }),
+    // A creation may carry the first bytes (tus creation-with-upload): it takes a slot like a PATCH.
+    slots,
     handle,
   );
+  // A subtitle file beside an unfinished upload (announced at creation with the metadata `subtitles: follow`).
+  router.put(`${TUS_PATH}/:id/subtitles`, slots, async (req: Request, res: Response) => {
+    res.set('Cache-Control', 'no-store');
+    const id = String(req.params.id);
+    const token = /^Bearer ([\w-]{20,200})$/.exec(req.get('authorization') ?? '')?.[1];
+    if (!/^[a-f0-9]{24}$/.test(id) || !token) throw new AppError('upload_not_found', 404, 'No such upload.');
+    await tus.putSubtitles(id, token, req, Number(req.get('content-length') ?? 0));
+    res.status(204).end();
+  });
   router.patch(`${TUS_PATH}/:id`, slots, handle);
   router.all(`${TUS_PATH}{/*splat}`, handle);
   return { router, tus };

@@ -1,31 +1,43 @@
-import { Writable } from 'node:stream';
+import { timingSafeEqual } from 'node:crypto';
+import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Types } from 'mongoose';
-import { S3Store } from '@tus/s3-store';
 import { Server, type ServerOptions } from '@tus/server';
 import type { Upload } from '@tus/utils';
 import { AppError, isAppError, storageUnavailable } from '../../shared/errors';
-import { originalKey } from '../../shared/storage/keys';
+import { originalKey, originalSubtitlesKey } from '../../shared/storage/keys';
 import type { ServerDeps } from '../deps';
 import { findOpenCampaign } from '../services/campaign.service';
-import { checkSubmissionInput, createSubmission } from '../services/submission.service';
-import { InspectStream } from './inspect-stream';
+import { checkSubmissionInput, createSubmission, hashStatusToken } from '../services/submission.service';
+import { ByteInspection, InspectStream } from './inspect-stream';
 import type { RedisLocker } from './redis-locker';
-import { SNIFF_BYTES } from './sniff';
+import { requireVideoContainer, SNIFF_BYTES, type SniffedVideo } from './sniff';
 import { parseFields } from './submission-fields';
-import { videoTarget, videoTooLarge } from './upload-targets';
+import { TusS3Store } from './tus-s3-store';
+import { uploadAborted, type UploadTarget } from './s3-storage-engine';
+import { subtitlesTarget, videoTarget, videoTooLarge } from './upload-targets';
 
 /**
  * Resumable uploads (tus 1.0, @tus/server + @tus/s3-store) into the same bucket, at the key the clip
  * would have had through the multipart API (`originals/<id>/video`). They end in the same place:
  *  - at creation, the metadata is parsed by the same schema (`parseFields`), the campaign must be open,
  *    the consent complete, the declared size within the limit — refused before a byte of the clip travels;
- *  - at the end, the stored object is read once through the same InspectStream (sniffing, size limit,
- *    SHA-256) and the submission is made by the same `createSubmission`. A refusal removes what was stored.
+ *  - the bytes go through the same checks (sniffing, size limit, SHA-256: `ByteInspection`) as they arrive
+ *    (TusS3Store), so a clip that is not a video is refused in its first request; when the upload was
+ *    continued in another process or after a restart, the stored object is read back once through the
+ *    same InspectStream instead. The submission is made by the same `createSubmission`. A refusal removes
+ *    what was stored.
  * The page makes the status token itself and sends only its SHA-256 (`statusTokenHash`), so a receipt
  * survives a lost final response: the page already knows the id (from the upload's URL) and the token.
  */
 export const TUS_PATH = '/tus';
+
+/**
+ * The upload's own metadata keys, beside the submission's fields: `statusTokenHash`, and `subtitles`
+ * (`follow`: a subtitle file is sent to PUT /tus/<id>/subtitles before the clip's bytes, and required).
+ */
+const OWN_KEYS = new Set(['statusTokenHash', 'subtitles']);
+export const SUBTITLES_FOLLOW = 'follow';
 
 /** Metadata keys tus clients add on their own; never stored. */
 const CLIENT_KEYS = new Set(['filename', 'filetype', 'name', 'type', 'relativePath']);
@@ -61,44 +73,66 @@ function fieldsOf(upload: Upload) {
   }
   const fields: Record<string, string> = {};
   for (const [key, value] of Object.entries(metadata)) {
-    if (key !== 'statusTokenHash' && !CLIENT_KEYS.has(key) && value !== null) fields[key] = value;
+    if (!OWN_KEYS.has(key) && !CLIENT_KEYS.has(key) && value !== null) fields[key] = value;
   }
-  return { input: parseFields(fields), statusTokenHash };
+  return { input: parseFields(fields), statusTokenHash, withSubtitles: metadata.subtitles === SUBTITLES_FOLLOW };
 }
 
 export interface TusUploads {
   server: Server;
-  datastore: S3Store;
+  datastore: TusS3Store<SniffedVideo>;
   /** Removes uploads abandoned for longer than the expiry (run by a timer in main.ts); returns how many. */
   cleanUpExpired(): Promise<number>;
+  /**
+   * Stores an unfinished upload's subtitle file, checked as the multipart API checks it (size, sniffing);
+   * only for the holder of the upload's status token, and only if its creation said subtitles follow.
+   */
+  putSubtitles(submissionId: string, statusToken: string, body: Readable, declaredBytes: number): Promise<void>;
 }
 
-export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
-  const { config, storage, db, now, logger } = deps;
+/** The tus datastore: the bucket, the project's S3 client and part settings, the video checks, the expiry. */
+export function tusDatastore(deps: Pick<ServerDeps, 'config' | 'storage'>, expiryMs = deps.config.upload.tusExpirySeconds * 1000): TusS3Store<SniffedVideo> {
+  const { config, storage } = deps;
   const s3 = config.s3;
-  const datastore = new S3Store({
+  return new TusS3Store<SniffedVideo>({
+    client: storage.client,
+    partsInFlight: config.upload.partsInFlight,
+    // The checks of videoTarget (the multipart API's), made as the bytes arrive.
+    inspect: () => new ByteInspection({ headBytes: SNIFF_BYTES, maxBytes: config.upload.maxBytes, tooLarge: () => videoTooLarge(config), inspectHead: requireVideoContainer }),
+    // The subtitle file sent beside an upload goes with it (refused, abandoned).
+    alsoStored: (uploadId) => {
+      const id = /^originals\/([a-f0-9]{24})\/video$/.exec(uploadId)?.[1];
+      return id ? [originalSubtitlesKey(id)] : [];
+    },
     partSize: config.upload.partBytes,
-    expirationPeriodInMilliseconds: config.upload.tusExpirySeconds * 1000,
+    expirationPeriodInMilliseconds: expiryMs,
     s3ClientConfig: {
       bucket: s3.bucket,
       region: s3.region,
       forcePathStyle: s3.forcePathStyle,
+      maxAttempts: 2,
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      expectContinueHeader: false,
       credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
       ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
     },
   });
+}
 
-  /** Everything tus stored for an upload: the object (or its parts) and the .info file. */
-  async function removeUpload(uploadId: string): Promise<void> {
-    await datastore.remove(uploadId).catch(async () => {
-      await storage.remove(uploadId).catch(() => undefined);
-    });
-    await storage.remove(`${uploadId}.info`).catch(() => undefined);
+export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
+  const { config, storage, db, now, logger } = deps;
+  const datastore = tusDatastore(deps);
+
+  /** The checks made as the bytes arrived or, when they were not seen here from the start, made now. */
+  async function inspected(id: string, size: number) {
+    const arrived = datastore.arrived(originalKey(id), size);
+    if (!arrived) return inspectStored(videoTarget(config, id));
+    return { key: originalKey(id), bytes: arrived.bytes, sha256: arrived.sha256, contentType: arrived.result.contentType };
   }
 
-  /** Reads the finished object once through the multipart route's checks: sniffing, size, SHA-256. */
-  async function inspectStored(id: string) {
-    const target = videoTarget(config, id);
+  /** Reads a stored object once through the multipart route's checks: sniffing, size, SHA-256. */
+  async function inspectStored(target: UploadTarget) {
     const inspect = new InspectStream({ headBytes: SNIFF_BYTES, maxBytes: target.maxBytes, tooLarge: target.tooLarge, inspectHead: target.inspectHead });
     const sink = new Writable({ write: (_chunk, _encoding, callback) => callback() });
     let source;
@@ -117,7 +151,57 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
     return { key: target.key, bytes: inspect.bytesSeen, sha256: inspect.digest(), contentType };
   }
 
-  const options: ServerOptions & { datastore: S3Store } = {
+  /** The subtitle file the creation announced: checked again (it is at most SUBTITLE_MAX_BYTES), or missing. */
+  async function announcedSubtitles(id: string) {
+    const target = subtitlesTarget(config, id);
+    if (!(await storage.list(target.key)).includes(target.key)) {
+      throw new AppError('subtitles_missing', 400, 'The subtitle file announced with this upload was not sent. Please send the clip again.');
+    }
+    return inspectStored(target);
+  }
+
+  async function putSubtitles(id: string, statusToken: string, body: Readable, declaredBytes: number): Promise<void> {
+    const target = subtitlesTarget(config, id);
+    if (declaredBytes > target.maxBytes) throw target.tooLarge();
+    let upload;
+    try {
+      upload = await datastore.getUpload(originalKey(id));
+    } catch {
+      throw new AppError('upload_not_found', 404, 'No such upload.');
+    }
+    const expected = Buffer.from(upload.metadata?.statusTokenHash ?? '0'.repeat(64), 'hex');
+    const given = Buffer.from(hashStatusToken(statusToken), 'hex');
+    // The same answer for an unknown upload and a wrong token.
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw new AppError('upload_not_found', 404, 'No such upload.');
+    if (upload.metadata?.subtitles !== SUBTITLES_FOLLOW) {
+      throw new AppError('subtitles_not_announced', 409, 'This upload was created without subtitles: create it with the metadata "subtitles: follow".');
+    }
+    if (upload.size !== undefined && upload.offset >= upload.size) {
+      throw new AppError('upload_finished', 409, 'This clip has already arrived: its subtitles can no longer change.');
+    }
+    const inspect = new InspectStream({ headBytes: SNIFF_BYTES, maxBytes: target.maxBytes, tooLarge: target.tooLarge, inspectHead: target.inspectHead });
+    let refusal: unknown;
+    inspect.on('error', (error) => {
+      refusal ??= error;
+    });
+    body.once('error', (error) => inspect.destroy(error));
+    // A request cut off before its end: the upload to S3 stops (and stores nothing) instead of waiting.
+    body.once('close', () => {
+      if (!body.readableEnded) inspect.destroy(uploadAborted());
+    });
+    body.pipe(inspect);
+    try {
+      const { contentType } = await inspect.inspection;
+      await storage.upload(target.key, inspect, contentType);
+    } catch (error) {
+      inspect.destroy();
+      const cause = refusal ?? error;
+      if (isAppError(cause)) throw cause;
+      throw storageUnavailable(cause);
+    }
+  }
+
+  const options: ServerOptions & { datastore: TusS3Store<SniffedVideo> } = {
     path: TUS_PATH,
     datastore,
     locker,
@@ -133,6 +217,14 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
       try {
         if (upload.size === undefined) throw new AppError('length_required', 400, 'Declare the size of the clip (Upload-Length).');
         if (upload.size > config.upload.maxBytes) throw videoTooLarge(config);
+        // An empty clip is refused as the multipart API refuses it (by what its first bytes are).
+        if (upload.size === 0) requireVideoContainer(Buffer.alloc(0));
+        const subtitles = upload.metadata?.subtitles;
+        if (subtitles !== undefined && subtitles !== SUBTITLES_FOLLOW) {
+          throw new AppError('invalid_fields', 400, 'Some fields are missing or not valid.', {
+            details: { errors: [{ field: 'subtitles', message: `"${SUBTITLES_FOLLOW}" (the subtitle file is sent to PUT /tus/<id>/subtitles), or left out` }] },
+          });
+        }
         const { input } = fieldsOf(upload);
         const campaign = await findOpenCampaign(db, input.campaign, now());
         checkSubmissionInput(campaign, input);
@@ -148,9 +240,10 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
     async onUploadFinish(_req, upload) {
       const id = submissionIdOf(upload.id);
       try {
-        const { input, statusTokenHash } = fieldsOf(upload);
-        const video = await inspectStored(id);
-        await createSubmission(deps, { id, input, video, subtitles: null, statusTokenHash });
+        const { input, statusTokenHash, withSubtitles } = fieldsOf(upload);
+        const video = await inspected(id, upload.size ?? -1);
+        const subtitles = withSubtitles ? await announcedSubtitles(id) : null;
+        await createSubmission(deps, { id, input, video, subtitles, statusTokenHash });
         logger.info({ submissionId: id, bytes: video.bytes }, 'submission received (resumable upload)');
         return {
           status_code: 200,
@@ -159,7 +252,7 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
         };
       } catch (error) {
         // Nothing half-stored: a refused clip goes, with tus's record of it.
-        await removeUpload(upload.id).catch((removeError: unknown) => {
+        await datastore.discard(upload.id).catch((removeError: unknown) => {
           logger.error({ err: removeError, submissionId: id }, 'could not remove a refused resumable upload');
         });
         throw tusError(error);
@@ -167,6 +260,8 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
     },
 
     onResponseError(_req, error) {
+      // A refusal while the bytes arrive (not a video, too large) is thrown by the datastore as an AppError.
+      if (isAppError(error)) return tusError(error);
       if ('status_code' in error) return error;
       logger.error({ err: error }, 'resumable upload failed');
       return undefined;
@@ -178,5 +273,6 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
     server,
     datastore,
     cleanUpExpired: () => server.cleanUpExpiredUploads(),
+    putSubtitles,
   };
 }

@@ -127,12 +127,16 @@ describe('campaign page in a real browser', () => {
     const statusResponse = await page.goto(statusUrl);
     expect(statusResponse!.headers()['x-robots-tag']).toBe('noindex, nofollow');
     await page.getByText('Зараз: Чакае праверкі').waitFor();
+    // What the state means, in Belarusian too (not the API's English description).
+    await page.getByText('Ваша відэа гатовае і чакае мадэратара кампаніі.').waitFor();
+    expect(await page.locator('#status').textContent()).not.toContain('waiting for a campaign moderator');
     await page.getByText('Ваша відэа: «Салідарнасць з Мінска»').waitFor();
     expect(await chrome.axe(page)).toEqual([]);
     await chrome.shoot(page, '05-status-in-review-be');
     await reject(app.services.db.submissions, id!, { by: 'moderator@example.org', reason: 'На відэа чуваць прозвішча, якое можа пашкодзіць удзельніку.' });
     await page.reload();
     await page.getByText('Зараз: Не прынята').waitFor();
+    await page.getByText('Ваша відэа не ўдалося прыняць. Прычына пазначана ніжэй.').waitFor();
     await page.getByText('Прычына: На відэа чуваць прозвішча, якое можа пашкодзіць удзельніку.').waitFor();
     await chrome.shoot(page, '06-status-rejected-be');
 
@@ -156,6 +160,38 @@ describe('campaign page in a real browser', () => {
     await page.getByText('Па гэтай спасылцы відэа няма').waitFor();
     await context.close();
     expect(chrome.problems).toEqual([]);
+  }, 120_000);
+
+  test('when a contributor sends a clip with an .srt file, then both go through the resumable upload (no multipart fallback) and the clip reaches in_review with captions', async () => {
+    const { context, page } = await chrome.newPage({ locale: 'uk-UA' });
+    const requests: string[] = [];
+    page.on('request', (request) => {
+      const path = new URL(request.url()).pathname.replace(/[a-f0-9]{24}/, '<id>');
+      if (request.method() !== 'GET') requests.push(`${request.method()} ${path}`);
+    });
+    await page.goto(`${app.baseUrl}/c/demo`);
+    await page.locator('form[data-ready]').waitFor();
+    await fillForm(page, { organisation: 'Ваша профспілка або організація', country: 'Країна', title: 'Назва вашого звернення' });
+    await page.getByLabel('Відеофайл').setInputFiles(clip);
+    const srt = '1\n00:00:00,000 --> 00:00:01,500\nСолідарність з Мінська\n\n2\n00:00:01,500 --> 00:00:02,500\nСвободу всім\n';
+    await page.getByLabel('Субтитри (необов’язково)').setInputFiles({ name: 'clip.srt', mimeType: 'application/x-subrip', buffer: Buffer.from(srt) });
+    await page.getByRole('button', { name: 'Надіслати відео' }).click();
+    await page.getByRole('heading', { name: 'Дякуємо — ваше відео отримано' }).waitFor();
+    const link = (await page.getByTestId('receipt-link').textContent())!.trim();
+    const id = /\/s\/([a-f0-9]{24})#/.exec(link)![1]!;
+    expect(requests.filter((r) => !r.startsWith('POST /api/qr'))).toEqual(['POST /tus', 'PUT /tus/<id>/subtitles', 'PATCH /tus/<id>']);
+    const submission = await waitUntil('the clip is in review', 60, async () => {
+      const doc = await app.services.db.submissions.findById(id).lean<Submission>();
+      return doc && ['in_review', 'rejected', 'failed'].includes(doc.status) ? doc : null;
+    });
+    expect([submission.status, submission.rejection]).toEqual(['in_review', null]);
+    expect(submission.subtitles).toMatchObject({ key: `originals/${id}/subtitles`, bytes: Buffer.byteLength(srt) });
+    expect(Object.keys(submission.outputs)).toEqual(expect.arrayContaining(['captionedPreview', 'captionsVtt', 'captionsSrt']));
+    const vtt = await app.services.storage.download(submission.outputs.captionsVtt!.key);
+    let text = '';
+    for await (const chunk of vtt) text += String(chunk);
+    expect(text).toContain('Солідарність з Мінська');
+    await context.close();
   }, 120_000);
 
   test("when a contributor records with the browser's (fake) camera and microphone, previews and sends it, then the recording goes through the pipeline to in_review", async () => {

@@ -88,7 +88,10 @@ describe('resumable uploads in a real browser', () => {
     const cdp = await throttled(page, 4 * 1024 * 1024);
     await startUpload(page);
     await waitUntil('half the clip arrived', 60, async () => received() >= size / 2);
+    // Offline (no retry at once), and the connection carrying the upload cut: Chromium's offline emulation
+    // alone lets a request already sending finish, and the page sends the clip in one request.
     await cdp.send('Network.emulateNetworkConditions', { offline: true, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+    for (const socket of sockets) socket.destroy();
     await page.getByText('The connection was interrupted; continuing where it stopped…').waitFor({ timeout: 60_000 });
     await chrome.shoot(page, '04-upload-interrupted');
     const atCut = received();
@@ -119,4 +122,38 @@ describe('resumable uploads in a real browser', () => {
     await context.close();
     expect(chrome.problems.filter((p) => !/net::ERR_INTERNET_DISCONNECTED|Failed to load resource/.test(p))).toEqual([]);
   }, 180_000);
+  test('when a file that is not a video is sent from the browser in one request, then the browser reads the refusal while most of the body is still to come', async () => {
+    const { context, page } = await chrome.newPage();
+    await throttled(page, 4 * 1024 * 1024);
+    await page.goto(`${app.baseUrl}/c/demo?lang=en`);
+    const encode = (value: string) => Buffer.from(value).toString('base64');
+    const metadata = [
+      ['campaign', 'demo'], ['organisation', 'Free Trade Union'], ['country', 'BY'], ['language', 'en'], ['title', 'Solidarity'],
+      ['consent', JSON.stringify({ version: 1, language: 'en', statements: ['record', 'publish', 'risk'] })],
+      ['statusTokenHash', createHash('sha256').update('a token the page made').digest('hex')],
+    ].map(([key, value]) => `${key} ${encode(value!)}`).join(',');
+    const bytes = 24 * 1024 * 1024;
+    baseline = readSoFar();
+    const answer = await page.evaluate(async ({ metadata, bytes }) => {
+      const created = await fetch('/tus', { method: 'POST', headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': String(bytes), 'Upload-Metadata': metadata } });
+      const location = created.headers.get('location')!;
+      const body = new Blob([new TextEncoder().encode('<html>not a clip</html>'.repeat(Math.ceil(bytes / 23))).slice(0, bytes)]);
+      return new Promise<{ status: number; body: string; location: string }>((resolve) => {
+        const xhr = new XMLHttpRequest();
+        xhr.open('PATCH', location);
+        xhr.setRequestHeader('Tus-Resumable', '1.0.0');
+        xhr.setRequestHeader('Upload-Offset', '0');
+        xhr.setRequestHeader('Content-Type', 'application/offset+octet-stream');
+        xhr.onload = () => resolve({ status: xhr.status, body: xhr.responseText, location });
+        xhr.onerror = () => resolve({ status: 0, body: '', location });
+        xhr.send(body);
+      });
+    }, { metadata, bytes });
+    expect([answer.status, (JSON.parse(answer.body || '{}') as { code?: string }).code]).toEqual([415, 'unsupported_file_type']);
+    // Answered long before the 24 MiB (6 s at 4 MiB/s) could have arrived.
+    expect(received()).toBeLessThan(bytes / 2);
+    const id = /([a-f0-9]{24})$/.exec(answer.location)![1]!;
+    expect(await app.services.storage.list(`originals/${id}`)).toEqual([]);
+    await context.close();
+  }, 60_000);
 });

@@ -1,9 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as tus from 'tus-js-client';
+import { createApp } from '../../server/app';
 import { RedisLocker } from '../../server/upload/redis-locker';
+import { tusDatastore } from '../../server/upload/tus-upload';
 import type { Submission } from '../../shared/submissions/submission.model';
 import { smallMp4 } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
+import { waitUntil } from '../helpers/worker-processes';
 
 /** Resumable uploads (tus) against the real server, Redis and S3, driven by tus-js-client as the page drives it. */
 describe('resumable uploads (tus)', () => {
@@ -101,6 +107,205 @@ describe('resumable uploads (tus)', () => {
     const leftovers = await app.services.storage.list('originals/');
     const ids = new Set((await app.services.db.submissions.find().lean<Submission[]>()).map((s) => s._id.toHexString()));
     expect(leftovers.filter((key) => !ids.has(key.split('/')[1]!))).toEqual([]);
+  });
+
+  const MiB = 1024 * 1024;
+  const tusHeaders = { 'Tus-Resumable': '1.0.0' };
+  const encodeMetadata = (meta: Record<string, string>) =>
+    Object.entries(meta).map(([key, value]) => `${key} ${Buffer.from(value).toString('base64')}`).join(',');
+
+  async function create(base: string, size: number, meta: Record<string, string>): Promise<string> {
+    const response = await fetch(`${base}/tus`, { method: 'POST', headers: { ...tusHeaders, 'Upload-Length': String(size), 'Upload-Metadata': encodeMetadata(meta) } });
+    expect(response.status).toBe(201);
+    return /\/tus\/([a-f0-9]{24})$/.exec(response.headers.get('location')!)![1]!;
+  }
+
+  async function patch(base: string, id: string, offset: number, body: Buffer) {
+    const response = await fetch(`${base}/tus/${id}`, {
+      method: 'PATCH',
+      headers: { ...tusHeaders, 'Upload-Offset': String(offset), 'Content-Type': 'application/offset+octet-stream' },
+      body: new Uint8Array(body),
+    });
+    return { status: response.status, offset: Number(response.headers.get('upload-offset')), body: await response.text() };
+  }
+
+  async function offsetOf(base: string, id: string): Promise<number> {
+    const response = await fetch(`${base}/tus/${id}`, { method: 'HEAD', headers: tusHeaders });
+    return Number(response.headers.get('upload-offset'));
+  }
+
+  /** A PATCH whose body is written only in part: resolves with the answer if one comes while the rest is awaited. */
+  function partialPatch(base: string, id: string, declared: number, first: Buffer) {
+    const url = new URL(`${base}/tus/${id}`);
+    const req = request({
+      host: url.hostname,
+      port: url.port,
+      path: url.pathname,
+      method: 'PATCH',
+      headers: { ...tusHeaders, 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream', 'Content-Length': String(declared) },
+    });
+    req.on('error', () => undefined);
+    const answer = new Promise<{ status: number; body: string }>((resolve) => {
+      req.on('response', (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+        res.on('error', () => resolve({ status: res.statusCode!, body }));
+      });
+    });
+    const written = new Promise<void>((resolve) => req.write(first, () => resolve()));
+    return { req, answer, written };
+  }
+
+  async function storedFor(id: string) {
+    return app.services.storage.list(`originals/${id}`);
+  }
+
+  test('when a file that is not a video is sent in one long request, then it is refused after its first bytes, while the rest is still awaited, and nothing of it stays', async () => {
+    const id = await create(app.baseUrl, 50 * MiB, metadata().metadata);
+    const { req, answer } = partialPatch(app.baseUrl, id, 50 * MiB, Buffer.from('<html>not a clip</html>'.repeat(3000)));
+    const problem = await answer;
+    req.destroy();
+    expect(problem.status).toBe(415);
+    expect(JSON.parse(problem.body)).toMatchObject({ code: 'unsupported_file_type' });
+    expect(await storedFor(id)).toEqual([]);
+  });
+
+  test('when a request breaks off, then what arrived is kept and the upload continues from there to the same SHA-256', async () => {
+    const clip = Buffer.concat([await smallMp4(), randomBytes(12 * MiB)]);
+    const { metadata: meta } = metadata();
+    const id = await create(app.baseUrl, clip.length, meta);
+    const { req, written } = partialPatch(app.baseUrl, id, clip.length, clip.subarray(0, 7 * MiB));
+    await written;
+    req.destroy();
+    // The offset settles once the broken request has stored what it read (the HEAD waits for its lock).
+    const offset = await waitUntil('the offset settles', 10, async () => {
+      const first = await offsetOf(app.baseUrl, id);
+      return first > 0 && first === (await offsetOf(app.baseUrl, id)) ? first : null;
+    });
+    // More than the whole parts: the incomplete tail was kept too.
+    expect(offset).toBeGreaterThan(5 * MiB);
+    expect(offset).toBeLessThanOrEqual(7 * MiB);
+    const rest = await patch(app.baseUrl, id, offset, clip.subarray(offset));
+    expect(rest.status).toBe(200);
+    const doc = (await app.services.db.submissions.findById(id).lean<Submission>())!;
+    expect(doc.original).toMatchObject({ bytes: clip.length, sha256: createHash('sha256').update(clip).digest('hex'), contentType: 'video/mp4' });
+    expect((await storedFor(id)).sort()).toEqual([`originals/${id}/video`, `originals/${id}/video.info`]);
+  });
+
+  test('when an upload is continued by another server process, then it is checked by reading it back, to the same SHA-256', async () => {
+    const other = createApp(app.deps).listen(0, '127.0.0.1');
+    await once(other, 'listening');
+    const otherUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+    try {
+      const clip = Buffer.concat([await smallMp4(), randomBytes(6 * MiB)]);
+      const id = await create(app.baseUrl, clip.length, metadata().metadata);
+      const first = await patch(app.baseUrl, id, 0, clip.subarray(0, 5 * MiB));
+      expect(first).toMatchObject({ status: 204, offset: 5 * MiB });
+      const rest = await patch(otherUrl, id, first.offset, clip.subarray(first.offset));
+      expect(rest.status).toBe(200);
+      const doc = (await app.services.db.submissions.findById(id).lean<Submission>())!;
+      expect(doc.original).toMatchObject({ bytes: clip.length, sha256: createHash('sha256').update(clip).digest('hex'), contentType: 'video/mp4' });
+
+      // A clip that is not a video, started here and finished there: refused at the end, nothing stays.
+      const html = Buffer.from('<html>not a clip</html>'.repeat(300_000));
+      const bad = await create(app.baseUrl, html.length, metadata().metadata);
+      // The first request is too short to judge (a head of 4 KiB is needed): it is stored.
+      expect(await patch(app.baseUrl, bad, 0, html.subarray(0, 100))).toMatchObject({ status: 204, offset: 100 });
+      const refused = await patch(otherUrl, bad, 100, html.subarray(100));
+      expect(refused.status).toBe(415);
+      expect(await storedFor(bad)).toEqual([]);
+    } finally {
+      other.closeAllConnections();
+      other.close();
+    }
+  });
+
+  const SRT = Buffer.from('1\n00:00:00,000 --> 00:00:01,000\nСалідарнасць\n', 'utf8');
+
+  async function putSubtitles(id: string, token: string, body: Buffer) {
+    const response = await fetch(`${app.baseUrl}/tus/${id}/subtitles`, {
+      method: 'PUT',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/octet-stream' },
+      body: new Uint8Array(body),
+    });
+    const text = await response.text();
+    return { status: response.status, code: text ? (JSON.parse(text) as { code?: string }).code : undefined };
+  }
+
+  test('when subtitles are announced and sent beside the clip, then the submission has them, checked as the multipart API checks them', async () => {
+    const clip = await smallMp4();
+    const { token, metadata: meta } = metadata({ subtitles: 'follow' });
+    const id = await create(app.baseUrl, clip.length, meta);
+    expect(await putSubtitles(id, token, SRT)).toMatchObject({ status: 204 });
+    expect((await patch(app.baseUrl, id, 0, clip)).status).toBe(200);
+    const doc = (await app.services.db.submissions.findById(id).lean<Submission>())!;
+    expect(doc.subtitles).toMatchObject({ key: `originals/${id}/subtitles`, bytes: SRT.length, sha256: createHash('sha256').update(SRT).digest('hex') });
+    // Once the clip has arrived, its subtitles no longer change.
+    expect(await putSubtitles(id, token, SRT)).toMatchObject({ status: 409, code: 'upload_finished' });
+  });
+
+  test.each([
+    ['another token', { token: 'x'.repeat(43) }, 404, 'upload_not_found'],
+    ['not text', { body: Buffer.concat([Buffer.from([0, 0, 0, 24]), Buffer.from('ftypisom'), Buffer.alloc(5000)]) }, 415, 'unsupported_subtitle_type'],
+    ['over the size limit', { body: Buffer.alloc(1024 * 1024 + 1, 0x41) }, 413, 'subtitle_too_large'],
+    ['an upload that did not announce them', { announce: false }, 409, 'subtitles_not_announced'],
+  ])('when a subtitle file comes with %s, then it is refused and not stored', async (_what, options: { token?: string; body?: Buffer; announce?: boolean }, status, code) => {
+    const clip = await smallMp4();
+    const { token, metadata: meta } = metadata(options.announce === false ? {} : { subtitles: 'follow' });
+    const id = await create(app.baseUrl, clip.length, meta);
+    expect(await putSubtitles(id, options.token ?? token, options.body ?? SRT)).toEqual({ status, code });
+    expect(await storedFor(id)).not.toContain(`originals/${id}/subtitles`);
+  });
+
+  test('when a subtitle upload is cut off, then it can be sent again, and the file that arrived whole is the one the submission has', async () => {
+    const clip = await smallMp4();
+    const { token, metadata: meta } = metadata({ subtitles: 'follow' });
+    const id = await create(app.baseUrl, clip.length, meta);
+    const url = new URL(`${app.baseUrl}/tus/${id}/subtitles`);
+    const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'PUT', headers: { Authorization: `Bearer ${token}`, 'Content-Length': String(SRT.length * 10) } });
+    req.on('error', () => undefined);
+    const closed = new Promise((resolve) => req.once('close', resolve));
+    await new Promise<void>((resolve) => req.write(SRT, () => resolve()));
+    req.destroy();
+    await closed;
+    expect(await putSubtitles(id, token, SRT)).toMatchObject({ status: 204 });
+    expect((await patch(app.baseUrl, id, 0, clip)).status).toBe(200);
+    const doc = (await app.services.db.submissions.findById(id).lean<Submission>())!;
+    expect(doc.subtitles).toMatchObject({ bytes: SRT.length });
+  });
+
+  test('when announced subtitles never came, then the finished clip is refused with subtitles_missing and nothing stays', async () => {
+    const clip = await smallMp4();
+    const id = await create(app.baseUrl, clip.length, metadata({ subtitles: 'follow' }).metadata);
+    const finished = await patch(app.baseUrl, id, 0, clip);
+    expect(finished.status).toBe(400);
+    expect(JSON.parse(finished.body)).toMatchObject({ code: 'subtitles_missing' });
+    expect(await storedFor(id)).toEqual([]);
+  });
+
+  test('when an upload with subtitles is refused (not a video), then its subtitle file goes too', async () => {
+    const html = Buffer.from('<html>not a clip</html>'.repeat(500));
+    const { token, metadata: meta } = metadata({ subtitles: 'follow' });
+    const id = await create(app.baseUrl, html.length, meta);
+    expect(await putSubtitles(id, token, SRT)).toMatchObject({ status: 204 });
+    expect((await patch(app.baseUrl, id, 0, html)).status).toBe(415);
+    expect(await storedFor(id)).toEqual([]);
+  });
+
+  test('when an unfinished upload expires, then the clean-up removes it with its incomplete part and its subtitle file', async () => {
+    const clip = await smallMp4();
+    const { token, metadata: meta } = metadata({ subtitles: 'follow' });
+    const id = await create(app.baseUrl, clip.length, meta);
+    expect(await putSubtitles(id, token, SRT)).toMatchObject({ status: 204 });
+    expect(await patch(app.baseUrl, id, 0, clip.subarray(0, 100))).toMatchObject({ status: 204, offset: 100 });
+    expect((await storedFor(id)).sort()).toEqual([`originals/${id}/subtitles`, `originals/${id}/video.info`, `originals/${id}/video.part`]);
+    // The same datastore with an expiry of 1 ms (the configuration's minimum is a minute).
+    const expiring = tusDatastore(app.deps, 1);
+    await expiring.deleteExpired();
+    expect(await storedFor(id)).toEqual([]);
+    expect((await fetch(`${app.baseUrl}/tus/${id}`, { method: 'HEAD', headers: tusHeaders })).status).toBe(404);
   });
 
   test('when two lockers (two server processes) want one upload, then the second asks the first to let go and takes it only after', async () => {

@@ -19,6 +19,7 @@ export function StatusPage(props: { ctx: ContribPageContext; id: string }) {
     <ContribLayout ctx={ctx} title={m('status.title')}>
       <section id="status" data-id={id} data-config={JSON.stringify({ lang: ctx.lang, messages })} aria-live="polite">
         <p id="status-message">{m('status.loading')}</p>
+        <p id="status-description" hidden />
         <p id="status-clip" class="help" hidden />
         <ol class="status-list" id="status-steps" hidden>
           {STATUS_STEPS.map((step) => (

@@ -236,15 +236,35 @@ export const contribScript = String.raw`
 
   /**
    * The clip through tus (resumable): an interrupted upload continues where the server's copy stops, also
-   * after a reload (the same file picked again) or a change of network. Subtitles go with the multipart API.
+   * after a reload (the same file picked again) or a change of network. A subtitle file is announced at
+   * creation and sent (PUT /tus/<id>/subtitles, with the status token) before the clip's first bytes.
    */
   function sendTus(values, file, name, subtitleFile) {
-    if (!window.tus || !window.tus.isSupported || !window.crypto || !crypto.subtle || subtitleFile) return sendMultipart(values, file, name, subtitleFile);
-    var identity = 'solidarity-upload:' + config.campaign + ':' + name + ':' + file.size + ':' + (file.lastModified || 0);
+    if (!window.tus || !window.tus.isSupported || !window.crypto || !crypto.subtle) return sendMultipart(values, file, name, subtitleFile);
+    var identity = 'solidarity-upload:' + config.campaign + ':' + name + ':' + file.size + ':' + (file.lastModified || 0) +
+      (subtitleFile ? ':subtitles:' + subtitleFile.size : '');
+    if (subtitleFile) values.subtitles = 'follow';
     return new Promise(function (resolve, reject) {
       var token = null;
       var upload = null;
       var waitingForNetwork = false;
+      var subtitlesSent = !subtitleFile;
+      var subtitleRefusal = null;
+      /** The subtitle file, once, before the first PATCH (tus-js-client waits for this promise). */
+      function sendSubtitles(req) {
+        if (subtitlesSent || req.getMethod() !== 'PATCH') return;
+        return fetch(upload.url + '/subtitles', {
+          method: 'PUT',
+          headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/octet-stream', Accept: 'application/json' },
+          body: subtitleFile,
+        }).then(function (r) {
+          if (r.ok) { subtitlesSent = true; return; }
+          return r.json().catch(function () { return { code: 'http_' + r.status }; }).then(function (problem) {
+            if (r.status >= 400 && r.status < 500) subtitleRefusal = problem;
+            throw new Error('subtitles: ' + r.status);
+          });
+        });
+      }
       function again() {
         if (!waitingForNetwork) return;
         waitingForNetwork = false;
@@ -255,15 +275,32 @@ export const contribScript = String.raw`
       function finish() { window.removeEventListener('online', again); }
       upload = new window.tus.Upload(file, {
         endpoint: '/tus',
-        chunkSize: 5 * 1024 * 1024,
+        // One request for the whole clip (as the multipart API sends it): the server keeps whatever arrived
+        // before a cut, so nothing is sent twice, and there is no round trip per chunk.
+        chunkSize: Infinity,
         retryDelays: [0, 1000, 3000, 5000, 10000, 20000],
         removeFingerprintOnSuccess: true,
         metadata: values,
+        onBeforeRequest: sendSubtitles,
+        onShouldRetry: function (error) {
+          if (subtitleRefusal) return false;
+          var status = error.originalResponse ? error.originalResponse.getStatus() : 0;
+          return (!(status >= 400 && status < 500) || status === 409 || status === 423) && navigator.onLine !== false;
+        },
         onProgress: function (sent, total) { onProgress(sent, total); },
         onError: function (error) {
+          if (subtitleRefusal) {
+            finish();
+            store(identity, null);
+            upload.abort(true).catch(function () { /* removed when it expires */ });
+            reject(new Error(problemMessage(subtitleRefusal)));
+            return;
+          }
           var response = error.originalResponse;
           var status = response ? response.getStatus() : 0;
-          if (status >= 400 && status < 500 || status === 503) {
+          // 409/423: the server holds more than this request knew (a request cut off, then re-sent by the
+          // browser) or is still storing it: not a refusal, carry on from the server's offset.
+          if (status >= 400 && status < 500 && status !== 409 && status !== 423 || status === 503) {
             var body = null;
             try { body = JSON.parse(response.getBody()); } catch (e) { /* not JSON */ }
             finish();

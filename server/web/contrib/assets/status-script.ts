@@ -15,6 +15,7 @@ export const statusScript = String.raw`
   var id = section.getAttribute('data-id');
   var token = location.hash.slice(1);
   var message = document.getElementById('status-message');
+  var description = document.getElementById('status-description');
   var clipTitle = document.getElementById('status-clip');
   var steps = document.getElementById('status-steps');
   var bar = document.getElementById('status-progress');
@@ -29,6 +30,9 @@ export const statusScript = String.raw`
     message.textContent = say('status.now', { state: status.status === 'processing' && status.progress !== null
       ? say('status.progress', { percent: Math.round(status.progress) })
       : say('status.' + (status.status === 'releasing' ? 'approved' : status.status)) });
+    // What the state means, in the page's language (the API's own description is English).
+    description.textContent = say('status.about.' + status.status);
+    description.hidden = !M['status.about.' + status.status];
     clipTitle.textContent = say('status.clipTitle', { title: status.title });
     clipTitle.hidden = false;
     var at = ORDER.indexOf(status.status);

@@ -1,7 +1,8 @@
 /**
- * The admins' campaign API in the OpenAPI document (server/openapi.ts merges it in): under /staff, with
- * a staff session cookie of the admin role and, on every POST, the session's CSRF token in `X-CSRF-Token`.
- * test/integration/campaign-admin.test.ts checks that every such route of the router is described here.
+ * The staff's JSON API in the OpenAPI document (server/openapi.ts merges it in), under /staff/api, with a
+ * staff session cookie and, on every POST, the session's CSRF token in `X-CSRF-Token`: the admins' campaign
+ * API and the social teams' gallery. test/integration/upload.test.ts checks that every route of the router
+ * under /staff/api is described here.
  */
 const problem = { $ref: '#/components/responses/Problem' };
 const json = (ref: string) => ({ content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } } });
@@ -134,4 +135,39 @@ export const campaignAdminSchemas = {
 export const staffSecuritySchemes = {
   staffSession: { type: 'apiKey', in: 'cookie', name: '__Host-staff', description: 'The staff session cookie (named `staff` on plain http on this machine), after password and second factor' },
   csrfToken: { type: 'apiKey', in: 'header', name: 'X-CSRF-Token', description: 'The session’s CSRF token (as in the pages’ forms), on every POST' },
+} as const;
+
+const shape = { type: 'string', enum: ['source', 'square', 'vertical'] };
+const use = { name: 'use', in: 'query', schema: { type: 'string', enum: ['social', 'web', 'events', 'press'], default: 'social' }, description: 'The use wanted: only clips whose contributor agreed to it are offered' };
+
+/** The social teams' gallery (roles social and admin, limited to their campaigns). */
+export const galleryApiPaths = {
+  '/staff/api/gallery': {
+    get: {
+      summary: 'Released clips the person may re-share, newest first, with their files and suggested post texts',
+      security: [{ staffSession: [] }],
+      parameters: [
+        { name: 'campaign', in: 'query', schema: { type: 'string' } },
+        { name: 'language', in: 'query', schema: { type: 'string' }, description: 'A caption language, e.g. "be"' },
+        { name: 'country', in: 'query', schema: { type: 'string', pattern: '^[A-Za-z]{2}$' } },
+        { name: 'from', in: 'query', schema: { type: 'string', format: 'date' } },
+        { name: 'to', in: 'query', schema: { type: 'string', format: 'date' } },
+        { name: 'shape', in: 'query', schema: shape },
+        use,
+      ],
+      responses: { '200': { description: '{ items: [...] }' }, '400': problem, '401': problem, '403': problem },
+    },
+  },
+  '/staff/api/gallery/{id}/files/{output}': {
+    get: {
+      summary: 'A short-lived presigned link to one released file (its filename names the campaign, never the contributor)',
+      security: [{ staffSession: [] }],
+      parameters: [
+        { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-f0-9]{24}$' } },
+        { name: 'output', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-z0-9-]{1,40}$' }, description: 'e.g. vertical-be, square, poster-source, captions-be-vtt' },
+        use,
+      ],
+      responses: { '200': { description: '{ url, filename, expiresInSeconds }' }, '401': problem, '403': problem, '404': problem },
+    },
+  },
 } as const;

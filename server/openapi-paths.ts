@@ -1,0 +1,147 @@
+/**
+ * The OpenAPI paths beside the multipart upload (openapi.ts): resumable uploads (tus 1.0), the contributor's
+ * withdrawal, the receipt's QR code, the teams' feeds and the metrics. Kept apart so openapi.ts stays readable.
+ */
+const problem = { $ref: '#/components/responses/Problem' };
+const idParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-f0-9]{24}$' }, description: 'The submission id (also the upload id)' };
+const tusResumable = { name: 'Tus-Resumable', in: 'header', required: true, schema: { type: 'string', enum: ['1.0.0'] } };
+const tokenParameter = { name: 'token', in: 'path', required: true, schema: { type: 'string' }, description: 'The feed token' };
+
+const TUS_METADATA =
+  'Upload-Metadata (tus: comma-separated `key base64(value)` pairs) carries the fields of the multipart API — `campaign`, ' +
+  '`organisation`, `country`, `language`, `title`, `message`, `contactEmail`, `protection`, `consent`, `link`, `website` ' +
+  '(the honeypot: leave it out) — checked at creation by the same schema, plus `statusTokenHash` (required: the hex SHA-256 of ' +
+  'a status token the client made itself and keeps; the server never sees the token until the client asks for the status) ' +
+  'and `subtitles` (optional, `follow`: a subtitle file is sent to PUT /tus/{id}/subtitles before the last byte of the clip, ' +
+  'and is then required). `filename`, `filetype`, `name`, `type` and `relativePath` are accepted and dropped.';
+
+export const MORE_PATHS = {
+  '/api/submissions/{id}/withdraw': {
+    post: {
+      summary: 'The contributor withdraws consent: the clip is withdrawn and its files deleted',
+      security: [{ statusToken: [] }],
+      parameters: [idParameter],
+      responses: {
+        '200': { description: 'the status afterwards', content: { 'application/json': { schema: { $ref: '#/components/schemas/SubmissionStatus' } } } },
+        '401': problem,
+        '404': problem,
+        '409': problem,
+        '429': problem,
+      },
+    },
+  },
+  '/api/qr': {
+    post: {
+      summary: "The receipt's QR code, as one SVG path (made here: the link carries the status token)",
+      requestBody: {
+        required: true,
+        content: {
+          'application/json': {
+            schema: { type: 'object', required: ['text'], additionalProperties: false, properties: { text: { type: 'string', maxLength: 400, pattern: '^https?://' } } },
+          },
+        },
+      },
+      responses: {
+        '200': {
+          description: 'an SVG path drawing the code in a size × size square',
+          content: { 'application/json': { schema: { type: 'object', properties: { size: { type: 'integer' }, path: { type: 'string' } } } } },
+        },
+        '400': problem,
+        '429': problem,
+      },
+    },
+  },
+  '/tus': {
+    post: {
+      summary: 'Create a resumable upload (tus 1.0 creation)',
+      description:
+        'A resumable alternative to POST /api/submissions, ending the same way (same checks, limits, sniffing and SHA-256). ' +
+        `${TUS_METADATA} Refusals (closed campaign, consent, fields, size) come here, before any byte of the clip. ` +
+        'Counts against the same per-client upload limit as the multipart API.',
+      parameters: [
+        tusResumable,
+        { name: 'Upload-Length', in: 'header', required: true, schema: { type: 'integer', minimum: 1 }, description: 'The clip’s size in bytes (at most UPLOAD_MAX_BYTES)' },
+        { name: 'Upload-Metadata', in: 'header', required: true, schema: { type: 'string' } },
+      ],
+      responses: {
+        '201': { description: 'Created: `Location: /tus/{id}`, where the id is the submission id' },
+        '400': problem,
+        '403': problem,
+        '404': problem,
+        '413': problem,
+        '415': problem,
+        '429': problem,
+      },
+    },
+    options: { summary: 'tus capabilities (Tus-Version, Tus-Extension, Tus-Max-Size)', responses: { '204': { description: 'capabilities' } } },
+  },
+  '/tus/{id}': {
+    head: {
+      summary: 'How much of the upload the server holds (Upload-Offset): resume from there',
+      parameters: [idParameter, tusResumable],
+      responses: { '200': { description: 'Upload-Offset, Upload-Length' }, '404': { description: 'no such upload' }, '410': { description: 'expired' } },
+    },
+    patch: {
+      summary: 'Send bytes from Upload-Offset (the whole rest of the clip, or a chunk)',
+      description:
+        'Content-Type: application/offset+octet-stream. The bytes are checked as they arrive: a file that is not a video is ' +
+        'refused (415) after its first 4 KiB and everything stored for it removed. What arrives before a connection breaks is ' +
+        'kept: HEAD, then continue from its offset. The request that completes the upload answers 200 with the receipt ' +
+        '(`{"id","status":"received","statusUrl"}`; the status token is the one the client made) or the refusal as problem+json. ' +
+        '409 when Upload-Offset is not the server’s (HEAD and continue).',
+      parameters: [
+        idParameter,
+        tusResumable,
+        { name: 'Upload-Offset', in: 'header', required: true, schema: { type: 'integer', minimum: 0 } },
+      ],
+      requestBody: { required: true, content: { 'application/offset+octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+      responses: {
+        '200': { description: 'the last bytes: the submission was received', content: { 'application/json': { schema: { $ref: '#/components/schemas/SubmissionReceipt' } } } },
+        '204': { description: 'bytes stored; Upload-Offset is the new offset' },
+        '400': problem,
+        '404': problem,
+        '409': { description: 'Upload-Offset does not match the server’s: HEAD and continue' },
+        '413': problem,
+        '415': problem,
+        '503': problem,
+      },
+    },
+    delete: {
+      summary: 'Abandon an unfinished upload (tus termination): everything stored for it is removed',
+      parameters: [idParameter, tusResumable],
+      responses: { '204': { description: 'removed' }, '400': { description: 'the upload has finished (it is a submission now)' }, '404': { description: 'no such upload' } },
+    },
+    options: { summary: 'tus capabilities', responses: { '204': { description: 'capabilities' } } },
+  },
+  '/tus/{id}/subtitles': {
+    put: {
+      summary: 'The subtitle file of an unfinished upload created with the metadata `subtitles: follow`',
+      description:
+        'SRT or WebVTT in any text encoding, at most SUBTITLE_MAX_BYTES: the same checks as the multipart API’s `subtitles` ' +
+        'field (the worker decodes and validates it). Sent again, it replaces the earlier one; refused once the clip has arrived.',
+      security: [{ statusToken: [] }],
+      parameters: [idParameter],
+      requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+      responses: { '204': { description: 'stored' }, '404': problem, '409': problem, '413': problem, '415': problem, '503': problem },
+    },
+  },
+  '/api/feeds/{token}/releases.json': {
+    get: { summary: "A social team's feed of released clips (JSON Feed 1.1)", parameters: [tokenParameter], responses: { '200': { description: 'the feed' }, '404': problem } },
+  },
+  '/api/feeds/{token}/releases.atom': {
+    get: { summary: 'The same feed as Atom', parameters: [tokenParameter], responses: { '200': { description: 'the feed' }, '404': problem } },
+  },
+  '/api/feeds/{token}/releases/files/{id}/{output}': {
+    get: {
+      summary: 'A released file of the feed: redirects to a short-lived signed download',
+      parameters: [tokenParameter, idParameter, { name: 'output', in: 'path', required: true, schema: { type: 'string' } }],
+      responses: { '303': { description: 'to the signed URL' }, '404': problem },
+    },
+  },
+  '/metrics': {
+    get: {
+      summary: 'Prometheus metrics (Authorization: Bearer METRICS_BEARER_TOKEN)',
+      responses: { '200': { description: 'text/plain; version=0.0.4' }, '401': problem },
+    },
+  },
+} as const;

@@ -1,0 +1,359 @@
+import zlib from 'node:zlib';
+import type { Readable } from 'node:stream';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type Part,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { S3Store, type MetadataValue, type Options as S3StoreOptions } from '@tus/s3-store';
+import { ERRORS, type Upload } from '@tus/utils';
+import { isAppError } from '../../shared/errors';
+import { ByteInspection } from './inspect-stream';
+
+/** Native CRC32 (Node ≥ 20.15); without it the SDK computes the parts' CRC32 itself. */
+const crc32: ((data: Uint8Array, value?: number) => number) | undefined = typeof zlib.crc32 === 'function' ? zlib.crc32 : undefined;
+
+function crc32Header(value: number): string {
+  const bytes = Buffer.alloc(4);
+  bytes.writeUInt32BE(value >>> 0);
+  return bytes.toString('base64');
+}
+
+/** What the bytes of a finished upload were found to be while they arrived. */
+export interface ArrivedBytes<T> {
+  bytes: number;
+  sha256: string;
+  result: T;
+}
+
+export interface TusS3StoreOptions<T> extends S3StoreOptions {
+  /** The project's S3 client (checksummed parts signed UNSIGNED-PAYLOAD, no Expect: 100-continue, …). */
+  client: S3Client;
+  partsInFlight: number;
+  /** A new inspection for an upload's bytes (size limit, sniffing, SHA-256), started at offset 0. */
+  inspect: () => ByteInspection<T>;
+  /** How many uploads' inspections are kept in memory at most (the oldest is dropped and read back at the end). */
+  maxTracked?: number;
+  /** Other objects stored beside an upload (its subtitle file), removed with it when it is refused or abandoned. */
+  alsoStored?: (uploadId: string) => string[];
+}
+
+/**
+ * @tus/s3-store, with the multipart API's way of sending bytes to S3 and its checks made on the way:
+ *  - parts are gathered in memory (reused buffers, `partsInFlight` at once) and sent with a CRC32, where
+ *    s3-store writes each part to a temporary file and reads it back before sending it;
+ *  - the bytes are inspected as they arrive (`inspect`: sniffing, size limit, SHA-256): a refusal fails the
+ *    PATCH at once and removes everything stored for the upload. The inspection lives in this process's
+ *    memory while the upload's offsets follow on from each other here. When an upload continues in another
+ *    process, after a restart, or after bytes were lost, the state is gone (Node cannot save a SHA-256 in
+ *    progress): `arrived` then answers null and the caller reads the stored object back once.
+ *  - when a request breaks off, what arrived is still stored (as parts, or as s3-store's incomplete part),
+ *    so a client resuming from the server's offset sends nothing twice.
+ */
+export class TusS3Store<T> extends S3Store {
+  private readonly s3: S3Client;
+  private readonly partsInFlight: number;
+  private readonly newInspection: () => ByteInspection<T>;
+  private readonly maxTracked: number;
+  private readonly inspections = new Map<string, ByteInspection<T>>();
+  private readonly alsoStored: (uploadId: string) => string[];
+
+  constructor(options: TusS3StoreOptions<T>) {
+    const { client, partsInFlight, inspect, maxTracked, alsoStored, ...storeOptions } = options;
+    super(storeOptions);
+    this.s3 = client;
+    this.partsInFlight = partsInFlight;
+    this.newInspection = inspect;
+    this.maxTracked = maxTracked ?? 1000;
+    this.alsoStored = alsoStored ?? (() => []);
+  }
+
+  /** The checks made while the bytes arrived, when they cover the whole upload; else null (read it back). */
+  arrived(id: string, size: number): ArrivedBytes<T> | null {
+    const inspection = this.inspections.get(id);
+    this.inspections.delete(id);
+    if (!inspection || inspection.bytes !== size) return null;
+    return { bytes: inspection.bytes, result: inspection.end(), sha256: inspection.digest() };
+  }
+
+  /** Everything stored for an upload: the multipart upload or object, the incomplete part, the .info file. */
+  override async remove(id: string): Promise<void> {
+    this.inspections.delete(id);
+    try {
+      await super.remove(id);
+    } finally {
+      await this.client.deleteObjects({
+        Bucket: this.bucket,
+        Delete: { Objects: [id, this.infoKey(id), this.partKey(id, true), ...this.alsoStored(id)].map((Key) => ({ Key })) },
+      });
+      await this.clearCache(id);
+    }
+  }
+
+  /** `remove`, for an upload that may already be gone. */
+  async discard(id: string): Promise<void> {
+    await this.remove(id).catch((error: unknown) => {
+      if (error !== ERRORS.FILE_NOT_FOUND) throw error;
+    });
+  }
+
+  /**
+   * s3-store takes an upload whose multipart upload is gone for a finished one. It is, if its object is
+   * there; if not, it was removed (refused, abandoned) — perhaps by another process, while this one still
+   * had its description cached — and must not be reported as complete.
+   */
+  override async getUpload(id: string): Promise<Upload> {
+    const upload = await super.getUpload(id);
+    if (upload.size === undefined || upload.offset !== upload.size) return upload;
+    const exists = await this.client.headObject({ Bucket: this.bucket, Key: id }).then(
+      () => true,
+      (error: unknown) => {
+        if ((error as { name?: string }).name === 'NotFound' || (error as { name?: string }).name === 'NoSuchKey') return false;
+        throw error;
+      },
+    );
+    if (exists) return upload;
+    await this.clearCache(id);
+    throw ERRORS.FILE_NOT_FOUND;
+  }
+
+  /** s3-store's clean-up of abandoned uploads, and what was stored beside them. */
+  override async deleteExpired(): Promise<number> {
+    if (this.getExpiration() === 0) return 0;
+    const beside: string[] = [];
+    let KeyMarker: string | undefined;
+    let UploadIdMarker: string | undefined;
+    do {
+      const page = await this.client.listMultipartUploads({ Bucket: this.bucket, KeyMarker, UploadIdMarker });
+      for (const upload of page.Uploads ?? []) {
+        if (upload.Key && upload.Initiated && Date.now() > this.getExpirationDate(upload.Initiated.toISOString()).getTime()) {
+          beside.push(...this.alsoStored(upload.Key));
+          await this.clearCache(upload.Key);
+        }
+      }
+      ({ NextKeyMarker: KeyMarker, NextUploadIdMarker: UploadIdMarker } = page.IsTruncated ? page : { NextKeyMarker: undefined, NextUploadIdMarker: undefined });
+    } while (KeyMarker || UploadIdMarker);
+    for (let at = 0; at < beside.length; at += 1000) {
+      await this.client.deleteObjects({ Bucket: this.bucket, Delete: { Objects: beside.slice(at, at + 1000).map((Key) => ({ Key })) } });
+    }
+    return super.deleteExpired();
+  }
+
+  override async create(upload: Upload): Promise<Upload> {
+    // As s3-store creates it, with CRC32 part checksums (as the multipart API's uploads have).
+    upload.creation_date = new Date().toISOString();
+    const created = await this.s3.send(
+      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: upload.id, Metadata: { 'tus-version': '1.0.0' }, ChecksumAlgorithm: 'CRC32' }),
+    );
+    upload.storage = { type: 's3', path: created.Key ?? upload.id, bucket: this.bucket };
+    await this.saveMetadata(upload, created.UploadId!);
+    return upload;
+  }
+
+  /**
+   * s3-store's write (parts after the last one, the incomplete part first, the upload completed with its
+   * last byte), with the bytes gathered in memory and inspected on the way. s3-store downloads the
+   * incomplete part (under 5 MiB) into a temporary file; here it is read into the first part's buffer.
+   */
+  override async write(src: Readable, id: string, offset: number): Promise<number> {
+    const inspection = this.follow(id, offset);
+    try {
+      const metadata = await this.getMetadata(id);
+      const parts = await this.retrieveParts(id);
+      const nextPartNumber = (parts.at(-1)?.PartNumber ?? 0) + 1;
+      const incomplete = await this.readIncompletePart(id);
+      if (incomplete) await this.deleteIncompletePart(id);
+      const start = offset - (incomplete?.length ?? 0);
+      const stored = await this.sendParts(metadata, src, nextPartNumber, start, incomplete, inspection);
+      const newOffset = start + stored;
+      if (inspection && inspection.bytes !== newOffset) this.inspections.delete(id);
+      if (metadata.file.size === newOffset) {
+        await this.finishMultipartUpload(metadata, await this.retrieveParts(id));
+        await this.completeMetadata(metadata.file);
+        await this.clearCache(id);
+      }
+      return newOffset;
+    } catch (error) {
+      if (isAppError(error)) {
+        // A refusal (not a video, too large): nothing of it stays.
+        await this.discard(id).catch(() => undefined);
+      } else if (inspection) {
+        // Broken off: the inspection still holds if exactly what it saw was stored.
+        const stored = await this.getUpload(id).then((upload) => upload.offset, () => -1);
+        if (stored !== inspection.bytes) this.inspections.delete(id);
+      }
+      throw error;
+    }
+  }
+
+  private async readIncompletePart(id: string): Promise<Buffer | undefined> {
+    const body = await this.getIncompletePart(id);
+    if (!body) return undefined;
+    const chunks: Buffer[] = [];
+    for await (const chunk of body as AsyncIterable<Buffer>) chunks.push(chunk);
+    return Buffer.concat(chunks);
+  }
+
+  /** The upload's inspection if this write follows on from what it has seen; a new one at offset 0. */
+  private follow(id: string, offset: number): ByteInspection<T> | null {
+    let inspection = this.inspections.get(id);
+    if (offset === 0) {
+      inspection = this.newInspection();
+    } else if (!inspection || inspection.bytes !== offset) {
+      this.inspections.delete(id);
+      return null;
+    }
+    // Most recently used last; past the limit, the oldest goes (its upload is read back at the end).
+    this.inspections.delete(id);
+    this.inspections.set(id, inspection);
+    for (const oldest of this.inspections.keys()) {
+      if (this.inspections.size <= this.maxTracked) break;
+      this.inspections.delete(oldest);
+    }
+    return inspection;
+  }
+
+  /**
+   * Sends `first` (the incomplete part, already inspected), then the request's bytes (through `inspection`),
+   * as parts from `currentPartNumber`; what is left at the end under 5 MiB becomes the incomplete part.
+   * Returns how many bytes were stored.
+   */
+  private async sendParts(
+    metadata: MetadataValue,
+    readStream: Readable,
+    currentPartNumber: number,
+    offset: number,
+    first: Buffer | undefined,
+    inspection: ByteInspection<T> | null,
+  ): Promise<number> {
+    const size = metadata.file.size;
+    const partBytes = this.calcOptimalPartSize(size);
+    const object = { Bucket: this.bucket, Key: metadata.file.id };
+    const spare: Buffer[] = [];
+    const inFlight = new Set<Promise<void>>();
+    let failure: { error: unknown } | undefined;
+    let sourceError: { error: unknown } | undefined;
+    let partNumber = currentPartNumber;
+    let uploaded = 0;
+
+    const sendPart = async (buffer: Buffer, length: number, checksum: number) => {
+      const part = {
+        ...object,
+        UploadId: metadata['upload-id'],
+        PartNumber: partNumber,
+        Body: buffer.subarray(0, length),
+        ChecksumAlgorithm: 'CRC32' as const,
+        ...(crc32 ? { ChecksumCRC32: crc32Header(checksum) } : {}),
+      };
+      partNumber += 1;
+      const sending: Promise<void> = this.s3
+        .send(new UploadPartCommand(part))
+        .then(
+          () => {
+            uploaded += length;
+          },
+          (error: unknown) => {
+            failure ??= { error };
+          },
+        )
+        .finally(() => {
+          inFlight.delete(sending);
+          spare.push(buffer);
+        });
+      inFlight.add(sending);
+      while (inFlight.size >= this.partsInFlight && !failure) await Promise.race(inFlight);
+    };
+
+    let current = null as Buffer | null;
+    let filled = 0;
+    let checksum = 0;
+    const take = async (data: Buffer) => {
+      let at = 0;
+      while (at < data.length) {
+        current ??= spare.pop() ?? Buffer.allocUnsafeSlow(partBytes);
+        const copied = data.copy(current, filled, at);
+        if (crc32) checksum = crc32(data.subarray(at, at + copied), checksum);
+        filled += copied;
+        at += copied;
+        if (filled === partBytes) {
+          await sendPart(current, filled, checksum);
+          current = null;
+          filled = 0;
+          checksum = 0;
+        }
+      }
+    };
+    try {
+      if (first) await take(first);
+      // Leaving the loop early (a refusal, S3 failing) must not destroy the request's stream: @tus/server
+      // would then answer with that (an abort) instead of the refusal.
+      for await (const data of readStream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+        if (failure) break;
+        try {
+          inspection?.update(data);
+        } catch (refusal) {
+          sourceError = { error: refusal };
+          break;
+        }
+        await take(data);
+      }
+    } catch (error) {
+      sourceError = { error };
+    }
+    await Promise.all(inFlight);
+    // What arrived before the request broke off is kept (a refusal keeps nothing: it is discarded).
+    const keepRest = !failure && !(sourceError && isAppError(sourceError.error));
+    if (current && filled > 0 && keepRest) {
+      const isLast = size !== undefined && offset + uploaded + filled === size;
+      if (filled >= this.minPartSize || isLast) {
+        await sendPart(current, filled, checksum);
+        await Promise.all(inFlight);
+      } else {
+        const body = current.subarray(0, filled);
+        await this.s3
+          .send(
+            new PutObjectCommand({
+              ...object,
+              Key: this.partKey(metadata.file.id, true),
+              Body: body,
+              ChecksumAlgorithm: 'CRC32',
+              ...(crc32 ? { ChecksumCRC32: crc32Header(checksum) } : {}),
+              ...(this.useCompleteTag('false') ? { Tagging: this.useCompleteTag('false') } : {}),
+            }),
+          )
+          .then(
+            () => {
+              uploaded += filled;
+            },
+            (error: unknown) => {
+              failure ??= { error };
+            },
+          );
+      }
+    }
+    if (failure) throw failure.error;
+    if (sourceError) throw sourceError.error;
+    return uploaded;
+  }
+
+  protected override async finishMultipartUpload(metadata: MetadataValue, parts: Part[]): Promise<string | undefined> {
+    const response = await this.s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: this.bucket,
+        Key: metadata.file.id,
+        UploadId: metadata['upload-id'],
+        MultipartUpload: {
+          Parts: parts.map((part) => ({
+            ETag: part.ETag,
+            PartNumber: part.PartNumber,
+            ...(part.ChecksumCRC32 ? { ChecksumCRC32: part.ChecksumCRC32 } : {}),
+          })),
+        },
+      }),
+    );
+    return response.Location;
+  }
+}
