@@ -4,9 +4,9 @@ import { addCaptionVersion, CAPTION_LANGUAGE, findCaptionVersion, latestCaptionV
 import type { Submission } from '../../shared/submissions/submission.model';
 // The subtitle readers are pure modules shared with the worker: an upload here is read exactly as the
 // contributor's file is (decoding, validation, markup stripping), and the editor's rows the same way.
-import { decodeSubtitleBytes, SubtitleEncodingError } from '../../worker/subtitles/decode-text';
-import { checkCues, CueEditError, cuesFromRows, describeProblem, type CueProblem, type CueRow } from '../../worker/subtitles/cue-edits';
-import { parseSubtitles, SubtitleParseError } from '../../worker/subtitles/subtitles';
+import { decodeSubtitleBytes, SubtitleEncodingError } from '../../shared/subtitles/decode-text';
+import { checkCues, CueEditError, cuesFromRows, describeProblem, type CueProblem, type CueRow } from '../../shared/subtitles/cue-edits';
+import { parseSubtitles, SubtitleParseError } from '../../shared/subtitles/subtitles';
 import type { ServerDeps } from '../deps';
 import { appendAudit } from './audit.service';
 import { openReview, type Moderator, type ReviewView } from './review.service';

@@ -23,7 +23,7 @@ import { processSubmission } from '../../worker/handlers/process-submission.hand
 import { releaseSubmission } from '../../worker/handlers/release-submission.handler';
 import { blurredFillFilters, buildReleaseArgs, CAPTION_SAFE_AREAS, RELEASE_SHAPES, shapeSize, type ReleasePlan } from '../../worker/steps/release.step';
 import { commandArgs } from '../../worker/ffmpeg/ffmpeg';
-import { parseSubtitles, toAss } from '../../worker/subtitles/subtitles';
+import { parseSubtitles, toAss } from '../../shared/subtitles/subtitles';
 import demoCampaign from '../../infra/local/demo-campaign.json';
 import { formatRatio, timed, startBenchServices, MiB } from './bench-env';
 

@@ -1,5 +1,5 @@
-import { decodeSubtitleBytes } from '../../worker/subtitles/decode-text';
-import { parseSubtitles } from '../../worker/subtitles/subtitles';
+import { decodeSubtitleBytes } from '../../shared/subtitles/decode-text';
+import { parseSubtitles } from '../../shared/subtitles/subtitles';
 import { hostileSubtitles, plainSrt } from '../helpers/hostile-subtitles';
 import { formatRatio, timed } from './bench-env';
 

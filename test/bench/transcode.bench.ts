@@ -16,7 +16,7 @@ import { createCampaign, type NewCampaign } from '../../server/services/campaign
 import { createSubmission } from '../../server/services/submission.service';
 import { runLimits } from '../../worker/deps';
 import { processSubmission } from '../../worker/handlers/process-submission.handler';
-import { parseSubtitles, toAss, toSrt, toWebVtt } from '../../worker/subtitles/subtitles';
+import { parseSubtitles, toAss, toSrt, toWebVtt } from '../../shared/subtitles/subtitles';
 import demoCampaign from '../../infra/local/demo-campaign.json';
 import { patchFirstTrackMatrix, turnClockwiseMatrix } from '../helpers/fixtures';
 import { formatRatio, timed, startBenchServices } from './bench-env';

@@ -1,7 +1,7 @@
 import { commandArgs } from '../../worker/ffmpeg/ffmpeg';
 import { buildCaptionPreviewArgs } from '../../worker/steps/caption-preview.step';
-import { checkCues, CueEditError, cuesFromRows, formatCueTime, type CueProblem } from '../../worker/subtitles/cue-edits';
-import { readCueTime } from '../../worker/subtitles/subtitle-scan';
+import { checkCues, CueEditError, cuesFromRows, formatCueTime, type CueProblem } from '../../shared/subtitles/cue-edits';
+import { readCueTime } from '../../shared/subtitles/subtitle-scan';
 
 const problemsOf = (run: () => unknown): Array<Pick<CueProblem, 'cue' | 'code' | 'field'>> => {
   try {

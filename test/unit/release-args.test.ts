@@ -1,6 +1,6 @@
 import { commandArgs } from '../../worker/ffmpeg/ffmpeg';
 import { blurredFillFilters, buildReleaseArgs, releaseFiles, shapeSize } from '../../worker/steps/release.step';
-import { toAss } from '../../worker/subtitles/subtitles';
+import { toAss } from '../../shared/subtitles/subtitles';
 import { CAPTION_SAFE_AREAS } from '../../worker/steps/release.step';
 
 const H264 = ['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-profile:v', 'high', '-pix_fmt', 'yuv420p', '-g', '60', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-colorspace', 'bt709'];

@@ -1,6 +1,6 @@
-import { decodeSubtitleBytes } from '../../worker/subtitles/decode-text';
-import { isJsSpace, readTimingLine, removeDelimited } from '../../worker/subtitles/subtitle-scan';
-import { parseSubtitles, SUBTITLE_LIMITS, SubtitleParseError, type Cue } from '../../worker/subtitles/subtitles';
+import { decodeSubtitleBytes } from '../../shared/subtitles/decode-text';
+import { isJsSpace, readTimingLine, removeDelimited } from '../../shared/subtitles/subtitle-scan';
+import { parseSubtitles, SUBTITLE_LIMITS, SubtitleParseError, type Cue } from '../../shared/subtitles/subtitles';
 import { hostileSubtitles, plainSrt } from '../helpers/hostile-subtitles';
 
 /** Decodes and parses as the worker's subtitle step does; the parse error, if any, instead of the cues. */

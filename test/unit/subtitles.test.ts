@@ -1,5 +1,5 @@
-import { decodeSubtitleBytes } from '../../worker/subtitles/decode-text';
-import { assText, parseSubtitles, plainText, SubtitleParseError, toAss, toSrt, toWebVtt } from '../../worker/subtitles/subtitles';
+import { decodeSubtitleBytes } from '../../shared/subtitles/decode-text';
+import { assText, parseSubtitles, plainText, SubtitleParseError, toAss, toSrt, toWebVtt } from '../../shared/subtitles/subtitles';
 
 const CYRILLIC = 'Свабоду палітвязням! Прафсаюзы — не экстрэмізм.';
 

@@ -9,7 +9,7 @@ import { fetchOriginal } from '../steps/fetch-original.step';
 import { renderCaptionPreview } from '../steps/caption-preview.step';
 import { storeFile } from '../steps/store-outputs.step';
 import { previewFps, previewSize } from '../steps/transcode.step';
-import { toAss } from '../subtitles/subtitles';
+import { toAss } from '../../shared/subtitles/subtitles';
 import { makeJobDir, workRoot } from '../work-dirs';
 
 /**

@@ -15,7 +15,7 @@ import { masterFromOriginal } from '../steps/master-from-original.step';
 import { CAPTION_SAFE_AREAS, RELEASE_SHAPES, renderRelease, shapeSize, type ReleasePlan, type ReleaseShape } from '../steps/release.step';
 import { storeFile } from '../steps/store-outputs.step';
 import { masterSize, posterTime, previewFps } from '../steps/transcode.step';
-import { parseSubtitles, toAss, toSrt, toWebVtt, type Cue } from '../subtitles/subtitles';
+import { parseSubtitles, toAss, toSrt, toWebVtt, type Cue } from '../../shared/subtitles/subtitles';
 import { CAPTION_LANGUAGE, latestCaptionVersions } from '../../shared/captions/caption-versions';
 import { makeJobDir, workRoot } from '../work-dirs';
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { runFfmpeg, type FfmpegCommand, type RunLimits } from '../ffmpeg/ffmpeg';
-import type { CaptionSafeArea } from '../subtitles/subtitles';
+import type { CaptionSafeArea } from '../../shared/subtitles/subtitles';
 import { inputHardeningArgs } from './probe.step';
 import { aacArgs, burnInCaptionsFilter, h264Args, posterArgs, strippedMp4Args, type EncoderSettings } from './transcode.step';
 

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodeSubtitleBytes, SubtitleEncodingError } from '../subtitles/decode-text';
-import { parseSubtitles, SubtitleParseError, toAss, toSrt, toWebVtt, type Cue } from '../subtitles/subtitles';
+import { decodeSubtitleBytes, SubtitleEncodingError } from '../../shared/subtitles/decode-text';
+import { parseSubtitles, SubtitleParseError, toAss, toSrt, toWebVtt, type Cue } from '../../shared/subtitles/subtitles';
 import { MediaRejection } from './rejections';
 
 export const SUBTITLE_FILES = { vtt: 'captions.vtt', srt: 'captions.srt', ass: 'captions.ass' } as const;

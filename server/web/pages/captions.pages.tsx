@@ -1,6 +1,6 @@
 import type { CaptionCue } from '../../../shared/captions/caption-versions';
-import type { CueProblem, CueRow } from '../../../worker/subtitles/cue-edits';
-import { formatCueTime } from '../../../worker/subtitles/cue-edits';
+import type { CueProblem, CueRow } from '../../../shared/subtitles/cue-edits';
+import { formatCueTime } from '../../../shared/subtitles/cue-edits';
 import type { CaptionsView } from '../../services/captions.service';
 import { formatDateTime, type MessageKey } from '../messages/messages';
 import type { StaffContext } from '../staff-route';
