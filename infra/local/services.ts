@@ -104,6 +104,24 @@ export async function startLocalServices(opts: StartOptions): Promise<LocalServi
   };
 }
 
+/**
+ * One MinIO alone (tests that stop and restart S3 under a running server): started again with the same
+ * `dataDir` and `port`, it serves what it held.
+ */
+export async function startLocalMinio(opts: { dataDir: string; port?: number }): Promise<{ endpoint: string; port: number; stop(): Promise<void> }> {
+  const dataDir = resolve(opts.dataDir);
+  const { s3: port } = await pickPorts({ s3: opts.port ?? 0 });
+  const children: ChildProcess[] = [];
+  const stop = once(() => Promise.all(children.map(stopChild)).then(() => undefined));
+  try {
+    await startService(minioSpec(localBinaryPaths().minio, dataDir, port, { accessKeyId: MINIO_ROOT_USER, secretAccessKey: MINIO_ROOT_PASSWORD }), children, () => undefined);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { endpoint: `http://${HOST}:${port}`, port, stop };
+}
+
 // --- the three services -----------------------------------------------------------------------
 
 function redisSpec(bin: string, dataDir: string, port: number): ServiceSpec {

@@ -10,8 +10,10 @@ import {
 } from '@aws-sdk/client-s3';
 import { S3Store, type MetadataValue, type Options as S3StoreOptions } from '@tus/s3-store';
 import { ERRORS, type Upload } from '@tus/utils';
-import { isAppError } from '../../shared/errors';
+import { isAppError, storageUnavailable } from '../../shared/errors';
 import { ByteInspection } from './inspect-stream';
+import { StallWatch } from './stall-watch';
+import { uploadStalled } from './upload-body';
 
 /** Native CRC32 (Node ≥ 20.15); without it the SDK computes the parts' CRC32 itself. */
 const crc32: ((data: Uint8Array, value?: number) => number) | undefined = typeof zlib.crc32 === 'function' ? zlib.crc32 : undefined;
@@ -20,6 +22,29 @@ function crc32Header(value: number): string {
   const bytes = Buffer.alloc(4);
   bytes.writeUInt32BE(value >>> 0);
   return bytes.toString('base64');
+}
+
+/**
+ * A refusal of the upload itself (not a video, too large): everything stored for it goes. A stalled request
+ * (408) or storage being down (503) is not one: what arrived stays, and the client carries on later.
+ */
+export function isRefusal(error: unknown): boolean {
+  return isAppError(error) && error.status >= 400 && error.status < 500 && error.status !== 408;
+}
+
+/** An S3 call's failure as the client sees it: storage unavailable (503, retryable); tus's own errors pass. */
+async function fromStorage<R>(work: Promise<R>): Promise<R> {
+  try {
+    return await work;
+  } catch (error) {
+    if (isAppError(error) || (typeof error === 'object' && error !== null && 'status_code' in error)) throw error;
+    throw storageUnavailable(error);
+  }
+}
+
+function isNotFound(error: unknown): boolean {
+  const { name, $metadata } = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return name === 'NotFound' || name === 'NoSuchKey' || $metadata?.httpStatusCode === 404;
 }
 
 /** What the bytes of a finished upload were found to be while they arrived. */
@@ -39,6 +64,8 @@ export interface TusS3StoreOptions<T> extends S3StoreOptions {
   maxTracked?: number;
   /** Other objects stored beside an upload (its subtitle file), removed with it when it is refused or abandoned. */
   alsoStored?: (uploadId: string) => string[];
+  /** A request that brings less than 1 KiB in this time while the store waits for it is cut off (408); 0: never. */
+  idleSeconds?: number;
 }
 
 /**
@@ -60,15 +87,17 @@ export class TusS3Store<T> extends S3Store {
   private readonly maxTracked: number;
   private readonly inspections = new Map<string, ByteInspection<T>>();
   private readonly alsoStored: (uploadId: string) => string[];
+  private readonly idleSeconds: number;
 
   constructor(options: TusS3StoreOptions<T>) {
-    const { client, partsInFlight, inspect, maxTracked, alsoStored, ...storeOptions } = options;
+    const { client, partsInFlight, inspect, maxTracked, alsoStored, idleSeconds, ...storeOptions } = options;
     super(storeOptions);
     this.s3 = client;
     this.partsInFlight = partsInFlight;
     this.newInspection = inspect;
     this.maxTracked = maxTracked ?? 1000;
     this.alsoStored = alsoStored ?? (() => []);
+    this.idleSeconds = idleSeconds ?? 0;
   }
 
   /** The checks made while the bytes arrived, when they cover the whole upload; else null (read it back). */
@@ -106,13 +135,18 @@ export class TusS3Store<T> extends S3Store {
    * had its description cached — and must not be reported as complete.
    */
   override async getUpload(id: string): Promise<Upload> {
-    const upload = await super.getUpload(id);
+    // s3-store answers "not found" whenever the description cannot be read, also when S3 is down: a client
+    // would then start again from nothing. Only a missing description is "not found"; else 503, retryable.
+    await this.getMetadata(id).catch((error: unknown) => {
+      throw isNotFound(error) ? ERRORS.FILE_NOT_FOUND : storageUnavailable(error);
+    });
+    const upload = await fromStorage(super.getUpload(id));
     if (upload.size === undefined || upload.offset !== upload.size) return upload;
     const exists = await this.client.headObject({ Bucket: this.bucket, Key: id }).then(
       () => true,
       (error: unknown) => {
-        if ((error as { name?: string }).name === 'NotFound' || (error as { name?: string }).name === 'NoSuchKey') return false;
-        throw error;
+        if (isNotFound(error)) return false;
+        throw storageUnavailable(error);
       },
     );
     if (exists) return upload;
@@ -145,11 +179,11 @@ export class TusS3Store<T> extends S3Store {
   override async create(upload: Upload): Promise<Upload> {
     // As s3-store creates it, with CRC32 part checksums (as the multipart API's uploads have).
     upload.creation_date = new Date().toISOString();
-    const created = await this.s3.send(
-      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: upload.id, Metadata: { 'tus-version': '1.0.0' }, ChecksumAlgorithm: 'CRC32' }),
+    const created = await fromStorage(
+      this.s3.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: upload.id, Metadata: { 'tus-version': '1.0.0' }, ChecksumAlgorithm: 'CRC32' })),
     );
     upload.storage = { type: 's3', path: created.Key ?? upload.id, bucket: this.bucket };
-    await this.saveMetadata(upload, created.UploadId!);
+    await fromStorage(this.saveMetadata(upload, created.UploadId!));
     return upload;
   }
 
@@ -161,27 +195,28 @@ export class TusS3Store<T> extends S3Store {
   override async write(src: Readable, id: string, offset: number): Promise<number> {
     const inspection = this.follow(id, offset);
     try {
-      const metadata = await this.getMetadata(id);
-      const parts = await this.retrieveParts(id);
+      const metadata = await fromStorage(this.getMetadata(id));
+      const parts = await fromStorage(this.retrieveParts(id));
       const nextPartNumber = (parts.at(-1)?.PartNumber ?? 0) + 1;
-      const incomplete = await this.readIncompletePart(id);
-      if (incomplete) await this.deleteIncompletePart(id);
+      const incomplete = await fromStorage(this.readIncompletePart(id));
+      if (incomplete) await fromStorage(this.deleteIncompletePart(id));
       const start = offset - (incomplete?.length ?? 0);
       const stored = await this.sendParts(metadata, src, nextPartNumber, start, incomplete, inspection);
       const newOffset = start + stored;
       if (inspection && inspection.bytes !== newOffset) this.inspections.delete(id);
       if (metadata.file.size === newOffset) {
-        await this.finishMultipartUpload(metadata, await this.retrieveParts(id));
-        await this.completeMetadata(metadata.file);
+        await fromStorage(this.finishMultipartUpload(metadata, await this.retrieveParts(id)));
+        await fromStorage(this.completeMetadata(metadata.file));
         await this.clearCache(id);
       }
       return newOffset;
     } catch (error) {
-      if (isAppError(error)) {
+      if (isRefusal(error)) {
         // A refusal (not a video, too large): nothing of it stays.
         await this.discard(id).catch(() => undefined);
       } else if (inspection) {
-        // Broken off: the inspection still holds if exactly what it saw was stored.
+        // Broken off, stalled, storage down: what arrived stays; the inspection still holds if exactly what it
+        // saw was stored (else the stored object is read back at the end).
         const stored = await this.getUpload(id).then((upload) => upload.offset, () => -1);
         if (stored !== inspection.bytes) this.inspections.delete(id);
       }
@@ -238,6 +273,8 @@ export class TusS3Store<T> extends S3Store {
     let sourceError: { error: unknown } | undefined;
     let partNumber = currentPartNumber;
     let uploaded = 0;
+    // A request that stalls (or trickles) while the store waits for it is ended; what arrived is kept.
+    const watch = this.idleSeconds > 0 ? new StallWatch(this.idleSeconds, () => readStream.destroy(uploadStalled(this.idleSeconds))) : null;
 
     const sendPart = async (buffer: Buffer, length: number, checksum: number) => {
       const part = {
@@ -264,7 +301,10 @@ export class TusS3Store<T> extends S3Store {
           spare.push(buffer);
         });
       inFlight.add(sending);
-      while (inFlight.size >= this.partsInFlight && !failure) await Promise.race(inFlight);
+      while (inFlight.size >= this.partsInFlight && !failure) {
+        if (watch) await watch.hold(Promise.race(inFlight));
+        else await Promise.race(inFlight);
+      }
     };
 
     let current = null as Buffer | null;
@@ -292,6 +332,7 @@ export class TusS3Store<T> extends S3Store {
       // would then answer with that (an abort) instead of the refusal.
       for await (const data of readStream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
         if (failure) break;
+        watch?.arrive(data.length);
         try {
           inspection?.update(data);
         } catch (refusal) {
@@ -302,10 +343,12 @@ export class TusS3Store<T> extends S3Store {
       }
     } catch (error) {
       sourceError = { error };
+    } finally {
+      watch?.stop();
     }
     await Promise.all(inFlight);
-    // What arrived before the request broke off is kept (a refusal keeps nothing: it is discarded).
-    const keepRest = !failure && !(sourceError && isAppError(sourceError.error));
+    // What arrived before the request broke off (or stalled) is kept (a refusal keeps nothing: it is discarded).
+    const keepRest = !failure && !(sourceError && isRefusal(sourceError.error));
     if (current && filled > 0 && keepRest) {
       const isLast = size !== undefined && offset + uploaded + filled === size;
       if (filled >= this.minPartSize || isLast) {
@@ -334,7 +377,8 @@ export class TusS3Store<T> extends S3Store {
           );
       }
     }
-    if (failure) throw failure.error;
+    // Storage down: 503, retryable; the parts stored before it stay (the upload's offset says how far).
+    if (failure) throw storageUnavailable(failure.error);
     if (sourceError) throw sourceError.error;
     return uploaded;
   }

@@ -15,6 +15,9 @@ import { requireVideoContainer, SNIFF_BYTES, type SniffedVideo } from './sniff';
 import { parseFields } from './submission-fields';
 import { TusS3Store } from './tus-s3-store';
 import { uploadAborted, type UploadTarget } from './s3-storage-engine';
+import { StallWatch } from './stall-watch';
+import { uploadStalled } from './upload-body';
+import { BUSY_RETRY_AFTER_SECONDS } from '../middleware/upload-slots';
 import { subtitlesTarget, videoTarget, videoTooLarge } from './upload-targets';
 
 /**
@@ -105,6 +108,7 @@ export function tusDatastore(deps: Pick<ServerDeps, 'config' | 'storage'>, expir
       return id ? [originalSubtitlesKey(id)] : [];
     },
     partSize: config.upload.partBytes,
+    idleSeconds: config.upload.idleSeconds,
     expirationPeriodInMilliseconds: expiryMs,
     s3ClientConfig: {
       bucket: s3.bucket,
@@ -166,7 +170,8 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
     let upload;
     try {
       upload = await datastore.getUpload(originalKey(id));
-    } catch {
+    } catch (error) {
+      if (isAppError(error)) throw error;
       throw new AppError('upload_not_found', 404, 'No such upload.');
     }
     const expected = Buffer.from(upload.metadata?.statusTokenHash ?? '0'.repeat(64), 'hex');
@@ -189,6 +194,9 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
     body.once('close', () => {
       if (!body.readableEnded) inspect.destroy(uploadAborted());
     });
+    // A body that stalls or trickles while the server waits for it is cut off, as the multipart API does.
+    const watch = new StallWatch(config.upload.idleSeconds, () => inspect.destroy(uploadStalled(config.upload.idleSeconds)), () => body.isPaused());
+    body.on('data', (chunk: Buffer) => watch.arrive(chunk.length));
     body.pipe(inspect);
     try {
       const { contentType } = await inspect.inspection;
@@ -198,6 +206,8 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
       const cause = refusal ?? error;
       if (isAppError(cause)) throw cause;
       throw storageUnavailable(cause);
+    } finally {
+      watch.stop();
     }
   }
 
@@ -259,10 +269,14 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
       }
     },
 
-    onResponseError(_req, error) {
-      // A refusal while the bytes arrive (not a video, too large) is thrown by the datastore as an AppError.
-      if (isAppError(error)) return tusError(error);
-      if ('status_code' in error) return error;
+    onResponseError(req, error) {
+      // A refusal while the bytes arrive (not a video, too large), a stall (408) or storage down (503) is thrown
+      // by the datastore as an AppError. A 503 (storage or database down) is retryable: the client is told when.
+      const answer = isAppError(error) ? tusError(error) : 'status_code' in error ? error : undefined;
+      if (answer?.status_code === 503) {
+        (req as { runtime?: { node?: { res?: { setHeader(name: string, value: string): void } } } }).runtime?.node?.res?.setHeader('Retry-After', String(BUSY_RETRY_AFTER_SECONDS));
+      }
+      if (answer) return answer;
       logger.error({ err: error }, 'resumable upload failed');
       return undefined;
     },

@@ -285,7 +285,8 @@ export const contribScript = String.raw`
         onShouldRetry: function (error) {
           if (subtitleRefusal) return false;
           var status = error.originalResponse ? error.originalResponse.getStatus() : 0;
-          return (!(status >= 400 && status < 500) || status === 409 || status === 423) && navigator.onLine !== false;
+          // 408: the request stalled and was cut off; what arrived is kept, carry on from there.
+          return (!(status >= 400 && status < 500) || status === 408 || status === 409 || status === 423) && navigator.onLine !== false;
         },
         onProgress: function (sent, total) { onProgress(sent, total); },
         onError: function (error) {
