@@ -8,8 +8,8 @@ import { TUS_PATH, tusUploads, type TusUploads } from '../upload/tus-upload';
 
 /**
  * The tus endpoint (`/tus`, `/tus/<id>`): creating an upload counts against the same per-client upload
- * limit as the multipart API; sending bytes (the clip's, or its subtitle file's) takes an upload slot like a
- * multipart upload does.
+ * limit as the multipart API, every other request against the per-client request limit (as under /api);
+ * sending bytes (the clip's, or its subtitle file's) takes an upload slot like a multipart upload does.
  */
 export function tusRouter(deps: ServerDeps, keyOf: (address: string) => string): { router: Router; tus: TusUploads } {
   const router = Router();
@@ -34,6 +34,16 @@ export function tusRouter(deps: ServerDeps, keyOf: (address: string) => string):
     // A creation may carry the first bytes (tus creation-with-upload): it takes a slot like a PATCH.
     slots,
     handle,
+  );
+  // HEAD, PATCH, DELETE, the subtitle file: a client resuming in a loop is limited like one asking /api.
+  router.use(
+    `${TUS_PATH}/:id`,
+    rateLimit({
+      limit: deps.config.rateLimit.requests,
+      windowSeconds: deps.config.rateLimit.windowSeconds,
+      keyOf,
+      message: 'Too many requests from your connection. Please wait a few minutes and try again.',
+    }),
   );
   // A subtitle file beside an unfinished upload (announced at creation with the metadata `subtitles: follow`).
   router.put(`${TUS_PATH}/:id/subtitles`, slots, async (req: Request, res: Response) => {

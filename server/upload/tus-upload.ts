@@ -3,7 +3,7 @@ import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Types } from 'mongoose';
 import { Server, type ServerOptions } from '@tus/server';
-import type { Upload } from '@tus/utils';
+import { ERRORS, type Upload } from '@tus/utils';
 import { AppError, isAppError, storageUnavailable } from '../../shared/errors';
 import { originalKey, originalSubtitlesKey } from '../../shared/storage/keys';
 import type { ServerDeps } from '../deps';
@@ -58,6 +58,25 @@ function tusError(error: unknown): { status_code: number; body: string } {
       ...(appError.details ?? {}),
     }),
   };
+}
+
+/** tus's own refusals that a contributor's page (or a client's developer) meets, with the project's codes. */
+function protocolRefusal(error: unknown, config: ServerDeps['config']): AppError | null {
+  switch (error) {
+    case ERRORS.ERR_MAX_SIZE_EXCEEDED:
+      return videoTooLarge(config);
+    case ERRORS.FILE_NOT_FOUND:
+      return new AppError('upload_not_found', 404, 'No such upload.');
+    case ERRORS.INVALID_OFFSET:
+      return new AppError('upload_offset_mismatch', 409, 'The server holds a different part of this upload: ask where it stands (HEAD) and continue from there.');
+    case ERRORS.ERR_LOCK_TIMEOUT:
+      // 423: tus clients retry it (a 500 would read as a server fault).
+      return new AppError('upload_locked', 423, 'This upload is being received by another request. Please try again in a moment.');
+    case ERRORS.UNSUPPORTED_CONCATENATION_EXTENSION:
+      return new AppError('concatenation_not_supported', 501, 'Uploads in parallel pieces (Upload-Concat) are not supported: send the clip as one upload.');
+    default:
+      return null;
+  }
 }
 
 function submissionIdOf(uploadId: string): string {
@@ -272,7 +291,8 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
     onResponseError(req, error) {
       // A refusal while the bytes arrive (not a video, too large), a stall (408) or storage down (503) is thrown
       // by the datastore as an AppError. A 503 (storage or database down) is retryable: the client is told when.
-      const answer = isAppError(error) ? tusError(error) : 'status_code' in error ? error : undefined;
+      const refusal = isAppError(error) ? error : protocolRefusal(error, config);
+      const answer = refusal ? tusError(refusal) : 'status_code' in error ? error : undefined;
       if (answer?.status_code === 503) {
         (req as { runtime?: { node?: { res?: { setHeader(name: string, value: string): void } } } }).runtime?.node?.res?.setHeader('Retry-After', String(BUSY_RETRY_AFTER_SECONDS));
       }
