@@ -42,6 +42,11 @@ async function fromStorage<R>(work: Promise<R>): Promise<R> {
   }
 }
 
+/** What was stored last for an upload: its last part (number and ETag) and its incomplete part. */
+function markOf(lastPart: Part | undefined, incompleteEtag: string | undefined): string {
+  return `${lastPart?.PartNumber ?? 0}:${lastPart?.ETag ?? ''}:${incompleteEtag ?? ''}`;
+}
+
 function isNotFound(error: unknown): boolean {
   const { name, $metadata } = error as { name?: string; $metadata?: { httpStatusCode?: number } };
   return name === 'NotFound' || name === 'NoSuchKey' || $metadata?.httpStatusCode === 404;
@@ -85,7 +90,8 @@ export class TusS3Store<T> extends S3Store {
   private readonly partsInFlight: number;
   private readonly newInspection: () => ByteInspection<T>;
   private readonly maxTracked: number;
-  private readonly inspections = new Map<string, ByteInspection<T>>();
+  /** Per upload: its inspection, and the mark of what this process stored last (see `markOf`). */
+  private readonly inspections = new Map<string, { inspection: ByteInspection<T>; mark: string }>();
   private readonly alsoStored: (uploadId: string) => string[];
   private readonly idleSeconds: number;
 
@@ -102,7 +108,7 @@ export class TusS3Store<T> extends S3Store {
 
   /** The checks made while the bytes arrived, when they cover the whole upload; else null (read it back). */
   arrived(id: string, size: number): ArrivedBytes<T> | null {
-    const inspection = this.inspections.get(id);
+    const inspection = this.inspections.get(id)?.inspection;
     this.inspections.delete(id);
     if (!inspection || inspection.bytes !== size) return null;
     return { bytes: inspection.bytes, result: inspection.end(), sha256: inspection.digest() };
@@ -193,68 +199,105 @@ export class TusS3Store<T> extends S3Store {
    * incomplete part (under 5 MiB) into a temporary file; here it is read into the first part's buffer.
    */
   override async write(src: Readable, id: string, offset: number): Promise<number> {
-    const inspection = this.follow(id, offset);
+    let tracked = this.follow(id, offset);
+    let metadata: MetadataValue;
+    let start: number;
+    let sent: Awaited<ReturnType<TusS3Store<T>['sendParts']>>;
     try {
-      const metadata = await fromStorage(this.getMetadata(id));
+      metadata = await fromStorage(this.getMetadata(id));
       const parts = await fromStorage(this.retrieveParts(id));
-      const nextPartNumber = (parts.at(-1)?.PartNumber ?? 0) + 1;
+      const lastPart = parts.at(-1);
       const incomplete = await fromStorage(this.readIncompletePart(id));
+      // The hash in memory goes on only from what this process stored last: if anything else was stored since
+      // (another process, after bytes were lost), the bytes it saw may not be the ones stored.
+      if (tracked && offset > 0 && tracked.mark !== markOf(lastPart, incomplete?.etag)) {
+        this.inspections.delete(id);
+        tracked = null;
+      }
       if (incomplete) await fromStorage(this.deleteIncompletePart(id));
-      const start = offset - (incomplete?.length ?? 0);
-      const stored = await this.sendParts(metadata, src, nextPartNumber, start, incomplete, inspection);
-      const newOffset = start + stored;
-      if (inspection && inspection.bytes !== newOffset) this.inspections.delete(id);
-      if (metadata.file.size === newOffset) {
-        await fromStorage(this.finishMultipartUpload(metadata, await this.retrieveParts(id)));
-        await fromStorage(this.completeMetadata(metadata.file));
-        await this.clearCache(id);
-      }
-      return newOffset;
+      start = offset - (incomplete?.bytes.length ?? 0);
+      sent = await this.sendParts(metadata, src, (lastPart?.PartNumber ?? 0) + 1, start, incomplete?.bytes, tracked?.inspection ?? null, lastPart);
     } catch (error) {
-      if (isRefusal(error)) {
-        // A refusal (not a video, too large): nothing of it stays.
-        await this.discard(id).catch(() => undefined);
-      } else if (inspection) {
-        // Broken off, stalled, storage down: what arrived stays; the inspection still holds if exactly what it
-        // saw was stored (else the stored object is read back at the end).
-        const stored = await this.getUpload(id).then((upload) => upload.offset, () => -1);
-        if (stored !== inspection.bytes) this.inspections.delete(id);
-      }
+      this.inspections.delete(id);
       throw error;
     }
+    if (sent.error !== undefined && isRefusal(sent.error)) {
+      // A refusal (not a video, too large): nothing of it stays.
+      this.inspections.delete(id);
+      await this.discard(id).catch(() => undefined);
+      throw sent.error;
+    }
+    // Broken off, stalled, storage down: what arrived stays. The hash in memory still holds if exactly what it
+    // saw was stored; else the stored object is read back at the end.
+    const newOffset = start + sent.bytes;
+    if (tracked && tracked.inspection.bytes === newOffset) tracked.mark = sent.mark;
+    else this.inspections.delete(id);
+    if (sent.error !== undefined) throw sent.error;
+    if (metadata.file.size === newOffset) {
+      await fromStorage(this.finishMultipartUpload(metadata, await this.retrieveParts(id)));
+      await fromStorage(this.completeMetadata(metadata.file));
+      await this.clearCache(id);
+    }
+    return newOffset;
   }
 
-  private async readIncompletePart(id: string): Promise<Buffer | undefined> {
-    const body = await this.getIncompletePart(id);
-    if (!body) return undefined;
+  /**
+   * Only the parts that follow on from part 1 count: when a part failed while a later one of the same request
+   * was stored, the later one is left out (and sent again, at its number, when the upload resumes). When an
+   * incomplete part is stored, it says how many parts were before it: parts after those are leftovers of an
+   * earlier request (sent again before they count).
+   */
+  override async retrieveParts(id: string, partNumberMarker?: string): Promise<Part[]> {
+    const parts = await super.retrieveParts(id, partNumberMarker);
+    if (partNumberMarker) return parts;
+    let following = 0;
+    while (following < parts.length && parts[following]!.PartNumber === following + 1) following += 1;
+    const before = await this.client.headObject({ Bucket: this.bucket, Key: this.partKey(id, true) }).then(
+      (head) => (head.Metadata?.['parts-before'] === undefined ? undefined : Number(head.Metadata['parts-before'])),
+      (error: unknown) => {
+        if (isNotFound(error)) return undefined;
+        throw error;
+      },
+    );
+    return parts.slice(0, before === undefined ? following : Math.min(following, before));
+  }
+
+  private async readIncompletePart(id: string): Promise<{ bytes: Buffer; etag: string } | undefined> {
+    const object = await this.client.getObject({ Bucket: this.bucket, Key: this.partKey(id, true) }).catch((error: unknown) => {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    });
+    if (!object?.Body) return undefined;
     const chunks: Buffer[] = [];
-    for await (const chunk of body as AsyncIterable<Buffer>) chunks.push(chunk);
-    return Buffer.concat(chunks);
+    for await (const chunk of object.Body as AsyncIterable<Buffer>) chunks.push(chunk);
+    return { bytes: Buffer.concat(chunks), etag: object.ETag ?? '' };
   }
 
   /** The upload's inspection if this write follows on from what it has seen; a new one at offset 0. */
-  private follow(id: string, offset: number): ByteInspection<T> | null {
-    let inspection = this.inspections.get(id);
+  private follow(id: string, offset: number): { inspection: ByteInspection<T>; mark: string } | null {
+    let tracked = this.inspections.get(id);
     if (offset === 0) {
-      inspection = this.newInspection();
-    } else if (!inspection || inspection.bytes !== offset) {
+      tracked = { inspection: this.newInspection(), mark: markOf(undefined, undefined) };
+    } else if (!tracked || tracked.inspection.bytes !== offset) {
       this.inspections.delete(id);
       return null;
     }
     // Most recently used last; past the limit, the oldest goes (its upload is read back at the end).
     this.inspections.delete(id);
-    this.inspections.set(id, inspection);
+    this.inspections.set(id, tracked);
     for (const oldest of this.inspections.keys()) {
       if (this.inspections.size <= this.maxTracked) break;
       this.inspections.delete(oldest);
     }
-    return inspection;
+    return tracked;
   }
 
   /**
    * Sends `first` (the incomplete part, already inspected), then the request's bytes (through `inspection`),
-   * as parts from `currentPartNumber`; what is left at the end under 5 MiB becomes the incomplete part.
-   * Returns how many bytes were stored.
+   * as parts of exactly the part size from `currentPartNumber` (so part n always holds the same bytes of the
+   * clip, whichever request sent it); what is left at the end, unless it is the clip's end, becomes the
+   * incomplete part. Never throws: says how many bytes were stored, the mark of what was stored last, and why
+   * it stopped early (a refusal, a stall, storage down, the request broken off).
    */
   private async sendParts(
     metadata: MetadataValue,
@@ -263,7 +306,8 @@ export class TusS3Store<T> extends S3Store {
     offset: number,
     first: Buffer | undefined,
     inspection: ByteInspection<T> | null,
-  ): Promise<number> {
+    previousLast: Part | undefined,
+  ): Promise<{ bytes: number; mark: string; error?: unknown }> {
     const size = metadata.file.size;
     const partBytes = this.calcOptimalPartSize(size);
     const object = { Bucket: this.bucket, Key: metadata.file.id };
@@ -273,24 +317,29 @@ export class TusS3Store<T> extends S3Store {
     let sourceError: { error: unknown } | undefined;
     let partNumber = currentPartNumber;
     let uploaded = 0;
+    let last: Part | undefined = previousLast;
+    let incompleteEtag: string | undefined;
     // A request that stalls (or trickles) while the store waits for it is ended; what arrived is kept.
     const watch = this.idleSeconds > 0 ? new StallWatch(this.idleSeconds, () => readStream.destroy(uploadStalled(this.idleSeconds))) : null;
 
     const sendPart = async (buffer: Buffer, length: number, checksum: number) => {
-      const part = {
-        ...object,
-        UploadId: metadata['upload-id'],
-        PartNumber: partNumber,
-        Body: buffer.subarray(0, length),
-        ChecksumAlgorithm: 'CRC32' as const,
-        ...(crc32 ? { ChecksumCRC32: crc32Header(checksum) } : {}),
-      };
+      const number = partNumber;
       partNumber += 1;
       const sending: Promise<void> = this.s3
-        .send(new UploadPartCommand(part))
+        .send(
+          new UploadPartCommand({
+            ...object,
+            UploadId: metadata['upload-id'],
+            PartNumber: number,
+            Body: buffer.subarray(0, length),
+            ChecksumAlgorithm: 'CRC32',
+            ...(crc32 ? { ChecksumCRC32: crc32Header(checksum) } : {}),
+          }),
+        )
         .then(
-          () => {
+          (response) => {
             uploaded += length;
+            if (number > (last?.PartNumber ?? 0)) last = { PartNumber: number, ETag: response.ETag };
           },
           (error: unknown) => {
             failure ??= { error };
@@ -350,26 +399,27 @@ export class TusS3Store<T> extends S3Store {
     // What arrived before the request broke off (or stalled) is kept (a refusal keeps nothing: it is discarded).
     const keepRest = !failure && !(sourceError && isRefusal(sourceError.error));
     if (current && filled > 0 && keepRest) {
-      const isLast = size !== undefined && offset + uploaded + filled === size;
-      if (filled >= this.minPartSize || isLast) {
+      if (size !== undefined && offset + uploaded + filled === size) {
         await sendPart(current, filled, checksum);
         await Promise.all(inFlight);
       } else {
-        const body = current.subarray(0, filled);
         await this.s3
           .send(
             new PutObjectCommand({
               ...object,
               Key: this.partKey(metadata.file.id, true),
-              Body: body,
+              Body: current.subarray(0, filled),
+              // How many parts it follows (parts numbered after, left by an earlier request, do not count yet).
+              Metadata: { 'parts-before': String(partNumber - 1) },
               ChecksumAlgorithm: 'CRC32',
               ...(crc32 ? { ChecksumCRC32: crc32Header(checksum) } : {}),
               ...(this.useCompleteTag('false') ? { Tagging: this.useCompleteTag('false') } : {}),
             }),
           )
           .then(
-            () => {
+            (response) => {
               uploaded += filled;
+              incompleteEtag = response.ETag;
             },
             (error: unknown) => {
               failure ??= { error };
@@ -378,9 +428,8 @@ export class TusS3Store<T> extends S3Store {
       }
     }
     // Storage down: 503, retryable; the parts stored before it stay (the upload's offset says how far).
-    if (failure) throw storageUnavailable(failure.error);
-    if (sourceError) throw sourceError.error;
-    return uploaded;
+    const error = failure ? storageUnavailable(failure.error) : sourceError?.error;
+    return { bytes: uploaded, mark: markOf(last, incompleteEtag), ...(error === undefined ? {} : { error }) };
   }
 
   protected override async finishMultipartUpload(metadata: MetadataValue, parts: Part[]): Promise<string | undefined> {

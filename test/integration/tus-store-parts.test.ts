@@ -1,0 +1,85 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { DeleteObjectCommand, ListMultipartUploadsCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import { createApp } from '../../server/app';
+import { originalKey } from '../../shared/storage/keys';
+import type { Submission } from '../../shared/submissions/submission.model';
+import { smallMp4 } from '../helpers/fixtures';
+import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
+import { createUpload, headUpload, rawPatch, uploadMetadata } from '../helpers/tus-requests';
+
+const MiB = 1024 * 1024;
+const PART = 5 * MiB;
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/** What the store keeps in S3 when requests break, fail or come back: offsets, part numbers, the SHA-256 in memory. */
+describe('the tus store keeps offsets and the SHA-256 true when parts go missing or bytes are sent again', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp({ UPLOAD_PART_BYTES: String(PART) });
+    await seedDemoCampaign(app.deps);
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  async function multipartUploadId(id: string): Promise<string> {
+    const listed = await app.deps.storage.client.send(new ListMultipartUploadsCommand({ Bucket: app.config.s3.bucket, Prefix: originalKey(id) }));
+    return listed.Uploads!.find((upload) => upload.Key === originalKey(id))!.UploadId!;
+  }
+
+  async function storedObject(key: string): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of await app.deps.storage.download(key)) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  test('when a part failed while a later one of the same request was stored (a gap), then the offset stops before the gap, and the upload resumes from there to the right bytes', async () => {
+    const clip = Buffer.concat([await smallMp4(), randomBytes(3 * PART)]);
+    const { id } = await createUpload(app.baseUrl, clip.length, uploadMetadata().metadata);
+    expect((await rawPatch(app.baseUrl, id!, 0, clip.subarray(0, PART)).answer).headers['upload-offset']).toBe(String(PART));
+    // Part 2 failed, part 3 (sent beside it) arrived.
+    await app.deps.storage.client.send(
+      new UploadPartCommand({ Bucket: app.config.s3.bucket, Key: originalKey(id!), UploadId: await multipartUploadId(id!), PartNumber: 3, Body: clip.subarray(2 * PART, 3 * PART), ChecksumAlgorithm: 'CRC32' }),
+    );
+    expect(await headUpload(app.baseUrl, id!)).toMatchObject({ status: 200, offset: PART });
+    // A request that stops within part 2: its tail is the incomplete part; part 3 (kept from before) is not counted yet.
+    const some = await rawPatch(app.baseUrl, id!, PART, clip.subarray(PART, 2 * PART + 1000)).answer;
+    expect(some.headers['upload-offset']).toBe(String(2 * PART + 1000));
+    expect(await headUpload(app.baseUrl, id!)).toMatchObject({ offset: 2 * PART + 1000 });
+    const offset = (await headUpload(app.baseUrl, id!)).offset;
+    expect((await rawPatch(app.baseUrl, id!, offset, clip.subarray(offset)).answer).status).toBe(200);
+    const doc = (await app.services.db.submissions.findById(id).lean<Submission>())!;
+    expect(doc.original).toMatchObject({ bytes: clip.length, sha256: sha256(clip) });
+    expect(sha256(await storedObject(originalKey(id!)))).toBe(sha256(clip));
+  });
+
+  test('when another server process stored different bytes at an offset this process had already hashed, then the SHA-256 is the stored object\'s, not the one in memory', async () => {
+    const other = createApp(app.deps).listen(0, '127.0.0.1');
+    await once(other, 'listening');
+    const otherUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+    try {
+      const clip = Buffer.concat([await smallMp4(), randomBytes(PART + 5000)]);
+      const { id } = await createUpload(app.baseUrl, clip.length, uploadMetadata().metadata);
+      // Here: part 1 and an incomplete part of 1000 bytes, hashed in this process's memory.
+      expect((await rawPatch(app.baseUrl, id!, 0, clip.subarray(0, PART + 1000)).answer).headers['upload-offset']).toBe(String(PART + 1000));
+      // The incomplete part is lost (a request elsewhere took it and S3 failed), and the other process
+      // receives those 1000 bytes again, different this time.
+      await app.deps.storage.client.send(new DeleteObjectCommand({ Bucket: app.config.s3.bucket, Key: `${originalKey(id!)}.part` }));
+      expect(await headUpload(otherUrl, id!)).toMatchObject({ offset: PART });
+      const changed = randomBytes(1000);
+      expect((await rawPatch(otherUrl, id!, PART, changed).answer).headers['upload-offset']).toBe(String(PART + 1000));
+      // Back here, at the offset this process's hash has reached: it must not be trusted.
+      expect((await rawPatch(app.baseUrl, id!, PART + 1000, clip.subarray(PART + 1000)).answer).status).toBe(200);
+      const stored = await storedObject(originalKey(id!));
+      expect(stored.subarray(PART, PART + 1000).equals(changed)).toBe(true);
+      const doc = (await app.services.db.submissions.findById(id).lean<Submission>())!;
+      expect(doc.original).toMatchObject({ bytes: clip.length, sha256: sha256(stored) });
+    } finally {
+      other.closeAllConnections();
+      other.close();
+    }
+  });
+});
