@@ -101,7 +101,17 @@ class RedisLock implements Lock {
     this.release = requestRelease;
     this.locker.held.set(this.id, requestRelease);
     this.renewal = setInterval(() => {
-      void redis.eval(RENEW_SCRIPT, 1, key, this.token, String(this.locker.ttlMs)).catch(() => undefined);
+      void redis.eval(RENEW_SCRIPT, 1, key, this.token, String(this.locker.ttlMs)).then(
+        (renewed) => {
+          // The lock expired (Redis unreachable for longer than its TTL) and may be someone else's now:
+          // this request stops writing (what it stored stays) rather than write beside another.
+          if (renewed === 0) {
+            clearInterval(this.renewal);
+            void Promise.resolve(requestRelease()).catch(() => undefined);
+          }
+        },
+        () => undefined,
+      );
     }, Math.max(1000, Math.floor(this.locker.ttlMs / 3)));
     this.renewal.unref();
   }

@@ -171,6 +171,7 @@ export class TusS3Store<T> extends S3Store {
       for (const upload of page.Uploads ?? []) {
         if (upload.Key && upload.Initiated && Date.now() > this.getExpirationDate(upload.Initiated.toISOString()).getTime()) {
           beside.push(...this.alsoStored(upload.Key));
+          this.inspections.delete(upload.Key);
           await this.clearCache(upload.Key);
         }
       }

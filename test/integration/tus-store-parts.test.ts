@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { DeleteObjectCommand, ListMultipartUploadsCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { createApp } from '../../server/app';
+import { RedisLocker } from '../../server/upload/redis-locker';
 import { originalKey } from '../../shared/storage/keys';
 import type { Submission } from '../../shared/submissions/submission.model';
 import { smallMp4 } from '../helpers/fixtures';
@@ -82,4 +83,32 @@ describe('the tus store keeps offsets and the SHA-256 true when parts go missing
       other.close();
     }
   });
+});
+
+describe('the Redis lock of a resumable upload', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp();
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  test('when a held lock expired in Redis (its holder could not renew it in time), then the holder is asked to stop at its next renewal instead of writing beside a newcomer', async () => {
+    const locker = new RedisLocker(app.services.redis, { prefix: `expiry${Date.now()}`, ttlMs: 1500 });
+    const lock = locker.newLock('upload-1');
+    let asked!: () => void;
+    const askedToStop = new Promise<void>((resolve) => {
+      asked = resolve;
+    });
+    await lock.lock(new AbortController().signal, () => asked());
+    // Expired, and taken by someone else.
+    await app.services.redis.set(locker.key('upload-1'), 'someone-else');
+    await askedToStop;
+    await lock.unlock();
+    // Its unlock leaves the newcomer's lock alone.
+    expect(await app.services.redis.get(locker.key('upload-1'))).toBe('someone-else');
+    await locker.close();
+  }, 10_000);
 });
