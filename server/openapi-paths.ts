@@ -57,7 +57,8 @@ export const MORE_PATHS = {
       description:
         'A resumable alternative to POST /api/submissions, ending the same way (same checks, limits, sniffing and SHA-256). ' +
         `${TUS_METADATA} Refusals (closed campaign, consent, fields, size) come here, before any byte of the clip. ` +
-        'Counts against the same per-client upload limit as the multipart API.',
+        'Counts against the same per-client upload limit as the multipart API. The size must be declared (Upload-Defer-Length ' +
+        'is refused: `length_required`); Upload-Concat (parallel pieces) is not supported (501 `concatenation_not_supported`).',
       parameters: [
         tusResumable,
         { name: 'Upload-Length', in: 'header', required: true, schema: { type: 'integer', minimum: 1 }, description: 'The clip’s size in bytes (at most UPLOAD_MAX_BYTES)' },
@@ -71,6 +72,9 @@ export const MORE_PATHS = {
         '413': problem,
         '415': problem,
         '429': problem,
+        '501': problem,
+        // server_busy (UPLOAD_MAX_IN_FLIGHT) or storage_unavailable, with Retry-After.
+        '503': problem,
       },
     },
     options: { summary: 'tus capabilities (Tus-Version, Tus-Extension, Tus-Max-Size)', responses: { '204': { description: 'capabilities' } } },
@@ -79,7 +83,14 @@ export const MORE_PATHS = {
     head: {
       summary: 'How much of the upload the server holds (Upload-Offset): resume from there',
       parameters: [idParameter, tusResumable],
-      responses: { '200': { description: 'Upload-Offset, Upload-Length' }, '404': { description: 'no such upload' }, '410': { description: 'expired' } },
+      responses: {
+        '200': { description: 'Upload-Offset, Upload-Length' },
+        '404': problem,
+        '410': { description: 'expired' },
+        '429': problem,
+        // storage_unavailable, with Retry-After: the upload is kept, ask again later.
+        '503': problem,
+      },
     },
     patch: {
       summary: 'Send bytes from Upload-Offset (the whole rest of the clip, or a chunk)',
@@ -88,7 +99,11 @@ export const MORE_PATHS = {
         'refused (415) after its first 4 KiB and everything stored for it removed. What arrives before a connection breaks is ' +
         'kept: HEAD, then continue from its offset. The request that completes the upload answers 200 with the receipt ' +
         '(`{"id","status":"received","statusUrl"}`; the status token is the one the client made) or the refusal as problem+json. ' +
-        '409 when Upload-Offset is not the server’s (HEAD and continue).',
+        '409 `upload_offset_mismatch` when Upload-Offset is not the server’s (HEAD and continue). A request that brings ' +
+        'less than 1 KiB in UPLOAD_IDLE_SECONDS is cut off (408 `upload_stalled`); storage down is 503 `storage_unavailable` ' +
+        'with Retry-After; in both, what was stored is kept: HEAD and continue. 423 `upload_locked`: another request still ' +
+        'holds the upload (it is asked to let go): try again. HEAD, PATCH, DELETE and the subtitle file count against the ' +
+        'per-client request limit (429).',
       parameters: [
         idParameter,
         tusResumable,
@@ -100,9 +115,12 @@ export const MORE_PATHS = {
         '204': { description: 'bytes stored; Upload-Offset is the new offset' },
         '400': problem,
         '404': problem,
-        '409': { description: 'Upload-Offset does not match the server’s: HEAD and continue' },
+        '408': problem,
+        '409': problem,
         '413': problem,
         '415': problem,
+        '423': problem,
+        '429': problem,
         '503': problem,
       },
     },
@@ -122,7 +140,7 @@ export const MORE_PATHS = {
       security: [{ statusToken: [] }],
       parameters: [idParameter],
       requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
-      responses: { '204': { description: 'stored' }, '404': problem, '409': problem, '413': problem, '415': problem, '503': problem },
+      responses: { '204': { description: 'stored' }, '404': problem, '408': problem, '409': problem, '413': problem, '415': problem, '429': problem, '503': problem },
     },
   },
   '/api/feeds/{token}/releases.json': {
