@@ -197,7 +197,9 @@ export class TusS3Store<T> extends S3Store {
   /**
    * s3-store's write (parts after the last one, the incomplete part first, the upload completed with its
    * last byte), with the bytes gathered in memory and inspected on the way. s3-store downloads the
-   * incomplete part (under 5 MiB) into a temporary file; here it is read into the first part's buffer.
+   * incomplete part into a temporary file; here it is read (under one part size) and copied into the first
+   * part's buffer, its chunks let go as they are copied. Memory per request: parts in flight × part size,
+   * plus the incomplete part while it is copied.
    */
   override async write(src: Readable, id: string, offset: number): Promise<number> {
     let tracked = this.follow(id, offset);
@@ -216,8 +218,8 @@ export class TusS3Store<T> extends S3Store {
         tracked = null;
       }
       if (incomplete) await fromStorage(this.deleteIncompletePart(id));
-      start = offset - (incomplete?.bytes.length ?? 0);
-      sent = await this.sendParts(metadata, src, (lastPart?.PartNumber ?? 0) + 1, start, incomplete?.bytes, tracked?.inspection ?? null, lastPart);
+      start = offset - (incomplete?.length ?? 0);
+      sent = await this.sendParts(metadata, src, (lastPart?.PartNumber ?? 0) + 1, start, incomplete?.chunks, tracked?.inspection ?? null, lastPart);
     } catch (error) {
       this.inspections.delete(id);
       throw error;
@@ -263,15 +265,20 @@ export class TusS3Store<T> extends S3Store {
     return parts.slice(0, before === undefined ? following : Math.min(following, before));
   }
 
-  private async readIncompletePart(id: string): Promise<{ bytes: Buffer; etag: string } | undefined> {
+  /** The incomplete part's bytes, as chunks (sendParts copies them into a part buffer and lets each go). */
+  private async readIncompletePart(id: string): Promise<{ chunks: Buffer[]; length: number; etag: string } | undefined> {
     const object = await this.client.getObject({ Bucket: this.bucket, Key: this.partKey(id, true) }).catch((error: unknown) => {
       if (isNotFound(error)) return undefined;
       throw error;
     });
     if (!object?.Body) return undefined;
     const chunks: Buffer[] = [];
-    for await (const chunk of object.Body as AsyncIterable<Buffer>) chunks.push(chunk);
-    return { bytes: Buffer.concat(chunks), etag: object.ETag ?? '' };
+    let length = 0;
+    for await (const chunk of object.Body as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      length += chunk.length;
+    }
+    return { chunks, length, etag: object.ETag ?? '' };
   }
 
   /** The upload's inspection if this write follows on from what it has seen; a new one at offset 0. */
@@ -305,7 +312,7 @@ export class TusS3Store<T> extends S3Store {
     readStream: Readable,
     currentPartNumber: number,
     offset: number,
-    first: Buffer | undefined,
+    first: Buffer[] | undefined,
     inspection: ByteInspection<T> | null,
     previousLast: Part | undefined,
   ): Promise<{ bytes: number; mark: string; error?: unknown }> {
@@ -377,7 +384,8 @@ export class TusS3Store<T> extends S3Store {
       }
     };
     try {
-      if (first) await take(first);
+      // The incomplete part's chunks, each let go once copied: memory stays at the part buffers.
+      while (first && first.length > 0) await take(first.shift()!);
       // Leaving the loop early (a refusal, S3 failing) must not destroy the request's stream: @tus/server
       // would then answer with that (an abort) instead of the refusal.
       for await (const data of readStream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
