@@ -15,7 +15,7 @@ import { parseBody, staffContext, staffRoute, staffSession } from './staff-route
 
 const reviewers = { roles: ['admin', 'moderator'] } as const;
 const idParam = z.string().regex(/^[0-9a-f]{24}$/);
-const language = z.string().max(20).regex(CAPTION_LANGUAGE, 'a language code like "en" or "pt-br"');
+const language = z.string().max(48).regex(CAPTION_LANGUAGE, 'a language code like "en" or "pt-br"');
 const optionalLanguage = z.preprocess((v) => (v === '' ? undefined : v), language.optional());
 const MAX_ROWS = SUBTITLE_LIMITS.maxCues + 1;
 const many = (item: z.ZodType<string>) => z.union([item, z.array(item).max(MAX_ROWS)]).transform((v) => (Array.isArray(v) ? v : [v]));

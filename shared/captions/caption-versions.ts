@@ -12,8 +12,14 @@ import type { StoredObject } from '../submissions/submission.model';
  * both databases refuse atomically for all but one of two racing saves (FerretDB's updates are not atomic).
  */
 
-/** A caption language code as the release accepts it ("be", "pt-br"): it becomes part of file names. */
-export const CAPTION_LANGUAGE = /^[a-z]{2,3}(-[a-z0-9]{2,8})?$/;
+/**
+ * A caption language code as the release accepts it ("be", "pt-br", "sr-latn-rs"): it becomes part of file
+ * names. Every contributor's language (a BCP 47 tag, lower-cased) of up to four subtags fits, so their own
+ * subtitles can always be released.
+ */
+export const CAPTION_LANGUAGE = /^[a-z]{2,3}(-[a-z0-9]{2,8}){0,4}$/;
+/** The same, as an HTML `pattern` attribute (anchored by the browser). */
+export const CAPTION_LANGUAGE_PATTERN = CAPTION_LANGUAGE.source.slice(1, -1);
 
 export const CAPTION_SOURCES = ['contributor', 'edit', 'upload', 'translation'] as const;
 export type CaptionSource = (typeof CAPTION_SOURCES)[number];

@@ -3,6 +3,8 @@ import { buildCaptionPreviewArgs } from '../../worker/steps/caption-preview.step
 import { checkCues, CueEditError, cuesFromRows, formatCueTime, type CueProblem } from '../../shared/subtitles/cue-edits';
 import { readCueTime } from '../../shared/subtitles/subtitle-scan';
 import { toAss } from '../../shared/subtitles/subtitles';
+import { CAPTION_LANGUAGE } from '../../shared/captions/caption-versions';
+import { LANGUAGE_CODE } from '../../server/services/campaign.service';
 
 const problemsOf = (run: () => unknown): Array<Pick<CueProblem, 'cue' | 'code' | 'field'>> => {
   try {
@@ -135,5 +137,16 @@ describe('hostile text typed in the caption editor', () => {
     const started = process.hrtime.bigint();
     expect(cuesFromRows(rows, 60_000)).toHaveLength(5000);
     expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(2000);
+  });
+});
+
+describe('caption language codes', () => {
+  test.each(['be', 'pt-br', 'sr-latn', 'sr-latn-rs', 'zh-hant-tw', 'de-ch-1996-x1'])('when a contributor\'s language is "%s", then its captions can be named and released', (code) => {
+    expect(LANGUAGE_CODE.test(code)).toBe(true);
+    expect(CAPTION_LANGUAGE.test(code)).toBe(true);
+  });
+
+  test.each(['../be', 'be/../../x', 'be%2f', 'be\n', 'be&saved=1', 'be?x', 'BE', 'b', 'be-', `be${'-abcd'.repeat(5)}`])('when a language is "%s", then it is no caption language (file names, keys, redirects)', (code) => {
+    expect(CAPTION_LANGUAGE.test(code)).toBe(false);
   });
 });
