@@ -1,4 +1,3 @@
-import { pipeline } from 'node:stream/promises';
 import express, { type Request, type Response, type Router } from 'express';
 import multer from 'multer';
 import { z } from 'zod';
@@ -11,6 +10,7 @@ import { openCaptions, saveCaptionRows, uploadCaptionFile } from '../services/ca
 import { notFound, openReview, type Moderator } from '../services/review.service';
 import { CaptionsPage } from './pages/captions.pages';
 import { renderPage } from './render';
+import { streamStoredObject } from './stream-object';
 import { parseBody, staffContext, staffRoute, staffSession } from './staff-route';
 
 const reviewers = { roles: ['admin', 'moderator'] } as const;
@@ -134,11 +134,6 @@ export function staffCaptionRoutes(router: Router, deps: ServerDeps): void {
     await openReview(captionDeps, moderatorOf(res), id); // the clip's campaign is the person's
     const version = versionId.success ? await deps.db.captionVersions.findOne({ _id: versionId.data, submissionId: id }).select({ preview: 1 }).lean<Pick<CaptionVersion, 'preview'>>() : null;
     if (!version?.preview) throw notFound();
-    const range = req.get('range');
-    const read = await deps.storage.read(version.preview.key, range && /^bytes=\d*-\d*$/.test(range) ? range : undefined);
-    res.status(read.status).set({ 'Content-Type': 'video/mp4', 'Accept-Ranges': 'bytes', 'Cache-Control': 'private, no-store', 'X-Content-Type-Options': 'nosniff' });
-    if (read.contentLength !== undefined) res.set('Content-Length', String(read.contentLength));
-    if (read.contentRange) res.set('Content-Range', read.contentRange);
-    await pipeline(read.body, res);
+    await streamStoredObject(req, res, deps.storage, { key: version.preview.key, contentType: 'video/mp4' }, notFound);
   });
 }
