@@ -1,6 +1,6 @@
 import { buffer } from 'node:stream/consumers';
 import { AppError } from '../../shared/errors';
-import { addCaptionVersion, CAPTION_LANGUAGE, findCaptionVersion, latestCaptionVersions, listCaptionVersions, type CaptionCue, type CaptionVersion } from '../../shared/captions/caption-versions';
+import { addCaptionVersion, CAPTION_LANGUAGE, removeCaptionVersions, findCaptionVersion, latestCaptionVersions, listCaptionVersions, type CaptionCue, type CaptionVersion } from '../../shared/captions/caption-versions';
 import type { Submission } from '../../shared/submissions/submission.model';
 // The subtitle readers are pure modules shared with the worker: an upload here is read exactly as the
 // contributor's file is (decoding, validation, markup stripping), and the editor's rows the same way.
@@ -106,11 +106,14 @@ function invalid(problems: CueProblem[]): AppError {
   return new AppError('captions_invalid', 400, `The captions were not saved: ${problems.map(describeProblem).join('; ')}.`, { details: { problems } });
 }
 
+const notEditable = (status: string) =>
+  new AppError('submission_state_conflict', 409, `This clip is "${status}" now: its captions can be edited while it is in review.`, { details: { status } });
+
 async function checkEditable(deps: Deps, me: Moderator, id: string, language: string): Promise<{ view: ReviewView; durationMs: number }> {
   if (!CAPTION_LANGUAGE.test(language)) throw invalidLanguage();
   const view = await openReview(deps, me, id);
   const locked = lockOf(view, me);
-  if (locked === 'status') throw new AppError('submission_state_conflict', 409, `This clip is "${view.submission.status}" now: its captions can be edited while it is in review.`, { details: { status: view.submission.status } });
+  if (locked === 'status') throw notEditable(view.submission.status);
   if (locked === 'claimed') throw new AppError('claimed_by_other', 409, 'Another moderator is reviewing this clip.', { details: { email: view.claim!.email, until: view.claim!.expiresAt.toISOString() } });
   return { view, durationMs: durationOf(view.submission) };
 }
@@ -121,6 +124,12 @@ async function store(deps: Deps, me: Moderator, view: ReviewView, input: { langu
   const now = deps.now();
   const saved = await addCaptionVersion(deps.db.captionVersions, { submissionId: submission._id, ...input, author: { id: me.id, email: me.email }, now, baseline });
   const id = submission._id.toHexString();
+  // Withdrawn between the check and the save: its takedown may have deleted the versions already, so this one goes too.
+  const status = (await deps.db.submissions.findById(submission._id).select({ status: 1 }).lean<Pick<Submission, 'status'>>())?.status ?? 'withdrawn';
+  if (status === 'withdrawn') {
+    await removeCaptionVersions(deps.db.captionVersions, submission._id);
+    throw notEditable(status);
+  }
   await appendAudit(deps.db, { actor: { id: me.id, email: me.email }, action: 'captions_saved', target: { kind: 'submission', id }, details: { language: input.language, version: saved.version, source: input.source, cues: input.cues.length } }, now);
   // Should the enqueue fail, the version stands; the page shows its preview as not rendered.
   await deps.queue.enqueue('caption-preview', { captionVersionId: saved._id.toHexString() }).catch((error: unknown) => {

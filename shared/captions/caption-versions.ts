@@ -143,3 +143,13 @@ export async function recordCaptionPreview(model: CaptionVersionModel, versionId
 export function findCaptionPreviewsPending(model: CaptionVersionModel, before: Date, limit: number): Promise<Array<Pick<CaptionVersion, '_id'>>> {
   return model.find({ preview: null, previewError: null, createdAt: { $lt: before } }).limit(limit).select({ _id: 1 }).lean<Array<Pick<CaptionVersion, '_id'>>>().exec();
 }
+
+/**
+ * Deletes every version of a clip's captions (a withdrawn clip's takedown): they hold the contributor's
+ * words and their translations, and a withdrawn clip is never released again. The audit log keeps who
+ * saved which version (language, number, cue count), never the text. Returns how many went.
+ */
+export async function removeCaptionVersions(model: CaptionVersionModel, submissionId: Id): Promise<number> {
+  const result = await model.deleteMany({ submissionId: oid(submissionId) });
+  return result.deletedCount;
+}
