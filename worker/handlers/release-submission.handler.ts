@@ -36,7 +36,11 @@ export async function releaseSubmission(deps: WorkerDeps, job: QueueJob<'release
   const log = deps.logger.child({ submissionId, jobId: job.id, attempt: job.attempt, step: 'release' });
   const submission = await startRelease(deps.db.submissions, submissionId, { by: 'worker' });
   if (!submission) {
-    log.info('not approved (withdrawn, or released already): nothing to release');
+    // A withdrawn clip: an earlier attempt may have stored part of its set after the takedown ran (it
+    // failed while storing, so it never reached the check below); this retry removes it.
+    const now = await deps.db.submissions.findById(submissionId).select({ status: 1 }).lean<Pick<Submission, 'status'>>();
+    const removed = !now || now.status === 'withdrawn' ? await removeRelease(deps.storage, submissionId) : 0;
+    log.info({ removed }, 'not approved (withdrawn, or released already): nothing to release');
     return;
   }
   const workDir = await makeJobDir(workRoot(deps.config.worker.workDir));
