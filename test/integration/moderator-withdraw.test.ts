@@ -12,7 +12,8 @@ import { takedownSubmission } from '../../worker/handlers/takedown-submission.ha
 import { FIXTURES } from '../helpers/fixtures';
 import { loginAs, makeStaff, testClock, type StaffClient } from '../helpers/staff-client';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
-import { runWorker, submitFile, workerDeps } from '../helpers/worker-env';
+import { fakeJob, runWorker, submitFile, workerDeps } from '../helpers/worker-env';
+import { processSubmission } from '../../worker/handlers/process-submission.handler';
 
 function job<N extends 'release-submission' | 'takedown-submission' | 'deliver-webhook'>(name: N, payload: QueueJob<N>['payload'], id: string): QueueJob<N> {
   return { id, name, payload, attempt: 1, maxAttempts: 8, reportProgress: async () => undefined };
@@ -121,5 +122,29 @@ describe('withdrawal by a moderator', () => {
     const answer = await other.post(`/staff/review/${id}/withdraw`, { confirm: 'yes', reason: 'not mine' }, { accept: 'application/json' });
     expect([answer.status, JSON.parse(answer.html).code]).toEqual([404, 'submission_not_found']);
     expect((await load(id)).status).toBe('released');
+  });
+
+  test('when two moderators withdraw the same clip at once, then both are answered as done and it is audited once', async () => {
+    const id = (await runWorker(deps, await submitFile(app, await FIXTURES.noAudio!())))._id.toHexString();
+    const second = await loginAs(app, clock, await makeStaff(app, clock.now, 'moderator', { campaigns: ['demo'] }));
+    await Promise.all([moderator.get(`/staff/review/${id}`), second.get(`/staff/review/${id}`)]);
+    const answers = await Promise.all([moderator, second].map((who) => who.post(`/staff/review/${id}/withdraw`, { confirm: 'yes', reason: 'asked twice' })));
+    expect(answers.map((a) => a.status)).toEqual([303, 303]);
+    expect((await load(id)).status).toBe('withdrawn');
+    expect(await app.services.db.auditEntries.countDocuments({ 'target.id': id, action: 'withdraw' })).toBe(1);
+  });
+
+  test('when a clip is withdrawn while the worker processes it, then nothing the worker made stays after the takedown', async () => {
+    const id = await submitFile(app, await FIXTURES.long!());
+    const working = processSubmission(deps, fakeJob(id)).catch((error: unknown) => error);
+    while ((await load(id)).status !== 'processing') await new Promise((resolve) => setTimeout(resolve, 20));
+    await moderator.get(`/staff/review/${id}`);
+    expect((await moderator.post(`/staff/review/${id}/withdraw`, { confirm: 'yes', reason: 'asked before review' })).status).toBe(303);
+    await working;
+    await takedownSubmission(deps, job('takedown-submission', { submissionId: id }, takedownJobId(id)));
+    const after = await load(id);
+    expect([after.status, after.outputs.master ?? null, after.takenDownAt]).toEqual(['withdrawn', null, expect.any(Date)]);
+    expect((await app.services.db.auditEntries.findOne({ 'target.id': id, action: 'withdraw' }).lean())!.details.from).toBe('processing');
+    expect(await app.services.storage.list(`outputs/${id}/`)).toEqual([]);
   });
 });
