@@ -33,9 +33,11 @@ const rowsBody = z
     _csrf: z.string().optional(),
     lang: language,
     from: optionalLanguage,
-    start: many(z.string().max(40)).default([]),
-    end: many(z.string().max(40)).default([]),
-    text: many(z.string().max(SUBTITLE_LIMITS.maxCueChars * 4)).default([]),
+    // Generous per field (the form's 4 MB bounds the whole): what is too long is named by the cue checks, with
+    // the typed rows shown again, instead of a bare "form not understood" that loses them.
+    start: many(z.string().max(1000)).default([]),
+    end: many(z.string().max(1000)).default([]),
+    text: many(z.string().max(SUBTITLE_LIMITS.maxLineChars * SUBTITLE_LIMITS.maxLinesPerCue)).default([]),
     remove: many(z.string().regex(/^\d{1,5}$/)).default([]),
   })
   .strict()

@@ -78,6 +78,18 @@ describe('captions: access, hostile input, bursts, withdrawal', () => {
     expect(await versions()).toEqual([]);
   });
 
+  test.each([
+    ['a text of 5000 characters', ['00:00:00.000', '00:00:01.000', 'x'.repeat(5000)], 'Cue 1: the text is longer than 1,000 characters.'],
+    ['a time of 60 characters', [`00:00:00.000${' x'.repeat(24)}`, '00:00:01.000', 'x'], 'Cue 1: the start'],
+  ] as Array<[string, [string, string, string], string]>)('when a cue has %s, then the page names it and shows what was typed again', async (_name, row, message) => {
+    await ana.get(`/staff/review/${id}/captions`);
+    const page = await post(ana, `/staff/review/${id}/captions`, rowsForm(ana, 'be', [row]));
+    expect(page.status).toBe(400);
+    expect(page.html).toContain(message);
+    for (const typed of row) expect(page.html).toContain(typed);
+    expect(await versions()).toEqual([]);
+  });
+
   test('when a moderator saves 20 times in a row, then only the latest version is rendered; its preview streams by range, not under another clip, and a range past its end or a file gone is an error of the client, not of the server', async () => {
     await ana.get(`/staff/review/${id}/captions`);
     for (let n = 1; n <= 20; n += 1) {
