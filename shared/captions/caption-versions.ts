@@ -1,5 +1,8 @@
+import { buffer } from 'node:stream/consumers';
 import { Schema, Types, type Connection, type Model } from 'mongoose';
-import type { StoredObject } from '../submissions/submission.model';
+import type { ObjectStorage } from '../storage/object-storage';
+import type { StoredObject, Submission } from '../submissions/submission.model';
+import { parseSubtitles } from '../subtitles/subtitles';
 
 /**
  * Caption tracks edited by moderators, per clip and language, as numbered versions: every save adds a
@@ -82,6 +85,17 @@ export function captionVersionModel(connection: Connection): CaptionVersionModel
 }
 
 type Id = Types.ObjectId | string;
+
+/**
+ * The contributor's own subtitles as the worker stored them (clean SRT, or WebVTT), read again (the same
+ * validation and markup stripping as an upload), or null when they sent none. The editor shows them until
+ * someone edits their language; the release uses them for it until then.
+ */
+export async function contributorCues(storage: Pick<ObjectStorage, 'download'>, submission: Pick<Submission, 'outputs'>): Promise<CaptionCue[] | null> {
+  const stored = submission.outputs.captionsSrt ?? submission.outputs.captionsVtt;
+  if (!stored) return null;
+  return parseSubtitles((await buffer(await storage.download(stored.key))).toString('utf8'));
+}
 const oid = (id: Id) => (typeof id === 'string' ? new Types.ObjectId(id) : id);
 
 /** Every version of a clip's captions without their cues (a list to show), by language then number. */

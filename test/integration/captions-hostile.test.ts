@@ -7,6 +7,7 @@ import type { WorkerDeps } from '../../worker/deps';
 import { captionPreview } from '../../worker/handlers/caption-preview.handler';
 import { releaseSubmission } from '../../worker/handlers/release-submission.handler';
 import { takedownSubmission } from '../../worker/handlers/takedown-submission.handler';
+import { rowsForm } from '../helpers/captions-form';
 import { FIXTURES } from '../helpers/fixtures';
 import { loginAs, makeStaff, testClock, type StaffClient } from '../helpers/staff-client';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
@@ -14,16 +15,6 @@ import { runWorker, submitFile, workerDeps } from '../helpers/worker-env';
 
 const SRT = Buffer.from('1\n00:00:00,200 --> 00:00:02,800\nСвабоду палітвязням!\n');
 const json = { accept: 'application/json' };
-
-function rowsForm(client: StaffClient, lang: string, rows: Array<[string, string, string]>): string {
-  const form = new URLSearchParams({ _csrf: client.csrf(), lang });
-  for (const [start, end, text] of rows) {
-    form.append('start', start);
-    form.append('end', end);
-    form.append('text', text);
-  }
-  return form.toString();
-}
 
 /** The caption editor and its previews against people and input that should not get through. */
 describe('captions: access, hostile input, bursts, withdrawal', () => {
