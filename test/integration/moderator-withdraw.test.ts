@@ -63,7 +63,7 @@ describe('withdrawal by a moderator', () => {
     return id;
   }
 
-  test('when a moderator withdraws a released clip from its review page, then it leaves the gallery and feeds, is audited as theirs, its release and master are deleted and the webhook is told', async () => {
+  test('when a moderator withdraws a released clip from its review page, then it leaves the gallery and feeds, is audited as theirs, its release, master and previews are deleted and the webhook is told', async () => {
     await createWebhook(app.deps, { campaign: 'demo', team: 'Social team', url: receiver.url, use: 'social', createdBy: 'admin' }, new Date());
     const feed = await createFeedToken(app.deps, { campaign: 'demo', team: 'Social team', use: 'social', createdBy: 'admin' }, new Date());
     const id = await releasedClip();
@@ -103,6 +103,11 @@ describe('withdrawal by a moderator', () => {
     expect(await app.services.storage.list(`releases/${id}/`)).toEqual([]);
     expect(await app.services.storage.list(masterKey)).toEqual([]);
     expect((await load(id)).takenDownAt).toEqual(expect.any(Date));
+    // The contributor is told their clip is deleted: nothing made from it stays, nor in its record; its page says so without media.
+    expect(await app.services.storage.list(`outputs/${id}/`)).toEqual([]);
+    expect(Object.keys((await load(id)).outputs)).toEqual([]);
+    expect((await moderator.get(`/staff/review/${id}`)).status).toBe(200);
+    expect((await moderator.get(`/staff/review/${id}/media/preview`, { accept: 'application/json' })).status).toBe(404);
     const delivery = (await deps.db.webhookDeliveries.findOne({ submissionId: id, event: 'withdrawal' }).lean())!;
     await deliverWebhook(deps, job('deliver-webhook', { deliveryId: delivery._id.toHexString() }, `webhook-${delivery._id.toHexString()}`));
     expect(JSON.parse(receiver.bodies.at(-1)!)).toMatchObject({ event: 'withdrawal', clip: { id } });
