@@ -17,10 +17,11 @@ import { parseSubtitles } from '../subtitles/subtitles';
 
 /**
  * A caption language code as the release accepts it ("be", "pt-br", "sr-latn-rs"): it becomes part of file
- * names. Every contributor's language (a BCP 47 tag, lower-cased) of up to four subtags fits, so their own
- * subtitles can always be released.
+ * and output names. Every contributor's language (a BCP 47 tag, lower-cased) of up to five parts and 27
+ * characters fits, so their own subtitles can be released; 27 keeps the longest output name,
+ * `captions-<language>-srt`, within the 40 characters the gallery's download route takes.
  */
-export const CAPTION_LANGUAGE = /^[a-z]{2,3}(-[a-z0-9]{2,8}){0,4}$/;
+export const CAPTION_LANGUAGE = /^(?=.{2,27}$)[a-z]{2,3}(-[a-z0-9]{2,8}){0,4}$/;
 /** The same, as an HTML `pattern` attribute (anchored by the browser). */
 export const CAPTION_LANGUAGE_PATTERN = CAPTION_LANGUAGE.source.slice(1, -1);
 
