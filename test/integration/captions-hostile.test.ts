@@ -115,6 +115,20 @@ describe('captions: access, hostile input, bursts, withdrawal', () => {
     expect((await ana.get(`/staff/review/${id}/captions/${gone._id.toHexString()}/preview`, json)).status).toBe(404);
   });
 
+  test('when a moderator saves again while a version renders, then that render is not stored, and says why', async () => {
+    const cue = (text: string) => [{ startMs: 0, endMs: 1000, text }];
+    const add = (text: string) => addCaptionVersion(deps.db.captionVersions, { submissionId: id, language: 'uk', cues: cue(text), source: 'edit', from: null, author: { id: 'x', email: null }, now: new Date() });
+    const first = await add('Солідарність');
+    const previewKey = (await deps.db.submissions.findById(id).lean<Submission>())!.outputs.preview!.key;
+    // The real storage; the next save lands as the job fetches the preview it renders from.
+    const real = app.services.storage;
+    const storage = { ...real, download: async (key: string) => ((key === previewKey ? await add('Солідарність!') : null), real.download(key)) };
+    await captionPreview(workerDeps(app, { storage }), jobOf(first._id.toHexString()));
+    const after = (await deps.db.captionVersions.findById(first._id).lean<CaptionVersion>())!;
+    expect([after.preview, after.previewError?.startsWith('superseded while rendering')]).toEqual([null, true]);
+    expect(await app.services.storage.list(`captions/${id}/${first._id.toHexString()}/`)).toEqual([]);
+  });
+
   test('when the clip is withdrawn, then its captions cannot be saved, and its takedown deletes every caption version and preview; a release retried after the takedown removes what an earlier attempt stored', async () => {
     await addCaptionVersion(deps.db.captionVersions, { submissionId: id, language: 'en', cues: [{ startMs: 0, endMs: 1000, text: 'the contributor\'s words' }], source: 'translation', from: 'be', author: { id: 'x', email: null }, now: new Date() });
     await ana.get(`/staff/review/${id}`);
