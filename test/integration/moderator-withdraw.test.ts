@@ -142,7 +142,8 @@ describe('withdrawal by a moderator', () => {
   test('when a clip is withdrawn while the worker processes it, then nothing the worker made stays after the takedown', async () => {
     const id = await submitFile(app, await FIXTURES.long!());
     const working = processSubmission(deps, fakeJob(id)).catch((error: unknown) => error);
-    while ((await load(id)).status !== 'processing') await new Promise((resolve) => setTimeout(resolve, 20));
+    // Until the worker has claimed it (a 40 s clip: it is still processing when the withdrawal lands, checked below).
+    while ((await load(id)).status === 'received') await new Promise((resolve) => setTimeout(resolve, 20));
     await moderator.get(`/staff/review/${id}`);
     expect((await moderator.post(`/staff/review/${id}/withdraw`, { confirm: 'yes', reason: 'asked before review' })).status).toBe(303);
     await working;
