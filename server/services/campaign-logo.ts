@@ -1,5 +1,6 @@
 import { AppError } from '../../shared/errors';
 import type { CampaignLogo } from '../../shared/models/campaign.model';
+import { PNG_SIGNATURE, readPng } from './png-image';
 
 /**
  * A campaign logo, checked before it is stored: PNG, JPEG or WebP by its bytes (never by its name or the
@@ -52,32 +53,9 @@ function looksLikeSvg(bytes: Buffer): boolean {
   return head.startsWith('<') && (head.includes('<svg') || head.startsWith('<?xml') || head.startsWith('<!doctype svg'));
 }
 
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-/** Chunks that draw the picture (and its colour); text, time, EXIF and anything unknown are dropped. */
-const PNG_KEEP = new Set(['IHDR', 'PLTE', 'IDAT', 'IEND', 'tRNS', 'gAMA', 'cHRM', 'sRGB', 'iCCP', 'sBIT', 'pHYs', 'bKGD']);
-
 function cleanPng(bytes: Buffer): CheckedLogo {
-  const parts: Buffer[] = [PNG_SIGNATURE];
-  let at = 8;
-  let width = 0;
-  let height = 0;
-  let ended = false;
-  while (at < bytes.length && !ended) {
-    const length = bytes.readUInt32BE(at);
-    const type = bytes.toString('latin1', at + 4, at + 8);
-    const end = at + 12 + length;
-    if (end > bytes.length) throw damaged();
-    if (at === 8) {
-      if (type !== 'IHDR' || length !== 13) throw damaged();
-      width = bytes.readUInt32BE(at + 8);
-      height = bytes.readUInt32BE(at + 12);
-    }
-    if (PNG_KEEP.has(type)) parts.push(bytes.subarray(at, end));
-    ended = type === 'IEND';
-    at = end;
-  }
-  if (!ended) throw damaged();
-  return { contentType: 'image/png', width, height, body: Buffer.concat(parts) };
+  const { header, body } = readPng(bytes);
+  return { contentType: 'image/png', width: header.width, height: header.height, body };
 }
 
 /**

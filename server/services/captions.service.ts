@@ -1,6 +1,5 @@
-import { buffer } from 'node:stream/consumers';
 import { AppError } from '../../shared/errors';
-import { addCaptionVersion, CAPTION_LANGUAGE, findCaptionVersion, latestCaptionVersions, listCaptionVersions, type CaptionCue, type CaptionVersion } from '../../shared/captions/caption-versions';
+import { addCaptionVersion, CAPTION_LANGUAGE, contributorCues, removeCaptionVersions, findCaptionVersion, latestCaptionVersions, listCaptionVersions, type CaptionCue, type CaptionVersion } from '../../shared/captions/caption-versions';
 import type { Submission } from '../../shared/submissions/submission.model';
 // The subtitle readers are pure modules shared with the worker: an upload here is read exactly as the
 // contributor's file is (decoding, validation, markup stripping), and the editor's rows the same way.
@@ -49,13 +48,6 @@ function durationOf(submission: Submission): number {
   return Math.round(seconds * 1000);
 }
 
-/** The contributor's own subtitles as the worker stored them (clean SRT or WebVTT), or null. */
-export async function contributorCues(deps: Pick<Deps, 'storage'>, submission: Submission): Promise<CaptionCue[] | null> {
-  const stored = submission.outputs.captionsSrt ?? submission.outputs.captionsVtt;
-  if (!stored) return null;
-  return parseSubtitles((await buffer(await deps.storage.download(stored.key))).toString('utf8'));
-}
-
 const contributorLanguage = (submission: Submission) => submission.language.toLowerCase();
 
 function lockOf(view: ReviewView, me: Moderator): CaptionsView['locked'] {
@@ -88,14 +80,14 @@ export async function openCaptions(deps: Deps, me: Moderator, id: string, query:
     const found = await findCaptionVersion(deps.db.captionVersions, submission._id, language, latestNumber);
     shown = { version: latestNumber, cues: found?.cues ?? [], latest: true };
   } else {
-    shown = { version: null, cues: language === own ? ((await contributorCues(deps, submission)) ?? []) : [], latest: true };
+    shown = { version: null, cues: language === own ? ((await contributorCues(deps.storage, submission)) ?? []) : [], latest: true };
   }
 
   let template: CaptionsView['template'] = null;
   if (shown.cues.length === 0 && query.from && query.from !== language) {
     if (!CAPTION_LANGUAGE.test(query.from)) throw invalidLanguage();
     const latest = (await latestCaptionVersions(deps.db.captionVersions, submission._id)).find((v) => v.language === query.from);
-    const cues = latest?.cues ?? (query.from === own ? await contributorCues(deps, submission) : null);
+    const cues = latest?.cues ?? (query.from === own ? await contributorCues(deps.storage, submission) : null);
     if (!cues) throw new AppError('captions_template_missing', 404, `There are no ${query.from} captions to translate from.`);
     template = { from: query.from, cues };
   }
@@ -106,21 +98,30 @@ function invalid(problems: CueProblem[]): AppError {
   return new AppError('captions_invalid', 400, `The captions were not saved: ${problems.map(describeProblem).join('; ')}.`, { details: { problems } });
 }
 
+const notEditable = (status: string) =>
+  new AppError('submission_state_conflict', 409, `This clip is "${status}" now: its captions can be edited while it is in review.`, { details: { status } });
+
 async function checkEditable(deps: Deps, me: Moderator, id: string, language: string): Promise<{ view: ReviewView; durationMs: number }> {
   if (!CAPTION_LANGUAGE.test(language)) throw invalidLanguage();
   const view = await openReview(deps, me, id);
   const locked = lockOf(view, me);
-  if (locked === 'status') throw new AppError('submission_state_conflict', 409, `This clip is "${view.submission.status}" now: its captions can be edited while it is in review.`, { details: { status: view.submission.status } });
+  if (locked === 'status') throw notEditable(view.submission.status);
   if (locked === 'claimed') throw new AppError('claimed_by_other', 409, 'Another moderator is reviewing this clip.', { details: { email: view.claim!.email, until: view.claim!.expiresAt.toISOString() } });
   return { view, durationMs: durationOf(view.submission) };
 }
 
 async function store(deps: Deps, me: Moderator, view: ReviewView, input: { language: string; cues: CaptionCue[]; source: CaptionVersion['source']; from: string | null }): Promise<CaptionVersion> {
   const { submission } = view;
-  const baseline = input.language === contributorLanguage(submission) ? await contributorCues(deps, submission) : null;
+  const baseline = input.language === contributorLanguage(submission) ? await contributorCues(deps.storage, submission) : null;
   const now = deps.now();
   const saved = await addCaptionVersion(deps.db.captionVersions, { submissionId: submission._id, ...input, author: { id: me.id, email: me.email }, now, baseline });
   const id = submission._id.toHexString();
+  // Withdrawn between the check and the save: its takedown may have deleted the versions already, so this one goes too.
+  const status = (await deps.db.submissions.findById(submission._id).select({ status: 1 }).lean<Pick<Submission, 'status'>>())?.status ?? 'withdrawn';
+  if (status === 'withdrawn') {
+    await removeCaptionVersions(deps.db.captionVersions, submission._id);
+    throw notEditable(status);
+  }
   await appendAudit(deps.db, { actor: { id: me.id, email: me.email }, action: 'captions_saved', target: { kind: 'submission', id }, details: { language: input.language, version: saved.version, source: input.source, cues: input.cues.length } }, now);
   // Should the enqueue fail, the version stands; the page shows its preview as not rendered.
   await deps.queue.enqueue('caption-preview', { captionVersionId: saved._id.toHexString() }).catch((error: unknown) => {

@@ -3,12 +3,13 @@ import type { Database } from '../../shared/db';
 import type { Campaign, CampaignRelease } from '../../shared/models/campaign.model';
 import { campaignReleaseKey } from '../../shared/storage/keys';
 import type { ObjectStorage } from '../../shared/storage/object-storage';
+import { checkPngData, PNG_SIGNATURE, PngError, readPng } from './png-image';
 
 /**
  * A campaign's release branding (Campaign.release): an optional watermark — a small PNG logo the release
  * renders place in a corner, inside each shape's safe area — and an optional end card — a still PNG shown
  * for a few seconds, with silence, after the clip. Stored in S3 under the campaign's id; set and cleared
- * by the CLI. Only PNG, checked here by its signature and header: what the renders read is a PNG.
+ * by the CLI. Only a still PNG, checked here whole (png-image.ts): what the renders read is a PNG.
  */
 
 export type BrandingAsset = 'watermark' | 'end-card';
@@ -19,8 +20,6 @@ export const BRANDING_LIMITS = {
   endCardSeconds: { min: 1, max: 10, default: 3 },
 } as const;
 
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
 /** A PNG's size from its IHDR chunk, or null when the bytes are not a PNG. Pure. */
 export function pngSize(bytes: Buffer): { width: number; height: number } | null {
   if (bytes.length < 33 || !bytes.subarray(0, 8).equals(PNG_SIGNATURE) || bytes.toString('latin1', 12, 16) !== 'IHDR') return null;
@@ -29,13 +28,27 @@ export function pngSize(bytes: Buffer): { width: number; height: number } | null
   return width > 0 && height > 0 ? { width, height } : null;
 }
 
-export function checkBrandingImage(asset: BrandingAsset, bytes: Buffer): { width: number; height: number } {
+/**
+ * A watermark or end card as it is stored: a still PNG within its limits, whole (every chunk's CRC right,
+ * its pixel data exactly the size its header says — so a small file that would inflate to gigabytes in
+ * every render is refused here), without its metadata (text, time and EXIF chunks dropped). Pure.
+ */
+export function checkBrandingImage(asset: BrandingAsset, bytes: Buffer): { width: number; height: number; body: Buffer } {
   const limits = BRANDING_LIMITS[asset];
   if (bytes.length > limits.maxBytes) throw new AppError('branding_too_large', 400, `The ${asset} file is larger than ${limits.maxBytes / 1024 / 1024} MiB.`);
   const size = pngSize(bytes);
   if (!size) throw new AppError('branding_not_png', 400, `The ${asset} must be a PNG file.`);
-  if (size.width > limits.maxSide || size.height > limits.maxSide) throw new AppError('branding_too_large', 400, `The ${asset} is larger than ${limits.maxSide}×${limits.maxSide} pixels.`);
-  return size;
+  // The size first: nothing of a picture too large is inflated.
+  if (size.width > limits.maxSide || size.height > limits.maxSide) throw new AppError('branding_too_large', 400, `The ${asset} is ${size.width}×${size.height} pixels: at most ${limits.maxSide}×${limits.maxSide}.`);
+  try {
+    const png = readPng(bytes, { strict: true });
+    checkPngData(png.header, png.idat);
+    return { ...size, body: png.body };
+  } catch (error) {
+    if (!(error instanceof PngError)) throw error;
+    if (error.reason === 'animated') throw new AppError('branding_animated', 400, `The ${asset} is an animated PNG: send a still picture.`);
+    throw new AppError('branding_damaged', 400, `The ${asset} PNG is damaged: ${error.message}. Please export it again.`, { details: { problem: error.message } });
+  }
 }
 
 async function campaignOf(db: Database, slug: string): Promise<Campaign> {
@@ -55,12 +68,12 @@ export async function setBranding(
   options: { seconds?: number } = {},
 ): Promise<CampaignRelease> {
   const campaign = await campaignOf(deps.db, slug);
-  checkBrandingImage(asset, bytes);
+  const { body } = checkBrandingImage(asset, bytes);
   const seconds = options.seconds ?? current(campaign).endCardSeconds;
   const { min, max } = BRANDING_LIMITS.endCardSeconds;
   if (!Number.isInteger(seconds) || seconds < min || seconds > max) throw new AppError('branding_seconds_invalid', 400, `The end card lasts ${min} to ${max} whole seconds.`);
   const key = campaignReleaseKey(campaign._id.toHexString(), asset);
-  await deps.storage.upload(key, bytes, 'image/png');
+  await deps.storage.upload(key, body, 'image/png');
   const release = { ...current(campaign), ...(asset === 'watermark' ? { watermarkKey: key } : { endCardKey: key, endCardSeconds: seconds }) };
   await deps.db.campaigns.updateOne({ _id: campaign._id }, { $set: { release } });
   return release;

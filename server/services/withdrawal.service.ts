@@ -1,6 +1,6 @@
 import type { AuditEvent } from './audit.service';
 import { appendAudit } from './audit.service';
-import { withdraw } from '../../shared/submissions/moderation';
+import { withdrawFrom } from '../../shared/submissions/moderation';
 import type { Submission } from '../../shared/submissions/submission.model';
 import type { ServerDeps } from '../deps';
 
@@ -16,11 +16,10 @@ export async function withdrawSubmission(
   id: string,
   options: { actor: AuditEvent['actor']; by: 'moderator' | 'contributor'; reason?: string },
 ): Promise<Submission> {
-  const before = await deps.db.submissions.findById(id).select({ status: 1 }).lean<Pick<Submission, 'status'>>().catch(() => null);
-  const withdrawn = await withdraw(deps.db.submissions, id, { by: options.actor.id ?? options.by, reason: options.reason });
-  // Audited when this request withdrew it (a second withdrawal returns the clip unchanged).
-  if (before && before.status !== 'withdrawn') {
-    await appendAudit(deps.db, { actor: options.actor, action: 'withdraw', target: { kind: 'submission', id }, details: { from: before.status, by: options.by } }, deps.now());
+  const { submission: withdrawn, from } = await withdrawFrom(deps.db.submissions, id, { by: options.actor.id ?? options.by, reason: options.reason });
+  // Audited by the request that withdrew it (a second withdrawal, even one racing this, changes nothing).
+  if (from !== null) {
+    await appendAudit(deps.db, { actor: options.actor, action: 'withdraw', target: { kind: 'submission', id }, details: { from, by: options.by } }, deps.now());
   }
   await deps.queue.enqueue('takedown-submission', { submissionId: id }, { replace: true }).catch((error: unknown) => {
     deps.logger.warn({ err: error, submissionId: id }, 'takedown not queued: the reconciler will queue it');

@@ -1,4 +1,3 @@
-import { pipeline } from 'node:stream/promises';
 import express, { type Request, type Response, type Router } from 'express';
 import multer from 'multer';
 import { z } from 'zod';
@@ -11,11 +10,12 @@ import { openCaptions, saveCaptionRows, uploadCaptionFile } from '../services/ca
 import { notFound, openReview, type Moderator } from '../services/review.service';
 import { CaptionsPage } from './pages/captions.pages';
 import { renderPage } from './render';
+import { streamStoredObject } from './stream-object';
 import { parseBody, staffContext, staffRoute, staffSession } from './staff-route';
 
 const reviewers = { roles: ['admin', 'moderator'] } as const;
 const idParam = z.string().regex(/^[0-9a-f]{24}$/);
-const language = z.string().max(20).regex(CAPTION_LANGUAGE, 'a language code like "en" or "pt-br"');
+const language = z.string().max(48).regex(CAPTION_LANGUAGE, 'a language code like "en" or "pt-br"');
 const optionalLanguage = z.preprocess((v) => (v === '' ? undefined : v), language.optional());
 const MAX_ROWS = SUBTITLE_LIMITS.maxCues + 1;
 const many = (item: z.ZodType<string>) => z.union([item, z.array(item).max(MAX_ROWS)]).transform((v) => (Array.isArray(v) ? v : [v]));
@@ -33,9 +33,11 @@ const rowsBody = z
     _csrf: z.string().optional(),
     lang: language,
     from: optionalLanguage,
-    start: many(z.string().max(40)).default([]),
-    end: many(z.string().max(40)).default([]),
-    text: many(z.string().max(SUBTITLE_LIMITS.maxCueChars * 4)).default([]),
+    // Generous per field (the form's 4 MB bounds the whole): what is too long is named by the cue checks, with
+    // the typed rows shown again, instead of a bare "form not understood" that loses them.
+    start: many(z.string().max(1000)).default([]),
+    end: many(z.string().max(1000)).default([]),
+    text: many(z.string().max(SUBTITLE_LIMITS.maxLineChars * SUBTITLE_LIMITS.maxLinesPerCue)).default([]),
     remove: many(z.string().regex(/^\d{1,5}$/)).default([]),
   })
   .strict()
@@ -134,11 +136,6 @@ export function staffCaptionRoutes(router: Router, deps: ServerDeps): void {
     await openReview(captionDeps, moderatorOf(res), id); // the clip's campaign is the person's
     const version = versionId.success ? await deps.db.captionVersions.findOne({ _id: versionId.data, submissionId: id }).select({ preview: 1 }).lean<Pick<CaptionVersion, 'preview'>>() : null;
     if (!version?.preview) throw notFound();
-    const range = req.get('range');
-    const read = await deps.storage.read(version.preview.key, range && /^bytes=\d*-\d*$/.test(range) ? range : undefined);
-    res.status(read.status).set({ 'Content-Type': 'video/mp4', 'Accept-Ranges': 'bytes', 'Cache-Control': 'private, no-store', 'X-Content-Type-Options': 'nosniff' });
-    if (read.contentLength !== undefined) res.set('Content-Length', String(read.contentLength));
-    if (read.contentRange) res.set('Content-Range', read.contentRange);
-    await pipeline(read.body, res);
+    await streamStoredObject(req, res, deps.storage, { key: version.preview.key, contentType: 'video/mp4' }, notFound);
   });
 }

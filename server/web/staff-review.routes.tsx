@@ -14,6 +14,7 @@ import { errorMessage } from './pages/home.pages';
 import { QueuePage, WAIT_CHOICES } from './pages/queue.pages';
 import { ReviewPage } from './pages/review.pages';
 import { renderPage } from './render';
+import { streamStoredObject } from './stream-object';
 import { parseBody, staffContext, staffRoute, staffSession } from './staff-route';
 
 const PAGE_SIZE = 25;
@@ -48,7 +49,6 @@ const bulkBody = z
   .strict();
 const reviewQuery = z.object({ captions: z.union([z.enum(['1']), z.string().regex(CAPTION_LANGUAGE)]).optional(), withdrawn: z.enum(['1']).optional() }).strict();
 const nextQuery = z.object({ skip: idParam.optional(), done: z.enum(['approved', 'vote', 'rejected']).optional() }).strict();
-const RANGE = /^bytes=\d*-\d*$/;
 
 function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.infer<T> {
   const parsed = schema.safeParse(query ?? {});
@@ -189,15 +189,7 @@ export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
     const { submission } = await openReview(reviewDeps, moderatorOf(res), id);
     const stored = output.success ? (submission.outputs as Record<string, { key: string; contentType: string } | undefined>)[output.data] : undefined;
     if (!stored) throw notFound();
-    const range = req.get('range');
-    const read = await deps.storage.read(stored.key, range && RANGE.test(range) ? range : undefined).catch((error: unknown) => {
-      if ((error as { name?: string }).name === 'InvalidRange') throw new AppError('range_not_satisfiable', 416, 'That range is outside the file.');
-      throw error;
-    });
-    res.status(read.status).set({ 'Content-Type': stored.contentType, 'Accept-Ranges': 'bytes', 'Cache-Control': 'private, no-store', 'X-Content-Type-Options': 'nosniff' });
-    if (read.contentLength !== undefined) res.set('Content-Length', String(read.contentLength));
-    if (read.contentRange) res.set('Content-Range', read.contentRange);
-    await pipeline(read.body, res);
+    await streamStoredObject(req, res, deps.storage, stored, notFound);
   });
 
   staffRoute(router, 'get', '/staff/review/:id/original', reviewers, async (req, res) => {

@@ -1,5 +1,8 @@
+import { buffer } from 'node:stream/consumers';
 import { Schema, Types, type Connection, type Model } from 'mongoose';
-import type { StoredObject } from '../submissions/submission.model';
+import type { ObjectStorage } from '../storage/object-storage';
+import type { StoredObject, Submission } from '../submissions/submission.model';
+import { parseSubtitles } from '../subtitles/subtitles';
 
 /**
  * Caption tracks edited by moderators, per clip and language, as numbered versions: every save adds a
@@ -12,8 +15,15 @@ import type { StoredObject } from '../submissions/submission.model';
  * both databases refuse atomically for all but one of two racing saves (FerretDB's updates are not atomic).
  */
 
-/** A caption language code as the release accepts it ("be", "pt-br"): it becomes part of file names. */
-export const CAPTION_LANGUAGE = /^[a-z]{2,3}(-[a-z0-9]{2,8})?$/;
+/**
+ * A caption language code as the release accepts it ("be", "pt-br", "sr-latn-rs"): it becomes part of file
+ * and output names. Every contributor's language (a BCP 47 tag, lower-cased) of up to five parts and 27
+ * characters fits, so their own subtitles can be released; 27 keeps the longest output name,
+ * `captions-<language>-srt`, within the 40 characters the gallery's download route takes.
+ */
+export const CAPTION_LANGUAGE = /^(?=.{2,27}$)[a-z]{2,3}(-[a-z0-9]{2,8}){0,4}$/;
+/** The same, as an HTML `pattern` attribute (anchored by the browser). */
+export const CAPTION_LANGUAGE_PATTERN = CAPTION_LANGUAGE.source.slice(1, -1);
 
 export const CAPTION_SOURCES = ['contributor', 'edit', 'upload', 'translation'] as const;
 export type CaptionSource = (typeof CAPTION_SOURCES)[number];
@@ -76,6 +86,17 @@ export function captionVersionModel(connection: Connection): CaptionVersionModel
 }
 
 type Id = Types.ObjectId | string;
+
+/**
+ * The contributor's own subtitles as the worker stored them (clean SRT, or WebVTT), read again (the same
+ * validation and markup stripping as an upload), or null when they sent none. The editor shows them until
+ * someone edits their language; the release uses them for it until then.
+ */
+export async function contributorCues(storage: Pick<ObjectStorage, 'download'>, submission: Pick<Submission, 'outputs'>): Promise<CaptionCue[] | null> {
+  const stored = submission.outputs.captionsSrt ?? submission.outputs.captionsVtt;
+  if (!stored) return null;
+  return parseSubtitles((await buffer(await storage.download(stored.key))).toString('utf8'));
+}
 const oid = (id: Id) => (typeof id === 'string' ? new Types.ObjectId(id) : id);
 
 /** Every version of a clip's captions without their cues (a list to show), by language then number. */
@@ -136,4 +157,14 @@ export async function recordCaptionPreview(model: CaptionVersionModel, versionId
 /** Versions saved before `before` whose captioned preview was neither made nor given up on (a lost job), for the reconciler. */
 export function findCaptionPreviewsPending(model: CaptionVersionModel, before: Date, limit: number): Promise<Array<Pick<CaptionVersion, '_id'>>> {
   return model.find({ preview: null, previewError: null, createdAt: { $lt: before } }).limit(limit).select({ _id: 1 }).lean<Array<Pick<CaptionVersion, '_id'>>>().exec();
+}
+
+/**
+ * Deletes every version of a clip's captions (a withdrawn clip's takedown): they hold the contributor's
+ * words and their translations, and a withdrawn clip is never released again. The audit log keeps who
+ * saved which version (language, number, cue count), never the text. Returns how many went.
+ */
+export async function removeCaptionVersions(model: CaptionVersionModel, submissionId: Id): Promise<number> {
+  const result = await model.deleteMany({ submissionId: oid(submissionId) });
+  return result.deletedCount;
 }

@@ -72,11 +72,19 @@ export async function reject(submissions: SubmissionModel, id: string, options: 
  * Removing the clip's objects from S3 is the caller's (shared/storage/keys.ts, submissionPrefixes).
  */
 export async function withdraw(submissions: SubmissionModel, id: string, options: { by: string; reason?: string }): Promise<Submission> {
+  return (await withdrawFrom(submissions, id, options)).submission;
+}
+
+/**
+ * The same, saying which state this call withdrew the clip from: null when it was withdrawn already (also by
+ * a withdrawal racing this one), so only the call that withdrew it audits and reports it.
+ */
+export async function withdrawFrom(submissions: SubmissionModel, id: string, options: { by: string; reason?: string }): Promise<{ submission: Submission; from: SubmissionState | null }> {
   for (let tries = 0; tries < 3; tries += 1) {
     const found = await load(submissions, id);
-    if (found.status === 'withdrawn') return found;
+    if (found.status === 'withdrawn') return { submission: found, from: null };
     const moved = await transition(submissions, found._id, { name: 'withdrawn', from: found.status, by: options.by, reason: options.reason, now: new Date() });
-    if (moved) return moved;
+    if (moved) return { submission: moved, from: found.status };
   }
   throw conflict((await load(submissions, id)).status, 'withdrawn');
 }

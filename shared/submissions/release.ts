@@ -61,11 +61,12 @@ export function findReleasePending(submissions: SubmissionModel, before: Date, l
 
 /**
  * After a withdrawal (worker/handlers/takedown-submission.handler.ts, once the objects are deleted): the
- * clip records no release objects and no master any more, so nothing can be linked to from its record.
+ * clip records no release objects and no outputs (master, previews, poster, captions) any more, so nothing
+ * can be linked to or streamed from its record.
  */
 export async function markTakenDown(submissions: SubmissionModel, id: Id, now: Date): Promise<boolean> {
   await submissions.updateOne({ _id: id, status: 'withdrawn', release: { $ne: null } }, { $set: { 'release.outputs': {} } });
-  const result = await submissions.updateOne({ _id: id, status: 'withdrawn' }, { $set: { takenDownAt: now }, $unset: { 'outputs.master': '' } });
+  const result = await submissions.updateOne({ _id: id, status: 'withdrawn' }, { $set: { takenDownAt: now, outputs: {} } });
   return result.matchedCount === 1;
 }
 

@@ -101,7 +101,7 @@ export interface Submission {
   processing: Processing;
   /** Null until the release job starts. */
   release: ReleaseRecord | null;
-  /** When a withdrawn clip's release objects and master were deleted (takedown job); null until then. */
+  /** When a withdrawn clip's release objects and outputs were deleted (takedown job); null until then. */
   takenDownAt: Date | null;
   rejection: Rejection | null;
   history: HistoryEntry[];

@@ -1,5 +1,5 @@
 import { readCueTime } from './subtitle-scan';
-import { plainText, SUBTITLE_LIMITS, type Cue } from './subtitles';
+import { isBlankText, plainText, SUBTITLE_LIMITS, type Cue } from './subtitles';
 
 /**
  * The moderators' caption edits (server/services/captions.service.ts): rows typed into the editor, or
@@ -113,10 +113,11 @@ export function cuesFromRows(rows: CueRow[], durationMs: number): Cue[] {
     if (startMs === null) problems.push({ cue: number, code: 'time_format', field: 'start', values: { value: row.start.slice(0, 40) } });
     if (endMs === null) problems.push({ cue: number, code: 'time_format', field: 'end', values: { value: row.end.slice(0, 40) } });
     const text = plainText(row.text.replace(/\r\n?/g, '\n'));
-    if (text === '') problems.push({ cue: number, code: 'text_empty', field: 'text', values: {} });
+    const blank = isBlankText(text);
+    if (blank) problems.push({ cue: number, code: 'text_empty', field: 'text', values: {} });
     else if (text.length > SUBTITLE_LIMITS.maxCueChars) problems.push({ cue: number, code: 'text_too_long', field: 'text', values: { max: SUBTITLE_LIMITS.maxCueChars } });
     else if (text.split('\n').length > SUBTITLE_LIMITS.maxLinesPerCue) problems.push({ cue: number, code: 'too_many_lines', field: 'text', values: { max: SUBTITLE_LIMITS.maxLinesPerCue } });
-    if (startMs !== null && endMs !== null && text !== '') {
+    if (startMs !== null && endMs !== null && !blank) {
       cues.push({ startMs, endMs, text });
       numbers.push(number);
     }

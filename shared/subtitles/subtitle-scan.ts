@@ -49,7 +49,7 @@ function digitsEnd(line: string, at: number): number {
  * ended. What follows each digit run in that expression (and after it in the timing line) is never a
  * digit, so the expression only matched whole runs: two or three of them, each of its width.
  */
-function readTime(line: string, at: number): { ms: number; next: number } | null {
+function readTime(line: string, at: number): { ms: number; next: number; clock: boolean } | null {
   const runs: string[] = [];
   let i = at;
   for (;;) {
@@ -69,7 +69,8 @@ function readTime(line: string, at: number): { ms: number; next: number } | null
   const fraction = line.slice(i + 1, fractionEnd);
   if (fraction.length < 1 || fraction.length > 3) return null;
   const [h = 0, m = 0, s = 0] = (runs.length === 3 ? runs : ['0', ...runs]).map(Number);
-  return { ms: ((h * 60 + m) * 60 + s) * 1000 + Number(fraction.padEnd(3, '0')), next: fractionEnd };
+  // `clock`: minutes and seconds below 60, as a clock reads (files are read leniently; the editor is not).
+  return { ms: ((h * 60 + m) * 60 + s) * 1000 + Number(fraction.padEnd(3, '0')), next: fractionEnd, clock: m < 60 && s < 60 };
 }
 
 /**
@@ -105,13 +106,14 @@ export function readTimingLine(line: string): { startMs: number; endMs: number }
 
 /**
  * One cue time typed in the moderators' caption editor ("00:00:01.200", "01:02,5", hours optional): the
- * same form a timing line's times take, and nothing else around it but spaces. Milliseconds, or null.
+ * same form a timing line's times take, and nothing else around it but spaces; minutes and seconds below
+ * 60 ("00:00:75.000" is a slip, not 1 min 15 s). Milliseconds, or null.
  */
 export function readCueTime(text: string): number | null {
   let i = 0;
   while (i < text.length && isJsSpace(text.charCodeAt(i))) i += 1;
   const time = readTime(text, i);
-  if (!time) return null;
+  if (!time?.clock) return null;
   let j = time.next;
   while (j < text.length && isJsSpace(text.charCodeAt(j))) j += 1;
   return j === text.length ? time.ms : null;

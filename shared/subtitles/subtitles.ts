@@ -61,9 +61,18 @@ export function plainText(text: string): string {
   return removeDelimited(removeDelimited(text, '{', '}'), '<', '>')
     .replace(/&(amp|lt|gt|nbsp|lrm|rlm|quot|apos);/g, (_m, name: string) => ENTITIES[name] ?? '')
     .split('\n')
-    .map((line) => line.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, '').trim())
+    .map((line) => line.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '').trim())
     .filter((line) => line !== '')
     .join('\n');
+}
+
+/**
+ * Whether a text shows nothing: only spaces and invisible characters (zero-width spaces and joiners,
+ * direction marks and overrides, soft hyphens, word joiners, Hangul fillers, the blank Braille pattern).
+ * Such a cue would be burned in as an empty box.
+ */
+export function isBlankText(text: string): boolean {
+  return text.replace(/[\p{Cf}\p{Z}\s\u115f\u1160\u3164\uffa0\u2800]/gu, '') === '';
 }
 
 /**
@@ -116,7 +125,7 @@ export function parseSubtitles(source: string): Cue[] {
     if (text.length > SUBTITLE_LIMITS.maxCueChars || text.split('\n').length > SUBTITLE_LIMITS.maxLinesPerCue) {
       throw new SubtitleParseError(blockStart + 1, `the cue is too long (at most ${SUBTITLE_LIMITS.maxLinesPerCue} lines of text)`);
     }
-    if (text !== '') cues.push({ startMs, endMs, text });
+    if (!isBlankText(text)) cues.push({ startMs, endMs, text });
   }
   if (cues.length === 0) throw new SubtitleParseError(1, 'no subtitles found: the file has no cues with text');
   return cues.sort((a, b) => a.startMs - b.startMs);

@@ -9,6 +9,7 @@ import type { WorkerDeps } from '../../worker/deps';
 import { captionPreview } from '../../worker/handlers/caption-preview.handler';
 import { releaseSubmission } from '../../worker/handlers/release-submission.handler';
 import { reconcile, RECONCILE } from '../../worker/reconciler';
+import { rowsForm } from '../helpers/captions-form';
 import { FIXTURES } from '../helpers/fixtures';
 import { loginAs, makeStaff, testClock, type StaffClient } from '../helpers/staff-client';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
@@ -24,18 +25,6 @@ async function bottomDifference(a: string, b: string): Promise<number> {
     (await run('ffmpeg', ['-v', 'error', '-ss', '1.5', '-i', path, '-frames:v', '1', '-vf', 'crop=iw:ih/3:0:ih*2/3', '-f', 'rawvideo', '-pix_fmt', 'gray', '-'], { encoding: 'buffer', maxBuffer: 1 << 24 })).stdout as Buffer;
   const [x, y] = [await frame(a), await frame(b)];
   return x.reduce((n, byte, i) => n + (Math.abs(byte - (y[i] ?? 0)) > 40 ? 1 : 0), 0) / x.length;
-}
-
-/** The editor's form for a set of rows, as the page sends it (repeated fields). */
-function rowsForm(client: StaffClient, lang: string, rows: Array<[string, string, string]>, extra: Array<[string, string]> = []): string {
-  const form = new URLSearchParams({ _csrf: client.csrf(), lang });
-  for (const [start, end, text] of rows) {
-    form.append('start', start);
-    form.append('end', end);
-    form.append('text', text);
-  }
-  for (const [k, v] of extra) form.append(k, v);
-  return form.toString();
 }
 
 /** Moderators edit captions as versions; the captioned preview is made again; the release uses the latest. */

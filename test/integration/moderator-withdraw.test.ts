@@ -12,7 +12,8 @@ import { takedownSubmission } from '../../worker/handlers/takedown-submission.ha
 import { FIXTURES } from '../helpers/fixtures';
 import { loginAs, makeStaff, testClock, type StaffClient } from '../helpers/staff-client';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
-import { runWorker, submitFile, workerDeps } from '../helpers/worker-env';
+import { fakeJob, runWorker, submitFile, workerDeps } from '../helpers/worker-env';
+import { processSubmission } from '../../worker/handlers/process-submission.handler';
 
 function job<N extends 'release-submission' | 'takedown-submission' | 'deliver-webhook'>(name: N, payload: QueueJob<N>['payload'], id: string): QueueJob<N> {
   return { id, name, payload, attempt: 1, maxAttempts: 8, reportProgress: async () => undefined };
@@ -62,7 +63,7 @@ describe('withdrawal by a moderator', () => {
     return id;
   }
 
-  test('when a moderator withdraws a released clip from its review page, then it leaves the gallery and feeds, is audited as theirs, its release and master are deleted and the webhook is told', async () => {
+  test('when a moderator withdraws a released clip from its review page, then it leaves the gallery and feeds, is audited as theirs, its release, master and previews are deleted and the webhook is told', async () => {
     await createWebhook(app.deps, { campaign: 'demo', team: 'Social team', url: receiver.url, use: 'social', createdBy: 'admin' }, new Date());
     const feed = await createFeedToken(app.deps, { campaign: 'demo', team: 'Social team', use: 'social', createdBy: 'admin' }, new Date());
     const id = await releasedClip();
@@ -102,6 +103,11 @@ describe('withdrawal by a moderator', () => {
     expect(await app.services.storage.list(`releases/${id}/`)).toEqual([]);
     expect(await app.services.storage.list(masterKey)).toEqual([]);
     expect((await load(id)).takenDownAt).toEqual(expect.any(Date));
+    // The contributor is told their clip is deleted: nothing made from it stays, nor in its record; its page says so without media.
+    expect(await app.services.storage.list(`outputs/${id}/`)).toEqual([]);
+    expect(Object.keys((await load(id)).outputs)).toEqual([]);
+    expect((await moderator.get(`/staff/review/${id}`)).status).toBe(200);
+    expect((await moderator.get(`/staff/review/${id}/media/preview`, { accept: 'application/json' })).status).toBe(404);
     const delivery = (await deps.db.webhookDeliveries.findOne({ submissionId: id, event: 'withdrawal' }).lean())!;
     await deliverWebhook(deps, job('deliver-webhook', { deliveryId: delivery._id.toHexString() }, `webhook-${delivery._id.toHexString()}`));
     expect(JSON.parse(receiver.bodies.at(-1)!)).toMatchObject({ event: 'withdrawal', clip: { id } });
@@ -121,5 +127,30 @@ describe('withdrawal by a moderator', () => {
     const answer = await other.post(`/staff/review/${id}/withdraw`, { confirm: 'yes', reason: 'not mine' }, { accept: 'application/json' });
     expect([answer.status, JSON.parse(answer.html).code]).toEqual([404, 'submission_not_found']);
     expect((await load(id)).status).toBe('released');
+  });
+
+  test('when two moderators withdraw the same clip at once, then both are answered as done and it is audited once', async () => {
+    const id = (await runWorker(deps, await submitFile(app, await FIXTURES.noAudio!())))._id.toHexString();
+    const second = await loginAs(app, clock, await makeStaff(app, clock.now, 'moderator', { campaigns: ['demo'] }));
+    await Promise.all([moderator.get(`/staff/review/${id}`), second.get(`/staff/review/${id}`)]);
+    const answers = await Promise.all([moderator, second].map((who) => who.post(`/staff/review/${id}/withdraw`, { confirm: 'yes', reason: 'asked twice' })));
+    expect(answers.map((a) => a.status)).toEqual([303, 303]);
+    expect((await load(id)).status).toBe('withdrawn');
+    expect(await app.services.db.auditEntries.countDocuments({ 'target.id': id, action: 'withdraw' })).toBe(1);
+  });
+
+  test('when a clip is withdrawn while the worker processes it, then nothing the worker made stays after the takedown', async () => {
+    const id = await submitFile(app, await FIXTURES.long!());
+    const working = processSubmission(deps, fakeJob(id)).catch((error: unknown) => error);
+    // Until the worker has claimed it (a 40 s clip: it is still processing when the withdrawal lands, checked below).
+    while ((await load(id)).status === 'received') await new Promise((resolve) => setTimeout(resolve, 20));
+    await moderator.get(`/staff/review/${id}`);
+    expect((await moderator.post(`/staff/review/${id}/withdraw`, { confirm: 'yes', reason: 'asked before review' })).status).toBe(303);
+    await working;
+    await takedownSubmission(deps, job('takedown-submission', { submissionId: id }, takedownJobId(id)));
+    const after = await load(id);
+    expect([after.status, after.outputs.master ?? null, after.takenDownAt]).toEqual(['withdrawn', null, expect.any(Date)]);
+    expect((await app.services.db.auditEntries.findOne({ 'target.id': id, action: 'withdraw' }).lean())!.details.from).toBe('processing');
+    expect(await app.services.storage.list(`outputs/${id}/`)).toEqual([]);
   });
 });

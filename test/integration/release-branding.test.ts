@@ -57,6 +57,16 @@ describe('release branding', () => {
     expect((await app.services.db.campaigns.findOne({ slug: 'demo' }).lean())!.release ?? null).toBeNull();
   });
 
+  test('when the end card\'s seconds are outside 1–10 or not whole, then they are refused; 1 and 10 are taken', async () => {
+    const card = await readFile(await makeFixture('end-card.png', ['-f', 'lavfi', '-i', 'color=c=0x2040c0:s=640x360', '-frames:v', '1']));
+    for (const seconds of [0, -1, 11, 2.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      await expect(setBranding(services(), 'demo', 'end-card', card, { seconds })).rejects.toMatchObject({ code: 'branding_seconds_invalid' });
+    }
+    expect((await app.services.db.campaigns.findOne({ slug: 'demo' }).lean())!.release ?? null).toBeNull();
+    for (const seconds of [1, 10]) expect((await setBranding(services(), 'demo', 'end-card', card, { seconds })).endCardSeconds).toBe(seconds);
+    await clearBranding(services(), 'demo', 'end-card');
+  });
+
   test('when the campaign has a watermark, then every render differs from the plain one in its corner and nowhere else; with an end card, every render is longer by its seconds and ends on the card', async () => {
     const plain = await released();
 

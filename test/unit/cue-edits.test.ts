@@ -2,6 +2,9 @@ import { commandArgs } from '../../worker/ffmpeg/ffmpeg';
 import { buildCaptionPreviewArgs } from '../../worker/steps/caption-preview.step';
 import { checkCues, CueEditError, cuesFromRows, formatCueTime, type CueProblem } from '../../shared/subtitles/cue-edits';
 import { readCueTime } from '../../shared/subtitles/subtitle-scan';
+import { toAss } from '../../shared/subtitles/subtitles';
+import { CAPTION_LANGUAGE } from '../../shared/captions/caption-versions';
+import { LANGUAGE_CODE } from '../../server/services/campaign.service';
 
 const problemsOf = (run: () => unknown): Array<Pick<CueProblem, 'cue' | 'code' | 'field'>> => {
   try {
@@ -73,5 +76,83 @@ describe('buildCaptionPreviewArgs', () => {
       '-map_metadata', '-1', '-map_chapters', '-1', '-fflags', '+bitexact', '-flags:v', '+bitexact', '-flags:a', '+bitexact', '-movflags', '+faststart',
       '/w/out.mp4',
     ]);
+  });
+});
+
+/** What a moderator types must reach the burned-in preview as text, never as a libass command. */
+describe('hostile text typed in the caption editor', () => {
+  const dialogueText = (text: string) => {
+    const cues = cuesFromRows([{ start: '00:00:00.000', end: '00:00:01.000', text }], 4000);
+    const line = toAss(cues, { width: 1280, height: 720 }).split('\n').find((l) => l.startsWith('Dialogue:'))!;
+    return line.split(',').slice(9).join(',');
+  };
+
+  test.each([
+    ['an override block', '{\\pos(10,10)}{\\fnComic Sans}hi', 'hi'],
+    ['a doubled backslash override', '{\\\\an8}top', 'top'],
+    ['an unclosed override block', '{\\an8 top', '｛⧵an8 top'],
+    ['hard space and line break escapes', 'a\\hb\\Nc\\nd', 'a⧵hb⧵Nc⧵nd'],
+    ['a drawing command', '{\\p1}m 0 0 l 100 0 100 100{\\p0}', 'm 0 0 l 100 0 100 100'],
+    ['a closing brace alone', 'a } b', 'a ｝ b'],
+    ['an entity that decodes to a tag opener', '&lt;b&gt;x', '<b>x'],
+    ['a C1 control (next line)', 'a\u0085b', 'ab'],
+    ['right-to-left text with its marks', '\u200fשלום\u200e!', '\u200fשלום\u200e!'],
+  ])('when the text has %s, then the ASS line carries no override block and no escape', (_name, typed, shown) => {
+    const text = dialogueText(typed);
+    expect(text).toBe(shown);
+    expect(text).not.toMatch(/[{}\\]/);
+  });
+
+  test('when a text has several lines, then only the code\'s own \\N breaks them', () => {
+    expect(dialogueText('one\r\ntwo\rthree\n\\N')).toBe('one\\Ntwo\\Nthree\\N⧵N');
+  });
+
+  test.each([
+    ['zero-width spaces', '\u200b\u200b'],
+    ['direction marks and overrides', '\u200f\u202e\u2066'],
+    ['a soft hyphen and a word joiner', '\u00ad\u2060'],
+    ['a Hangul filler', '\u3164'],
+    ['an override block around a zero-width joiner', '{\\an8}\u200d'],
+  ])('when the text is only %s, then the cue is refused as empty', (_name, typed) => {
+    expect(problemsOf(() => cuesFromRows([{ start: '00:00:00.000', end: '00:00:01.000', text: typed }], 4000))).toEqual([{ cue: 1, code: 'text_empty', field: 'text' }]);
+  });
+
+  test.each([
+    ['-00:00:01.000', 'a negative time'],
+    ['00:00:75.000', 'seconds past 59'],
+    ['00:61:00.000', 'minutes past 59'],
+    ['99:99:99,999', 'every field at its widest'],
+    ['00:00:01.5000', 'four decimals'],
+    ['00:00:01.500\u202e', 'a direction override after it'],
+  ])('when a time is "%s" (%s), then it is refused as not a time', (start) => {
+    expect(problemsOf(() => cuesFromRows([{ start, end: '00:00:02.000', text: 'x' }], 4000))).toEqual([{ cue: 1, code: 'time_format', field: 'start' }]);
+  });
+
+  test('when the times use a comma or a dot, or no hours, then they read the same', () => {
+    expect(cuesFromRows([{ start: '00:00:00,500', end: '00:01.500', text: 'x' }], 4000)).toEqual([{ startMs: 500, endMs: 1500, text: 'x' }]);
+  });
+
+  test('when 5000 cues of 4000 characters of markup are checked, then it takes well under the request\'s time (linear)', () => {
+    const rows = Array.from({ length: 5000 }, (_, i) => ({ start: formatCueTime(i * 10), end: formatCueTime(i * 10 + 5), text: `{${'\\an8'.repeat(790)}}${'x'.repeat(40)}<` }));
+    const started = process.hrtime.bigint();
+    expect(cuesFromRows(rows, 60_000)).toHaveLength(5000);
+    expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(2000);
+  });
+});
+
+describe('caption language codes', () => {
+  test.each(['be', 'pt-br', 'sr-latn', 'sr-latn-rs', 'zh-hant-tw', 'de-ch-1996-x1'])('when a contributor\'s language is "%s", then its captions can be named and released', (code) => {
+    expect(LANGUAGE_CODE.test(code)).toBe(true);
+    expect(CAPTION_LANGUAGE.test(code)).toBe(true);
+  });
+
+  test('when the longest caption language names its sidecar, then the name fits the gallery\'s download route (40 characters)', () => {
+    const longest = 'abc-abcdefgh-abcdefgh-abcde';
+    expect(CAPTION_LANGUAGE.test(longest)).toBe(true);
+    expect(`captions-${longest}-srt`).toMatch(/^[a-z0-9-]{1,40}$/);
+  });
+
+  test.each(['../be', 'be/../../x', 'be%2f', 'be\n', 'be&saved=1', 'be?x', 'BE', 'b', 'be-', `be${'-abcd'.repeat(5)}`, 'abc-abcdefgh-abcdefgh-abcdef'])('when a language is "%s", then it is no caption language (file names, keys, redirects)', (code) => {
+    expect(CAPTION_LANGUAGE.test(code)).toBe(false);
   });
 });

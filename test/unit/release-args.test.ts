@@ -70,19 +70,20 @@ describe('buildReleaseArgs', () => {
       '[wmsource]scale=152:152:force_original_aspect_ratio=decrease[wmsourcefit]',
       '[sourceframe][wmsourcefit]overlay=115:54,format=yuv420p[sourceframewm]',
       '[sourceframewm]split=3[source0][sourcec0][sourcep]',
-      '[ecsource]scale=1920:1080:force_original_aspect_ratio=decrease,pad=1920:1080:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,format=yuv420p,split=2[ecsource0][ecsource1]',
+      // Fitted once, then repeated: 3 s at 30 fps are 90 frames, the first and 89 repeats.
+      '[ecsource]scale=1920:1080:force_original_aspect_ratio=decrease,pad=1920:1080:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,format=yuv420p,loop=loop=89:size=1,setpts=N/(30*TB),split=2[ecsource0][ecsource1]',
       '[source0][ecsource0]concat=n=2:v=1:a=0[source0end]',
       '[sourcecap0][ecsource1]concat=n=2:v=1:a=0[sourcecap0end]',
       // 9:16: below the players' top bar (10 % of the height).
       '[verticalframe][wmverticalfit]overlay=86:192,format=yuv420p[verticalframewm]',
     ]));
-    // The images are read by the image demuxer only, the card looped at the renders' rate for its seconds.
+    // The images are read by the image demuxer only, once each (the card at the renders' rate).
     expect(args.slice(7, 31)).toEqual([
       '-format_whitelist', 'mov,matroska,avi,mpegts', '-protocol_whitelist', 'file', '-i', '/w/m.mp4',
       '-format_whitelist', 'image2', '-protocol_whitelist', 'file', '-f', 'image2', '-pattern_type', 'none', '-i', '/w/watermark.png',
       '-format_whitelist', 'image2', '-protocol_whitelist', 'file', '-f', 'image2', '-pattern_type', 'none',
     ]);
-    expect(args.slice(31, 39)).toEqual(['-loop', '1', '-framerate', '30', '-t', '3', '-i', '/w/end-card.png']);
+    expect(args.slice(31, 35)).toEqual(['-framerate', '30', '-i', '/w/end-card.png']);
     // The sound is encoded (padded with silence), not copied; posters come from the clip, not the card.
     const first = args.indexOf('/o/source.mp4');
     const output = args.slice(args.indexOf('[source0end]') - 1, first);

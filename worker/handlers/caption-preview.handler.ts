@@ -29,8 +29,8 @@ export async function captionPreview(deps: WorkerDeps, job: QueueJob<'caption-pr
     await recordCaptionPreview(deps.db.captionVersions, captionVersionId, { error: why });
     log.info(why);
   };
-  const newer = await deps.db.captionVersions.exists({ submissionId: version.submissionId, language: version.language, version: { $gt: version.version } });
-  if (newer) return skip('superseded: a newer version of this language is rendered instead');
+  const superseded = async () => Boolean(await deps.db.captionVersions.exists({ submissionId: version.submissionId, language: version.language, version: { $gt: version.version } }));
+  if (await superseded()) return skip('superseded: a newer version of this language is rendered instead');
   const submission = await deps.db.submissions.findById(version.submissionId).lean<Submission>();
   const preview = submission?.outputs.preview;
   const video = submission?.media?.video;
@@ -42,6 +42,8 @@ export async function captionPreview(deps: WorkerDeps, job: QueueJob<'caption-pr
     await fetchOriginal(deps.storage, preview, plan.previewPath);
     await writeFile(plan.assPath, toAss(version.cues, previewSize(video)), 'utf8');
     await renderCaptionPreview(plan, { ...deps.limits, groupDir: workDir }, { durationSeconds: submission.media?.durationSeconds, signal: deps.shutdown });
+    // Saved again while this rendered: the newer version's job makes the preview worth keeping.
+    if (await superseded()) return await skip('superseded while rendering: a newer version of this language is rendered instead');
     const id = submission._id.toHexString();
     const stored = await storeFile(deps.storage, captionPreviewKey(id, captionVersionId), plan.outPath, 'video/mp4');
     await recordCaptionPreview(deps.db.captionVersions, captionVersionId, { preview: stored });

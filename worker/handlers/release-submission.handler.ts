@@ -16,7 +16,7 @@ import { CAPTION_SAFE_AREAS, RELEASE_SHAPES, renderRelease, shapeSize, type Rele
 import { storeFile } from '../steps/store-outputs.step';
 import { masterSize, posterTime, previewFps } from '../steps/transcode.step';
 import { parseSubtitles, toAss, toSrt, toWebVtt, type Cue } from '../../shared/subtitles/subtitles';
-import { CAPTION_LANGUAGE, latestCaptionVersions } from '../../shared/captions/caption-versions';
+import { CAPTION_LANGUAGE, contributorCues, latestCaptionVersions } from '../../shared/captions/caption-versions';
 import { makeJobDir, workRoot } from '../work-dirs';
 
 /** What no retry can mend: the job records it and stops. */
@@ -36,7 +36,11 @@ export async function releaseSubmission(deps: WorkerDeps, job: QueueJob<'release
   const log = deps.logger.child({ submissionId, jobId: job.id, attempt: job.attempt, step: 'release' });
   const submission = await startRelease(deps.db.submissions, submissionId, { by: 'worker' });
   if (!submission) {
-    log.info('not approved (withdrawn, or released already): nothing to release');
+    // A withdrawn clip: an earlier attempt may have stored part of its set after the takedown ran (it
+    // failed while storing, so it never reached the check below); this retry removes it.
+    const now = await deps.db.submissions.findById(submissionId).select({ status: 1 }).lean<Pick<Submission, 'status'>>();
+    const removed = !now || now.status === 'withdrawn' ? await removeRelease(deps.storage, submissionId) : 0;
+    log.info({ removed }, 'not approved (withdrawn, or released already): nothing to release');
     return;
   }
   const workDir = await makeJobDir(workRoot(deps.config.worker.workDir));
@@ -92,10 +96,10 @@ export async function captionTracks(deps: Pick<WorkerDeps, 'db' | 'storage'>, su
   const tracks: CaptionTrack[] = [];
   const versions = await latestCaptionVersions(deps.db.captionVersions, submission._id);
   const own = submission.language.toLowerCase();
-  const srt = submission.outputs.captionsSrt;
-  if (srt && !versions.some((v) => v.language === own)) {
+  const cues = versions.some((v) => v.language === own) ? null : await contributorCues(deps.storage, submission);
+  if (cues) {
     if (!CAPTION_LANGUAGE.test(own)) throw new ReleaseInputError(`caption language "${submission.language}" is not a language code`);
-    tracks.push({ language: own, cues: parseSubtitles((await buffer(await deps.storage.download(srt.key))).toString('utf8')) });
+    tracks.push({ language: own, cues });
   }
   for (const version of versions) {
     if (!CAPTION_LANGUAGE.test(version.language)) throw new ReleaseInputError(`caption language "${version.language}" is not a language code`);

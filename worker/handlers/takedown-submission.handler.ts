@@ -1,3 +1,4 @@
+import { removeCaptionVersions } from '../../shared/captions/caption-versions';
 import type { QueueJob } from '../../shared/queue/queue';
 import { captionsPrefix, outputsPrefix } from '../../shared/storage/keys';
 import { markTakenDown } from '../../shared/submissions/release';
@@ -7,8 +8,9 @@ import type { WorkerDeps } from '../deps';
 import { removeRelease } from './release-submission.handler';
 
 /**
- * takedown-submission, queued by a withdrawal: deletes the clip's release objects and its master (of
- * every processing attempt), then records it. The clip left the gallery and the feeds at the withdrawal
+ * takedown-submission, queued by a withdrawal: deletes the clip's release objects, its outputs (of every
+ * processing attempt: master, previews, poster, captions), the moderators' captioned previews and caption
+ * versions, then records it. The clip left the gallery and the feeds at the withdrawal
  * itself (they list `released` clips only) and no link is minted for it any more (shared/release/links.ts);
  * this removes what an old link could still reach. Safe to run twice; a failure is retried by the queue.
  * The raw original goes with the retention job's shorter period (worker/retention.ts).
@@ -22,12 +24,15 @@ export async function takedownSubmission(deps: WorkerDeps, job: QueueJob<'takedo
     return;
   }
   const released = await removeRelease(deps.storage, submissionId);
-  const masters = (await deps.storage.list(outputsPrefix(submissionId))).filter((key) => key.endsWith('/master.mp4'));
-  // The moderators' captioned previews show the clip too.
+  // Every output of every processing attempt (master, previews, poster, the contributor's clean subtitles):
+  // the contributor is told their clip is deleted. The moderators' captioned previews show the clip too, and
+  // their caption versions hold the contributor's words. The raw original goes with the retention job.
+  const outputs = await deps.storage.list(outputsPrefix(submissionId));
   const captioned = await deps.storage.list(captionsPrefix(submissionId));
-  await Promise.all([...masters, ...captioned].map((key) => deps.storage.remove(key)));
+  await Promise.all([...outputs, ...captioned].map((key) => deps.storage.remove(key)));
+  const captionVersions = await removeCaptionVersions(deps.db.captionVersions, submissionId);
   await markTakenDown(deps.db.submissions, submissionId, new Date());
   // The teams' tools hear of it (only for a clip that had been released).
   await queueWebhooks(deps, found, 'withdrawal', new Date());
-  log.info({ releaseObjects: released, masters: masters.length }, 'withdrawn clip taken down');
+  log.info({ releaseObjects: released, outputs: outputs.length, captionVersions }, 'withdrawn clip taken down');
 }

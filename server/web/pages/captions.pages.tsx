@@ -1,4 +1,4 @@
-import type { CaptionCue } from '../../../shared/captions/caption-versions';
+import { CAPTION_LANGUAGE_PATTERN, type CaptionCue } from '../../../shared/captions/caption-versions';
 import type { CueProblem, CueRow } from '../../../shared/subtitles/cue-edits';
 import { formatCueTime } from '../../../shared/subtitles/cue-edits';
 import type { CaptionsView } from '../../services/captions.service';
@@ -168,7 +168,7 @@ export function CaptionsPage(props: { ctx: StaffContext; view: CaptionsView; sav
           <h2>{t('captions.addLanguage')}</h2>
           <form method="get" action={`/staff/review/${id}/captions`} class="inline-form">
             <label>
-              {t('captions.newLanguage')} <input type="text" name="lang" required pattern="[a-z]{2,3}(-[a-z0-9]{2,8})?" size={6} />
+              {t('captions.newLanguage')} <input type="text" name="lang" required pattern={CAPTION_LANGUAGE_PATTERN} size={6} />
             </label>
             <label>
               {t('captions.fromLanguage')}{' '}
@@ -185,7 +185,7 @@ export function CaptionsPage(props: { ctx: StaffContext; view: CaptionsView; sav
           <form method="post" action={`/staff/review/${id}/captions/upload`} enctype="multipart/form-data" class="inline-form">
             <Csrf ctx={ctx} />
             <label>
-              {t('captions.uploadLanguage')} <input type="text" name="lang" required pattern="[a-z]{2,3}(-[a-z0-9]{2,8})?" size={6} value={language} />
+              {t('captions.uploadLanguage')} <input type="text" name="lang" required pattern={CAPTION_LANGUAGE_PATTERN} size={6} value={language} />
             </label>
             <label>
               {t('captions.file')} <input type="file" name="file" accept=".srt,.vtt,text/vtt,application/x-subrip" required />
