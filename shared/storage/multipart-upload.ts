@@ -53,6 +53,8 @@ export interface MultipartUploadOptions {
 export async function multipartUpload(options: MultipartUploadOptions): Promise<void> {
   const { client, partBytes, partsInFlight, signal } = options;
   const object = { Bucket: options.bucket, Key: options.key };
+  // Without options, client.send uses the client's cached middleware chain (cacheMiddleware, object-storage.ts).
+  const sendOptions = signal ? { abortSignal: signal } : undefined;
   const spare: Buffer[] = [];
   const takeBuffer = () => spare.pop() ?? Buffer.allocUnsafeSlow(partBytes);
   const inFlight = new Set<Promise<void>>();
@@ -65,9 +67,7 @@ export async function multipartUpload(options: MultipartUploadOptions): Promise<
     partNumber += 1;
     if (partNumber > MAX_PARTS) throw new Error(`more than ${MAX_PARTS} parts: raise UPLOAD_PART_BYTES`);
     uploadId ??= (
-      await client.send(new CreateMultipartUploadCommand({ ...object, ContentType: options.contentType, ChecksumAlgorithm: 'CRC32' }), {
-        abortSignal: signal,
-      })
+      await client.send(new CreateMultipartUploadCommand({ ...object, ContentType: options.contentType, ChecksumAlgorithm: 'CRC32' }), sendOptions)
     ).UploadId;
     const part = {
       ...object,
@@ -78,7 +78,7 @@ export async function multipartUpload(options: MultipartUploadOptions): Promise<
       ...(crc32 ? { ChecksumCRC32: crc32Header(checksum) } : {}),
     };
     const sending: Promise<void> = client
-      .send(new UploadPartCommand(part), { abortSignal: signal })
+      .send(new UploadPartCommand(part), sendOptions)
       .then(
         (result) => {
           if (result.ETag) done.push({ PartNumber: part.PartNumber, ETag: result.ETag, ChecksumCRC32: result.ChecksumCRC32 });
@@ -127,16 +127,14 @@ export async function multipartUpload(options: MultipartUploadOptions): Promise<
     }
     if (partNumber === 0) {
       const put = { ...object, Body: current.subarray(0, filled), ContentType: options.contentType, ChecksumAlgorithm: 'CRC32' as const };
-      await client.send(new PutObjectCommand({ ...put, ...(crc32 ? { ChecksumCRC32: crc32Header(checksum) } : {}) }), { abortSignal: signal });
+      await client.send(new PutObjectCommand({ ...put, ...(crc32 ? { ChecksumCRC32: crc32Header(checksum) } : {}) }), sendOptions);
       return;
     }
     await sendPart(current, filled, checksum);
     await Promise.all(inFlight);
     throwIfFailed();
     done.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
-    await client.send(new CompleteMultipartUploadCommand({ ...object, UploadId: uploadId, MultipartUpload: { Parts: done } }), {
-      abortSignal: signal,
-    });
+    await client.send(new CompleteMultipartUploadCommand({ ...object, UploadId: uploadId, MultipartUpload: { Parts: done } }), sendOptions);
   } catch (error) {
     await Promise.all(inFlight);
     if (uploadId) {
