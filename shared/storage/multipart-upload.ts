@@ -10,7 +10,6 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { keepPartBuffers, takePartBuffer } from './part-buffers';
 
 /** S3 takes at most 10 000 parts per upload. */
 const MAX_PARTS = 10_000;
@@ -39,8 +38,7 @@ export interface MultipartUploadOptions {
 /**
  * Streams a body into S3: one PUT when it fits in one part, else a multipart upload with up to
  * `partsInFlight` parts sent at once; on any failure the multipart upload is aborted, so no parts are
- * left behind. Memory: `partsInFlight` part buffers per upload, whatever the size of the body; they are
- * kept for the next upload (part-buffers.ts).
+ * left behind. Memory: `partsInFlight` part buffers per upload, whatever the size of the body.
  *
  * Why not @aws-sdk/lib-storage's Upload, which did this before: it gathers each part with
  * Buffer.concat into a newly allocated buffer — a copy of every byte into fresh memory (page faults),
@@ -59,7 +57,7 @@ export async function multipartUpload(options: MultipartUploadOptions): Promise<
   // Without options, client.send uses the client's cached middleware chain (cacheMiddleware, object-storage.ts).
   const sendOptions = signal ? { abortSignal: signal } : undefined;
   const spare: Buffer[] = [];
-  const takeBuffer = () => spare.pop() ?? takePartBuffer(partBytes);
+  const takeBuffer = () => spare.pop() ?? Buffer.allocUnsafeSlow(partBytes);
   const inFlight = new Set<Promise<void>>();
   const done: CompletedPart[] = [];
   let failure: { error: unknown } | undefined;
@@ -172,8 +170,7 @@ export async function multipartUpload(options: MultipartUploadOptions): Promise<
     await client.send(new CompleteMultipartUploadCommand({ ...object, UploadId: uploadId, MultipartUpload: { Parts: done } }), sendOptions);
   } catch (error) {
     // pipeline rejects as soon as the body fails, maybe while a chunk still waits in take() for a part to
-    // be sent: with `failure` set, that chunk goes no further (no part after the abort, no buffer written
-    // after it is handed back).
+    // be sent: with `failure` set, that chunk goes no further, and no part is sent after the abort.
     failure ??= { error };
     await taking?.catch(() => undefined);
     await Promise.all(inFlight);
@@ -182,8 +179,5 @@ export async function multipartUpload(options: MultipartUploadOptions): Promise<
       await client.send(new AbortMultipartUploadCommand({ ...object, UploadId: uploadId })).catch(() => undefined);
     }
     throw error;
-  } finally {
-    // Every request has settled by now: no part buffer is read or written any more.
-    keepPartBuffers(new Set([...spare, current]));
   }
 }
