@@ -135,8 +135,9 @@ export async function multipartUpload(options: MultipartUploadOptions): Promise<
 
   /**
    * Where a stream body goes. A Writable rather than `for await`: the async iterator costs a promise and a
-   * few microtasks per chunk (0.02–0.1 CPU-second per GiB: a microbenchmark, perf on bench:upload), a write with a synchronous
-   * callback nothing of the kind. Back-pressure is the same: the callback waits while a part waits for room.
+   * few microtasks per chunk (0.02–0.1 CPU-second per GiB: a microbenchmark, perf on bench:upload), a
+   * write with a synchronous callback nothing of the kind. Back-pressure is the same: the callback waits
+   * while a part waits for room.
    */
   const sink = new Writable({
     write(data: Buffer, _encoding, callback) {
