@@ -54,6 +54,14 @@ export function createObjectStorage(s3: Config['s3'], upload: Pick<Config['uploa
     // part, and a round trip waiting for "100 Continue" before the body. Without the header, parts go out
     // on the kept-alive connections.
     expectContinueHeader: false,
+    // The SDK builds each request's middleware chain anew unless this is on: about 0.3–1 ms of CPU per
+    // request, and as the chain's functions are new each time, V8 is slow to optimise them (measured:
+    // 2.1 → 1.0 ms per UploadPart over 900 requests, against 2.3 → 1.4 without). Safe here because the
+    // middleware stack is complete once this function returns (nothing is added later), and because
+    // concurrent requests of one command share the chain's context, which the SDK fills with the
+    // endpoint and signing scheme: the same for every request of this client, as it has one bucket.
+    // (The cache is used only for sends without options: see multipart-upload.ts.)
+    cacheMiddleware: true,
   };
   if (s3.endpoint) clientConfig.endpoint = s3.endpoint;
   const client = quietSdkNodeWarning(() => new S3Client(clientConfig));

@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
-import { HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { multipartUpload } from '../../shared/storage/multipart-upload';
 import { createObjectStorage, type ObjectStorage } from '../../shared/storage/object-storage';
 import { smallMp4 } from '../helpers/fixtures';
 import { postMultipart } from '../helpers/multipart';
@@ -146,6 +147,41 @@ describe('integrity of uploads on their way to S3', () => {
       },
     });
     await expect(storage.upload('failing', failing, 'application/octet-stream')).rejects.toThrow('the contributor went away');
+    const pending = await storage.client.send(new ListMultipartUploadsCommand({ Bucket: storage.bucket }));
+    expect({ objects: await storage.list(''), pending: pending.Uploads ?? [] }).toEqual({ objects: [], pending: [] });
+  });
+
+  test('when the body fails while a chunk waits for its part to be sent, then no part is sent after that, and nothing is left', async () => {
+    // The real S3 client, with the first part held back until the body has failed.
+    const sent: string[] = [];
+    let releasePart!: () => void;
+    const partHeld = new Promise<void>((resolve) => (releasePart = resolve));
+    let partReached!: () => void;
+    const firstPartSent = new Promise<void>((resolve) => (partReached = resolve));
+    const client = {
+      async send(command: { constructor: { name: string } }, options?: unknown) {
+        const name = command.constructor.name;
+        sent.push(name);
+        if (name === 'UploadPartCommand' && sent.filter((n) => n === name).length === 1) {
+          partReached();
+          await partHeld;
+        }
+        return (storage.client.send as (c: unknown, o?: unknown) => Promise<unknown>)(command, options);
+      },
+    } as unknown as S3Client;
+    const body = new PassThrough();
+    const upload = multipartUpload({ client, bucket: storage.bucket, key: 'waiting', body, contentType: 'application/octet-stream', partBytes: PART, partsInFlight: 1 });
+    const failed = upload.then(() => 'stored', (error: Error) => error.message);
+    // The first part fills; the next chunk (more than a part) waits while the first is sent.
+    body.write(randomBytes(PART));
+    body.write(randomBytes(PART + MiB));
+    await firstPartSent;
+    const closed = new Promise((resolve) => body.once('close', resolve));
+    body.destroy(new Error('the contributor went away'));
+    await closed;
+    releasePart();
+    expect(await failed).toBe('the contributor went away');
+    expect(sent).toEqual(['CreateMultipartUploadCommand', 'UploadPartCommand', 'AbortMultipartUploadCommand']);
     const pending = await storage.client.send(new ListMultipartUploadsCommand({ Bucket: storage.bucket }));
     expect({ objects: await storage.list(''), pending: pending.Uploads ?? [] }).toEqual({ objects: [], pending: [] });
   });

@@ -77,7 +77,7 @@ describe('streamsearch (infra/vendor/streamsearch, used by busboy)', () => {
   test('when busboy loads streamsearch, then it gets the vendored copy', () => {
     const resolved = require.resolve('streamsearch', { paths: [dirname(require.resolve('busboy'))] });
     const pkg = JSON.parse(readFileSync(join(dirname(resolved), '..', 'package.json'), 'utf8')) as { version: string };
-    expect(pkg.version).toBe('1.1.0-indexof.1');
+    expect(pkg.version).toBe('1.1.0-indexof.2');
     expect(readFileSync(resolved, 'utf8')).toBe(readFileSync(join(vendor, 'lib', 'sbmh.js'), 'utf8'));
   });
 
@@ -103,6 +103,26 @@ describe('streamsearch (infra/vendor/streamsearch, used by busboy)', () => {
       matches += upstream.matches;
     }
     expect(matches).toBeGreaterThan(1000); // the cases do exercise matches, not only misses
+  });
+
+  test('when a chunk holds many places that start like the needle but are not it, then the callbacks are the same as upstream', () => {
+    // The vendored copy searches for the needle's first 7 bytes and compares the rest; past 16 such false
+    // starts in one chunk it searches for the whole needle. Both ways, around that switch, must answer as upstream.
+    for (let round = 0; round < 200; round++) {
+      const needle = Buffer.from(`\r\n--${randomBytes(2 + Math.floor(Math.random() * 14)).toString('hex')}`, 'latin1');
+      const parts: Buffer[] = [];
+      const pieces = Math.floor(Math.random() * 60);
+      for (let i = 0; i < pieces; i++) {
+        // A false start: 7 bytes or more of the needle, then something else.
+        parts.push(needle.subarray(0, 7 + Math.floor(Math.random() * (needle.length - 7))), randomBytes(Math.floor(Math.random() * 4)));
+        if (Math.random() < 0.1) parts.push(needle);
+      }
+      parts.push(needle, Buffer.from('--\r\n'));
+      const haystack = Buffer.concat(parts);
+      const chunks = round % 2 === 0 ? [haystack] : randomChunks(haystack, 400);
+      const upstream = run(Upstream, needle, chunks);
+      expect(run(Vendored, needle, chunks)).toEqual(upstream);
+    }
   });
 
   test('when a large upload-like body is cut as a socket cuts it, then the callbacks are the same as upstream', () => {
