@@ -1,4 +1,3 @@
-import zlib from 'node:zlib';
 import type { Readable } from 'node:stream';
 import {
   CompleteMultipartUploadCommand,
@@ -11,18 +10,10 @@ import {
 import { S3Store, type MetadataValue, type Options as S3StoreOptions } from '@tus/s3-store';
 import { ERRORS, type Upload } from '@tus/utils';
 import { isAppError, storageUnavailable } from '../../shared/errors';
+import { crc32, crc32Header } from '../../shared/storage/checksum';
 import { ByteInspection } from './inspect-stream';
 import { StallWatch } from './stall-watch';
 import { uploadStalled } from './upload-body';
-
-/** Native CRC32 (Node ≥ 20.15); without it the SDK computes the parts' CRC32 itself. */
-const crc32: ((data: Uint8Array, value?: number) => number) | undefined = typeof zlib.crc32 === 'function' ? zlib.crc32 : undefined;
-
-function crc32Header(value: number): string {
-  const bytes = Buffer.alloc(4);
-  bytes.writeUInt32BE(value >>> 0);
-  return bytes.toString('base64');
-}
 
 /**
  * A refusal of the upload itself (not a video, too large): everything stored for it goes. A stalled request

@@ -1,6 +1,5 @@
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import zlib from 'node:zlib';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -10,19 +9,10 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { crc32, crc32Header } from './checksum';
 
 /** S3 takes at most 10 000 parts per upload. */
 const MAX_PARTS = 10_000;
-
-/** Native CRC32 (Node ≥ 20.15); without it the SDK computes the parts' CRC32 itself. */
-const crc32: ((data: Uint8Array, value?: number) => number) | undefined = typeof zlib.crc32 === 'function' ? zlib.crc32 : undefined;
-
-/** A part's CRC32 as S3 wants it in x-amz-checksum-crc32: the 4 bytes, big-endian, base64. */
-function crc32Header(value: number): string {
-  const bytes = Buffer.alloc(4);
-  bytes.writeUInt32BE(value >>> 0);
-  return bytes.toString('base64');
-}
 
 export interface MultipartUploadOptions {
   client: S3Client;
