@@ -22,6 +22,14 @@ import { parseSubtitles } from '../subtitles/subtitles';
  * `captions-<language>-srt`, within the 40 characters the gallery's download route takes.
  */
 export const CAPTION_LANGUAGE = /^(?=.{2,27}$)[a-z]{2,3}(-[a-z0-9]{2,8}){0,4}$/;
+/**
+ * A language code as a contributor, a consent text or a campaign gives it: the same expression in any case
+ * (the release lower-cases it), so every language an upload is accepted with can name its captions. A
+ * longer one, sent with subtitles, could never be released.
+ */
+export const LANGUAGE_CODE = new RegExp(CAPTION_LANGUAGE.source, 'i');
+/** What a refusal of a language code says. */
+export const LANGUAGE_CODE_LIMITS = 'at most five parts and 27 characters';
 /** The same, as an HTML `pattern` attribute (anchored by the browser). */
 export const CAPTION_LANGUAGE_PATTERN = CAPTION_LANGUAGE.source.slice(1, -1);
 
