@@ -7,6 +7,12 @@ import type { Submission, SubmissionModel } from './submission.model';
  * decided, everything later is made from the clean master (worker/steps/transcode.step.ts). It is kept
  * `approvedDays` after approval (a re-render or a dispute may still need it), and `declinedDays` after a
  * rejection (by a moderator or by the worker) or a withdrawal. Clips not yet decided keep theirs.
+ *
+ * A rejected clip's outputs (preview, captioned previews, poster, clean subtitles, master) and its caption
+ * versions (the contributor's words) go at the same moment: nothing will be made from them, and some
+ * contributors are at personal risk. A withdrawn clip's went with its takedown already. Approved and
+ * released clips keep theirs: the master is the renders' source (a re-render, a campaign's new end card)
+ * and moderators still watch the preview; they go only with a withdrawal.
  */
 
 const DECISIONS: Partial<Record<TransitionName, keyof RetentionDays>> = {
@@ -32,20 +38,28 @@ export function originalDueAt(submission: Pick<Submission, 'status' | 'history'>
   return new Date(new Date(decision.at).getTime() + days[DECISIONS[decision.transition]!] * DAY_MS);
 }
 
-export type RetentionCandidate = Pick<Submission, '_id' | 'status' | 'history'>;
+export type RetentionCandidate = Pick<Submission, '_id' | 'status' | 'history' | 'originalDeletedAt' | 'mediaDeletedAt' | 'takenDownAt'>;
+
+/** Whether the retention job also deletes this clip's outputs and caption versions when its original goes. */
+export const mediaGoesWithOriginal = (candidate: Pick<Submission, 'status'>): boolean => candidate.status === 'rejected';
 
 /**
- * Decided clips whose original is still stored, read in pages by id (FerretDB would sort all of them
- * itself; the `_id` order is the natural one). The set stays small: a clip leaves it once its original is gone.
+ * Decided clips whose original is still stored, or rejected clips whose outputs are (one rejected before
+ * outputs went with the original), read in pages by id (FerretDB would sort all of them itself; the `_id`
+ * order is the natural one). The set stays small: a clip leaves it once its original (and media) are gone.
  */
 export async function* decidedWithOriginal(submissions: SubmissionModel, pageSize = 200): AsyncGenerator<RetentionCandidate> {
   let after: RetentionCandidate['_id'] | null = null;
   for (;;) {
     const page: RetentionCandidate[] = await submissions
-      .find({ status: { $in: DECIDED_STATES }, originalDeletedAt: null, ...(after ? { _id: { $gt: after } } : {}) })
+      .find({
+        status: { $in: DECIDED_STATES },
+        $or: [{ originalDeletedAt: null }, { status: 'rejected', mediaDeletedAt: null }],
+        ...(after ? { _id: { $gt: after } } : {}),
+      })
       .sort({ _id: 1 })
       .limit(pageSize)
-      .select({ status: 1, history: 1 })
+      .select({ status: 1, history: 1, originalDeletedAt: 1, mediaDeletedAt: 1, takenDownAt: 1 })
       .lean<RetentionCandidate[]>()
       .exec();
     yield* page;
@@ -57,5 +71,14 @@ export async function* decidedWithOriginal(submissions: SubmissionModel, pageSiz
 /** Records that the original is gone (after its objects were removed); false when it was already recorded. */
 export async function markOriginalDeleted(submissions: SubmissionModel, id: RetentionCandidate['_id'], now: Date): Promise<boolean> {
   const result = await submissions.updateOne({ _id: id, originalDeletedAt: null }, { $set: { originalDeletedAt: now } });
+  return result.modifiedCount === 1;
+}
+
+/**
+ * Records that a rejected clip's outputs and caption versions are gone (after their objects were removed) and
+ * clears them from the record, so the review page opens without media; false when it was already recorded.
+ */
+export async function markMediaDeleted(submissions: SubmissionModel, id: RetentionCandidate['_id'], now: Date): Promise<boolean> {
+  const result = await submissions.updateOne({ _id: id, status: 'rejected', mediaDeletedAt: null }, { $set: { mediaDeletedAt: now, outputs: {} } });
   return result.modifiedCount === 1;
 }

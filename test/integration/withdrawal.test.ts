@@ -7,6 +7,7 @@ import type { WorkerDeps } from '../../worker/deps';
 import { releaseSubmission } from '../../worker/handlers/release-submission.handler';
 import { takedownSubmission } from '../../worker/handlers/takedown-submission.handler';
 import { reconcile, RECONCILE } from '../../worker/reconciler';
+import { deleteDueOriginals } from '../../worker/retention';
 import { FIXTURES } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { runWorker, submitFile, workerDeps } from '../helpers/worker-env';
@@ -121,6 +122,26 @@ describe('withdrawal and download links', () => {
     expect(await deps.queue.jobState(takedownJobId(id))).toBeNull();
     await reconcile(deps, new Date(Date.now() + RECONCILE.receivedGraceMs + 1_000));
     expect(await deps.queue.jobState(takedownJobId(id))).toBe('waiting');
+  });
+
+  test('when a release attempt stored objects after the takedown ran, then the next retention sweep removes them and clears the record', async () => {
+    const id = await releasedClip();
+    await withdrawSubmission(app.deps, id, { actor: moderator, by: 'moderator', reason: 'asked by the union' });
+    await takedownSubmission(deps, job('takedown-submission', id));
+    expect((await load(id)).takenDownAt).toEqual(expect.any(Date));
+    // The release job's last attempt crashed while storing, after the takedown: nobody will take these away.
+    const leftKeys = [`releases/${id}/vertical.mp4`, `outputs/${id}/late/preview.mp4`, `captions/${id}/late/preview.mp4`];
+    for (const key of leftKeys) await deps.storage.upload(key, Buffer.from('left behind'), 'video/mp4');
+    await deps.db.submissions.updateOne({ _id: id }, { $set: { 'release.outputs.vertical': { key: leftKeys[0], bytes: 11, sha256: 'x', contentType: 'video/mp4' } } });
+    // The reconciler never looks at a clip taken down again.
+    await reconcile(deps, new Date(Date.now() + RECONCILE.receivedGraceMs + 1_000));
+    expect(await deps.storage.list(`releases/${id}/`)).toEqual([leftKeys[0]]);
+
+    await deleteDueOriginals(deps, new Date());
+    for (const prefix of ['releases', 'outputs', 'captions']) expect(await deps.storage.list(`${prefix}/${id}/`)).toEqual([]);
+    expect((await load(id)).release!.outputs).toEqual({});
+    // The original is not yet due: it stays for the declined period, and the sweep keeps watching until then.
+    expect((await deps.storage.list(`originals/${id}/`)).length).toBeGreaterThan(0);
   });
 
   test.each([
