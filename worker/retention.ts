@@ -1,7 +1,7 @@
 import { removeCaptionVersions } from '../shared/captions/caption-versions';
 import { captionsPrefix, originalsPrefix, outputsPrefix } from '../shared/storage/keys';
 import { markTakenDown } from '../shared/submissions/release';
-import { decidedWithOriginal, markMediaDeleted, markOriginalDeleted, mediaGoesWithOriginal, originalDueAt } from '../shared/submissions/retention';
+import { markMediaDeleted, markOriginalDeleted, mediaGoesWithOriginal, originalDueAt, retentionCandidates, takedownRecheckSince } from '../shared/submissions/retention';
 import type { WorkerDeps } from './deps';
 import { removeWithdrawnObjects } from './handlers/takedown-submission.handler';
 
@@ -25,8 +25,9 @@ async function sweepTakenDown(deps: RetentionDeps, id: string, now: Date): Promi
  * The retention job: deletes the raw originals (video and uploaded subtitle file) that are due
  * (shared/submissions/retention.ts), then records it on the clip; a rejected clip's outputs (every
  * processing attempt's, and the moderators' captioned previews) and caption versions go at the same moment
- * and are recorded (`mediaDeletedAt`). A withdrawn clip already taken down is checked on every run until its
- * original goes (`ORIGINAL_RETENTION_DAYS_DECLINED`, far longer than a release job's retries): anything found
+ * and are recorded (`mediaDeletedAt`). A withdrawn clip already taken down is checked on every run for
+ * `ORIGINAL_RETENTION_DAYS_DECLINED` after its takedown (far longer than a release job's retries), whether or
+ * not its original is still there (a released clip's went after approval): anything found
  * under its release, outputs or captioned-preview prefixes (a release attempt that crashed while storing
  * after the takedown) is removed as the takedown would. Run on the reconciler's interval by every worker; safe to run twice
  * at once (a removal of a removed object is a no-op, the records are compare-and-set). `now` is injected so
@@ -35,9 +36,10 @@ async function sweepTakenDown(deps: RetentionDeps, id: string, now: Date): Promi
 export async function deleteDueOriginals(deps: RetentionDeps, now: Date = new Date()): Promise<number> {
   let deleted = 0;
   let media = 0;
-  for await (const candidate of decidedWithOriginal(deps.db.submissions)) {
+  const recheckSince = takedownRecheckSince(now, deps.config.retention);
+  for await (const candidate of retentionCandidates(deps.db.submissions, recheckSince)) {
     const id = candidate._id.toHexString();
-    if (candidate.status === 'withdrawn' && candidate.takenDownAt) await sweepTakenDown(deps, id, now);
+    if (candidate.status === 'withdrawn' && candidate.takenDownAt && candidate.takenDownAt.getTime() >= recheckSince.getTime()) await sweepTakenDown(deps, id, now);
     const due = originalDueAt(candidate, deps.config.retention);
     if (!due || due.getTime() > now.getTime()) continue;
     if (!candidate.originalDeletedAt) {

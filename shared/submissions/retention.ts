@@ -28,6 +28,14 @@ export const DECIDED_STATES: readonly SubmissionState[] = ['approved', 'releasin
 const DAY_MS = 24 * 3600 * 1000;
 
 /**
+ * How long after its takedown a withdrawn clip is still checked for objects left behind (worker/retention.ts):
+ * the declined period (at least a day), far longer than a release job's retries.
+ */
+export function takedownRecheckSince(now: Date, days: RetentionDays): Date {
+  return new Date(now.getTime() - Math.max(days.declinedDays, 1) * DAY_MS);
+}
+
+/**
  * When this clip's original is due for deletion: its latest decision (from its history) plus the days for
  * that decision; null while no decision was taken (in review, processing, failed…).
  */
@@ -44,17 +52,20 @@ export type RetentionCandidate = Pick<Submission, '_id' | 'status' | 'history' |
 export const mediaGoesWithOriginal = (candidate: Pick<Submission, 'status'>): boolean => candidate.status === 'rejected';
 
 /**
- * Decided clips whose original is still stored, or rejected clips whose outputs are (one rejected before
- * outputs went with the original), read in pages by id (FerretDB would sort all of them itself; the `_id`
- * order is the natural one). The set stays small: a clip leaves it once its original (and media) are gone.
+ * The retention job's candidates: decided clips whose original is still stored, rejected clips whose outputs
+ * are (one rejected before outputs went with the original), and withdrawn clips taken down since
+ * `takenDownSince` (checked again for what a late release attempt stored: worker/retention.ts, whatever
+ * became of their original). Read in pages by id (FerretDB would sort all of them itself; the `_id` order
+ * is the natural one). The set stays small: a clip leaves it once its original and media are gone and its
+ * takedown is older than the window.
  */
-export async function* decidedWithOriginal(submissions: SubmissionModel, pageSize = 200): AsyncGenerator<RetentionCandidate> {
+export async function* retentionCandidates(submissions: SubmissionModel, takenDownSince: Date, pageSize = 200): AsyncGenerator<RetentionCandidate> {
   let after: RetentionCandidate['_id'] | null = null;
   for (;;) {
     const page: RetentionCandidate[] = await submissions
       .find({
         status: { $in: DECIDED_STATES },
-        $or: [{ originalDeletedAt: null }, { status: 'rejected', mediaDeletedAt: null }],
+        $or: [{ originalDeletedAt: null }, { status: 'rejected', mediaDeletedAt: null }, { status: 'withdrawn', takenDownAt: { $gte: takenDownSince } }],
         ...(after ? { _id: { $gt: after } } : {}),
       })
       .sort({ _id: 1 })
