@@ -154,5 +154,21 @@ describe('the master and the end of raw originals', () => {
     expect(page.html).toContain('7-day retention period');
     expect(page.html).not.toContain('<video');
     expect(page.html).not.toContain(`/staff/review/${rejected}/original`);
+    expect(page.html).not.toContain(`/staff/review/${rejected}/captions`);
+  });
+
+  test('when a clip was rejected and its original deleted before its media went with it, then the next run deletes its media', async () => {
+    const id = (await runWorker(deps, await submitFile(app, await FIXTURES.noAudio!())))._id.toHexString();
+    await reject(deps.db.submissions, id, { by: 'moderator', reason: 'Off topic' });
+    const earlier = new Date(Date.now() + 8 * DAY);
+    // As an older version of the retention job left it: the original gone, the outputs kept.
+    for (const key of await deps.storage.list(`originals/${id}/`)) await deps.storage.remove(key);
+    await deps.db.submissions.updateOne({ _id: id }, { $set: { originalDeletedAt: earlier }, $unset: { mediaDeletedAt: 1 } });
+    expect((await deps.storage.list(`outputs/${id}/`)).length).toBeGreaterThan(0);
+
+    const later = new Date(Date.now() + 9 * DAY);
+    expect(await deleteDueOriginals(deps, later)).toBe(0); // no original went this time
+    expect(await deps.storage.list(`outputs/${id}/`)).toEqual([]);
+    expect((await deps.db.submissions.findById(id).lean<Submission>())!).toMatchObject({ originalDeletedAt: earlier, mediaDeletedAt: later, outputs: {} });
   });
 });

@@ -119,9 +119,11 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
             })}
           </ul>
           )}
-          <p>
-            <a href={`/staff/review/${id}/captions`}>{t('captions.edit')}</a>
-          </p>
+          {!submission.mediaDeletedAt && (
+            <p>
+              <a href={`/staff/review/${id}/captions`}>{t('captions.edit')}</a>
+            </p>
+          )}
           <h2>{t('review.facts')}</h2>
           <dl class="facts">
             <dt>{t('review.duration')}</dt>
