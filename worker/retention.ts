@@ -26,12 +26,12 @@ async function sweepTakenDown(deps: RetentionDeps, id: string, now: Date): Promi
  * (shared/submissions/retention.ts), then records it on the clip; a rejected clip's outputs (every
  * processing attempt's, and the moderators' captioned previews) and caption versions go at the same moment
  * and are recorded (`mediaDeletedAt`). A withdrawn clip already taken down is checked on every run for
- * `ORIGINAL_RETENTION_DAYS_DECLINED` after its takedown (far longer than a release job's retries), whether or
- * not its original is still there (a released clip's went after approval): anything found
- * under its release, outputs or captioned-preview prefixes (a release attempt that crashed while storing
- * after the takedown) is removed as the takedown would. Run on the reconciler's interval by every worker; safe to run twice
- * at once (a removal of a removed object is a no-op, the records are compare-and-set). `now` is injected so
- * a test can move the clock. Returns how many originals went.
+ * `ORIGINAL_RETENTION_DAYS_DECLINED` after its latest takedown (far longer than a release job's retries),
+ * whether or not its original is still there (a released clip's went after approval): anything found under
+ * its release, outputs or captioned-preview prefixes (a release attempt that crashed while storing after the
+ * takedown) is removed as the takedown would. Run on the reconciler's interval by every worker; safe to run
+ * twice at once (a removal of a removed object is a no-op, the records are compare-and-set). `now` is
+ * injected so a test can move the clock. Returns how many originals went.
  */
 export async function deleteDueOriginals(deps: RetentionDeps, now: Date = new Date()): Promise<number> {
   let deleted = 0;
@@ -55,6 +55,6 @@ export async function deleteDueOriginals(deps: RetentionDeps, now: Date = new Da
       }
     }
   }
-  if (deleted > 0) deps.logger.info({ deleted, media }, 'retention: raw originals deleted');
+  if (deleted + media > 0) deps.logger.info({ deleted, media }, 'retention: raw originals (and rejected clips\' media) deleted');
   return deleted;
 }
