@@ -1,23 +1,60 @@
-import { originalsPrefix } from '../shared/storage/keys';
-import { decidedWithOriginal, markOriginalDeleted, originalDueAt } from '../shared/submissions/retention';
+import { removeCaptionVersions } from '../shared/captions/caption-versions';
+import { captionsPrefix, originalsPrefix, outputsPrefix } from '../shared/storage/keys';
+import { markTakenDown } from '../shared/submissions/release';
+import { markMediaDeleted, markOriginalDeleted, mediaGoesWithOriginal, originalDueAt, retentionCandidates, takedownRecheckSince } from '../shared/submissions/retention';
 import type { WorkerDeps } from './deps';
+import { removeWithdrawnObjects } from './handlers/takedown-submission.handler';
+
+type RetentionDeps = Pick<WorkerDeps, 'db' | 'storage' | 'logger' | 'config'>;
+
+async function removePrefixes(deps: RetentionDeps, prefixes: string[]): Promise<number> {
+  const keys = (await Promise.all(prefixes.map((prefix) => deps.storage.list(prefix)))).flat();
+  await Promise.all(keys.map((key) => deps.storage.remove(key)));
+  return keys.length;
+}
+
+/** A withdrawn clip's takedown, checked again: removes what was stored after it, and clears the record again. */
+async function sweepTakenDown(deps: RetentionDeps, id: string, now: Date): Promise<void> {
+  const removed = await removeWithdrawnObjects(deps.storage, id);
+  if (removed.release + removed.outputs + removed.captioned === 0) return;
+  await markTakenDown(deps.db.submissions, id, now);
+  deps.logger.warn({ submissionId: id, ...removed }, 'retention: objects left after a takedown removed');
+}
 
 /**
  * The retention job: deletes the raw originals (video and uploaded subtitle file) that are due
- * (shared/submissions/retention.ts), then records it on the clip. Run on the reconciler's interval by
- * every worker; safe to run twice at once (a removal of a removed object is a no-op, the record is a
- * compare-and-set). `now` is injected so a test can move the clock. Returns how many originals went.
+ * (shared/submissions/retention.ts), then records it on the clip; a rejected clip's outputs (every
+ * processing attempt's, and the moderators' captioned previews) and caption versions go at the same moment
+ * and are recorded (`mediaDeletedAt`). A withdrawn clip already taken down is checked on every run for
+ * `ORIGINAL_RETENTION_DAYS_DECLINED` after its latest takedown (far longer than a release job's retries),
+ * whether or not its original is still there (a released clip's went after approval): anything found under
+ * its release, outputs or captioned-preview prefixes (a release attempt that crashed while storing after the
+ * takedown) is removed as the takedown would. Run on the reconciler's interval by every worker; safe to run
+ * twice at once (a removal of a removed object is a no-op, the records are compare-and-set). `now` is
+ * injected so a test can move the clock. Returns how many originals went.
  */
-export async function deleteDueOriginals(deps: Pick<WorkerDeps, 'db' | 'storage' | 'logger' | 'config'>, now: Date = new Date()): Promise<number> {
+export async function deleteDueOriginals(deps: RetentionDeps, now: Date = new Date()): Promise<number> {
   let deleted = 0;
-  for await (const candidate of decidedWithOriginal(deps.db.submissions)) {
+  let media = 0;
+  const recheckSince = takedownRecheckSince(now, deps.config.retention);
+  for await (const candidate of retentionCandidates(deps.db.submissions, recheckSince)) {
+    const id = candidate._id.toHexString();
+    if (candidate.status === 'withdrawn' && candidate.takenDownAt && candidate.takenDownAt.getTime() >= recheckSince.getTime()) await sweepTakenDown(deps, id, now);
     const due = originalDueAt(candidate, deps.config.retention);
     if (!due || due.getTime() > now.getTime()) continue;
-    const id = candidate._id.toHexString();
-    const keys = await deps.storage.list(originalsPrefix(id));
-    await Promise.all(keys.map((key) => deps.storage.remove(key)));
-    if (await markOriginalDeleted(deps.db.submissions, candidate._id, now)) deleted += 1;
+    if (!candidate.originalDeletedAt) {
+      await removePrefixes(deps, [originalsPrefix(id)]);
+      if (await markOriginalDeleted(deps.db.submissions, candidate._id, now)) deleted += 1;
+    }
+    if (mediaGoesWithOriginal(candidate) && !candidate.mediaDeletedAt) {
+      const objects = await removePrefixes(deps, [outputsPrefix(id), captionsPrefix(id)]);
+      const versions = await removeCaptionVersions(deps.db.captionVersions, id);
+      if (await markMediaDeleted(deps.db.submissions, candidate._id, now)) {
+        media += 1;
+        deps.logger.info({ submissionId: id, objects, captionVersions: versions }, 'retention: a rejected clip\'s media deleted');
+      }
+    }
   }
-  if (deleted > 0) deps.logger.info({ deleted }, 'retention: raw originals deleted');
+  if (deleted + media > 0) deps.logger.info({ deleted, media }, 'retention: raw originals (and rejected clips\' media) deleted');
   return deleted;
 }

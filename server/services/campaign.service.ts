@@ -4,6 +4,7 @@ import { AppError, databaseUnavailable, isDatabaseUnavailable, isDuplicateKey } 
 import type { Database } from '../../shared/db';
 import type { Campaign, ConsentVersion, LocalisedText, UnionLink } from '../../shared/models/campaign.model';
 import { CONSENT_GRANTS } from '../../shared/submissions/consent-scopes';
+import { LANGUAGE_CODE } from '../../shared/captions/caption-versions';
 import { appendAudit, type AuditEvent } from './audit.service';
 import { colourIssues, HEX_COLOUR } from './campaign-branding';
 import { withCampaignLock } from './campaign-lock';
@@ -12,7 +13,9 @@ export type Actor = AuditEvent['actor'];
 /** Who acts when the operator's command line does (the CLI has no staff session). */
 export const CLI_ACTOR: Actor = { id: null, email: 'command line' };
 
-export const LANGUAGE_CODE = /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/;
+/** Campaign, consent and contributor languages: one expression with the caption languages (shared/captions/caption-versions.ts). */
+export { LANGUAGE_CODE };
+
 /** A campaign's slug (its address, /c/<slug>): the schema's and the staff routes' check. */
 export const CAMPAIGN_SLUG = /^[a-z0-9][a-z0-9-]{1,62}$/;
 

@@ -122,6 +122,13 @@ async function store(deps: Deps, me: Moderator, view: ReviewView, input: { langu
     await removeCaptionVersions(deps.db.captionVersions, submission._id);
     throw notEditable(status);
   }
+  // Approved (or rejected) between the check and the save: the decision was taken on what was saved before
+  // it, so this save (and the contributor's version 1 it may have added) goes and is refused. The release
+  // also reads only versions stamped no later than the approval (caption-versions.ts, approvedAt).
+  if (status !== 'in_review') {
+    await deps.db.captionVersions.deleteMany({ submissionId: submission._id, language: input.language, createdAt: now });
+    throw notEditable(status);
+  }
   await appendAudit(deps.db, { actor: { id: me.id, email: me.email }, action: 'captions_saved', target: { kind: 'submission', id }, details: { language: input.language, version: saved.version, source: input.source, cues: input.cues.length } }, now);
   // Should the enqueue fail, the version stands; the page shows its preview as not rendered.
   await deps.queue.enqueue('caption-preview', { captionVersionId: saved._id.toHexString() }).catch((error: unknown) => {

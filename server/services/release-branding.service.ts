@@ -1,6 +1,6 @@
 import { AppError } from '../../shared/errors';
 import type { Database } from '../../shared/db';
-import type { Campaign, CampaignRelease } from '../../shared/models/campaign.model';
+import { END_CARD_SECONDS, type Campaign, type CampaignRelease } from '../../shared/models/campaign.model';
 import { campaignReleaseKey } from '../../shared/storage/keys';
 import type { ObjectStorage } from '../../shared/storage/object-storage';
 import { checkPngData, PNG_SIGNATURE, PngError, readPng } from './png-image';
@@ -17,7 +17,7 @@ export type BrandingAsset = 'watermark' | 'end-card';
 export const BRANDING_LIMITS = {
   watermark: { maxBytes: 1024 * 1024, maxSide: 2000 },
   'end-card': { maxBytes: 8 * 1024 * 1024, maxSide: 4096 },
-  endCardSeconds: { min: 1, max: 10, default: 3 },
+  endCardSeconds: END_CARD_SECONDS,
 } as const;
 
 /** A PNG's size from its IHDR chunk, or null when the bytes are not a PNG. Pure. */
@@ -75,7 +75,7 @@ export async function setBranding(
   const key = campaignReleaseKey(campaign._id.toHexString(), asset);
   await deps.storage.upload(key, body, 'image/png');
   const release = { ...current(campaign), ...(asset === 'watermark' ? { watermarkKey: key } : { endCardKey: key, endCardSeconds: seconds }) };
-  await deps.db.campaigns.updateOne({ _id: campaign._id }, { $set: { release } });
+  await deps.db.campaigns.updateOne({ _id: campaign._id }, { $set: { release } }, { runValidators: true });
   return release;
 }
 
@@ -83,7 +83,7 @@ export async function setBranding(
 export async function clearBranding(deps: { db: Database; storage: ObjectStorage }, slug: string, asset: BrandingAsset): Promise<CampaignRelease> {
   const campaign = await campaignOf(deps.db, slug);
   const release = { ...current(campaign), ...(asset === 'watermark' ? { watermarkKey: null } : { endCardKey: null }) };
-  await deps.db.campaigns.updateOne({ _id: campaign._id }, { $set: { release } });
+  await deps.db.campaigns.updateOne({ _id: campaign._id }, { $set: { release } }, { runValidators: true });
   await deps.storage.remove(campaignReleaseKey(campaign._id.toHexString(), asset));
   return release;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../../shared/errors';
-import { LANGUAGE_CODE } from '../services/campaign.service';
+import { LANGUAGE_CODE, LANGUAGE_CODE_LIMITS } from '../../shared/captions/caption-versions';
 import type { SubmissionInput } from '../services/submission.service';
 
 /**
@@ -21,7 +21,7 @@ function text(min: number, max: number) {
 const consentSchema = z
   .object({
     version: z.number().int().positive(),
-    language: z.string().regex(LANGUAGE_CODE, 'a language code such as "be" or "en"'),
+    language: z.string().regex(LANGUAGE_CODE, `a language code such as "be" or "en" (${LANGUAGE_CODE_LIMITS})`),
     statements: z.array(z.string().max(40)).max(20),
   })
   .strict();
@@ -38,7 +38,7 @@ const fieldsSchema = z
       .regex(/^[A-Z]{2}$/, 'a two-letter country code (ISO 3166-1), e.g. "BY"')
       .optional(),
     link: z.string().regex(/^[\w-]{16,64}$/, 'a union link token').optional(),
-    language: z.string().trim().regex(LANGUAGE_CODE, 'a language code such as "be", "ru", "uk" or "en"'),
+    language: z.string().trim().regex(LANGUAGE_CODE, `a language code such as "be", "ru", "uk" or "en" (${LANGUAGE_CODE_LIMITS})`),
     title: text(1, 140),
     message: text(0, 2000).default(''),
     contactEmail: z

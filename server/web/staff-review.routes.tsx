@@ -148,7 +148,7 @@ export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
     const view = await openReview(reviewDeps, me, id);
     const audit = await auditFor(deps.db, { kind: 'submission', id });
     const captionVersions = await listCaptionVersions(deps.db.captionVersions, view.submission._id);
-    renderPage(res, <ReviewPage ctx={staffContext(res)} view={view} me={me.id} audit={audit} captions={captions ?? null} captionVersions={captionVersions} withdrawn={withdrawn === '1'} claimMinutes={Math.round(deps.config.review.claimSeconds / 60)} />);
+    renderPage(res, <ReviewPage ctx={staffContext(res)} view={view} me={me.id} audit={audit} captions={captions ?? null} captionVersions={captionVersions} withdrawn={withdrawn === '1'} claimMinutes={Math.round(deps.config.review.claimSeconds / 60)} declinedDays={deps.config.retention.declinedDays} />);
   });
 
   staffRoute(router, 'post', '/staff/review/:id/claim', reviewers, async (req, res) => {

@@ -8,7 +8,10 @@ import { parseSubtitles } from '../subtitles/subtitles';
  * Caption tracks edited by moderators, per clip and language, as numbered versions: every save adds a
  * version, none is changed or removed (but for its rendered preview), so earlier ones stay readable. The
  * contributor's own subtitles are version 1 of their language once anyone edits it; until then they are
- * the clip's `captionsSrt` output. The release renders use the latest version of each language.
+ * the clip's `captionsSrt` output. The release renders use the latest version of each language saved
+ * before the approval (`approvedAt`): what the approving moderator could have seen. A save that lands after
+ * the approval is refused and removed by the save itself (server/services/captions.service.ts); the
+ * release's own cut-off covers a save that the approval overtakes between its insert and that check.
  *
  * One document per version, so a document stays bounded (at most 5000 cues of at most 1000 characters:
  * the subtitle limits). Numbers are taken by inserting `version` = latest + 1 under a unique index, which
@@ -22,6 +25,14 @@ import { parseSubtitles } from '../subtitles/subtitles';
  * `captions-<language>-srt`, within the 40 characters the gallery's download route takes.
  */
 export const CAPTION_LANGUAGE = /^(?=.{2,27}$)[a-z]{2,3}(-[a-z0-9]{2,8}){0,4}$/;
+/**
+ * A language code as a contributor, a consent text or a campaign gives it: the same expression in any case
+ * (the release lower-cases it), so every language an upload is accepted with can name its captions. A
+ * longer one, sent with subtitles, could never be released.
+ */
+export const LANGUAGE_CODE = new RegExp(CAPTION_LANGUAGE.source, 'i');
+/** What a refusal of a language code says. */
+export const LANGUAGE_CODE_LIMITS = 'at most five parts and 27 characters';
 /** The same, as an HTML `pattern` attribute (anchored by the browser). */
 export const CAPTION_LANGUAGE_PATTERN = CAPTION_LANGUAGE.source.slice(1, -1);
 
@@ -110,9 +121,9 @@ export function findCaptionVersion(model: CaptionVersionModel, submissionId: Id,
   return model.findOne({ submissionId: oid(submissionId), language, version }).lean<CaptionVersion>().exec();
 }
 
-/** The latest version of each language of a clip (with cues). */
-export async function latestCaptionVersions(model: CaptionVersionModel, submissionId: Id): Promise<CaptionVersion[]> {
-  const list = await listCaptionVersions(model, submissionId);
+/** The latest version of each language of a clip (with cues); with `savedBy`, among those saved by then. */
+export async function latestCaptionVersions(model: CaptionVersionModel, submissionId: Id, savedBy?: Date): Promise<CaptionVersion[]> {
+  const list = (await listCaptionVersions(model, submissionId)).filter((v) => !savedBy || v.createdAt.getTime() <= savedBy.getTime());
   const latest = new Map<string, number>();
   for (const v of list) latest.set(v.language, Math.max(latest.get(v.language) ?? 0, v.version));
   const found = await Promise.all([...latest].map(([language, version]) => findCaptionVersion(model, submissionId, language, version)));
@@ -157,6 +168,12 @@ export async function recordCaptionPreview(model: CaptionVersionModel, versionId
 /** Versions saved before `before` whose captioned preview was neither made nor given up on (a lost job), for the reconciler. */
 export function findCaptionPreviewsPending(model: CaptionVersionModel, before: Date, limit: number): Promise<Array<Pick<CaptionVersion, '_id'>>> {
   return model.find({ preview: null, previewError: null, createdAt: { $lt: before } }).limit(limit).select({ _id: 1 }).lean<Array<Pick<CaptionVersion, '_id'>>>().exec();
+}
+
+/** When a clip was approved (its latest approval), or null: the cut-off for the captions its release uses. */
+export function approvedAt(submission: Pick<Submission, 'history'>): Date | null {
+  const approval = [...submission.history].reverse().find((entry) => entry.transition === 'approved');
+  return approval ? new Date(approval.at) : null;
 }
 
 /**

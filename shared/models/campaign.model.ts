@@ -76,6 +76,9 @@ export interface CampaignBranding {
  * `set-end-card`, server/services/release-branding.service.ts): a small PNG logo in a corner of every
  * render, and a still PNG shown for a few seconds, silent, at the end. Keys under campaign-release/<id>/.
  */
+/** How long the end card shows, in whole seconds: the schema's bounds, and the CLI's check (release-branding.service.ts). */
+export const END_CARD_SECONDS = { min: 1, max: 10, default: 3 } as const;
+
 export interface CampaignRelease {
   watermarkKey: string | null;
   endCardKey: string | null;
@@ -195,7 +198,14 @@ export const campaignSchema = new Schema<Campaign>(
     unionLinks: { type: [unionLinkSchema], default: [] },
     release: {
       type: new Schema<CampaignRelease>(
-        { watermarkKey: { type: String, default: null }, endCardKey: { type: String, default: null }, endCardSeconds: { type: Number, default: 3 } },
+        { watermarkKey: { type: String, default: null }, endCardKey: { type: String, default: null }, endCardSeconds: {
+            type: Number,
+            default: END_CARD_SECONDS.default,
+            min: END_CARD_SECONDS.min,
+            max: END_CARD_SECONDS.max,
+            validate: { validator: Number.isInteger, message: 'the end card lasts whole seconds' },
+          },
+        },
         { _id: false },
       ),
       default: null,

@@ -7,6 +7,12 @@ import type { Submission, SubmissionModel } from './submission.model';
  * decided, everything later is made from the clean master (worker/steps/transcode.step.ts). It is kept
  * `approvedDays` after approval (a re-render or a dispute may still need it), and `declinedDays` after a
  * rejection (by a moderator or by the worker) or a withdrawal. Clips not yet decided keep theirs.
+ *
+ * A rejected clip's outputs (preview, captioned previews, poster, clean subtitles, master) and its caption
+ * versions (the contributor's words) go at the same moment: nothing will be made from them, and some
+ * contributors are at personal risk. A withdrawn clip's went with its takedown already. Approved and
+ * released clips keep theirs: the master is the renders' source (a re-render, a campaign's new end card)
+ * and moderators still watch the preview; they go only with a withdrawal.
  */
 
 const DECISIONS: Partial<Record<TransitionName, keyof RetentionDays>> = {
@@ -22,6 +28,14 @@ export const DECIDED_STATES: readonly SubmissionState[] = ['approved', 'releasin
 const DAY_MS = 24 * 3600 * 1000;
 
 /**
+ * How long after its takedown a withdrawn clip is still checked for objects left behind (worker/retention.ts):
+ * the declined period (at least a day), far longer than a release job's retries.
+ */
+export function takedownRecheckSince(now: Date, days: RetentionDays): Date {
+  return new Date(now.getTime() - Math.max(days.declinedDays, 1) * DAY_MS);
+}
+
+/**
  * When this clip's original is due for deletion: its latest decision (from its history) plus the days for
  * that decision; null while no decision was taken (in review, processing, failed…).
  */
@@ -32,20 +46,31 @@ export function originalDueAt(submission: Pick<Submission, 'status' | 'history'>
   return new Date(new Date(decision.at).getTime() + days[DECISIONS[decision.transition]!] * DAY_MS);
 }
 
-export type RetentionCandidate = Pick<Submission, '_id' | 'status' | 'history'>;
+export type RetentionCandidate = Pick<Submission, '_id' | 'status' | 'history' | 'originalDeletedAt' | 'mediaDeletedAt' | 'takenDownAt'>;
+
+/** Whether the retention job also deletes this clip's outputs and caption versions when its original goes. */
+export const mediaGoesWithOriginal = (candidate: Pick<Submission, 'status'>): boolean => candidate.status === 'rejected';
 
 /**
- * Decided clips whose original is still stored, read in pages by id (FerretDB would sort all of them
- * itself; the `_id` order is the natural one). The set stays small: a clip leaves it once its original is gone.
+ * The retention job's candidates: decided clips whose original is still stored, rejected clips whose outputs
+ * are (one rejected before outputs went with the original), and withdrawn clips taken down since
+ * `takenDownSince` (checked again for what a late release attempt stored: worker/retention.ts, whatever
+ * became of their original). Read in pages by id (FerretDB would sort all of them itself; the `_id` order
+ * is the natural one). The set stays small: a clip leaves it once its original and media are gone and its
+ * takedown is older than the window.
  */
-export async function* decidedWithOriginal(submissions: SubmissionModel, pageSize = 200): AsyncGenerator<RetentionCandidate> {
+export async function* retentionCandidates(submissions: SubmissionModel, takenDownSince: Date, pageSize = 200): AsyncGenerator<RetentionCandidate> {
   let after: RetentionCandidate['_id'] | null = null;
   for (;;) {
     const page: RetentionCandidate[] = await submissions
-      .find({ status: { $in: DECIDED_STATES }, originalDeletedAt: null, ...(after ? { _id: { $gt: after } } : {}) })
+      .find({
+        status: { $in: DECIDED_STATES },
+        $or: [{ originalDeletedAt: null }, { status: 'rejected', mediaDeletedAt: null }, { status: 'withdrawn', takenDownAt: { $gte: takenDownSince } }],
+        ...(after ? { _id: { $gt: after } } : {}),
+      })
       .sort({ _id: 1 })
       .limit(pageSize)
-      .select({ status: 1, history: 1 })
+      .select({ status: 1, history: 1, originalDeletedAt: 1, mediaDeletedAt: 1, takenDownAt: 1 })
       .lean<RetentionCandidate[]>()
       .exec();
     yield* page;
@@ -57,5 +82,14 @@ export async function* decidedWithOriginal(submissions: SubmissionModel, pageSiz
 /** Records that the original is gone (after its objects were removed); false when it was already recorded. */
 export async function markOriginalDeleted(submissions: SubmissionModel, id: RetentionCandidate['_id'], now: Date): Promise<boolean> {
   const result = await submissions.updateOne({ _id: id, originalDeletedAt: null }, { $set: { originalDeletedAt: now } });
+  return result.modifiedCount === 1;
+}
+
+/**
+ * Records that a rejected clip's outputs and caption versions are gone (after their objects were removed) and
+ * clears them from the record, so the review page opens without media; false when it was already recorded.
+ */
+export async function markMediaDeleted(submissions: SubmissionModel, id: RetentionCandidate['_id'], now: Date): Promise<boolean> {
+  const result = await submissions.updateOne({ _id: id, status: 'rejected', mediaDeletedAt: null }, { $set: { mediaDeletedAt: now, outputs: {} } });
   return result.modifiedCount === 1;
 }

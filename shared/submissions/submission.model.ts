@@ -93,6 +93,11 @@ export interface Submission {
   original: StoredObject;
   /** When the raw original (and the uploaded subtitle file) were deleted by the retention job; null while kept. */
   originalDeletedAt: Date | null;
+  /**
+   * When a rejected clip's outputs (preview, captioned preview, poster, clean subtitles, master) and caption
+   * versions were deleted by the retention job, with its original; null while kept (and for other states).
+   */
+  mediaDeletedAt?: Date | null;
   subtitles: StoredObject | null;
   /** The project's own description of the clip, set once probed. */
   media: MediaInfo | null;
@@ -145,6 +150,7 @@ export const submissionSchema = new Schema<Submission>(
     },
     original: { type: storedObjectSchema, required: true },
     originalDeletedAt: { type: Date, default: null },
+    mediaDeletedAt: { type: Date, default: null },
     subtitles: { type: storedObjectSchema, default: null },
     media: { type: Schema.Types.Mixed, default: null },
     outputs: { type: Map, of: storedObjectSchema, default: {} },

@@ -5,7 +5,9 @@ import { releaseKey } from '../../shared/storage/keys';
 import type { Submission } from '../../shared/submissions/submission.model';
 import type { WorkerDeps } from '../../worker/deps';
 import { captionPreview } from '../../worker/handlers/caption-preview.handler';
-import { releaseSubmission } from '../../worker/handlers/release-submission.handler';
+import { captionTracks, releaseSubmission } from '../../worker/handlers/release-submission.handler';
+import { saveCaptionRows } from '../../server/services/captions.service';
+import { approve } from '../../shared/submissions/moderation';
 import { takedownSubmission } from '../../worker/handlers/takedown-submission.handler';
 import { rowsForm } from '../helpers/captions-form';
 import { FIXTURES } from '../helpers/fixtures';
@@ -127,6 +129,38 @@ describe('captions: access, hostile input, bursts, withdrawal', () => {
     const after = (await deps.db.captionVersions.findById(first._id).lean<CaptionVersion>())!;
     expect([after.preview, after.previewError?.startsWith('superseded while rendering')]).toEqual([null, true]);
     expect(await app.services.storage.list(`captions/${id}/${first._id.toHexString()}/`)).toEqual([]);
+  });
+
+  test('when a clip is approved between a caption save\'s check and its insert, then the save is refused and removed, and the release uses only versions saved by the approval', async () => {
+    const clip = (await runWorker(deps, await submitFile(app, await FIXTURES.rotated!(), { subtitles: SRT, language: 'be' })))._id.toHexString();
+    const cue = (text: string) => [{ startMs: 200, endMs: 2800, text }];
+    const author = { id: 'x', email: null };
+    // Saved well before the approval: released.
+    await addCaptionVersion(deps.db.captionVersions, { submissionId: clip, language: 'uk', cues: cue('Солідарність'), source: 'translation', from: 'be', author, now: new Date(Date.now() - 60_000) });
+    // The save's check passes (in review); the approval lands while it reads the contributor's subtitles, before its insert.
+    let approved = false;
+    const storage = { ...deps.storage, download: async (key: string) => {
+      if (!approved) {
+        approved = true;
+        await approve(deps.db.submissions, clip, { by: 'moderator' });
+      }
+      return deps.storage.download(key);
+    } };
+    const me = { id: 'mod-race', email: 'race@example.org', role: 'moderator' as const, campaigns: [] };
+    const captionDeps = { db: app.deps.db, storage, queue: app.deps.queue, now: () => new Date(), logger: app.deps.logger, claimSeconds: app.deps.config.review.claimSeconds };
+    await expect(saveCaptionRows(captionDeps, me, clip, { language: 'be', rows: [{ start: '00:00:00.200', end: '00:00:02.800', text: 'UNSEEN EDIT' }], from: null })).rejects.toMatchObject({ code: 'submission_state_conflict', status: 409 });
+    expect(approved).toBe(true);
+    expect(await deps.db.captionVersions.find({ submissionId: clip, language: 'be' }).lean()).toEqual([]);
+    // A save the approval overtook after its insert (stamped after the approval) is not read by the release either.
+    await addCaptionVersion(deps.db.captionVersions, { submissionId: clip, language: 'en', cues: cue('UNSEEN TRANSLATION'), source: 'translation', from: 'be', author, now: new Date(Date.now() + 1_000) });
+
+    const submission = (await deps.db.submissions.findById(clip).lean<Submission>())!;
+    expect(submission.status).toBe('approved');
+    const tracks = await captionTracks(deps, submission);
+    expect(tracks.map((t) => [t.language, t.cues.map((c) => c.text)])).toEqual([
+      ['be', ['Свабоду палітвязням!']],
+      ['uk', ['Солідарність']],
+    ]);
   });
 
   test('when the clip is withdrawn, then its captions cannot be saved, and its takedown deletes every caption version and preview; a release retried after the takedown removes what an earlier attempt stored', async () => {

@@ -1,12 +1,14 @@
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import { addCaptionVersion } from '../../shared/captions/caption-versions';
 import { originalKey, originalSubtitlesKey } from '../../shared/storage/keys';
 import { approve, reject, withdraw } from '../../shared/submissions/moderation';
 import type { Submission } from '../../shared/submissions/submission.model';
 import type { WorkerDeps } from '../../worker/deps';
 import { deleteDueOriginals } from '../../worker/retention';
 import { FIXTURES, ffprobeJson } from '../helpers/fixtures';
+import { loginAs, makeStaff, testClock, type StaffClient } from '../helpers/staff-client';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { ALLOWED_FORMAT_TAGS, ALLOWED_STREAM_TAGS, downloadOutput, runWorker, submitFile, workerDeps } from '../helpers/worker-env';
 
@@ -17,11 +19,14 @@ const DAY = 24 * 3600 * 1000;
 describe('the master and the end of raw originals', () => {
   let app: TestApp;
   let deps: WorkerDeps;
+  let moderator: StaffClient;
+  const clock = testClock();
 
   beforeAll(async () => {
-    app = await startTestApp({ ORIGINAL_RETENTION_DAYS: '30', ORIGINAL_RETENTION_DAYS_DECLINED: '7', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent' });
+    app = await startTestApp({ ORIGINAL_RETENTION_DAYS: '30', ORIGINAL_RETENTION_DAYS_DECLINED: '7', STAFF_SCRYPT_LOG2_COST: '12', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent' }, clock.now);
     await seedDemoCampaign(app.deps);
     deps = workerDeps(app);
+    moderator = await loginAs(app, clock, await makeStaff(app, clock.now, 'moderator', { campaigns: ['demo'] }));
   });
 
   afterAll(async () => {
@@ -104,5 +109,66 @@ describe('the master and the end of raw originals', () => {
     // A year later an undecided clip still has its original.
     await deleteDueOriginals(deps, new Date(t0 + 365 * DAY));
     expect((await stored()).undecided).toBe(2);
+  });
+
+  test('when a rejected clip\'s declined retention is due, then its outputs, captioned previews and caption versions go with the original, the record says so, and the review page opens without media; an approved clip keeps its outputs', async () => {
+    const subtitles = Buffer.from('1\n00:00:00,200 --> 00:00:01,000\nSalidarnasć\n');
+    const clip = await FIXTURES.noAudio!();
+    const [rejected, approved] = await Promise.all([0, 1].map(async () => (await runWorker(deps, await submitFile(app, clip, { subtitles })))._id.toHexString()));
+    const t0 = Date.now();
+    await reject(deps.db.submissions, rejected!, { by: 'moderator', reason: 'Off topic' });
+    await approve(deps.db.submissions, approved!, { by: 'moderator' });
+    // A moderator's edit of the contributor's words, and its captioned preview.
+    for (const id of [rejected!, approved!]) {
+      await addCaptionVersion(deps.db.captionVersions, { submissionId: id, language: 'be', cues: [{ startMs: 200, endMs: 1000, text: 'Salidarnasć!' }], source: 'edit', from: null, author: { id: 'mod', email: null }, now: new Date() });
+      await deps.storage.upload(`captions/${id}/v2/preview.mp4`, Buffer.from('captioned'), 'video/mp4');
+    }
+    const held = async (id: string) => ({
+      outputs: (await deps.storage.list(`outputs/${id}/`)).length,
+      captioned: (await deps.storage.list(`captions/${id}/`)).length,
+      versions: await deps.db.captionVersions.countDocuments({ submissionId: id }),
+      recorded: Object.keys((await deps.db.submissions.findById(id).lean<Submission>())!.outputs).length,
+    });
+    const before = await held(rejected!);
+    expect(before.outputs).toBeGreaterThanOrEqual(4); // preview, poster, master, clean subtitles
+    expect(before).toMatchObject({ captioned: 1, versions: 1 });
+    const approvedBefore = await held(approved!);
+
+    await deleteDueOriginals(deps, new Date(t0 + 7 * DAY - 60_000));
+    expect(await held(rejected!)).toEqual(before);
+
+    const due = new Date(t0 + 7 * DAY + 60_000);
+    await deleteDueOriginals(deps, due);
+    expect(await held(rejected!)).toEqual({ outputs: 0, captioned: 0, versions: 0, recorded: 0 });
+    const after = (await deps.db.submissions.findById(rejected).lean<Submission>())!;
+    expect(after).toMatchObject({ status: 'rejected', mediaDeletedAt: due, originalDeletedAt: due });
+    expect(await app.services.storage.list(`originals/${rejected}/`)).toEqual([]);
+    // Approved: the master is the renders' source, the preview the moderators'; only a withdrawal ends them.
+    expect(await held(approved!)).toEqual(approvedBefore);
+    await deleteDueOriginals(deps, new Date(t0 + 365 * DAY));
+    expect(await held(approved!)).toEqual(approvedBefore);
+
+    const page = await moderator.get(`/staff/review/${rejected}`);
+    expect(page.status).toBe(200);
+    expect(page.html).toContain('data-testid="media-deleted"');
+    expect(page.html).toContain('7-day retention period');
+    expect(page.html).not.toContain('<video');
+    expect(page.html).not.toContain(`/staff/review/${rejected}/original`);
+    expect(page.html).not.toContain(`/staff/review/${rejected}/captions`);
+  });
+
+  test('when a clip was rejected and its original deleted before its media went with it, then the next run deletes its media', async () => {
+    const id = (await runWorker(deps, await submitFile(app, await FIXTURES.noAudio!())))._id.toHexString();
+    await reject(deps.db.submissions, id, { by: 'moderator', reason: 'Off topic' });
+    const earlier = new Date(Date.now() + 8 * DAY);
+    // As an older version of the retention job left it: the original gone, the outputs kept.
+    for (const key of await deps.storage.list(`originals/${id}/`)) await deps.storage.remove(key);
+    await deps.db.submissions.updateOne({ _id: id }, { $set: { originalDeletedAt: earlier }, $unset: { mediaDeletedAt: 1 } });
+    expect((await deps.storage.list(`outputs/${id}/`)).length).toBeGreaterThan(0);
+
+    const later = new Date(Date.now() + 9 * DAY);
+    expect(await deleteDueOriginals(deps, later)).toBe(0); // no original went this time
+    expect(await deps.storage.list(`outputs/${id}/`)).toEqual([]);
+    expect((await deps.db.submissions.findById(id).lean<Submission>())!).toMatchObject({ originalDeletedAt: earlier, mediaDeletedAt: later, outputs: {} });
   });
 });

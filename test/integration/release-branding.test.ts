@@ -67,6 +67,19 @@ describe('release branding', () => {
     await clearBranding(services(), 'demo', 'end-card');
   });
 
+  test('when a campaign record is written with end card seconds outside 1–10 or not whole, then the database model refuses it', async () => {
+    const release = (endCardSeconds: number) => ({ watermarkKey: null, endCardKey: null, endCardSeconds });
+    const stored = async () => (await app.services.db.campaigns.findOne({ slug: 'demo' }).lean())!.release ?? null;
+    const before = await stored();
+    for (const seconds of [0, -1, 11, 2.5]) {
+      await expect(app.services.db.campaigns.updateOne({ slug: 'demo' }, { $set: { release: release(seconds) } }, { runValidators: true })).rejects.toThrow(/endCardSeconds/);
+      const campaign = (await app.services.db.campaigns.findOne({ slug: 'demo' }))!;
+      campaign.set('release', release(seconds));
+      await expect(campaign.validate()).rejects.toThrow(/endCardSeconds/);
+    }
+    expect(await stored()).toEqual(before);
+  });
+
   test('when the campaign has a watermark, then every render differs from the plain one in its corner and nowhere else; with an end card, every render is longer by its seconds and ends on the card', async () => {
     const plain = await released();
 

@@ -7,6 +7,7 @@ import type { WorkerDeps } from '../../worker/deps';
 import { releaseSubmission } from '../../worker/handlers/release-submission.handler';
 import { takedownSubmission } from '../../worker/handlers/takedown-submission.handler';
 import { reconcile, RECONCILE } from '../../worker/reconciler';
+import { deleteDueOriginals } from '../../worker/retention';
 import { FIXTURES } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { runWorker, submitFile, workerDeps } from '../helpers/worker-env';
@@ -121,6 +122,45 @@ describe('withdrawal and download links', () => {
     expect(await deps.queue.jobState(takedownJobId(id))).toBeNull();
     await reconcile(deps, new Date(Date.now() + RECONCILE.receivedGraceMs + 1_000));
     expect(await deps.queue.jobState(takedownJobId(id))).toBe('waiting');
+  });
+
+  test.each([
+    ['its original still kept', false],
+    ['its original deleted long before (released, then withdrawn)', true],
+  ])('when a release attempt stored objects after the takedown ran (%s), then the next retention sweep removes them and clears the record; past the declined period it no longer looks', async (_case, originalGone) => {
+    const id = await releasedClip();
+    if (originalGone) {
+      for (const key of await deps.storage.list(`originals/${id}/`)) await deps.storage.remove(key);
+      await deps.db.submissions.updateOne({ _id: id }, { $set: { originalDeletedAt: new Date() } });
+    }
+    await withdrawSubmission(app.deps, id, { actor: moderator, by: 'moderator', reason: 'asked by the union' });
+    await takedownSubmission(deps, job('takedown-submission', id));
+    const takenDownAt = (await load(id)).takenDownAt!;
+    expect(takenDownAt).toEqual(expect.any(Date));
+    // The release job's last attempt crashed while storing, after the takedown: nobody will take these away.
+    const leftKeys = [`releases/${id}/vertical.mp4`, `outputs/${id}/late/preview.mp4`, `captions/${id}/late/preview.mp4`];
+    const leave = async () => {
+      for (const key of leftKeys) await deps.storage.upload(key, Buffer.from('left behind'), 'video/mp4');
+      await deps.db.submissions.updateOne({ _id: id }, { $set: { 'release.outputs.vertical': { key: leftKeys[0], bytes: 11, sha256: 'x', contentType: 'video/mp4' } } });
+    };
+    await leave();
+    // The reconciler never looks at a clip taken down again.
+    await reconcile(deps, new Date(Date.now() + RECONCILE.receivedGraceMs + 1_000));
+    expect(await deps.storage.list(`releases/${id}/`)).toEqual([leftKeys[0]]);
+
+    // The sweep, still within the declined period (7 days by default) after the takedown.
+    await deleteDueOriginals(deps, new Date(takenDownAt.getTime() + 6 * 24 * 3600 * 1000));
+    for (const prefix of ['releases', 'outputs', 'captions']) expect(await deps.storage.list(`${prefix}/${id}/`)).toEqual([]);
+    expect((await load(id)).release!.outputs).toEqual({});
+
+    // The sweep took it down again (takenDownAt moves on: the period counts from there). Past the period the
+    // clip is no longer read (the set of clips checked stays bounded).
+    const again = (await load(id)).takenDownAt!;
+    expect(again.getTime()).toBeGreaterThan(takenDownAt.getTime());
+    await leave();
+    await deleteDueOriginals(deps, new Date(again.getTime() + 8 * 24 * 3600 * 1000));
+    expect(await deps.storage.list(`releases/${id}/`)).toEqual([leftKeys[0]]);
+    for (const key of leftKeys) await deps.storage.remove(key);
   });
 
   test.each([

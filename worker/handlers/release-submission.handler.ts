@@ -16,7 +16,7 @@ import { CAPTION_SAFE_AREAS, RELEASE_SHAPES, renderRelease, shapeSize, type Rele
 import { storeFile } from '../steps/store-outputs.step';
 import { masterSize, posterTime, previewFps } from '../steps/transcode.step';
 import { parseSubtitles, toAss, toSrt, toWebVtt, type Cue } from '../../shared/subtitles/subtitles';
-import { CAPTION_LANGUAGE, contributorCues, latestCaptionVersions } from '../../shared/captions/caption-versions';
+import { approvedAt, CAPTION_LANGUAGE, contributorCues, latestCaptionVersions } from '../../shared/captions/caption-versions';
 import { makeJobDir, workRoot } from '../work-dirs';
 
 /** What no retry can mend: the job records it and stops. */
@@ -92,9 +92,10 @@ interface CaptionTrack {
  * processing) for their language when nobody edited it. Stored cues are parsed again on the way (the
  * same validation and markup stripping as an upload).
  */
-export async function captionTracks(deps: Pick<WorkerDeps, 'db' | 'storage'>, submission: Pick<Submission, '_id' | 'outputs' | 'language'>): Promise<CaptionTrack[]> {
+export async function captionTracks(deps: Pick<WorkerDeps, 'db' | 'storage'>, submission: Pick<Submission, '_id' | 'outputs' | 'language' | 'history'>): Promise<CaptionTrack[]> {
   const tracks: CaptionTrack[] = [];
-  const versions = await latestCaptionVersions(deps.db.captionVersions, submission._id);
+  // Only versions saved by the approval: an edit racing it is not released unseen.
+  const versions = await latestCaptionVersions(deps.db.captionVersions, submission._id, approvedAt(submission) ?? undefined);
   const own = submission.language.toLowerCase();
   const cues = versions.some((v) => v.language === own) ? null : await contributorCues(deps.storage, submission);
   if (cues) {

@@ -3,9 +3,24 @@ import type { QueueJob } from '../../shared/queue/queue';
 import { captionsPrefix, outputsPrefix } from '../../shared/storage/keys';
 import { markTakenDown } from '../../shared/submissions/release';
 import { queueWebhooks } from '../../shared/distribution/webhooks';
+import type { ObjectStorage } from '../../shared/storage/object-storage';
 import type { Submission } from '../../shared/submissions/submission.model';
 import type { WorkerDeps } from '../deps';
 import { removeRelease } from './release-submission.handler';
+
+/**
+ * Deletes every object a withdrawn clip may still have under its release, outputs and captioned-preview
+ * prefixes (the raw original goes with the retention job). Returns how many went from each. Also run by the
+ * retention sweep (worker/retention.ts) on clips already taken down: a release attempt that crashed while
+ * storing after the takedown can leave objects under releases/<id>/ that nobody else would look for.
+ */
+export async function removeWithdrawnObjects(storage: ObjectStorage, submissionId: string): Promise<{ release: number; outputs: number; captioned: number }> {
+  const release = await removeRelease(storage, submissionId);
+  const outputs = await storage.list(outputsPrefix(submissionId));
+  const captioned = await storage.list(captionsPrefix(submissionId));
+  await Promise.all([...outputs, ...captioned].map((key) => storage.remove(key)));
+  return { release, outputs: outputs.length, captioned: captioned.length };
+}
 
 /**
  * takedown-submission, queued by a withdrawal: deletes the clip's release objects, its outputs (of every
@@ -23,16 +38,13 @@ export async function takedownSubmission(deps: WorkerDeps, job: QueueJob<'takedo
     log.info({ status: found?.status ?? null }, 'not withdrawn: nothing to take down');
     return;
   }
-  const released = await removeRelease(deps.storage, submissionId);
   // Every output of every processing attempt (master, previews, poster, the contributor's clean subtitles):
   // the contributor is told their clip is deleted. The moderators' captioned previews show the clip too, and
   // their caption versions hold the contributor's words. The raw original goes with the retention job.
-  const outputs = await deps.storage.list(outputsPrefix(submissionId));
-  const captioned = await deps.storage.list(captionsPrefix(submissionId));
-  await Promise.all([...outputs, ...captioned].map((key) => deps.storage.remove(key)));
+  const removed = await removeWithdrawnObjects(deps.storage, submissionId);
   const captionVersions = await removeCaptionVersions(deps.db.captionVersions, submissionId);
   await markTakenDown(deps.db.submissions, submissionId, new Date());
   // The teams' tools hear of it (only for a clip that had been released).
   await queueWebhooks(deps, found, 'withdrawal', new Date());
-  log.info({ releaseObjects: released, outputs: outputs.length, captionVersions }, 'withdrawn clip taken down');
+  log.info({ releaseObjects: removed.release, outputs: removed.outputs, captionVersions }, 'withdrawn clip taken down');
 }

@@ -155,6 +155,7 @@ export const en = {
   'review.withCaptions': 'Show with captions',
   'review.withoutCaptions': 'Show without captions',
   'review.noPreview': 'There is no preview of this clip.',
+  'review.mediaDeleted': 'This clip was declined: its media (original, preview, poster, captions and their versions) were deleted on {at}, after the {days}-day retention period.',
   'review.videoFallback': 'Your browser cannot play this video here. Download it:',
   'review.captionsTrack': 'Captions',
   'review.facts': 'Media',

@@ -47,7 +47,7 @@ function megabytes(bytes: number): string {
   return `${(bytes / 1_000_000).toFixed(1)} MB`;
 }
 
-export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: string; audit: AuditEntry[]; captions: string | null; captionVersions?: Array<Omit<CaptionVersion, 'cues'>>; withdrawn?: boolean; claimMinutes: number }) {
+export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: string; audit: AuditEntry[]; captions: string | null; captionVersions?: Array<Omit<CaptionVersion, 'cues'>>; withdrawn?: boolean; claimMinutes: number; declinedDays: number }) {
   const { ctx, view, me } = props;
   const { t } = ctx;
   const { submission, campaign, entry, claim } = view;
@@ -93,6 +93,10 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
                 </p>
               )}
             </>
+          ) : submission.mediaDeletedAt ? (
+            <p class="notice" data-testid="media-deleted">
+              {t('review.mediaDeleted', { at: formatDateTime(ctx.lang, submission.mediaDeletedAt), days: props.declinedDays })}
+            </p>
           ) : (
             <p>{t('review.noPreview')}</p>
           )}
@@ -115,9 +119,11 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
             })}
           </ul>
           )}
-          <p>
-            <a href={`/staff/review/${id}/captions`}>{t('captions.edit')}</a>
-          </p>
+          {!submission.mediaDeletedAt && (
+            <p>
+              <a href={`/staff/review/${id}/captions`}>{t('captions.edit')}</a>
+            </p>
+          )}
           <h2>{t('review.facts')}</h2>
           <dl class="facts">
             <dt>{t('review.duration')}</dt>
@@ -129,9 +135,11 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
             <dt>{t('review.orientation')}</dt>
             <dd>{orientation ? t(`review.orientation.${orientation}`) : t('review.none')}</dd>
           </dl>
-          <p>
-            <a href={`/staff/review/${id}/original`}>{t('review.downloadOriginal')}</a>
-          </p>
+          {!submission.originalDeletedAt && (
+            <p>
+              <a href={`/staff/review/${id}/original`}>{t('review.downloadOriginal')}</a>
+            </p>
+          )}
         </section>
 
         <section class="details">
