@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto';
+import { Types } from 'mongoose';
+import { createSubmission } from '../../server/services/submission.service';
+import { parseFields } from '../../server/upload/submission-fields';
+import { originalKey } from '../../shared/storage/keys';
+import type { Submission } from '../../shared/submissions/submission.model';
+import { smallMp4 } from '../helpers/fixtures';
+import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
+import { createUpload, headUpload, rawPatch, uploadMetadata } from '../helpers/tus-requests';
+import { runWorker, workerDeps } from '../helpers/worker-env';
+
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * The last step of a resumable upload (the submission's creation) meets an outage: the upload is kept and
+ * the finish is run again later, by the client's next HEAD or by the sweep; exactly one submission results.
+ */
+describe('a resumable upload whose finish meets a database outage', () => {
+  let app: TestApp;
+  let clip: Buffer;
+
+  beforeEach(async () => {
+    app = await startTestApp();
+    await seedDemoCampaign(app.deps);
+    clip = await smallMp4();
+  });
+  afterEach(async () => {
+    await app.close();
+  });
+
+  /** Creates an upload, takes the database away, and sends every byte: the finish fails. */
+  async function finishDuringOutage() {
+    const { id } = await createUpload(app.baseUrl, clip.length, uploadMetadata().metadata);
+    await app.services.db.connection.close();
+    const answer = await rawPatch(app.baseUrl, id!, 0, clip).answer;
+    return { id: id!, answer };
+  }
+
+  async function databaseBack() {
+    await app.services.db.connection.openUri(app.config.mongo.url);
+  }
+
+  async function submissionsOf(id: string) {
+    return app.services.db.submissions.find({ _id: new Types.ObjectId(id) }).lean<Submission[]>();
+  }
+
+  test('when the database is down as the last byte arrives, then the PATCH is answered 503 database_unavailable with Retry-After and the clip and its tus record are kept', async () => {
+    const { id, answer } = await finishDuringOutage();
+    expect({ status: answer.status, code: (JSON.parse(answer.body) as { code: string }).code }).toEqual({ status: 503, code: 'database_unavailable' });
+    expect(Number(answer.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await app.services.storage.list(`originals/${id}/`)).sort()).toEqual([originalKey(id), `${originalKey(id)}.info`]);
+  }, 30_000);
+
+  test('when the client asks where the upload stands (HEAD) while the database is still down, then it hears 503 (not offset = size); once it is back, the HEAD makes exactly one submission with the clip\'s SHA-256, which the worker processes', async () => {
+    const { id } = await finishDuringOutage();
+    const stillDown = await headUpload(app.baseUrl, id);
+    expect(stillDown.status).toBe(503);
+    expect(Number(stillDown.retryAfter)).toBeGreaterThan(0);
+
+    await databaseBack();
+    const head = await headUpload(app.baseUrl, id);
+    expect({ status: head.status, offset: head.offset }).toEqual({ status: 200, offset: clip.length });
+    const again = await headUpload(app.baseUrl, id);
+    expect(again.status).toBe(200);
+    const made = await submissionsOf(id);
+    expect(made).toHaveLength(1);
+    expect(made[0]!.original).toMatchObject({ bytes: clip.length, sha256: sha256(clip), contentType: 'video/mp4' });
+    expect(made[0]!.status).toBe('received');
+    const processed = await runWorker(workerDeps(app), id);
+    expect(processed.status).not.toBe('received');
+    expect(processed.status).not.toBe('failed');
+  }, 120_000);
+
+  test('when the client sends the final PATCH again after the outage, then it gets the receipt and still one submission exists', async () => {
+    const { id } = await finishDuringOutage();
+    await databaseBack();
+    const answer = await rawPatch(app.baseUrl, id, clip.length, Buffer.alloc(0)).answer;
+    expect({ status: answer.status, body: JSON.parse(answer.body) as unknown }).toEqual({
+      status: 200,
+      body: { id, status: 'received', statusUrl: `/api/submissions/${id}/status` },
+    });
+    const second = await rawPatch(app.baseUrl, id, clip.length, Buffer.alloc(0)).answer;
+    expect(second.status).toBe(200);
+    expect(await submissionsOf(id)).toHaveLength(1);
+  }, 30_000);
+
+  test('when the client never comes back, then the sweep finishes the upload once the database is back (not while it is down, not twice), and a later HEAD finds it done', async () => {
+    const { id } = await finishDuringOutage();
+    const sweep = app.tus;
+    // A minute must pass after the last byte before the sweep takes an upload (its PATCH may still be finishing).
+    expect(await sweep.finishPending()).toBe(0);
+    await expect(sweep.finishPending(0)).rejects.toMatchObject({ code: 'database_unavailable' });
+    expect(await app.services.storage.list(originalKey(id))).toContain(originalKey(id));
+
+    await databaseBack();
+    expect(await sweep.finishPending(0)).toBe(1);
+    expect(await sweep.finishPending(0)).toBe(0);
+    const made = await submissionsOf(id);
+    expect(made).toHaveLength(1);
+    expect(made[0]!.original).toMatchObject({ bytes: clip.length, sha256: sha256(clip) });
+    expect((await headUpload(app.baseUrl, id)).status).toBe(200);
+  }, 30_000);
+
+  test('when createSubmission runs twice for one upload id, then one submission exists and the second run succeeds', async () => {
+    const id = new Types.ObjectId().toHexString();
+    const { metadata } = uploadMetadata();
+    const params = {
+      id,
+      input: parseFields({ campaign: 'demo', organisation: 'BNP', country: 'BY', language: 'be', title: 'Салідарнасць', consent: metadata.consent }),
+      video: { key: originalKey(id), bytes: clip.length, sha256: sha256(clip), contentType: 'video/mp4' },
+      subtitles: null,
+      statusTokenHash: metadata.statusTokenHash,
+    };
+    await createSubmission(app.deps, params);
+    await expect(createSubmission(app.deps, params)).resolves.toEqual({ id, statusToken: null });
+    expect(await submissionsOf(id)).toHaveLength(1);
+  }, 30_000);
+});
