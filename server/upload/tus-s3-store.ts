@@ -13,7 +13,6 @@ import { ERRORS, type Upload } from '@tus/utils';
 import { isAppError, storageUnavailable } from '../../shared/errors';
 import { ByteInspection } from './inspect-stream';
 import { StallWatch } from './stall-watch';
-import { uploadStalled } from './upload-body';
 
 /** Native CRC32 (Node ≥ 20.15); without it the SDK computes the parts' CRC32 itself. */
 const crc32: ((data: Uint8Array, value?: number) => number) | undefined = typeof zlib.crc32 === 'function' ? zlib.crc32 : undefined;
@@ -365,7 +364,7 @@ export class TusS3Store<T> extends S3Store {
     let last: Part | undefined = previousLast;
     let incompleteEtag: string | undefined;
     // A request that stalls (or trickles) while the store waits for it is ended; what arrived is kept.
-    const watch = this.idleSeconds > 0 ? new StallWatch(this.idleSeconds, () => readStream.destroy(uploadStalled(this.idleSeconds))) : null;
+    const watch = this.idleSeconds > 0 ? new StallWatch(this.idleSeconds, (error) => readStream.destroy(error)) : null;
 
     const sendPart = async (buffer: Buffer, length: number, checksum: number) => {
       const number = partNumber;

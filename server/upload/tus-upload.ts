@@ -16,7 +16,6 @@ import { parseFields } from './submission-fields';
 import { TusS3Store } from './tus-s3-store';
 import { uploadAborted } from './s3-storage-engine';
 import { StallWatch } from './stall-watch';
-import { uploadStalled } from './upload-body';
 import { BUSY_RETRY_AFTER_SECONDS } from '../middleware/upload-slots';
 import { subtitlesTarget, videoTooLarge } from './upload-targets';
 
@@ -206,7 +205,7 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
       if (!body.readableEnded) inspect.destroy(uploadAborted());
     });
     // A body that stalls or trickles while the server waits for it is cut off, as the multipart API does.
-    const watch = new StallWatch(config.upload.idleSeconds, () => inspect.destroy(uploadStalled(config.upload.idleSeconds)), () => body.isPaused());
+    const watch = new StallWatch(config.upload.idleSeconds, (error) => inspect.destroy(error), () => body.isPaused());
     body.on('data', (chunk: Buffer) => watch.arrive(chunk.length));
     body.pipe(inspect);
     try {
