@@ -287,6 +287,9 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
       const answer = refusal ? tusError(refusal) : 'status_code' in error ? error : undefined;
       if (answer?.status_code === 503) {
         (req as { runtime?: { node?: { res?: { setHeader(name: string, value: string): void } } } }).runtime?.node?.res?.setHeader('Retry-After', String(BUSY_RETRY_AFTER_SECONDS));
+        // A HEAD (where does the upload stand?) answered anything but 2xx or 423 makes tus-js-client start a
+        // new upload, leaving this one (complete, perhaps, and about to become a submission): 423 is retried.
+        if (req.method === 'HEAD') return { ...answer, status_code: 423 };
       }
       if (answer) return answer;
       logger.error({ err: error }, 'resumable upload failed');

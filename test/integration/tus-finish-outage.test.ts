@@ -51,10 +51,11 @@ describe('a resumable upload whose finish meets a database outage', () => {
     expect((await app.services.storage.list(`originals/${id}/`)).sort()).toEqual([originalKey(id), `${originalKey(id)}.info`]);
   }, 30_000);
 
-  test('when the client asks where the upload stands (HEAD) while the database is still down, then it hears 503 (not offset = size); once it is back, the HEAD makes exactly one submission with the clip\'s SHA-256, which the worker processes', async () => {
+  test('when the client asks where the upload stands (HEAD) while the database is still down, then it hears 423 with Retry-After (not offset = size); once it is back, the HEAD makes exactly one submission with the clip\'s SHA-256, which the worker processes', async () => {
     const { id } = await finishDuringOutage();
+    // 423, not 503: tus-js-client retries a HEAD's 423, and starts a new upload on any other failure.
     const stillDown = await headUpload(app.baseUrl, id);
-    expect(stillDown.status).toBe(503);
+    expect(stillDown.status).toBe(423);
     expect(Number(stillDown.retryAfter)).toBeGreaterThan(0);
 
     await databaseBack();
