@@ -1,5 +1,9 @@
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Types } from 'mongoose';
+import { startLocalMinio } from '../../infra/local/services';
 import { createSubmission } from '../../server/services/submission.service';
 import { parseFields } from '../../server/upload/submission-fields';
 import { originalKey } from '../../shared/storage/keys';
@@ -116,4 +120,52 @@ describe('a resumable upload whose finish meets a database outage', () => {
     await expect(createSubmission(app.deps, params)).resolves.toEqual({ id, statusToken: null });
     expect(await submissionsOf(id)).toHaveLength(1);
   }, 30_000);
+});
+
+describe('a resumable upload finished in another process after a database and an S3 outage (a real MinIO stopped and started again)', () => {
+  let dataDir: string;
+  let minio: Awaited<ReturnType<typeof startLocalMinio>>;
+  let first: TestApp;
+  let second: TestApp;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'solidarity-minio-'));
+    minio = await startLocalMinio({ dataDir });
+    first = await startTestApp({ S3_ENDPOINT: minio.endpoint });
+    // Another process on the same database, bucket and queue (it never saw the clip's bytes arrive).
+    const { MONGO_URL, QUEUE_PREFIX, S3_BUCKET } = first.env as Record<string, string>;
+    second = await startTestApp({ S3_ENDPOINT: minio.endpoint, MONGO_URL, QUEUE_PREFIX, S3_BUCKET });
+    await seedDemoCampaign(first.deps);
+  }, 60_000);
+  afterAll(async () => {
+    await first?.close();
+    await second?.close();
+    await minio?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  test('when the finish fails (database), then S3 is down at the client\'s next HEAD (in another process), then both are back, then that process reads the clip back and makes the one submission with its SHA-256; the first process\'s sweep makes none', async () => {
+    const clip = await smallMp4();
+    const { id } = await createUpload(first.baseUrl, clip.length, uploadMetadata().metadata);
+    await first.services.db.connection.close();
+    const answer = await rawPatch(first.baseUrl, id!, 0, clip).answer;
+    expect({ status: answer.status, code: (JSON.parse(answer.body) as { code: string }).code }).toEqual({ status: 503, code: 'database_unavailable' });
+
+    await minio.stop();
+    const down = await headUpload(second.baseUrl, id!);
+    expect({ status: down.status, retryAfter: Number(down.retryAfter) > 0 }).toEqual({ status: 423, retryAfter: true });
+    await expect(second.tus.finishPending(0)).rejects.toMatchObject({ code: 'storage_unavailable' });
+
+    minio = await startLocalMinio({ dataDir, port: minio.port });
+    const head = await headUpload(second.baseUrl, id!);
+    expect({ status: head.status, offset: head.offset }).toEqual({ status: 200, offset: clip.length });
+    const made = await second.services.db.submissions.find({ _id: new Types.ObjectId(id) }).lean<Submission[]>();
+    expect(made).toHaveLength(1);
+    expect(made[0]!.original).toMatchObject({ bytes: clip.length, sha256: sha256(clip), contentType: 'video/mp4' });
+
+    await first.services.db.connection.openUri(first.config.mongo.url);
+    expect(await first.tus.finishPending(0)).toBe(0);
+    expect((await headUpload(first.baseUrl, id!)).status).toBe(200);
+    expect(await first.services.db.submissions.countDocuments({ _id: new Types.ObjectId(id) })).toBe(1);
+  }, 90_000);
 });
