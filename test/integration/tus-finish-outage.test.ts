@@ -133,8 +133,8 @@ describe('a resumable upload finished in another process after a database and an
     minio = await startLocalMinio({ dataDir });
     first = await startTestApp({ S3_ENDPOINT: minio.endpoint });
     // Another process on the same database, bucket and queue (it never saw the clip's bytes arrive).
-    const { MONGO_URL, QUEUE_PREFIX, S3_BUCKET } = first.env as Record<string, string>;
-    second = await startTestApp({ S3_ENDPOINT: minio.endpoint, MONGO_URL, QUEUE_PREFIX, S3_BUCKET });
+    const shared = (name: string) => first.env[name] ?? '';
+    second = await startTestApp({ S3_ENDPOINT: minio.endpoint, MONGO_URL: shared('MONGO_URL'), QUEUE_PREFIX: shared('QUEUE_PREFIX'), S3_BUCKET: shared('S3_BUCKET') });
     await seedDemoCampaign(first.deps);
   }, 60_000);
   afterAll(async () => {
