@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HeadObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { Types } from 'mongoose';
 import { startLocalMinio } from '../../infra/local/services';
 import { createSubmission } from '../../server/services/submission.service';
@@ -104,6 +105,21 @@ describe('a resumable upload whose finish meets a database outage', () => {
     expect(made).toHaveLength(1);
     expect(made[0]!.original).toMatchObject({ bytes: clip.length, sha256: sha256(clip) });
     expect((await headUpload(app.baseUrl, id)).status).toBe(200);
+  }, 30_000);
+
+  test('when every byte arrived but S3 failed as the parts were put together (the multipart upload is still open), then the next HEAD completes the object and makes the submission (it was taken for removed: 404)', async () => {
+    const { id } = await createUpload(app.baseUrl, clip.length, uploadMetadata().metadata);
+    const key = originalKey(id!);
+    const { client } = app.services.storage;
+    const bucket = app.config.s3.bucket;
+    // What the store leaves when CompleteMultipartUpload fails: all the parts, stored; no object.
+    const info = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: `${key}.info` }));
+    await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: info.Metadata!['upload-id'], PartNumber: 1, Body: clip, ChecksumAlgorithm: 'CRC32' }));
+    const head = await headUpload(app.baseUrl, id!);
+    expect({ status: head.status, offset: head.offset }).toEqual({ status: 200, offset: clip.length });
+    const made = await submissionsOf(id!);
+    expect(made).toHaveLength(1);
+    expect(made[0]!.original).toMatchObject({ bytes: clip.length, sha256: sha256(clip) });
   }, 30_000);
 
   test('when createSubmission runs twice for one upload id, then one submission exists and the second run succeeds', async () => {
