@@ -28,6 +28,15 @@ async function main(): Promise<void> {
     );
   }, 3600_000);
   cleanup.unref();
+  // Complete resumable uploads whose finish failed (storage or database down at that moment) and that their
+  // client did not come back for: their submission is made once the finish succeeds (idempotent, locked).
+  const finishing = setInterval(() => {
+    tus.finishPending().then(
+      (finished) => finished > 0 && logger.info({ finished }, 'finished complete resumable uploads left without a submission'),
+      (error: unknown) => logger.warn({ err: error }, 'could not look for complete resumable uploads without a submission'),
+    );
+  }, 60_000);
+  finishing.unref();
 
   const server = app.listen(config.http.port, config.http.host);
   // A 2 GiB clip from a phone on a slow network takes far longer than Node's default 5 minutes per request:

@@ -82,14 +82,18 @@ export const MORE_PATHS = {
   '/tus/{id}': {
     head: {
       summary: 'How much of the upload the server holds (Upload-Offset): resume from there',
+      description:
+        'Of a complete upload whose last step failed (storage or database down), the HEAD runs that step again: Upload-Offset ' +
+        'equals Upload-Length only once the submission exists. Until then, and whenever storage or the database is down, ' +
+        'the answer is 423 with Retry-After (not 503: tus-js-client starts a new upload when a HEAD fails otherwise): ask again.',
       parameters: [idParameter, tusResumable],
       responses: {
         '200': { description: 'Upload-Offset, Upload-Length' },
         '404': problem,
         '410': { description: 'expired' },
+        // With Retry-After: the upload is kept (storage or database down, or its last step not yet done); ask again later.
+        '423': { description: 'not answerable now: ask again after Retry-After' },
         '429': problem,
-        // storage_unavailable, with Retry-After: the upload is kept, ask again later.
-        '503': problem,
       },
     },
     patch: {
@@ -101,7 +105,11 @@ export const MORE_PATHS = {
         '(`{"id","status":"received","statusUrl"}`; the status token is the one the client made) or the refusal as problem+json. ' +
         '409 `upload_offset_mismatch` when Upload-Offset is not the server’s (HEAD and continue). A request that brings ' +
         'less than 1 KiB in UPLOAD_IDLE_SECONDS is cut off (408 `upload_stalled`); storage down is 503 `storage_unavailable` ' +
-        'with Retry-After; in both, what was stored is kept: HEAD and continue. 423 `upload_locked`: another request still ' +
+        'with Retry-After; in both, what was stored is kept: HEAD and continue. When storage or the database fails at the ' +
+        'last step (reading the clip back, making the submission), the request that completes the upload answers 503 ' +
+        '`storage_unavailable` / `database_unavailable` with Retry-After and the whole upload is kept: its last step runs ' +
+        'again at the next HEAD or PATCH (at the upload’s length, with an empty body: 200 and the receipt), or by the ' +
+        'server within minutes; only a refusal (4xx) removes it. 423 `upload_locked`: another request still ' +
         'holds the upload (it is asked to let go): try again. HEAD, PATCH, DELETE and the subtitle file count against the ' +
         'per-client request limit (429).',
       parameters: [

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Types } from 'mongoose';
 import { STATE_DESCRIPTIONS } from '../../shared/submissions/submission-states';
-import { AppError, databaseUnavailable, isDatabaseUnavailable, queueUnavailable } from '../../shared/errors';
+import { AppError, databaseUnavailable, isDatabaseUnavailable, isDuplicateKey, queueUnavailable } from '../../shared/errors';
 import { initialProcessing } from '../../shared/submissions/processing';
 import type { StoredObject, Submission, SubmissionConsent } from '../../shared/submissions/submission.model';
 import type { ServerDeps } from '../deps';
@@ -62,8 +62,9 @@ export function checkConsent(campaign: Parameters<typeof currentConsent>[0], con
 }
 
 /**
- * Records an uploaded clip and queues it. The objects are already in S3; if anything here fails,
- * the caller removes them, and a document written here is removed again, so nothing is left half-stored.
+ * Records an uploaded clip and queues it. The objects are already in S3; if anything here fails, a document
+ * written here is removed again, and the caller removes the objects (the multipart API) or keeps them to run
+ * this again (a resumable upload's finish): idempotent for one id.
  */
 export async function createSubmission(
   deps: Deps,
@@ -106,19 +107,33 @@ export async function createSubmission(
     rejection: null,
     history: [],
   };
+  // The id is the upload's: a second run for the same upload (its first failed part-way, or ran at the same
+  // time) finds the document the first one wrote (a unique _id insert is atomic) and makes no second one.
+  let created = true;
   try {
     await db.submissions.create(doc);
   } catch (error) {
     if (isDatabaseUnavailable(error)) throw databaseUnavailable(error);
-    throw error;
+    if (!isDuplicateKey(error)) throw error;
+    created = false;
+  }
+  if (!created) {
+    const existing = await db.submissions.findById(doc._id, { status: 1 }).lean<Pick<Submission, 'status'>>().catch((error: unknown) => {
+      throw isDatabaseUnavailable(error) ? databaseUnavailable(error) : error;
+    });
+    // Past `received`, its job ran; else it is queued again (the job id is the submission's: never twice).
+    if (existing && existing.status !== 'received') return { id, statusToken };
   }
 
   try {
     await queue.enqueue('process-submission', { submissionId: id });
   } catch (error) {
-    await db.submissions.deleteOne({ _id: doc._id }).catch((cleanupError: unknown) => {
-      deps.logger.error({ err: cleanupError, submissionId: id }, 'could not remove the submission after the queue failed');
-    });
+    // Only the run that wrote the document removes it (and only then is the clip's upload refused or retried whole).
+    if (created) {
+      await db.submissions.deleteOne({ _id: doc._id }).catch((cleanupError: unknown) => {
+        deps.logger.error({ err: cleanupError, submissionId: id }, 'could not remove the submission after the queue failed');
+      });
+    }
     throw queueUnavailable(error);
   }
   return { id, statusToken };

@@ -1,9 +1,21 @@
-import { IDLE_MIN_BYTES } from './upload-body';
+import { AppError } from '../../shared/errors';
+
+/** Less than this in one idle period, while the server is ready for more, is a stalled (or trickling) upload. */
+export const IDLE_MIN_BYTES = 1024;
+
+export function uploadStalled(idleSeconds: number): AppError {
+  return new AppError(
+    'upload_stalled',
+    408,
+    `The upload stalled: almost nothing arrived for ${idleSeconds} seconds. Please try again on a steadier connection.`,
+  );
+}
 
 /**
  * Watches a body arrive while the server reads it: when less than IDLE_MIN_BYTES arrive in one idle period
  * although the reader was waiting for bytes the whole period (not held up by storage), `onStall` is called
- * once. The multipart API's UploadBody makes the same check inline.
+ * once with `upload_stalled` (408). The one stall check of every upload route: the multipart API's body
+ * (UploadBody), a tus PATCH (TusS3Store) and a tus subtitle PUT.
  */
 export class StallWatch {
   private arrived = 0;
@@ -11,10 +23,10 @@ export class StallWatch {
   private holding = 0;
   private readonly timer: NodeJS.Timeout;
 
-  /** `heldUp`: whether the reader is held up by the server right now (e.g. a paused pipe). */
+  /** `heldUpNow`: whether the reader is held up by the server right now (a paused pipe, back-pressure, the body ended). */
   constructor(
-    idleSeconds: number,
-    private readonly onStall: () => void,
+    private readonly idleSeconds: number,
+    private readonly onStall: (error: AppError) => void,
     private readonly heldUpNow: () => boolean = () => false,
   ) {
     this.timer = setInterval(() => this.check(), idleSeconds * 1000);
@@ -47,6 +59,6 @@ export class StallWatch {
     this.heldUp = false;
     if (heldUp || arrived >= IDLE_MIN_BYTES) return;
     this.stop();
-    this.onStall();
+    this.onStall(uploadStalled(this.idleSeconds));
   }
 }

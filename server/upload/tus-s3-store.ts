@@ -13,7 +13,6 @@ import { isAppError, storageUnavailable } from '../../shared/errors';
 import { crc32, crc32Header } from '../../shared/storage/checksum';
 import { ByteInspection } from './inspect-stream';
 import { StallWatch } from './stall-watch';
-import { uploadStalled } from './upload-body';
 
 /**
  * A refusal of the upload itself (not a video, too large): everything stored for it goes. A stalled request
@@ -139,16 +138,51 @@ export class TusS3Store<T> extends S3Store {
     });
     const upload = await fromStorage(super.getUpload(id));
     if (upload.size === undefined || upload.offset !== upload.size) return upload;
-    const exists = await this.client.headObject({ Bucket: this.bucket, Key: id }).then(
+    if (await this.objectExists(id)) return upload;
+    // Every byte arrived but S3 failed while the parts were put together (the PATCH was answered 503): the
+    // multipart upload is still there. It is completed now, and the upload goes on to its finish.
+    const metadata = await fromStorage(this.getMetadata(id));
+    const parts = await this.retrieveParts(id).catch((error: unknown) => {
+      if (isNotFound(error) || (error as { name?: string }).name === 'NoSuchUpload') return null;
+      throw storageUnavailable(error);
+    });
+    if (parts && parts.length > 0 && parts.reduce((sum, part) => sum + (part.Size ?? 0), 0) === upload.size) {
+      await fromStorage(this.finishMultipartUpload(metadata, parts));
+      await fromStorage(this.completeMetadata(metadata.file));
+      return upload;
+    }
+    await this.clearCache(id);
+    throw ERRORS.FILE_NOT_FOUND;
+  }
+
+  private objectExists(id: string): Promise<boolean> {
+    return this.client.headObject({ Bucket: this.bucket, Key: id }).then(
       () => true,
       (error: unknown) => {
         if (isNotFound(error)) return false;
         throw storageUnavailable(error);
       },
     );
-    if (exists) return upload;
-    await this.clearCache(id);
-    throw ERRORS.FILE_NOT_FOUND;
+  }
+
+  /**
+   * The uploads whose clip is complete in the bucket under `prefix` (the object and tus's description
+   * both there), with when the object was completed: the sweep re-runs the finish of those without a submission.
+   */
+  async completeUploads(prefix: string): Promise<Array<{ id: string; completedAt: Date }>> {
+    const objects = new Map<string, Date>();
+    const described = new Set<string>();
+    let ContinuationToken: string | undefined;
+    do {
+      const page = await fromStorage(this.client.listObjectsV2({ Bucket: this.bucket, Prefix: prefix, ContinuationToken }));
+      for (const { Key, LastModified } of page.Contents ?? []) {
+        if (!Key) continue;
+        if (Key.endsWith('.info')) described.add(Key.slice(0, -'.info'.length));
+        else if (LastModified) objects.set(Key, LastModified);
+      }
+      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (ContinuationToken);
+    return [...objects].filter(([id]) => described.has(id)).map(([id, completedAt]) => ({ id, completedAt }));
   }
 
   /** s3-store's clean-up of abandoned uploads, and what was stored beside them. */
@@ -199,6 +233,8 @@ export class TusS3Store<T> extends S3Store {
     let sent: Awaited<ReturnType<TusS3Store<T>['sendParts']>>;
     try {
       metadata = await fromStorage(this.getMetadata(id));
+      // A PATCH at the end of an upload already complete (its finish is run again by the caller): nothing to write.
+      if (offset > 0 && metadata.file.size === offset && (await this.objectExists(id))) return offset;
       const parts = await fromStorage(this.retrieveParts(id));
       const lastPart = parts.at(-1);
       const incomplete = await fromStorage(this.readIncompletePart(id));
@@ -319,7 +355,7 @@ export class TusS3Store<T> extends S3Store {
     let last: Part | undefined = previousLast;
     let incompleteEtag: string | undefined;
     // A request that stalls (or trickles) while the store waits for it is ended; what arrived is kept.
-    const watch = this.idleSeconds > 0 ? new StallWatch(this.idleSeconds, () => readStream.destroy(uploadStalled(this.idleSeconds))) : null;
+    const watch = this.idleSeconds > 0 ? new StallWatch(this.idleSeconds, (error) => readStream.destroy(error)) : null;
 
     const sendPart = async (buffer: Buffer, length: number, checksum: number) => {
       const number = partNumber;

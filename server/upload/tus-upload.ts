@@ -1,6 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { Writable, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
 import { Types } from 'mongoose';
 import { Server, type ServerOptions } from '@tus/server';
 import { ERRORS, type Upload } from '@tus/utils';
@@ -8,17 +7,17 @@ import { AppError, isAppError, storageUnavailable } from '../../shared/errors';
 import { originalKey, originalSubtitlesKey } from '../../shared/storage/keys';
 import type { ServerDeps } from '../deps';
 import { findOpenCampaign } from '../services/campaign.service';
-import { checkSubmissionInput, createSubmission, hashStatusToken } from '../services/submission.service';
+import { checkSubmissionInput, hashStatusToken } from '../services/submission.service';
 import { ByteInspection, InspectStream } from './inspect-stream';
+import { submissionIdOf, tusFinisher } from './tus-finish';
 import type { RedisLocker } from './redis-locker';
 import { requireVideoContainer, SNIFF_BYTES, type SniffedVideo } from './sniff';
 import { parseFields } from './submission-fields';
 import { TusS3Store } from './tus-s3-store';
-import { uploadAborted, type UploadTarget } from './s3-storage-engine';
+import { uploadAborted } from './s3-storage-engine';
 import { StallWatch } from './stall-watch';
-import { uploadStalled } from './upload-body';
 import { BUSY_RETRY_AFTER_SECONDS } from '../middleware/upload-slots';
-import { subtitlesTarget, videoTarget, videoTooLarge } from './upload-targets';
+import { subtitlesTarget, videoTooLarge } from './upload-targets';
 
 /**
  * Resumable uploads (tus 1.0, @tus/server + @tus/s3-store) into the same bucket, at the key the clip
@@ -28,8 +27,9 @@ import { subtitlesTarget, videoTarget, videoTooLarge } from './upload-targets';
  *  - the bytes go through the same checks (sniffing, size limit, SHA-256: `ByteInspection`) as they arrive
  *    (TusS3Store), so a clip that is not a video is refused in its first request; when the upload was
  *    continued in another process or after a restart, the stored object is read back once through the
- *    same InspectStream instead. The submission is made by the same `createSubmission`. A refusal removes
- *    what was stored.
+ *    same InspectStream instead. The submission is made by the same `createSubmission` (tus-finish.ts).
+ *    A refusal removes what was stored; a failure of storage or the database at that last step keeps it
+ *    (503, Retry-After), and the finish is run again on the client's next HEAD or PATCH, or by the sweep.
  * The page makes the status token itself and sends only its SHA-256 (`statusTokenHash`), so a receipt
  * survives a lost final response: the page already knows the id (from the upload's URL) and the token.
  */
@@ -79,12 +79,6 @@ function protocolRefusal(error: unknown, config: ServerDeps['config']): AppError
   }
 }
 
-function submissionIdOf(uploadId: string): string {
-  const match = /^originals\/([a-f0-9]{24})\/video$/.exec(uploadId);
-  if (!match?.[1]) throw new AppError('upload_not_found', 404, 'No such upload.');
-  return match[1];
-}
-
 function fieldsOf(upload: Upload) {
   const metadata = { ...(upload.metadata ?? {}) };
   const statusTokenHash = metadata.statusTokenHash ?? '';
@@ -105,6 +99,11 @@ export interface TusUploads {
   datastore: TusS3Store<SniffedVideo>;
   /** Removes uploads abandoned for longer than the expiry (run by a timer in main.ts); returns how many. */
   cleanUpExpired(): Promise<number>;
+  /**
+   * Runs again the finish of complete uploads without a submission, their last byte older than `olderThanMs`
+   * (default a minute; run by the same timer); returns how many got their submission.
+   */
+  finishPending(olderThanMs?: number): Promise<number>;
   /**
    * Stores an unfinished upload's subtitle file, checked as the multipart API checks it (size, sniffing);
    * only for the holder of the upload's status token, and only if its creation said subtitles follow.
@@ -146,41 +145,33 @@ export function tusDatastore(deps: Pick<ServerDeps, 'config' | 'storage'>, expir
 export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
   const { config, storage, db, now, logger } = deps;
   const datastore = tusDatastore(deps);
+  const finisher = tusFinisher(deps, datastore, locker, fieldsOf);
+  /** A failure as tus answers it (tus's own errors with the project's codes). */
+  const answerOf = (error: unknown) => tusError(protocolRefusal(error, config) ?? error);
 
-  /** The checks made as the bytes arrived or, when they were not seen here from the start, made now. */
-  async function inspected(id: string, size: number) {
-    const arrived = datastore.arrived(originalKey(id), size);
-    if (!arrived) return inspectStored(videoTarget(config, id));
-    return { key: originalKey(id), bytes: arrived.bytes, sha256: arrived.sha256, contentType: arrived.result.contentType };
-  }
-
-  /** Reads a stored object once through the multipart route's checks: sniffing, size, SHA-256. */
-  async function inspectStored(target: UploadTarget) {
-    const inspect = new InspectStream({ headBytes: SNIFF_BYTES, maxBytes: target.maxBytes, tooLarge: target.tooLarge, inspectHead: target.inspectHead });
-    const sink = new Writable({ write: (_chunk, _encoding, callback) => callback() });
-    let source;
+  /** Complete uploads without a submission (their finish failed): finished now; returns how many were. */
+  let sweeping = false;
+  async function finishPending(olderThanMs?: number): Promise<number> {
+    // One sweep at a time in a process (a long read-back may outlast the timer's period).
+    if (sweeping) return 0;
+    sweeping = true;
     try {
-      source = await storage.download(target.key);
-    } catch (error) {
-      throw storageUnavailable(error);
+      return await finishAll(olderThanMs);
+    } finally {
+      sweeping = false;
     }
-    try {
-      await pipeline(source, inspect, sink);
-    } catch (error) {
-      if (isAppError(error)) throw error;
-      throw await inspect.inspection.then(() => storageUnavailable(error), (refusal: unknown) => refusal);
-    }
-    const { contentType } = await inspect.inspection;
-    return { key: target.key, bytes: inspect.bytesSeen, sha256: inspect.digest(), contentType };
   }
-
-  /** The subtitle file the creation announced: checked again (it is at most SUBTITLE_MAX_BYTES), or missing. */
-  async function announcedSubtitles(id: string) {
-    const target = subtitlesTarget(config, id);
-    if (!(await storage.list(target.key)).includes(target.key)) {
-      throw new AppError('subtitles_missing', 400, 'The subtitle file announced with this upload was not sent. Please send the clip again.');
+  async function finishAll(olderThanMs?: number): Promise<number> {
+    let finished = 0;
+    for (const id of await finisher.pending(olderThanMs)) {
+      try {
+        await finisher.finish(await datastore.getUpload(id));
+        finished += 1;
+      } catch (error) {
+        logger.warn({ err: error, submissionId: submissionIdOf(id) }, 'could not finish a complete resumable upload yet');
+      }
     }
-    return inspectStored(target);
+    return finished;
   }
 
   async function putSubtitles(id: string, statusToken: string, body: Readable, declaredBytes: number): Promise<void> {
@@ -214,7 +205,7 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
       if (!body.readableEnded) inspect.destroy(uploadAborted());
     });
     // A body that stalls or trickles while the server waits for it is cut off, as the multipart API does.
-    const watch = new StallWatch(config.upload.idleSeconds, () => inspect.destroy(uploadStalled(config.upload.idleSeconds)), () => body.isPaused());
+    const watch = new StallWatch(config.upload.idleSeconds, (error) => inspect.destroy(error), () => body.isPaused());
     body.on('data', (chunk: Buffer) => watch.arrive(chunk.length));
     body.pipe(inspect);
     try {
@@ -266,26 +257,27 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
       }
     },
 
+    async onIncomingRequest(req, id) {
+      // A HEAD of a complete upload whose finish failed (storage or database down) runs it again: the client
+      // hears 503 until the submission exists, and offset = size only then (a tus client takes that for done).
+      if (req.method !== 'HEAD') return;
+      const upload = await datastore.getUpload(id).catch(() => null);
+      if (!upload || upload.size === undefined || upload.offset !== upload.size) return;
+      await finisher.finish(upload).catch((error: unknown) => {
+        throw answerOf(error);
+      });
+    },
+
     async onUploadFinish(_req, upload) {
-      const id = submissionIdOf(upload.id);
-      try {
-        const { input, statusTokenHash, withSubtitles } = fieldsOf(upload);
-        const video = await inspected(id, upload.size ?? -1);
-        const subtitles = withSubtitles ? await announcedSubtitles(id) : null;
-        await createSubmission(deps, { id, input, video, subtitles, statusTokenHash });
-        logger.info({ submissionId: id, bytes: video.bytes }, 'submission received (resumable upload)');
-        return {
-          status_code: 200,
-          headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' },
-          body: JSON.stringify({ id, status: 'received', statusUrl: `/api/submissions/${id}/status` }),
-        };
-      } catch (error) {
-        // Nothing half-stored: a refused clip goes, with tus's record of it.
-        await datastore.discard(upload.id).catch((removeError: unknown) => {
-          logger.error({ err: removeError, submissionId: id }, 'could not remove a refused resumable upload');
-        });
-        throw tusError(error);
-      }
+      // Also for a PATCH at the end of an upload already complete: the finish is run again (idempotent).
+      const id = await finisher.finish(upload).catch((error: unknown) => {
+        throw answerOf(error);
+      });
+      return {
+        status_code: 200,
+        headers: { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' },
+        body: JSON.stringify({ id, status: 'received', statusUrl: `/api/submissions/${id}/status` }),
+      };
     },
 
     onResponseError(req, error) {
@@ -295,6 +287,9 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
       const answer = refusal ? tusError(refusal) : 'status_code' in error ? error : undefined;
       if (answer?.status_code === 503) {
         (req as { runtime?: { node?: { res?: { setHeader(name: string, value: string): void } } } }).runtime?.node?.res?.setHeader('Retry-After', String(BUSY_RETRY_AFTER_SECONDS));
+        // A HEAD (where does the upload stand?) answered anything but 2xx or 423 makes tus-js-client start a
+        // new upload, leaving this one (complete, perhaps, and about to become a submission): 423 is retried.
+        if (req.method === 'HEAD') return { ...answer, status_code: 423 };
       }
       if (answer) return answer;
       logger.error({ err: error }, 'resumable upload failed');
@@ -307,6 +302,7 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
     server,
     datastore,
     cleanUpExpired: () => server.cleanUpExpiredUploads(),
+    finishPending,
     putSubtitles,
   };
 }

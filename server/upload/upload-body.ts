@@ -1,18 +1,7 @@
 import { Transform, type TransformCallback, type Writable } from 'node:stream';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { StorageEngine } from 'multer';
-import { AppError } from '../../shared/errors';
-
-/** Less than this in one idle period, while the server is ready for more, is a stalled (or trickling) upload. */
-export const IDLE_MIN_BYTES = 1024;
-
-export function uploadStalled(idleSeconds: number): AppError {
-  return new AppError(
-    'upload_stalled',
-    408,
-    `The upload stalled: almost nothing arrived for ${idleSeconds} seconds. Please try again on a steadier connection.`,
-  );
-}
+import { StallWatch } from './stall-watch';
 
 /**
  * What multer reads instead of the request. Two reasons:
@@ -20,8 +9,8 @@ export function uploadStalled(idleSeconds: number): AppError {
  *   stops after an error, this stand-in waits until every part the storage engine was storing or removing
  *   has settled (multer itself does not wait when the part's stream failed), then ends: the error is reported
  *   (and answered) with nothing half-stored, without waiting for the rest of the body.
- * - It watches the body arrive: when less than IDLE_MIN_BYTES arrive in the idle time although the server is
- *   ready for more (no back-pressure from S3), the parser is stopped with `upload_stalled`.
+ * - It watches the body arrive (StallWatch): when less than IDLE_MIN_BYTES arrive in the idle time although
+ *   the server is ready for more (no back-pressure from S3), the parser is stopped with `upload_stalled`.
  */
 class UploadBody extends Transform {
   readonly headers: Request['headers'];
@@ -30,20 +19,19 @@ class UploadBody extends Transform {
   files: unknown;
   private parser: Writable | undefined;
   private readonly storing = new Set<Promise<void>>();
-  private arrived = 0;
-  private readonly watch: NodeJS.Timeout;
+  private readonly watch: StallWatch;
 
   constructor(
     private readonly request: Request,
     readonly res: Response,
-    private readonly idleSeconds: number,
+    idleSeconds: number,
   ) {
     super();
     this.headers = request.headers;
-    this.watch = setInterval(() => this.checkProgress(), idleSeconds * 1000);
-    this.watch.unref();
-    this.once('close', () => clearInterval(this.watch));
-    request.once('end', () => clearInterval(this.watch));
+    // Back-pressure (S3 slower than the client) is the server's doing, not a stall.
+    this.watch = new StallWatch(idleSeconds, (error) => this.stalled(error), () => this.writableNeedDrain || request.readableEnded || this.destroyed);
+    this.once('close', () => this.watch.stop());
+    request.once('end', () => this.watch.stop());
     request.once('close', () => {
       if (!request.readableEnded) this.destroy(new Error('Request aborted'));
     });
@@ -51,7 +39,7 @@ class UploadBody extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.arrived += chunk.length;
+    this.watch.arrive(chunk.length);
     callback(null, chunk);
   }
 
@@ -84,14 +72,7 @@ class UploadBody extends Transform {
     })();
   }
 
-  private checkProgress(): void {
-    const arrived = this.arrived;
-    this.arrived = 0;
-    // Back-pressure (S3 slower than the client) is the server's doing, not a stall.
-    if (this.writableNeedDrain || this.request.readableEnded || this.destroyed) return;
-    if (arrived >= IDLE_MIN_BYTES) return;
-    clearInterval(this.watch);
-    const error = uploadStalled(this.idleSeconds);
+  private stalled(error: Error): void {
     if (this.parser) this.parser.destroy(error);
     else this.destroy(error);
   }

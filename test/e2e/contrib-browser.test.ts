@@ -219,4 +219,38 @@ describe('campaign page in a real browser', () => {
     expect(submission.media?.audio).not.toBeNull();
     await context.close();
   }, 120_000);
+  test('when the database goes away as the clip\'s last byte arrives, then the page shows no receipt while the server answers 503 (then 423 to its HEADs), and shows it once the database is back and the one submission exists', async () => {
+    const { context, page } = await chrome.newPage({ locale: 'be-BY' });
+    await page.goto(`${app.baseUrl}/c/demo`);
+    await page.locator('form[data-ready]').waitFor();
+    await fillForm(page, { organisation: 'Ваш прафсаюз або арганізацыя', country: 'Краіна', title: 'Назва вашага звароту' });
+    await page.getByLabel('Відэафайл').setInputFiles(clip);
+    await page.locator('#preview:not([hidden])').waitFor();
+    // The upload is created with the database up; it goes away just before the clip's bytes are sent.
+    const before = await app.services.db.submissions.countDocuments();
+    let away = false;
+    await page.route('**/tus/*', async (route) => {
+      if (route.request().method() === 'PATCH' && !away) {
+        away = true;
+        await app.services.db.connection.close();
+      }
+      await route.continue();
+    });
+    const refusedPatch = page.waitForResponse((r) => r.request().method() === 'PATCH' && r.status() === 503);
+    const refusedHead = page.waitForResponse((r) => r.request().method() === 'HEAD' && r.status() === 423);
+    await page.getByRole('button', { name: 'Адправіць відэа' }).click();
+    const id = /\/tus\/([a-f0-9]{24})$/.exec((await refusedPatch).url())![1]!;
+    await refusedHead;
+    expect(await page.getByRole('heading', { name: 'Дзякуй — ваша відэа атрымана' }).isVisible()).toBe(false);
+    await chrome.shoot(page, '05-finish-waiting-be');
+
+    await app.services.db.connection.openUri(app.config.mongo.url);
+    await page.getByRole('heading', { name: 'Дзякуй — ваша відэа атрымана' }).waitFor({ timeout: 30_000 });
+    const link = (await page.getByTestId('receipt-link').textContent())!.trim();
+    expect(link).toMatch(new RegExp(`/s/${id}#`));
+    expect(await app.services.db.submissions.countDocuments({ _id: id })).toBe(1);
+    // No second upload was started (tus-js-client does that when a HEAD fails other than with 423).
+    expect(await app.services.db.submissions.countDocuments()).toBe(before + 1);
+    await context.close();
+  }, 120_000);
 });

@@ -9,6 +9,7 @@ import { Registry } from 'prom-client';
 import { createApp } from '../../server/app';
 import { createMetrics } from '../../server/services/metrics.service';
 import type { ServerDeps } from '../../server/deps';
+import type { TusUploads } from '../../server/upload/tus-upload';
 import { createCampaign, type NewCampaign } from '../../server/services/campaign.service';
 import demoCampaign from '../../infra/local/demo-campaign.json';
 
@@ -61,6 +62,8 @@ export interface TestApp {
   deps: ServerDeps;
   services: CoreServices;
   server: Server;
+  /** The app's resumable uploads (its sweep, as main.ts runs it). */
+  tus: TusUploads;
   close(): Promise<void>;
 }
 
@@ -85,7 +88,8 @@ export async function startTestApp(
     now,
     ...replace(config),
   };
-  const server = createApp(deps).listen(0, '127.0.0.1');
+  const app = createApp(deps);
+  const server = app.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   return {
@@ -95,6 +99,7 @@ export async function startTestApp(
     deps,
     services,
     server,
+    tus: app.locals.tus as TusUploads,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -234,6 +234,20 @@ export const contribScript = String.raw`
   function store(key, value) { try { if (value === null) localStorage.removeItem(key); else localStorage.setItem(key, value); } catch (e) { /* private mode */ } }
   function stored(key) { try { return localStorage.getItem(key); } catch (e) { return null; } }
 
+  /** Resolves once the submission exists (its status answers); retried a few times while it does not yet. */
+  function confirmed(id, token, attempt) {
+    var delays = [0, 1000, 3000, 5000, 10000];
+    return new Promise(function (resolve) { setTimeout(resolve, delays[attempt]); }).then(function () {
+      return fetch('/api/submissions/' + id + '/status', { headers: { Authorization: 'Bearer ' + token, Accept: 'application/json' }, cache: 'no-store' });
+    }).then(function (r) {
+      if (r.ok) return;
+      return r.json().catch(function () { return { code: 'http_' + r.status }; }).then(function (problem) { throw problem; });
+    }, function () { throw { code: 'network' }; }).catch(function (problem) {
+      if (attempt + 1 < delays.length) return confirmed(id, token, attempt + 1);
+      throw problem && problem.code === 'submission_not_found' ? { code: 'database_unavailable' } : problem;
+    });
+  }
+
   /**
    * The clip through tus (resumable): an interrupted upload continues where the server's copy stops, also
    * after a reload (the same file picked again) or a change of network. A subtitle file is announced at
@@ -305,7 +319,9 @@ export const contribScript = String.raw`
             var body = null;
             try { body = JSON.parse(response.getBody()); } catch (e) { /* not JSON */ }
             finish();
-            store(identity, null);
+            // 503 (storage or database down, also at the very end): the server keeps what arrived, so sending
+            // the same file again carries on (and only finishes the upload if every byte is there).
+            if (status !== 503) store(identity, null);
             reject(new Error(problemMessage(body || { code: 'http_' + status })));
             return;
           }
@@ -314,11 +330,17 @@ export const contribScript = String.raw`
           progressText.textContent = say('form.resuming');
           if (navigator.onLine) setTimeout(again, 2000);
         },
-        onSuccess: function (payload) {
+        onSuccess: function () {
           finish();
-          store(identity, null);
           var id = /\/tus\/([a-f0-9]{24})$/.exec(upload.url || '');
-          resolve({ id: id && id[1], statusToken: token });
+          // The server says the upload is complete only once its submission exists; the receipt is shown
+          // when the status endpoint confirms it (a proxy's cached or stray answer is not a receipt).
+          confirmed(id && id[1], token, 0).then(function () {
+            store(identity, null);
+            resolve({ id: id && id[1], statusToken: token });
+          }, function (problem) {
+            reject(new Error(problemMessage(problem)));
+          });
         },
       });
       upload.findPreviousUploads().then(function (previous) {
