@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Upload } from '@tus/utils';
 import { AppError, databaseUnavailable, isAppError, isDatabaseUnavailable, storageUnavailable } from '../../shared/errors';
-import { ALL_ORIGINALS_PREFIX, originalKey } from '../../shared/storage/keys';
+import { originalKey } from '../../shared/storage/keys';
 import type { StoredObject } from '../../shared/submissions/submission.model';
 import type { ServerDeps } from '../deps';
 import { createSubmission, type SubmissionInput } from '../services/submission.service';
@@ -32,8 +32,10 @@ export interface TusFinisher {
    * (storage, database or queue down) keeps it, to be run again on the client's next HEAD or PATCH, or by `sweep`.
    */
   finish(upload: Upload): Promise<string>;
-  /** The complete uploads under the originals without a submission, their last byte older than `olderThanMs`. */
+  /** Complete uploads whose finish began `olderThanMs` ago or earlier and made no submission yet (their tus ids). */
   pending(olderThanMs?: number): Promise<string[]>;
+  /** Drops an upload from the pending list (it no longer exists). */
+  forget(uploadId: string): Promise<void>;
 }
 
 /** An upload's own metadata, as the creation checked it. */
@@ -43,6 +45,15 @@ export function tusFinisher(deps: ServerDeps, datastore: TusS3Store<SniffedVideo
   const { config, storage, db, logger } = deps;
   /** Uploads whose bytes were checked as they arrived while their finish failed: kept for the next run. */
   const waiting = new Map<string, StoredObject>();
+  /**
+   * The uploads whose finish has begun and not ended (made or refused), in Redis (a sorted set: upload id →
+   * when its finish first began), shared by the server's processes. A finish that failed, or whose process
+   * died, stays in it for the sweep; the sweep reads only these, never a listing of every stored original.
+   */
+  const PENDING = `${config.redis.queuePrefix}:tus:finish-pending`;
+  const forget = async (uploadId: string) => {
+    await locker.redis.zrem(PENDING, uploadId);
+  };
 
   /** Reads a stored object once through the multipart route's checks: sniffing, size, SHA-256. */
   async function inspectStored(target: UploadTarget): Promise<StoredObject> {
@@ -104,8 +115,10 @@ export function tusFinisher(deps: ServerDeps, datastore: TusS3Store<SniffedVideo
     const lock = locker.newLock(`${upload.id}:finish`);
     await lock.lock(new AbortController().signal, () => undefined);
     try {
+      await locker.redis.zadd(PENDING, 'NX', Date.now(), upload.id);
       if ((await withSubmission([id])).has(id)) {
         waiting.delete(id);
+        await forget(upload.id);
         return id;
       }
       const fields = fieldsOf(upload);
@@ -113,6 +126,7 @@ export function tusFinisher(deps: ServerDeps, datastore: TusS3Store<SniffedVideo
       const subtitles = fields.withSubtitles ? await announcedSubtitles(id) : null;
       await createSubmission(deps, { id, input: fields.input, video, subtitles, statusTokenHash: fields.statusTokenHash });
       waiting.delete(id);
+      await forget(upload.id);
       logger.info({ submissionId: id, bytes: video.bytes }, 'submission received (resumable upload)');
       return id;
     } catch (error) {
@@ -122,6 +136,7 @@ export function tusFinisher(deps: ServerDeps, datastore: TusS3Store<SniffedVideo
         await datastore.discard(upload.id).catch((removeError: unknown) => {
           logger.error({ err: removeError, submissionId: id }, 'could not remove a refused resumable upload');
         });
+        await forget(upload.id);
       } else {
         logger.warn({ err: error, submissionId: id }, 'the finish of a complete resumable upload failed: it is kept and run again');
       }
@@ -132,17 +147,18 @@ export function tusFinisher(deps: ServerDeps, datastore: TusS3Store<SniffedVideo
   }
 
   async function pending(olderThanMs = FINISH_SWEEP_AFTER_MS): Promise<string[]> {
-    // S3's clock dates the objects: compared with the wall clock, not the app's `now`.
-    const before = Date.now() - olderThanMs;
-    const complete = (await datastore.completeUploads(ALL_ORIGINALS_PREFIX)).filter((upload) => upload.completedAt.getTime() <= before);
+    const uploadIds = await locker.redis.zrangebyscore(PENDING, '-inf', Date.now() - olderThanMs);
     const found: string[] = [];
-    for (let at = 0; at < complete.length; at += 500) {
-      const ids = complete.slice(at, at + 500).flatMap(({ id }) => /^originals\/([a-f0-9]{24})\/video$/.exec(id)?.[1] ?? []);
-      const made = await withSubmission(ids);
-      found.push(...ids.filter((id) => !made.has(id)).map(originalKey));
+    for (let at = 0; at < uploadIds.length; at += 500) {
+      const batch = uploadIds.slice(at, at + 500);
+      const made = await withSubmission(batch.flatMap((uploadId) => /^originals\/([a-f0-9]{24})\/video$/.exec(uploadId)?.[1] ?? []));
+      for (const uploadId of batch) {
+        if (made.has(submissionIdOf(uploadId))) await forget(uploadId);
+        else found.push(uploadId);
+      }
     }
     return found;
   }
 
-  return { finish, pending };
+  return { finish, pending, forget };
 }

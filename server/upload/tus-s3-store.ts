@@ -165,26 +165,6 @@ export class TusS3Store<T> extends S3Store {
     );
   }
 
-  /**
-   * The uploads whose clip is complete in the bucket under `prefix` (the object and tus's description
-   * both there), with when the object was completed: the sweep re-runs the finish of those without a submission.
-   */
-  async completeUploads(prefix: string): Promise<Array<{ id: string; completedAt: Date }>> {
-    const objects = new Map<string, Date>();
-    const described = new Set<string>();
-    let ContinuationToken: string | undefined;
-    do {
-      const page = await fromStorage(this.client.listObjectsV2({ Bucket: this.bucket, Prefix: prefix, ContinuationToken }));
-      for (const { Key, LastModified } of page.Contents ?? []) {
-        if (!Key) continue;
-        if (Key.endsWith('.info')) described.add(Key.slice(0, -'.info'.length));
-        else if (LastModified) objects.set(Key, LastModified);
-      }
-      ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (ContinuationToken);
-    return [...objects].filter(([id]) => described.has(id)).map(([id, completedAt]) => ({ id, completedAt }));
-  }
-
   /** s3-store's clean-up of abandoned uploads, and what was stored beside them. */
   override async deleteExpired(): Promise<number> {
     if (this.getExpiration() === 0) return 0;

@@ -168,6 +168,13 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
         await finisher.finish(await datastore.getUpload(id));
         finished += 1;
       } catch (error) {
+        // Gone meanwhile (refused, expired, removed): nothing left to finish.
+        if ((error as { status_code?: number }).status_code === 404) {
+          await finisher.forget(id);
+          continue;
+        }
+        // Storage or the database down: the others would fail the same way; the next sweep tries again.
+        if (isAppError(error) && (error.code === 'storage_unavailable' || error.code === 'database_unavailable')) throw error;
         logger.warn({ err: error, submissionId: submissionIdOf(id) }, 'could not finish a complete resumable upload yet');
       }
     }

@@ -31,9 +31,6 @@ export function originalsPrefix(submissionId: string): string {
   return `originals/${checkId(submissionId)}/`;
 }
 
-/** Every submission's raw uploads (the resumable uploads' sweep lists it). */
-export const ALL_ORIGINALS_PREFIX = 'originals/';
-
 /** The subtitle file exactly as uploaded. */
 export function originalSubtitlesKey(submissionId: string): string {
   return `originals/${checkId(submissionId)}/subtitles`;

@@ -77,6 +77,23 @@ describe('a resumable upload whose finish meets a database outage', () => {
     expect(processed.status).not.toBe('failed');
   }, 120_000);
 
+  test('when the sweep looks for finishes to run again, then it reads only those begun and not ended: a clip that arrived normally is not among them, and one removed meanwhile is dropped', async () => {
+    const pendingKey = `${app.config.redis.queuePrefix}:tus:finish-pending`;
+    const arrived = await createUpload(app.baseUrl, clip.length, uploadMetadata().metadata);
+    expect((await rawPatch(app.baseUrl, arrived.id!, 0, clip).answer).status).toBeLessThan(300);
+    expect(await app.services.redis.zrange(pendingKey, 0, -1)).toEqual([]);
+
+    const { id } = await finishDuringOutage();
+    await databaseBack();
+    expect(await app.services.redis.zrange(pendingKey, 0, -1)).toEqual([originalKey(id)]);
+    // Removed meanwhile (expired, say): nothing left to finish, and the sweep stops asking.
+    await app.services.storage.remove(originalKey(id));
+    await app.services.storage.remove(`${originalKey(id)}.info`);
+    expect(await app.tus.finishPending(0)).toBe(0);
+    expect(await app.services.redis.zrange(pendingKey, 0, -1)).toEqual([]);
+    expect(await submissionsOf(id)).toHaveLength(0);
+  }, 30_000);
+
   test('when the client sends the final PATCH again after the outage, then it gets the receipt and still one submission exists', async () => {
     const { id } = await finishDuringOutage();
     await databaseBack();
