@@ -9,6 +9,7 @@ import { tusDatastore } from '../../server/upload/tus-upload';
 import type { Submission } from '../../shared/submissions/submission.model';
 import { smallMp4 } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
+import { createUpload, headUpload, tusHeaders, uploadMetadata } from '../helpers/tus-requests';
 import { waitUntil } from '../helpers/worker-processes';
 
 /** Resumable uploads (tus) against the real server, Redis and S3, driven by tus-js-client as the page drives it. */
@@ -24,24 +25,8 @@ describe('resumable uploads (tus)', () => {
     await app.close();
   });
 
-  function metadata(overrides: Record<string, string> = {}) {
-    const token = randomBytes(32).toString('base64url');
-    const statusTokenHash = createHash('sha256').update(token).digest('hex');
-    return {
-      token,
-      metadata: {
-        campaign: 'demo',
-        organisation: 'BNP',
-        country: 'BY',
-        language: 'be',
-        title: 'Салідарнасць',
-        consent: JSON.stringify({ version: 1, language: 'be', statements: ['record', 'publish', 'risk'] }),
-        statusTokenHash,
-        filename: 'VID_secret_name.mp4',
-        ...overrides,
-      },
-    };
-  }
+  /** A valid upload's metadata, with the filename tus clients add (never stored). */
+  const metadata = (overrides: Record<string, string> = {}) => uploadMetadata({ filename: 'VID_secret_name.mp4', ...overrides });
 
   function send(body: Buffer, meta: Record<string, string>, chunkSize = 5 * 1024 * 1024) {
     return new Promise<{ url: string; body: string }>((resolve, reject) => {
@@ -110,14 +95,10 @@ describe('resumable uploads (tus)', () => {
   });
 
   const MiB = 1024 * 1024;
-  const tusHeaders = { 'Tus-Resumable': '1.0.0' };
-  const encodeMetadata = (meta: Record<string, string>) =>
-    Object.entries(meta).map(([key, value]) => `${key} ${Buffer.from(value).toString('base64')}`).join(',');
-
   async function create(base: string, size: number, meta: Record<string, string>): Promise<string> {
-    const response = await fetch(`${base}/tus`, { method: 'POST', headers: { ...tusHeaders, 'Upload-Length': String(size), 'Upload-Metadata': encodeMetadata(meta) } });
-    expect(response.status).toBe(201);
-    return /\/tus\/([a-f0-9]{24})$/.exec(response.headers.get('location')!)![1]!;
+    const created = await createUpload(base, size, meta);
+    expect(created.status).toBe(201);
+    return created.id!;
   }
 
   async function patch(base: string, id: string, offset: number, body: Buffer) {
@@ -130,8 +111,7 @@ describe('resumable uploads (tus)', () => {
   }
 
   async function offsetOf(base: string, id: string): Promise<number> {
-    const response = await fetch(`${base}/tus/${id}`, { method: 'HEAD', headers: tusHeaders });
-    return Number(response.headers.get('upload-offset'));
+    return (await headUpload(base, id)).offset;
   }
 
   /** A PATCH whose body is written only in part: resolves with the answer if one comes while the rest is awaited. */
