@@ -37,18 +37,7 @@ export function DistributionPage(props: { ctx: StaffContext; overview: Distribut
               <td data-label={t('gallery.campaign')}>{feed.campaign}</td>
               <td data-label={t('distribution.team')}>{feed.team}</td>
               <td data-label={t('gallery.use')}>{feed.use}</td>
-              <td>
-                {feed.revokedAt ? (
-                  t('distribution.revoked', { at: formatDateTime(ctx.lang, feed.revokedAt) })
-                ) : (
-                  <form method="post" action={`/staff/admin/feeds/${feed._id.toHexString()}/revoke`}>
-                    <Csrf ctx={ctx} />
-                    <button type="submit" class="secondary">
-                      {t('distribution.revoke')}
-                    </button>
-                  </form>
-                )}
-              </td>
+              <RevokeCell ctx={ctx} endedAt={feed.revokedAt} action={`/staff/admin/feeds/${feed._id.toHexString()}/revoke`} />
             </tr>
           ))}
         </tbody>
@@ -76,18 +65,7 @@ export function DistributionPage(props: { ctx: StaffContext; overview: Distribut
               <td data-label={t('distribution.team')}>{hook.team}</td>
               <td data-label="URL">{hook.url}</td>
               <td data-label={t('gallery.use')}>{hook.use}</td>
-              <td>
-                {hook.disabledAt ? (
-                  t('distribution.revoked', { at: formatDateTime(ctx.lang, hook.disabledAt) })
-                ) : (
-                  <form method="post" action={`/staff/admin/webhooks/${hook._id.toHexString()}/disable`}>
-                    <Csrf ctx={ctx} />
-                    <button type="submit" class="secondary">
-                      {t('distribution.revoke')}
-                    </button>
-                  </form>
-                )}
-              </td>
+              <RevokeCell ctx={ctx} endedAt={hook.disabledAt} action={`/staff/admin/webhooks/${hook._id.toHexString()}/disable`} />
             </tr>
           ))}
         </tbody>
@@ -135,5 +113,24 @@ export function DistributionPage(props: { ctx: StaffContext; overview: Distribut
         </tbody>
       </table>
     </Layout>
+  );
+}
+
+/** A feed's or webhook's last cell: when it was revoked, or the button that revokes it. */
+function RevokeCell(props: { ctx: StaffContext; endedAt: Date | null | undefined; action: string }) {
+  const { ctx } = props;
+  return (
+    <td>
+      {props.endedAt ? (
+        ctx.t('distribution.revoked', { at: formatDateTime(ctx.lang, props.endedAt) })
+      ) : (
+        <form method="post" action={props.action}>
+          <Csrf ctx={ctx} />
+          <button type="submit" class="secondary">
+            {ctx.t('distribution.revoke')}
+          </button>
+        </form>
+      )}
+    </td>
   );
 }
