@@ -5,11 +5,10 @@ import { captionPreview } from '../../worker/handlers/caption-preview.handler';
 import { clipInReview } from '../helpers/review-fixtures';
 import { screenshotter, type Shoot } from '../helpers/screenshots';
 import { loginAs, makeStaff, testClock } from '../helpers/staff-client';
+import { CHROMIUM, underProductionCsp } from '../helpers/staff-browser';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { workerDeps } from '../helpers/worker-env';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 
 /**
  * In real Chromium, under the production CSP: a moderator claims a clip, fixes a typo in its Belarusian
@@ -40,10 +39,7 @@ describe('captions in a real browser', () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     await context.addCookies([{ name: 'staff', value: client.session()!, url: app.baseUrl }]);
     const page = await context.newPage();
-    await page.route('**/*', async (route) => {
-      const response = await route.fetch({ maxRedirects: 0 });
-      await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': response.headers()['content-security-policy'] ?? CSP } });
-    });
+    await underProductionCsp(page);
     page.on('console', (message) => message.type() === 'error' && !message.text().startsWith('Failed to load resource') && problems.push(message.text()));
     page.on('pageerror', (error) => problems.push(error.message));
     return page;

@@ -17,9 +17,9 @@ import { makeStaff, PASSWORD, testClock } from '../helpers/staff-client';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { runWorker, submitFile, workerDeps } from '../helpers/worker-env';
 import { screenshotter, type Shoot } from '../helpers/screenshots';
+import { CHROMIUM } from '../helpers/staff-browser';
 
 const run = promisify(execFile);
-const CHROMIUM = '/usr/bin/chromium';
 const SRT = Buffer.from('1\n00:00:00,200 --> 00:00:02,800\nСвабоду палітвязням!\n');
 
 /**

@@ -3,6 +3,7 @@ import type { Submission } from '../../shared/submissions/submission.model';
 import { CHECKLIST } from '../../server/services/review.service';
 import { clipInReview } from '../helpers/review-fixtures';
 import { loginAs, makeStaff, testClock } from '../helpers/staff-client';
+import { CHROMIUM, underProductionCsp } from '../helpers/staff-browser';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { screenshotter, type Shoot } from '../helpers/screenshots';
 
@@ -14,8 +15,6 @@ import { screenshotter, type Shoot } from '../helpers/screenshots';
  * 360 and 1280 px go to the test's temporary folder and, when SCREENSHOTS_DIR is set, to SCREENSHOTS_DIR/queue/.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
-const CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 
 describe('moderation in a real browser', () => {
   let app: TestApp;
@@ -43,11 +42,7 @@ describe('moderation in a real browser', () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     await context.addCookies([{ name: 'staff', value: client.session()!, url: app.baseUrl }]);
     const page = await context.newPage();
-    await page.route('**/*', async (route) => {
-      const response = await route.fetch({ maxRedirects: 0 });
-      // The app-wide policy, unless the server set a narrower one for the page itself (the job dashboard).
-      await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': response.headers()['content-security-policy'] ?? CSP } });
-    });
+    await underProductionCsp(page);
     page.on('console', (message) => {
       if (message.type() === 'error' && !/^Failed to load resource: the server responded with a status of 40[349]/.test(message.text())) problems.push(message.text());
     });

@@ -4,6 +4,7 @@ import { base32Decode, hotp, totpStep } from '../../server/services/totp.service
 import type { StaffUser } from '../../shared/models/staff-user.model';
 import { startTestApp, type TestApp } from '../helpers/test-env';
 import { screenshotter, type Shoot } from '../helpers/screenshots';
+import { CHROMIUM, STAFF_CSP } from '../helpers/staff-browser';
 
 /**
  * In real Chromium (Debian's, driven by playwright-core): the first admin, made as the command line
@@ -14,8 +15,6 @@ import { screenshotter, type Shoot } from '../helpers/screenshots';
  * SCREENSHOTS_DIR/staff/ when SCREENSHOTS_DIR is set, for a person to look at.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
-const CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'";
 const PASSWORD = 'a long browser password';
 
 describe('staff pages in a real browser', () => {
@@ -41,7 +40,7 @@ describe('staff pages in a real browser', () => {
     // The production server sends a strict CSP (helmet); send the same here so a violation shows up.
     await page.route('**/*', async (route) => {
       const response = await route.fetch({ maxRedirects: 0 });
-      await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': CSP } });
+      await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': STAFF_CSP } });
     });
     page.on('console', (message) => {
       // A page answered 403/404 on purpose is logged by Chromium too; anything else (a CSP violation) is a problem.

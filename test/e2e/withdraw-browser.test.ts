@@ -8,8 +8,8 @@ import { screenshotter } from '../helpers/screenshots';
 import { loginAs, makeStaff, testClock } from '../helpers/staff-client';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { runWorker, submitFile, workerDeps } from '../helpers/worker-env';
+import { CHROMIUM } from '../helpers/staff-browser';
 
-const CHROMIUM = '/usr/bin/chromium';
 
 /** In real Chromium: an admin goes from the gallery to a clip's review page and withdraws it, confirming. */
 describe('withdrawal by staff in a real browser', () => {
