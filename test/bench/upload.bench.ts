@@ -152,7 +152,7 @@ async function cpuAndThroughput(
     const label = `1×${bytes / MiB} MiB`;
     const mbps = (seconds: number) => (bytes / MiB / seconds).toFixed(0);
     process.stdout.write(
-      `${label.padEnd(16)} server ${serverPerGiB.toFixed(2)} CPU-s/GiB   floor (socket + SHA-256) ${floorPerGiB.toFixed(2)} CPU-s/GiB   ` +
+      `${label.padEnd(16)} server ${serverPerGiB.toFixed(2)} CPU-s/GiB   floor (socket + SHA-256) ${floorPerGiB.toFixed(2)} CPU-s/GiB (${(floorBefore.cpuSeconds / gib).toFixed(2)} before, ${(floorAfter.cpuSeconds / gib).toFixed(2)} after)   ` +
         `API ${mbps(apiRun.result)} MiB/s   direct ${mbps(directSeconds)} MiB/s\n`,
     );
     return [
