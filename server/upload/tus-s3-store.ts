@@ -8,7 +8,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { S3Store, type MetadataValue, type Options as S3StoreOptions } from '@tus/s3-store';
-import { ERRORS, type Upload } from '@tus/utils';
+import { ERRORS, TUS_RESUMABLE, Upload } from '@tus/utils';
 import { isAppError, storageUnavailable } from '../../shared/errors';
 import { crc32, crc32Header } from '../../shared/storage/checksum';
 import { ByteInspection } from './inspect-stream';
@@ -40,6 +40,21 @@ function markOf(lastPart: Part | undefined, incompleteEtag: string | undefined):
 function isNotFound(error: unknown): boolean {
   const { name, $metadata } = error as { name?: string; $metadata?: { httpStatusCode?: number } };
   return name === 'NotFound' || name === 'NoSuchKey' || $metadata?.httpStatusCode === 404;
+}
+
+/** A multipart upload that is no longer there (completed or aborted), as ListParts says it. */
+function isMissingUpload(error: unknown): boolean {
+  const { name, Code } = error as { name?: string; Code?: string };
+  return ['NoSuchKey', 'NoSuchUpload'].includes(name ?? '') || ['NoSuchKey', 'NoSuchUpload'].includes(Code ?? '');
+}
+
+/** An incomplete part (the tail of an upload, under a part's size): bytes kept as s3-store keeps them. */
+interface IncompletePart {
+  chunks: Buffer[];
+  length: number;
+  etag: string;
+  /** How many parts it follows (a `parts-before` written by sendParts). */
+  partsBefore?: number;
 }
 
 /** What the bytes of a finished upload were found to be while they arrived. */
@@ -126,29 +141,31 @@ export class TusS3Store<T> extends S3Store {
   }
 
   /**
-   * s3-store takes an upload whose multipart upload is gone for a finished one. It is, if its object is
-   * there; if not, it was removed (refused, abandoned) — perhaps by another process, while this one still
-   * had its description cached — and must not be reported as complete.
+   * Where an upload stands: its parts that count and its incomplete part (looked up at once), as s3-store
+   * counts them. Its multipart upload gone means finished, if its object is there; if not, it was removed
+   * (refused, abandoned) — perhaps by another process, while this one still had its description cached —
+   * and it must not be reported as complete.
    */
   override async getUpload(id: string): Promise<Upload> {
     // s3-store answers "not found" whenever the description cannot be read, also when S3 is down: a client
     // would then start again from nothing. Only a missing description is "not found"; else 503, retryable.
-    await this.getMetadata(id).catch((error: unknown) => {
+    const metadata = await this.getMetadata(id).catch((error: unknown) => {
       throw isNotFound(error) ? ERRORS.FILE_NOT_FOUND : storageUnavailable(error);
     });
-    const upload = await fromStorage(super.getUpload(id));
+    const stored = await this.stored(id, false).catch((error: unknown) => {
+      if (isMissingUpload(error)) return null;
+      throw storageUnavailable(error);
+    });
+    const { file } = metadata;
+    const partsBytes = stored ? stored.parts.reduce((sum, part) => sum + (part.Size ?? 0), 0) : 0;
+    const upload = new Upload({ ...file, offset: stored ? partsBytes + (stored.incomplete?.length ?? 0) : (file.size ?? 0), size: file.size, storage: file.storage });
     if (upload.size === undefined || upload.offset !== upload.size) return upload;
     if (await this.objectExists(id)) return upload;
     // Every byte arrived but S3 failed while the parts were put together (the PATCH was answered 503): the
     // multipart upload is still there. It is completed now, and the upload goes on to its finish.
-    const metadata = await fromStorage(this.getMetadata(id));
-    const parts = await this.retrieveParts(id).catch((error: unknown) => {
-      if (isNotFound(error) || (error as { name?: string }).name === 'NoSuchUpload') return null;
-      throw storageUnavailable(error);
-    });
-    if (parts && parts.length > 0 && parts.reduce((sum, part) => sum + (part.Size ?? 0), 0) === upload.size) {
-      await fromStorage(this.finishMultipartUpload(metadata, parts));
-      await fromStorage(this.completeMetadata(metadata.file));
+    if (stored && stored.parts.length > 0 && partsBytes === upload.size) {
+      await fromStorage(this.finishMultipartUpload(metadata, stored.parts));
+      await fromStorage(this.completeMetadata(file));
       return upload;
     }
     await this.clearCache(id);
@@ -195,7 +212,11 @@ export class TusS3Store<T> extends S3Store {
       this.s3.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: upload.id, Metadata: { 'tus-version': '1.0.0' }, ChecksumAlgorithm: 'CRC32' })),
     );
     upload.storage = { type: 's3', path: created.Key ?? upload.id, bucket: this.bucket };
-    await fromStorage(this.saveMetadata(upload, created.UploadId!));
+    const uploadId = created.UploadId!;
+    await fromStorage(this.saveMetadata(upload, uploadId));
+    // As getMetadata would read it back (and keep it: an upload's description does not change once saved).
+    const file = new Upload({ id: upload.id, size: upload.size, offset: 0, metadata: upload.metadata, creation_date: upload.creation_date, storage: upload.storage });
+    await this.cache.set(upload.id, { 'tus-version': TUS_RESUMABLE, 'upload-id': uploadId, file });
     return upload;
   }
 
@@ -211,13 +232,17 @@ export class TusS3Store<T> extends S3Store {
     let metadata: MetadataValue;
     let start: number;
     let sent: Awaited<ReturnType<TusS3Store<T>['sendParts']>>;
+    let parts: Part[];
+    let incomplete: IncompletePart | undefined;
     try {
       metadata = await fromStorage(this.getMetadata(id));
       // A PATCH at the end of an upload already complete (its finish is run again by the caller): nothing to write.
       if (offset > 0 && metadata.file.size === offset && (await this.objectExists(id))) return offset;
-      const parts = await fromStorage(this.retrieveParts(id));
+      // At offset 0 (where the caller found the upload, under its lock) nothing stored counts yet: no parts to
+      // follow, no incomplete part (its bytes would count in the offset). Parts left by an earlier request are
+      // sent again at their numbers.
+      ({ parts, incomplete } = offset === 0 ? { parts: [], incomplete: undefined } : await fromStorage(this.stored(id, true)));
       const lastPart = parts.at(-1);
-      const incomplete = await fromStorage(this.readIncompletePart(id));
       // The hash in memory goes on only from what this process stored last: if anything else was stored since
       // (another process, after bytes were lost), the bytes it saw may not be the ones stored.
       if (tracked && offset > 0 && tracked.mark !== markOf(lastPart, incomplete?.etag)) {
@@ -244,7 +269,8 @@ export class TusS3Store<T> extends S3Store {
     else this.inspections.delete(id);
     if (sent.error !== undefined) throw sent.error;
     if (metadata.file.size === newOffset) {
-      await fromStorage(this.finishMultipartUpload(metadata, await this.retrieveParts(id)));
+      // The parts as S3 answered them: those found before this request, and its own (all of them stored).
+      await fromStorage(this.finishMultipartUpload(metadata, [...parts, ...sent.parts]));
       await fromStorage(this.completeMetadata(metadata.file));
       await this.clearCache(id);
     }
@@ -252,40 +278,38 @@ export class TusS3Store<T> extends S3Store {
   }
 
   /**
-   * Only the parts that follow on from part 1 count: when a part failed while a later one of the same request
-   * was stored, the later one is left out (and sent again, at its number, when the upload resumes). When an
-   * incomplete part is stored, it says how many parts were before it: parts after those are leftovers of an
-   * earlier request (sent again before they count).
+   * What is stored of an upload: the parts that count, and its incomplete part (its bytes when `read`, else
+   * its size), looked up at once. Only the parts that follow on from part 1 count: when a part failed while
+   * a later one of the same request was stored, the later one is left out (and sent again, at its number,
+   * when the upload resumes). When an incomplete part is stored, it says how many parts were before it:
+   * parts after those are leftovers of an earlier request (sent again before they count).
    */
-  override async retrieveParts(id: string, partNumberMarker?: string): Promise<Part[]> {
-    const parts = await super.retrieveParts(id, partNumberMarker);
-    if (partNumberMarker) return parts;
+  private async stored(id: string, read: boolean): Promise<{ parts: Part[]; incomplete: IncompletePart | undefined }> {
+    const [parts, incomplete] = await Promise.all([this.retrieveParts(id), this.incompletePart(id, read)]);
     let following = 0;
     while (following < parts.length && parts[following]!.PartNumber === following + 1) following += 1;
-    const before = await this.client.headObject({ Bucket: this.bucket, Key: this.partKey(id, true) }).then(
-      (head) => (head.Metadata?.['parts-before'] === undefined ? undefined : Number(head.Metadata['parts-before'])),
-      (error: unknown) => {
-        if (isNotFound(error)) return undefined;
-        throw error;
-      },
-    );
-    return parts.slice(0, before === undefined ? following : Math.min(following, before));
+    const before = incomplete?.partsBefore;
+    return { parts: parts.slice(0, before === undefined ? following : Math.min(following, before)), incomplete };
   }
 
-  /** The incomplete part's bytes, as chunks (sendParts copies them into a part buffer and lets each go). */
-  private async readIncompletePart(id: string): Promise<{ chunks: Buffer[]; length: number; etag: string } | undefined> {
-    const object = await this.client.getObject({ Bucket: this.bucket, Key: this.partKey(id, true) }).catch((error: unknown) => {
+  /** The incomplete part: its size, the parts before it, its ETag, and when `read` its bytes (as chunks: sendParts copies them into a part buffer and lets each go). */
+  private async incompletePart(id: string, read: boolean): Promise<IncompletePart | undefined> {
+    const object = { Bucket: this.bucket, Key: this.partKey(id, true) };
+    const found = await (read ? this.client.getObject(object) : this.client.headObject(object)).catch((error: unknown) => {
       if (isNotFound(error)) return undefined;
       throw error;
     });
-    if (!object?.Body) return undefined;
+    if (!found) return undefined;
+    const before = found.Metadata?.['parts-before'];
     const chunks: Buffer[] = [];
-    let length = 0;
-    for await (const chunk of object.Body as AsyncIterable<Buffer>) {
-      chunks.push(chunk);
-      length += chunk.length;
+    let length = read ? 0 : (found.ContentLength ?? 0);
+    if ('Body' in found && found.Body) {
+      for await (const chunk of found.Body as AsyncIterable<Buffer>) {
+        chunks.push(chunk);
+        length += chunk.length;
+      }
     }
-    return { chunks, length, etag: object.ETag ?? '' };
+    return { chunks, length, etag: found.ETag ?? '', ...(before === undefined ? {} : { partsBefore: Number(before) }) };
   }
 
   /** The upload's inspection if this write follows on from what it has seen; a new one at offset 0. */
@@ -322,7 +346,7 @@ export class TusS3Store<T> extends S3Store {
     first: Buffer[] | undefined,
     inspection: ByteInspection<T> | null,
     previousLast: Part | undefined,
-  ): Promise<{ bytes: number; mark: string; error?: unknown }> {
+  ): Promise<{ bytes: number; mark: string; parts: Part[]; error?: unknown }> {
     const size = metadata.file.size;
     const partBytes = this.calcOptimalPartSize(size);
     const object = { Bucket: this.bucket, Key: metadata.file.id };
@@ -334,6 +358,7 @@ export class TusS3Store<T> extends S3Store {
     let uploaded = 0;
     let last: Part | undefined = previousLast;
     let incompleteEtag: string | undefined;
+    const sentParts: Part[] = [];
     // A request that stalls (or trickles) while the store waits for it is ended; what arrived is kept.
     const watch = this.idleSeconds > 0 ? new StallWatch(this.idleSeconds, (error) => readStream.destroy(error)) : null;
 
@@ -354,6 +379,7 @@ export class TusS3Store<T> extends S3Store {
         .then(
           (response) => {
             uploaded += length;
+            sentParts.push({ PartNumber: number, ETag: response.ETag, ...(response.ChecksumCRC32 ? { ChecksumCRC32: response.ChecksumCRC32 } : {}) });
             if (number > (last?.PartNumber ?? 0)) last = { PartNumber: number, ETag: response.ETag };
           },
           (error: unknown) => {
@@ -445,7 +471,8 @@ export class TusS3Store<T> extends S3Store {
     }
     // Storage down: 503, retryable; the parts stored before it stay (the upload's offset says how far).
     const error = failure ? storageUnavailable(failure.error) : sourceError?.error;
-    return { bytes: uploaded, mark: markOf(last, incompleteEtag), ...(error === undefined ? {} : { error }) };
+    sentParts.sort((a, b) => a.PartNumber! - b.PartNumber!);
+    return { bytes: uploaded, mark: markOf(last, incompleteEtag), parts: sentParts, ...(error === undefined ? {} : { error }) };
   }
 
   protected override async finishMultipartUpload(metadata: MetadataValue, parts: Part[]): Promise<string | undefined> {
