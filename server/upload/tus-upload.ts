@@ -133,6 +133,10 @@ export function tusDatastore(deps: Pick<ServerDeps, 'config' | 'storage'>, expir
     partSize: config.upload.partBytes,
     idleSeconds: config.upload.idleSeconds,
     expirationPeriodInMilliseconds: expiryMs,
+    // s3-store tags the .info and .part objects Tus-Completed=false, and at the end rewrites the .info to tag it
+    // true (one more PUT per upload), for a bucket lifecycle rule by tag. Abandoned uploads are removed here by
+    // deleteExpired (by their multipart upload's age), not by tag: no tags.
+    useTags: false,
     s3ClientConfig: {
       bucket: s3.bucket,
       region: s3.region,
