@@ -1,16 +1,10 @@
 import type { Readable } from 'node:stream';
-import {
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-  type Part,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, PutObjectCommand, type Part, type S3Client } from '@aws-sdk/client-s3';
 import { S3Store, type MetadataValue, type Options as S3StoreOptions } from '@tus/s3-store';
 import { ERRORS, TUS_RESUMABLE, Upload } from '@tus/utils';
 import { isAppError, storageUnavailable } from '../../shared/errors';
 import { crc32, crc32Header } from '../../shared/storage/checksum';
+import { PartWriter } from '../../shared/storage/part-writer';
 import { ByteInspection } from './inspect-stream';
 import { StallWatch } from './stall-watch';
 
@@ -333,15 +327,15 @@ export class TusS3Store<T> extends S3Store {
 
   /**
    * Sends `first` (the incomplete part, already inspected), then the request's bytes (through `inspection`),
-   * as parts of exactly the part size from `currentPartNumber` (so part n always holds the same bytes of the
-   * clip, whichever request sent it); what is left at the end, unless it is the clip's end, becomes the
-   * incomplete part. Never throws: says how many bytes were stored, the mark of what was stored last, and why
-   * it stopped early (a refusal, a stall, storage down, the request broken off).
+   * as parts of exactly the part size from `firstPartNumber` (so part n always holds the same bytes of the
+   * clip, whichever request sent it); what is left at the end, unless it is the clip's end or a whole part,
+   * becomes the incomplete part. Never throws: says how many bytes were stored, the parts stored, the mark of
+   * what was stored last, and why it stopped early (a refusal, a stall, storage down, the request broken off).
    */
   private async sendParts(
     metadata: MetadataValue,
     readStream: Readable,
-    currentPartNumber: number,
+    firstPartNumber: number,
     offset: number,
     first: Buffer[] | undefined,
     inspection: ByteInspection<T> | null,
@@ -349,80 +343,27 @@ export class TusS3Store<T> extends S3Store {
   ): Promise<{ bytes: number; mark: string; parts: Part[]; error?: unknown }> {
     const size = metadata.file.size;
     const partBytes = this.calcOptimalPartSize(size);
-    const object = { Bucket: this.bucket, Key: metadata.file.id };
-    const spare: Buffer[] = [];
-    const inFlight = new Set<Promise<void>>();
-    let failure: { error: unknown } | undefined;
-    let sourceError: { error: unknown } | undefined;
-    let partNumber = currentPartNumber;
-    let uploaded = 0;
-    let last: Part | undefined = previousLast;
-    let incompleteEtag: string | undefined;
-    const sentParts: Part[] = [];
     // A request that stalls (or trickles) while the store waits for it is ended; what arrived is kept.
     const watch = this.idleSeconds > 0 ? new StallWatch(this.idleSeconds, (error) => readStream.destroy(error)) : null;
-
-    const sendPart = async (buffer: Buffer, length: number, checksum: number) => {
-      const number = partNumber;
-      partNumber += 1;
-      const sending: Promise<void> = this.s3
-        .send(
-          new UploadPartCommand({
-            ...object,
-            UploadId: metadata['upload-id'],
-            PartNumber: number,
-            Body: buffer.subarray(0, length),
-            ChecksumAlgorithm: 'CRC32',
-            ...(crc32 ? { ChecksumCRC32: crc32Header(checksum) } : {}),
-          }),
-        )
-        .then(
-          (response) => {
-            uploaded += length;
-            sentParts.push({ PartNumber: number, ETag: response.ETag, ...(response.ChecksumCRC32 ? { ChecksumCRC32: response.ChecksumCRC32 } : {}) });
-            if (number > (last?.PartNumber ?? 0)) last = { PartNumber: number, ETag: response.ETag };
-          },
-          (error: unknown) => {
-            failure ??= { error };
-          },
-        )
-        .finally(() => {
-          inFlight.delete(sending);
-          spare.push(buffer);
-        });
-      inFlight.add(sending);
-      while (inFlight.size >= this.partsInFlight && !failure) {
-        if (watch) await watch.hold(Promise.race(inFlight));
-        else await Promise.race(inFlight);
-      }
-    };
-
-    let current = null as Buffer | null;
-    let filled = 0;
-    let checksum = 0;
-    const take = async (data: Buffer) => {
-      let at = 0;
-      while (at < data.length) {
-        current ??= spare.pop() ?? Buffer.allocUnsafeSlow(partBytes);
-        const copied = data.copy(current, filled, at);
-        if (crc32) checksum = crc32(data.subarray(at, at + copied), checksum);
-        filled += copied;
-        at += copied;
-        if (filled === partBytes) {
-          await sendPart(current, filled, checksum);
-          current = null;
-          filled = 0;
-          checksum = 0;
-        }
-      }
-    };
+    const writer = new PartWriter({
+      client: this.s3,
+      bucket: this.bucket,
+      key: metadata.file.id,
+      uploadId: metadata['upload-id'],
+      partBytes,
+      partsInFlight: this.partsInFlight,
+      firstPartNumber,
+      ...(watch ? { waitForRoom: (room: Promise<unknown>) => watch.hold(room) } : {}),
+    });
+    let sourceError: { error: unknown } | undefined;
+    let incompleteEtag: string | undefined;
     try {
       // The incomplete part's chunks, each let go once copied: memory stays at the part buffers.
-      while (first && first.length > 0) await take(first.shift()!);
+      while (first && first.length > 0) await writer.take(first.shift()!);
       // Leaving the loop early (a refusal, S3 failing) must not destroy the request's stream: @tus/server
       // would then answer with that (an abort) instead of the refusal.
       for await (const data of readStream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-        if (failure) break;
+        if (writer.failure) break;
         watch?.arrive(data.length);
         try {
           inspection?.update(data);
@@ -430,29 +371,31 @@ export class TusS3Store<T> extends S3Store {
           sourceError = { error: refusal };
           break;
         }
-        await take(data);
+        await writer.take(data);
       }
     } catch (error) {
-      sourceError = { error };
+      // A part that failed is the writer's `failure`; anything else, the request's.
+      if (!writer.failure) sourceError = { error };
     } finally {
       watch?.stop();
     }
-    await Promise.all(inFlight);
+    await writer.settle();
     // What arrived before the request broke off (or stalled) is kept (a refusal keeps nothing: it is discarded).
-    const keepRest = !failure && !(sourceError && isRefusal(sourceError.error));
-    if (current && filled > 0 && keepRest) {
-      if (size !== undefined && offset + uploaded + filled === size) {
-        await sendPart(current, filled, checksum);
-        await Promise.all(inFlight);
+    const rest = writer.pending;
+    if (rest > 0 && !writer.failure && !(sourceError && isRefusal(sourceError.error))) {
+      if (rest === partBytes || offset + writer.stored + rest === size) {
+        await writer.send().catch(() => undefined);
+        await writer.settle();
       } else {
+        const { body, checksum } = writer.rest();
         await this.s3
           .send(
             new PutObjectCommand({
-              ...object,
+              Bucket: this.bucket,
               Key: this.partKey(metadata.file.id, true),
-              Body: current.subarray(0, filled),
+              Body: body,
               // How many parts it follows (parts numbered after, left by an earlier request, do not count yet).
-              Metadata: { 'parts-before': String(partNumber - 1) },
+              Metadata: { 'parts-before': String(writer.partNumber - 1) },
               ChecksumAlgorithm: 'CRC32',
               ...(crc32 ? { ChecksumCRC32: crc32Header(checksum) } : {}),
               ...(this.useCompleteTag('false') ? { Tagging: this.useCompleteTag('false') } : {}),
@@ -460,19 +403,20 @@ export class TusS3Store<T> extends S3Store {
           )
           .then(
             (response) => {
-              uploaded += filled;
               incompleteEtag = response.ETag;
             },
             (error: unknown) => {
-              failure ??= { error };
+              writer.failure ??= { error };
             },
           );
       }
     }
     // Storage down: 503, retryable; the parts stored before it stay (the upload's offset says how far).
-    const error = failure ? storageUnavailable(failure.error) : sourceError?.error;
-    sentParts.sort((a, b) => a.PartNumber! - b.PartNumber!);
-    return { bytes: uploaded, mark: markOf(last, incompleteEtag), parts: sentParts, ...(error === undefined ? {} : { error }) };
+    const error = writer.failure ? storageUnavailable(writer.failure.error) : sourceError?.error;
+    const parts = writer.parts();
+    const last = parts.at(-1) ?? previousLast;
+    const bytes = writer.stored + (incompleteEtag === undefined ? 0 : rest);
+    return { bytes, mark: markOf(last, incompleteEtag), parts, ...(error === undefined ? {} : { error }) };
   }
 
   protected override async finishMultipartUpload(metadata: MetadataValue, parts: Part[]): Promise<string | undefined> {
