@@ -1,20 +1,13 @@
 import type { Readable } from 'node:stream';
-import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, PutObjectCommand, type Part, type S3Client } from '@aws-sdk/client-s3';
+import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, type Part, type S3Client } from '@aws-sdk/client-s3';
 import { S3Store, type MetadataValue, type Options as S3StoreOptions } from '@tus/s3-store';
 import { ERRORS, TUS_RESUMABLE, Upload } from '@tus/utils';
 import { isAppError, storageUnavailable } from '../../shared/errors';
-import { crc32, crc32Header } from '../../shared/storage/checksum';
-import { PartWriter } from '../../shared/storage/part-writer';
 import { ByteInspection } from './inspect-stream';
-import { StallWatch } from './stall-watch';
+import { markOf, UploadInspections, type ArrivedBytes } from './tus-inspections';
+import { isRefusal, storeRequestParts, type RequestParts } from './tus-request-parts';
 
-/**
- * A refusal of the upload itself (not a video, too large): everything stored for it goes. A stalled request
- * (408) or storage being down (503) is not one: what arrived stays, and the client carries on later.
- */
-export function isRefusal(error: unknown): boolean {
-  return isAppError(error) && error.status >= 400 && error.status < 500 && error.status !== 408;
-}
+export { isRefusal };
 
 /** An S3 call's failure as the client sees it: storage unavailable (503, retryable); tus's own errors pass. */
 async function fromStorage<R>(work: Promise<R>): Promise<R> {
@@ -24,11 +17,6 @@ async function fromStorage<R>(work: Promise<R>): Promise<R> {
     if (isAppError(error) || (typeof error === 'object' && error !== null && 'status_code' in error)) throw error;
     throw storageUnavailable(error);
   }
-}
-
-/** What was stored last for an upload: its last part (number and ETag) and its incomplete part. */
-function markOf(lastPart: Part | undefined, incompleteEtag: string | undefined): string {
-  return `${lastPart?.PartNumber ?? 0}:${lastPart?.ETag ?? ''}:${incompleteEtag ?? ''}`;
 }
 
 function isNotFound(error: unknown): boolean {
@@ -47,15 +35,8 @@ interface IncompletePart {
   chunks: Buffer[];
   length: number;
   etag: string;
-  /** How many parts it follows (a `parts-before` written by sendParts). */
+  /** How many parts it follows (a `parts-before` written by storeRequestParts). */
   partsBefore?: number;
-}
-
-/** What the bytes of a finished upload were found to be while they arrived. */
-export interface ArrivedBytes<T> {
-  bytes: number;
-  sha256: string;
-  result: T;
 }
 
 export interface TusS3StoreOptions<T> extends S3StoreOptions {
@@ -75,7 +56,10 @@ export interface TusS3StoreOptions<T> extends S3StoreOptions {
 /**
  * @tus/s3-store, with the multipart API's way of sending bytes to S3 and its checks made on the way:
  *  - parts are gathered in memory (reused buffers, `partsInFlight` at once) and sent with a CRC32, where
- *    s3-store writes each part to a temporary file and reads it back before sending it;
+ *    s3-store writes each part to a temporary file and reads it back before sending it (tus-request-parts.ts,
+ *    with the multipart API's PartWriter);
+ *  - fewer S3 round trips than s3-store: the parts and the incomplete part looked up at once, nothing looked
+ *    up for a write at offset 0, the upload completed with the parts as S3 answered them;
  *  - the bytes are inspected as they arrive (`inspect`: sniffing, size limit, SHA-256): a refusal fails the
  *    PATCH at once and removes everything stored for the upload. The inspection lives in this process's
  *    memory while the upload's offsets follow on from each other here. When an upload continues in another
@@ -87,10 +71,7 @@ export interface TusS3StoreOptions<T> extends S3StoreOptions {
 export class TusS3Store<T> extends S3Store {
   private readonly s3: S3Client;
   private readonly partsInFlight: number;
-  private readonly newInspection: () => ByteInspection<T>;
-  private readonly maxTracked: number;
-  /** Per upload: its inspection, and the mark of what this process stored last (see `markOf`). */
-  private readonly inspections = new Map<string, { inspection: ByteInspection<T>; mark: string }>();
+  private readonly inspections: UploadInspections<T>;
   private readonly alsoStored: (uploadId: string) => string[];
   private readonly idleSeconds: number;
 
@@ -99,23 +80,19 @@ export class TusS3Store<T> extends S3Store {
     super(storeOptions);
     this.s3 = client;
     this.partsInFlight = partsInFlight;
-    this.newInspection = inspect;
-    this.maxTracked = maxTracked ?? 1000;
+    this.inspections = new UploadInspections(inspect, maxTracked ?? 1000);
     this.alsoStored = alsoStored ?? (() => []);
     this.idleSeconds = idleSeconds ?? 0;
   }
 
   /** The checks made while the bytes arrived, when they cover the whole upload; else null (read it back). */
   arrived(id: string, size: number): ArrivedBytes<T> | null {
-    const inspection = this.inspections.get(id)?.inspection;
-    this.inspections.delete(id);
-    if (!inspection || inspection.bytes !== size) return null;
-    return { bytes: inspection.bytes, result: inspection.end(), sha256: inspection.digest() };
+    return this.inspections.arrived(id, size);
   }
 
   /** Everything stored for an upload: the multipart upload or object, the incomplete part, the .info file. */
   override async remove(id: string): Promise<void> {
-    this.inspections.delete(id);
+    this.inspections.forget(id);
     try {
       await super.remove(id);
     } finally {
@@ -187,7 +164,7 @@ export class TusS3Store<T> extends S3Store {
       for (const upload of page.Uploads ?? []) {
         if (upload.Key && upload.Initiated && Date.now() > this.getExpirationDate(upload.Initiated.toISOString()).getTime()) {
           beside.push(...this.alsoStored(upload.Key));
-          this.inspections.delete(upload.Key);
+          this.inspections.forget(upload.Key);
           await this.clearCache(upload.Key);
         }
       }
@@ -222,10 +199,10 @@ export class TusS3Store<T> extends S3Store {
    * plus the incomplete part while it is copied.
    */
   override async write(src: Readable, id: string, offset: number): Promise<number> {
-    let tracked = this.follow(id, offset);
+    let tracked = this.inspections.follow(id, offset);
     let metadata: MetadataValue;
     let start: number;
-    let sent: Awaited<ReturnType<TusS3Store<T>['sendParts']>>;
+    let sent: RequestParts;
     let parts: Part[];
     let incomplete: IncompletePart | undefined;
     try {
@@ -237,30 +214,28 @@ export class TusS3Store<T> extends S3Store {
       // sent again at their numbers.
       ({ parts, incomplete } = offset === 0 ? { parts: [], incomplete: undefined } : await fromStorage(this.stored(id, true)));
       const lastPart = parts.at(-1);
-      // The hash in memory goes on only from what this process stored last: if anything else was stored since
-      // (another process, after bytes were lost), the bytes it saw may not be the ones stored.
-      if (tracked && offset > 0 && tracked.mark !== markOf(lastPart, incomplete?.etag)) {
-        this.inspections.delete(id);
-        tracked = null;
-      }
+      // The hash in memory goes on only from what this process stored last.
+      if (offset > 0) tracked = this.inspections.check(id, tracked, markOf(lastPart, incomplete?.etag));
       if (incomplete) await fromStorage(this.deleteIncompletePart(id));
       start = offset - (incomplete?.length ?? 0);
-      sent = await this.sendParts(metadata, src, (lastPart?.PartNumber ?? 0) + 1, start, incomplete?.chunks, tracked?.inspection ?? null, lastPart);
+      const size = metadata.file.size;
+      const target = { client: this.s3, bucket: this.bucket, key: id, incompleteKey: this.partKey(id, true), uploadId: metadata['upload-id'], size, tagging: this.useCompleteTag('false') };
+      const sending = { partBytes: this.calcOptimalPartSize(size), partsInFlight: this.partsInFlight, idleSeconds: this.idleSeconds };
+      sent = await storeRequestParts(target, sending, src, { offset: start, partNumber: (lastPart?.PartNumber ?? 0) + 1, lastPart, incomplete: incomplete?.chunks }, tracked?.inspection ?? null);
     } catch (error) {
-      this.inspections.delete(id);
+      this.inspections.forget(id);
       throw error;
     }
     if (sent.error !== undefined && isRefusal(sent.error)) {
       // A refusal (not a video, too large): nothing of it stays.
-      this.inspections.delete(id);
+      this.inspections.forget(id);
       await this.discard(id).catch(() => undefined);
       throw sent.error;
     }
     // Broken off, stalled, storage down: what arrived stays. The hash in memory still holds if exactly what it
     // saw was stored; else the stored object is read back at the end.
     const newOffset = start + sent.bytes;
-    if (tracked && tracked.inspection.bytes === newOffset) tracked.mark = sent.mark;
-    else this.inspections.delete(id);
+    this.inspections.settle(id, tracked, newOffset, sent.mark);
     if (sent.error !== undefined) throw sent.error;
     if (metadata.file.size === newOffset) {
       // The parts as S3 answered them: those found before this request, and its own (all of them stored).
@@ -286,7 +261,7 @@ export class TusS3Store<T> extends S3Store {
     return { parts: parts.slice(0, before === undefined ? following : Math.min(following, before)), incomplete };
   }
 
-  /** The incomplete part: its size, the parts before it, its ETag, and when `read` its bytes (as chunks: sendParts copies them into a part buffer and lets each go). */
+  /** The incomplete part: its size, the parts before it, its ETag, and when `read` its bytes (as chunks: storeRequestParts copies them into a part buffer and lets each go). */
   private async incompletePart(id: string, read: boolean): Promise<IncompletePart | undefined> {
     const object = { Bucket: this.bucket, Key: this.partKey(id, true) };
     const found = await (read ? this.client.getObject(object) : this.client.headObject(object)).catch((error: unknown) => {
@@ -304,119 +279,6 @@ export class TusS3Store<T> extends S3Store {
       }
     }
     return { chunks, length, etag: found.ETag ?? '', ...(before === undefined ? {} : { partsBefore: Number(before) }) };
-  }
-
-  /** The upload's inspection if this write follows on from what it has seen; a new one at offset 0. */
-  private follow(id: string, offset: number): { inspection: ByteInspection<T>; mark: string } | null {
-    let tracked = this.inspections.get(id);
-    if (offset === 0) {
-      tracked = { inspection: this.newInspection(), mark: markOf(undefined, undefined) };
-    } else if (!tracked || tracked.inspection.bytes !== offset) {
-      this.inspections.delete(id);
-      return null;
-    }
-    // Most recently used last; past the limit, the oldest goes (its upload is read back at the end).
-    this.inspections.delete(id);
-    this.inspections.set(id, tracked);
-    for (const oldest of this.inspections.keys()) {
-      if (this.inspections.size <= this.maxTracked) break;
-      this.inspections.delete(oldest);
-    }
-    return tracked;
-  }
-
-  /**
-   * Sends `first` (the incomplete part, already inspected), then the request's bytes (through `inspection`),
-   * as parts of exactly the part size from `firstPartNumber` (so part n always holds the same bytes of the
-   * clip, whichever request sent it); what is left at the end, unless it is the clip's end or a whole part,
-   * becomes the incomplete part. Never throws: says how many bytes were stored, the parts stored, the mark of
-   * what was stored last, and why it stopped early (a refusal, a stall, storage down, the request broken off).
-   */
-  private async sendParts(
-    metadata: MetadataValue,
-    readStream: Readable,
-    firstPartNumber: number,
-    offset: number,
-    first: Buffer[] | undefined,
-    inspection: ByteInspection<T> | null,
-    previousLast: Part | undefined,
-  ): Promise<{ bytes: number; mark: string; parts: Part[]; error?: unknown }> {
-    const size = metadata.file.size;
-    const partBytes = this.calcOptimalPartSize(size);
-    // A request that stalls (or trickles) while the store waits for it is ended; what arrived is kept.
-    const watch = this.idleSeconds > 0 ? new StallWatch(this.idleSeconds, (error) => readStream.destroy(error)) : null;
-    const writer = new PartWriter({
-      client: this.s3,
-      bucket: this.bucket,
-      key: metadata.file.id,
-      uploadId: metadata['upload-id'],
-      partBytes,
-      partsInFlight: this.partsInFlight,
-      firstPartNumber,
-      ...(watch ? { waitForRoom: (room: Promise<unknown>) => watch.hold(room) } : {}),
-    });
-    let sourceError: { error: unknown } | undefined;
-    let incompleteEtag: string | undefined;
-    try {
-      // The incomplete part's chunks, each let go once copied: memory stays at the part buffers.
-      while (first && first.length > 0) await writer.take(first.shift()!);
-      // Leaving the loop early (a refusal, S3 failing) must not destroy the request's stream: @tus/server
-      // would then answer with that (an abort) instead of the refusal.
-      for await (const data of readStream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-        if (writer.failure) break;
-        watch?.arrive(data.length);
-        try {
-          inspection?.update(data);
-        } catch (refusal) {
-          sourceError = { error: refusal };
-          break;
-        }
-        await writer.take(data);
-      }
-    } catch (error) {
-      // A part that failed is the writer's `failure`; anything else, the request's.
-      if (!writer.failure) sourceError = { error };
-    } finally {
-      watch?.stop();
-    }
-    await writer.settle();
-    // What arrived before the request broke off (or stalled) is kept (a refusal keeps nothing: it is discarded).
-    const rest = writer.pending;
-    if (rest > 0 && !writer.failure && !(sourceError && isRefusal(sourceError.error))) {
-      if (rest === partBytes || offset + writer.stored + rest === size) {
-        await writer.send().catch(() => undefined);
-        await writer.settle();
-      } else {
-        const { body, checksum } = writer.rest();
-        await this.s3
-          .send(
-            new PutObjectCommand({
-              Bucket: this.bucket,
-              Key: this.partKey(metadata.file.id, true),
-              Body: body,
-              // How many parts it follows (parts numbered after, left by an earlier request, do not count yet).
-              Metadata: { 'parts-before': String(writer.partNumber - 1) },
-              ChecksumAlgorithm: 'CRC32',
-              ...(crc32 ? { ChecksumCRC32: crc32Header(checksum) } : {}),
-              ...(this.useCompleteTag('false') ? { Tagging: this.useCompleteTag('false') } : {}),
-            }),
-          )
-          .then(
-            (response) => {
-              incompleteEtag = response.ETag;
-            },
-            (error: unknown) => {
-              writer.failure ??= { error };
-            },
-          );
-      }
-    }
-    // Storage down: 503, retryable; the parts stored before it stay (the upload's offset says how far).
-    const error = writer.failure ? storageUnavailable(writer.failure.error) : sourceError?.error;
-    const parts = writer.parts();
-    const last = parts.at(-1) ?? previousLast;
-    const bytes = writer.stored + (incompleteEtag === undefined ? 0 : rest);
-    return { bytes, mark: markOf(last, incompleteEtag), parts, ...(error === undefined ? {} : { error }) };
   }
 
   protected override async finishMultipartUpload(metadata: MetadataValue, parts: Part[]): Promise<string | undefined> {
