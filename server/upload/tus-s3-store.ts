@@ -1,26 +1,13 @@
 import type { Readable } from 'node:stream';
-import {
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-  type Part,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, type Part, type S3Client } from '@aws-sdk/client-s3';
 import { S3Store, type MetadataValue, type Options as S3StoreOptions } from '@tus/s3-store';
-import { ERRORS, type Upload } from '@tus/utils';
+import { ERRORS, TUS_RESUMABLE, Upload } from '@tus/utils';
 import { isAppError, storageUnavailable } from '../../shared/errors';
-import { crc32, crc32Header } from '../../shared/storage/checksum';
 import { ByteInspection } from './inspect-stream';
-import { StallWatch } from './stall-watch';
+import { markOf, UploadInspections, type ArrivedBytes } from './tus-inspections';
+import { isRefusal, storeRequestParts, type RequestParts } from './tus-request-parts';
 
-/**
- * A refusal of the upload itself (not a video, too large): everything stored for it goes. A stalled request
- * (408) or storage being down (503) is not one: what arrived stays, and the client carries on later.
- */
-export function isRefusal(error: unknown): boolean {
-  return isAppError(error) && error.status >= 400 && error.status < 500 && error.status !== 408;
-}
+export { isRefusal };
 
 /** An S3 call's failure as the client sees it: storage unavailable (503, retryable); tus's own errors pass. */
 async function fromStorage<R>(work: Promise<R>): Promise<R> {
@@ -32,21 +19,24 @@ async function fromStorage<R>(work: Promise<R>): Promise<R> {
   }
 }
 
-/** What was stored last for an upload: its last part (number and ETag) and its incomplete part. */
-function markOf(lastPart: Part | undefined, incompleteEtag: string | undefined): string {
-  return `${lastPart?.PartNumber ?? 0}:${lastPart?.ETag ?? ''}:${incompleteEtag ?? ''}`;
-}
-
 function isNotFound(error: unknown): boolean {
   const { name, $metadata } = error as { name?: string; $metadata?: { httpStatusCode?: number } };
   return name === 'NotFound' || name === 'NoSuchKey' || $metadata?.httpStatusCode === 404;
 }
 
-/** What the bytes of a finished upload were found to be while they arrived. */
-export interface ArrivedBytes<T> {
-  bytes: number;
-  sha256: string;
-  result: T;
+/** A multipart upload that is no longer there (completed or aborted), as ListParts says it. */
+function isMissingUpload(error: unknown): boolean {
+  const { name, Code } = error as { name?: string; Code?: string };
+  return ['NoSuchKey', 'NoSuchUpload'].includes(name ?? '') || ['NoSuchKey', 'NoSuchUpload'].includes(Code ?? '');
+}
+
+/** An incomplete part (the tail of an upload, under a part's size): bytes kept as s3-store keeps them. */
+interface IncompletePart {
+  chunks: Buffer[];
+  length: number;
+  etag: string;
+  /** How many parts it follows (a `parts-before` written by storeRequestParts). */
+  partsBefore?: number;
 }
 
 export interface TusS3StoreOptions<T> extends S3StoreOptions {
@@ -66,7 +56,10 @@ export interface TusS3StoreOptions<T> extends S3StoreOptions {
 /**
  * @tus/s3-store, with the multipart API's way of sending bytes to S3 and its checks made on the way:
  *  - parts are gathered in memory (reused buffers, `partsInFlight` at once) and sent with a CRC32, where
- *    s3-store writes each part to a temporary file and reads it back before sending it;
+ *    s3-store writes each part to a temporary file and reads it back before sending it (tus-request-parts.ts,
+ *    with the multipart API's PartWriter);
+ *  - fewer S3 round trips than s3-store: the parts and the incomplete part looked up at once, nothing looked
+ *    up for a write at offset 0, the upload completed with the parts as S3 answered them;
  *  - the bytes are inspected as they arrive (`inspect`: sniffing, size limit, SHA-256): a refusal fails the
  *    PATCH at once and removes everything stored for the upload. The inspection lives in this process's
  *    memory while the upload's offsets follow on from each other here. When an upload continues in another
@@ -78,10 +71,7 @@ export interface TusS3StoreOptions<T> extends S3StoreOptions {
 export class TusS3Store<T> extends S3Store {
   private readonly s3: S3Client;
   private readonly partsInFlight: number;
-  private readonly newInspection: () => ByteInspection<T>;
-  private readonly maxTracked: number;
-  /** Per upload: its inspection, and the mark of what this process stored last (see `markOf`). */
-  private readonly inspections = new Map<string, { inspection: ByteInspection<T>; mark: string }>();
+  private readonly inspections: UploadInspections<T>;
   private readonly alsoStored: (uploadId: string) => string[];
   private readonly idleSeconds: number;
 
@@ -90,23 +80,19 @@ export class TusS3Store<T> extends S3Store {
     super(storeOptions);
     this.s3 = client;
     this.partsInFlight = partsInFlight;
-    this.newInspection = inspect;
-    this.maxTracked = maxTracked ?? 1000;
+    this.inspections = new UploadInspections(inspect, maxTracked ?? 1000);
     this.alsoStored = alsoStored ?? (() => []);
     this.idleSeconds = idleSeconds ?? 0;
   }
 
   /** The checks made while the bytes arrived, when they cover the whole upload; else null (read it back). */
   arrived(id: string, size: number): ArrivedBytes<T> | null {
-    const inspection = this.inspections.get(id)?.inspection;
-    this.inspections.delete(id);
-    if (!inspection || inspection.bytes !== size) return null;
-    return { bytes: inspection.bytes, result: inspection.end(), sha256: inspection.digest() };
+    return this.inspections.arrived(id, size);
   }
 
   /** Everything stored for an upload: the multipart upload or object, the incomplete part, the .info file. */
   override async remove(id: string): Promise<void> {
-    this.inspections.delete(id);
+    this.inspections.forget(id);
     try {
       await super.remove(id);
     } finally {
@@ -126,29 +112,31 @@ export class TusS3Store<T> extends S3Store {
   }
 
   /**
-   * s3-store takes an upload whose multipart upload is gone for a finished one. It is, if its object is
-   * there; if not, it was removed (refused, abandoned) — perhaps by another process, while this one still
-   * had its description cached — and must not be reported as complete.
+   * Where an upload stands: its parts that count and its incomplete part (looked up at once), as s3-store
+   * counts them. Its multipart upload gone means finished, if its object is there; if not, it was removed
+   * (refused, abandoned) — perhaps by another process, while this one still had its description cached —
+   * and it must not be reported as complete.
    */
   override async getUpload(id: string): Promise<Upload> {
     // s3-store answers "not found" whenever the description cannot be read, also when S3 is down: a client
     // would then start again from nothing. Only a missing description is "not found"; else 503, retryable.
-    await this.getMetadata(id).catch((error: unknown) => {
+    const metadata = await this.getMetadata(id).catch((error: unknown) => {
       throw isNotFound(error) ? ERRORS.FILE_NOT_FOUND : storageUnavailable(error);
     });
-    const upload = await fromStorage(super.getUpload(id));
+    const stored = await this.stored(id, false).catch((error: unknown) => {
+      if (isMissingUpload(error)) return null;
+      throw storageUnavailable(error);
+    });
+    const { file } = metadata;
+    const partsBytes = stored ? stored.parts.reduce((sum, part) => sum + (part.Size ?? 0), 0) : 0;
+    const upload = new Upload({ ...file, offset: stored ? partsBytes + (stored.incomplete?.length ?? 0) : (file.size ?? 0), size: file.size, storage: file.storage });
     if (upload.size === undefined || upload.offset !== upload.size) return upload;
     if (await this.objectExists(id)) return upload;
     // Every byte arrived but S3 failed while the parts were put together (the PATCH was answered 503): the
     // multipart upload is still there. It is completed now, and the upload goes on to its finish.
-    const metadata = await fromStorage(this.getMetadata(id));
-    const parts = await this.retrieveParts(id).catch((error: unknown) => {
-      if (isNotFound(error) || (error as { name?: string }).name === 'NoSuchUpload') return null;
-      throw storageUnavailable(error);
-    });
-    if (parts && parts.length > 0 && parts.reduce((sum, part) => sum + (part.Size ?? 0), 0) === upload.size) {
-      await fromStorage(this.finishMultipartUpload(metadata, parts));
-      await fromStorage(this.completeMetadata(metadata.file));
+    if (stored && stored.parts.length > 0 && partsBytes === upload.size) {
+      await fromStorage(this.finishMultipartUpload(metadata, stored.parts));
+      await fromStorage(this.completeMetadata(file));
       return upload;
     }
     await this.clearCache(id);
@@ -176,7 +164,7 @@ export class TusS3Store<T> extends S3Store {
       for (const upload of page.Uploads ?? []) {
         if (upload.Key && upload.Initiated && Date.now() > this.getExpirationDate(upload.Initiated.toISOString()).getTime()) {
           beside.push(...this.alsoStored(upload.Key));
-          this.inspections.delete(upload.Key);
+          this.inspections.forget(upload.Key);
           await this.clearCache(upload.Key);
         }
       }
@@ -195,7 +183,11 @@ export class TusS3Store<T> extends S3Store {
       this.s3.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: upload.id, Metadata: { 'tus-version': '1.0.0' }, ChecksumAlgorithm: 'CRC32' })),
     );
     upload.storage = { type: 's3', path: created.Key ?? upload.id, bucket: this.bucket };
-    await fromStorage(this.saveMetadata(upload, created.UploadId!));
+    const uploadId = created.UploadId!;
+    await fromStorage(this.saveMetadata(upload, uploadId));
+    // As getMetadata would read it back (and keep it: an upload's description does not change once saved).
+    const file = new Upload({ id: upload.id, size: upload.size, offset: 0, metadata: upload.metadata, creation_date: upload.creation_date, storage: upload.storage });
+    await this.cache.set(upload.id, { 'tus-version': TUS_RESUMABLE, 'upload-id': uploadId, file });
     return upload;
   }
 
@@ -207,44 +199,47 @@ export class TusS3Store<T> extends S3Store {
    * plus the incomplete part while it is copied.
    */
   override async write(src: Readable, id: string, offset: number): Promise<number> {
-    let tracked = this.follow(id, offset);
+    let tracked = this.inspections.follow(id, offset);
     let metadata: MetadataValue;
     let start: number;
-    let sent: Awaited<ReturnType<TusS3Store<T>['sendParts']>>;
+    let sent: RequestParts;
+    let parts: Part[];
+    let incomplete: IncompletePart | undefined;
     try {
       metadata = await fromStorage(this.getMetadata(id));
       // A PATCH at the end of an upload already complete (its finish is run again by the caller): nothing to write.
       if (offset > 0 && metadata.file.size === offset && (await this.objectExists(id))) return offset;
-      const parts = await fromStorage(this.retrieveParts(id));
+      // At offset 0 (where the caller found the upload, under its lock) nothing stored counts yet: no parts to
+      // follow, no incomplete part (its bytes would count in the offset). Parts left by an earlier request are
+      // sent again at their numbers.
+      ({ parts, incomplete } = offset === 0 ? { parts: [], incomplete: undefined } : await fromStorage(this.stored(id, true)));
       const lastPart = parts.at(-1);
-      const incomplete = await fromStorage(this.readIncompletePart(id));
-      // The hash in memory goes on only from what this process stored last: if anything else was stored since
-      // (another process, after bytes were lost), the bytes it saw may not be the ones stored.
-      if (tracked && offset > 0 && tracked.mark !== markOf(lastPart, incomplete?.etag)) {
-        this.inspections.delete(id);
-        tracked = null;
-      }
+      // The hash in memory goes on only from what this process stored last.
+      if (offset > 0) tracked = this.inspections.check(id, tracked, markOf(lastPart, incomplete?.etag));
       if (incomplete) await fromStorage(this.deleteIncompletePart(id));
       start = offset - (incomplete?.length ?? 0);
-      sent = await this.sendParts(metadata, src, (lastPart?.PartNumber ?? 0) + 1, start, incomplete?.chunks, tracked?.inspection ?? null, lastPart);
+      const size = metadata.file.size;
+      const target = { client: this.s3, bucket: this.bucket, key: id, incompleteKey: this.partKey(id, true), uploadId: metadata['upload-id'], size, tagging: this.useCompleteTag('false') };
+      const sending = { partBytes: this.calcOptimalPartSize(size), partsInFlight: this.partsInFlight, idleSeconds: this.idleSeconds };
+      sent = await storeRequestParts(target, sending, src, { offset: start, partNumber: (lastPart?.PartNumber ?? 0) + 1, lastPart, incomplete: incomplete?.chunks }, tracked?.inspection ?? null);
     } catch (error) {
-      this.inspections.delete(id);
+      this.inspections.forget(id);
       throw error;
     }
     if (sent.error !== undefined && isRefusal(sent.error)) {
       // A refusal (not a video, too large): nothing of it stays.
-      this.inspections.delete(id);
+      this.inspections.forget(id);
       await this.discard(id).catch(() => undefined);
       throw sent.error;
     }
     // Broken off, stalled, storage down: what arrived stays. The hash in memory still holds if exactly what it
     // saw was stored; else the stored object is read back at the end.
     const newOffset = start + sent.bytes;
-    if (tracked && tracked.inspection.bytes === newOffset) tracked.mark = sent.mark;
-    else this.inspections.delete(id);
+    this.inspections.settle(id, tracked, newOffset, sent.mark);
     if (sent.error !== undefined) throw sent.error;
     if (metadata.file.size === newOffset) {
-      await fromStorage(this.finishMultipartUpload(metadata, await this.retrieveParts(id)));
+      // The parts as S3 answered them: those found before this request, and its own (all of them stored).
+      await fromStorage(this.finishMultipartUpload(metadata, [...parts, ...sent.parts]));
       await fromStorage(this.completeMetadata(metadata.file));
       await this.clearCache(id);
     }
@@ -252,200 +247,38 @@ export class TusS3Store<T> extends S3Store {
   }
 
   /**
-   * Only the parts that follow on from part 1 count: when a part failed while a later one of the same request
-   * was stored, the later one is left out (and sent again, at its number, when the upload resumes). When an
-   * incomplete part is stored, it says how many parts were before it: parts after those are leftovers of an
-   * earlier request (sent again before they count).
+   * What is stored of an upload: the parts that count, and its incomplete part (its bytes when `read`, else
+   * its size), looked up at once. Only the parts that follow on from part 1 count: when a part failed while
+   * a later one of the same request was stored, the later one is left out (and sent again, at its number,
+   * when the upload resumes). When an incomplete part is stored, it says how many parts were before it:
+   * parts after those are leftovers of an earlier request (sent again before they count).
    */
-  override async retrieveParts(id: string, partNumberMarker?: string): Promise<Part[]> {
-    const parts = await super.retrieveParts(id, partNumberMarker);
-    if (partNumberMarker) return parts;
+  private async stored(id: string, read: boolean): Promise<{ parts: Part[]; incomplete: IncompletePart | undefined }> {
+    const [parts, incomplete] = await Promise.all([this.retrieveParts(id), this.incompletePart(id, read)]);
     let following = 0;
     while (following < parts.length && parts[following]!.PartNumber === following + 1) following += 1;
-    const before = await this.client.headObject({ Bucket: this.bucket, Key: this.partKey(id, true) }).then(
-      (head) => (head.Metadata?.['parts-before'] === undefined ? undefined : Number(head.Metadata['parts-before'])),
-      (error: unknown) => {
-        if (isNotFound(error)) return undefined;
-        throw error;
-      },
-    );
-    return parts.slice(0, before === undefined ? following : Math.min(following, before));
+    const before = incomplete?.partsBefore;
+    return { parts: parts.slice(0, before === undefined ? following : Math.min(following, before)), incomplete };
   }
 
-  /** The incomplete part's bytes, as chunks (sendParts copies them into a part buffer and lets each go). */
-  private async readIncompletePart(id: string): Promise<{ chunks: Buffer[]; length: number; etag: string } | undefined> {
-    const object = await this.client.getObject({ Bucket: this.bucket, Key: this.partKey(id, true) }).catch((error: unknown) => {
+  /** The incomplete part: its size, the parts before it, its ETag, and when `read` its bytes (as chunks: storeRequestParts copies them into a part buffer and lets each go). */
+  private async incompletePart(id: string, read: boolean): Promise<IncompletePart | undefined> {
+    const object = { Bucket: this.bucket, Key: this.partKey(id, true) };
+    const found = await (read ? this.client.getObject(object) : this.client.headObject(object)).catch((error: unknown) => {
       if (isNotFound(error)) return undefined;
       throw error;
     });
-    if (!object?.Body) return undefined;
+    if (!found) return undefined;
+    const before = found.Metadata?.['parts-before'];
     const chunks: Buffer[] = [];
-    let length = 0;
-    for await (const chunk of object.Body as AsyncIterable<Buffer>) {
-      chunks.push(chunk);
-      length += chunk.length;
-    }
-    return { chunks, length, etag: object.ETag ?? '' };
-  }
-
-  /** The upload's inspection if this write follows on from what it has seen; a new one at offset 0. */
-  private follow(id: string, offset: number): { inspection: ByteInspection<T>; mark: string } | null {
-    let tracked = this.inspections.get(id);
-    if (offset === 0) {
-      tracked = { inspection: this.newInspection(), mark: markOf(undefined, undefined) };
-    } else if (!tracked || tracked.inspection.bytes !== offset) {
-      this.inspections.delete(id);
-      return null;
-    }
-    // Most recently used last; past the limit, the oldest goes (its upload is read back at the end).
-    this.inspections.delete(id);
-    this.inspections.set(id, tracked);
-    for (const oldest of this.inspections.keys()) {
-      if (this.inspections.size <= this.maxTracked) break;
-      this.inspections.delete(oldest);
-    }
-    return tracked;
-  }
-
-  /**
-   * Sends `first` (the incomplete part, already inspected), then the request's bytes (through `inspection`),
-   * as parts of exactly the part size from `currentPartNumber` (so part n always holds the same bytes of the
-   * clip, whichever request sent it); what is left at the end, unless it is the clip's end, becomes the
-   * incomplete part. Never throws: says how many bytes were stored, the mark of what was stored last, and why
-   * it stopped early (a refusal, a stall, storage down, the request broken off).
-   */
-  private async sendParts(
-    metadata: MetadataValue,
-    readStream: Readable,
-    currentPartNumber: number,
-    offset: number,
-    first: Buffer[] | undefined,
-    inspection: ByteInspection<T> | null,
-    previousLast: Part | undefined,
-  ): Promise<{ bytes: number; mark: string; error?: unknown }> {
-    const size = metadata.file.size;
-    const partBytes = this.calcOptimalPartSize(size);
-    const object = { Bucket: this.bucket, Key: metadata.file.id };
-    const spare: Buffer[] = [];
-    const inFlight = new Set<Promise<void>>();
-    let failure: { error: unknown } | undefined;
-    let sourceError: { error: unknown } | undefined;
-    let partNumber = currentPartNumber;
-    let uploaded = 0;
-    let last: Part | undefined = previousLast;
-    let incompleteEtag: string | undefined;
-    // A request that stalls (or trickles) while the store waits for it is ended; what arrived is kept.
-    const watch = this.idleSeconds > 0 ? new StallWatch(this.idleSeconds, (error) => readStream.destroy(error)) : null;
-
-    const sendPart = async (buffer: Buffer, length: number, checksum: number) => {
-      const number = partNumber;
-      partNumber += 1;
-      const sending: Promise<void> = this.s3
-        .send(
-          new UploadPartCommand({
-            ...object,
-            UploadId: metadata['upload-id'],
-            PartNumber: number,
-            Body: buffer.subarray(0, length),
-            ChecksumAlgorithm: 'CRC32',
-            ...(crc32 ? { ChecksumCRC32: crc32Header(checksum) } : {}),
-          }),
-        )
-        .then(
-          (response) => {
-            uploaded += length;
-            if (number > (last?.PartNumber ?? 0)) last = { PartNumber: number, ETag: response.ETag };
-          },
-          (error: unknown) => {
-            failure ??= { error };
-          },
-        )
-        .finally(() => {
-          inFlight.delete(sending);
-          spare.push(buffer);
-        });
-      inFlight.add(sending);
-      while (inFlight.size >= this.partsInFlight && !failure) {
-        if (watch) await watch.hold(Promise.race(inFlight));
-        else await Promise.race(inFlight);
-      }
-    };
-
-    let current = null as Buffer | null;
-    let filled = 0;
-    let checksum = 0;
-    const take = async (data: Buffer) => {
-      let at = 0;
-      while (at < data.length) {
-        current ??= spare.pop() ?? Buffer.allocUnsafeSlow(partBytes);
-        const copied = data.copy(current, filled, at);
-        if (crc32) checksum = crc32(data.subarray(at, at + copied), checksum);
-        filled += copied;
-        at += copied;
-        if (filled === partBytes) {
-          await sendPart(current, filled, checksum);
-          current = null;
-          filled = 0;
-          checksum = 0;
-        }
-      }
-    };
-    try {
-      // The incomplete part's chunks, each let go once copied: memory stays at the part buffers.
-      while (first && first.length > 0) await take(first.shift()!);
-      // Leaving the loop early (a refusal, S3 failing) must not destroy the request's stream: @tus/server
-      // would then answer with that (an abort) instead of the refusal.
-      for await (const data of readStream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-        if (failure) break;
-        watch?.arrive(data.length);
-        try {
-          inspection?.update(data);
-        } catch (refusal) {
-          sourceError = { error: refusal };
-          break;
-        }
-        await take(data);
-      }
-    } catch (error) {
-      sourceError = { error };
-    } finally {
-      watch?.stop();
-    }
-    await Promise.all(inFlight);
-    // What arrived before the request broke off (or stalled) is kept (a refusal keeps nothing: it is discarded).
-    const keepRest = !failure && !(sourceError && isRefusal(sourceError.error));
-    if (current && filled > 0 && keepRest) {
-      if (size !== undefined && offset + uploaded + filled === size) {
-        await sendPart(current, filled, checksum);
-        await Promise.all(inFlight);
-      } else {
-        await this.s3
-          .send(
-            new PutObjectCommand({
-              ...object,
-              Key: this.partKey(metadata.file.id, true),
-              Body: current.subarray(0, filled),
-              // How many parts it follows (parts numbered after, left by an earlier request, do not count yet).
-              Metadata: { 'parts-before': String(partNumber - 1) },
-              ChecksumAlgorithm: 'CRC32',
-              ...(crc32 ? { ChecksumCRC32: crc32Header(checksum) } : {}),
-              ...(this.useCompleteTag('false') ? { Tagging: this.useCompleteTag('false') } : {}),
-            }),
-          )
-          .then(
-            (response) => {
-              uploaded += filled;
-              incompleteEtag = response.ETag;
-            },
-            (error: unknown) => {
-              failure ??= { error };
-            },
-          );
+    let length = read ? 0 : (found.ContentLength ?? 0);
+    if ('Body' in found && found.Body) {
+      for await (const chunk of found.Body as AsyncIterable<Buffer>) {
+        chunks.push(chunk);
+        length += chunk.length;
       }
     }
-    // Storage down: 503, retryable; the parts stored before it stay (the upload's offset says how far).
-    const error = failure ? storageUnavailable(failure.error) : sourceError?.error;
-    return { bytes: uploaded, mark: markOf(last, incompleteEtag), ...(error === undefined ? {} : { error }) };
+    return { chunks, length, etag: found.ETag ?? '', ...(before === undefined ? {} : { partsBefore: Number(before) }) };
   }
 
   protected override async finishMultipartUpload(metadata: MetadataValue, parts: Part[]): Promise<string | undefined> {

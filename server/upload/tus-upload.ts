@@ -13,6 +13,7 @@ import { submissionIdOf, tusFinisher } from './tus-finish';
 import type { RedisLocker } from './redis-locker';
 import { requireVideoContainer, SNIFF_BYTES, type SniffedVideo } from './sniff';
 import { parseFields } from './submission-fields';
+import { readPatchBodiesFromNode } from './tus-node-body';
 import { TusS3Store } from './tus-s3-store';
 import { uploadAborted } from './s3-storage-engine';
 import { StallWatch } from './stall-watch';
@@ -62,6 +63,10 @@ function tusError(error: unknown): { status_code: number; body: string } {
 
 /** tus's own refusals that a contributor's page (or a client's developer) meets, with the project's codes. */
 function protocolRefusal(error: unknown, config: ServerDeps['config']): AppError | null {
+  // A request's body longer than the upload has left: declared (Content-Length), or found while it arrives (chunked).
+  if (error === ERRORS.ERR_SIZE_EXCEEDED || (error instanceof Error && (error as { status_code?: number }).status_code === 413)) {
+    return new AppError('upload_length_exceeded', 413, 'This request brings more bytes than the upload has left (its Upload-Length).');
+  }
   switch (error) {
     case ERRORS.ERR_MAX_SIZE_EXCEEDED:
       return videoTooLarge(config);
@@ -128,6 +133,10 @@ export function tusDatastore(deps: Pick<ServerDeps, 'config' | 'storage'>, expir
     partSize: config.upload.partBytes,
     idleSeconds: config.upload.idleSeconds,
     expirationPeriodInMilliseconds: expiryMs,
+    // s3-store tags the .info and .part objects Tus-Completed=false, and at the end rewrites the .info to tag it
+    // true (one more PUT per upload), for a bucket lifecycle rule by tag. Abandoned uploads are removed here by
+    // deleteExpired (by their multipart upload's age), not by tag: no tags.
+    useTags: false,
     s3ClientConfig: {
       bucket: s3.bucket,
       region: s3.region,
@@ -304,6 +313,7 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
     },
   };
   const server = new Server(options);
+  readPatchBodiesFromNode(server);
 
   return {
     server,

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import * as tus from 'tus-js-client';
 import { smallMp4 } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
@@ -110,6 +111,28 @@ describe('resumable uploads have the multipart API defences: the cap on uploads 
     expect(await headUpload(app.baseUrl, id!)).toMatchObject({ status: 200, offset: 1000 });
     const unknown = await rawPatch(app.baseUrl, 'a'.repeat(24), 0, clip.subarray(0, 1000)).answer;
     expect({ status: unknown.status, code: codeOf(unknown.body) }).toEqual({ status: 404, code: 'upload_not_found' });
+  });
+
+  test('when a PATCH without a declared length (chunked) brings more bytes than the upload has left, then it is refused 413 upload_length_exceeded, and no submission is made by that request', async () => {
+    const clip = Buffer.concat([await smallMp4(), randomBytes(MiB)]);
+    const { id } = await createUpload(app.baseUrl, clip.length, uploadMetadata().metadata);
+    const target = new URL(`${app.baseUrl}/tus/${id!}`);
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request({ host: target.hostname, port: target.port, path: target.pathname, method: 'PATCH', headers: { ...tusHeaders, 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream', 'Transfer-Encoding': 'chunked' } });
+      req.on('error', reject);
+      req.on('response', (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      });
+      req.write(clip);
+      req.end(randomBytes(64 * 1024));
+    });
+    expect({ status: answer.status, code: codeOf(answer.body) }).toEqual({ status: 413, code: 'upload_length_exceeded' });
+    expect(await app.services.db.submissions.findById(id).lean()).toBeNull();
+    // What fitted is kept (never more than the upload's length).
+    expect((await headUpload(app.baseUrl, id!)).offset).toBeLessThanOrEqual(clip.length);
   });
 
   test('when a second PATCH comes for an upload another PATCH still holds, then the first lets go keeping what it had, and the second is told the offset no longer matches (409)', async () => {

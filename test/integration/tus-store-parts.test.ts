@@ -83,6 +83,83 @@ describe('the tus store keeps offsets and the SHA-256 true when parts go missing
       other.close();
     }
   });
+
+  /** A second app on the same services: its own tus store (its own cache of descriptions, its own hashes in memory), as another process has. */
+  async function otherProcess(): Promise<{ url: string; close(): void }> {
+    const other = createApp(app.deps).listen(0, '127.0.0.1');
+    await once(other, 'listening');
+    return {
+      url: `http://127.0.0.1:${(other.address() as AddressInfo).port}`,
+      close: () => {
+        other.closeAllConnections();
+        other.close();
+      },
+    };
+  }
+
+  test('when two server processes receive one upload\'s requests in turn (parts and incomplete parts on both), then each answers the offset the other stored, and the clip and its SHA-256 are right', async () => {
+    const other = await otherProcess();
+    try {
+      const clip = Buffer.concat([await smallMp4(), randomBytes(3 * PART + 7000)]);
+      // Created here (this process keeps its description from the creation on), then written by both in turn.
+      const { id } = await createUpload(app.baseUrl, clip.length, uploadMetadata().metadata);
+      const cuts = [PART + 1000, PART + 3000, 2 * PART + 10, 3 * PART + 2, clip.length];
+      let offset = 0;
+      for (const [turn, cut] of cuts.entries()) {
+        const url = turn % 2 === 0 ? app.baseUrl : other.url;
+        // Each process first asks where the upload stands: what the other stored since must be counted.
+        expect(await headUpload(url, id!)).toMatchObject({ status: 200, offset });
+        const answer = await rawPatch(url, id!, offset, clip.subarray(offset, cut)).answer;
+        expect(answer.status).toBe(cut === clip.length ? 200 : 204);
+        if (cut < clip.length) expect(answer.headers['upload-offset']).toBe(String(cut));
+        offset = cut;
+      }
+      expect(sha256(await storedObject(originalKey(id!)))).toBe(sha256(clip));
+      const doc = (await app.services.db.submissions.findById(id).lean<Submission>())!;
+      expect(doc.original).toMatchObject({ bytes: clip.length, sha256: sha256(clip) });
+    } finally {
+      other.close();
+    }
+  });
+
+  test('when a request from offset 0 finds parts left by an earlier one that broke off (part 2 stored, part 1 not), then it sends them again: the offset counts only its own, and the clip is right', async () => {
+    const clip = Buffer.concat([await smallMp4(), randomBytes(3 * PART)]);
+    const { id } = await createUpload(app.baseUrl, clip.length, uploadMetadata().metadata);
+    // Left over: a part 2 with other bytes (an earlier request whose part 1 failed).
+    await app.deps.storage.client.send(
+      new UploadPartCommand({ Bucket: app.config.s3.bucket, Key: originalKey(id!), UploadId: await multipartUploadId(id!), PartNumber: 2, Body: randomBytes(PART), ChecksumAlgorithm: 'CRC32' }),
+    );
+    expect(await headUpload(app.baseUrl, id!)).toMatchObject({ status: 200, offset: 0 });
+    // Stops inside part 2: part 1 and an incomplete part; the leftover part 2 does not count.
+    expect((await rawPatch(app.baseUrl, id!, 0, clip.subarray(0, PART + 1000)).answer).headers['upload-offset']).toBe(String(PART + 1000));
+    expect(await headUpload(app.baseUrl, id!)).toMatchObject({ offset: PART + 1000 });
+    expect((await rawPatch(app.baseUrl, id!, PART + 1000, clip.subarray(PART + 1000)).answer).status).toBe(200);
+    expect(sha256(await storedObject(originalKey(id!)))).toBe(sha256(clip));
+    const doc = (await app.services.db.submissions.findById(id).lean<Submission>())!;
+    expect(doc.original).toMatchObject({ bytes: clip.length, sha256: sha256(clip) });
+  });
+
+  test('when a process stopped after storing a part but before replacing the incomplete part it had taken (a crash), then the offset counts the old incomplete part, not the new part, and the upload resumes to the right bytes', async () => {
+    const clip = Buffer.concat([await smallMp4(), randomBytes(3 * PART)]);
+    const { id } = await createUpload(app.baseUrl, clip.length, uploadMetadata().metadata);
+    expect((await rawPatch(app.baseUrl, id!, 0, clip.subarray(0, PART + 1000)).answer).headers['upload-offset']).toBe(String(PART + 1000));
+    // The crashed request had read the incomplete part (1000 bytes) and stored part 2 with it, then died before
+    // deleting it: part 2 is there, and the incomplete part still says it follows part 1.
+    await app.deps.storage.client.send(
+      new UploadPartCommand({ Bucket: app.config.s3.bucket, Key: originalKey(id!), UploadId: await multipartUploadId(id!), PartNumber: 2, Body: clip.subarray(PART, 2 * PART), ChecksumAlgorithm: 'CRC32' }),
+    );
+    // Another process (this one's hash in memory would not know of the crash) finds the upload where it was.
+    const other = await otherProcess();
+    try {
+      expect(await headUpload(other.url, id!)).toMatchObject({ status: 200, offset: PART + 1000 });
+      expect((await rawPatch(other.url, id!, PART + 1000, clip.subarray(PART + 1000)).answer).status).toBe(200);
+    } finally {
+      other.close();
+    }
+    expect(sha256(await storedObject(originalKey(id!)))).toBe(sha256(clip));
+    const doc = (await app.services.db.submissions.findById(id).lean<Submission>())!;
+    expect(doc.original).toMatchObject({ bytes: clip.length, sha256: sha256(clip) });
+  });
 });
 
 describe('the Redis lock of a resumable upload', () => {
