@@ -216,12 +216,17 @@ export class TusS3Store<T> extends S3Store {
       const lastPart = parts.at(-1);
       // The hash in memory goes on only from what this process stored last.
       if (offset > 0) tracked = this.inspections.check(id, tracked, markOf(lastPart, incomplete?.etag));
-      if (incomplete) await fromStorage(this.deleteIncompletePart(id));
+      // The incomplete part stays in S3 until its bytes are in a part (storeRequestParts), so a request that fails
+      // first keeps the offset acknowledged before. One without `parts-before` (written before it was recorded)
+      // would count beside those parts: it goes first, as s3-store does.
+      const legacy = incomplete !== undefined && incomplete.partsBefore === undefined;
+      if (legacy) await fromStorage(this.deleteIncompletePart(id));
       start = offset - (incomplete?.length ?? 0);
       const size = metadata.file.size;
       const target = { client: this.s3, bucket: this.bucket, key: id, incompleteKey: this.partKey(id, true), uploadId: metadata['upload-id'], size, tagging: this.useCompleteTag('false') };
       const sending = { partBytes: this.calcOptimalPartSize(size), partsInFlight: this.partsInFlight, idleSeconds: this.idleSeconds };
-      sent = await storeRequestParts(target, sending, src, { offset: start, partNumber: (lastPart?.PartNumber ?? 0) + 1, lastPart, incomplete: incomplete?.chunks }, tracked?.inspection ?? null);
+      const from = { offset: start, partNumber: (lastPart?.PartNumber ?? 0) + 1, lastPart, incomplete: incomplete && { ...incomplete, stored: !legacy } };
+      sent = await storeRequestParts(target, sending, src, from, tracked?.inspection ?? null);
     } catch (error) {
       this.inspections.forget(id);
       throw error;
