@@ -1,5 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { createApp } from '../../server/app';
+import { tusDatastore } from '../../server/upload/tus-upload';
+import { Upload } from '@tus/utils';
 import { originalKey } from '../../shared/storage/keys';
 import { createObjectStorage } from '../../shared/storage/object-storage';
 import type { Submission } from '../../shared/submissions/submission.model';
@@ -10,6 +15,11 @@ import { createUpload, headUpload, rawPatch, uploadMetadata } from '../helpers/t
 const MiB = 1024 * 1024;
 const PART = 5 * MiB;
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/** The tus store's description cache (s3-store's `cache`), as the keys it holds. */
+function cachedIds(datastore: unknown): Promise<string[]> {
+  return (datastore as { cache: { list(): Promise<string[]> } }).cache.list();
+}
 
 /**
  * S3 failing on one part of a request (a real MinIO, its UploadPart answered by a network failure for the parts
@@ -65,4 +75,57 @@ describe('the tus store when S3 fails on a part of a request that began with an 
     // Nothing of the upload's bookkeeping is left beside the clip.
     await expect(app.deps.storage.client.send(new HeadObjectCommand({ Bucket: app.config.s3.bucket, Key: `${originalKey(id!)}.part` }))).rejects.toMatchObject({ name: 'NotFound' });
   }, 60_000);
+});
+
+describe('the tus store keeps uploads\' descriptions in memory only while they can be written', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp({ UPLOAD_PART_BYTES: String(PART) });
+    await seedDemoCampaign(app.deps);
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  test('when an upload has ended (completed here or in another process, or terminated there), then asking about it here (HEAD, the sweep) does not keep its description in memory', async () => {
+    const other = createApp(app.deps).listen(0, '127.0.0.1');
+    await once(other, 'listening');
+    const otherUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+    try {
+      const clip = await smallMp4();
+      // Completed here, then asked about again here.
+      const here = await createUpload(app.baseUrl, clip.length, uploadMetadata().metadata);
+      expect((await rawPatch(app.baseUrl, here.id!, 0, clip).answer).status).toBe(200);
+      expect(await headUpload(app.baseUrl, here.id!)).toMatchObject({ status: 200, offset: clip.length });
+      // Created here, completed in the other process, then asked about here.
+      const there = await createUpload(app.baseUrl, clip.length, uploadMetadata().metadata);
+      expect((await rawPatch(otherUrl, there.id!, 0, clip).answer).status).toBe(200);
+      expect(await headUpload(app.baseUrl, there.id!)).toMatchObject({ status: 200, offset: clip.length });
+      await app.tus.datastore.getUpload(originalKey(there.id!));
+      // Created here, terminated in the other process (DELETE), then asked about here: gone.
+      const gone = await createUpload(app.baseUrl, clip.length, uploadMetadata().metadata);
+      const deleted = await fetch(`${otherUrl}/tus/${gone.id}`, { method: 'DELETE', headers: { 'Tus-Resumable': '1.0.0' } });
+      expect(deleted.status).toBe(204);
+      expect((await headUpload(app.baseUrl, gone.id!)).status).toBe(404);
+      const cached = await cachedIds(app.tus.datastore);
+      for (const upload of [here, there, gone]) expect(cached).not.toContain(originalKey(upload.id!));
+    } finally {
+      other.closeAllConnections();
+      other.close();
+    }
+  });
+
+  test('when more uploads are created than the cache holds (never written here again: they went on elsewhere), then it keeps at most its bound, and an upload whose description was dropped is still found', async () => {
+    const datastore = tusDatastore(app.deps, 3_600_000, { maxCached: 3 });
+    const ids: string[] = [];
+    for (let n = 0; n < 8; n += 1) {
+      const id = originalKey(`${'0'.repeat(16)}${String(n).padStart(8, '0')}`);
+      ids.push(id);
+      await datastore.create(new Upload({ id, size: 1000, offset: 0, metadata: { statusTokenHash: 'x' } }));
+    }
+    expect((await cachedIds(datastore)).length).toBeLessThanOrEqual(3);
+    expect(await datastore.getUpload(ids[0]!)).toMatchObject({ id: ids[0], offset: 0, size: 1000 });
+    for (const id of ids) await datastore.remove(id);
+  });
 });
