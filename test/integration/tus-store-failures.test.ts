@@ -27,16 +27,16 @@ function cachedIds(datastore: unknown): Promise<string[]> {
  */
 describe('the tus store when S3 fails on a part of a request that began with an incomplete part', () => {
   let app: TestApp;
-  /** The part numbers whose UploadPart fails (as S3 unreachable). */
-  const failing = new Set<number>();
+  /** The S3 calls that fail (as S3 unreachable): `UploadPartCommand:<number>`, or a command's name. */
+  const failing = new Set<string>();
 
   beforeAll(async () => {
     app = await startTestApp({ UPLOAD_PART_BYTES: String(PART), UPLOAD_PARTS_IN_FLIGHT: '2' }, undefined, (config) => {
       const storage = createObjectStorage(config.s3, config.upload);
       storage.client.middlewareStack.add(
         (next, context) => async (args) => {
-          const input = args.input as { PartNumber?: number };
-          if (context.commandName === 'UploadPartCommand' && failing.has(input.PartNumber ?? 0)) {
+          const number = (args.input as { PartNumber?: number }).PartNumber;
+          if (failing.has(context.commandName) || failing.has(`${context.commandName}:${number}`)) {
             throw Object.assign(new Error('connect ECONNREFUSED (injected)'), { name: 'Error', code: 'ECONNREFUSED' });
           }
           return next(args);
@@ -54,16 +54,18 @@ describe('the tus store when S3 fails on a part of a request that began with an 
 
   // Part 2 carries the incomplete part's bytes (and, in a clip of P + 4000 bytes, ends the upload).
   test.each([
-    { what: 'the part that carries the incomplete part', size: 2 * PART + 3000, fail: [2], kept: PART + 1000 },
-    { what: 'the last part, which carries the incomplete part (the request would end the upload)', size: PART + 4000, fail: [2], kept: PART + 1000 },
-    { what: 'a later part, after the one that carries the incomplete part was stored', size: 2 * PART + 3000, fail: [3], kept: 2 * PART },
-  ])('when S3 fails on $what, then the offset is never less than what was acknowledged, and the upload resumes to the right bytes', async ({ size, fail, kept }) => {
+    { what: 'the part that carries the incomplete part', size: 2 * PART + 3000, fail: ['UploadPartCommand:2'], kept: PART + 1000 },
+    { what: 'the last part, which carries the incomplete part (the request would end the upload)', size: PART + 4000, fail: ['UploadPartCommand:2'], kept: PART + 1000 },
+    { what: 'the new incomplete part (the request stops before a part is full)', size: 2 * PART + 3000, upTo: PART + 3000, fail: ['PutObjectCommand'], kept: PART + 1000 },
+    { what: 'the deletion of the incomplete part once its bytes are in part 2', size: 2 * PART + 3000, fail: ['DeleteObjectCommand'], kept: PART + 1000 },
+    { what: 'a later part, after the one that carries the incomplete part was stored', size: 2 * PART + 3000, fail: ['UploadPartCommand:3'], kept: 2 * PART },
+  ])('when S3 fails on $what, then the offset is never less than what was acknowledged, and the upload resumes to the right bytes', async ({ size, upTo, fail, kept }) => {
     const clip = Buffer.concat([await smallMp4(), randomBytes(size)]).subarray(0, size);
     const { id } = await createUpload(app.baseUrl, clip.length, uploadMetadata().metadata);
     // Part 1 and an incomplete part of 1000 bytes, acknowledged.
     expect((await rawPatch(app.baseUrl, id!, 0, clip.subarray(0, PART + 1000)).answer).headers['upload-offset']).toBe(String(PART + 1000));
     for (const number of fail) failing.add(number);
-    const during = await rawPatch(app.baseUrl, id!, PART + 1000, clip.subarray(PART + 1000)).answer;
+    const during = await rawPatch(app.baseUrl, id!, PART + 1000, clip.subarray(PART + 1000, upTo)).answer;
     expect(during.status).toBe(503);
     failing.clear();
     // The 1000 bytes acknowledged before are still counted (and stored); what was stored after them too.
