@@ -180,6 +180,26 @@ describe('the tus store keeps offsets and the SHA-256 true when parts go missing
     expect(doc.original).toMatchObject({ bytes: clip.length, sha256: sha256(clip) });
     await expect(app.deps.storage.client.send(new HeadObjectCommand({ Bucket: app.config.s3.bucket, Key: `${originalKey(id!)}.part` }))).rejects.toMatchObject({ name: 'NotFound' });
   });
+
+  // Sizes around the part size (under one part, exactly one, N, one byte either side), each sent in one request
+  // and in requests cut one byte either side of each part boundary (incomplete parts of P - 1 and 1 bytes, none).
+  test.each([4000, PART - 1, PART, PART + 1, 2 * PART - 1, 2 * PART, 2 * PART + 1])('when an upload of %i bytes is sent whole, and in requests cut around each part boundary, then every offset answered is the cut, and the clip and its SHA-256 are right', async (size) => {
+    const clip = Buffer.concat([await smallMp4(), randomBytes(size)]).subarray(0, size);
+    const boundaries = [PART, 2 * PART].flatMap((at) => [at - 1, at, at + 1]).filter((cut) => cut > 0 && cut < size);
+    for (const cuts of [[size], [...new Set(boundaries), size]]) {
+      const { id } = await createUpload(app.baseUrl, size, uploadMetadata().metadata);
+      let offset = 0;
+      for (const cut of cuts) {
+        const answer = await rawPatch(app.baseUrl, id!, offset, clip.subarray(offset, cut)).answer;
+        expect({ cut, status: answer.status, offset: answer.headers['upload-offset'] }).toEqual({ cut, status: cut === size ? 200 : 204, offset: String(cut) });
+        offset = cut;
+      }
+      expect(sha256(await storedObject(originalKey(id!)))).toBe(sha256(clip));
+      const doc = (await app.services.db.submissions.findById(id).lean<Submission>())!;
+      expect(doc.original).toMatchObject({ bytes: size, sha256: sha256(clip) });
+      await expect(app.deps.storage.client.send(new HeadObjectCommand({ Bucket: app.config.s3.bucket, Key: `${originalKey(id!)}.part` }))).rejects.toMatchObject({ name: 'NotFound' });
+    }
+  });
 });
 
 describe('the Redis lock of a resumable upload', () => {
