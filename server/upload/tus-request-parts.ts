@@ -78,6 +78,23 @@ export async function storeRequestParts(
   });
   let sourceError: { error: unknown } | undefined;
   let received = 0;
+  // The incomplete part the request began with goes once the request's first part, which holds its bytes, is
+  // stored (until then its parts-before hides the request's parts: a crash or a failure before keeps the offset
+  // acknowledged before); it is deleted while the request goes on, so a crash after keeps the parts stored.
+  const old = from.incomplete?.stored ? from.incomplete : undefined;
+  let dropping: Promise<void> | undefined;
+  let dropped = false;
+  const drop = () => {
+    if (!old || dropping || !writer.done.some((part) => part.PartNumber === from.partNumber)) return;
+    dropping = target.client.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: target.incompleteKey })).then(
+      () => {
+        dropped = true;
+      },
+      (error: unknown) => {
+        writer.failure ??= { error };
+      },
+    );
+  };
   try {
     const first = from.incomplete?.chunks;
     while (first && first.length > 0) await writer.take(first.shift()!);
@@ -94,6 +111,7 @@ export async function storeRequestParts(
         break;
       }
       await writer.take(data);
+      if (old && !dropping) drop();
     }
   } catch (error) {
     // A part that failed is the writer's `failure`; anything else, the request's.
@@ -102,20 +120,20 @@ export async function storeRequestParts(
     watch?.stop();
   }
   await writer.settle();
-  const old = from.incomplete?.stored ? from.incomplete : undefined;
   const refused = sourceError !== undefined && isRefusal(sourceError.error);
   const rest = writer.pending;
-  // The incomplete part now: the one written here, or (`kept`) the one the request began with, left as it was.
+  // A new incomplete part is written only once the old one's deletion has ended (it would delete the new one).
+  drop();
+  await dropping;
   let incompleteEtag: string | undefined;
-  let kept = false;
   if (rest > 0 && !writer.failure && !refused) {
     if (rest === partBytes || from.offset + writer.stored + rest === target.size) {
       await writer.send().catch(() => undefined);
       await writer.settle();
-    } else if (old && received === 0 && writer.done.length === 0) {
+      drop();
+      await dropping;
+    } else if (old && !dropped && received === 0) {
       // The request brought nothing (a PATCH of 0 bytes): the incomplete part is already what it would write.
-      incompleteEtag = old.etag;
-      kept = true;
     } else {
       const { body, checksum } = writer.rest();
       const put = new PutObjectCommand({
@@ -137,25 +155,13 @@ export async function storeRequestParts(
       );
     }
   }
-  // Parts count only as far as they follow on from each other (one failed while a later one was stored: a gap).
-  const parts = following(writer.parts(), from.partNumber);
-  // The incomplete part the request began with, not replaced: it goes once its bytes are in the first part (its
-  // parts-before still hides the request's parts until then). If it cannot go, nothing the request stored counts.
-  let oldStays = old !== undefined && incompleteEtag === undefined && !refused;
-  if (oldStays && parts.length > 0) {
-    await target.client.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: target.incompleteKey })).then(
-      () => {
-        oldStays = false;
-      },
-      (error: unknown) => {
-        writer.failure ??= { error };
-      },
-    );
-  }
   // Storage down: 503, retryable; the parts stored before it stay (the upload's offset says how far).
   const error = writer.failure ? storageUnavailable(writer.failure.error) : sourceError?.error;
   const result = { ...(error === undefined ? {} : { error }) };
-  if (oldStays || kept) return { bytes: old!.length, parts: [], mark: markOf(from.lastPart, old!.etag), ...result };
+  // The old incomplete part neither deleted nor replaced: nothing the request stored counts (yet).
+  if (old && !dropped && incompleteEtag === undefined) return { bytes: old.length, parts: [], mark: markOf(from.lastPart, old.etag), ...result };
+  // Parts count only as far as they follow on from each other (one failed while a later one was stored: a gap).
+  const parts = following(writer.parts(), from.partNumber);
   const partsBytes = parts.length === writer.done.length ? writer.stored : parts.length * partBytes;
   const bytes = partsBytes + (incompleteEtag === undefined ? 0 : rest);
   return { bytes, parts, mark: markOf(parts.at(-1) ?? from.lastPart, incompleteEtag), ...result };

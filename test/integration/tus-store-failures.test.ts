@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListMultipartUploadsCommand, ListPartsCommand } from '@aws-sdk/client-s3';
 import { createApp } from '../../server/app';
 import { tusDatastore } from '../../server/upload/tus-upload';
 import { Upload } from '@tus/utils';
@@ -36,7 +36,7 @@ describe('the tus store when S3 fails on a part of a request that began with an 
       storage.client.middlewareStack.add(
         (next, context) => async (args) => {
           const number = (args.input as { PartNumber?: number }).PartNumber;
-          if (failing.has(context.commandName) || failing.has(`${context.commandName}:${number}`)) {
+          if (failing.has(context.commandName ?? '') || failing.has(`${context.commandName}:${number}`)) {
             throw Object.assign(new Error('connect ECONNREFUSED (injected)'), { name: 'Error', code: 'ECONNREFUSED' });
           }
           return next(args);
@@ -48,6 +48,11 @@ describe('the tus store when S3 fails on a part of a request that began with an 
     await seedDemoCampaign(app.deps);
   });
   afterEach(() => failing.clear());
+
+  async function multipartUploadId(id: string): Promise<string> {
+    const listed = await app.deps.storage.client.send(new ListMultipartUploadsCommand({ Bucket: app.config.s3.bucket, Prefix: originalKey(id) }));
+    return listed.Uploads!.find((upload) => upload.Key === originalKey(id))!.UploadId!;
+  }
   afterAll(async () => {
     await app.close();
   });
@@ -77,6 +82,30 @@ describe('the tus store when S3 fails on a part of a request that began with an 
     // Nothing of the upload's bookkeeping is left beside the clip.
     await expect(app.deps.storage.client.send(new HeadObjectCommand({ Bucket: app.config.s3.bucket, Key: `${originalKey(id!)}.part` }))).rejects.toMatchObject({ name: 'NotFound' });
   }, 60_000);
+
+  test('when a long request that began with an incomplete part has stored its first part, then that incomplete part is gone while the request goes on (a crash from then on keeps the parts stored), and the upload completes to the right bytes', async () => {
+    const clip = Buffer.concat([await smallMp4(), randomBytes(4 * PART)]);
+    const { id } = await createUpload(app.baseUrl, clip.length, uploadMetadata().metadata);
+    expect((await rawPatch(app.baseUrl, id!, 0, clip.subarray(0, PART + 1000)).answer).headers['upload-offset']).toBe(String(PART + 1000));
+    // Parts 2 and 3 sent, the rest held back: the request is still open.
+    const patch = rawPatch(app.baseUrl, id!, PART + 1000, clip.subarray(PART + 1000, 3 * PART + 1000), { declared: clip.length - PART - 1000 });
+    await patch.written;
+    const incomplete = { Bucket: app.config.s3.bucket, Key: `${originalKey(id!)}.part` };
+    for (;;) {
+      const there = await app.deps.storage.client.send(new HeadObjectCommand(incomplete)).then(
+        () => true,
+        () => false,
+      );
+      if (!there) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const parts = await app.deps.storage.client.send(new ListPartsCommand({ Bucket: app.config.s3.bucket, Key: originalKey(id!), UploadId: await multipartUploadId(id!) }));
+    expect(parts.Parts?.map((part) => part.PartNumber)).toEqual(expect.arrayContaining([1, 2]));
+    await patch.write(clip.subarray(3 * PART + 1000));
+    expect((await patch.answer).status).toBe(200);
+    const doc = (await app.services.db.submissions.findById(id).lean<Submission>())!;
+    expect(doc.original).toMatchObject({ bytes: clip.length, sha256: sha256(clip) });
+  }, 30_000);
 });
 
 describe('the tus store keeps uploads\' descriptions in memory only while they can be written', () => {
