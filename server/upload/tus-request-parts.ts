@@ -66,6 +66,13 @@ export async function storeRequestParts(
   const { partBytes, idleSeconds } = sending;
   // A request that stalls (or trickles) while the store waits for it is ended; what arrived is kept.
   const watch = idleSeconds > 0 ? new StallWatch(idleSeconds, (error) => readStream.destroy(error)) : null;
+  // S3 failing while the request's next bytes are awaited (a client between two writes) ends the request's
+  // reading at once, answered 503, rather than when more bytes come or the stall watch cuts it off.
+  let reading = true;
+  const fail = (error: unknown) => {
+    writer.failure ??= { error };
+    if (reading) readStream.destroy(storageUnavailable(error));
+  };
   const writer = new PartWriter({
     client: target.client,
     bucket: target.bucket,
@@ -75,6 +82,7 @@ export async function storeRequestParts(
     partsInFlight: sending.partsInFlight,
     firstPartNumber: from.partNumber,
     ...(watch ? { waitForRoom: (room: Promise<unknown>) => watch.hold(room) } : {}),
+    onFailure: (error) => fail(error),
   });
   let sourceError: { error: unknown } | undefined;
   let received = 0;
@@ -90,9 +98,7 @@ export async function storeRequestParts(
       () => {
         dropped = true;
       },
-      (error: unknown) => {
-        writer.failure ??= { error };
-      },
+      (error: unknown) => fail(error),
     );
   };
   try {
@@ -117,6 +123,7 @@ export async function storeRequestParts(
     // A part that failed is the writer's `failure`; anything else, the request's.
     if (!writer.failure) sourceError = { error };
   } finally {
+    reading = false;
     watch?.stop();
   }
   await writer.settle();

@@ -106,6 +106,22 @@ describe('the tus store when S3 fails on a part of a request that began with an 
     const doc = (await app.services.db.submissions.findById(id).lean<Submission>())!;
     expect(doc.original).toMatchObject({ bytes: clip.length, sha256: sha256(clip) });
   }, 30_000);
+
+  test('when S3 fails on a part while the client is between two writes (the rest of the body not yet sent), then the PATCH is answered 503 at once, not when the client sends more or stalls', async () => {
+    const clip = Buffer.concat([await smallMp4(), randomBytes(2 * PART)]);
+    const { id } = await createUpload(app.baseUrl, clip.length, uploadMetadata().metadata);
+    failing.add('UploadPartCommand:1');
+    // One byte past part 1 (which is sent with it, and fails), then nothing more for now.
+    const patch = rawPatch(app.baseUrl, id!, 0, clip.subarray(0, PART + 1), { declared: clip.length });
+    const answer = await patch.answer;
+    patch.stop();
+    expect({ status: answer.status, code: (JSON.parse(answer.body) as { code: string }).code, sent: answer.sent }).toEqual({ status: 503, code: 'storage_unavailable', sent: PART + 1 });
+    failing.clear();
+    expect(await headUpload(app.baseUrl, id!)).toMatchObject({ status: 200, offset: 0 });
+    expect((await rawPatch(app.baseUrl, id!, 0, clip).answer).status).toBe(200);
+    const doc = (await app.services.db.submissions.findById(id).lean<Submission>())!;
+    expect(doc.original).toMatchObject({ bytes: clip.length, sha256: sha256(clip) });
+  }, 20_000);
 });
 
 describe('the tus store keeps uploads\' descriptions in memory only while they can be written', () => {
