@@ -122,6 +122,28 @@ describe('the tus store when S3 fails on a part of a request that began with an 
     const doc = (await app.services.db.submissions.findById(id).lean<Submission>())!;
     expect(doc.original).toMatchObject({ bytes: clip.length, sha256: sha256(clip) });
   }, 20_000);
+
+  test('when a request that began with an incomplete part is cut off by the client (within its first part, and after two more parts were sent), then the offset lies between where it began and what was sent, and the upload resumes to the right bytes', async () => {
+    const clip = Buffer.concat([await smallMp4(), randomBytes(4 * PART)]);
+    const { id } = await createUpload(app.baseUrl, clip.length, uploadMetadata().metadata);
+    expect((await rawPatch(app.baseUrl, id!, 0, clip.subarray(0, PART + 1000)).answer).headers['upload-offset']).toBe(String(PART + 1000));
+    let offset = PART + 1000;
+    // Cut within part 2 (the incomplete part replaced), then after parts 2 and 3 were sent (it deleted, a new one for the tail).
+    for (const upTo of [PART + 300_000, 3 * PART + 5000]) {
+      const patch = rawPatch(app.baseUrl, id!, offset, clip.subarray(offset, upTo), { declared: clip.length - offset });
+      await patch.written;
+      patch.stop();
+      // What the server had read when the cut came is stored (a HEAD waits for the cut request's lock).
+      const head = await headUpload(app.baseUrl, id!);
+      expect(head.status).toBe(200);
+      expect(head.offset).toBeGreaterThanOrEqual(offset);
+      expect(head.offset).toBeLessThanOrEqual(upTo);
+      offset = head.offset;
+    }
+    expect((await rawPatch(app.baseUrl, id!, offset, clip.subarray(offset)).answer).status).toBe(200);
+    const doc = (await app.services.db.submissions.findById(id).lean<Submission>())!;
+    expect(doc.original).toMatchObject({ bytes: clip.length, sha256: sha256(clip) });
+  }, 30_000);
 });
 
 describe('the tus store keeps uploads\' descriptions in memory only while they can be written', () => {
