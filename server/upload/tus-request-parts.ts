@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { PutObjectCommand, type Part, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, PutObjectCommand, type Part, type S3Client } from '@aws-sdk/client-s3';
 import { isAppError, storageUnavailable } from '../../shared/errors';
 import { crc32, crc32Header } from '../../shared/storage/checksum';
 import { PartWriter } from '../../shared/storage/part-writer';
@@ -28,7 +28,7 @@ export interface PartsTarget {
   tagging?: string;
 }
 
-/** What one request stored: bytes, its parts as S3 answered them, the mark of what it stored last, why it stopped early. */
+/** What counts after one request: its bytes (from `from.offset`), its parts that count as S3 answered them, the mark of what is stored last, why it stopped early. */
 export interface RequestParts {
   bytes: number;
   parts: Part[];
@@ -36,25 +36,43 @@ export interface RequestParts {
   error?: unknown;
 }
 
+/** The incomplete part a request begins with: its bytes (as chunks), and whether it is still in S3 (it stays until its bytes are in a part). */
+export interface IncompleteStart {
+  chunks: Buffer[];
+  length: number;
+  etag: string;
+  stored: boolean;
+}
+
 /**
  * Stores one request's bytes: `from.incomplete` first (the incomplete part, already inspected, its chunks let
  * go once copied), then the request's bytes (through `inspection`), as parts of exactly the part size from
  * `from.partNumber` (so part n always holds the same bytes of the clip, whichever request sent it); what is
  * left at the end, unless it is the clip's end or a whole part, becomes the incomplete part, which records how
- * many parts it follows (parts numbered after it, left by an earlier request, do not count yet). Never throws:
- * says what was stored, and why it stopped early (a refusal, a stall, storage down, the request broken off).
- * What arrived before the request broke off or stalled is kept; a refusal keeps nothing (it is discarded).
+ * many parts it follows (parts numbered after it, left by an earlier request, do not count yet). The incomplete
+ * part the request began with stays in S3 until it is replaced, or its bytes are stored in the request's first
+ * part (then it is deleted): whatever fails in between, the bytes acknowledged before stay counted. Never
+ * throws: says what counts now (from `from.offset`), and why it stopped early (a refusal, a stall, storage
+ * down, the request broken off). What arrived before the request broke off or stalled is kept; a refusal keeps
+ * nothing (it is discarded).
  */
 export async function storeRequestParts(
   target: PartsTarget,
   sending: { partBytes: number; partsInFlight: number; idleSeconds: number },
   readStream: Readable,
-  from: { offset: number; partNumber: number; lastPart: Part | undefined; incomplete: Buffer[] | undefined },
+  from: { offset: number; partNumber: number; lastPart: Part | undefined; incomplete: IncompleteStart | undefined },
   inspection: ByteInspection<unknown> | null,
 ): Promise<RequestParts> {
   const { partBytes, idleSeconds } = sending;
   // A request that stalls (or trickles) while the store waits for it is ended; what arrived is kept.
   const watch = idleSeconds > 0 ? new StallWatch(idleSeconds, (error) => readStream.destroy(error)) : null;
+  // S3 failing while the request's next bytes are awaited (a client between two writes) ends the request's
+  // reading at once, answered 503, rather than when more bytes come or the stall watch cuts it off.
+  let reading = true;
+  const fail = (error: unknown) => {
+    writer.failure ??= { error };
+    if (reading) readStream.destroy(storageUnavailable(error));
+  };
   const writer = new PartWriter({
     client: target.client,
     bucket: target.bucket,
@@ -64,17 +82,34 @@ export async function storeRequestParts(
     partsInFlight: sending.partsInFlight,
     firstPartNumber: from.partNumber,
     ...(watch ? { waitForRoom: (room: Promise<unknown>) => watch.hold(room) } : {}),
+    onFailure: (error) => fail(error),
   });
   let sourceError: { error: unknown } | undefined;
-  let incompleteEtag: string | undefined;
+  let received = 0;
+  // The incomplete part the request began with goes once the request's first part, which holds its bytes, is
+  // stored (until then its parts-before hides the request's parts: a crash or a failure before keeps the offset
+  // acknowledged before); it is deleted while the request goes on, so a crash after keeps the parts stored.
+  const old = from.incomplete?.stored ? from.incomplete : undefined;
+  let dropping: Promise<void> | undefined;
+  let dropped = false;
+  const drop = () => {
+    if (!old || dropping || !writer.done.some((part) => part.PartNumber === from.partNumber)) return;
+    dropping = target.client.send(new DeleteObjectCommand({ Bucket: target.bucket, Key: target.incompleteKey })).then(
+      () => {
+        dropped = true;
+      },
+      (error: unknown) => fail(error),
+    );
+  };
   try {
-    const first = from.incomplete;
+    const first = from.incomplete?.chunks;
     while (first && first.length > 0) await writer.take(first.shift()!);
     // Leaving the loop early (a refusal, S3 failing) must not destroy the request's stream: @tus/server
     // would then answer with that (an abort) instead of the refusal.
     for await (const data of readStream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
       if (writer.failure) break;
       watch?.arrive(data.length);
+      received += data.length;
       try {
         inspection?.update(data);
       } catch (refusal) {
@@ -82,19 +117,30 @@ export async function storeRequestParts(
         break;
       }
       await writer.take(data);
+      if (old && !dropping) drop();
     }
   } catch (error) {
     // A part that failed is the writer's `failure`; anything else, the request's.
     if (!writer.failure) sourceError = { error };
   } finally {
+    reading = false;
     watch?.stop();
   }
   await writer.settle();
+  const refused = sourceError !== undefined && isRefusal(sourceError.error);
   const rest = writer.pending;
-  if (rest > 0 && !writer.failure && !(sourceError && isRefusal(sourceError.error))) {
+  // A new incomplete part is written only once the old one's deletion has ended (it would delete the new one).
+  drop();
+  await dropping;
+  let incompleteEtag: string | undefined;
+  if (rest > 0 && !writer.failure && !refused) {
     if (rest === partBytes || from.offset + writer.stored + rest === target.size) {
       await writer.send().catch(() => undefined);
       await writer.settle();
+      drop();
+      await dropping;
+    } else if (old && !dropped && received === 0) {
+      // The request brought nothing (a PATCH of 0 bytes): the incomplete part is already what it would write.
     } else {
       const { body, checksum } = writer.rest();
       const put = new PutObjectCommand({
@@ -118,7 +164,19 @@ export async function storeRequestParts(
   }
   // Storage down: 503, retryable; the parts stored before it stay (the upload's offset says how far).
   const error = writer.failure ? storageUnavailable(writer.failure.error) : sourceError?.error;
-  const parts = writer.parts();
-  const bytes = writer.stored + (incompleteEtag === undefined ? 0 : rest);
-  return { bytes, parts, mark: markOf(parts.at(-1) ?? from.lastPart, incompleteEtag), ...(error === undefined ? {} : { error }) };
+  const result = { ...(error === undefined ? {} : { error }) };
+  // The old incomplete part neither deleted nor replaced: nothing the request stored counts (yet).
+  if (old && !dropped && incompleteEtag === undefined) return { bytes: old.length, parts: [], mark: markOf(from.lastPart, old.etag), ...result };
+  // Parts count only as far as they follow on from each other (one failed while a later one was stored: a gap).
+  const parts = following(writer.parts(), from.partNumber);
+  const partsBytes = parts.length === writer.done.length ? writer.stored : parts.length * partBytes;
+  const bytes = partsBytes + (incompleteEtag === undefined ? 0 : rest);
+  return { bytes, parts, mark: markOf(parts.at(-1) ?? from.lastPart, incompleteEtag), ...result };
+}
+
+/** The parts (sorted by number) that follow on from each other from `first`. */
+function following(parts: Part[], first: number): Part[] {
+  let count = 0;
+  while (count < parts.length && parts[count]!.PartNumber === first + count) count += 1;
+  return parts.slice(0, count);
 }

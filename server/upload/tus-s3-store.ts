@@ -6,6 +6,7 @@ import { isAppError, storageUnavailable } from '../../shared/errors';
 import { ByteInspection } from './inspect-stream';
 import { markOf, UploadInspections, type ArrivedBytes } from './tus-inspections';
 import { isRefusal, storeRequestParts, type RequestParts } from './tus-request-parts';
+import { BoundedKvStore } from './bounded-kv-store';
 
 export { isRefusal };
 
@@ -47,6 +48,8 @@ export interface TusS3StoreOptions<T> extends S3StoreOptions {
   inspect: () => ByteInspection<T>;
   /** How many uploads' inspections are kept in memory at most (the oldest is dropped and read back at the end). */
   maxTracked?: number;
+  /** How many uploads' descriptions (`.info`) are kept in memory at most (the least recently used is read again from S3 when needed). */
+  maxCached?: number;
   /** Other objects stored beside an upload (its subtitle file), removed with it when it is refused or abandoned. */
   alsoStored?: (uploadId: string) => string[];
   /** A request that brings less than 1 KiB in this time while the store waits for it is cut off (408); 0: never. */
@@ -76,8 +79,8 @@ export class TusS3Store<T> extends S3Store {
   private readonly idleSeconds: number;
 
   constructor(options: TusS3StoreOptions<T>) {
-    const { client, partsInFlight, inspect, maxTracked, alsoStored, idleSeconds, ...storeOptions } = options;
-    super(storeOptions);
+    const { client, partsInFlight, inspect, maxTracked, maxCached, alsoStored, idleSeconds, ...storeOptions } = options;
+    super({ cache: new BoundedKvStore<MetadataValue>(maxCached ?? 10_000), ...storeOptions });
     this.s3 = client;
     this.partsInFlight = partsInFlight;
     this.inspections = new UploadInspections(inspect, maxTracked ?? 1000);
@@ -131,12 +134,17 @@ export class TusS3Store<T> extends S3Store {
     const partsBytes = stored ? stored.parts.reduce((sum, part) => sum + (part.Size ?? 0), 0) : 0;
     const upload = new Upload({ ...file, offset: stored ? partsBytes + (stored.incomplete?.length ?? 0) : (file.size ?? 0), size: file.size, storage: file.storage });
     if (upload.size === undefined || upload.offset !== upload.size) return upload;
-    if (await this.objectExists(id)) return upload;
+    // Complete: its description is not needed again for a write (a later look-up reads it from S3 once more).
+    if (await this.objectExists(id)) {
+      await this.clearCache(id);
+      return upload;
+    }
     // Every byte arrived but S3 failed while the parts were put together (the PATCH was answered 503): the
     // multipart upload is still there. It is completed now, and the upload goes on to its finish.
     if (stored && stored.parts.length > 0 && partsBytes === upload.size) {
       await fromStorage(this.finishMultipartUpload(metadata, stored.parts));
       await fromStorage(this.completeMetadata(file));
+      await this.clearCache(id);
       return upload;
     }
     await this.clearCache(id);
@@ -208,7 +216,10 @@ export class TusS3Store<T> extends S3Store {
     try {
       metadata = await fromStorage(this.getMetadata(id));
       // A PATCH at the end of an upload already complete (its finish is run again by the caller): nothing to write.
-      if (offset > 0 && metadata.file.size === offset && (await this.objectExists(id))) return offset;
+      if (offset > 0 && metadata.file.size === offset && (await this.objectExists(id))) {
+        await this.clearCache(id);
+        return offset;
+      }
       // At offset 0 (where the caller found the upload, under its lock) nothing stored counts yet: no parts to
       // follow, no incomplete part (its bytes would count in the offset). Parts left by an earlier request are
       // sent again at their numbers.
@@ -216,12 +227,17 @@ export class TusS3Store<T> extends S3Store {
       const lastPart = parts.at(-1);
       // The hash in memory goes on only from what this process stored last.
       if (offset > 0) tracked = this.inspections.check(id, tracked, markOf(lastPart, incomplete?.etag));
-      if (incomplete) await fromStorage(this.deleteIncompletePart(id));
+      // The incomplete part stays in S3 until its bytes are in a part (storeRequestParts), so a request that fails
+      // first keeps the offset acknowledged before. One without `parts-before` (written before it was recorded)
+      // would count beside those parts: it goes first, as s3-store does.
+      const legacy = incomplete !== undefined && incomplete.partsBefore === undefined;
+      if (legacy) await fromStorage(this.deleteIncompletePart(id));
       start = offset - (incomplete?.length ?? 0);
       const size = metadata.file.size;
       const target = { client: this.s3, bucket: this.bucket, key: id, incompleteKey: this.partKey(id, true), uploadId: metadata['upload-id'], size, tagging: this.useCompleteTag('false') };
       const sending = { partBytes: this.calcOptimalPartSize(size), partsInFlight: this.partsInFlight, idleSeconds: this.idleSeconds };
-      sent = await storeRequestParts(target, sending, src, { offset: start, partNumber: (lastPart?.PartNumber ?? 0) + 1, lastPart, incomplete: incomplete?.chunks }, tracked?.inspection ?? null);
+      const from = { offset: start, partNumber: (lastPart?.PartNumber ?? 0) + 1, lastPart, incomplete: incomplete && { ...incomplete, stored: !legacy } };
+      sent = await storeRequestParts(target, sending, src, from, tracked?.inspection ?? null);
     } catch (error) {
       this.inspections.forget(id);
       throw error;

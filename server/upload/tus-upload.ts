@@ -117,12 +117,17 @@ export interface TusUploads {
 }
 
 /** The tus datastore: the bucket, the project's S3 client and part settings, the video checks, the expiry. */
-export function tusDatastore(deps: Pick<ServerDeps, 'config' | 'storage'>, expiryMs = deps.config.upload.tusExpirySeconds * 1000): TusS3Store<SniffedVideo> {
+export function tusDatastore(
+  deps: Pick<ServerDeps, 'config' | 'storage'>,
+  expiryMs = deps.config.upload.tusExpirySeconds * 1000,
+  memory: { maxCached?: number } = {},
+): TusS3Store<SniffedVideo> {
   const { config, storage } = deps;
   const s3 = config.s3;
   return new TusS3Store<SniffedVideo>({
     client: storage.client,
     partsInFlight: config.upload.partsInFlight,
+    ...memory,
     // The checks of videoTarget (the multipart API's), made as the bytes arrive.
     inspect: () => new ByteInspection({ headBytes: SNIFF_BYTES, maxBytes: config.upload.maxBytes, tooLarge: () => videoTooLarge(config), inspectHead: requireVideoContainer }),
     // The subtitle file sent beside an upload goes with it (refused, abandoned).

@@ -16,6 +16,8 @@ export interface PartWriterOptions {
   sendOptions?: { abortSignal: AbortSignal };
   /** How a wait for room among the parts in flight is watched (a stall watch), if at all. */
   waitForRoom?: (room: Promise<unknown>) => Promise<unknown>;
+  /** Called once, when a part fails (the reader of the body may be waiting for it, not for the writer). */
+  onFailure?: (error: unknown) => void;
 }
 
 /**
@@ -95,7 +97,9 @@ export class PartWriter {
           this.stored += length;
         },
         (error: unknown) => {
-          this.failure ??= { error };
+          if (this.failure) return;
+          this.failure = { error };
+          this.options.onFailure?.(error);
         },
       )
       .finally(() => {

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { DeleteObjectCommand, ListMultipartUploadsCommand, UploadPartCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { createApp } from '../../server/app';
 import { RedisLocker } from '../../server/upload/redis-locker';
 import { originalKey } from '../../shared/storage/keys';
@@ -159,6 +159,46 @@ describe('the tus store keeps offsets and the SHA-256 true when parts go missing
     expect(sha256(await storedObject(originalKey(id!)))).toBe(sha256(clip));
     const doc = (await app.services.db.submissions.findById(id).lean<Submission>())!;
     expect(doc.original).toMatchObject({ bytes: clip.length, sha256: sha256(clip) });
+  });
+
+  test('when PATCHes bring no bytes (at offset 0, after an incomplete part, at a part boundary), then each answers the offset unchanged, and the upload goes on to the right bytes', async () => {
+    const clip = Buffer.concat([await smallMp4(), randomBytes(2 * PART + 3000)]);
+    const { id } = await createUpload(app.baseUrl, clip.length, uploadMetadata().metadata);
+    const empty = async (offset: number) => {
+      const answer = await rawPatch(app.baseUrl, id!, offset, Buffer.alloc(0)).answer;
+      expect({ status: answer.status, offset: answer.headers['upload-offset'] }).toEqual({ status: 204, offset: String(offset) });
+      expect(await headUpload(app.baseUrl, id!)).toMatchObject({ status: 200, offset });
+    };
+    await empty(0);
+    expect((await rawPatch(app.baseUrl, id!, 0, clip.subarray(0, PART + 1000)).answer).headers['upload-offset']).toBe(String(PART + 1000));
+    await empty(PART + 1000);
+    expect((await rawPatch(app.baseUrl, id!, PART + 1000, clip.subarray(PART + 1000, 2 * PART)).answer).headers['upload-offset']).toBe(String(2 * PART));
+    await empty(2 * PART);
+    expect((await rawPatch(app.baseUrl, id!, 2 * PART, clip.subarray(2 * PART)).answer).status).toBe(200);
+    expect(sha256(await storedObject(originalKey(id!)))).toBe(sha256(clip));
+    const doc = (await app.services.db.submissions.findById(id).lean<Submission>())!;
+    expect(doc.original).toMatchObject({ bytes: clip.length, sha256: sha256(clip) });
+    await expect(app.deps.storage.client.send(new HeadObjectCommand({ Bucket: app.config.s3.bucket, Key: `${originalKey(id!)}.part` }))).rejects.toMatchObject({ name: 'NotFound' });
+  });
+
+  // Sizes around the part size (under one part, exactly one, N, one byte either side), each sent in one request
+  // and in requests cut one byte either side of each part boundary (incomplete parts of P - 1 and 1 bytes, none).
+  test.each([4000, PART - 1, PART, PART + 1, 2 * PART - 1, 2 * PART, 2 * PART + 1])('when an upload of %i bytes is sent whole, and in requests cut around each part boundary, then every offset answered is the cut, and the clip and its SHA-256 are right', async (size) => {
+    const clip = Buffer.concat([await smallMp4(), randomBytes(size)]).subarray(0, size);
+    const boundaries = [PART, 2 * PART].flatMap((at) => [at - 1, at, at + 1]).filter((cut) => cut > 0 && cut < size);
+    for (const cuts of [[size], [...new Set(boundaries), size]]) {
+      const { id } = await createUpload(app.baseUrl, size, uploadMetadata().metadata);
+      let offset = 0;
+      for (const cut of cuts) {
+        const answer = await rawPatch(app.baseUrl, id!, offset, clip.subarray(offset, cut)).answer;
+        expect({ cut, status: answer.status, offset: answer.headers['upload-offset'] }).toEqual({ cut, status: cut === size ? 200 : 204, offset: String(cut) });
+        offset = cut;
+      }
+      expect(sha256(await storedObject(originalKey(id!)))).toBe(sha256(clip));
+      const doc = (await app.services.db.submissions.findById(id).lean<Submission>())!;
+      expect(doc.original).toMatchObject({ bytes: size, sha256: sha256(clip) });
+      await expect(app.deps.storage.client.send(new HeadObjectCommand({ Bucket: app.config.s3.bucket, Key: `${originalKey(id!)}.part` }))).rejects.toMatchObject({ name: 'NotFound' });
+    }
   });
 });
 
