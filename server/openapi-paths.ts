@@ -80,12 +80,17 @@ export const MORE_PATHS = {
     options: { summary: 'tus capabilities (Tus-Version, Tus-Extension, Tus-Max-Size)', responses: { '204': { description: 'capabilities' } } },
   },
   '/tus/{id}': {
+    description:
+      'Every request about an upload after its creation (HEAD, PATCH, DELETE, and PUT …/subtitles) carries the status token ' +
+      'whose SHA-256 its creation declared (`Authorization: Bearer <token>`). Without it, or with another, the answer is 404 ' +
+      '`upload_not_found`, as for an unknown id: an upload’s id can be guessed, its metadata and bytes are its sender’s alone.',
     head: {
       summary: 'How much of the upload the server holds (Upload-Offset): resume from there',
       description:
         'Of a complete upload whose last step failed (storage or database down), the HEAD runs that step again: Upload-Offset ' +
         'equals Upload-Length only once the submission exists. Until then, and whenever storage or the database is down, ' +
         'the answer is 423 with Retry-After (not 503: tus-js-client starts a new upload when a HEAD fails otherwise): ask again.',
+      security: [{ statusToken: [] }],
       parameters: [idParameter, tusResumable],
       responses: {
         '200': { description: 'Upload-Offset, Upload-Length' },
@@ -112,6 +117,7 @@ export const MORE_PATHS = {
         'server within minutes; only a refusal (4xx) removes it. 423 `upload_locked`: another request still ' +
         'holds the upload (it is asked to let go): try again. HEAD, PATCH, DELETE and the subtitle file count against the ' +
         'per-client request limit (429).',
+      security: [{ statusToken: [] }],
       parameters: [
         idParameter,
         tusResumable,
@@ -134,6 +140,7 @@ export const MORE_PATHS = {
     },
     delete: {
       summary: 'Abandon an unfinished upload (tus termination): everything stored for it is removed',
+      security: [{ statusToken: [] }],
       parameters: [idParameter, tusResumable],
       responses: { '204': { description: 'removed' }, '400': { description: 'the upload has finished (it is a submission now)' }, '404': { description: 'no such upload' } },
     },

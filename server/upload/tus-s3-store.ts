@@ -114,6 +114,14 @@ export class TusS3Store<T> extends S3Store {
     });
   }
 
+  /** An upload's metadata as it was created (its description, cached): not found if it has none; 503 if S3 is down. */
+  async metadataOf(id: string): Promise<Upload['metadata']> {
+    const { file } = await this.getMetadata(id).catch((error: unknown) => {
+      throw isNotFound(error) ? ERRORS.FILE_NOT_FOUND : storageUnavailable(error);
+    });
+    return file.metadata;
+  }
+
   /**
    * Where an upload stands: its parts that count and its incomplete part (looked up at once), as s3-store
    * counts them. Its multipart upload gone means finished, if its object is there; if not, it was removed

@@ -47,6 +47,23 @@ export const SUBTITLES_FOLLOW = 'follow';
 const CLIENT_KEYS = new Set(['filename', 'filetype', 'name', 'type', 'relativePath']);
 
 /** An AppError as tus answers it: the same problem+json body the multipart API sends. */
+function uploadNotFound(): AppError {
+  return new AppError('upload_not_found', 404, 'No such upload.');
+}
+
+/**
+ * Only whoever created an upload may look at it, send to it or remove it: every request about an upload after
+ * its creation (HEAD, PATCH, DELETE, PUT …/subtitles) carries the status token (`Authorization: Bearer`), whose
+ * SHA-256 came with the creation. An upload's id is an ObjectId, which one known id makes easy to guess; without
+ * this, anyone could read an upload's metadata (organisation, country, title), append to it or delete it. The
+ * same answer, in constant time, for an unknown upload and a wrong token.
+ */
+function requireOwner(metadata: Upload['metadata'], statusToken: string): void {
+  const expected = Buffer.from(metadata?.statusTokenHash ?? '0'.repeat(64), 'hex');
+  const given = Buffer.from(hashStatusToken(statusToken), 'hex');
+  if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw uploadNotFound();
+}
+
 function tusError(error: unknown): { status_code: number; body: string } {
   const appError = isAppError(error) ? error : storageUnavailable(error);
   return {
@@ -203,12 +220,9 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
       upload = await datastore.getUpload(originalKey(id));
     } catch (error) {
       if (isAppError(error)) throw error;
-      throw new AppError('upload_not_found', 404, 'No such upload.');
+      throw uploadNotFound();
     }
-    const expected = Buffer.from(upload.metadata?.statusTokenHash ?? '0'.repeat(64), 'hex');
-    const given = Buffer.from(hashStatusToken(statusToken), 'hex');
-    // The same answer for an unknown upload and a wrong token.
-    if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw new AppError('upload_not_found', 404, 'No such upload.');
+    requireOwner(upload.metadata, statusToken);
     if (upload.metadata?.subtitles !== SUBTITLES_FOLLOW) {
       throw new AppError('subtitles_not_announced', 409, 'This upload was created without subtitles: create it with the metadata "subtitles: follow".');
     }
@@ -279,6 +293,15 @@ export function tusUploads(deps: ServerDeps, locker: RedisLocker): TusUploads {
     },
 
     async onIncomingRequest(req, id) {
+      // Creating an upload needs no token (its hash comes with it); anything else done to one needs it.
+      if (req.method === 'POST') return;
+      try {
+        const token = /^Bearer (\S+)$/.exec(req.headers.get('authorization') ?? '')?.[1];
+        if (!token) throw uploadNotFound();
+        requireOwner(await datastore.metadataOf(id), token);
+      } catch (error) {
+        throw answerOf(error === ERRORS.FILE_NOT_FOUND ? uploadNotFound() : error);
+      }
       // A HEAD of a complete upload whose finish failed (storage or database down) runs it again: the client
       // hears 503 until the submission exists, and offset = size only then (a tus client takes that for done).
       if (req.method !== 'HEAD') return;

@@ -151,13 +151,15 @@ async function main(): Promise<void> {
       return Number(process.hrtime.bigint() - t0) / 1e9;
     }
     async function resumable(): Promise<number> {
-      const statusTokenHash = createHash('sha256').update(randomBytes(32)).digest('hex');
+      const statusToken = randomBytes(32).toString('base64url');
+      const statusTokenHash = createHash('sha256').update(statusToken).digest('hex');
       const t0 = process.hrtime.bigint();
       await new Promise<void>((resolve, reject) => {
         new tus.Upload(clip, {
           endpoint: `${baseUrl}/tus`,
           chunkSize: CHUNK,
           metadata: { ...fields, statusTokenHash },
+          headers: { Authorization: `Bearer ${statusToken}` },
           ...(WHOLE_WRITES ? { httpStack: wholeWrites } : {}),
           onSuccess: () => resolve(),
           onError: reject,

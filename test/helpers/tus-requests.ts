@@ -11,9 +11,29 @@ export function encodeMetadata(meta: Record<string, string>): string {
     .join(',');
 }
 
+/** Status tokens by the SHA-256 the metadata carries, and by upload id once created (see `ownerHeaders`). */
+const tokensByHash = new Map<string, string>();
+const tokensById = new Map<string, string>();
+
+/**
+ * The header every request about an upload after its creation needs (the server checks the token against the
+ * hash its creation carried), for an upload made with `createUpload` from `uploadMetadata`.
+ */
+export function ownerHeaders(id: string): Record<string, string> {
+  const token = tokensById.get(id);
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+/** The same header, from the metadata an upload is (or will be) created with (for tus-js-client's `headers`). */
+export function ownerHeadersOf(meta: Record<string, string>): Record<string, string> {
+  const token = meta.statusTokenHash ? tokensByHash.get(meta.statusTokenHash) : undefined;
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
 /** The metadata of a valid upload for the demo campaign, and the status token whose SHA-256 it carries. */
 export function uploadMetadata(overrides: Record<string, string> = {}) {
   const token = randomBytes(32).toString('base64url');
+  tokensByHash.set(createHash('sha256').update(token).digest('hex'), token);
   return {
     token,
     metadata: {
@@ -114,7 +134,7 @@ export function rawRequest(
 export function rawPatch(base: string, id: string, offset: number, first: Buffer, options: { declared?: number; trickle?: Buffer; trickleEveryMs?: number } = {}) {
   return rawRequest(`${base}/tus/${id}`, {
     method: 'PATCH',
-    headers: { ...tusHeaders, 'Upload-Offset': String(offset), 'Content-Type': 'application/offset+octet-stream' },
+    headers: { ...tusHeaders, ...ownerHeaders(id), 'Upload-Offset': String(offset), 'Content-Type': 'application/offset+octet-stream' },
     ...options,
     declared: options.declared ?? first.length,
     first,
@@ -124,10 +144,13 @@ export function rawPatch(base: string, id: string, offset: number, first: Buffer
 export async function createUpload(base: string, size: number, meta: Record<string, string>, extra: Record<string, string> = {}) {
   const response = await fetch(`${base}/tus`, { method: 'POST', headers: { ...tusHeaders, 'Upload-Length': String(size), 'Upload-Metadata': encodeMetadata(meta), ...extra } });
   const location = response.headers.get('location');
-  return { status: response.status, headers: response.headers, body: await response.text(), id: location ? /\/tus\/([a-f0-9]{24})$/.exec(location)?.[1] : undefined };
+  const id = location ? /\/tus\/([a-f0-9]{24})$/.exec(location)?.[1] : undefined;
+  const token = meta.statusTokenHash ? tokensByHash.get(meta.statusTokenHash) : undefined;
+  if (id && token) tokensById.set(id, token);
+  return { status: response.status, headers: response.headers, body: await response.text(), id };
 }
 
 export async function headUpload(base: string, id: string) {
-  const response = await fetch(`${base}/tus/${id}`, { method: 'HEAD', headers: tusHeaders });
+  const response = await fetch(`${base}/tus/${id}`, { method: 'HEAD', headers: { ...tusHeaders, ...ownerHeaders(id) } });
   return { status: response.status, offset: Number(response.headers.get('upload-offset')), retryAfter: response.headers.get('retry-after') };
 }

@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import * as tus from 'tus-js-client';
 import { smallMp4 } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
-import { createUpload, headUpload, rawPatch, tusHeaders, uploadMetadata, type RawAnswer } from '../helpers/tus-requests';
+import { createUpload, headUpload, ownerHeaders, ownerHeadersOf, rawPatch, tusHeaders, uploadMetadata, type RawAnswer } from '../helpers/tus-requests';
 
 const MiB = 1024 * 1024;
 const codeOf = (body: string) => (JSON.parse(body) as { code: string }).code;
@@ -55,10 +55,12 @@ describe('resumable uploads have the multipart API defences: the cap on uploads 
     await Promise.all(holders.map((holder) => holder.written));
     const clip = await smallMp4();
     const refusals: number[] = [];
+    const { metadata } = uploadMetadata();
     const done = new Promise<void>((resolve, reject) => {
       const upload = new tus.Upload(clip, {
         endpoint: `${app.baseUrl}/tus`,
-        metadata: uploadMetadata().metadata,
+        metadata,
+        headers: ownerHeadersOf(metadata),
         retryDelays: [200, 500, 1000, 2000, 4000],
         onShouldRetry: (error) => {
           refusals.push(error.originalResponse?.getStatus() ?? 0);
@@ -118,7 +120,7 @@ describe('resumable uploads have the multipart API defences: the cap on uploads 
     const { id } = await createUpload(app.baseUrl, clip.length, uploadMetadata().metadata);
     const target = new URL(`${app.baseUrl}/tus/${id!}`);
     const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request({ host: target.hostname, port: target.port, path: target.pathname, method: 'PATCH', headers: { ...tusHeaders, 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream', 'Transfer-Encoding': 'chunked' } });
+      const req = request({ host: target.hostname, port: target.port, path: target.pathname, method: 'PATCH', headers: { ...tusHeaders, ...ownerHeaders(id!), 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream', 'Transfer-Encoding': 'chunked' } });
       req.on('error', reject);
       req.on('response', (res) => {
         let body = '';

@@ -10,7 +10,7 @@ import { createObjectStorage } from '../../shared/storage/object-storage';
 import type { Submission } from '../../shared/submissions/submission.model';
 import { smallMp4 } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
-import { createUpload, headUpload, rawPatch, uploadMetadata } from '../helpers/tus-requests';
+import { createUpload, headUpload, ownerHeaders, rawPatch, uploadMetadata } from '../helpers/tus-requests';
 
 const MiB = 1024 * 1024;
 const PART = 5 * MiB;
@@ -174,7 +174,7 @@ describe('the tus store keeps uploads\' descriptions in memory only while they c
       await app.tus.datastore.getUpload(originalKey(there.id!));
       // Created here, terminated in the other process (DELETE), then asked about here: gone.
       const gone = await createUpload(app.baseUrl, clip.length, uploadMetadata().metadata);
-      const deleted = await fetch(`${otherUrl}/tus/${gone.id}`, { method: 'DELETE', headers: { 'Tus-Resumable': '1.0.0' } });
+      const deleted = await fetch(`${otherUrl}/tus/${gone.id}`, { method: 'DELETE', headers: { 'Tus-Resumable': '1.0.0', ...ownerHeaders(gone.id!) } });
       expect(deleted.status).toBe(204);
       expect((await headUpload(app.baseUrl, gone.id!)).status).toBe(404);
       const cached = await cachedIds(app.tus.datastore);

@@ -9,7 +9,7 @@ import { tusDatastore } from '../../server/upload/tus-upload';
 import type { Submission } from '../../shared/submissions/submission.model';
 import { smallMp4 } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
-import { createUpload, headUpload, tusHeaders, uploadMetadata } from '../helpers/tus-requests';
+import { createUpload, headUpload, ownerHeaders, ownerHeadersOf, tusHeaders, uploadMetadata } from '../helpers/tus-requests';
 import { waitUntil } from '../helpers/worker-processes';
 
 /** Resumable uploads (tus) against the real server, Redis and S3, driven by tus-js-client as the page drives it. */
@@ -33,6 +33,7 @@ describe('resumable uploads (tus)', () => {
       const upload = new tus.Upload(body, {
         endpoint: `${app.baseUrl}/tus`,
         metadata: meta,
+        headers: ownerHeadersOf(meta),
         chunkSize,
         retryDelays: [],
         onSuccess: (payload) => resolve({ url: upload.url!, body: payload.lastResponse.getBody() }),
@@ -104,7 +105,7 @@ describe('resumable uploads (tus)', () => {
   async function patch(base: string, id: string, offset: number, body: Buffer) {
     const response = await fetch(`${base}/tus/${id}`, {
       method: 'PATCH',
-      headers: { ...tusHeaders, 'Upload-Offset': String(offset), 'Content-Type': 'application/offset+octet-stream' },
+      headers: { ...tusHeaders, ...ownerHeaders(id), 'Upload-Offset': String(offset), 'Content-Type': 'application/offset+octet-stream' },
       body: new Uint8Array(body),
     });
     return { status: response.status, offset: Number(response.headers.get('upload-offset')), body: await response.text() };
@@ -122,7 +123,7 @@ describe('resumable uploads (tus)', () => {
       port: url.port,
       path: url.pathname,
       method: 'PATCH',
-      headers: { ...tusHeaders, 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream', 'Content-Length': String(declared) },
+      headers: { ...tusHeaders, ...ownerHeaders(id), 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream', 'Content-Length': String(declared) },
     });
     req.on('error', () => undefined);
     const answer = new Promise<{ status: number; body: string }>((resolve) => {
@@ -150,6 +151,48 @@ describe('resumable uploads (tus)', () => {
     expect(problem.status).toBe(415);
     expect(JSON.parse(problem.body)).toMatchObject({ code: 'unsupported_file_type' });
     expect(await storedFor(id)).toEqual([]);
+  });
+
+  test('when a request about an upload comes without its status token, with a wrong one or with another upload’s, then HEAD, PATCH and DELETE are each answered 404 upload_not_found, as for an unknown id, and the upload is untouched', async () => {
+    const clip = await smallMp4();
+    const mine = uploadMetadata();
+    const id = await create(app.baseUrl, clip.length, mine.metadata);
+    expect((await patch(app.baseUrl, id, 0, clip.subarray(0, 1000))).status).toBe(204);
+    const other = uploadMetadata();
+    await create(app.baseUrl, clip.length, other.metadata);
+    const strangers: Record<string, Record<string, string>> = {
+      none: {},
+      wrong: { Authorization: `Bearer ${randomBytes(32).toString('base64url')}` },
+      "another upload's": { Authorization: `Bearer ${other.token}` },
+      'not Bearer': { Authorization: mine.token },
+    };
+    const requests: Record<string, (headers: Record<string, string>, target: string) => Promise<Response>> = {
+      HEAD: (headers, target) => fetch(`${app.baseUrl}/tus/${target}`, { method: 'HEAD', headers: { ...tusHeaders, ...headers } }),
+      PATCH: (headers, target) =>
+        fetch(`${app.baseUrl}/tus/${target}`, {
+          method: 'PATCH',
+          headers: { ...tusHeaders, ...headers, 'Upload-Offset': '1000', 'Content-Type': 'application/offset+octet-stream' },
+          body: new Uint8Array(randomBytes(500)),
+        }),
+      DELETE: (headers, target) => fetch(`${app.baseUrl}/tus/${target}`, { method: 'DELETE', headers: { ...tusHeaders, ...headers } }),
+    };
+    const answers: Record<string, string> = {};
+    for (const [method, send] of Object.entries(requests)) {
+      for (const [who, headers] of Object.entries(strangers)) {
+        const response = await send(headers, id);
+        answers[`${method} ${who}`] = `${response.status} ${method === 'HEAD' ? '' : ((JSON.parse(await response.text()) as { code?: string }).code ?? '')}`;
+        expect(response.headers.get('upload-metadata')).toBeNull();
+        expect(response.headers.get('upload-offset')).toBeNull();
+      }
+      // An unknown id is answered the same way, with or without a token.
+      const unknown = await send({ Authorization: `Bearer ${mine.token}` }, 'a'.repeat(24));
+      answers[`${method} unknown`] = `${unknown.status} ${method === 'HEAD' ? '' : ((JSON.parse(await unknown.text()) as { code?: string }).code ?? '')}`;
+    }
+    for (const [request, answer] of Object.entries(answers)) expect({ request, answer }).toEqual({ request, answer: request.startsWith('HEAD') ? '404 ' : '404 upload_not_found' });
+    // Untouched: its owner finds it where it was, and completes it.
+    const head = await fetch(`${app.baseUrl}/tus/${id}`, { method: 'HEAD', headers: { ...tusHeaders, Authorization: `Bearer ${mine.token}` } });
+    expect({ status: head.status, offset: head.headers.get('upload-offset') }).toEqual({ status: 200, offset: '1000' });
+    expect((await patch(app.baseUrl, id, 1000, clip.subarray(1000))).status).toBe(200);
   });
 
   test('when a request breaks off, then what arrived is kept and the upload continues from there to the same SHA-256', async () => {
@@ -285,7 +328,7 @@ describe('resumable uploads (tus)', () => {
     const expiring = tusDatastore(app.deps, 1);
     await expiring.deleteExpired();
     expect(await storedFor(id)).toEqual([]);
-    expect((await fetch(`${app.baseUrl}/tus/${id}`, { method: 'HEAD', headers: tusHeaders })).status).toBe(404);
+    expect((await fetch(`${app.baseUrl}/tus/${id}`, { method: 'HEAD', headers: { ...tusHeaders, ...ownerHeaders(id) } })).status).toBe(404);
   });
 
   test('when two lockers (two server processes) want one upload, then the second asks the first to let go and takes it only after', async () => {

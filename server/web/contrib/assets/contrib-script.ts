@@ -347,6 +347,8 @@ export const contribScript = String.raw`
         var kept = stored(identity);
         if (previous.length > 0 && kept) {
           token = kept;
+          // Every request about the upload after its creation carries the token (the server checks its hash).
+          upload.options.headers = { Authorization: 'Bearer ' + token };
           upload.resumeFromPreviousUpload(previous[0]);
           form.setAttribute('data-resumed', 'true');
           progressText.textContent = say('form.resuming');
@@ -358,6 +360,7 @@ export const contribScript = String.raw`
           store(identity, token);
           values.statusTokenHash = hash;
           upload.options.metadata = values;
+          upload.options.headers = { Authorization: 'Bearer ' + token };
           upload.start();
         });
       }).catch(function () { reject(new Error(say('error.network'))); });
