@@ -153,7 +153,7 @@ describe('resumable uploads (tus)', () => {
     expect(await storedFor(id)).toEqual([]);
   });
 
-  test('when a request about an upload comes without its status token, with a wrong one or with another upload’s, then HEAD, PATCH and DELETE are each answered 404 upload_not_found, as for an unknown id, and the upload is untouched', async () => {
+  test('when a request about an upload comes without its status token, with a wrong one or with another upload’s, then HEAD, PATCH, DELETE and GET are each answered 404 upload_not_found, as for an unknown id, and the upload is untouched', async () => {
     const clip = await smallMp4();
     const mine = uploadMetadata();
     const id = await create(app.baseUrl, clip.length, mine.metadata);
@@ -175,6 +175,8 @@ describe('resumable uploads (tus)', () => {
           body: new Uint8Array(randomBytes(500)),
         }),
       DELETE: (headers, target) => fetch(`${app.baseUrl}/tus/${target}`, { method: 'DELETE', headers: { ...tusHeaders, ...headers } }),
+      // tus's GET serves an upload's bytes.
+      GET: (headers, target) => fetch(`${app.baseUrl}/tus/${target}`, { headers: { ...tusHeaders, ...headers } }),
     };
     const answers: Record<string, string> = {};
     for (const [method, send] of Object.entries(requests)) {
