@@ -4,6 +4,10 @@
  */
 const problem = { $ref: '#/components/responses/Problem' };
 const idParameter = { name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[a-f0-9]{24}$' }, description: 'The submission id (also the upload id)' };
+/** Said of every request about an upload after its creation (see tus-upload.ts, requireOwner). */
+const ownerOnly =
+  'Needs the status token whose SHA-256 the creation declared (`Authorization: Bearer <token>`); without it, or with another, ' +
+  'the answer is 404 `upload_not_found`, as for an unknown id (an upload’s id can be guessed; its metadata and bytes are its sender’s alone). ';
 const tusResumable = { name: 'Tus-Resumable', in: 'header', required: true, schema: { type: 'string', enum: ['1.0.0'] } };
 const tokenParameter = { name: 'token', in: 'path', required: true, schema: { type: 'string' }, description: 'The feed token' };
 
@@ -80,13 +84,10 @@ export const MORE_PATHS = {
     options: { summary: 'tus capabilities (Tus-Version, Tus-Extension, Tus-Max-Size)', responses: { '204': { description: 'capabilities' } } },
   },
   '/tus/{id}': {
-    description:
-      'Every request about an upload after its creation (HEAD, PATCH, DELETE, and PUT …/subtitles) carries the status token ' +
-      'whose SHA-256 its creation declared (`Authorization: Bearer <token>`). Without it, or with another, the answer is 404 ' +
-      '`upload_not_found`, as for an unknown id: an upload’s id can be guessed, its metadata and bytes are its sender’s alone.',
     head: {
       summary: 'How much of the upload the server holds (Upload-Offset): resume from there',
       description:
+        ownerOnly +
         'Of a complete upload whose last step failed (storage or database down), the HEAD runs that step again: Upload-Offset ' +
         'equals Upload-Length only once the submission exists. Until then, and whenever storage or the database is down, ' +
         'the answer is 423 with Retry-After (not 503: tus-js-client starts a new upload when a HEAD fails otherwise): ask again.',
@@ -104,6 +105,7 @@ export const MORE_PATHS = {
     patch: {
       summary: 'Send bytes from Upload-Offset (the whole rest of the clip, or a chunk)',
       description:
+        ownerOnly +
         'Content-Type: application/offset+octet-stream. The bytes are checked as they arrive: a file that is not a video is ' +
         'refused (415) after its first 4 KiB and everything stored for it removed. What arrives before a connection breaks is ' +
         'kept: HEAD, then continue from its offset. The request that completes the upload answers 200 with the receipt ' +
@@ -140,6 +142,7 @@ export const MORE_PATHS = {
     },
     delete: {
       summary: 'Abandon an unfinished upload (tus termination): everything stored for it is removed',
+      description: ownerOnly,
       security: [{ statusToken: [] }],
       parameters: [idParameter, tusResumable],
       responses: { '204': { description: 'removed' }, '400': { description: 'the upload has finished (it is a submission now)' }, '404': { description: 'no such upload' } },
