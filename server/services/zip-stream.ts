@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../../shared/storage/checksum';
 
 /**
  * A ZIP archive written as a stream: each entry is read once, in order, and passed through while its

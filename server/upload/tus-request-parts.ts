@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { DeleteObjectCommand, PutObjectCommand, type Part, type S3Client } from '@aws-sdk/client-s3';
 import { isAppError, storageUnavailable } from '../../shared/errors';
-import { crc32, crc32Header } from '../../shared/storage/checksum';
+import { crc32Header } from '../../shared/storage/checksum';
 import { PartWriter } from '../../shared/storage/part-writer';
 import type { ByteInspection } from './inspect-stream';
 import { StallWatch } from './stall-watch';
@@ -149,7 +149,7 @@ export async function storeRequestParts(
         Body: body,
         Metadata: { 'parts-before': String(writer.partNumber - 1) },
         ChecksumAlgorithm: 'CRC32',
-        ...(crc32 ? { ChecksumCRC32: crc32Header(checksum) } : {}),
+        ChecksumCRC32: crc32Header(checksum),
         ...(target.tagging ? { Tagging: target.tagging } : {}),
       });
       await target.client.send(put).then(

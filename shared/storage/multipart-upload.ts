@@ -1,7 +1,7 @@
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { crc32, crc32Header } from './checksum';
+import { crc32Header } from './checksum';
 import { PartWriter } from './part-writer';
 
 /** S3 takes at most 10 000 parts per upload. */
@@ -87,7 +87,7 @@ export async function multipartUpload(options: MultipartUploadOptions): Promise<
     if (writer.partNumber === 1) {
       const { body, checksum } = writer.rest();
       const put = { ...object, Body: body, ContentType: options.contentType, ChecksumAlgorithm: 'CRC32' as const };
-      await client.send(new PutObjectCommand({ ...put, ...(crc32 ? { ChecksumCRC32: crc32Header(checksum) } : {}) }), sendOptions);
+      await client.send(new PutObjectCommand({ ...put, ChecksumCRC32: crc32Header(checksum) }), sendOptions);
       return;
     }
     await writer.send();

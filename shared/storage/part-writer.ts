@@ -70,7 +70,7 @@ export class PartWriter {
       if (this.filled === partBytes) return this.send().then(() => this.take(chunk, offset));
       this.current ??= this.spare.pop() ?? Buffer.allocUnsafeSlow(partBytes);
       const copied = chunk.copy(this.current, this.filled, offset);
-      if (crc32) this.checksum = crc32(chunk.subarray(offset, offset + copied), this.checksum);
+      this.checksum = crc32(chunk.subarray(offset, offset + copied), this.checksum);
       this.filled += copied;
       offset += copied;
     }
@@ -148,7 +148,7 @@ export class PartWriter {
       PartNumber: number,
       Body: body,
       ChecksumAlgorithm: 'CRC32' as const,
-      ...(crc32 ? { ChecksumCRC32: crc32Header(checksum) } : {}),
+      ChecksumCRC32: crc32Header(checksum),
     };
     // Without options, client.send uses the client's cached middleware chain (cacheMiddleware, object-storage.ts).
     const result = await client.send(new UploadPartCommand(part), sendOptions);
