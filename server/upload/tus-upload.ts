@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Types } from 'mongoose';
 import { Server, type ServerOptions } from '@tus/server';
@@ -7,8 +6,9 @@ import { AppError, isAppError, storageUnavailable } from '../../shared/errors';
 import { originalKey, originalSubtitlesKey } from '../../shared/storage/keys';
 import type { ServerDeps } from '../deps';
 import { findOpenCampaign } from '../services/campaign.service';
-import { checkSubmissionInput, hashStatusToken } from '../services/submission.service';
+import { checkSubmissionInput } from '../services/submission.service';
 import { ByteInspection, InspectStream } from './inspect-stream';
+import { protocolRefusal, requireOwner, tusError, uploadNotFound } from './tus-answers';
 import { submissionIdOf, tusFinisher } from './tus-finish';
 import type { RedisLocker } from './redis-locker';
 import { requireVideoContainer, SNIFF_BYTES, type SniffedVideo } from './sniff';
@@ -45,61 +45,6 @@ export const SUBTITLES_FOLLOW = 'follow';
 
 /** Metadata keys tus clients add on their own; never stored. */
 const CLIENT_KEYS = new Set(['filename', 'filetype', 'name', 'type', 'relativePath']);
-
-/** An AppError as tus answers it: the same problem+json body the multipart API sends. */
-function uploadNotFound(): AppError {
-  return new AppError('upload_not_found', 404, 'No such upload.');
-}
-
-/**
- * Only whoever created an upload may look at it, send to it or remove it: every request about an upload after
- * its creation (HEAD, PATCH, DELETE, PUT …/subtitles) carries the status token (`Authorization: Bearer`), whose
- * SHA-256 came with the creation. An upload's id is an ObjectId, which one known id makes easy to guess; without
- * this, anyone could read an upload's metadata (organisation, country, title), append to it or delete it. The
- * same answer, in constant time, for an unknown upload and a wrong token.
- */
-function requireOwner(metadata: Upload['metadata'], statusToken: string): void {
-  const expected = Buffer.from(metadata?.statusTokenHash ?? '0'.repeat(64), 'hex');
-  const given = Buffer.from(hashStatusToken(statusToken), 'hex');
-  if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw uploadNotFound();
-}
-
-function tusError(error: unknown): { status_code: number; body: string } {
-  const appError = isAppError(error) ? error : storageUnavailable(error);
-  return {
-    status_code: appError.status,
-    body: JSON.stringify({
-      type: `urn:solidarity-clips:problem:${appError.code}`,
-      title: appError.message,
-      status: appError.status,
-      code: appError.code,
-      ...(appError.details ?? {}),
-    }),
-  };
-}
-
-/** tus's own refusals that a contributor's page (or a client's developer) meets, with the project's codes. */
-function protocolRefusal(error: unknown, config: ServerDeps['config']): AppError | null {
-  // A request's body longer than the upload has left: declared (Content-Length), or found while it arrives (chunked).
-  if (error === ERRORS.ERR_SIZE_EXCEEDED || (error instanceof Error && (error as { status_code?: number }).status_code === 413)) {
-    return new AppError('upload_length_exceeded', 413, 'This request brings more bytes than the upload has left (its Upload-Length).');
-  }
-  switch (error) {
-    case ERRORS.ERR_MAX_SIZE_EXCEEDED:
-      return videoTooLarge(config);
-    case ERRORS.FILE_NOT_FOUND:
-      return new AppError('upload_not_found', 404, 'No such upload.');
-    case ERRORS.INVALID_OFFSET:
-      return new AppError('upload_offset_mismatch', 409, 'The server holds a different part of this upload: ask where it stands (HEAD) and continue from there.');
-    case ERRORS.ERR_LOCK_TIMEOUT:
-      // 423: tus clients retry it (a 500 would read as a server fault).
-      return new AppError('upload_locked', 423, 'This upload is being received by another request. Please try again in a moment.');
-    case ERRORS.UNSUPPORTED_CONCATENATION_EXTENSION:
-      return new AppError('concatenation_not_supported', 501, 'Uploads in parallel pieces (Upload-Concat) are not supported: send the clip as one upload.');
-    default:
-      return null;
-  }
-}
 
 function fieldsOf(upload: Upload) {
   const metadata = { ...(upload.metadata ?? {}) };
