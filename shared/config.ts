@@ -74,6 +74,8 @@ const schema = z.object({
   ORIGINAL_RETENTION_DAYS: z.coerce.number().min(0).max(3650).default(30),
   /** …and after it is rejected or withdrawn (shorter: nothing more will be made from it). */
   ORIGINAL_RETENTION_DAYS_DECLINED: z.coerce.number().min(0).max(3650).default(7),
+  // A protected clip's raw original and unprotected master, after approval: 0 = at once (its release starts).
+  PROTECTED_UNMASKED_RETENTION_DAYS: z.coerce.number().min(0).max(3650).default(0),
 
   /** Staff sessions end after this long without a request (OWASP: 15–30 min for sensitive applications). */
   STAFF_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
@@ -157,6 +159,8 @@ export interface Config {
 export interface RetentionDays {
   approvedDays: number;
   declinedDays: number;
+  /** A protected clip's original and unprotected master, after approval (0: as its release starts). */
+  protectedDays: number;
 }
 
 export class ConfigError extends Error {}
@@ -212,7 +216,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       maxFps: e.MEDIA_MAX_FPS,
       maxStreams: e.MEDIA_MAX_STREAMS,
     },
-    retention: { approvedDays: e.ORIGINAL_RETENTION_DAYS, declinedDays: e.ORIGINAL_RETENTION_DAYS_DECLINED },
+    retention: { approvedDays: e.ORIGINAL_RETENTION_DAYS, declinedDays: e.ORIGINAL_RETENTION_DAYS_DECLINED, protectedDays: e.PROTECTED_UNMASKED_RETENTION_DAYS },
     staff: {
       sessionIdleSeconds: e.STAFF_SESSION_IDLE_MINUTES * 60,
       sessionAbsoluteSeconds: e.STAFF_SESSION_ABSOLUTE_HOURS * 3600,

@@ -6,6 +6,7 @@ import { distributionModels, type FeedTokenModel, type WebhookDeliveryModel, typ
 import { staffInviteModel, staffUserModel, type StaffInviteModel, type StaffUserModel } from './models/staff-user.model';
 import { REVIEW_CLAIMS, reviewEntryModel, type ReviewEntryModel } from './submissions/review-queue';
 import { submissionModel, type SubmissionModel } from './submissions/submission.model';
+import { faceTrackModel, type FaceTrackModel } from './protection/face-track';
 
 export interface Database {
   connection: Connection;
@@ -22,6 +23,8 @@ export interface Database {
   webhookDeliveries: WebhookDeliveryModel;
   /** Moderators' caption versions (shared/captions/caption-versions.ts). */
   captionVersions: CaptionVersionModel;
+  /** Protected clips' face tracks (shared/protection/face-track.ts), one per clip. */
+  faceTracks: FaceTrackModel;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -48,6 +51,7 @@ export async function connectDatabase(url: string): Promise<Database> {
   const auditHead = auditHeadModel(connection);
   const { feedTokens, webhooks, webhookDeliveries } = distributionModels(connection);
   const captionVersions = captionVersionModel(connection);
+  const faceTracks = faceTrackModel(connection);
   await Promise.all([campaigns, submissions, reviewQueue, staffUsers, staffInvites, auditEntries, feedTokens, webhooks, webhookDeliveries, captionVersions].map((model) => model.createIndexes()));
   // Moderators' claims (shared/submissions/review-claims.ts, a plain collection): a clip's claims, latest first.
   await connection.db!.collection(REVIEW_CLAIMS).createIndex({ submissionId: 1, n: -1 });
@@ -64,6 +68,7 @@ export async function connectDatabase(url: string): Promise<Database> {
     webhooks,
     webhookDeliveries,
     captionVersions,
+    faceTracks,
     async ping() {
       const db = connection.db;
       if (!db) throw new Error('database connection is not open');

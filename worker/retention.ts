@@ -1,8 +1,10 @@
 import { removeCaptionVersions } from '../shared/captions/caption-versions';
 import { captionsPrefix, originalsPrefix, outputsPrefix } from '../shared/storage/keys';
 import { markTakenDown } from '../shared/submissions/release';
-import { markMediaDeleted, markOriginalDeleted, mediaGoesWithOriginal, originalDueAt, retentionCandidates, takedownRecheckSince } from '../shared/submissions/retention';
+import { markMediaDeleted, markOriginalDeleted, markUnprotectedDeleted, mediaGoesWithOriginal, originalDueAt, retentionCandidates, takedownRecheckSince } from '../shared/submissions/retention';
 import type { WorkerDeps } from './deps';
+import { isProtected } from '../shared/protection/protection';
+import type { Submission } from '../shared/submissions/submission.model';
 import { removeWithdrawnObjects } from './handlers/takedown-submission.handler';
 
 type RetentionDeps = Pick<WorkerDeps, 'db' | 'storage' | 'logger' | 'config'>;
@@ -11,6 +13,21 @@ async function removePrefixes(deps: RetentionDeps, prefixes: string[]): Promise<
   const keys = (await Promise.all(prefixes.map((prefix) => deps.storage.list(prefix)))).flat();
   await Promise.all(keys.map((key) => deps.storage.remove(key)));
   return keys.length;
+}
+
+/**
+ * A protected, approved clip's unprotected objects: its raw original and its clean (unmasked) master. Only the
+ * protected master and what was drawn from it remain. Returns whether this call recorded it.
+ */
+export async function removeUnprotected(deps: RetentionDeps, id: string, now: Date): Promise<boolean> {
+  const submission = await deps.db.submissions.findById(id).select({ outputs: 1, originalDeletedAt: 1 }).lean<Pick<Submission, '_id' | 'outputs' | 'originalDeletedAt'>>();
+  if (!submission) return false;
+  const master = submission.outputs.master;
+  await removePrefixes(deps, [originalsPrefix(id)]);
+  if (master) await deps.storage.remove(master.key);
+  const recorded = await markUnprotectedDeleted(deps.db.submissions, submission._id, now);
+  if (recorded) deps.logger.info({ submissionId: id }, 'retention: a protected clip\'s original and unprotected master deleted');
+  return recorded;
 }
 
 /** A withdrawn clip's takedown, checked again: removes what was stored after it, and clears the record again. */
@@ -42,13 +59,16 @@ export async function deleteDueOriginals(deps: RetentionDeps, now: Date = new Da
     if (candidate.status === 'withdrawn' && candidate.takenDownAt && candidate.takenDownAt.getTime() >= recheckSince.getTime()) await sweepTakenDown(deps, id, now);
     const due = originalDueAt(candidate, deps.config.retention);
     if (!due || due.getTime() > now.getTime()) continue;
-    if (!candidate.originalDeletedAt) {
+    if (!candidate.originalDeletedAt && isProtected(candidate.protection) && candidate.status !== 'rejected' && candidate.status !== 'withdrawn') {
+      if (await removeUnprotected(deps, id, now)) deleted += 1;
+    } else if (!candidate.originalDeletedAt) {
       await removePrefixes(deps, [originalsPrefix(id)]);
       if (await markOriginalDeleted(deps.db.submissions, candidate._id, now)) deleted += 1;
     }
     if (mediaGoesWithOriginal(candidate) && !candidate.mediaDeletedAt) {
       const objects = await removePrefixes(deps, [outputsPrefix(id), captionsPrefix(id)]);
       const versions = await removeCaptionVersions(deps.db.captionVersions, id);
+      await deps.db.faceTracks.deleteOne({ _id: candidate._id });
       if (await markMediaDeleted(deps.db.submissions, candidate._id, now)) {
         media += 1;
         deps.logger.info({ submissionId: id, objects, captionVersions: versions }, 'retention: a rejected clip\'s media deleted');

@@ -9,10 +9,12 @@ import { currentConsent, findOpenCampaign, findUnionLink } from './campaign.serv
 import type { Campaign } from '../../shared/models/campaign.model';
 import { submissionPrefixes } from '../../shared/storage/keys';
 import { withdrawSubmission as withdrawClip } from './withdrawal.service';
+import { isProtected, type ProtectionChoice } from '../../shared/protection/protection';
 
 /** What a contributor sends: the submission's own fields, the campaign's slug, and the consent given. */
 export type SubmissionInput = Pick<Submission, 'organisation' | 'country' | 'language' | 'title' | 'message' | 'contactEmail'> & {
-  protection?: boolean;
+  /** Identity protection asked for on the form (all false: none). */
+  protection?: ProtectionChoice;
   campaign: string;
   consent: Omit<SubmissionConsent, 'givenAt'>;
   /** A union link's token: its organisation and country replace what was sent. */
@@ -94,7 +96,9 @@ export async function createSubmission(
     title: input.title,
     message: input.message,
     contactEmail: input.contactEmail,
-    protectionRequested: input.protection === true,
+    // Any protection asked for makes the clip sensitive (two moderators approve it).
+    protectionRequested: isProtected(input.protection),
+    protection: isProtected(input.protection) ? { ...input.protection!, by: 'contributor', at: now() } : null,
     consent: { ...input.consent, givenAt: now() },
     original: params.video,
     originalDeletedAt: null,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AppError } from '../../shared/errors';
 import { LANGUAGE_CODE, LANGUAGE_CODE_LIMITS } from '../../shared/captions/caption-versions';
 import type { SubmissionInput } from '../services/submission.service';
+import { protectionFromFields } from '../../shared/protection/protection';
 
 /**
  * The fields of a submission, as both upload routes receive them (multipart form fields, or tus
@@ -16,6 +17,14 @@ function text(min: number, max: number) {
     .string()
     .transform((value) => value.normalize('NFC').replace(CONTROL_CHARS, '').trim())
     .pipe(z.string().min(min, min === 1 ? 'required' : `at least ${min} characters`).max(max, `at most ${max} characters`));
+}
+
+/** A form checkbox or an API flag: "true"/"on" is yes; "false", empty or absent is no. */
+function checkbox() {
+  return z
+    .enum(['true', 'false', 'on', ''])
+    .optional()
+    .transform((value) => value === 'true' || value === 'on');
 }
 
 const consentSchema = z
@@ -49,11 +58,12 @@ const fieldsSchema = z
       .pipe(z.email('not a valid email address').nullable())
       .optional()
       .transform((value) => value ?? null),
-    /** The contributor asks to be protected (their face, voice or place must not give them away): two moderators must approve. */
-    protection: z
-      .enum(['true', 'false', 'on', ''])
-      .optional()
-      .transform((value) => value === 'true' || value === 'on'),
+    /** The old single switch: "hide my face and disguise my voice" (shared/protection/protection.ts). */
+    protection: checkbox(),
+    /** Identity protection, any combination: faces covered, voice disguised, the picture replaced by the campaign's card. */
+    protectFace: checkbox(),
+    protectVoice: checkbox(),
+    protectCard: checkbox(),
     consent: z
       .string()
       .transform((value, ctx) => {
@@ -88,8 +98,14 @@ export function parseFields(body: unknown): SubmissionInput {
     }));
     throw new AppError('invalid_fields', 400, 'Some fields are missing or not valid.', { details: { errors } });
   }
-  const { website, organisation, country, link, ...rest } = parsed.data;
-  const input: SubmissionInput = { ...rest, organisation: organisation ?? '', country: country ?? '', ...(link ? { link } : {}) };
+  const { website, organisation, country, link, protection, protectFace, protectVoice, protectCard, ...rest } = parsed.data;
+  const input: SubmissionInput = {
+    ...rest,
+    organisation: organisation ?? '',
+    country: country ?? '',
+    ...(link ? { link } : {}),
+    protection: protectionFromFields({ protection, protectFace, protectVoice, protectCard }),
+  };
   if (website !== undefined && website.trim() !== '') {
     throw new AppError('rejected', 400, 'The form could not be accepted.');
   }

@@ -26,6 +26,8 @@ export const AUDIT_ACTIONS = [
   'union_link_created',
   'union_link_revoked',
   'captions_saved',
+  'faces_edited',
+  'protection_enabled',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

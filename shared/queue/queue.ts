@@ -18,6 +18,8 @@ export interface JobPayloads {
   'deliver-webhook': { deliveryId: string };
   /** Re-renders the review preview with a moderator's caption version burned in. */
   'caption-preview': { captionVersionId: string };
+  /** Draws a protected clip's preview again after its face masks were edited (or protection switched on). */
+  'protect-clip': { submissionId: string; trackVersion: number };
 }
 
 export type JobName = keyof JobPayloads;
@@ -31,6 +33,10 @@ export function releaseJobId(submissionId: string): string {
 
 export function captionPreviewJobId(captionVersionId: string): string {
   return `caption-preview-${captionVersionId}`;
+}
+
+export function protectJobId(submissionId: string, trackVersion: number): string {
+  return `protect-${submissionId}-${trackVersion}`;
 }
 
 export function takedownJobId(submissionId: string): string {
@@ -87,6 +93,17 @@ export function jobOptions<N extends JobName>(name: N, payload: JobPayloads[N]):
         removeOnComplete: { age: 7 * 24 * HOUR, count: 10_000 },
         removeOnFail: { age: 30 * 24 * HOUR },
       };
+    case 'protect-clip': {
+      const { submissionId, trackVersion } = payload as JobPayloads['protect-clip'];
+      return {
+        // One job per saved version: a newer save has its own job, and the older one finds itself superseded.
+        jobId: protectJobId(submissionId, trackVersion),
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 10_000 },
+        removeOnComplete: { age: 7 * 24 * HOUR, count: 10_000 },
+        removeOnFail: { age: 30 * 24 * HOUR },
+      };
+    }
     default:
       throw new Error(`no job options for ${String(name)}`);
   }

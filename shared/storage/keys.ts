@@ -3,10 +3,11 @@
  * never a filename, an organisation, a language code chosen by a contributor, or any other contributor data.
  */
 
-export type OutputName = 'master' | 'preview' | 'captionedPreview' | 'poster' | 'captionsVtt' | 'captionsSrt';
+export type OutputName = 'master' | 'protectedMaster' | 'preview' | 'captionedPreview' | 'poster' | 'captionsVtt' | 'captionsSrt';
 
 const OUTPUT_FILES: Record<OutputName, string> = {
   master: 'master.mp4',
+  protectedMaster: 'protected-master.mp4',
   preview: 'preview.mp4',
   captionedPreview: 'preview-captioned.mp4',
   poster: 'poster.jpg',

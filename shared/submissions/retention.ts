@@ -1,6 +1,7 @@
 import type { RetentionDays } from '../config';
 import type { SubmissionState, TransitionName } from './submission-states';
 import type { Submission, SubmissionModel } from './submission.model';
+import { isProtected } from '../protection/protection';
 
 /**
  * When a raw original goes. The original still carries GPS, device and time tags; once a moderator has
@@ -39,14 +40,16 @@ export function takedownRecheckSince(now: Date, days: RetentionDays): Date {
  * When this clip's original is due for deletion: its latest decision (from its history) plus the days for
  * that decision; null while no decision was taken (in review, processing, failed…).
  */
-export function originalDueAt(submission: Pick<Submission, 'status' | 'history'>, days: RetentionDays): Date | null {
+export function originalDueAt(submission: Pick<Submission, 'status' | 'history' | 'protection'>, days: RetentionDays): Date | null {
   if (!DECIDED_STATES.includes(submission.status)) return null;
   const decision = [...submission.history].reverse().find((entry) => DECISIONS[entry.transition] !== undefined);
   if (!decision) return null;
-  return new Date(new Date(decision.at).getTime() + days[DECISIONS[decision.transition]!] * DAY_MS);
+  // A protected clip's unprotected objects (its original and clean master) go soon after approval: every render is made from the protected master.
+  const kind = decision.transition === 'approved' && isProtected(submission.protection) ? 'protectedDays' : DECISIONS[decision.transition]!;
+  return new Date(new Date(decision.at).getTime() + days[kind] * DAY_MS);
 }
 
-export type RetentionCandidate = Pick<Submission, '_id' | 'status' | 'history' | 'originalDeletedAt' | 'mediaDeletedAt' | 'takenDownAt'>;
+export type RetentionCandidate = Pick<Submission, '_id' | 'status' | 'history' | 'originalDeletedAt' | 'mediaDeletedAt' | 'takenDownAt' | 'protection'>;
 
 /** Whether the retention job also deletes this clip's outputs and caption versions when its original goes. */
 export const mediaGoesWithOriginal = (candidate: Pick<Submission, 'status'>): boolean => candidate.status === 'rejected';
@@ -70,13 +73,22 @@ export async function* retentionCandidates(submissions: SubmissionModel, takenDo
       })
       .sort({ _id: 1 })
       .limit(pageSize)
-      .select({ status: 1, history: 1, originalDeletedAt: 1, mediaDeletedAt: 1, takenDownAt: 1 })
+      .select({ status: 1, history: 1, originalDeletedAt: 1, mediaDeletedAt: 1, takenDownAt: 1, protection: 1 })
       .lean<RetentionCandidate[]>()
       .exec();
     yield* page;
     if (page.length < pageSize) return;
     after = page.at(-1)!._id;
   }
+}
+
+/**
+ * Records that a protected clip's unprotected objects are gone (its original, and its clean master, removed from
+ * the record); false when it was already recorded. Its protected master stays as the renders' source.
+ */
+export async function markUnprotectedDeleted(submissions: SubmissionModel, id: RetentionCandidate['_id'], now: Date): Promise<boolean> {
+  const result = await submissions.updateOne({ _id: id, originalDeletedAt: null }, { $set: { originalDeletedAt: now }, $unset: { 'outputs.master': 1 } });
+  return result.modifiedCount === 1;
 }
 
 /** Records that the original is gone (after its objects were removed); false when it was already recorded. */

@@ -1,5 +1,6 @@
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
 import type { MediaInfo } from './media-info';
+import type { SubmissionProtection } from '../protection/protection';
 import { SUBMISSION_STATES, type SubmissionState, type TransitionName } from './submission-states';
 
 /** An object this project wrote to S3. Keys come from shared/storage/keys.ts and never contain contributor data. */
@@ -89,6 +90,11 @@ export interface Submission {
   contactEmail: string | null;
   /** The contributor asked for protection (their face, voice or place must not give them away): the clip needs two moderators' approvals. */
   protectionRequested?: boolean;
+  /**
+   * What protection means for this clip (shared/protection/protection.ts): its face hidden, its voice disguised,
+   * its picture replaced by the campaign's card. Recorded with the consent; absent or null: none asked.
+   */
+  protection?: SubmissionProtection | null;
   consent: SubmissionConsent;
   original: StoredObject;
   /** When the raw original (and the uploaded subtitle file) were deleted by the retention job; null while kept. */
@@ -136,6 +142,19 @@ export const submissionSchema = new Schema<Submission>(
     message: { type: String, default: '' },
     contactEmail: { type: String, default: null },
     protectionRequested: { type: Boolean, default: false },
+    protection: {
+      type: new Schema<SubmissionProtection>(
+        {
+          face: { type: Boolean, required: true },
+          voice: { type: Boolean, required: true },
+          card: { type: Boolean, required: true },
+          by: { type: String, enum: ['contributor', 'moderator'], required: true },
+          at: { type: Date, required: true },
+        },
+        { _id: false },
+      ),
+      default: null,
+    },
     consent: {
       type: new Schema<SubmissionConsent>(
         {

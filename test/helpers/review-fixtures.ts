@@ -7,6 +7,7 @@ import { claim, settle } from '../../shared/submissions/processing';
 import type { StoredObject } from '../../shared/submissions/submission.model';
 import { makeFixture, smallMp4 } from './fixtures';
 import { demoConsent, type TestApp } from './test-env';
+import { LEGACY_PROTECTION, NO_PROTECTION } from '../../shared/protection/protection';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -52,7 +53,7 @@ export async function clipInReview(app: TestApp, options: ClipOptions = {}): Pro
       title: options.title ?? 'Салідарнасць',
       message: 'Free them all',
       contactEmail: null,
-      protection: options.protection ?? false,
+      protection: options.protection ? LEGACY_PROTECTION : NO_PROTECTION,
       consent: JSON.parse(demoConsent(options.language === 'ru' ? 'ru' : 'be')) as { version: number; language: string; statements: string[] },
     },
     video: { key: originalKey(id), bytes: video.length, sha256: sha(video), contentType: 'video/mp4' },

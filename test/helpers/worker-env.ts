@@ -11,6 +11,7 @@ import { runLimits, type WorkerDeps } from '../../worker/deps';
 import { processSubmission } from '../../worker/handlers/process-submission.handler';
 import type { QueueJob } from '../../shared/queue/queue';
 import type { TestApp } from './test-env';
+import type { ProtectionChoice } from '../../shared/protection/protection';
 import { demoConsent } from './test-env';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,7 +36,7 @@ export function workerDeps(app: TestApp, overrides: Partial<WorkerDeps> = {}): W
 export async function submitFile(
   app: TestApp,
   video: Buffer | string,
-  options: { subtitles?: Buffer; language?: string } = {},
+  options: { subtitles?: Buffer; language?: string; protection?: ProtectionChoice } = {},
 ): Promise<string> {
   const id = new Types.ObjectId().toHexString();
   const bytes = typeof video === 'string' ? await readFile(video) : video;
@@ -51,6 +52,7 @@ export async function submitFile(
     id,
     input: {
       campaign: 'demo', organisation: 'Test union', country: 'BY', language, title: 'Test', message: '', contactEmail: null,
+      ...(options.protection ? { protection: options.protection } : {}),
       consent: JSON.parse(demoConsent('en')) as { version: number; language: string; statements: string[] },
     },
     video: { key: originalKey(id), bytes: bytes.length, sha256: sha(bytes), contentType: 'video/mp4' },

@@ -232,6 +232,90 @@ export function runFfprobe(args: string[], limits: RunLimits): Promise<ProbeOutp
   });
 }
 
+/**
+ * Runs one ffmpeg command whose single output is raw frames on its stdout (`-f rawvideo … pipe:1`) and hands
+ * each whole frame of `frameBytes` to `onFrame`, in order; ffmpeg's output is paused while a frame is handled,
+ * so a slow consumer (the face detector) holds ffmpeg back instead of filling memory. Niced, in its own
+ * process group, time-limited and abortable like every run. Resolves with the number of frames read.
+ */
+export function readRawFrames(
+  command: FfmpegCommand,
+  frameBytes: number,
+  limits: RunLimits,
+  onFrame: (frame: Buffer, index: number) => Promise<void>,
+  run: { signal?: AbortSignal } = {},
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    if (run.signal?.aborted) return reject(new FfmpegError('aborted', 'ffmpeg was not started: the job is stopping', ''));
+    const args = [...backstopArgs(limits), ...commandArgs(command)];
+    const [program, argv] = limits.niceness > 0 ? ['nice', ['-n', String(limits.niceness), limits.ffmpegPath, ...args]] : [limits.ffmpegPath, args];
+    const child = spawn(program, argv, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    recordGroup(limits, child.pid);
+    const keepLine = formatDumpFilter();
+    const stderr: string[] = [];
+    let stopped: FfmpegError['kind'] | null = null;
+    let failure: Error | null = null;
+    let pending: Buffer = Buffer.alloc(0);
+    let index = 0;
+    let queue = Promise.resolve();
+    const stop = (kind: FfmpegError['kind']) => {
+      stopped ??= kind;
+      killGroup(child.pid, 'SIGKILL');
+    };
+    const timer = setTimeout(() => stop('timeout'), limits.timeoutSeconds * 1000);
+    const onAbort = () => stop('aborted');
+    run.signal?.addEventListener('abort', onAbort, { once: true });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (text: string) => {
+      for (const line of text.split('\n')) {
+        if (!line.trim() || !keepLine(line)) continue;
+        stderr.push(line);
+        if (stderr.length > 10) stderr.shift();
+      }
+    });
+    child.stdout.on('data', (chunk: Buffer) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      const frames: Buffer[] = [];
+      while (pending.length >= frameBytes) {
+        frames.push(pending.subarray(0, frameBytes));
+        pending = pending.subarray(frameBytes);
+      }
+      if (frames.length === 0) return;
+      child.stdout.pause();
+      queue = queue
+        .then(async () => {
+          for (const frame of frames) {
+            if (failure) return;
+            await onFrame(Buffer.from(frame), index);
+            index += 1;
+          }
+        })
+        .catch((error: unknown) => {
+          failure = error instanceof Error ? error : new Error(String(error));
+          stop('failed');
+        })
+        .finally(() => child.stdout.resume());
+    });
+    child.on('error', (error) => {
+      failure ??= new FfmpegError('unavailable', `ffmpeg could not start: ${error.message}`, '');
+    });
+    child.on('close', (code, signal) => {
+      void queue.then(() => {
+        clearTimeout(timer);
+        recordGroup(limits, child.pid, true);
+        run.signal?.removeEventListener('abort', onAbort);
+        const tail = stderr.join('\n');
+        if (failure) return reject(failure);
+        if (stopped === 'timeout') return reject(new FfmpegError('timeout', `ffmpeg ran longer than ${limits.timeoutSeconds} s and was stopped`, tail));
+        if (stopped === 'aborted') return reject(new FfmpegError('aborted', 'ffmpeg was stopped: the job is stopping', tail));
+        if (signal) return reject(new FfmpegError('unavailable', `ffmpeg was killed by ${signal}`, tail));
+        if (code !== 0) return reject(new FfmpegError('failed', `ffmpeg exited with code ${String(code)}${tail ? `: ${tail}` : ''}`, tail));
+        resolve(index);
+      });
+    });
+  });
+}
+
 /** What the worker needs from ffmpeg; a build without one of these cannot make the previews. */
 export const REQUIRED_ENCODERS = ['libx264', 'aac', 'mjpeg'];
 export const REQUIRED_FILTERS = ['subtitles', 'ass', 'zscale', 'tonemap', 'volume', 'alimiter', 'fps', 'scale', 'transpose', 'anullsrc'];

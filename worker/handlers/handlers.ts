@@ -5,6 +5,7 @@ import { releaseSubmission } from './release-submission.handler';
 import { takedownSubmission } from './takedown-submission.handler';
 import { deliverWebhook } from './deliver-webhook.handler';
 import { captionPreview } from './caption-preview.handler';
+import { protectClip } from './protect-clip.handler';
 
 /** Every job the worker takes, by name: one handler each (worker/main.ts registers them all). */
 export const HANDLERS: { [N in JobName]: (deps: WorkerDeps, job: QueueJob<N>) => Promise<void> } = {
@@ -13,4 +14,5 @@ export const HANDLERS: { [N in JobName]: (deps: WorkerDeps, job: QueueJob<N>) =>
   'takedown-submission': takedownSubmission,
   'deliver-webhook': (deps, job) => deliverWebhook(deps, job),
   'caption-preview': captionPreview,
+  'protect-clip': protectClip,
 };

@@ -18,6 +18,8 @@ import { removeOutputs, storeOutputs } from '../steps/store-outputs.step';
 import { prepareSubtitles } from '../steps/subtitles.step';
 import { OUTPUT_FILES, previewSize, transcode } from '../steps/transcode.step';
 import { makeJobDir, workRoot } from '../work-dirs';
+import { isProtected } from '../../shared/protection/protection';
+import { makeProtectedOutputs } from './protect-clip.handler';
 
 /** How a run ended, and so which transition follows: decided here, in one place. */
 export type Outcome =
@@ -222,21 +224,41 @@ async function runSteps(
 
   const outDir = join(workDir, 'out');
   await mkdir(outDir);
+  // A protected clip: the clean master alone first; everything anyone watches is drawn from it, protected.
+  const protection = isProtected(submission.protection) ? submission.protection! : null;
+  const captionsAssPath = subtitles?.assPath ?? null;
+  const transcodeShare = protection ? 0.35 : 0.85;
   await transcode(
     media,
-    { inputPath: originalPath, outDir, captionsAssPath: subtitles?.assPath ?? null, maxDurationSeconds: config.media.maxDurationSeconds },
+    { inputPath: originalPath, outDir, captionsAssPath: protection ? null : captionsAssPath, maxDurationSeconds: config.media.maxDurationSeconds, masterOnly: protection !== null },
     limits,
-    { onProgress: (fraction) => void progress(0.1 + 0.85 * fraction), signal: run.signal },
+    { onProgress: (fraction) => void progress(0.1 + transcodeShare * fraction), signal: run.signal },
   );
   const files: Partial<Record<OutputName, string>> = {
     master: join(outDir, OUTPUT_FILES.master),
     preview: join(outDir, OUTPUT_FILES.preview),
     poster: join(outDir, OUTPUT_FILES.poster),
   };
+  if (protection) {
+    const protectedDir = join(workDir, 'protected');
+    await mkdir(protectedDir);
+    const made = await makeProtectedOutputs(
+      deps,
+      { _id: submission._id, campaignId: submission.campaignId, protection },
+      { masterPath: files.master!, protectedMasterPath: null, media, captionsAssPath, workDir, outDir: protectedDir, maxDurationSeconds: config.media.maxDurationSeconds },
+      limits,
+      log,
+      { signal: run.signal, onProgress: (fraction) => void progress(0.45 + 0.5 * fraction) },
+    );
+    files.protectedMaster = made.protectedMaster;
+    files.preview = made.preview;
+    files.poster = made.poster;
+    if (captionsAssPath) files.captionedPreview = made.captionedPreview;
+  }
   const posterMade = await stat(files.poster!).then((s) => s.size > 0, () => false);
   if (!posterMade) await posterFromPreview(files.preview!, files.poster!, limits);
   if (subtitles) {
-    files.captionedPreview = join(outDir, OUTPUT_FILES.captionedPreview);
+    files.captionedPreview ??= join(outDir, OUTPUT_FILES.captionedPreview);
     files.captionsVtt = subtitles.vttPath;
     files.captionsSrt = subtitles.srtPath;
   }

@@ -18,6 +18,8 @@ import { masterSize, posterTime, previewFps } from '../steps/transcode.step';
 import { parseSubtitles, toAss, toSrt, toWebVtt, type Cue } from '../../shared/subtitles/subtitles';
 import { approvedAt, CAPTION_LANGUAGE, contributorCues, latestCaptionVersions } from '../../shared/captions/caption-versions';
 import { makeJobDir, workRoot } from '../work-dirs';
+import { isProtected } from '../../shared/protection/protection';
+import { removeUnprotected } from '../retention';
 
 /** What no retry can mend: the job records it and stops. */
 export class ReleaseInputError extends Error {}
@@ -42,6 +44,10 @@ export async function releaseSubmission(deps: WorkerDeps, job: QueueJob<'release
     const removed = !now || now.status === 'withdrawn' ? await removeRelease(deps.storage, submissionId) : 0;
     log.info({ removed }, 'not approved (withdrawn, or released already): nothing to release');
     return;
+  }
+  if (isProtected(submission.protection) && submission.outputs.protectedMaster && deps.config.retention.protectedDays === 0 && !submission.originalDeletedAt) {
+    // Approved: nothing unprotected of a protected clip is needed any more (PROTECTED_UNMASKED_RETENTION_DAYS=0).
+    await removeUnprotected(deps, submissionId, new Date());
   }
   const workDir = await makeJobDir(workRoot(deps.config.worker.workDir));
   try {
@@ -127,7 +133,11 @@ async function renderAndStore(
   const limits = { ...deps.limits, groupDir: workDir };
   let masterPath = join(workDir, 'master.mp4');
   let media = submission.media;
-  if (submission.outputs.master) await fetchOriginal(deps.storage, submission.outputs.master, masterPath);
+  if (isProtected(submission.protection)) {
+    // A protected clip is released from its protected master only: never from anything unprotected.
+    if (!submission.outputs.protectedMaster) throw new ReleaseInputError('the clip is protected but has no protected master: it cannot be released until it is processed again');
+    await fetchOriginal(deps.storage, submission.outputs.protectedMaster, masterPath);
+  } else if (submission.outputs.master) await fetchOriginal(deps.storage, submission.outputs.master, masterPath);
   else {
     // Approved before masters were made: the master is made again from the original while it is kept.
     if (submission.originalDeletedAt) throw new ReleaseInputError('the clip has no master (it was processed before masters were made) and its original has been deleted: it cannot be released');

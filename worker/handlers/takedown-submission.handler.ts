@@ -43,6 +43,8 @@ export async function takedownSubmission(deps: WorkerDeps, job: QueueJob<'takedo
   // their caption versions hold the contributor's words. The raw original goes with the retention job.
   const removed = await removeWithdrawnObjects(deps.storage, submissionId);
   const captionVersions = await removeCaptionVersions(deps.db.captionVersions, submissionId);
+  // Where the contributor's face was, frame by frame: it describes them, and nothing will be drawn from it.
+  await deps.db.faceTracks.deleteOne({ _id: submissionId });
   await markTakenDown(deps.db.submissions, submissionId, new Date());
   // The teams' tools hear of it (only for a clip that had been released).
   await queueWebhooks(deps, found, 'withdrawal', new Date());

@@ -7,6 +7,7 @@ import type { ObjectStorage } from '../../shared/storage/object-storage';
 
 export const CONTENT_TYPES: Record<OutputName, string> = {
   master: 'video/mp4',
+  protectedMaster: 'video/mp4',
   preview: 'video/mp4',
   captionedPreview: 'video/mp4',
   poster: 'image/jpeg',

@@ -46,7 +46,19 @@ export interface TranscodePlan {
   captionsAssPath: string | null;
   maxDurationSeconds: number;
   encoder?: EncoderSettings;
+  /**
+   * A protected clip (shared/protection/protection.ts): only the clean master is made here, quickly (it is an
+   * intermediate that the protected master, preview and poster are drawn from, and is deleted at approval);
+   * nothing unprotected that anyone watches is made.
+   */
+  masterOnly?: boolean;
 }
+
+/**
+ * The unprotected master of a protected clip: near-lossless (CRF 16) and ultrafast, since it is read twice by the
+ * worker (face detection, masking) and never released; the protected master is encoded at MASTER_ENCODER.
+ */
+export const INTERMEDIATE_MASTER_ENCODER: EncoderSettings = { preset: 'ultrafast', crf: 16 };
 
 export const OUTPUT_FILES = { master: 'master.mp4', preview: 'preview.mp4', captionedPreview: 'preview-captioned.mp4', poster: 'poster.jpg' } as const;
 
@@ -118,6 +130,7 @@ export function buildTranscodeArgs(info: MediaInfo, plan: TranscodePlan): Ffmpeg
   const { width, height } = previewSize(video);
   const master = masterSize(video);
   const fps = previewFps(video);
+  if (plan.masterOnly) return buildMasterOnlyArgs(info, plan);
   const captioned = plan.captionsAssPath !== null;
   const copies = captioned ? 3 : 2;
 
@@ -178,6 +191,29 @@ export function buildTranscodeArgs(info: MediaInfo, plan: TranscodePlan): Ffmpeg
       ...(info.audio ? [] : [{ args: ['-f', 'lavfi'], path: 'anullsrc=channel_layout=stereo:sample_rate=48000' }]),
     ],
     outputs,
+  };
+}
+
+/** The master alone (a protected clip's clean intermediate): the same picture and sound as the master above. */
+function buildMasterOnlyArgs(info: MediaInfo, plan: TranscodePlan): FfmpegCommand {
+  const video = info.video!;
+  const master = masterSize(video);
+  const fps = previewFps(video);
+  const graph = [`[0:${video.index}]${[...orientationFilters(video), ...toneMapFilters(video), `fps=${fps}`, `scale=${master.width}:${master.height}:out_range=tv`, 'setsar=1', 'format=yuv420p'].join(',')}[vm]`];
+  if (info.audio) graph.push(`[0:${info.audio.index}]${loudnessFilters(info.audio.loudness).join(',')}[am]`);
+  else graph.push(`[1:a]${info.durationSeconds ? `atrim=duration=${info.durationSeconds},` : ''}${AUDIO_FORMAT}[am]`);
+  return {
+    globalArgs: ['-hide_banner', '-nostdin', '-loglevel', 'error', '-stats', '-filter_complex', graph.join(';')],
+    inputs: [
+      { args: [...inputHardeningArgs(), '-noautorotate'], path: plan.inputPath },
+      ...(info.audio ? [] : [{ args: ['-f', 'lavfi'], path: 'anullsrc=channel_layout=stereo:sample_rate=48000' }]),
+    ],
+    outputs: [
+      {
+        args: ['-map', '[vm]', '-map', '[am]', ...h264Args(plan.encoder ?? INTERMEDIATE_MASTER_ENCODER, fps), ...aacArgs(), ...strippedMp4Args(), ...(info.audio ? [] : ['-shortest']), '-t', String(plan.maxDurationSeconds)],
+        path: join(plan.outDir, OUTPUT_FILES.master),
+      },
+    ],
   };
 }
 

@@ -1,0 +1,57 @@
+import type { RunLimits } from '../ffmpeg/ffmpeg';
+import type { FaceDetector } from '../faces/face-detector';
+import type { Detection } from '../../shared/protection/mask-plan';
+import { readDetectionFrames, type Size } from './protect.step';
+
+/**
+ * Finds the faces in the clean master, frame by frame at DETECT_FPS: fast enough that a face turning or moving
+ * between two detections is still covered by the interpolated, grown box (mask-plan.ts). The frames go to the
+ * detector at up to ANALYSIS_LONG_SIDE pixels; the detector tiles wide frames so that small faces are found.
+ */
+
+export const DETECT_FPS = 10;
+export const ANALYSIS_LONG_SIDE = 960;
+
+export interface DetectionRun {
+  detections: Detection[];
+  framesAnalysed: number;
+  framesWithFaces: number;
+  /** Every how many frames of the master one is analysed, and so the detection rate. */
+  every: number;
+  detectFps: number;
+  size: Size;
+}
+
+/** The analysed size: the master's, fitted to ANALYSIS_LONG_SIDE, even numbers. */
+export function analysisSize(master: Size): Size {
+  const scale = Math.min(1, ANALYSIS_LONG_SIDE / Math.max(master.width, master.height));
+  const even = (n: number) => Math.max(2, Math.round((n * scale) / 2) * 2);
+  return { width: even(master.width), height: even(master.height) };
+}
+
+/** Every n-th frame, so that detections fall on frames of the master at about DETECT_FPS (all frames below it). */
+export function detectionStride(fps: number, rate = DETECT_FPS): number {
+  return Math.max(1, Math.round(fps / rate));
+}
+
+export async function detectFaces(
+  detector: FaceDetector,
+  masterPath: string,
+  master: Size & { fps: number },
+  limits: RunLimits,
+  signal?: AbortSignal,
+): Promise<DetectionRun> {
+  const size = analysisSize(master);
+  const every = detectionStride(master.fps);
+  const detections: Detection[] = [];
+  let framesWithFaces = 0;
+  const framesAnalysed = await readDetectionFrames(masterPath, { fps: master.fps, every, size }, limits, async (frame, t) => {
+    const faces = await detector.detect({ data: frame, width: size.width, height: size.height });
+    if (faces.length > 0) framesWithFaces += 1;
+    detections.push({
+      t,
+      boxes: faces.map((face) => ({ x: face.x / size.width, y: face.y / size.height, w: face.width / size.width, h: face.height / size.height })),
+    });
+  }, signal);
+  return { detections, framesAnalysed, framesWithFaces, every, detectFps: master.fps / every, size };
+}
