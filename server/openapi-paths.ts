@@ -13,7 +13,7 @@ const tokenParameter = { name: 'token', in: 'path', required: true, schema: { ty
 
 const TUS_METADATA =
   'Upload-Metadata (tus: comma-separated `key base64(value)` pairs) carries the fields of the multipart API — `campaign`, ' +
-  '`organisation`, `country`, `language`, `title`, `message`, `contactEmail`, `protection`, `consent`, `link`, `website` ' +
+  '`organisation`, `country`, `language`, `title`, `message`, `contactEmail`, `protection`, `protectFace`, `protectVoice`, `protectCard`, `consent`, `link`, `website` ' +
   '(the honeypot: leave it out) — checked at creation by the same schema, plus `statusTokenHash` (required: the hex SHA-256 of ' +
   'a status token the client made itself and keeps; the server never sees the token until the client asks for the status) ' +
   'and `subtitles` (optional, `follow`: a subtitle file is sent to PUT /tus/{id}/subtitles before the last byte of the clip, ' +

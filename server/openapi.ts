@@ -172,7 +172,10 @@ export function openApiDocument(serverUrl: string | undefined) {
             title: { type: 'string', maxLength: 140 },
             message: { type: 'string', maxLength: 2000 },
             contactEmail: { type: 'string', format: 'email', description: 'Optional; seen by the campaign team only' },
-            protection: { type: 'string', enum: ['true', 'false'], description: 'Optional: "true" asks the campaign to protect the contributor; two moderators must then approve the clip' },
+            protection: { type: 'string', enum: ['true', 'false'], description: 'Optional, kept for older clients: "true" is the same as protectFace and protectVoice both "true"' },
+            protectFace: { type: 'string', enum: ['true', 'false'], description: 'Optional identity protection: every face is covered by a solid box in everything the campaign publishes (checked frame by frame by a moderator). Any protection makes two moderators\' approvals necessary' },
+            protectVoice: { type: 'string', enum: ['true', 'false'], description: 'Optional identity protection: the voice is pitch-shifted by a secret factor drawn per clip (never stored)' },
+            protectCard: { type: 'string', enum: ['true', 'false'], description: 'Optional identity protection: the picture is replaced by the campaign\'s card; the (disguised, with protectVoice) voice and the captions remain' },
             consent: {
               type: 'string',
               description: 'JSON: {"version":1,"language":"en","statements":["record","publish",…]} — every statement of the current version',

@@ -12,6 +12,8 @@ import type { Submission } from '../../shared/submissions/submission.model';
 import { appendAudit } from './audit.service';
 import { withdrawSubmission } from './withdrawal.service';
 import { maySeeCampaign } from './staff.service';
+import { isProtected } from '../../shared/protection/protection';
+import { protectionPending } from '../../shared/protection/approval';
 
 /**
  * The moderators' decisions: claim, approve (after the safety checklist; a sensitive clip needs two
@@ -109,11 +111,18 @@ export function checklistSensitive(checklist: Partial<Record<string, string>>): 
  * answer is "present", now or by an earlier moderator) needs two distinct moderators: the first approval
  * is recorded as a vote and the clip goes back to the queue; the second moves it to `approved`.
  */
-export async function approveClip(deps: Deps, me: Moderator, id: string, checklist: Checklist | null): Promise<ApproveOutcome> {
+export async function approveClip(deps: Deps, me: Moderator, id: string, checklist: Checklist | null, confirm: { protectedChecked?: boolean } = {}): Promise<ApproveOutcome> {
   const { submission, campaign } = await loadInScope(deps.db, me, id);
   const entry = await deps.db.reviewQueue.findById(submission._id).lean<ReviewEntry>();
   if (!entry || submission.status !== 'in_review') throw notInReview(submission.status);
   await checkNotHeldByOther(deps, me, id);
+  // A protected clip: only once its protected version shows the latest masks, and each approver says they watched it.
+  const protectedClip = isProtected(submission.protection);
+  if (protectedClip) {
+    const pending = await protectionPending(deps.db, submission);
+    if (pending) throw pending;
+    if (!confirm.protectedChecked) throw new AppError('protection_unconfirmed', 400, 'Watch the protected preview to the end, then confirm that no face is recognisable in any frame and the voice cannot be recognised.');
+  }
   if (!checklist && campaign.checklistRequired !== false) {
     throw new AppError('checklist_required', 400, 'Tick the safety checklist before approving this clip.');
   }
@@ -123,7 +132,7 @@ export async function approveClip(deps: Deps, me: Moderator, id: string, checkli
   if (!checklist && sensitive) throw new AppError('checklist_required', 400, 'This clip is sensitive: tick the safety checklist before approving it.');
   const now = deps.now();
   const audit = (details: Record<string, string | number | boolean | string[]>) =>
-    appendAudit(deps.db, { actor: { id: me.id, email: me.email }, action: 'approve', target: { kind: 'submission', id }, details: { sensitive, present: answers.present, ...details } }, now);
+    appendAudit(deps.db, { actor: { id: me.id, email: me.email }, action: 'approve', target: { kind: 'submission', id }, details: { sensitive, present: answers.present, ...(protectedClip ? { protectedChecked: true } : {}), ...details } }, now);
 
   if (sensitive) {
     if (!entry.sensitive) await deps.db.reviewQueue.updateOne({ _id: entry._id }, { $set: { sensitive: true } });

@@ -35,7 +35,7 @@ const queueQuery = z
 const idParam = z.string().regex(/^[0-9a-f]{24}$/);
 const outputParam = z.enum(['preview', 'captionedPreview', 'poster', 'captionsVtt']);
 const csrf = { _csrf: z.string().optional() };
-const approveBody = z.object({ ...csrf, ...Object.fromEntries(CHECKLIST.map((item) => [item, z.enum(['clear', 'present']).optional()])) }).strict();
+const approveBody = z.object({ ...csrf, protectedChecked: z.literal('yes').optional(), ...Object.fromEntries(CHECKLIST.map((item) => [item, z.enum(['clear', 'present']).optional()])) }).strict();
 const rejectBody = z.object({ ...csrf, template: z.string().max(40).default(''), note: z.string().max(2000).default('') }).strict();
 const withdrawBody = z.object({ ...csrf, confirm: z.literal('yes').optional(), reason: z.string().max(WITHDRAW_REASON_MAX).default('') }).strict();
 const bulkBody = z
@@ -148,7 +148,9 @@ export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
     const view = await openReview(reviewDeps, me, id);
     const audit = await auditFor(deps.db, { kind: 'submission', id });
     const captionVersions = await listCaptionVersions(deps.db.captionVersions, view.submission._id);
-    renderPage(res, <ReviewPage ctx={staffContext(res)} view={view} me={me.id} audit={audit} captions={captions ?? null} captionVersions={captionVersions} withdrawn={withdrawn === '1'} claimMinutes={Math.round(deps.config.review.claimSeconds / 60)} declinedDays={deps.config.retention.declinedDays} />);
+    const track = await deps.db.faceTracks.findById(view.submission._id).select({ version: 1, renderedVersion: 1 }).lean<{ version: number; renderedVersion: number }>();
+    const protectionRendering = Boolean(track && track.renderedVersion < track.version);
+    renderPage(res, <ReviewPage protectionRendering={protectionRendering}  ctx={staffContext(res)} view={view} me={me.id} audit={audit} captions={captions ?? null} captionVersions={captionVersions} withdrawn={withdrawn === '1'} claimMinutes={Math.round(deps.config.review.claimSeconds / 60)} declinedDays={deps.config.retention.declinedDays} />);
   });
 
   staffRoute(router, 'post', '/staff/review/:id/claim', reviewers, async (req, res) => {
@@ -162,7 +164,7 @@ export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
     const body = parseBody(approveBody, req.body);
     const id = parseBody(idParam, req.params.id);
     const checklist = Object.fromEntries(CHECKLIST.map((item) => [item, (body as Record<string, string | undefined>)[item]])) as Checklist;
-    const outcome = await approveClip(reviewDeps, moderatorOf(res), id, checklist);
+    const outcome = await approveClip(reviewDeps, moderatorOf(res), id, checklist, { protectedChecked: (body as { protectedChecked?: string }).protectedChecked === 'yes' });
     res.redirect(303, `/staff/queue/next?skip=${id}&done=${outcome.kind === 'approved' ? 'approved' : 'vote'}`);
   });
 

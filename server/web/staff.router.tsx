@@ -10,6 +10,7 @@ import { staffAuthRoutes } from './staff-auth.routes';
 import { staffCampaignRoutes } from './staff-campaigns.routes';
 import { staffReviewRoutes } from './staff-review.routes';
 import { staffCaptionRoutes } from './captions.routes';
+import { staffFacesRoutes } from './faces.routes';
 import { staffGalleryRoutes } from './gallery.routes';
 import { staffDistributionRoutes } from './distribution.routes';
 import { staffContext, staffContextMiddleware, staffRoute } from './staff-route';
@@ -45,6 +46,7 @@ export function staffRouter(deps: ServerDeps): Router {
   staffCampaignRoutes(router, deps);
   staffReviewRoutes(router, deps);
   staffCaptionRoutes(router, deps);
+  staffFacesRoutes(router, deps);
   staffGalleryRoutes(router, deps);
   staffDistributionRoutes(router, deps);
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { facesScript } from './faces-script';
 
 /**
  * The staff pages' only stylesheet and script, served by the server itself (no CDN) from memory. They
@@ -70,6 +71,18 @@ ul.gallery h2 { margin: 8px 0 4px; font-size: 1.05rem; }
 ul.files { padding-left: 1.1rem; margin: 6px 0; }
 label.pick { display: inline; margin: 0; font-weight: 700; }
 details.post pre { white-space: pre-wrap; font-size: 0.9rem; }
+/* The face-mask editor: outlines over the protected preview (the masks themselves are burned into it). */
+.faces-stage { position: relative; max-width: 100%; }
+.faces-stage video { display: block; width: 100%; max-height: 70vh; background: #000; border-radius: 6px; }
+.faces-overlay { position: absolute; inset: 0; cursor: crosshair; touch-action: none; }
+.faces-overlay .mask { position: absolute; border: 2px solid #ffd400; box-shadow: 0 0 0 1px #000; color: #000; font-size: 0.75rem; }
+.faces-overlay .mask.moderator { border-color: #00e0ff; background: rgba(0, 224, 255, 0.15); }
+.faces-overlay .mask.selected { border-width: 3px; border-color: #ff2fd0; }
+.faces-controls { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
+.faces-controls button { margin-top: 8px; }
+table.boxes input { width: 5.5rem; padding: 6px; font-size: 0.95rem; border: 1px solid var(--line); border-radius: 4px; }
+table.boxes tr.selected { outline: 3px solid #ff2fd0; }
+.table-scroll { overflow-x: auto; max-width: 100%; }
 @media (max-width: 640px) {
   table.stack thead { display: none; }
   table.stack tr { display: block; border-bottom: 2px solid var(--line); padding: 6px 0; }
@@ -137,4 +150,5 @@ function asset(body: string, type: string): Asset {
 export const ASSETS: Record<string, Asset> = {
   'staff.css': asset(styles, 'text/css; charset=utf-8'),
   'staff.js': asset(script, 'text/javascript; charset=utf-8'),
+  'faces.js': asset(facesScript, 'text/javascript; charset=utf-8'),
 };

@@ -271,6 +271,24 @@ export function CampaignPage(props: {
               <input id="subtitles" name="subtitles" type="file" accept=".srt,.vtt,text/vtt,application/x-subrip" aria-describedby="subtitles-help" />
             </Field>
           </fieldset>
+          <fieldset class="protect" id="protect">
+            <legend>{m('protect.legend')}</legend>
+            <p class="help">{m('protect.intro')}</p>
+            {(['face', 'voice', 'card'] as const).map((option) => (
+              <div class="check">
+                <input type="checkbox" id={`protect-${option}`} name={`protect${option[0]!.toUpperCase()}${option.slice(1)}`} value="true" aria-describedby={`protect-${option}-help`} />
+                <label for={`protect-${option}`}>
+                  {m(`protect.${option}`)}
+                  <span class="help" id={`protect-${option}-help`}>
+                    {' '}
+                    {m(`protect.${option}Help`)}
+                  </span>
+                </label>
+              </div>
+            ))}
+            <p class="help">{m('protect.limits')}</p>
+            <p class="help">{m('protect.advice')}</p>
+          </fieldset>
           <fieldset class="consent">
             <legend>{m('form.consent')}</legend>
             <p class="help">{m('form.consentHelp', { version: consent.version })}</p>

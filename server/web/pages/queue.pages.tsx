@@ -133,6 +133,11 @@ export function QueuePage(props: QueuePageProps) {
                           ? t('queue.claimedByYou', { until: formatDateTime(ctx.lang, claim.expiresAt) })
                           : t('queue.claimedBy', { email: claim.email, until: formatDateTime(ctx.lang, claim.expiresAt) })
                         : t('queue.free')}
+                      {entry.protectionRequested && (
+                        <span class="badge protected" data-testid="badge-protected">
+                          {t('queue.protected')}
+                        </span>
+                      )}
                       {entry.sensitive && <span class="badge">{t('queue.sensitive')}</span>}
                       {entry.approvals.length > 0 && <span class="badge">{t('queue.votes', { count: entry.approvals.length })}</span>}
                     </td>

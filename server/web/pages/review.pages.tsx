@@ -5,6 +5,8 @@ import { CHECKLIST } from '../../services/review.service';
 import { formatDateTime } from '../messages/messages';
 import type { StaffContext } from '../staff-route';
 import { Csrf, Layout } from './layout';
+import type { Submission } from '../../../shared/submissions/submission.model';
+import { isProtected } from '../../../shared/protection/protection';
 
 /**
  * Withdrawal by a moderator: behind a disclosure, with a box to tick (it cannot be undone) and a reason,
@@ -47,7 +49,7 @@ function megabytes(bytes: number): string {
   return `${(bytes / 1_000_000).toFixed(1)} MB`;
 }
 
-export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: string; audit: AuditEntry[]; captions: string | null; captionVersions?: Array<Omit<CaptionVersion, 'cues'>>; withdrawn?: boolean; claimMinutes: number; declinedDays: number }) {
+export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: string; audit: AuditEntry[]; captions: string | null; captionVersions?: Array<Omit<CaptionVersion, 'cues'>>; withdrawn?: boolean; claimMinutes: number; declinedDays: number; protectionRendering?: boolean }) {
   const { ctx, view, me } = props;
   const { t } = ctx;
   const { submission, campaign, entry, claim } = view;
@@ -145,6 +147,7 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
         <section class="details">
           <h2>{t('review.form')}</h2>
           {submission.protectionRequested && <p class="error">{t('review.protection')}</p>}
+          <ProtectionSection ctx={ctx} submission={submission} inReview={inReview} rendering={props.protectionRendering === true} />
           <dl class="facts">
             <dt>{t('review.campaign')}</dt>
             <dd>{campaign.name}</dd>
@@ -219,6 +222,12 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
                     </div>
                   ))}
                 </fieldset>
+                {isProtected(submission.protection) && (
+                  <div class="check confirm">
+                    <input type="checkbox" id="protected-checked" name="protectedChecked" value="yes" required />
+                    <label for="protected-checked">{t('review.protection.confirm')}</label>
+                  </div>
+                )}
                 <button type="submit" data-key="a">
                   {t('review.approve')}
                 </button>
@@ -268,5 +277,44 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
         {t('review.shortcuts')}
       </p>
     </Layout>
+  );
+}
+
+/** What protection this clip has, where to check its masks, or (in review, unprotected) the switch to hide faces. */
+function ProtectionSection(props: { ctx: StaffContext; submission: Submission; inReview: boolean; rendering: boolean }) {
+  const { ctx, submission } = props;
+  const { t } = ctx;
+  const id = submission._id.toHexString();
+  const protection = submission.protection;
+  if (!isProtected(protection)) {
+    if (!props.inReview || !submission.outputs.master) return null;
+    return (
+      <form method="post" action={`/staff/review/${id}/protect`} class="protect">
+        <Csrf ctx={ctx} />
+        <p class="help">{t('review.protection.enableHelp')}</p>
+        <button type="submit" class="secondary">
+          {t('review.protection.enable')}
+        </button>
+      </form>
+    );
+  }
+  return (
+    <section class="protection" data-testid="protection" aria-labelledby="protection-title">
+      <h3 id="protection-title">{t('review.protection.title')}</h3>
+      <ul>
+        {protection!.face && !protection!.card && <li>{t('review.protection.face')}</li>}
+        {protection!.voice && <li>{t('review.protection.voice')}</li>}
+        {protection!.card && <li>{t('review.protection.card')}</li>}
+      </ul>
+      <p class="help">{t(protection!.by === 'moderator' ? 'review.protection.byModerator' : 'review.protection.byContributor', { date: formatDateTime(ctx.lang, protection!.at) })}</p>
+      <p class="help">{t('review.protection.watch')}</p>
+      {!submission.outputs.protectedMaster && <p class="notice">{t('review.protection.notReady')}</p>}
+      {props.rendering && <p class="notice" data-testid="protection-rendering">{t('review.protection.rendering')}</p>}
+      {protection!.face && !protection!.card && props.inReview && submission.outputs.master && (
+        <p>
+          <a href={`/staff/review/${id}/faces`}>{t('review.protection.checkFaces')}</a>
+        </p>
+      )}
+    </section>
   );
 }

@@ -167,6 +167,10 @@ export const contribScript = String.raw`
       var el = form.elements[name];
       if (el && el.value !== '') out[name] = el.value;
     });
+    ['protectFace', 'protectVoice', 'protectCard'].forEach(function (name) {
+      var box = form.elements[name];
+      if (box && box.checked) out[name] = 'true';
+    });
     if (config.linkToken) out.link = config.linkToken;
     out.consent = JSON.stringify({ version: config.consentVersion, language: config.lang, statements: statements });
     return out;
