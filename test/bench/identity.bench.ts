@@ -1,0 +1,166 @@
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Types } from 'mongoose';
+import { loadConfig } from '../../shared/config';
+import { createLogger } from '../../shared/logger';
+import { connectCoreServices } from '../../shared/startup-checks';
+import { createObjectStorage, sha256Hex } from '../../shared/storage/object-storage';
+import { originalKey } from '../../shared/storage/keys';
+import type { ProtectionChoice } from '../../shared/protection/protection';
+import type { Submission } from '../../shared/submissions/submission.model';
+import { createCampaign, type NewCampaign } from '../../server/services/campaign.service';
+import { createSubmission } from '../../server/services/submission.service';
+import { runLimits, type WorkerDeps } from '../../worker/deps';
+import { createFaceDetector } from '../../worker/faces/face-detector';
+import { processSubmission } from '../../worker/handlers/process-submission.handler';
+import { renderProtected } from '../../worker/steps/protect.step';
+import { transcode, masterSize, posterTime, previewFps, previewSize } from '../../worker/steps/transcode.step';
+import { probe } from '../../worker/steps/probe.step';
+import { drawPlan } from '../../shared/protection/mask-plan';
+import type { FaceTrack } from '../../shared/protection/face-track';
+import demoCampaign from '../../infra/local/demo-campaign.json';
+import { faceFixtures, samplePhoto } from '../helpers/face-fixtures';
+import { coverReport, decodeFrames } from '../helpers/protection-checks';
+import { formatRatio, startBenchServices, timed } from './bench-env';
+
+const run = promisify(execFile);
+
+/**
+ * npm run bench:identity, in one run:
+ *  1. recall: faces covered ÷ faces present, frame by frame, over the face fixtures (the primary detector on every
+ *     frame of each clip's clean master; a face is covered when ≥ 95 % of its box is the mask's black in the same
+ *     frame of the protected master), with the misses per fixture (target ≥ 0.98);
+ *  2. the time to the protected preview ÷ the time to the plain preview of the same 60 s 1080p clip with faces (the
+ *     worker from taking the job to outputs in S3, face + voice protection against none; target ≤ 2.0);
+ *  3. the masking pass itself (the decode of the master drawing the boxes, making the protected master, preview and
+ *     poster) ÷ the plain master encode (the decode of the original making the master, preview and poster;
+ *     target ≤ 1.25).
+ */
+
+const SECONDS = 60;
+
+async function makeClip(dir: string): Promise<string> {
+  const path = join(dir, 'faces-60s-1080p.mp4');
+  await run('ffmpeg', [
+    '-hide_banner', '-loglevel', 'error', '-y',
+    '-loop', '1', '-framerate', '30', '-t', String(SECONDS), '-i', samplePhoto(6),
+    '-f', 'lavfi', '-i', `sine=frequency=220:sample_rate=48000:duration=${SECONDS}`,
+    '-vf', `crop=1600:900:x='(iw-ow)*(0.5+0.5*sin(2*PI*t/20))':y='(ih-oh)/2',scale=1920:1080`,
+    '-map', '0:v', '-map', '1:a', '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', path,
+  ]);
+  return path;
+}
+
+async function main(): Promise<void> {
+  const bench = await startBenchServices();
+  const dir = await mkdtemp(join(tmpdir(), 'solidarity-identity-bench-'));
+  const config = loadConfig({ ...bench.env, WORK_DIR: dir });
+  await createObjectStorage(config.s3, config.upload).ensureBucket();
+  const services = await connectCoreServices(config);
+  const logger = createLogger({ level: 'warn', name: 'bench' });
+  const deps: WorkerDeps & { now: () => Date } = { config, logger, ...services, limits: runLimits(config), shutdown: new AbortController().signal, now: () => new Date() };
+  await createCampaign(services.db, demoCampaign as NewCampaign, new Date());
+  const detector = await createFaceDetector();
+  try {
+    const submit = async (path: string, protection?: ProtectionChoice) => {
+      const id = new Types.ObjectId().toHexString();
+      const bytes = await readFile(path);
+      await services.storage.upload(originalKey(id), bytes, 'video/mp4');
+      await createSubmission(deps, {
+        id,
+        input: { campaign: 'demo', organisation: 'Bench', country: 'BY', language: 'be', title: 'Bench', message: '', contactEmail: null, consent: { version: 1, language: 'en', statements: ['record', 'publish', 'risk'] }, ...(protection ? { protection } : {}) },
+        video: { key: originalKey(id), bytes: bytes.length, sha256: sha256Hex(bytes), contentType: 'video/mp4' },
+        subtitles: null,
+      });
+      return id;
+    };
+    const processClip = async (id: string) => {
+      await processSubmission(deps, { id, name: 'process-submission', payload: { submissionId: id }, attempt: 1, maxAttempts: 5, reportProgress: async () => undefined });
+      const done = (await services.db.submissions.findById(id).lean<Submission>())!;
+      if (done.status !== 'in_review') throw new Error(`clip ${id} ended ${done.status}: ${done.processing.lastError ?? done.rejection?.reason ?? ''}`);
+      return done;
+    };
+    const fetch = async (key: string, name: string) => {
+      const path = join(dir, name);
+      const chunks: Buffer[] = [];
+      for await (const chunk of await services.storage.download(key)) chunks.push(chunk as Buffer);
+      await writeFile(path, Buffer.concat(chunks));
+      return path;
+    };
+
+    // 1. Recall over the fixtures.
+    let faces = 0;
+    let covered = 0;
+    for (const fixture of await faceFixtures()) {
+      const done = await processClip(await submit(fixture.path, { face: true, voice: false, card: false }));
+      const clean = await decodeFrames(await fetch(done.outputs.master!.key, `${fixture.name}-master.mp4`), 640);
+      const masked = await decodeFrames(await fetch(done.outputs.protectedMaster!.key, `${fixture.name}-protected.mp4`), 640);
+      const report = await coverReport(detector, clean, masked);
+      faces += report.faces;
+      covered += report.covered;
+      process.stdout.write(`  ${fixture.name.padEnd(22)} ${report.covered}/${report.faces} faces covered in ${clean.frames.length} frames; misses: ${report.misses.length === 0 ? 'none' : report.misses.slice(0, 4).map((m) => `frame ${m.frame} (${Math.round(m.black * 100)} % black)`).join(', ')}\n`);
+    }
+    const recall = faces > 0 ? covered / faces : 0;
+
+    // 2. Time to the preview, plain and protected, of the same 60 s 1080p clip (alternated: A B B A).
+    process.stdout.write(`making a ${SECONDS} s 1080p clip with faces…\n`);
+    const clip = await makeClip(dir);
+    await processClip(await submit(clip)); // warm-up: disk cache, ffmpeg's capability lists, the detector's first run
+    const plain: number[] = [];
+    const guarded: number[] = [];
+    let lastProtected: Submission | null = null;
+    for (const order of [['plain', 'protected'], ['protected', 'plain']]) {
+      for (const kind of order) {
+        const id = await submit(clip, kind === 'protected' ? { face: true, voice: true, card: false } : undefined);
+        const seconds = await timed(async () => {
+          const done = await processClip(id);
+          if (kind === 'protected') lastProtected = done;
+        });
+        (kind === 'plain' ? plain : guarded).push(seconds);
+      }
+    }
+    const sum = (list: number[]) => list.reduce((a, b) => a + b, 0);
+
+    // 3. The masking pass alone versus the plain master encode, on the same clip.
+    const work = join(dir, 'passes');
+    await mkdir(work, { recursive: true });
+    const media = await probe(clip, deps.limits, config.media.maxFps);
+    const plainPass = await timed(() => transcode(media, { inputPath: clip, outDir: work, captionsAssPath: null, maxDurationSeconds: config.media.maxDurationSeconds }, deps.limits));
+    const protectedDone = lastProtected as Submission | null;
+    if (!protectedDone) throw new Error('no protected clip was made');
+    const masterPath = await fetch(protectedDone.outputs.master!.key, 'bench-master.mp4');
+    const track = (await services.db.faceTracks.findById(protectedDone._id).lean<FaceTrack>())!;
+    const video = media.video!;
+    const master = masterSize(video);
+    const fps = previewFps(video);
+    const plan = drawPlan(track.masks, { ...master, fps, durationSeconds: media.durationSeconds ?? SECONDS, margin: track.settings.margin });
+    const scriptPath = join(work, 'masks.cmd');
+    await writeFile(scriptPath, plan.script);
+    const maskOut = join(work, 'masked');
+    await mkdir(maskOut, { recursive: true });
+    const maskPass = await timed(() =>
+      renderProtected(
+        { masterPath, audioFromPath: null, outDir: maskOut, master, preview: previewSize(video), fps, posterTime: posterTime(media), picture: { kind: 'faces', scriptPath, slots: plan.slots }, voice: null, captionsAssPath: null, maxDurationSeconds: config.media.maxDurationSeconds },
+        deps.limits,
+      ),
+    );
+
+    process.stdout.write(`plain preview ${plain.map((s) => s.toFixed(1)).join(' s, ')} s; protected ${guarded.map((s) => s.toFixed(1)).join(' s, ')} s; plain pass ${plainPass.toFixed(1)} s; masking pass ${maskPass.toFixed(1)} s (${plan.slots} slots, ${track.masks.length} masks)\n`);
+    process.stdout.write(`${formatRatio('recall: faces covered ÷ faces present (all fixtures)', recall, '≥ 0.98')}\n`);
+    process.stdout.write(`${formatRatio('time to protected preview ÷ plain preview (60 s 1080p)', sum(guarded) / sum(plain), '≤ 2.0')}\n`);
+    process.stdout.write(`${formatRatio('masking pass ÷ plain master encode', maskPass / plainPass, '≤ 1.25')}\n`);
+  } finally {
+    await detector.close();
+    await services.close();
+    await bench.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
