@@ -22,22 +22,19 @@ describe('face detector (BlazeFace on tfjs WASM)', () => {
   let detector: FaceDetector;
   let oracle: FaceDetector;
   const fetched: string[] = [];
+  const realFetch = globalThis.fetch;
 
   beforeAll(async () => {
-    // Anything fetched at start-up (a model, a .wasm binary from a CDN) would be noted here and fail.
-    const realFetch = globalThis.fetch;
+    // Anything fetched while these tests run (a model, a .wasm binary from a CDN) is noted here and fails them.
     globalThis.fetch = ((input: unknown) => {
       fetched.push(String(input));
       return Promise.reject(new Error('nothing may be fetched'));
     }) as typeof fetch;
-    try {
-      detector = await createFaceDetector();
-      oracle = await createSecondDetector();
-    } finally {
-      globalThis.fetch = realFetch;
-    }
+    detector = await createFaceDetector();
+    oracle = await createSecondDetector();
   }, 120_000);
   afterAll(async () => {
+    globalThis.fetch = realFetch;
     await detector?.close();
     await oracle?.close();
   });
@@ -124,4 +121,8 @@ describe('face detector (BlazeFace on tfjs WASM)', () => {
     expect(after.heapUsed - before.heapUsed).toBeLessThan(16 * 2 ** 20);
     expect(after.rss - before.rss).toBeLessThan(64 * 2 ** 20);
   }, 600_000);
+
+  test('when all of the above has run, then nothing was fetched while detecting either', () => {
+    expect(fetched).toEqual([]);
+  });
 });
