@@ -70,8 +70,8 @@ export interface FaceTrack {
 }
 
 export const DEFAULT_TRACK_SETTINGS: Omit<TrackSettings, 'detectFps' | 'frameFps'> = {
-  margin: 0.3,
-  holdSeconds: 0.25,
+  margin: 0.5,
+  holdSeconds: 0.5,
   maxGapSeconds: 0.6,
 };
 

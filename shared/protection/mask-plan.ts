@@ -82,8 +82,9 @@ const clamp01 = (n: number) => Math.min(1, Math.max(0, n));
 
 /**
  * The box that covers a mask at time `t`, or null outside its range. Between two keys the box is interpolated
- * and grown by half the distance the face moved between them (a face moving fast between two detections stays
- * covered), then every side grows by `margin` of the box's size; the result is clipped to the frame.
+ * and grown by half the distance the face moved and half the change of its size between them (a face moving or
+ * zooming fast between two detections stays covered), then every side grows by `margin` of the box's size; the
+ * result is clipped to the frame.
  */
 export function maskBoxAt(mask: FaceMask, t: number, margin: number): MaskBox | null {
   if (t < mask.start || t > mask.end || mask.keys.length === 0) return null;
@@ -100,8 +101,9 @@ export function maskBoxAt(mask: FaceMask, t: number, margin: number): MaskBox | 
     const f = b.t === a.t ? 0 : (t - a.t) / (b.t - a.t);
     const lerp = (p: number, q: number) => p + (q - p) * f;
     box = { x: lerp(a.box.x, b.box.x), y: lerp(a.box.y, b.box.y), w: lerp(a.box.w, b.box.w), h: lerp(a.box.h, b.box.h) };
-    moveX = Math.abs(b.box.x + b.box.w / 2 - (a.box.x + a.box.w / 2)) / 2;
-    moveY = Math.abs(b.box.y + b.box.h / 2 - (a.box.y + a.box.h / 2)) / 2;
+    // Half the way the centre moved, and half the change of size (a zoom, a face coming closer).
+    moveX = (Math.abs(b.box.x + b.box.w / 2 - (a.box.x + a.box.w / 2)) + Math.abs(b.box.w - a.box.w)) / 2;
+    moveY = (Math.abs(b.box.y + b.box.h / 2 - (a.box.y + a.box.h / 2)) + Math.abs(b.box.h - a.box.h)) / 2;
   }
   const growX = box.w * margin + moveX;
   const growY = box.h * margin + moveY;

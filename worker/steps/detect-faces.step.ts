@@ -6,11 +6,12 @@ import { readDetectionFrames, type Size } from './protect.step';
 /**
  * Finds the faces in the clean master, frame by frame at DETECT_FPS: fast enough that a face turning or moving
  * between two detections is still covered by the interpolated, grown box (mask-plan.ts). The frames go to the
- * detector at up to ANALYSIS_LONG_SIDE pixels; the detector tiles wide frames so that small faces are found.
+ * detector at up to ANALYSIS_MAX; the detector tiles larger frames so that small faces are found.
  */
 
-export const DETECT_FPS = 10;
-export const ANALYSIS_LONG_SIDE = 960;
+export const DETECT_FPS = 5;
+/** The analysed picture: at most 854×480 either way (BlazeFace on tiles of it: about 0.2 s a frame here). */
+export const ANALYSIS_MAX = { long: 854, short: 480 };
 
 export interface DetectionRun {
   detections: Detection[];
@@ -22,9 +23,9 @@ export interface DetectionRun {
   size: Size;
 }
 
-/** The analysed size: the master's, fitted to ANALYSIS_LONG_SIDE, even numbers. */
+/** The analysed size: the master's, fitted to ANALYSIS_MAX, even numbers. */
 export function analysisSize(master: Size): Size {
-  const scale = Math.min(1, ANALYSIS_LONG_SIDE / Math.max(master.width, master.height));
+  const scale = Math.min(1, ANALYSIS_MAX.long / Math.max(master.width, master.height), ANALYSIS_MAX.short / Math.min(master.width, master.height));
   const even = (n: number) => Math.max(2, Math.round((n * scale) / 2) * 2);
   return { width: even(master.width), height: even(master.height) };
 }
