@@ -93,6 +93,8 @@ const schema = z.object({
   REVIEW_CLAIM_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
   /** When set, a Prometheus scraper may read /metrics with `Authorization: Bearer <this>` (admins always can, signed in). */
   METRICS_BEARER_TOKEN: z.string().min(32, 'at least 32 characters').optional(),
+  /** Webhooks may be sent to this machine's loopback addresses (127.0.0.0/8, ::1): tests and development only, refused in production. */
+  WEBHOOK_ALLOW_LOOPBACK: bool.default(false),
 }).superRefine((env, ctx) => {
   if (env.STAFF_SCRYPT_LOG2_COST < 17 && env.NODE_ENV !== 'test') {
     ctx.addIssue({ code: 'custom', path: ['STAFF_SCRYPT_LOG2_COST'], message: 'below 17 is allowed only with NODE_ENV=test' });
@@ -151,6 +153,8 @@ export interface Config {
   };
   review: { claimSeconds: number };
   metrics: { bearerToken: string | undefined };
+  /** Where webhooks may be sent (shared/distribution/webhook-address.ts): https only in production; loopback only when allowed. */
+  webhooks: { requireHttps: boolean; allowLoopback: boolean };
 }
 
 /** How long raw originals are kept after the moderation decision (shared/submissions/retention.ts). */
@@ -225,6 +229,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     },
     review: { claimSeconds: e.REVIEW_CLAIM_MINUTES * 60 },
     metrics: { bearerToken: e.METRICS_BEARER_TOKEN },
+    webhooks: { requireHttps: e.NODE_ENV === 'production', allowLoopback: e.WEBHOOK_ALLOW_LOOPBACK },
   });
 }
 
@@ -244,6 +249,7 @@ function unsafeForProduction(env: NodeJS.ProcessEnv, e: Env): string[] {
   if (!env.S3_ENDPOINT) problems.push('S3_ENDPOINT: not set, so it is the local MinIO of `npm start`');
   if (PUBLIC_SECRETS.has(e.S3_ACCESS_KEY_ID)) problems.push('S3_ACCESS_KEY_ID: a default credential, set a real one');
   if (PUBLIC_SECRETS.has(e.S3_SECRET_ACCESS_KEY)) problems.push('S3_SECRET_ACCESS_KEY: a default secret, set a real one');
+  if (e.WEBHOOK_ALLOW_LOOPBACK) problems.push('WEBHOOK_ALLOW_LOOPBACK: webhooks to this machine are for tests and development only');
   if (!e.PUBLIC_URL) problems.push('PUBLIC_URL: not set; invitation links, the OpenAPI server and secure cookies need the public address');
   return problems;
 }

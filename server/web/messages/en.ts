@@ -436,6 +436,7 @@ export const en = {
   'error.release_not_available': 'This clip is not available (withdrawn, not released, or not in your campaigns).',
   'error.release_file_not_found': 'This clip has no such file.',
   'error.webhook_url_invalid': 'The webhook address must be an http(s) URL.',
+  'error.webhook_url_refused': 'The webhook address was refused: it must be a public address (https in production), without a user name or password.',
   'error.feed_not_found': 'There is no feed here (the link may have been revoked).',
   'error.zip_empty': 'Tick at least one clip for the ZIP.',
   'error.zip_too_many': 'Tick at most {max} clips for one ZIP.',
