@@ -128,7 +128,7 @@ export function staffCampaignRoutes(router: Router, deps: ServerDeps): void {
 
   staffRoute(router, 'get', '/staff/admin/campaigns/:slug', admin, async (req, res) => {
     const { slug } = parseBody(slugParam, req.params);
-    const done = typeof req.query.done === 'string' ? notices[req.query.done] : undefined;
+    const done = typeof req.query.done === 'string' && Object.hasOwn(notices, req.query.done) ? notices[req.query.done] : undefined;
     await edit(req, res, slug, { notice: done ? done(staffContext(res), req) : null });
   });
 

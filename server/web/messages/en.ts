@@ -441,6 +441,7 @@ export const en = {
   'error.zip_empty': 'Tick at least one clip for the ZIP.',
   'error.zip_too_many': 'Tick at most {max} clips for one ZIP.',
   'error.body_too_large': 'The form is too large to be taken.',
+  'error.body_too_deep': 'The form was not understood: it nests too deep.',
   'error.invalid_campaign': 'The campaign was not saved:',
   'error.campaign_exists': 'A campaign with this address already exists.',
   'error.link_not_found': 'This campaign has no such link.',
