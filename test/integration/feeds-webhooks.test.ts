@@ -1,4 +1,9 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { verifyWebhookSignature } from '../../shared/distribution/webhooks';
 import type { Lookup } from '../../shared/distribution/webhook-address';
@@ -253,5 +258,37 @@ describe('feeds and webhooks', () => {
     expect(atom).toContain('Union');
     const json = (await (await fetch(`${app.baseUrl}/api/feeds/${token}/releases.json`)).json()) as { items: Array<{ id: string }> };
     expect(json.items.map((i) => i.id)).toContain(id);
+  });
+
+  test('when an organisation\'s name carries replacement patterns ($&, $`, $\', $$, $1), then the credit line says the name as typed in the gallery, the ZIP and both feeds', async () => {
+    const name = "Union $& of $` and $' and $$ and $1";
+    const credit = `Video: ${name}`;
+    const unescape = (text: string) => text.replace(/&(amp|lt|gt|quot|apos|#39|#x27);/g, (_m, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", '#39': "'", '#x27': "'" })[e]!);
+    const { token } = await createFeedToken(app.deps, { campaign: 'demo', team: 'Patterns', use: 'social', createdBy: 'admin' }, new Date());
+    const id = await releasedClip(['record', 'publish', 'risk', 'credit']);
+    await deps.db.submissions.updateOne({ _id: id }, { $set: { organisation: name } });
+
+    const json = (await (await fetch(`${app.baseUrl}/api/feeds/${token}/releases.json`)).json()) as { items: Array<{ id: string; content_text: string; _solidarity: { postTexts: Record<string, string> } }> };
+    const item = json.items.find((i) => i.id === id)!;
+    expect(item._solidarity.postTexts.en).toBe(`Test\n\n#TradeUnionismIsNotExtremism #Salidarnasc\n\n${credit}`);
+    const atom = await (await fetch(`${app.baseUrl}/api/feeds/${token}/releases.atom`)).text();
+    expect(xmlProblems(atom)).toEqual([]);
+    expect(unescape(atom)).toContain(`Відэа: ${name}`); // the clip's own language (be)
+
+    const social = await loginAs(app, clock, await makeStaff(app, clock.now, 'social', { campaigns: ['demo'] }));
+    const gallery = await social.get('/staff/gallery');
+    expect(gallery.status).toBe(200);
+    expect(unescape(gallery.html)).toContain(credit);
+
+    const zip = await fetch(`${app.baseUrl}/staff/gallery/zip?clip=${id}&shape=vertical`, { headers: { cookie: `staff=${social.session()}` } });
+    expect(zip.status).toBe(200);
+    const dir = await mkdtemp(join(tmpdir(), 'post-text-zip-'));
+    try {
+      await writeFile(join(dir, 'a.zip'), Buffer.from(await zip.arrayBuffer()));
+      const { stdout } = await promisify(execFile)('unzip', ['-p', join(dir, 'a.zip'), `solidarity-demo-${id}-post-en.txt`]);
+      expect(stdout).toContain(credit);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
