@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Types } from 'mongoose';
 import { checkWebhookHost, checkWebhookUrl, type Lookup } from '../../shared/distribution/webhook-address';
 import { AppError } from '../../shared/errors';
+import { cleanText } from '../../shared/text/hostile-text';
 import type { FeedToken, Webhook, WebhookDelivery } from '../../shared/models/distribution.model';
 import { RELEASE_USES, type ReleaseUse } from '../../shared/submissions/consent-scopes';
 import type { ServerDeps } from '../deps';
@@ -27,7 +28,7 @@ function checkUse(use: string): ReleaseUse {
 export async function createFeedToken(deps: Pick<ServerDeps, 'db'>, input: { campaign: string; team: string; use: string; createdBy: string }, now: Date): Promise<{ token: string; feed: FeedToken }> {
   await checkCampaign(deps, input.campaign);
   const token = randomBytes(32).toString('base64url');
-  const feed = await deps.db.feedTokens.create({ tokenHash: hashFeedToken(token), campaign: input.campaign, team: input.team.trim().slice(0, 100) || 'team', use: checkUse(input.use), createdBy: input.createdBy, createdAt: now, revokedAt: null });
+  const feed = await deps.db.feedTokens.create({ tokenHash: hashFeedToken(token), campaign: input.campaign, team: cleanText(input.team).trim().slice(0, 100) || 'team', use: checkUse(input.use), createdBy: input.createdBy, createdAt: now, revokedAt: null });
   return { token, feed: feed.toObject() };
 }
 
@@ -49,7 +50,7 @@ export async function createWebhook(deps: Pick<ServerDeps, 'db' | 'config'>, inp
   const url = checkWebhookUrl(input.url, deps.config.webhooks);
   await checkWebhookHost(url, deps.config.webhooks, resolve);
   const secret = randomBytes(32).toString('base64url');
-  const webhook = await deps.db.webhooks.create({ campaign: input.campaign, team: input.team.trim().slice(0, 100) || 'team', url: url.toString(), secret, use: checkUse(input.use), createdBy: input.createdBy, createdAt: now, disabledAt: null });
+  const webhook = await deps.db.webhooks.create({ campaign: input.campaign, team: cleanText(input.team).trim().slice(0, 100) || 'team', url: url.toString(), secret, use: checkUse(input.use), createdBy: input.createdBy, createdAt: now, disabledAt: null });
   return { secret, webhook: webhook.toObject() };
 }
 

@@ -33,7 +33,15 @@ export function cleanText(text: string): string {
   return stripBidiControls(stripXmlForbidden(text.normalize('NFC'))).replace(C1_CONTROLS, '');
 }
 
-/** A string field of a form or API body, cleaned (`stripXmlForbidden`) and trimmed before its length is checked. */
+/** A string field of a form or API body, cleaned (`cleanText`) and trimmed before its length is checked. */
 export function cleanString(min: number, max: number) {
-  return z.string().transform(stripXmlForbidden).pipe(z.string().trim().min(min).max(max));
+  return z.string().transform(cleanText).pipe(z.string().trim().min(min).max(max));
+}
+
+/**
+ * Text put into a sentence of the page (a message's `{placeholder}`), isolated as `<bdi>` would: whatever
+ * direction it has stays inside, and the sentence after it reads as written (FSI … PDI).
+ */
+export function isolate(text: string): string {
+  return `\u2068${text}\u2069`;
 }

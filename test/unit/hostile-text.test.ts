@@ -2,7 +2,8 @@ import { parseCampaignInput, newCampaignSchema } from '../../server/services/cam
 import { campaignUpdateSchema } from '../../server/services/campaign-admin.service';
 import { parseFields } from '../../server/upload/submission-fields';
 import { parseSubtitles } from '../../shared/subtitles/subtitles';
-import { cleanText, stripXmlForbidden } from '../../shared/text/hostile-text';
+import { cleanText, isolate, stripBidiControls, stripXmlForbidden } from '../../shared/text/hostile-text';
+import { toSrt, toWebVtt } from '../../shared/subtitles/subtitles';
 import demoCampaign from '../../infra/local/demo-campaign.json';
 
 // Every character XML 1.0 forbids or discourages that a form, an API body or a subtitle file can carry.
@@ -43,5 +44,16 @@ describe('text is cleaned where it comes in', () => {
   test('when a subtitle file carries them, then the cues do not', () => {
     const cues = parseSubtitles(`1\n00:00:01,000 --> 00:00:02,000\nHello${FORBIDDEN} world\n`);
     expect(cues.map((c) => c.text)).toEqual(['Hello world']);
+  });
+
+  test('when text carries bidirectional embeddings, overrides or isolates, then stored text drops them and keeps the marks (LRM, RLM, ALM)', () => {
+    const hostile = 'a\u202Ab\u202Bc\u202Cd\u202De\u202Ef\u2066g\u2067h\u2068i\u2069j';
+    expect(stripBidiControls(hostile)).toBe('abcdefghij');
+    expect(cleanText(`x\u200Ey\u200Fz\u061C${hostile}`)).toBe('x\u200Ey\u200Fz\u061Cabcdefghij');
+    expect(parseCampaignInput(campaignUpdateSchema, { name: 'Name \u202Egnitset', prompts: { en: 'Say \u202Ehello' } })).toMatchObject({ name: 'Name gnitset', prompts: { en: 'Say hello' } });
+    const cues = parseSubtitles('1\n00:00:01,000 --> 00:00:02,000\n\u202EHello\u2067 world\n');
+    expect(cues.map((c) => c.text)).toEqual(['Hello world']);
+    expect(toSrt(cues) + toWebVtt(cues)).not.toMatch(/[\u202A-\u202E\u2066-\u2069]/);
+    expect(isolate('x')).toBe('\u2068x\u2069');
   });
 });
