@@ -138,3 +138,15 @@ export async function checkWebhookHost(url: URL, policy: Pick<WebhookAddressPoli
   if (error?.code === 'WEBHOOK_ADDRESS_REFUSED') throw refused('The webhook address must be a public address.');
   if (error) throw refused('The webhook address could not be found.');
 }
+
+/** A webhook's address as shown to admins: never a user name or password (saved before they were refused). */
+export function shownWebhookUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    url.username = '';
+    url.password = '';
+    return url.toString();
+  } catch {
+    return '';
+  }
+}

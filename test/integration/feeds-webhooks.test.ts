@@ -241,6 +241,11 @@ describe('feeds and webhooks', () => {
       const page = await admin.get('/staff/admin/distribution');
       expect(page.html).toContain(`data-delivery="${deliveryId}" data-status="pending"`);
       expect(page.html).not.toMatch(/ECONNREFUSED|fetch failed|connect/);
+      // A hook saved with credentials before they were refused: they are not shown.
+      await deps.db.webhooks.updateOne({ _id: webhook._id }, { $set: { url: `http://user:hunter2@127.0.0.1:${port}/hook` } });
+      const shown = await admin.get('/staff/admin/distribution');
+      expect(shown.html).toContain(`http://127.0.0.1:${port}/hook`);
+      expect(shown.html).not.toContain('hunter2');
     } finally {
       await receiver.close();
     }

@@ -1,3 +1,4 @@
+import { shownWebhookUrl } from '../../../shared/distribution/webhook-address';
 import type { DistributionOverview } from '../../services/distribution.service';
 import { formatDateTime } from '../messages/messages';
 import type { StaffContext } from '../staff-route';
@@ -67,7 +68,7 @@ export function DistributionPage(props: { ctx: StaffContext; overview: Distribut
               <td data-label={t('distribution.team')} dir="auto">
                 {hook.team}
               </td>
-              <td data-label="URL">{hook.url}</td>
+              <td data-label="URL">{shownWebhookUrl(hook.url)}</td>
               <td data-label={t('gallery.use')}>{hook.use}</td>
               <RevokeCell ctx={ctx} endedAt={hook.disabledAt} action={`/staff/admin/webhooks/${hook._id.toHexString()}/disable`} />
             </tr>
