@@ -19,6 +19,8 @@ const schema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   PUBLIC_URL: z.url().optional(),
+  /** The longest one request may take to arrive whole (a 2 GiB upload at 100 KB/s takes about 6 hours); stalled or trickling bodies are cut off much sooner (UPLOAD_IDLE_SECONDS). */
+  HTTP_REQUEST_TIMEOUT_SECONDS: z.coerce.number().int().min(60).default(8 * 3600),
   /** Reverse proxies in front of the server whose X-Forwarded-For is believed (used only for the rate limits' keyed hash). */
   TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
   /** Requests per client (any /api route) and uploads per client in one window; clients are told apart by a keyed hash of the address. */
@@ -95,6 +97,8 @@ const schema = z.object({
   REVIEW_CLAIM_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
   /** When set, a Prometheus scraper may read /metrics with `Authorization: Bearer <this>` (admins always can, signed in). */
   METRICS_BEARER_TOKEN: z.string().min(32, 'at least 32 characters').optional(),
+  /** Webhooks may be sent to this machine's loopback addresses (127.0.0.0/8, ::1): tests and development only, refused in production. */
+  WEBHOOK_ALLOW_LOOPBACK: bool.default(false),
 }).superRefine((env, ctx) => {
   if (env.STAFF_SCRYPT_LOG2_COST < 17 && env.NODE_ENV !== 'test') {
     ctx.addIssue({ code: 'custom', path: ['STAFF_SCRYPT_LOG2_COST'], message: 'below 17 is allowed only with NODE_ENV=test' });
@@ -109,7 +113,7 @@ export const CONFIG_VARIABLES = Object.keys(schema.shape);
 export interface Config {
   env: Env['NODE_ENV'];
   logLevel: Env['LOG_LEVEL'];
-  http: { host: string; port: number; publicUrl: string | undefined; trustProxy: number };
+  http: { host: string; port: number; publicUrl: string | undefined; trustProxy: number; requestTimeoutSeconds: number };
   rateLimit: { windowSeconds: number; requests: number; uploads: number };
   mongo: { url: string };
   redis: { url: string; queuePrefix: string; lockSeconds: number };
@@ -153,6 +157,8 @@ export interface Config {
   };
   review: { claimSeconds: number };
   metrics: { bearerToken: string | undefined };
+  /** Where webhooks may be sent (shared/distribution/webhook-address.ts): https only in production; loopback only when allowed. */
+  webhooks: { requireHttps: boolean; allowLoopback: boolean };
 }
 
 /** How long raw originals are kept after the moderation decision (shared/submissions/retention.ts). */
@@ -181,7 +187,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   return deepFreeze({
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
-    http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL, trustProxy: e.TRUST_PROXY },
+    http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL, trustProxy: e.TRUST_PROXY, requestTimeoutSeconds: e.HTTP_REQUEST_TIMEOUT_SECONDS },
     rateLimit: { windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS, requests: e.RATE_LIMIT_REQUESTS, uploads: e.RATE_LIMIT_UPLOADS },
     mongo: { url: e.MONGO_URL },
     redis: { url: e.REDIS_URL, queuePrefix: e.QUEUE_PREFIX, lockSeconds: e.QUEUE_LOCK_SECONDS },
@@ -229,6 +235,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     },
     review: { claimSeconds: e.REVIEW_CLAIM_MINUTES * 60 },
     metrics: { bearerToken: e.METRICS_BEARER_TOKEN },
+    webhooks: { requireHttps: e.NODE_ENV === 'production', allowLoopback: e.WEBHOOK_ALLOW_LOOPBACK },
   });
 }
 
@@ -248,6 +255,7 @@ function unsafeForProduction(env: NodeJS.ProcessEnv, e: Env): string[] {
   if (!env.S3_ENDPOINT) problems.push('S3_ENDPOINT: not set, so it is the local MinIO of `npm start`');
   if (PUBLIC_SECRETS.has(e.S3_ACCESS_KEY_ID)) problems.push('S3_ACCESS_KEY_ID: a default credential, set a real one');
   if (PUBLIC_SECRETS.has(e.S3_SECRET_ACCESS_KEY)) problems.push('S3_SECRET_ACCESS_KEY: a default secret, set a real one');
+  if (e.WEBHOOK_ALLOW_LOOPBACK) problems.push('WEBHOOK_ALLOW_LOOPBACK: webhooks to this machine are for tests and development only');
   if (!e.PUBLIC_URL) problems.push('PUBLIC_URL: not set; invitation links, the OpenAPI server and secure cookies need the public address');
   return problems;
 }

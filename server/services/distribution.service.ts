@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Types } from 'mongoose';
+import { checkWebhookHost, checkWebhookUrl, type Lookup } from '../../shared/distribution/webhook-address';
 import { AppError } from '../../shared/errors';
+import { cleanText } from '../../shared/text/hostile-text';
 import type { FeedToken, Webhook, WebhookDelivery } from '../../shared/models/distribution.model';
 import { RELEASE_USES, type ReleaseUse } from '../../shared/submissions/consent-scopes';
 import type { ServerDeps } from '../deps';
@@ -26,7 +28,7 @@ function checkUse(use: string): ReleaseUse {
 export async function createFeedToken(deps: Pick<ServerDeps, 'db'>, input: { campaign: string; team: string; use: string; createdBy: string }, now: Date): Promise<{ token: string; feed: FeedToken }> {
   await checkCampaign(deps, input.campaign);
   const token = randomBytes(32).toString('base64url');
-  const feed = await deps.db.feedTokens.create({ tokenHash: hashFeedToken(token), campaign: input.campaign, team: input.team.trim().slice(0, 100) || 'team', use: checkUse(input.use), createdBy: input.createdBy, createdAt: now, revokedAt: null });
+  const feed = await deps.db.feedTokens.create({ tokenHash: hashFeedToken(token), campaign: input.campaign, team: cleanText(input.team).trim().slice(0, 100) || 'team', use: checkUse(input.use), createdBy: input.createdBy, createdAt: now, revokedAt: null });
   return { token, feed: feed.toObject() };
 }
 
@@ -42,17 +44,13 @@ export async function feedOfToken(deps: Pick<ServerDeps, 'db'>, token: string): 
   return feed;
 }
 
-export async function createWebhook(deps: Pick<ServerDeps, 'db'>, input: { campaign: string; team: string; url: string; use: string; createdBy: string }, now: Date): Promise<{ secret: string; webhook: Webhook }> {
+/** Saves a webhook to a public address only (webhook-address.ts); `resolve` is the DNS lookup (tests give their own). */
+export async function createWebhook(deps: Pick<ServerDeps, 'db' | 'config'>, input: { campaign: string; team: string; url: string; use: string; createdBy: string }, now: Date, resolve?: Lookup): Promise<{ secret: string; webhook: Webhook }> {
   await checkCampaign(deps, input.campaign);
-  let url: URL;
-  try {
-    url = new URL(input.url);
-  } catch {
-    throw new AppError('webhook_url_invalid', 400, 'The webhook address must be an http(s) URL.');
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new AppError('webhook_url_invalid', 400, 'The webhook address must be an http(s) URL.');
+  const url = checkWebhookUrl(input.url, deps.config.webhooks);
+  await checkWebhookHost(url, deps.config.webhooks, resolve);
   const secret = randomBytes(32).toString('base64url');
-  const webhook = await deps.db.webhooks.create({ campaign: input.campaign, team: input.team.trim().slice(0, 100) || 'team', url: url.toString(), secret, use: checkUse(input.use), createdBy: input.createdBy, createdAt: now, disabledAt: null });
+  const webhook = await deps.db.webhooks.create({ campaign: input.campaign, team: cleanText(input.team).trim().slice(0, 100) || 'team', url: url.toString(), secret, use: checkUse(input.use), createdBy: input.createdBy, createdAt: now, disabledAt: null });
   return { secret, webhook: webhook.toObject() };
 }
 

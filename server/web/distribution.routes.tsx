@@ -1,6 +1,7 @@
 import type { Request, Router } from 'express';
 import { z } from 'zod';
 import type { ServerDeps } from '../deps';
+import { publicOrigin } from '../public-origin';
 import { createFeedToken, createWebhook, disableWebhook, distributionOverview, revokeFeedToken } from '../services/distribution.service';
 import { DistributionPage } from './pages/distribution.pages';
 import { errorMessage } from './pages/home.pages';
@@ -14,7 +15,7 @@ const objectId = z.string().regex(/^[0-9a-f]{24}$/);
 /** Admins: the teams' feed tokens and webhooks (made, revoked) and the webhook delivery log. */
 export function staffDistributionRoutes(router: Router, deps: ServerDeps): void {
   const admin = { roles: ['admin'] } as const;
-  const origin = (req: Request) => deps.config.http.publicUrl?.replace(/\/$/, '') ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
+  const origin = (req: Request) => publicOrigin(deps.config, req);
 
   staffRoute(router, 'get', '/staff/admin/distribution', admin, async (_req, res) => {
     renderPage(res, <DistributionPage ctx={staffContext(res)} overview={await distributionOverview(deps)} />);

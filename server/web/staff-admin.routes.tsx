@@ -2,6 +2,7 @@ import type { RequestHandler, Router } from 'express';
 import { z } from 'zod';
 import { STAFF_ROLES } from '../../shared/models/staff-user.model';
 import type { ServerDeps } from '../deps';
+import { publicOrigin } from '../public-origin';
 import { listAudit, verifyAudit } from '../services/audit.service';
 import type { SessionStore } from '../services/session.service';
 import { changeRole, createInvite, listStaff, setDisabled } from '../services/staff.service';
@@ -54,9 +55,8 @@ export function staffAdminRoutes(router: Router, deps: ServerDeps, sessions: Ses
     const ctx = staffContext(res);
     try {
       const { token, invite } = await createInvite(deps.db, deps.config.staff, { id: me.userId, email: me.email }, body, deps.now());
-      // PUBLIC_URL (required in production); on a developer's machine without it, the address the admin used.
-      const base = deps.config.http.publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
-      const link = new URL(`/staff/invite/${token}`, base).toString();
+      // PUBLIC_URL (required in production); on a developer's machine without it, this server's own address.
+      const link = new URL(`/staff/invite/${token}`, publicOrigin(deps.config, req)).toString();
       renderPage(res, <InviteCreatedPage ctx={ctx} email={invite.email} role={invite.role} link={link} expiresAt={invite.expiresAt} />, 201);
     } catch (error) {
       const appError = error as { code?: string; status?: number; details?: Record<string, unknown> };

@@ -3,6 +3,7 @@ import multer from 'multer';
 import { z } from 'zod';
 import { AppError, isAppError } from '../../shared/errors';
 import type { ServerDeps } from '../deps';
+import { publicOrigin } from '../public-origin';
 import { adminCampaignView, listCampaigns, publishConsentVersion, setCampaignLogo, updateCampaign, type CampaignUpdate } from '../services/campaign-admin.service';
 import { LOGO_MAX_BYTES } from '../services/campaign-logo';
 import { CAMPAIGN_SLUG, createCampaign, createUnionLink, findCampaign, revokeUnionLink, type Actor, type NewCampaign } from '../services/campaign.service';
@@ -128,7 +129,7 @@ export function staffCampaignRoutes(router: Router, deps: ServerDeps): void {
 
   staffRoute(router, 'get', '/staff/admin/campaigns/:slug', admin, async (req, res) => {
     const { slug } = parseBody(slugParam, req.params);
-    const done = typeof req.query.done === 'string' ? notices[req.query.done] : undefined;
+    const done = typeof req.query.done === 'string' && Object.hasOwn(notices, req.query.done) ? notices[req.query.done] : undefined;
     await edit(req, res, slug, { notice: done ? done(staffContext(res), req) : null });
   });
 
@@ -210,8 +211,8 @@ export function staffCampaignRoutes(router: Router, deps: ServerDeps): void {
     res.json({ id: linkId, revoked: true });
   });
 
-  /** PUBLIC_URL (required in production); on a developer's machine without it, the address the admin used. */
+  /** PUBLIC_URL (required in production); on a developer's machine without it, this server's own address. */
   function absolute(req: Request, path: string): string {
-    return new URL(path, deps.config.http.publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`).toString();
+    return new URL(path, publicOrigin(deps.config, req)).toString();
   }
 }

@@ -1,3 +1,4 @@
+import { cleanText } from '../../shared/text/hostile-text';
 import { pipeline } from 'node:stream/promises';
 import type { Response, Router } from 'express';
 import { z } from 'zod';
@@ -36,15 +37,15 @@ const idParam = z.string().regex(/^[0-9a-f]{24}$/);
 const outputParam = z.enum(['preview', 'captionedPreview', 'poster', 'captionsVtt']);
 const csrf = { _csrf: z.string().optional() };
 const approveBody = z.object({ ...csrf, protectedChecked: z.literal('yes').optional(), ...Object.fromEntries(CHECKLIST.map((item) => [item, z.enum(['clear', 'present']).optional()])) }).strict();
-const rejectBody = z.object({ ...csrf, template: z.string().max(40).default(''), note: z.string().max(2000).default('') }).strict();
-const withdrawBody = z.object({ ...csrf, confirm: z.literal('yes').optional(), reason: z.string().max(WITHDRAW_REASON_MAX).default('') }).strict();
+const rejectBody = z.object({ ...csrf, template: z.string().max(40).default(''), note: z.string().max(2000).default('').transform(cleanText) }).strict();
+const withdrawBody = z.object({ ...csrf, confirm: z.literal('yes').optional(), reason: z.string().max(WITHDRAW_REASON_MAX).default('').transform(cleanText) }).strict();
 const bulkBody = z
   .object({
     ...csrf,
     ids: z.union([idParam, z.array(idParam).max(100)]).transform((v) => (Array.isArray(v) ? v : [v])),
     action: z.enum(['approve', 'reject']),
     template: z.string().max(40).default(''),
-    note: z.string().max(2000).default(''),
+    note: z.string().max(2000).default('').transform(cleanText),
   })
   .strict();
 const reviewQuery = z.object({ captions: z.union([z.enum(['1']), z.string().regex(CAPTION_LANGUAGE)]).optional(), withdrawn: z.enum(['1']).optional() }).strict();

@@ -49,12 +49,28 @@ export function staffSession(res: Response): { id: string; data: StaffSession } 
 
 type Method = 'get' | 'post';
 
-/** A body that is too large or not understood is a clear 4xx (problem+json or an error page), not a 500. */
+/** Deeper than this is no form or campaign: refused before anything walks it (5000 levels overflowed the stack). */
+export const MAX_BODY_DEPTH = 32;
+
+/** Whether a parsed body nests deeper than `max` objects or arrays (counted without recursion). */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const pending: Array<[unknown, number]> = [[value, 1]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [item, depth] = next;
+    if (!item || typeof item !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Object.values(item)) pending.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** A body that is too large, too deep or not understood is a clear 4xx (problem+json or an error page), not a 500. */
 function bodyParsersOf(limit: string): RequestHandler[] {
   return [express.urlencoded({ extended: false, limit }), express.json({ limit })].map(
     (parse): RequestHandler =>
       (req, res, next) =>
         parse(req, res, (error?: unknown) => {
+          if (error === undefined && nestedDeeperThan(req.body, MAX_BODY_DEPTH)) return next(new AppError('body_too_deep', 400, `The body nests deeper than ${MAX_BODY_DEPTH} levels.`));
           if (error === undefined) return next();
           const tooLarge = (error as { type?: string }).type === 'entity.too.large';
           next(tooLarge ? new AppError('body_too_large', 413, `The form is too large (at most ${limit}).`) : new AppError('invalid_body', 400, 'The form was incomplete or not understood.'));
@@ -130,7 +146,8 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infe
 }
 
 export function readCookies(req: Request): Record<string, string> {
-  const out: Record<string, string> = {};
+  // No prototype: a cookie named `constructor` or `__proto__` is just a cookie.
+  const out = Object.create(null) as Record<string, string>;
   for (const part of (req.get('cookie') ?? '').split(';')) {
     const at = part.indexOf('=');
     if (at < 0) continue;

@@ -191,7 +191,7 @@ export function CampaignPage(props: {
       logo={logo ? { src: campaignLogoPath(campaign.slug, logo.id), width: logo.width, height: logo.height } : null}
     >
       {prompt && (
-        <p class="prompt" data-testid="prompt" lang={prompt.language !== lang ? prompt.language : undefined}>
+        <p class="prompt" data-testid="prompt" lang={prompt.language !== lang ? prompt.language : undefined} dir="auto">
           {prompt.text}
         </p>
       )}
@@ -212,7 +212,7 @@ export function CampaignPage(props: {
             <legend>{m('form.about')}</legend>
             {props.fixed ? (
               <p class="fixed" data-testid="fixed-organisation">
-                {props.fixed.organisation} · {props.fixed.country}
+                <bdi>{props.fixed.organisation}</bdi> · {props.fixed.country}
               </p>
             ) : (
               <>
@@ -296,7 +296,7 @@ export function CampaignPage(props: {
               <div class="check">
                 <input type="checkbox" id={`consent-${statement.id}`} name="consent-statement" value={statement.id} required={!statement.optional} />
                 <label for={`consent-${statement.id}`}>
-                  {statement.text}
+                  <bdi>{statement.text}</bdi>
                   {statement.optional && <span class="optional"> {m('form.consentOptional')}</span>}
                 </label>
               </div>

@@ -9,7 +9,7 @@ export const DEFAULT_LANGUAGE = 'en';
 export type Translate = (key: MessageKey, values?: Record<string, string | number>) => string;
 
 export function translator(language: string): Translate {
-  return translate(LANGUAGES[language] ?? en, language);
+  return translate(Object.hasOwn(LANGUAGES, language) ? LANGUAGES[language]! : en, language);
 }
 
 /** Looks a key up in one language's messages and fills in its `{placeholders}` (numbers through Intl). Shared by the staff and the contributors' pages. */
@@ -49,7 +49,8 @@ export function firstAvailable(wanted: string[], available: (language: string) =
 
 /** Picks the first language of Accept-Language that the pages have (`ru-RU` matches `ru`). */
 export function negotiateLanguage(acceptLanguage: string | undefined): string {
-  return firstAvailable(acceptedLanguages(acceptLanguage), (tag) => Boolean(LANGUAGES[tag])) ?? DEFAULT_LANGUAGE;
+  // Own keys only: `Accept-Language: constructor` names no language (it was a 500 on every staff page).
+  return firstAvailable(acceptedLanguages(acceptLanguage), (tag) => Object.hasOwn(LANGUAGES, tag)) ?? DEFAULT_LANGUAGE;
 }
 
 export function formatDateTime(language: string, date: Date): string {

@@ -121,7 +121,7 @@ export function CaptionsPage(props: { ctx: StaffContext; view: CaptionsView; sav
                           {hints[i]}
                         </p>
                       )}
-                      <textarea name="text" rows={2} lang={language} aria-label={t('captions.cueField', { cue: n, field: t('captions.field.text') })} aria-invalid={bad.has('text') ? 'true' : undefined}>
+                      <textarea name="text" rows={2} lang={language} dir="auto" aria-label={t('captions.cueField', { cue: n, field: t('captions.field.text') })} aria-invalid={bad.has('text') ? 'true' : undefined}>
                         {row.text}
                       </textarea>
                     </td>
@@ -141,7 +141,7 @@ export function CaptionsPage(props: { ctx: StaffContext; view: CaptionsView; sav
                 <td>{i + 1}</td>
                 <td>{formatCueTime(c.startMs)}</td>
                 <td>{formatCueTime(c.endMs)}</td>
-                <td lang={language} class="message">
+                <td lang={language} class="message" dir="auto">
                   {c.text}
                 </td>
               </tr>

@@ -1,5 +1,6 @@
 import type { GalleryFilters, GalleryItem } from '../../services/gallery.service';
 import type { GalleryFile } from '../../services/release-files';
+import { isolate } from '../../../shared/text/hostile-text';
 import { formatDateTime, type MessageKey } from '../messages/messages';
 import type { StaffContext } from '../staff-route';
 import { Layout } from './layout';
@@ -34,7 +35,7 @@ export function GalleryPage(props: { ctx: StaffContext; items: GalleryItem[]; ca
             <option value="">{t('gallery.any')}</option>
             {props.campaigns.map((c) => (
               <option value={c.slug} selected={filters.campaign === c.slug}>
-                {c.name}
+                {isolate(c.name)}
               </option>
             ))}
           </select>
@@ -90,16 +91,16 @@ export function GalleryPage(props: { ctx: StaffContext; items: GalleryItem[]; ca
         <ul class="gallery">
           {items.map((item) => (
             <li class="clip" data-clip={item.id}>
-              <img src={`/staff/gallery/${item.id}/poster/${posterShape}${useSuffix}`} alt={t('gallery.posterAlt', { title: item.title })} loading="lazy" />
+              <img src={`/staff/gallery/${item.id}/poster/${posterShape}${useSuffix}`} alt={t('gallery.posterAlt', { title: isolate(item.title) })} loading="lazy" />
               <h2>
                 <label class="pick">
-                  <input type="checkbox" name="clip" value={item.id} /> {item.title}
+                  <input type="checkbox" name="clip" value={item.id} /> <bdi>{item.title}</bdi>
                 </label>
               </h2>
               <p class="help">
-                {t('gallery.meta', { campaign: item.campaign.name, country: item.country, language: item.language, released: formatDateTime(ctx.lang, item.releasedAt) })}
+                {t('gallery.meta', { campaign: isolate(item.campaign.name), country: item.country, language: item.language, released: formatDateTime(ctx.lang, item.releasedAt) })}
               </p>
-              {item.message && <p>{item.message}</p>}
+              {item.message && <p dir="auto">{item.message}</p>}
               <ul class="files">
                 {item.files.map((file) => (
                   <li>
@@ -120,7 +121,7 @@ export function GalleryPage(props: { ctx: StaffContext; items: GalleryItem[]; ca
                 {Object.entries(item.postTexts).map(([language, text]) => (
                   <div>
                     <p class="help">{language}</p>
-                    <pre class="secret" id={`post-${item.id}-${language}`} data-post-language={language}>
+                    <pre class="secret" id={`post-${item.id}-${language}`} data-post-language={language} dir="auto">
                       {text}
                     </pre>
                     <button type="button" class="secondary" data-copy={`post-${item.id}-${language}`} data-copied={t('enrol.copied')} hidden>

@@ -1,3 +1,4 @@
+import { isolate } from '../../../shared/text/hostile-text';
 import type { Campaign } from '../../../shared/models/campaign.model';
 import type { ReviewClaim } from '../../../shared/submissions/review-claims';
 import type { ReviewEntry } from '../../../shared/submissions/review-queue';
@@ -66,10 +67,10 @@ export function QueuePage(props: QueuePageProps) {
       {props.notice && <p class="notice">{props.notice}</p>}
       {props.notes?.map((note) => <ErrorNote message={note} />)}
       <form method="get" action="/staff/queue" class="filters" aria-label={t('queue.filters')}>
-        <Select id="f-campaign" name="campaign" label={t('queue.campaign')} value={query.campaign} any={t('queue.any')} options={props.campaigns.map((c) => ({ value: c.slug, label: c.name }))} />
+        <Select id="f-campaign" name="campaign" label={t('queue.campaign')} value={query.campaign} any={t('queue.any')} options={props.campaigns.map((c) => ({ value: c.slug, label: isolate(c.name) }))} />
         <Select id="f-language" name="language" label={t('queue.language')} value={query.language} any={t('queue.any')} options={opts(props.facets.languages)} />
         <Select id="f-country" name="country" label={t('queue.country')} value={query.country} any={t('queue.any')} options={opts(props.facets.countries)} />
-        <Select id="f-organisation" name="organisation" label={t('queue.organisation')} value={query.organisation} any={t('queue.any')} options={opts(props.facets.organisations)} />
+        <Select id="f-organisation" name="organisation" label={t('queue.organisation')} value={query.organisation} any={t('queue.any')} options={opts(props.facets.organisations).map((o) => ({ ...o, label: isolate(o.label) }))} />
         <Select id="f-wait" name="wait" label={t('queue.wait')} value={query.wait} any={t('queue.any')} options={WAIT_CHOICES.map((w) => ({ value: w, label: t(`queue.wait.${w}`) }))} />
         <div class="field actions">
           <button type="submit">{t('queue.apply')}</button>
@@ -111,17 +112,19 @@ export function QueuePage(props: QueuePageProps) {
                 return (
                   <tr data-id={id}>
                     <td data-label={t('queue.bulk')}>
-                      <input type="checkbox" name="ids" value={id} aria-label={t('queue.select', { title: entry.title })} />
+                      <input type="checkbox" name="ids" value={id} aria-label={t('queue.select', { title: isolate(entry.title) })} />
                     </td>
                     <td data-label={t('queue.title.col')}>
                       <a href={`/staff/review/${id}`}>
-                        {entry.title}
+                        <bdi>{entry.title}</bdi>
                       </a>
                       {entry.durationSeconds !== null && <span class="help"> · {t('duration.seconds', { seconds: Math.round(entry.durationSeconds) })}</span>}
                     </td>
-                    <td data-label={t('queue.campaign')}>{campaign?.name ?? '—'}</td>
+                    <td data-label={t('queue.campaign')}>
+                      <bdi>{campaign?.name ?? '—'}</bdi>
+                    </td>
                     <td data-label={t('queue.organisation')}>
-                      {entry.organisation} ({entry.country})
+                      <bdi>{entry.organisation}</bdi> ({entry.country})
                     </td>
                     <td data-label={t('queue.language')}>{entry.language}</td>
                     <td data-label={t('queue.waiting')}>

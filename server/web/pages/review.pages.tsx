@@ -150,17 +150,19 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
           <ProtectionSection ctx={ctx} submission={submission} inReview={inReview} rendering={props.protectionRendering === true} />
           <dl class="facts">
             <dt>{t('review.campaign')}</dt>
-            <dd>{campaign.name}</dd>
+            <dd dir="auto">{campaign.name}</dd>
             <dt>{t('review.organisation')}</dt>
-            <dd>{submission.organisation}</dd>
+            <dd dir="auto">{submission.organisation}</dd>
             <dt>{t('review.country')}</dt>
             <dd>{submission.country}</dd>
             <dt>{t('review.language')}</dt>
             <dd>{submission.language}</dd>
             <dt>{t('review.titleField')}</dt>
-            <dd lang={submission.language}>{submission.title}</dd>
+            <dd lang={submission.language} dir="auto">
+              {submission.title}
+            </dd>
             <dt>{t('review.message')}</dt>
-            <dd lang={submission.language} class="message">
+            <dd lang={submission.language} class="message" dir="auto">
               {submission.message || t('review.none')}
             </dd>
             <dt>{t('review.contact')}</dt>
@@ -173,7 +175,7 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
           {consentText ? (
             <ul lang={submission.consent.language} data-testid="consent">
               {consentText.statements.filter((s) => submission.consent.statements.includes(s.id)).map((s) => (
-                <li>{s.text}</li>
+                <li dir="auto">{s.text}</li>
               ))}
             </ul>
           ) : (
