@@ -7,6 +7,7 @@ import { closeAndExit } from '../shared/shutdown';
 import { connectCoreServices, StartupError } from '../shared/startup-checks';
 import { Registry } from 'prom-client';
 import { createApp } from './app';
+import { anchorAudit } from './services/audit.service';
 import { createMetrics } from './services/metrics.service';
 import type { TusUploads } from './upload/tus-upload';
 
@@ -26,6 +27,9 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.logLevel, name: 'server' });
   const services = await connectCoreServices(config, (error) => logger.warn({ err: error }, 'queue error'));
   const now = () => new Date();
+  // A log written before AUDIT_HMAC_KEY was set gets its first signed entry, vouching for those before it.
+  const unanchored = await anchorAudit(services.db, now());
+  if (unanchored && !unanchored.ok) logger.error({ badSeq: unanchored.badSeq, problem: unanchored.problem }, 'the audit log is broken: not signed; see npm run cli -- audit verify');
   const metrics = createMetrics(new Registry(), { db: services.db, queue: services.queue, now });
   const app = createApp({ config, logger, ...services, metrics, now });
 

@@ -1,4 +1,5 @@
 import mongoose, { type Connection } from 'mongoose';
+import type { DataKeys } from './config';
 import { captionVersionModel, type CaptionVersionModel } from './captions/caption-versions';
 import { auditEntryModel, auditHeadModel, type AuditEntryModel, type AuditHeadModel } from './models/audit-entry.model';
 import { campaignModel, type CampaignModel } from './models/campaign.model';
@@ -22,6 +23,12 @@ export interface Database {
   webhookDeliveries: WebhookDeliveryModel;
   /** Moderators' caption versions (shared/captions/caption-versions.ts). */
   captionVersions: CaptionVersionModel;
+  /**
+   * Keys from the configuration, held in memory and never written to the database: the audit log's HMAC key
+   * (server/services/audit.service.ts) and the TOTP secrets' encryption key (server/services/totp-secrets.ts).
+   * They travel with the handle so that every writer of those collections has them.
+   */
+  keys: Readonly<DataKeys>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -31,7 +38,7 @@ export interface Database {
  * Only features both support are used: no transactions, no TTL indexes, no $lookup.
  * Commands fail fast instead of buffering while the database is away, so an upload gets a clear 503.
  */
-export async function connectDatabase(url: string): Promise<Database> {
+export async function connectDatabase(url: string, keys: Readonly<DataKeys> = { audit: null, totp: null }): Promise<Database> {
   const connection = mongoose.createConnection(url, {
     bufferCommands: false,
     serverSelectionTimeoutMS: 5_000,
@@ -64,6 +71,7 @@ export async function connectDatabase(url: string): Promise<Database> {
     webhooks,
     webhookDeliveries,
     captionVersions,
+    keys,
     async ping() {
       const db = connection.db;
       if (!db) throw new Error('database connection is not open');

@@ -127,7 +127,9 @@ export function AuditPage(props: { ctx: StaffContext; entries: AuditEntry[]; tot
   return (
     <Layout ctx={ctx} title={t('audit.title')}>
       {props.verdict.ok ? (
-        <p class="notice">{t('audit.intact', { count: props.verdict.entries })}</p>
+        <p class="notice">
+          {t('audit.intact', { count: props.verdict.entries })} {t(props.verdict.anchored ? 'audit.anchored' : 'audit.unanchored')}
+        </p>
       ) : (
         <p class="error" role="alert">
           {t('audit.broken', { seq: String(props.verdict.badSeq), problem: props.verdict.problem })}
