@@ -5,7 +5,7 @@ import { SUBMISSION_STATES, type SubmissionState } from '../../shared/submission
 import { requeue } from '../../shared/submissions/processing';
 import type { Submission } from '../../shared/submissions/submission.model';
 import { connectCoreServices, type CoreServices } from '../../shared/startup-checks';
-import { verifyAudit } from '../services/audit.service';
+import { appendAudit, verifyAudit } from '../services/audit.service';
 import { adminCampaignView, listCampaigns, publishConsentVersion, setCampaignLogo, updateCampaign } from '../services/campaign-admin.service';
 import { CLI_ACTOR, createCampaign, createUnionLink, findCampaign, publicCampaign, revokeUnionLink } from '../services/campaign.service';
 import { clearBranding, setBranding } from '../services/release-branding.service';
@@ -36,7 +36,7 @@ import { readSecret } from './read-secret';
  *   npm run cli -- audit verify                        (checks the audit log's hash chain; exit 1 when broken)
  * Contact details are never printed.
  */
-const USAGE = `usage:
+export const USAGE = `usage:
   npm run cli -- campaigns create <campaign.json>
   npm run cli -- campaigns list
   npm run cli -- campaigns show <campaign>
@@ -180,6 +180,7 @@ export async function runCli(
   if (area === 'submissions' && command === 'requeue') {
     const s = await findSubmission(services, rest[0]);
     await requeue(db.submissions, s._id, { by: 'operator', reason: 'requeued from the command line' });
+    if (s.status !== 'received') await appendAudit(db, { actor: CLI_ACTOR, action: 'submission_requeued', target: { kind: 'submission', id: s._id.toHexString() }, details: { from: s.status } }, new Date());
     await queue.enqueue('process-submission', { submissionId: s._id.toHexString() }, { replace: true });
     out(`requeued ${s._id.toHexString()}`);
     return 0;
