@@ -187,7 +187,8 @@ function statusOf(submission: Submission) {
     description: STATE_DESCRIPTIONS[submission.status],
     progress: submission.status === 'processing' ? submission.processing.progress : null,
     rejection: submission.rejection ? { code: submission.rejection.code, reason: submission.rejection.reason } : null,
-    title: submission.title,
+    // Cleared with a withdrawn or rejected clip's media: the page then names no title.
+    title: submission.personalDataClearedAt ? null : submission.title,
     receivedAt: submission.createdAt,
     updatedAt: submission.updatedAt,
   };

@@ -46,7 +46,7 @@ export function originalDueAt(submission: Pick<Submission, 'status' | 'history'>
   return new Date(new Date(decision.at).getTime() + days[DECISIONS[decision.transition]!] * DAY_MS);
 }
 
-export type RetentionCandidate = Pick<Submission, '_id' | 'status' | 'history' | 'originalDeletedAt' | 'mediaDeletedAt' | 'takenDownAt'>;
+export type RetentionCandidate = Pick<Submission, '_id' | 'status' | 'history' | 'originalDeletedAt' | 'mediaDeletedAt' | 'takenDownAt' | 'personalDataClearedAt'>;
 
 /** Whether the retention job also deletes this clip's outputs and caption versions when its original goes. */
 export const mediaGoesWithOriginal = (candidate: Pick<Submission, 'status'>): boolean => candidate.status === 'rejected';
@@ -65,12 +65,18 @@ export async function* retentionCandidates(submissions: SubmissionModel, takenDo
     const page: RetentionCandidate[] = await submissions
       .find({
         status: { $in: DECIDED_STATES },
-        $or: [{ originalDeletedAt: null }, { status: 'rejected', mediaDeletedAt: null }, { status: 'withdrawn', takenDownAt: { $gte: takenDownSince } }],
+        $or: [
+          { originalDeletedAt: null },
+          { status: 'rejected', mediaDeletedAt: null },
+          { status: 'withdrawn', takenDownAt: { $gte: takenDownSince } },
+          // Declined clips stored before their personal data was cleared with the media.
+          { status: { $in: PERSONAL_DATA_CLEARED_IN }, personalDataClearedAt: null },
+        ],
         ...(after ? { _id: { $gt: after } } : {}),
       })
       .sort({ _id: 1 })
       .limit(pageSize)
-      .select({ status: 1, history: 1, originalDeletedAt: 1, mediaDeletedAt: 1, takenDownAt: 1 })
+      .select({ status: 1, history: 1, originalDeletedAt: 1, mediaDeletedAt: 1, takenDownAt: 1, personalDataClearedAt: 1 })
       .lean<RetentionCandidate[]>()
       .exec();
     yield* page;
@@ -91,5 +97,22 @@ export async function markOriginalDeleted(submissions: SubmissionModel, id: Rete
  */
 export async function markMediaDeleted(submissions: SubmissionModel, id: RetentionCandidate['_id'], now: Date): Promise<boolean> {
   const result = await submissions.updateOne({ _id: id, status: 'rejected', mediaDeletedAt: null }, { $set: { mediaDeletedAt: now, outputs: {} } });
+  return result.modifiedCount === 1;
+}
+
+/** The states whose clips lose the contributor's personal data: nothing more will be made or shown of them. */
+export const PERSONAL_DATA_CLEARED_IN: readonly SubmissionState[] = ['rejected', 'withdrawn'];
+
+/**
+ * What a declined clip keeps of the contributor's form once its media is gone: the campaign, country,
+ * language, consent (version, language, statements), dates, states and history, which the tallies and
+ * the audit need. The organisation, title, message and contact address go (some contributors are at
+ * personal risk, and nothing will be made or shown of the clip any more).
+ */
+export const CLEARED_PERSONAL_DATA = { organisation: '', title: '', message: '', contactEmail: null } as const;
+
+/** Clears a withdrawn or rejected clip's personal data (at its takedown, or with a rejected clip's media); false when already done. */
+export async function clearPersonalData(submissions: SubmissionModel, id: RetentionCandidate['_id'] | string, now: Date): Promise<boolean> {
+  const result = await submissions.updateOne({ _id: id, status: { $in: PERSONAL_DATA_CLEARED_IN }, personalDataClearedAt: null }, { $set: { ...CLEARED_PERSONAL_DATA, personalDataClearedAt: now } });
   return result.modifiedCount === 1;
 }

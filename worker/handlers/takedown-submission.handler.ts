@@ -2,6 +2,7 @@ import { removeCaptionVersions } from '../../shared/captions/caption-versions';
 import type { QueueJob } from '../../shared/queue/queue';
 import { captionsPrefix, outputsPrefix } from '../../shared/storage/keys';
 import { markTakenDown } from '../../shared/submissions/release';
+import { clearPersonalData } from '../../shared/submissions/retention';
 import { queueWebhooks } from '../../shared/distribution/webhooks';
 import type { ObjectStorage } from '../../shared/storage/object-storage';
 import type { Submission } from '../../shared/submissions/submission.model';
@@ -44,6 +45,9 @@ export async function takedownSubmission(deps: WorkerDeps, job: QueueJob<'takedo
   const removed = await removeWithdrawnObjects(deps.storage, submissionId);
   const captionVersions = await removeCaptionVersions(deps.db.captionVersions, submissionId);
   await markTakenDown(deps.db.submissions, submissionId, new Date());
+  // The contributor's organisation, title, message and contact address go too (the record keeps what the
+  // audit and the tallies need); the webhook below was given the clip as loaded, and says only its id.
+  await clearPersonalData(deps.db.submissions, submissionId, new Date());
   // The teams' tools hear of it (only for a clip that had been released).
   await queueWebhooks(deps, found, 'withdrawal', new Date());
   log.info({ releaseObjects: removed.release, outputs: removed.outputs, captionVersions }, 'withdrawn clip taken down');

@@ -148,6 +148,7 @@ export const en = {
   'wait.hours': '{count} h',
   'wait.days': '{count} d',
 
+  'review.personalDataCleared': 'deleted on {date} (the clip was withdrawn or rejected)',
   'review.title': 'Review: {title}',
   'review.back': 'Back to the queue',
   'review.preview': 'Preview',

@@ -73,9 +73,11 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
   const contributorLanguage = submission.language;
   const orientation = video ? (video.displayHeight > video.displayWidth ? 'portrait' : video.displayHeight < video.displayWidth ? 'landscape' : 'square') : null;
   const voted = entry?.approvals.some((v) => v.by === me) ?? false;
+  // A withdrawn or rejected clip's organisation, title, message and contact are cleared with its media.
+  const cleared = submission.personalDataClearedAt ? t('review.personalDataCleared', { date: formatDateTime(ctx.lang, submission.personalDataClearedAt) }) : null;
 
   return (
-    <Layout ctx={ctx} title={t('review.title', { title: submission.title })} wide>
+    <Layout ctx={ctx} title={t('review.title', { title: submission.personalDataClearedAt ? id : submission.title })} wide>
       <p>
         <a href="/staff/queue">{t('review.back')}</a> · <a href={`/staff/queue/next?skip=${id}`} data-key="n">{t('review.next')}</a>
       </p>
@@ -149,19 +151,19 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
             <dt>{t('review.campaign')}</dt>
             <dd>{campaign.name}</dd>
             <dt>{t('review.organisation')}</dt>
-            <dd>{submission.organisation}</dd>
+            <dd>{cleared ?? submission.organisation}</dd>
             <dt>{t('review.country')}</dt>
             <dd>{submission.country}</dd>
             <dt>{t('review.language')}</dt>
             <dd>{submission.language}</dd>
             <dt>{t('review.titleField')}</dt>
-            <dd lang={submission.language}>{submission.title}</dd>
+            <dd lang={cleared ? undefined : submission.language}>{cleared ?? submission.title}</dd>
             <dt>{t('review.message')}</dt>
-            <dd lang={submission.language} class="message">
-              {submission.message || t('review.none')}
+            <dd lang={cleared ? undefined : submission.language} class="message">
+              {cleared ?? (submission.message || t('review.none'))}
             </dd>
             <dt>{t('review.contact')}</dt>
-            <dd>{submission.contactEmail ?? t('review.none')}</dd>
+            <dd>{cleared ?? submission.contactEmail ?? t('review.none')}</dd>
             <dt>{t('review.receivedAt')}</dt>
             <dd>{formatDateTime(ctx.lang, submission.createdAt)}</dd>
           </dl>
