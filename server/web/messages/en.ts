@@ -423,6 +423,7 @@ export const en = {
   'error.own_role': 'You cannot change your own role or access; ask another admin.',
   'error.staff_not_found': 'There is no such staff account.',
   'error.sessions_unavailable': 'Logins are not possible right now. Please try again in a few minutes.',
+  'error.original_deleted': 'The original of this clip has been deleted: there is nothing to download.',
   'error.submission_not_found': 'There is no such clip, or it is not in one of your campaigns.',
   'error.submission_state_conflict': 'This clip is "{status}" now. Reload to see it as it is.',
   'error.claimed_by_other': '{email} is reviewing this clip.',

@@ -138,9 +138,12 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
             <dd>{orientation ? t(`review.orientation.${orientation}`) : t('review.none')}</dd>
           </dl>
           {!submission.originalDeletedAt && (
-            <p>
-              <a href={`/staff/review/${id}/original`}>{t('review.downloadOriginal')}</a>
-            </p>
+            <form method="post" action={`/staff/review/${id}/original`} class="original">
+              <Csrf ctx={ctx} />
+              <button type="submit" class="secondary">
+                {t('review.downloadOriginal')}
+              </button>
+            </form>
           )}
         </section>
 
