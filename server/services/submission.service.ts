@@ -168,7 +168,8 @@ export async function getSubmissionStatus(deps: Pick<Deps, 'db'>, id: string, st
 /**
  * The contributor withdraws consent: the submission is withdrawn (from any state; a worker on it loses
  * its lease), audited, and taken down (withdrawal.service.ts: the takedown job, the withdrawal webhook);
- * every object of it is also removed from S3 at once. Withdrawing twice changes nothing.
+ * every object of it is also removed from S3 at once (the takedown job, which removes whatever a failure
+ * here left, records `originalDeletedAt` as for a moderator's withdrawal). Withdrawing twice changes nothing.
  */
 export async function withdrawSubmission(deps: Deps, id: string, statusToken: string) {
   await findOwn(deps, id, statusToken);

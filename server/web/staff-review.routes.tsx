@@ -199,7 +199,7 @@ export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
     const id = parseBody(idParam, req.params.id);
     const me = moderatorOf(res);
     const { submission } = await openReview(reviewDeps, me, id);
-    if (submission.originalDeletedAt) throw originalGone();
+    if (submission.originalDeletedAt || submission.status === 'withdrawn') throw originalGone();
     const read = await deps.storage.read(submission.original.key).catch((error: unknown) => {
       const name = (error as { name?: string }).name;
       if (name === 'NoSuchKey' || name === 'NotFound') throw originalGone();

@@ -6,7 +6,9 @@ import type { Submission, SubmissionModel } from './submission.model';
  * When a raw original goes. The original still carries GPS, device and time tags; once a moderator has
  * decided, everything later is made from the clean master (worker/steps/transcode.step.ts). It is kept
  * `approvedDays` after approval (a re-render or a dispute may still need it), and `declinedDays` after a
- * rejection (by a moderator or by the worker) or a withdrawal. Clips not yet decided keep theirs.
+ * rejection (by a moderator or by the worker). A withdrawal's takedown deletes it at once (worker/handlers/
+ * takedown-submission.handler.ts); `declinedDays` after a withdrawal is only the backstop for a takedown that
+ * never ran. Clips not yet decided keep theirs.
  *
  * A rejected clip's outputs (preview, captioned previews, poster, clean subtitles, master) and its caption
  * versions (the contributor's words) go at the same moment: nothing will be made from them, and some

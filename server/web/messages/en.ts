@@ -148,6 +148,8 @@ export const en = {
   'wait.hours': '{count} h',
   'wait.days': '{count} d',
 
+  'review.originalDeleted': 'The original was deleted on {at}: there is nothing to download.',
+  'review.originalGoing': 'The clip was withdrawn: its original is being deleted, there is nothing to download.',
   'review.personalDataCleared': 'deleted on {date} (the clip was withdrawn or rejected)',
   'review.title': 'Review: {title}',
   'review.back': 'Back to the queue',

@@ -137,7 +137,13 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
             <dt>{t('review.orientation')}</dt>
             <dd>{orientation ? t(`review.orientation.${orientation}`) : t('review.none')}</dd>
           </dl>
-          {!submission.originalDeletedAt && (
+          {submission.originalDeletedAt ? (
+            <p data-testid="original-deleted">{t('review.originalDeleted', { at: formatDateTime(ctx.lang, submission.originalDeletedAt) })}</p>
+          ) : submission.status === 'withdrawn' ? (
+            <p data-testid="original-deleted">{t('review.originalGoing')}</p>
+          ) : null}
+          {/* Nothing to download once the original went (retention), or is going (a withdrawal deletes it at once). */}
+          {!submission.originalDeletedAt && submission.status !== 'withdrawn' && (
             <form method="post" action={`/staff/review/${id}/original`} class="original">
               <Csrf ctx={ctx} />
               <button type="submit" class="secondary">
