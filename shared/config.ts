@@ -80,10 +80,12 @@ const schema = z.object({
   STAFF_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
   /** …and this long after login whatever happens. */
   STAFF_SESSION_ABSOLUTE_HOURS: z.coerce.number().int().min(1).max(24 * 7).default(12),
-  /** Failed logins in a row before an account is locked, and for how long. */
+  /** Failed logins in a row from one address before the account is locked from that address, and for how long. */
   STAFF_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+  /** Failed logins in a row from all addresses together before the account is locked for everyone (guessing spread over many addresses). */
+  STAFF_ACCOUNT_MAX_FAILURES: z.coerce.number().int().min(1).max(10_000).default(50),
   STAFF_LOCKOUT_MINUTES: z.coerce.number().int().min(1).default(15),
-  /** Login attempts one client address (req.ip: mind `trust proxy` behind a proxy) may make per 15 minutes, whatever the account (kept in memory, hashed). */
+  /** Refused logins one client address (req.ip: mind `trust proxy` behind a proxy) may have per 15 minutes, whatever the account (kept in memory, hashed). */
   STAFF_LOGIN_ATTEMPTS_PER_CLIENT: z.coerce.number().int().min(1).default(20),
   /** log2 of scrypt's cost N (r=8, p=1). 17 is OWASP's recommendation; lower values only with NODE_ENV=test. */
   STAFF_SCRYPT_LOG2_COST: z.coerce.number().int().min(10).max(20).default(17),
@@ -154,6 +156,7 @@ export interface Config {
     sessionIdleSeconds: number;
     sessionAbsoluteSeconds: number;
     loginMaxFailures: number;
+    accountMaxFailures: number;
     lockoutSeconds: number;
     loginAttemptsPerClient: number;
     scryptLog2Cost: number;
@@ -239,6 +242,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       sessionIdleSeconds: e.STAFF_SESSION_IDLE_MINUTES * 60,
       sessionAbsoluteSeconds: e.STAFF_SESSION_ABSOLUTE_HOURS * 3600,
       loginMaxFailures: e.STAFF_LOGIN_MAX_FAILURES,
+      accountMaxFailures: e.STAFF_ACCOUNT_MAX_FAILURES,
       lockoutSeconds: e.STAFF_LOCKOUT_MINUTES * 60,
       loginAttemptsPerClient: e.STAFF_LOGIN_ATTEMPTS_PER_CLIENT,
       scryptLog2Cost: e.STAFF_SCRYPT_LOG2_COST,

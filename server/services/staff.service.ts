@@ -55,39 +55,71 @@ export async function createAdmin(db: Database, config: StaffConfig, emailInput:
 export const loginFailed = () =>
   new AppError('login_failed', 401, 'The e-mail address or password is wrong, or the account is locked for a while after too many attempts.');
 
-async function recordFailure(db: Database, config: StaffConfig, user: StaffUser, now: Date, stage: 'password' | 'code'): Promise<void> {
+/** What the staff service asks about one account from the address a login comes from (server/web/staff-route.ts, createLoginLimiter). */
+export interface LoginGuard {
+  /** Seconds this account stays locked from this address (0: not locked). */
+  lockedFor(user: { id: string; unlockedAt: Date | null }, now: Date): number;
+  /** Counts a wrong password or code; returns until when the account is now locked from here, or null. */
+  failed(user: { id: string; unlockedAt: Date | null }, now: Date): Date | null;
+  succeeded(user: { id: string }): void;
+}
+
+/** The per-address locks when the caller has none (the command line, tests of the service alone). */
+const NO_GUARD: LoginGuard = { lockedFor: () => 0, failed: () => null, succeeded: () => undefined };
+
+const guardUser = (user: StaffUser) => ({ id: user._id.toHexString(), unlockedAt: user.unlockedAt ?? null });
+
+/**
+ * A wrong password or code: counted for this address (a lock from here after STAFF_LOGIN_MAX_FAILURES) and
+ * for the account from everywhere (a lock for everyone after STAFF_ACCOUNT_MAX_FAILURES); both audited.
+ */
+async function recordFailure(db: Database, config: StaffConfig, user: StaffUser, now: Date, stage: 'password' | 'code', guard: LoginGuard): Promise<void> {
   const updated = await db.staffUsers.findOneAndUpdate({ _id: user._id }, { $inc: { failedLogins: 1 } }, { returnDocument: 'after' }).lean<StaffUser>();
   await appendAudit(db, { actor: actorOf(user), action: 'login_failed', details: { stage } }, now);
-  if (updated && updated.failedLogins >= config.loginMaxFailures) {
+  const lockedHere = guard.failed(guardUser(user), now);
+  if (lockedHere) await appendAudit(db, { actor: actorOf(user), action: 'account_locked', details: { until: lockedHere.toISOString(), scope: 'one address' } }, now);
+  if (updated && updated.failedLogins >= config.accountMaxFailures) {
     const lockedUntil = new Date(now.getTime() + config.lockoutSeconds * 1000);
     await db.staffUsers.updateOne({ _id: user._id }, { $set: { lockedUntil, failedLogins: 0 } });
-    await appendAudit(db, { actor: actorOf(user), action: 'account_locked', details: { until: lockedUntil.toISOString() } }, now);
+    await appendAudit(db, { actor: actorOf(user), action: 'account_locked', details: { until: lockedUntil.toISOString(), scope: 'every address' } }, now);
   }
 }
 
-function isLocked(user: StaffUser, now: Date): boolean {
-  return user.lockedUntil !== null && user.lockedUntil.getTime() > now.getTime();
+function isLocked(user: StaffUser, now: Date, guard: LoginGuard): boolean {
+  return (user.lockedUntil !== null && user.lockedUntil.getTime() > now.getTime()) || guard.lockedFor(guardUser(user), now) > 0;
 }
 
-/** Checks e-mail and password. Failures count towards the lockout; a locked account is refused even with the right password. */
-export async function checkPassword(db: Database, config: StaffConfig, emailInput: string, password: string, now: Date): Promise<StaffUser> {
+/** Checks e-mail and password. Failures count towards the lockouts; a locked account is refused even with the right password. */
+export async function checkPassword(db: Database, config: StaffConfig, emailInput: string, password: string, now: Date, guard: LoginGuard = NO_GUARD): Promise<StaffUser> {
   const user = await db.staffUsers.findOne({ email: normaliseEmail(emailInput) }).lean<StaffUser>();
   if (!user || user.disabled) {
     await verifyPassword(password, await dummyHash(config.scryptLog2Cost));
     throw loginFailed();
   }
   const good = await verifyPassword(password, user.passwordHash);
-  if (isLocked(user, now)) throw loginFailed();
+  if (isLocked(user, now, guard)) throw loginFailed();
   if (!good) {
-    await recordFailure(db, config, user, now, 'password');
+    await recordFailure(db, config, user, now, 'password', guard);
     throw loginFailed();
   }
   const set: Record<string, unknown> = {};
   if (needsRehash(user.passwordHash, config.scryptLog2Cost)) set.passwordHash = await hashPassword(password, config.scryptLog2Cost);
   // A password alone resets the count only for accounts without a second factor; otherwise the code does.
-  if (!user.totp.secret) set.failedLogins = 0;
+  if (!user.totp.secret) {
+    set.failedLogins = 0;
+    guard.succeeded(guardUser(user));
+  }
   if (Object.keys(set).length > 0) await db.staffUsers.updateOne({ _id: user._id }, { $set: set });
   if (!user.totp.secret && !needsTotp(user.role)) await appendAudit(db, { actor: actorOf(user), action: 'login', details: { secondFactor: false } }, now);
+  return user;
+}
+
+/** An admin ends every lock on an account (after wrong passwords or codes, from one address or all); audited. */
+export async function unlockAccount(db: Database, by: { id: string | null; email: string | null }, who: { id: string } | { email: string }, now: Date): Promise<StaffUser> {
+  const filter = 'id' in who ? (Types.ObjectId.isValid(who.id) ? { _id: who.id } : null) : { email: normaliseEmail(who.email) };
+  const user = filter && (await db.staffUsers.findOneAndUpdate(filter, { $set: { lockedUntil: null, failedLogins: 0, unlockedAt: now } }, { returnDocument: 'after' }).lean<StaffUser>());
+  if (!user) throw new AppError('staff_not_found', 404, 'There is no such staff account.');
+  await appendAudit(db, { actor: by, action: 'account_unlocked', target: { kind: 'staff', id: user._id.toHexString() }, details: { email: user.email } }, now);
   return user;
 }
 
@@ -112,16 +144,17 @@ async function useTotpStep(db: Database, userId: string, step: number): Promise<
 }
 
 /** The second factor at login. A code is accepted once: its time step is taken by an insert-unique (useTotpStep). */
-export async function checkSecondFactor(db: Database, config: StaffConfig, userId: string, code: string, now: Date): Promise<StaffUser> {
+export async function checkSecondFactor(db: Database, config: StaffConfig, userId: string, code: string, now: Date, guard: LoginGuard = NO_GUARD): Promise<StaffUser> {
   const user = await db.staffUsers.findById(userId).lean<StaffUser>();
-  if (!user || user.disabled || !user.totp.secret || isLocked(user, now)) throw loginFailed();
+  if (!user || user.disabled || !user.totp.secret || isLocked(user, now, guard)) throw loginFailed();
   const step = matchTotp(user.totp.secret, code.trim(), now, user.totp.lastStep);
   const claimed = step !== null && (await useTotpStep(db, user._id.toHexString(), step));
   if (claimed) await db.staffUsers.updateOne({ _id: user._id }, { $set: { 'totp.lastStep': step, failedLogins: 0 } });
   if (!claimed) {
-    await recordFailure(db, config, user, now, 'code');
+    await recordFailure(db, config, user, now, 'code', guard);
     throw codeWrong();
   }
+  guard.succeeded(guardUser(user));
   await appendAudit(db, { actor: actorOf(user), action: 'login', details: { secondFactor: true } }, now);
   return user;
 }

@@ -18,8 +18,11 @@ export interface StaffUser {
   passwordHash: string;
   /** Base32 TOTP secret once enrolled; `lastStep` is the last time step accepted, so a code works once. */
   totp: { secret: string | null; lastStep: number };
+  /** Wrong passwords or codes in a row from any address; at STAFF_ACCOUNT_MAX_FAILURES the account is locked for everyone. */
   failedLogins: number;
   lockedUntil: Date | null;
+  /** When an admin last unlocked the account: every lock taken before it (also the per-address ones in memory) is void. */
+  unlockedAt?: Date | null;
   disabled: boolean;
   createdAt: Date;
   updatedAt: Date;
@@ -37,6 +40,7 @@ export const staffUserSchema = new Schema<StaffUser>(
     },
     failedLogins: { type: Number, default: 0 },
     lockedUntil: { type: Date, default: null },
+    unlockedAt: { type: Date, default: null },
     disabled: { type: Boolean, default: false },
   },
   { timestamps: true, collection: 'staff_users', strict: 'throw' },
