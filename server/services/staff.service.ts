@@ -7,6 +7,7 @@ import { ROLES_NEEDING_TOTP, type StaffInvite, type StaffRole, type StaffUser } 
 import { appendAudit } from './audit.service';
 import { dummyHash, hashPassword, needsRehash, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, verifyPassword } from './password.service';
 import { matchTotp } from './totp.service';
+import { openTotpSecret, sealIfPlain, sealTotpSecret } from './totp-secrets';
 
 /**
  * Staff accounts: the first admin (from the command line), invitations, login with lockout, the second
@@ -147,7 +148,9 @@ async function useTotpStep(db: Database, userId: string, step: number): Promise<
 export async function checkSecondFactor(db: Database, config: StaffConfig, userId: string, code: string, now: Date, guard: LoginGuard = NO_GUARD): Promise<StaffUser> {
   const user = await db.staffUsers.findById(userId).lean<StaffUser>();
   if (!user || user.disabled || !user.totp.secret || isLocked(user, now, guard)) throw loginFailed();
-  const step = matchTotp(user.totp.secret, code.trim(), now, user.totp.lastStep);
+  const step = matchTotp(openTotpSecret(db.keys.totp, user.totp.secret, user._id.toHexString()), code.trim(), now, user.totp.lastStep);
+  // A secret stored before the key existed is sealed at its first use.
+  await sealIfPlain(db, user);
   const claimed = step !== null && (await useTotpStep(db, user._id.toHexString(), step));
   if (claimed) await db.staffUsers.updateOne({ _id: user._id }, { $set: { 'totp.lastStep': step, failedLogins: 0 } });
   if (!claimed) {
@@ -164,7 +167,7 @@ export async function enrolTotp(db: Database, userId: string, secret: string, co
   const step = matchTotp(secret, code.trim(), now, 0);
   if (step === null) throw codeWrong();
   const user = await db.staffUsers
-    .findOneAndUpdate({ _id: userId, 'totp.secret': null }, { $set: { totp: { secret, lastStep: step }, failedLogins: 0 } }, { returnDocument: 'after' })
+    .findOneAndUpdate({ _id: userId, 'totp.secret': null }, { $set: { totp: { secret: sealTotpSecret(db.keys.totp, secret, userId), lastStep: step }, failedLogins: 0 } }, { returnDocument: 'after' })
     .lean<StaffUser>();
   if (!user) throw new AppError('already_enrolled', 409, 'A second factor is already set up for this account.');
   await appendAudit(db, { actor: actorOf(user), action: 'totp_enrolled' }, now);

@@ -16,7 +16,10 @@ export interface StaffUser {
   campaigns: string[];
   /** `scrypt$<log2 N>$<r>$<p>$<salt>$<hash>` (base64url): the cost travels with the hash so it can be raised. */
   passwordHash: string;
-  /** Base32 TOTP secret once enrolled; `lastStep` is the last time step accepted, so a code works once. */
+  /**
+   * The TOTP secret once enrolled, sealed with TOTP_ENCRYPTION_KEY (`enc:v1:…`, server/services/totp-secrets.ts;
+   * plain base32 only when stored without a key); `lastStep` is the last time step accepted, so a code works once.
+   */
   totp: { secret: string | null; lastStep: number };
   /** Wrong passwords or codes in a row from any address; at STAFF_ACCOUNT_MAX_FAILURES the account is locked for everyone. */
   failedLogins: number;
