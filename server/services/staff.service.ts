@@ -6,7 +6,7 @@ import { AppError, isDuplicateKey } from '../../shared/errors';
 import { ROLES_NEEDING_TOTP, type StaffInvite, type StaffRole, type StaffUser } from '../../shared/models/staff-user.model';
 import { appendAudit } from './audit.service';
 import { dummyHash, hashPassword, needsRehash, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, verifyPassword } from './password.service';
-import { matchTotp } from './totp.service';
+import { generateTotpSecret, matchTotp } from './totp.service';
 import { openTotpSecret, sealIfPlain, sealTotpSecret } from './totp-secrets';
 
 /**
@@ -162,12 +162,43 @@ export async function checkSecondFactor(db: Database, config: StaffConfig, userI
   return user;
 }
 
+/** How long a key shown for setting up TOTP stays the one shown (and accepted) if no code comes back. */
+export const PENDING_TOTP_SECONDS = 24 * 3600;
+
+/**
+ * The key to show on the set-up page: the account's pending one while it lasts (every visit, every session,
+ * every device shows the same), else a new one, stored sealed with its expiry. Two pages opened at once
+ * agree: the second write loses its compare-and-set and reads the first one's key.
+ */
+export async function pendingTotpSecret(db: Database, userId: string, now: Date): Promise<string> {
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    const user = await db.staffUsers.findById(userId).lean<StaffUser>();
+    if (!user) throw loginFailed();
+    if (user.totp.secret) throw new AppError('already_enrolled', 409, 'A second factor is already set up for this account.');
+    const pending = user.totp.pending ?? null;
+    if (pending && pending.expiresAt.getTime() > now.getTime()) return openTotpSecret(db.keys.totp, pending.secret, userId);
+    const secret = generateTotpSecret();
+    const next = { secret: sealTotpSecret(db.keys.totp, secret, userId), expiresAt: new Date(now.getTime() + PENDING_TOTP_SECONDS * 1000) };
+    const same = pending ? { 'totp.pending.secret': pending.secret } : { 'totp.pending': null };
+    const taken = await db.staffUsers.updateOne({ _id: user._id, 'totp.secret': null, ...same }, { $set: { 'totp.pending': next } });
+    if (taken.modifiedCount === 1) return secret;
+  }
+  throw new AppError('enrol_busy', 409, 'The set-up page was opened several times at once. Please reload it.');
+}
+
+/** The pending key a code is checked against (null when none, or expired: the page then shows a new one). */
+export async function currentPendingTotpSecret(db: Database, userId: string, now: Date): Promise<string | null> {
+  const pending = (await db.staffUsers.findById(userId).lean<StaffUser>())?.totp.pending ?? null;
+  if (!pending || pending.expiresAt.getTime() <= now.getTime()) return null;
+  return openTotpSecret(db.keys.totp, pending.secret, userId);
+}
+
 /** Enrolment: the secret shown to the person is stored only once a code from it comes back. */
 export async function enrolTotp(db: Database, userId: string, secret: string, code: string, now: Date): Promise<StaffUser> {
   const step = matchTotp(secret, code.trim(), now, 0);
   if (step === null) throw codeWrong();
   const user = await db.staffUsers
-    .findOneAndUpdate({ _id: userId, 'totp.secret': null }, { $set: { totp: { secret: sealTotpSecret(db.keys.totp, secret, userId), lastStep: step }, failedLogins: 0 } }, { returnDocument: 'after' })
+    .findOneAndUpdate({ _id: userId, 'totp.secret': null }, { $set: { totp: { secret: sealTotpSecret(db.keys.totp, secret, userId), lastStep: step, pending: null }, failedLogins: 0 } }, { returnDocument: 'after' })
     .lean<StaffUser>();
   if (!user) throw new AppError('already_enrolled', 409, 'A second factor is already set up for this account.');
   await appendAudit(db, { actor: actorOf(user), action: 'totp_enrolled' }, now);
@@ -178,7 +209,7 @@ export async function enrolTotp(db: Database, userId: string, secret: string, co
 /** For a lost phone (command line only): the next login sets up a new second factor. The caller ends the sessions. */
 export async function resetTotp(db: Database, emailInput: string, now: Date): Promise<StaffUser> {
   const email = normaliseEmail(emailInput);
-  const user = await db.staffUsers.findOneAndUpdate({ email }, { $set: { totp: { secret: null, lastStep: 0 } } }, { returnDocument: 'after' }).lean<StaffUser>();
+  const user = await db.staffUsers.findOneAndUpdate({ email }, { $set: { totp: { secret: null, lastStep: 0, pending: null } } }, { returnDocument: 'after' }).lean<StaffUser>();
   if (!user) throw new AppError('staff_not_found', 404, `There is no staff account ${email}.`);
   await appendAudit(db, { actor: { id: null, email: 'command line' }, action: 'totp_reset', target: { kind: 'staff', id: user._id.toHexString() }, details: { email } }, now);
   return user;
@@ -241,7 +272,7 @@ export async function acceptInvite(db: Database, config: StaffConfig, token: str
 }
 
 export async function listStaff(db: Database): Promise<StaffUser[]> {
-  const users = await db.staffUsers.find().select({ passwordHash: 0, 'totp.secret': 0 }).lean<StaffUser[]>();
+  const users = await db.staffUsers.find().select({ passwordHash: 0, 'totp.secret': 0, 'totp.pending': 0 }).lean<StaffUser[]>();
   return users.sort((a, b) => a.email.localeCompare(b.email));
 }
 

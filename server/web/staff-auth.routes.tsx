@@ -5,8 +5,8 @@ import type { StaffUser } from '../../shared/models/staff-user.model';
 import type { ServerDeps } from '../deps';
 import { appendAudit } from '../services/audit.service';
 import type { SessionStage, SessionStore } from '../services/session.service';
-import { acceptInvite, checkPassword, checkSecondFactor, enrolTotp, findInvite, needsTotp } from '../services/staff.service';
-import { generateTotpSecret, otpauthUri } from '../services/totp.service';
+import { acceptInvite, checkPassword, checkSecondFactor, currentPendingTotpSecret, enrolTotp, findInvite, needsTotp, pendingTotpSecret } from '../services/staff.service';
+import { otpauthUri } from '../services/totp.service';
 import { AcceptInvitePage, CodePage, EnrolPage, LoginPage } from './pages/auth.pages';
 import { errorMessage } from './pages/home.pages';
 import { renderPage } from './render';
@@ -118,11 +118,8 @@ export function staffAuthRoutes(router: Router, deps: ServerDeps, sessions: Sess
   staffRoute(router, 'get', '/staff/totp/enrol', { stage: 'enrol' }, async (_req, res) => {
     const ctx = staffContext(res);
     const session = staffSession(res);
-    let secret = session.data.pendingTotpSecret;
-    if (!secret) {
-      secret = generateTotpSecret();
-      await sessions.update(session.id, { ...session.data, pendingTotpSecret: secret });
-    }
+    // The account's pending key, not the session's: a new login, another tab or device shows the same one.
+    const secret = await pendingTotpSecret(deps.db, session.data.userId, deps.now());
     const uri = otpauthUri(secret, session.data.email, 'Solidarity Clips');
     renderPage(res, <EnrolPage ctx={ctx} secret={secret} uri={uri} qrSvg={totpQrSvg(uri)} />);
   });
@@ -131,7 +128,7 @@ export function staffAuthRoutes(router: Router, deps: ServerDeps, sessions: Sess
     const body = parseBody(codeBody, req.body);
     const ctx = staffContext(res);
     const session = staffSession(res);
-    const secret = session.data.pendingTotpSecret;
+    const secret = await currentPendingTotpSecret(deps.db, session.data.userId, deps.now());
     if (!secret) return res.redirect(303, '/staff/totp/enrol');
     try {
       await enrolTotp(deps.db, session.data.userId, secret, body.code, deps.now());

@@ -20,7 +20,15 @@ export interface StaffUser {
    * The TOTP secret once enrolled, sealed with TOTP_ENCRYPTION_KEY (`enc:v1:…`, server/services/totp-secrets.ts;
    * plain base32 only when stored without a key); `lastStep` is the last time step accepted, so a code works once.
    */
-  totp: { secret: string | null; lastStep: number };
+  totp: {
+    secret: string | null;
+    lastStep: number;
+    /**
+     * The key shown while setting up, sealed like `secret`: the same one at every visit of the set-up page (any
+     * session, any device) until a code from it comes back or it expires, so a key already scanned stays good.
+     */
+    pending?: { secret: string; expiresAt: Date } | null;
+  };
   /** Wrong passwords or codes in a row from any address; at STAFF_ACCOUNT_MAX_FAILURES the account is locked for everyone. */
   failedLogins: number;
   lockedUntil: Date | null;
@@ -40,6 +48,7 @@ export const staffUserSchema = new Schema<StaffUser>(
     totp: {
       secret: { type: String, default: null },
       lastStep: { type: Number, default: 0 },
+      pending: { type: new Schema({ secret: { type: String, required: true }, expiresAt: { type: Date, required: true } }, { _id: false }), default: null },
     },
     failedLogins: { type: Number, default: 0 },
     lockedUntil: { type: Date, default: null },
