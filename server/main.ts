@@ -8,7 +8,9 @@ import { connectCoreServices, StartupError } from '../shared/startup-checks';
 import { Registry } from 'prom-client';
 import { createApp } from './app';
 import { createHttpServer } from './http-server';
+import { anchorAudit } from './services/audit.service';
 import { createMetrics } from './services/metrics.service';
+import { sealPlainTotpSecrets } from './services/totp-secrets';
 import type { TusUploads } from './upload/tus-upload';
 
 /**
@@ -27,6 +29,12 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.logLevel, name: 'server' });
   const services = await connectCoreServices(config, (error) => logger.warn({ err: error }, 'queue error'));
   const now = () => new Date();
+  // A log written before AUDIT_HMAC_KEY was set gets its first signed entry, vouching for those before it.
+  const unanchored = await anchorAudit(services.db, now());
+  if (unanchored && !unanchored.ok) logger.error({ badSeq: unanchored.badSeq, problem: unanchored.problem }, 'the audit log is broken: not signed; see npm run cli -- audit verify');
+  // Second-factor secrets stored before TOTP_ENCRYPTION_KEY was set are sealed with it now.
+  const sealed = await sealPlainTotpSecrets(services.db);
+  if (sealed > 0) logger.info({ sealed }, 'second-factor secrets encrypted');
   const metrics = createMetrics(new Registry(), { db: services.db, queue: services.queue, now });
   const app = createApp({ config, logger, ...services, metrics, now });
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /**
@@ -83,10 +84,12 @@ const schema = z.object({
   STAFF_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
   /** …and this long after login whatever happens. */
   STAFF_SESSION_ABSOLUTE_HOURS: z.coerce.number().int().min(1).max(24 * 7).default(12),
-  /** Failed logins in a row before an account is locked, and for how long. */
+  /** Failed logins in a row from one address before the account is locked from that address, and for how long. */
   STAFF_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+  /** Failed logins in a row from all addresses together before the account is locked for everyone (guessing spread over many addresses). */
+  STAFF_ACCOUNT_MAX_FAILURES: z.coerce.number().int().min(1).max(10_000).default(50),
   STAFF_LOCKOUT_MINUTES: z.coerce.number().int().min(1).default(15),
-  /** Login attempts one client address (req.ip: mind `trust proxy` behind a proxy) may make per 15 minutes, whatever the account (kept in memory, hashed). */
+  /** Refused logins one client address (req.ip: mind `trust proxy` behind a proxy) may have per 15 minutes, whatever the account (kept in memory, hashed). */
   STAFF_LOGIN_ATTEMPTS_PER_CLIENT: z.coerce.number().int().min(1).default(20),
   /** log2 of scrypt's cost N (r=8, p=1). 17 is OWASP's recommendation; lower values only with NODE_ENV=test. */
   STAFF_SCRYPT_LOG2_COST: z.coerce.number().int().min(10).max(20).default(17),
@@ -99,6 +102,17 @@ const schema = z.object({
   METRICS_BEARER_TOKEN: z.string().min(32, 'at least 32 characters').optional(),
   /** Webhooks may be sent to this machine's loopback addresses (127.0.0.0/8, ::1): tests and development only, refused in production. */
   WEBHOOK_ALLOW_LOOPBACK: bool.default(false),
+
+  /**
+   * The audit log's anchor outside the database: every entry carries an HMAC of its hash under this key, so
+   * someone who can write the database cannot rewrite history and recompute the hashes. A secret of at least
+   * 32 characters, or a file holding it (a mounted secret). Required in production.
+   */
+  AUDIT_HMAC_KEY: z.string().min(32, 'at least 32 characters').optional(),
+  AUDIT_HMAC_KEY_FILE: z.string().min(1).optional(),
+  /** The key TOTP secrets are encrypted with (AES-256-GCM): 32 bytes as 64 hex digits, or a file holding them. Required in production. */
+  TOTP_ENCRYPTION_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, '64 hexadecimal digits (32 bytes)').optional(),
+  TOTP_ENCRYPTION_KEY_FILE: z.string().min(1).optional(),
 }).superRefine((env, ctx) => {
   if (env.STAFF_SCRYPT_LOG2_COST < 17 && env.NODE_ENV !== 'test') {
     ctx.addIssue({ code: 'custom', path: ['STAFF_SCRYPT_LOG2_COST'], message: 'below 17 is allowed only with NODE_ENV=test' });
@@ -148,6 +162,7 @@ export interface Config {
     sessionIdleSeconds: number;
     sessionAbsoluteSeconds: number;
     loginMaxFailures: number;
+    accountMaxFailures: number;
     lockoutSeconds: number;
     loginAttemptsPerClient: number;
     scryptLog2Cost: number;
@@ -159,6 +174,13 @@ export interface Config {
   metrics: { bearerToken: string | undefined };
   /** Where webhooks may be sent (shared/distribution/webhook-address.ts): https only in production; loopback only when allowed. */
   webhooks: { requireHttps: boolean; allowLoopback: boolean };
+  /** Keys kept outside the database (never written to it): the audit log's HMAC key and the TOTP secrets' key. */
+  keys: DataKeys;
+}
+
+export interface DataKeys {
+  audit: Buffer | null;
+  totp: Buffer | null;
 }
 
 /** How long raw originals are kept after the moderation decision (shared/submissions/retention.ts). */
@@ -178,8 +200,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  const keys = readKeys(e);
   if (e.NODE_ENV === 'production') {
     const unsafe = unsafeForProduction(env, e);
+    if (!keys.audit) unsafe.push('AUDIT_HMAC_KEY (or AUDIT_HMAC_KEY_FILE): not set; the audit log needs its key outside the database');
+    if (!keys.totp) unsafe.push('TOTP_ENCRYPTION_KEY (or TOTP_ENCRYPTION_KEY_FILE): not set; second-factor secrets must not be stored in the clear');
     if (unsafe.length > 0) {
       throw new ConfigError(`Refusing to run in production with local defaults:\n${unsafe.map((line) => `  ${line}`).join('\n')}`);
     }
@@ -227,6 +252,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       sessionIdleSeconds: e.STAFF_SESSION_IDLE_MINUTES * 60,
       sessionAbsoluteSeconds: e.STAFF_SESSION_ABSOLUTE_HOURS * 3600,
       loginMaxFailures: e.STAFF_LOGIN_MAX_FAILURES,
+      accountMaxFailures: e.STAFF_ACCOUNT_MAX_FAILURES,
       lockoutSeconds: e.STAFF_LOCKOUT_MINUTES * 60,
       loginAttemptsPerClient: e.STAFF_LOGIN_ATTEMPTS_PER_CLIENT,
       scryptLog2Cost: e.STAFF_SCRYPT_LOG2_COST,
@@ -236,7 +262,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     review: { claimSeconds: e.REVIEW_CLAIM_MINUTES * 60 },
     metrics: { bearerToken: e.METRICS_BEARER_TOKEN },
     webhooks: { requireHttps: e.NODE_ENV === 'production', allowLoopback: e.WEBHOOK_ALLOW_LOOPBACK },
+    keys,
   });
+}
+
+/** A key given directly or in a file (trailing whitespace of the file ignored); both at once is a mistake. */
+function keyFrom(name: string, value: string | undefined, file: string | undefined): string | null {
+  if (value && file) throw new ConfigError(`Invalid configuration:\n  ${name}: set either ${name} or ${name}_FILE, not both`);
+  if (!file) return value ?? null;
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration:\n  ${name}_FILE: cannot read ${file}: ${(error as Error).message}`);
+  }
+}
+
+function readKeys(e: Env): DataKeys {
+  const audit = keyFrom('AUDIT_HMAC_KEY', e.AUDIT_HMAC_KEY, e.AUDIT_HMAC_KEY_FILE);
+  if (audit !== null && audit.length < 32) throw new ConfigError('Invalid configuration:\n  AUDIT_HMAC_KEY_FILE: the key must have at least 32 characters');
+  const totp = keyFrom('TOTP_ENCRYPTION_KEY', e.TOTP_ENCRYPTION_KEY, e.TOTP_ENCRYPTION_KEY_FILE);
+  if (totp !== null && !/^[0-9a-fA-F]{64}$/.test(totp)) throw new ConfigError('Invalid configuration:\n  TOTP_ENCRYPTION_KEY_FILE: the key must be 64 hexadecimal digits (32 bytes)');
+  return { audit: audit === null ? null : Buffer.from(audit, 'utf8'), totp: totp === null ? null : Buffer.from(totp, 'hex') };
 }
 
 /** Plain http is allowed for cookies only on this machine: a loopback PUBLIC_URL, or none outside production. */
@@ -262,7 +308,8 @@ function unsafeForProduction(env: NodeJS.ProcessEnv, e: Env): string[] {
 
 function deepFreeze<T extends object>(value: T): Readonly<T> {
   for (const child of Object.values(value)) {
-    if (child && typeof child === 'object') deepFreeze(child as object);
+    // A key's bytes cannot be frozen (a typed array with elements): the object holding it is.
+    if (child && typeof child === 'object' && !Buffer.isBuffer(child)) deepFreeze(child as object);
   }
   return Object.freeze(value);
 }

@@ -23,7 +23,7 @@ export interface StaffSession {
   stage: SessionStage;
   /** Synchronizer token: every state-changing request must carry it. */
   csrfToken: string;
-  /** While enrolling: the secret shown, kept until a code from it is typed back. */
+  /** Unused since the key being set up is the account's (staff.service.ts, pendingTotpSecret); always null. */
   pendingTotpSecret: string | null;
   createdAt: number;
   lastSeenAt: number;

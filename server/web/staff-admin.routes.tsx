@@ -5,7 +5,7 @@ import type { ServerDeps } from '../deps';
 import { publicOrigin } from '../public-origin';
 import { listAudit, verifyAudit } from '../services/audit.service';
 import type { SessionStore } from '../services/session.service';
-import { changeRole, createInvite, listStaff, setDisabled } from '../services/staff.service';
+import { changeRole, createInvite, listStaff, setDisabled, unlockAccount } from '../services/staff.service';
 import { AuditPage, InviteCreatedPage, StaffListPage } from './pages/admin.pages';
 import { errorMessage, HomePage } from './pages/home.pages';
 import { renderPage } from './render';
@@ -45,7 +45,7 @@ export function staffAdminRoutes(router: Router, deps: ServerDeps, sessions: Ses
 
   staffRoute(router, 'get', '/staff/admin/staff', admin, async (req, res) => {
     const ctx = staffContext(res);
-    const notice = req.query.done === 'role' ? ctx.t('staff.roleChanged') : req.query.done === 'access' ? ctx.t('staff.accessChanged') : null;
+    const notice = req.query.done === 'role' ? ctx.t('staff.roleChanged') : req.query.done === 'access' ? ctx.t('staff.accessChanged') : req.query.done === 'unlocked' ? ctx.t('staff.unlocked') : null;
     renderPage(res, <StaffListPage ctx={ctx} users={await listStaff(deps.db)} selfId={staffSession(res).data.userId} notice={notice} />);
   });
 
@@ -83,6 +83,15 @@ export function staffAdminRoutes(router: Router, deps: ServerDeps, sessions: Ses
     await setDisabled(deps.db, { id: me.userId, email: me.email }, id, body.disabled === 'true', deps.now());
     await sessions.destroyAllOf(id);
     res.redirect(303, '/staff/admin/staff?done=access');
+  });
+
+  // After wrong passwords or codes: every lock on the account ends, from every address (audited).
+  staffRoute(router, 'post', '/staff/admin/staff/:id/unlock', admin, async (req, res) => {
+    parseBody(z.object({ _csrf: z.string().optional() }).strict(), req.body);
+    const id = parseBody(objectId, req.params.id);
+    const me = staffSession(res).data;
+    await unlockAccount(deps.db, { id: me.userId, email: me.email }, { id }, deps.now());
+    res.redirect(303, '/staff/admin/staff?done=unlocked');
   });
 
   // Operations: the job queue's dashboard (read-only bull-board, built in shared/queue/queue.ts) and the

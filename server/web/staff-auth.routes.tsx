@@ -5,12 +5,12 @@ import type { StaffUser } from '../../shared/models/staff-user.model';
 import type { ServerDeps } from '../deps';
 import { appendAudit } from '../services/audit.service';
 import type { SessionStage, SessionStore } from '../services/session.service';
-import { acceptInvite, checkPassword, checkSecondFactor, enrolTotp, findInvite, needsTotp } from '../services/staff.service';
-import { generateTotpSecret, otpauthUri } from '../services/totp.service';
+import { acceptInvite, checkPassword, checkSecondFactor, currentPendingTotpSecret, enrolTotp, findInvite, needsTotp, pendingTotpSecret } from '../services/staff.service';
+import { otpauthUri } from '../services/totp.service';
 import { AcceptInvitePage, CodePage, EnrolPage, LoginPage } from './pages/auth.pages';
 import { errorMessage } from './pages/home.pages';
 import { renderPage } from './render';
-import { clearSessionCookie, createClientLimiter, parseBody, setSessionCookie, staffContext, staffRoute, staffSession } from './staff-route';
+import { clearSessionCookie, createLoginLimiter, parseBody, setSessionCookie, staffContext, staffRoute, staffSession } from './staff-route';
 import { totpQrSvg } from './qr';
 
 /** How long a refused login takes at least (scrypt alone takes about half of it at the production cost). */
@@ -27,7 +27,14 @@ const FORM_ERRORS = new Set(['login_failed', 'code_wrong', 'password_too_short',
 /** Login (password, then the second factor or its set-up), log out, and accepting an invitation. */
 export function staffAuthRoutes(router: Router, deps: ServerDeps, sessions: SessionStore): void {
   const config = deps.config.staff;
-  const limiter = createClientLimiter(config.loginAttemptsPerClient);
+  const limiter = createLoginLimiter({ perAddress: config.loginAttemptsPerClient, maxFailures: config.loginMaxFailures, lockoutMs: config.lockoutSeconds * 1000 });
+
+  /** A refused login counts once for its address; past the limit, 429 says when to come back. */
+  function countRefusal(error: unknown, res: Response, addressKey: string): void {
+    if (!isAppError(error)) return;
+    if (error.code === 'login_failed' || error.code === 'code_wrong') limiter.refused(addressKey, deps.now());
+    if (error.code === 'too_many_attempts') res.set('Retry-After', String(error.details?.retryAfterSeconds ?? 900));
+  }
 
   function stageFor(user: StaffUser): SessionStage {
     if (user.totp.secret) return 'password';
@@ -69,11 +76,13 @@ export function staffAuthRoutes(router: Router, deps: ServerDeps, sessions: Sess
   staffRoute(router, 'post', '/staff/login', { public: true }, async (req, res) => {
     const body = parseBody(loginBody, req.body);
     const started = Date.now();
+    const addressKey = limiter.addressKey(req.ip);
     try {
-      limiter.hit(req.ip, deps.now());
-      const user = await checkPassword(deps.db, config, body.email, body.password, deps.now());
+      limiter.check(addressKey, deps.now());
+      const user = await checkPassword(deps.db, config, body.email, body.password, deps.now(), limiter.guard(addressKey));
       await startSession(req, res, user);
     } catch (error) {
+      countRefusal(error, res, addressKey);
       // Every refused password takes as long: a failure on an existing account (counted, audited) must not
       // answer later than one for an unknown address, or the time would tell which addresses have accounts.
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + FAILED_LOGIN_FLOOR_MS - Date.now())));
@@ -89,10 +98,12 @@ export function staffAuthRoutes(router: Router, deps: ServerDeps, sessions: Sess
   staffRoute(router, 'post', '/staff/login/code', { stage: 'password' }, async (req, res) => {
     const body = parseBody(codeBody, req.body);
     const session = staffSession(res);
+    const addressKey = limiter.addressKey(req.ip);
     try {
-      limiter.hit(req.ip, deps.now());
-      await checkSecondFactor(deps.db, config, session.data.userId, body.code, deps.now());
+      limiter.check(addressKey, deps.now());
+      await checkSecondFactor(deps.db, config, session.data.userId, body.code, deps.now(), limiter.guard(addressKey));
     } catch (error) {
+      countRefusal(error, res, addressKey);
       if (isAppError(error) && error.code === 'login_failed') {
         // Locked meanwhile: this half-session is over.
         await sessions.destroy(session.id);
@@ -107,11 +118,8 @@ export function staffAuthRoutes(router: Router, deps: ServerDeps, sessions: Sess
   staffRoute(router, 'get', '/staff/totp/enrol', { stage: 'enrol' }, async (_req, res) => {
     const ctx = staffContext(res);
     const session = staffSession(res);
-    let secret = session.data.pendingTotpSecret;
-    if (!secret) {
-      secret = generateTotpSecret();
-      await sessions.update(session.id, { ...session.data, pendingTotpSecret: secret });
-    }
+    // The account's pending key, not the session's: a new login, another tab or device shows the same one.
+    const secret = await pendingTotpSecret(deps.db, session.data.userId, deps.now());
     const uri = otpauthUri(secret, session.data.email, 'Solidarity Clips');
     renderPage(res, <EnrolPage ctx={ctx} secret={secret} uri={uri} qrSvg={totpQrSvg(uri)} />);
   });
@@ -120,7 +128,7 @@ export function staffAuthRoutes(router: Router, deps: ServerDeps, sessions: Sess
     const body = parseBody(codeBody, req.body);
     const ctx = staffContext(res);
     const session = staffSession(res);
-    const secret = session.data.pendingTotpSecret;
+    const secret = await currentPendingTotpSecret(deps.db, session.data.userId, deps.now());
     if (!secret) return res.redirect(303, '/staff/totp/enrol');
     try {
       await enrolTotp(deps.db, session.data.userId, secret, body.code, deps.now());

@@ -195,15 +195,31 @@ export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
     await streamStoredObject(req, res, deps.storage, stored, notFound);
   });
 
-  staffRoute(router, 'get', '/staff/review/:id/original', reviewers, async (req, res) => {
+  // A POST with the session's CSRF token (staffRoute checks it), so a page elsewhere cannot make a moderator's
+  // browser fetch an original. Audited once the file was sent whole: a failed or cut-off download is not one.
+  staffRoute(router, 'post', '/staff/review/:id/original', reviewers, async (req, res) => {
+    parseBody(z.object(csrf).strict(), req.body);
     const id = parseBody(idParam, req.params.id);
     const me = moderatorOf(res);
     const { submission } = await openReview(reviewDeps, me, id);
-    await appendAudit(deps.db, { actor: { id: me.id, email: me.email }, action: 'original_downloaded', target: { kind: 'submission', id }, details: { bytes: submission.original.bytes } }, deps.now());
-    const read = await deps.storage.read(submission.original.key);
+    if (submission.originalDeletedAt || submission.status === 'withdrawn') throw originalGone();
+    const read = await deps.storage.read(submission.original.key).catch((error: unknown) => {
+      const name = (error as { name?: string }).name;
+      if (name === 'NoSuchKey' || name === 'NotFound') throw originalGone();
+      throw error;
+    });
     // A name the code chose: the contributor's file name is never stored.
     res.set({ 'Content-Type': 'application/octet-stream', 'Content-Disposition': `attachment; filename="clip-${id}"`, 'X-Content-Type-Options': 'nosniff' });
     if (read.contentLength !== undefined) res.set('Content-Length', String(read.contentLength));
-    await pipeline(read.body, res);
+    try {
+      await pipeline(read.body, res);
+    } catch (error) {
+      // The moderator's browser went away, or the storage broke off: they do not have the file.
+      deps.logger.info({ err: error, submissionId: id }, 'download of an original not completed: not audited');
+      return;
+    }
+    await appendAudit(deps.db, { actor: { id: me.id, email: me.email }, action: 'original_downloaded', target: { kind: 'submission', id }, details: { bytes: submission.original.bytes } }, deps.now());
   });
 }
+
+const originalGone = () => new AppError('original_deleted', 410, 'The original of this clip has been deleted: there is nothing to download.');

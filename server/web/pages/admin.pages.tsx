@@ -61,12 +61,21 @@ export function StaffListPage(props: { ctx: StaffContext; users: StaffUser[]; se
                 <td data-label={t('staff.secondFactor')}>{user.totp?.lastStep ? t('staff.secondFactorOn') : t('staff.secondFactorOff')}</td>
                 <td data-label={t('staff.access')}>
                   {user.disabled ? t('staff.disabled') : t('staff.active')}
+                  {user.lockedUntil && user.lockedUntil.getTime() > Date.now() && <> · {t('staff.lockedUntil', { until: formatDateTime(ctx.lang, user.lockedUntil) })}</>}
                   {!self && (
                     <form method="post" action={`/staff/admin/staff/${id}/access`} class="inline-form">
                       <Csrf ctx={ctx} />
                       <input type="hidden" name="disabled" value={user.disabled ? 'false' : 'true'} />
                       <button type="submit" class="secondary">
                         {user.disabled ? t('staff.enable') : t('staff.disable')}
+                      </button>
+                    </form>
+                  )}
+                  {!self && (
+                    <form method="post" action={`/staff/admin/staff/${id}/unlock`} class="inline-form">
+                      <Csrf ctx={ctx} />
+                      <button type="submit" class="secondary" title={t('staff.unlockHelp')}>
+                        {t('staff.unlock')}
                       </button>
                     </form>
                   )}
@@ -127,7 +136,9 @@ export function AuditPage(props: { ctx: StaffContext; entries: AuditEntry[]; tot
   return (
     <Layout ctx={ctx} title={t('audit.title')}>
       {props.verdict.ok ? (
-        <p class="notice">{t('audit.intact', { count: props.verdict.entries })}</p>
+        <p class="notice">
+          {t('audit.intact', { count: props.verdict.entries })} {t(props.verdict.anchored ? 'audit.anchored' : 'audit.unanchored')}
+        </p>
       ) : (
         <p class="error" role="alert">
           {t('audit.broken', { seq: String(props.verdict.badSeq), problem: props.verdict.problem })}

@@ -75,9 +75,11 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
   const contributorLanguage = submission.language;
   const orientation = video ? (video.displayHeight > video.displayWidth ? 'portrait' : video.displayHeight < video.displayWidth ? 'landscape' : 'square') : null;
   const voted = entry?.approvals.some((v) => v.by === me) ?? false;
+  // A withdrawn or rejected clip's organisation, title, message and contact are cleared with its media.
+  const cleared = submission.personalDataClearedAt ? t('review.personalDataCleared', { date: formatDateTime(ctx.lang, submission.personalDataClearedAt) }) : null;
 
   return (
-    <Layout ctx={ctx} title={t('review.title', { title: submission.title })} wide>
+    <Layout ctx={ctx} title={t('review.title', { title: submission.personalDataClearedAt ? id : submission.title })} wide>
       <p>
         <a href="/staff/queue">{t('review.back')}</a> · <a href={`/staff/queue/next?skip=${id}`} data-key="n">{t('review.next')}</a>
       </p>
@@ -137,10 +139,19 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
             <dt>{t('review.orientation')}</dt>
             <dd>{orientation ? t(`review.orientation.${orientation}`) : t('review.none')}</dd>
           </dl>
-          {!submission.originalDeletedAt && (
-            <p>
-              <a href={`/staff/review/${id}/original`}>{t('review.downloadOriginal')}</a>
-            </p>
+          {submission.originalDeletedAt ? (
+            <p data-testid="original-deleted">{t('review.originalDeleted', { at: formatDateTime(ctx.lang, submission.originalDeletedAt) })}</p>
+          ) : submission.status === 'withdrawn' ? (
+            <p data-testid="original-deleted">{t('review.originalGoing')}</p>
+          ) : null}
+          {/* Nothing to download once the original went (retention), or is going (a withdrawal deletes it at once). */}
+          {!submission.originalDeletedAt && submission.status !== 'withdrawn' && (
+            <form method="post" action={`/staff/review/${id}/original`} class="original">
+              <Csrf ctx={ctx} />
+              <button type="submit" class="secondary">
+                {t('review.downloadOriginal')}
+              </button>
+            </form>
           )}
         </section>
 
@@ -152,21 +163,21 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
             <dt>{t('review.campaign')}</dt>
             <dd dir="auto">{campaign.name}</dd>
             <dt>{t('review.organisation')}</dt>
-            <dd dir="auto">{submission.organisation}</dd>
+            <dd dir="auto">{cleared ?? submission.organisation}</dd>
             <dt>{t('review.country')}</dt>
             <dd>{submission.country}</dd>
             <dt>{t('review.language')}</dt>
             <dd>{submission.language}</dd>
             <dt>{t('review.titleField')}</dt>
-            <dd lang={submission.language} dir="auto">
-              {submission.title}
+            <dd lang={cleared ? undefined : submission.language} dir="auto">
+              {cleared ?? submission.title}
             </dd>
             <dt>{t('review.message')}</dt>
-            <dd lang={submission.language} class="message" dir="auto">
-              {submission.message || t('review.none')}
+            <dd lang={cleared ? undefined : submission.language} class="message" dir="auto">
+              {cleared ?? (submission.message || t('review.none'))}
             </dd>
             <dt>{t('review.contact')}</dt>
-            <dd>{submission.contactEmail ?? t('review.none')}</dd>
+            <dd>{cleared ?? submission.contactEmail ?? t('review.none')}</dd>
             <dt>{t('review.receivedAt')}</dt>
             <dd>{formatDateTime(ctx.lang, submission.createdAt)}</dd>
           </dl>

@@ -33,8 +33,8 @@ export const statusScript = String.raw`
     // What the state means, in the page's language (the API's own description is English).
     description.textContent = say('status.about.' + status.status);
     description.hidden = !M['status.about.' + status.status];
-    clipTitle.textContent = say('status.clipTitle', { title: status.title });
-    clipTitle.hidden = false;
+    clipTitle.textContent = status.title ? say('status.clipTitle', { title: status.title }) : '';
+    clipTitle.hidden = !status.title;
     var at = ORDER.indexOf(status.status);
     steps.hidden = at < 0;
     steps.querySelectorAll('li').forEach(function (li) {
