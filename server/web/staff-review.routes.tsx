@@ -15,7 +15,7 @@ import { QueuePage, WAIT_CHOICES } from './pages/queue.pages';
 import { ReviewPage } from './pages/review.pages';
 import { renderPage } from './render';
 import { streamStoredObject } from './stream-object';
-import { parseBody, staffContext, staffRoute, staffSession } from './staff-route';
+import { parseBody, parseParams, staffContext, staffRoute, staffSession } from './staff-route';
 
 const PAGE_SIZE = 25;
 const reviewers = { roles: ['admin', 'moderator'] } as const;
@@ -142,7 +142,7 @@ export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
   });
 
   staffRoute(router, 'get', '/staff/review/:id', reviewers, async (req, res) => {
-    const id = parseBody(idParam, req.params.id);
+    const id = parseParams(idParam, req.params.id);
     const { captions, withdrawn } = parseQuery(reviewQuery, req.query);
     const me = moderatorOf(res);
     const view = await openReview(reviewDeps, me, id);
@@ -153,14 +153,14 @@ export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
 
   staffRoute(router, 'post', '/staff/review/:id/claim', reviewers, async (req, res) => {
     parseBody(z.object(csrf).strict(), req.body);
-    const id = parseBody(idParam, req.params.id);
+    const id = parseParams(idParam, req.params.id);
     await claimClip(reviewDeps, moderatorOf(res), id);
     res.redirect(303, `/staff/review/${id}`);
   });
 
   staffRoute(router, 'post', '/staff/review/:id/approve', reviewers, async (req, res) => {
     const body = parseBody(approveBody, req.body);
-    const id = parseBody(idParam, req.params.id);
+    const id = parseParams(idParam, req.params.id);
     const checklist = Object.fromEntries(CHECKLIST.map((item) => [item, (body as Record<string, string | undefined>)[item]])) as Checklist;
     const outcome = await approveClip(reviewDeps, moderatorOf(res), id, checklist);
     res.redirect(303, `/staff/queue/next?skip=${id}&done=${outcome.kind === 'approved' ? 'approved' : 'vote'}`);
@@ -168,7 +168,7 @@ export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
 
   staffRoute(router, 'post', '/staff/review/:id/reject', reviewers, async (req, res) => {
     const body = parseBody(rejectBody, req.body);
-    const id = parseBody(idParam, req.params.id);
+    const id = parseParams(idParam, req.params.id);
     await rejectClip(reviewDeps, moderatorOf(res), id, body);
     res.redirect(303, `/staff/queue/next?skip=${id}&done=rejected`);
   });
@@ -176,7 +176,7 @@ export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
   // A released (or any) clip taken down by a moderator: the same withdrawal as the contributor's, audited as theirs.
   staffRoute(router, 'post', '/staff/review/:id/withdraw', reviewers, async (req, res) => {
     const body = parseBody(withdrawBody, req.body);
-    const id = parseBody(idParam, req.params.id);
+    const id = parseParams(idParam, req.params.id);
     await withdrawClip({ ...reviewDeps, queue: deps.queue, logger: deps.logger }, moderatorOf(res), id, { confirm: body.confirm === 'yes', reason: body.reason });
     res.redirect(303, `/staff/review/${id}?withdrawn=1`);
   });
@@ -184,7 +184,7 @@ export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
   // Media is streamed through the server (range requests for seeking), never linked from S3: the pages'
   // CSP (`default-src 'self'`) allows this origin only, and nothing reaches a browser without a session.
   staffRoute(router, 'get', '/staff/review/:id/media/:output', reviewers, async (req, res) => {
-    const id = parseBody(idParam, req.params.id);
+    const id = parseParams(idParam, req.params.id);
     const output = outputParam.safeParse(req.params.output);
     const { submission } = await openReview(reviewDeps, moderatorOf(res), id);
     const stored = output.success ? (submission.outputs as Record<string, { key: string; contentType: string } | undefined>)[output.data] : undefined;
@@ -193,7 +193,7 @@ export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
   });
 
   staffRoute(router, 'get', '/staff/review/:id/original', reviewers, async (req, res) => {
-    const id = parseBody(idParam, req.params.id);
+    const id = parseParams(idParam, req.params.id);
     const me = moderatorOf(res);
     const { submission } = await openReview(reviewDeps, me, id);
     await appendAudit(deps.db, { actor: { id: me.id, email: me.email }, action: 'original_downloaded', target: { kind: 'submission', id }, details: { bytes: submission.original.bytes } }, deps.now());

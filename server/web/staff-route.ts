@@ -129,6 +129,16 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infe
   return parsed.data;
 }
 
+/**
+ * A part of the address (an id, a slug): one that does not fit cannot lead anywhere, so it is a 404 saying
+ * the address is cut short or mistyped, not a form "not understood".
+ */
+export function parseParams<T extends z.ZodType>(schema: T, params: unknown): z.infer<T> {
+  const parsed = schema.safeParse(params ?? {});
+  if (!parsed.success) throw new AppError('invalid_address', 404, 'This address is cut short or mistyped: there is nothing at it.');
+  return parsed.data;
+}
+
 export function readCookies(req: Request): Record<string, string> {
   const out: Record<string, string> = {};
   for (const part of (req.get('cookie') ?? '').split(';')) {

@@ -393,6 +393,7 @@ export const en = {
   'error.back': 'Back to the start page',
   'error.generic': 'Something went wrong on our side. Please try again later.',
   'error.not_found': 'There is nothing at this address.',
+  'error.invalid_address': 'This address is cut short or mistyped: there is nothing at it. Open the link again, or find the clip from the start page.',
   'error.not_logged_in': 'Please log in first.',
   'error.forbidden': 'Your role does not allow this.',
   'error.csrf_invalid': 'This form was too old or did not come from this site. Go back, reload the page and try again.',

@@ -2,7 +2,7 @@ import type { CaptionVersion } from '../../../shared/captions/caption-versions';
 import type { AuditEntry } from '../../../shared/models/audit-entry.model';
 import type { ReviewView } from '../../services/review.service';
 import { CHECKLIST } from '../../services/review.service';
-import { formatDateTime } from '../messages/messages';
+import { formatDateTime, formatFileSize } from '../messages/messages';
 import type { StaffContext } from '../staff-route';
 import { Csrf, Layout } from './layout';
 
@@ -43,9 +43,6 @@ function WithdrawSection(props: { ctx: StaffContext; id: string; status: string;
   );
 }
 
-function megabytes(bytes: number): string {
-  return `${(bytes / 1_000_000).toFixed(1)} MB`;
-}
 
 export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: string; audit: AuditEntry[]; captions: string | null; captionVersions?: Array<Omit<CaptionVersion, 'cues'>>; withdrawn?: boolean; claimMinutes: number; declinedDays: number }) {
   const { ctx, view, me } = props;
@@ -129,7 +126,7 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
             <dt>{t('review.duration')}</dt>
             <dd>{media?.durationSeconds != null ? t('duration.seconds', { seconds: Math.round(media.durationSeconds * 10) / 10 }) : t('review.none')}</dd>
             <dt>{t('review.originalSize')}</dt>
-            <dd>{megabytes(submission.original.bytes)}</dd>
+            <dd>{formatFileSize(ctx.lang, submission.original.bytes)}</dd>
             <dt>{t('review.resolution')}</dt>
             <dd>{video ? `${video.displayWidth} × ${video.displayHeight}` : t('review.none')}</dd>
             <dt>{t('review.orientation')}</dt>
