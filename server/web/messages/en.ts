@@ -214,6 +214,11 @@ export const en = {
   'review.history': 'History of this clip',
   'review.historyEmpty': 'No staff action yet.',
   'review.next': 'Next clip',
+  'review.nextFiltered': 'Next clip (within the queue’s filter)',
+  'review.decided.approved': 'Done: you approved {clip}. Its release is being prepared.',
+  'review.decided.vote': 'Done: your approval of {clip} is recorded. It is sensitive: a second moderator must approve it too.',
+  'review.decided.rejected': 'Done: you rejected {clip}. The contributor will read the reason.',
+  'review.decided.previous': 'the previous clip',
   'review.shortcuts': 'Keys: w watch, c claim, a approve, r reject, n next clip.',
 
   'captions.title': 'Captions: {title}',

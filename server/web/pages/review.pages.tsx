@@ -44,7 +44,32 @@ function WithdrawSection(props: { ctx: StaffContext; id: string; status: string;
 }
 
 
-export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: string; audit: AuditEntry[]; captions: string | null; captionVersions?: Array<Omit<CaptionVersion, 'cues'>>; withdrawn?: boolean; claimMinutes: number; declinedDays: number }) {
+/** What was just decided, and on which clip (a link to it: the title isolated, it is the contributor's text). */
+export interface Decision {
+  done: 'approved' | 'vote' | 'rejected';
+  id: string;
+  title: string | null;
+}
+
+function DecisionNotice(props: { ctx: StaffContext; decision: Decision }) {
+  const { t } = props.ctx;
+  const { decision } = props;
+  const [before = '', after = ''] = t(`review.decided.${decision.done}`).split('{clip}');
+  return (
+    <p class="notice" role="status" data-testid="decided">
+      {before}
+      <a href={`/staff/review/${decision.id}`}>{decision.title === null ? t('review.decided.previous') : <bdi>{decision.title}</bdi>}</a>
+      {after}
+    </p>
+  );
+}
+
+const withSearch = (path: string, ...parts: string[]) => {
+  const search = parts.filter(Boolean).join('&');
+  return search ? `${path}?${search}` : path;
+};
+
+export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: string; audit: AuditEntry[]; captions: string | null; captionVersions?: Array<Omit<CaptionVersion, 'cues'>>; withdrawn?: boolean; claimMinutes: number; declinedDays: number; filter?: string; decision?: Decision | null }) {
   const { ctx, view, me } = props;
   const { t } = ctx;
   const { submission, campaign, entry, claim } = view;
@@ -70,11 +95,17 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
   const contributorLanguage = submission.language;
   const orientation = video ? (video.displayHeight > video.displayWidth ? 'portrait' : video.displayHeight < video.displayWidth ? 'landscape' : 'square') : null;
   const voted = entry?.approvals.some((v) => v.by === me) ?? false;
+  // The queue's filter, carried by every link and form that leads to the next clip.
+  const filter = props.filter ?? '';
 
   return (
     <Layout ctx={ctx} title={t('review.title', { title: submission.title })} wide>
+      {props.decision && <DecisionNotice ctx={ctx} decision={props.decision} />}
       <p>
-        <a href="/staff/queue">{t('review.back')}</a> · <a href={`/staff/queue/next?skip=${id}`} data-key="n">{t('review.next')}</a>
+        <a href={withSearch('/staff/queue', filter)}>{t('review.back')}</a> ·{' '}
+        <a href={withSearch('/staff/queue/next', `skip=${id}`, filter)} data-key="n">
+          {filter ? t('review.nextFiltered') : t('review.next')}
+        </a>
       </p>
       <div class="review">
         <section class="player" aria-label={t('review.preview')}>
@@ -186,7 +217,7 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
             {t('review.claimedByOther', { email: claim.email, until: formatDateTime(ctx.lang, claim.expiresAt) })}
           </p>
         ) : !mine ? (
-          <form method="post" action={`/staff/review/${id}/claim`}>
+          <form method="post" action={withSearch(`/staff/review/${id}/claim`, filter)}>
             <Csrf ctx={ctx} />
             <p class="help">{t('review.claimHelp', { minutes: props.claimMinutes })}</p>
             <button type="submit" data-key="c">
@@ -199,7 +230,7 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
             {entry.sensitive && <p class="error">{t('review.sensitive')}</p>}
             {entry.approvals.length > 0 && <p>{t('review.votes', { emails: entry.approvals.map((v) => v.email).join(', ') })}</p>}
             {!voted && (
-              <form method="post" action={`/staff/review/${id}/approve`} class="checklist">
+              <form method="post" action={withSearch(`/staff/review/${id}/approve`, filter)} class="checklist">
                 <Csrf ctx={ctx} />
                 <fieldset>
                   <legend>{t('review.checklist')}</legend>
@@ -221,7 +252,7 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
                 </button>
               </form>
             )}
-            <form method="post" action={`/staff/review/${id}/reject`} class="reject">
+            <form method="post" action={withSearch(`/staff/review/${id}/reject`, filter)} class="reject">
               <Csrf ctx={ctx} />
               <fieldset>
                 <legend>{t('review.reject')}</legend>
