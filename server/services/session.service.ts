@@ -25,6 +25,8 @@ export interface StaffSession {
   csrfToken: string;
   /** While enrolling: the secret shown, kept until a code from it is typed back. */
   pendingTotpSecret: string | null;
+  /** During login: the staff page to go back to once logged in (checked by safeNext when it was set). */
+  returnTo?: string | null;
   createdAt: number;
   lastSeenAt: number;
   absoluteExpiresAt: number;

@@ -1,5 +1,5 @@
 import { pipeline } from 'node:stream/promises';
-import type { Response, Router } from 'express';
+import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import { AppError } from '../../shared/errors';
 import { CAPTION_LANGUAGE, listCaptionVersions } from '../../shared/captions/caption-versions';
@@ -29,14 +29,15 @@ const filterFields = {
   wait: z.enum(WAIT_CHOICES).optional().or(z.literal('')),
 };
 const DONE = ['approved', 'vote', 'rejected'] as const;
+const idParam = z.string().regex(/^[0-9a-f]{24}$/);
 const queueQuery = z
   .object({
     ...filterFields,
     after: z.string().max(80).optional(),
     done: z.enum(DONE).optional(),
+    decided: idParam.optional(),
   })
   .strict();
-const idParam = z.string().regex(/^[0-9a-f]{24}$/);
 const outputParam = z.enum(['preview', 'captionedPreview', 'poster', 'captionsVtt']);
 const csrf = { _csrf: z.string().optional() };
 const approveBody = z.object({ ...csrf, ...Object.fromEntries(CHECKLIST.map((item) => [item, z.enum(['clear', 'present']).optional()])) }).strict();
@@ -87,6 +88,9 @@ function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.infer<T> 
   return parsed.data;
 }
 
+/** After a lapsed session, a decision's form leads back (through the login) to its clip, within the same filter. */
+const backToClip = { returnTo: (req: Request) => withSearch(`/staff/review/${encodeURIComponent(String(req.params.id))}`, carriedFilter(req.query)) };
+
 function moderatorOf(res: Response): Moderator {
   const { userId, email, role, campaigns } = staffSession(res).data;
   return { id: userId, email, role, campaigns };
@@ -132,7 +136,7 @@ export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
       queueFacets(deps.db.reviewQueue, campaignIds),
     ]);
     const claims = await claimsFor(deps.db.connection, entries.map((e) => e._id.toHexString()), now);
-    const { after: _after, done, ...filters } = query;
+    const { after: _after, done, decided: _decided, ...filters } = query;
     const notice = done ? ctx.t(`queue.decided.${done}`) : null;
     renderPage(res, <QueuePage ctx={ctx} entries={entries} claims={claims} campaigns={campaigns} facets={facets} query={filters} next={next} paged={Boolean(after)} now={now} me={me.id} notice={notice} />);
   });
@@ -159,7 +163,7 @@ export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
       if (!page.next) break;
       after = decodeCursor(page.next);
     }
-    res.redirect(303, withSearch('/staff/queue', search, query.done ? `done=${query.done}` : ''));
+    res.redirect(303, withSearch('/staff/queue', search, decided));
   });
 
   staffRoute(router, 'post', '/staff/queue/bulk', reviewers, async (req, res) => {
@@ -200,7 +204,7 @@ export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
     const id = parseParams(idParam, req.params.id);
     await claimClip(reviewDeps, moderatorOf(res), id);
     res.redirect(303, withSearch(`/staff/review/${id}`, carriedFilter(req.query)));
-  });
+  }, backToClip);
 
   staffRoute(router, 'post', '/staff/review/:id/approve', reviewers, async (req, res) => {
     const body = parseBody(approveBody, req.body);
@@ -208,14 +212,14 @@ export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
     const checklist = Object.fromEntries(CHECKLIST.map((item) => [item, (body as Record<string, string | undefined>)[item]])) as Checklist;
     const outcome = await approveClip(reviewDeps, moderatorOf(res), id, checklist);
     res.redirect(303, withSearch('/staff/queue/next', `skip=${id}&done=${outcome.kind === 'approved' ? 'approved' : 'vote'}`, carriedFilter(req.query)));
-  });
+  }, backToClip);
 
   staffRoute(router, 'post', '/staff/review/:id/reject', reviewers, async (req, res) => {
     const body = parseBody(rejectBody, req.body);
     const id = parseParams(idParam, req.params.id);
     await rejectClip(reviewDeps, moderatorOf(res), id, body);
     res.redirect(303, withSearch('/staff/queue/next', `skip=${id}&done=rejected`, carriedFilter(req.query)));
-  });
+  }, backToClip);
 
   // A released (or any) clip taken down by a moderator: the same withdrawal as the contributor's, audited as theirs.
   staffRoute(router, 'post', '/staff/review/:id/withdraw', reviewers, async (req, res) => {
@@ -223,7 +227,7 @@ export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
     const id = parseParams(idParam, req.params.id);
     await withdrawClip({ ...reviewDeps, queue: deps.queue, logger: deps.logger }, moderatorOf(res), id, { confirm: body.confirm === 'yes', reason: body.reason });
     res.redirect(303, `/staff/review/${id}?withdrawn=1`);
-  });
+  }, backToClip);
 
   // Media is streamed through the server (range requests for seeking), never linked from S3: the pages'
   // CSP (`default-src 'self'`) allows this origin only, and nothing reaches a browser without a session.

@@ -106,7 +106,7 @@ describe('moderation in a real browser', () => {
     await ana.getByRole('button', { name: 'Approve' }).click();
     // A decision leads to the next clip waiting within the queue's filter: none left in Russian, so the
     // filtered queue, saying what was done.
-    await ana.waitForURL(`${app.baseUrl}/staff/queue?language=ru&done=approved`);
+    await ana.waitForURL(`${app.baseUrl}/staff/queue?language=ru&done=approved&decided=${ru.id}`);
     await ana.getByText('The clip was approved.').waitFor();
     expect((await load(ru.id)).status).toBe('approved');
     await ana.goto(`${app.baseUrl}/staff/queue`);

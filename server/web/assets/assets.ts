@@ -116,6 +116,52 @@ document.querySelectorAll('button[data-copy]').forEach(function (button) {
     }
   });
 })();
+// Review answers (the checklist, the rejection's reason and note) are kept for the tab in sessionStorage
+// as they are given, so a session that ends mid-review loses nothing: after the login leads back to the
+// clip, they are put back and the page says so. A decision that went through (?decided=<id>) forgets them.
+(function () {
+  var store;
+  try { store = window.sessionStorage; } catch (e) { return; }
+  if (!store) return;
+  var decided = new URLSearchParams(location.search).get('decided');
+  if (decided) store.removeItem('review-answers:' + decided);
+  var forms = document.querySelectorAll('form[data-keep]');
+  if (!forms.length) return;
+  var key = 'review-answers:' + forms[0].getAttribute('data-keep');
+  function fields() {
+    var all = [];
+    forms.forEach(function (form) { all = all.concat(Array.prototype.slice.call(form.querySelectorAll('input[type=radio], select, textarea'))); });
+    return all;
+  }
+  function save() {
+    var answers = {};
+    fields().forEach(function (field) {
+      if (field.type === 'radio') { if (field.checked) answers[field.name] = field.value; }
+      else answers[field.name] = field.value;
+    });
+    try { store.setItem(key, JSON.stringify(answers)); } catch (e) { /* full or refused: the form still works */ }
+  }
+  var saved = null;
+  try { saved = JSON.parse(store.getItem(key) || 'null'); } catch (e) { saved = null; }
+  if (saved && typeof saved === 'object') {
+    var restored = false;
+    fields().forEach(function (field) {
+      if (!Object.prototype.hasOwnProperty.call(saved, field.name) || typeof saved[field.name] !== 'string') return;
+      var value = saved[field.name];
+      if (field.type === 'radio') {
+        if (field.value === value && !field.checked) { field.checked = true; restored = true; }
+      } else if (field.value !== value && (field.tagName !== 'SELECT' || field.querySelector('option[value="' + CSS.escape(value) + '"]'))) {
+        field.value = value;
+        restored = true;
+      }
+    });
+    if (restored) document.querySelectorAll('[data-restored]').forEach(function (note) { note.hidden = false; });
+  }
+  forms.forEach(function (form) {
+    form.addEventListener('change', save);
+    form.addEventListener('input', save);
+  });
+})();
 // One-time code fields: spaces some apps show (123 456) are dropped as they are typed.
 document.querySelectorAll('input.code').forEach(function (input) {
   input.addEventListener('input', function () {

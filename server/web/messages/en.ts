@@ -20,6 +20,7 @@ export const en = {
   'login.submit': 'Log in',
   'login.loggedOut': 'You are logged out.',
   'login.expired': 'Your session has ended. Please log in again.',
+  'login.expiredBack': 'Your session has ended. Log in again and you will be taken back to the page you were on; what you had typed there is kept in this tab.',
 
   'code.title': 'Second step: your code',
   'code.help': 'Open your authenticator app and type the 6-digit code it shows for Solidarity Clips.',
@@ -219,6 +220,7 @@ export const en = {
   'review.decided.vote': 'Done: your approval of {clip} is recorded. It is sensitive: a second moderator must approve it too.',
   'review.decided.rejected': 'Done: you rejected {clip}. The contributor will read the reason.',
   'review.decided.previous': 'the previous clip',
+  'review.answersKept': 'Your earlier answers for this clip are back in the form (kept in this tab, also across a new login): check them before you send.',
   'review.shortcuts': 'Keys: w watch, c claim, a approve, r reject, n next clip.',
 
   'captions.title': 'Captions: {title}',

@@ -227,10 +227,13 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
         ) : (
           <>
             <p class="notice">{t('review.claimedByYou', { until: formatDateTime(ctx.lang, claim.expiresAt) })}</p>
+            <p class="notice" role="status" data-restored hidden>
+              {t('review.answersKept')}
+            </p>
             {entry.sensitive && <p class="error">{t('review.sensitive')}</p>}
             {entry.approvals.length > 0 && <p>{t('review.votes', { emails: entry.approvals.map((v) => v.email).join(', ') })}</p>}
             {!voted && (
-              <form method="post" action={withSearch(`/staff/review/${id}/approve`, filter)} class="checklist">
+              <form method="post" action={withSearch(`/staff/review/${id}/approve`, filter)} class="checklist" data-keep={id}>
                 <Csrf ctx={ctx} />
                 <fieldset>
                   <legend>{t('review.checklist')}</legend>
@@ -252,7 +255,7 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
                 </button>
               </form>
             )}
-            <form method="post" action={withSearch(`/staff/review/${id}/reject`, filter)} class="reject">
+            <form method="post" action={withSearch(`/staff/review/${id}/reject`, filter)} class="reject" data-keep={id}>
               <Csrf ctx={ctx} />
               <fieldset>
                 <legend>{t('review.reject')}</legend>
