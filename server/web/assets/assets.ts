@@ -10,6 +10,10 @@ const styles = `
 :root { --ink: #1b1b1f; --muted: #5a5a66; --line: #d6d6de; --bg: #fafafc; --accent: #b3001b; --ok: #1d6b36; --bad: #a11; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 16px/1.5 system-ui, sans-serif; color: var(--ink); background: var(--bg); }
+/* Contributors' and campaigns' text is hostile: one unbroken word must wrap, not widen the page (also inside tables and grids). */
+body { overflow-wrap: anywhere; }
+select, input, textarea, video, img, table { max-width: 100%; }
+pre { white-space: pre-wrap; }
 a { color: var(--accent); }
 .skip { position: absolute; left: -999px; } .skip:focus { left: 8px; top: 8px; background: #fff; padding: 4px 8px; }
 header.top { display: flex; flex-wrap: wrap; align-items: center; gap: 8px 16px; padding: 10px 16px; background: #fff; border-bottom: 1px solid var(--line); }
@@ -36,7 +40,8 @@ table { border-collapse: collapse; width: 100%; background: #fff; }
 th, td { text-align: left; padding: 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
 td.details { font-family: ui-monospace, monospace; font-size: 0.85rem; word-break: break-word; }
 .inline-form { display: flex; flex-wrap: wrap; gap: 6px; align-items: end; }
-.inline-form select, .inline-form input { width: auto; min-width: 8rem; }
+.inline-form select, .inline-form input { width: auto; min-width: 8rem; max-width: 100%; }
+.inline-form > * { min-width: 0; max-width: 100%; }
 .inline-form button { margin-top: 0; }
 input[type=datetime-local] { padding: 8px; font-size: 1rem; border: 1px solid var(--line); border-radius: 6px; }
 img.logo-preview { max-height: 96px; width: auto; height: auto; background: #fff; border: 1px solid var(--line); }
