@@ -25,6 +25,8 @@ export interface StaffSession {
   csrfToken: string;
   /** Unused since the key being set up is the account's (staff.service.ts, pendingTotpSecret); always null. */
   pendingTotpSecret: string | null;
+  /** During login: the staff page to go back to once logged in (checked by safeNext when it was set). */
+  returnTo?: string | null;
   createdAt: number;
   lastSeenAt: number;
   absoluteExpiresAt: number;

@@ -6,7 +6,7 @@ import { createFeedToken, createWebhook, disableWebhook, distributionOverview, r
 import { DistributionPage } from './pages/distribution.pages';
 import { errorMessage } from './pages/home.pages';
 import { renderPage } from './render';
-import { parseBody, staffContext, staffRoute, staffSession } from './staff-route';
+import { parseBody, parseParams, staffContext, staffRoute, staffSession } from './staff-route';
 
 const feedBody = z.object({ campaign: z.string().max(64), team: z.string().max(100), use: z.string().max(20), _csrf: z.string().optional() }).strict();
 const webhookBody = feedBody.extend({ url: z.string().max(2000) }).strict();
@@ -44,7 +44,7 @@ export function staffDistributionRoutes(router: Router, deps: ServerDeps): void 
   });
 
   staffRoute(router, 'post', '/staff/admin/feeds/:id/revoke', admin, async (req, res) => {
-    await revokeFeedToken(deps, parseBody(objectId, req.params.id), deps.now(), actorOf(res));
+    await revokeFeedToken(deps, parseParams(objectId, req.params.id), deps.now(), actorOf(res));
     res.redirect(303, '/staff/admin/distribution');
   });
 
@@ -59,7 +59,7 @@ export function staffDistributionRoutes(router: Router, deps: ServerDeps): void 
   });
 
   staffRoute(router, 'post', '/staff/admin/webhooks/:id/disable', admin, async (req, res) => {
-    await disableWebhook(deps, parseBody(objectId, req.params.id), deps.now(), actorOf(res));
+    await disableWebhook(deps, parseParams(objectId, req.params.id), deps.now(), actorOf(res));
     res.redirect(303, '/staff/admin/distribution');
   });
 }

@@ -9,7 +9,7 @@ import { changeRole, createInvite, listStaff, setDisabled, unlockAccount } from 
 import { AuditPage, InviteCreatedPage, StaffListPage } from './pages/admin.pages';
 import { errorMessage, HomePage } from './pages/home.pages';
 import { renderPage } from './render';
-import { checkAccess, parseBody, staffContext, staffRoute, staffSession, ALL_ROLES } from './staff-route';
+import { checkAccess, parseBody, parseParams, staffContext, staffRoute, staffSession, ALL_ROLES } from './staff-route';
 
 /** "a, b ,c" → ["a","b","c"]; campaign slugs are checked against the database by the service. */
 const campaignList = z
@@ -68,7 +68,7 @@ export function staffAdminRoutes(router: Router, deps: ServerDeps, sessions: Ses
 
   staffRoute(router, 'post', '/staff/admin/staff/:id/role', admin, async (req, res) => {
     const body = parseBody(roleBody, req.body);
-    const id = parseBody(objectId, req.params.id);
+    const id = parseParams(objectId, req.params.id);
     const me = staffSession(res).data;
     await changeRole(deps.db, { id: me.userId, email: me.email }, id, body.role, body.campaigns, deps.now());
     // Whatever the person had open was granted under the old role.
@@ -78,7 +78,7 @@ export function staffAdminRoutes(router: Router, deps: ServerDeps, sessions: Ses
 
   staffRoute(router, 'post', '/staff/admin/staff/:id/access', admin, async (req, res) => {
     const body = parseBody(accessBody, req.body);
-    const id = parseBody(objectId, req.params.id);
+    const id = parseParams(objectId, req.params.id);
     const me = staffSession(res).data;
     await setDisabled(deps.db, { id: me.userId, email: me.email }, id, body.disabled === 'true', deps.now());
     await sessions.destroyAllOf(id);

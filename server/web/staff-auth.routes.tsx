@@ -10,13 +10,13 @@ import { otpauthUri } from '../services/totp.service';
 import { AcceptInvitePage, CodePage, EnrolPage, LoginPage } from './pages/auth.pages';
 import { errorMessage } from './pages/home.pages';
 import { renderPage } from './render';
-import { clearSessionCookie, createLoginLimiter, parseBody, setSessionCookie, staffContext, staffRoute, staffSession } from './staff-route';
+import { clearSessionCookie, createLoginLimiter, parseBody, safeNext, setSessionCookie, staffContext, staffRoute, staffSession } from './staff-route';
 import { totpQrSvg } from './qr';
 
 /** How long a refused login takes at least (scrypt alone takes about half of it at the production cost). */
 const FAILED_LOGIN_FLOOR_MS = 1000;
 
-const loginBody = z.object({ email: z.string().max(320), password: z.string().max(1024), _csrf: z.string().optional() }).strict();
+const loginBody = z.object({ email: z.string().max(320), password: z.string().max(1024), next: z.string().max(1000).optional(), _csrf: z.string().optional() }).strict();
 const codeBody = z.object({ code: z.string().max(16), _csrf: z.string().optional() }).strict();
 const acceptBody = z.object({ password: z.string().max(1024), repeat: z.string().max(1024), username: z.string().optional(), _csrf: z.string().optional() }).strict();
 const tokenParam = z.string().regex(/^[\w-]{43}$/);
@@ -42,20 +42,22 @@ export function staffAuthRoutes(router: Router, deps: ServerDeps, sessions: Sess
   }
 
   /** A new session (a new id: whatever id the browser had before is dropped) and where to go next. */
-  async function startSession(req: Request, res: Response, user: StaffUser): Promise<void> {
+  /** A new session (a new id: whatever id the browser had before is dropped) and where to go next (`returnTo`: the page a lapsed session was on). */
+  async function startSession(req: Request, res: Response, user: StaffUser, returnTo: string | null): Promise<void> {
     const previous = staffContext(res).session;
     if (previous) await sessions.destroy(previous.id);
     const stage = stageFor(user);
-    const { id } = await sessions.create({ userId: user._id.toHexString(), email: user.email, role: user.role, campaigns: user.campaigns, stage }, deps.now());
+    const { id } = await sessions.create({ userId: user._id.toHexString(), email: user.email, role: user.role, campaigns: user.campaigns, stage, ...(returnTo && stage !== 'full' ? { returnTo } : {}) }, deps.now());
     setSessionCookie(res, id, config);
-    res.redirect(303, stage === 'full' ? '/staff' : stage === 'password' ? '/staff/login/code' : '/staff/totp/enrol');
+    res.redirect(303, stage === 'full' ? (returnTo ?? '/staff') : stage === 'password' ? '/staff/login/code' : '/staff/totp/enrol');
   }
 
   async function completeLogin(res: Response, changes: { pendingTotpSecret?: null } = {}): Promise<void> {
     const session = staffSession(res);
-    const { id } = await sessions.rotate(session.id, session.data, { ...changes, stage: 'full' }, deps.now());
+    const returnTo = safeNext(session.data.returnTo);
+    const { id } = await sessions.rotate(session.id, session.data, { ...changes, stage: 'full', returnTo: null }, deps.now());
     setSessionCookie(res, id, config);
-    res.redirect(303, '/staff');
+    res.redirect(303, returnTo ?? '/staff');
   }
 
   function formError(error: unknown, res: Response): string {
@@ -68,9 +70,11 @@ export function staffAuthRoutes(router: Router, deps: ServerDeps, sessions: Sess
 
   staffRoute(router, 'get', '/staff/login', { public: true }, (req, res) => {
     const ctx = staffContext(res);
-    if (ctx.session?.data.stage === 'full') return res.redirect(303, '/staff');
-    const notice = req.query.done === 'logout' ? ctx.t('login.loggedOut') : null;
-    renderPage(res, <LoginPage ctx={ctx} notice={notice} />);
+    // `next`: the page a lapsed session was on (the login leads back to it), said so on the page.
+    const next = safeNext(req.query.next);
+    if (ctx.session?.data.stage === 'full') return res.redirect(303, next ?? '/staff');
+    const notice = req.query.done === 'logout' ? ctx.t('login.loggedOut') : next ? ctx.t('login.expiredBack') : null;
+    renderPage(res, <LoginPage ctx={ctx} notice={notice} next={next} />);
   });
 
   staffRoute(router, 'post', '/staff/login', { public: true }, async (req, res) => {
@@ -80,14 +84,14 @@ export function staffAuthRoutes(router: Router, deps: ServerDeps, sessions: Sess
     try {
       limiter.check(addressKey, deps.now());
       const user = await checkPassword(deps.db, config, body.email, body.password, deps.now(), limiter.guard(addressKey));
-      await startSession(req, res, user);
+      await startSession(req, res, user, safeNext(body.next));
     } catch (error) {
       countRefusal(error, res, addressKey);
       // Every refused password takes as long: a failure on an existing account (counted, audited) must not
       // answer later than one for an unknown address, or the time would tell which addresses have accounts.
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + FAILED_LOGIN_FLOOR_MS - Date.now())));
       const message = formError(error, res);
-      renderPage(res, <LoginPage ctx={staffContext(res)} error={message} email={body.email} />, res.statusCode);
+      renderPage(res, <LoginPage ctx={staffContext(res)} error={message} email={body.email} next={safeNext(body.next)} />, res.statusCode);
     }
   });
 
@@ -170,6 +174,6 @@ export function staffAuthRoutes(router: Router, deps: ServerDeps, sessions: Sess
       const invite = await findInvite(deps.db, token.data, deps.now());
       return renderPage(res, <AcceptInvitePage ctx={staffContext(res)} token={token.data} email={invite.email} role={invite.role} error={message} />, res.statusCode);
     }
-    await startSession(req, res, user);
+    await startSession(req, res, user, null);
   });
 }

@@ -10,7 +10,7 @@ import { CAMPAIGN_SLUG, createCampaign, createUnionLink, findCampaign, revokeUni
 import { CampaignEditPage, CampaignListPage, type CampaignEditState, type FormError } from './pages/campaigns.pages';
 import { errorMessage } from './pages/home.pages';
 import { renderPage } from './render';
-import { parseBody, staffContext, staffRoute, staffSession, type StaffContext } from './staff-route';
+import { parseBody, parseParams, staffContext, staffRoute, staffSession, type StaffContext } from './staff-route';
 
 /**
  * Campaigns, for admins: a page (/staff/admin/campaigns…) and the same as a JSON API (/staff/api/campaigns…),
@@ -92,7 +92,7 @@ export function staffCampaignRoutes(router: Router, deps: ServerDeps): void {
   /** Runs a page's change; a campaign error is shown beside its form (with the status), anything else goes on. */
   const onPage = (where: NonNullable<CampaignEditState['errorAt']>, run: (req: Request, res: Response, slug: string) => Promise<void>, extra: (req: Request) => Partial<CampaignEditState> = () => ({})): RequestHandler =>
     async (req, res) => {
-      const { slug } = parseBody(slugParam, req.params);
+      const { slug } = parseParams(slugParam, req.params);
       try {
         await run(req, res, slug);
       } catch (error) {
@@ -128,7 +128,7 @@ export function staffCampaignRoutes(router: Router, deps: ServerDeps): void {
   }, big);
 
   staffRoute(router, 'get', '/staff/admin/campaigns/:slug', admin, async (req, res) => {
-    const { slug } = parseBody(slugParam, req.params);
+    const { slug } = parseParams(slugParam, req.params);
     const done = typeof req.query.done === 'string' && Object.hasOwn(notices, req.query.done) ? notices[req.query.done] : undefined;
     await edit(req, res, slug, { notice: done ? done(staffContext(res), req) : null });
   });
@@ -157,7 +157,7 @@ export function staffCampaignRoutes(router: Router, deps: ServerDeps): void {
   }));
 
   staffRoute(router, 'post', '/staff/admin/campaigns/:slug/links/:linkId/revoke', admin, onPage('links', async (req, res, slug) => {
-    const { linkId } = parseBody(linkParams, req.params);
+    const { linkId } = parseParams(linkParams, req.params);
     await revokeUnionLink(deps.db, slug, linkId, deps.now(), actorOf(res));
     res.redirect(303, `/staff/admin/campaigns/${encodeURIComponent(slug)}?done=revoked#links`);
   }));
@@ -180,33 +180,33 @@ export function staffCampaignRoutes(router: Router, deps: ServerDeps): void {
   }, big);
 
   staffRoute(router, 'get', '/staff/api/campaigns/:slug', admin, async (req, res) => {
-    res.json(await view(parseBody(slugParam, req.params).slug));
+    res.json(await view(parseParams(slugParam, req.params).slug));
   });
 
   staffRoute(router, 'post', '/staff/api/campaigns/:slug', admin, async (req, res) => {
-    const { slug } = parseBody(slugParam, req.params);
+    const { slug } = parseParams(slugParam, req.params);
     res.json(adminCampaignView(await updateCampaign(deps.db, slug, withoutCsrf(req.body), deps.now(), actorOf(res)), deps.now()));
   }, big);
 
   staffRoute(router, 'post', '/staff/api/campaigns/:slug/consent', admin, async (req, res) => {
-    const { slug } = parseBody(slugParam, req.params);
+    const { slug } = parseParams(slugParam, req.params);
     res.status(201).json(await publishConsentVersion(deps.db, slug, withoutCsrf(req.body), deps.now(), actorOf(res)));
   }, big);
 
   staffRoute(router, 'post', '/staff/api/campaigns/:slug/logo', admin, async (req, res) => {
-    const { slug } = parseBody(slugParam, req.params);
+    const { slug } = parseParams(slugParam, req.params);
     await setCampaignLogo(deps, slug, req.file?.buffer ?? Buffer.alloc(0), deps.now(), actorOf(res));
     res.status(201).json((await view(slug)).branding);
   }, { afterAccess: [readLogo] });
 
   staffRoute(router, 'post', '/staff/api/campaigns/:slug/links', admin, async (req, res) => {
-    const { slug } = parseBody(slugParam, req.params);
+    const { slug } = parseParams(slugParam, req.params);
     const link = await createUnionLink(deps.db, slug, withoutCsrf(req.body) as never, deps.now(), actorOf(res));
     res.status(201).json({ ...link, url: absolute(req, link.path) });
   });
 
   staffRoute(router, 'post', '/staff/api/campaigns/:slug/links/:linkId/revoke', admin, async (req, res) => {
-    const { slug, linkId } = parseBody(linkParams, req.params);
+    const { slug, linkId } = parseParams(linkParams, req.params);
     await revokeUnionLink(deps.db, slug, linkId, deps.now(), actorOf(res));
     res.json({ id: linkId, revoked: true });
   });

@@ -92,24 +92,57 @@ export interface RouteOptions {
   parsers?: RequestHandler[];
   /** Run after the access check and before the CSRF check (a multipart parser: only a permitted person's upload is read). */
   afterAccess?: RequestHandler[];
+  /**
+   * For a form sent after the session ended: the page to come back to after logging in again (the clip a
+   * decision was about). Without it such a form is a 401, as for an API client.
+   */
+  returnTo?: (req: Request) => string | null;
 }
 
 export function staffRoute(router: Router, method: Method, path: string, access: Access, handler: RequestHandler, options: RouteOptions = {}): void {
   const route = router.route(path);
   (route as unknown as Record<symbol, Access>)[ACCESS] = access;
   const parsers = options.parsers ?? (options.bodyLimit ? bodyParsersOf(options.bodyLimit) : bodyParsers);
-  const chain: RequestHandler[] = method === 'get' ? [checkAccess(access), handler] : [checkAccess(access), ...parsers, ...(options.afterAccess ?? []), checkCsrf, handler];
+  const access_ = checkAccess(access, options.returnTo);
+  const chain: RequestHandler[] = method === 'get' ? [access_, handler] : [access_, ...parsers, ...(options.afterAccess ?? []), checkCsrf, handler];
   route[method](...chain);
 }
 
-export function checkAccess(access: Access): RequestHandler {
+/**
+ * Where a login may lead back to: a staff page of this site (path and query only), never the login steps
+ * themselves; anything else (another origin, `//host`, a backslash, a control character, `..` out of
+ * /staff) is null.
+ */
+export function safeNext(value: unknown): string | null {
+  if (typeof value !== 'string' || value.length > 1000 || !/^\/staff(?:[/?]|$)/.test(value) || /[\\\x00-\x1f\x7f]/.test(value)) return null;
+  let url: URL;
+  try {
+    url = new URL(value, 'http://staff.invalid');
+  } catch {
+    return null;
+  }
+  if (url.origin !== 'http://staff.invalid' || !/^\/staff(?:\/|$)/.test(url.pathname) || /^\/staff\/(?:login|logout|totp|invite)(?:\/|$)/.test(url.pathname)) return null;
+  return url.pathname + url.search;
+}
+
+/** The login page that leads back to `next` (when it is safe, and not the start page, where a login leads anyway). */
+export function loginUrl(next: string | null): string {
+  const safe = safeNext(next);
+  return safe && safe !== '/staff' && safe !== '/staff/' ? `/staff/login?${new URLSearchParams({ next: safe }).toString()}` : '/staff/login';
+}
+
+export function checkAccess(access: Access, returnTo?: (req: Request) => string | null): RequestHandler {
   return (req, res, next) => {
     const { session } = staffContext(res);
     if ('public' in access) return next();
     const refuse = () => {
       // Half-way through login, a page leads back to the step still to do.
       const stage = session?.data.stage;
-      if (req.method === 'GET') return res.redirect(303, stage === 'password' ? '/staff/login/code' : stage === 'enrol' ? '/staff/totp/enrol' : '/staff/login');
+      if (req.method === 'GET') return res.redirect(303, stage === 'password' ? '/staff/login/code' : stage === 'enrol' ? '/staff/totp/enrol' : loginUrl(req.originalUrl));
+      // A form sent by a browser after the session ended: log in again, then back to its page (the page
+      // script kept what was typed in it). Its body is not read.
+      const back = !session && returnTo && req.accepts(['json', 'html']) === 'html' ? safeNext(returnTo(req)) : null;
+      if (back) return res.redirect(303, loginUrl(back));
       next(new AppError('not_logged_in', 401, 'Please log in first.'));
     };
     if (!session) return refuse();
@@ -143,6 +176,16 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infe
       details: { issues: parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })) },
     });
   }
+  return parsed.data;
+}
+
+/**
+ * A part of the address (an id, a slug): one that does not fit cannot lead anywhere, so it is a 404 saying
+ * the address is cut short or mistyped, not a form "not understood".
+ */
+export function parseParams<T extends z.ZodType>(schema: T, params: unknown): z.infer<T> {
+  const parsed = schema.safeParse(params ?? {});
+  if (!parsed.success) throw new AppError('invalid_address', 404, 'This address is cut short or mistyped: there is nothing at it.');
   return parsed.data;
 }
 

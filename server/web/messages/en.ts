@@ -20,6 +20,7 @@ export const en = {
   'login.submit': 'Log in',
   'login.loggedOut': 'You are logged out.',
   'login.expired': 'Your session has ended. Please log in again.',
+  'login.expiredBack': 'Your session has ended. Log in again and you will be taken back to the page you were on; what you had typed there is kept in this tab.',
 
   'code.title': 'Second step: your code',
   'code.help': 'Open your authenticator app and type the 6-digit code it shows for Solidarity Clips.',
@@ -231,6 +232,12 @@ export const en = {
   'review.history': 'History of this clip',
   'review.historyEmpty': 'No staff action yet.',
   'review.next': 'Next clip',
+  'review.nextFiltered': 'Next clip (within the queue’s filter)',
+  'review.decided.approved': 'Done: you approved {clip}. Its release is being prepared.',
+  'review.decided.vote': 'Done: your approval of {clip} is recorded. It is sensitive: a second moderator must approve it too.',
+  'review.decided.rejected': 'Done: you rejected {clip}. The contributor will read the reason.',
+  'review.decided.previous': 'the previous clip',
+  'review.answersKept': 'Your earlier answers for this clip are back in the form (kept in this tab, also across a new login): check them before you send.',
   'review.shortcuts': 'Keys: w watch, c claim, a approve, r reject, n next clip.',
 
   'captions.title': 'Captions: {title}',
@@ -458,6 +465,7 @@ export const en = {
   'error.back': 'Back to the start page',
   'error.generic': 'Something went wrong on our side. Please try again later.',
   'error.not_found': 'There is nothing at this address.',
+  'error.invalid_address': 'This address is cut short or mistyped: there is nothing at it. Open the link again, or find the clip from the start page.',
   'error.not_logged_in': 'Please log in first.',
   'error.forbidden': 'Your role does not allow this.',
   'error.csrf_invalid': 'This form was too old or did not come from this site. Go back, reload the page and try again.',

@@ -56,3 +56,11 @@ export function negotiateLanguage(acceptLanguage: string | undefined): string {
 export function formatDateTime(language: string, date: Date): string {
   return new Intl.DateTimeFormat(language, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }).format(date) + ' UTC';
 }
+
+/** A file's size for people: kB below 0.1 MB (a small file is never "0.0 MB"), MB with one decimal above. */
+export function formatFileSize(language: string, bytes: number): string {
+  if (bytes < 100_000) {
+    return new Intl.NumberFormat(language, { style: 'unit', unit: 'kilobyte', maximumFractionDigits: 0 }).format(bytes === 0 ? 0 : Math.max(1, Math.round(bytes / 1000)));
+  }
+  return new Intl.NumberFormat(language, { style: 'unit', unit: 'megabyte', minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(bytes / 1_000_000);
+}

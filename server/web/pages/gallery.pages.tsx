@@ -1,7 +1,7 @@
 import type { GalleryFilters, GalleryItem } from '../../services/gallery.service';
 import type { GalleryFile } from '../../services/release-files';
 import { isolate } from '../../../shared/text/hostile-text';
-import { formatDateTime, type MessageKey } from '../messages/messages';
+import { formatDateTime, formatFileSize, type MessageKey } from '../messages/messages';
 import type { StaffContext } from '../staff-route';
 import { Layout } from './layout';
 
@@ -15,9 +15,6 @@ function fileLabel(ctx: StaffContext, file: GalleryFile): string {
   return file.language ? t('gallery.file.captioned', { shape, language: file.language }) : t('gallery.file.plain', { shape });
 }
 
-function megabytes(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
 
 /** The social teams' gallery: a filter form (plain GET, works without script) and the released clips. */
 export function GalleryPage(props: { ctx: StaffContext; items: GalleryItem[]; campaigns: Array<{ slug: string; name: string }>; filters: GalleryFilters; error?: string | null }) {
@@ -107,7 +104,7 @@ export function GalleryPage(props: { ctx: StaffContext; items: GalleryItem[]; ca
                     <a href={`/staff/gallery/${item.id}/files/${file.output}${useSuffix}`} data-output={file.output} download={file.filename}>
                       {fileLabel(ctx, file)}
                     </a>{' '}
-                    <span class="help">{megabytes(file.bytes)}</span>
+                    <span class="help">{formatFileSize(ctx.lang, file.bytes)}</span>
                   </li>
                 ))}
               </ul>

@@ -80,7 +80,7 @@ export function QueuePage(props: QueuePageProps) {
 
       {props.entries.length > 0 && (
         <p>
-          <a href="/staff/queue/next" data-key="n">
+          <a href={filterQuery.size > 0 ? `/staff/queue/next?${filterQuery.toString()}` : '/staff/queue/next'} data-key="n">
             {t('queue.nextFree')}
           </a>
         </p>
@@ -115,7 +115,7 @@ export function QueuePage(props: QueuePageProps) {
                       <input type="checkbox" name="ids" value={id} aria-label={t('queue.select', { title: isolate(entry.title) })} />
                     </td>
                     <td data-label={t('queue.title.col')}>
-                      <a href={`/staff/review/${id}`}>
+                      <a href={filterQuery.size > 0 ? `/staff/review/${id}?${filterQuery.toString()}` : `/staff/review/${id}`}>
                         <bdi>{entry.title}</bdi>
                       </a>
                       {entry.durationSeconds !== null && <span class="help"> · {t('duration.seconds', { seconds: Math.round(entry.durationSeconds) })}</span>}

@@ -2,7 +2,7 @@ import type { CaptionVersion } from '../../../shared/captions/caption-versions';
 import type { AuditEntry } from '../../../shared/models/audit-entry.model';
 import type { ReviewView } from '../../services/review.service';
 import { CHECKLIST } from '../../services/review.service';
-import { formatDateTime } from '../messages/messages';
+import { formatDateTime, formatFileSize } from '../messages/messages';
 import type { StaffContext } from '../staff-route';
 import { Csrf, Layout } from './layout';
 import type { Submission } from '../../../shared/submissions/submission.model';
@@ -45,11 +45,33 @@ function WithdrawSection(props: { ctx: StaffContext; id: string; status: string;
   );
 }
 
-function megabytes(bytes: number): string {
-  return `${(bytes / 1_000_000).toFixed(1)} MB`;
+
+/** What was just decided, and on which clip (a link to it: the title isolated, it is the contributor's text). */
+export interface Decision {
+  done: 'approved' | 'vote' | 'rejected';
+  id: string;
+  title: string | null;
 }
 
-export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: string; audit: AuditEntry[]; captions: string | null; captionVersions?: Array<Omit<CaptionVersion, 'cues'>>; withdrawn?: boolean; claimMinutes: number; declinedDays: number; protectionRendering?: boolean }) {
+function DecisionNotice(props: { ctx: StaffContext; decision: Decision }) {
+  const { t } = props.ctx;
+  const { decision } = props;
+  const [before = '', after = ''] = t(`review.decided.${decision.done}`).split('{clip}');
+  return (
+    <p class="notice" role="status" data-testid="decided">
+      {before}
+      <a href={`/staff/review/${decision.id}`}>{decision.title === null ? t('review.decided.previous') : <bdi>{decision.title}</bdi>}</a>
+      {after}
+    </p>
+  );
+}
+
+const withSearch = (path: string, ...parts: string[]) => {
+  const search = parts.filter(Boolean).join('&');
+  return search ? `${path}?${search}` : path;
+};
+
+export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: string; audit: AuditEntry[]; captions: string | null; captionVersions?: Array<Omit<CaptionVersion, 'cues'>>; withdrawn?: boolean; claimMinutes: number; declinedDays: number; filter?: string; decision?: Decision | null; protectionRendering?: boolean }) {
   const { ctx, view, me } = props;
   const { t } = ctx;
   const { submission, campaign, entry, claim } = view;
@@ -78,10 +100,17 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
   // A withdrawn or rejected clip's organisation, title, message and contact are cleared with its media.
   const cleared = submission.personalDataClearedAt ? t('review.personalDataCleared', { date: formatDateTime(ctx.lang, submission.personalDataClearedAt) }) : null;
 
+  // The queue's filter, carried by every link and form that leads to the next clip.
+  const filter = props.filter ?? '';
+
   return (
     <Layout ctx={ctx} title={t('review.title', { title: submission.personalDataClearedAt ? id : submission.title })} wide>
+      {props.decision && <DecisionNotice ctx={ctx} decision={props.decision} />}
       <p>
-        <a href="/staff/queue">{t('review.back')}</a> · <a href={`/staff/queue/next?skip=${id}`} data-key="n">{t('review.next')}</a>
+        <a href={withSearch('/staff/queue', filter)}>{t('review.back')}</a> ·{' '}
+        <a href={withSearch('/staff/queue/next', `skip=${id}`, filter)} data-key="n">
+          {filter ? t('review.nextFiltered') : t('review.next')}
+        </a>
       </p>
       <div class="review">
         <section class="player" aria-label={t('review.preview')}>
@@ -133,7 +162,7 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
             <dt>{t('review.duration')}</dt>
             <dd>{media?.durationSeconds != null ? t('duration.seconds', { seconds: Math.round(media.durationSeconds * 10) / 10 }) : t('review.none')}</dd>
             <dt>{t('review.originalSize')}</dt>
-            <dd>{megabytes(submission.original.bytes)}</dd>
+            <dd>{formatFileSize(ctx.lang, submission.original.bytes)}</dd>
             <dt>{t('review.resolution')}</dt>
             <dd>{video ? `${video.displayWidth} × ${video.displayHeight}` : t('review.none')}</dd>
             <dt>{t('review.orientation')}</dt>
@@ -205,7 +234,7 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
             {t('review.claimedByOther', { email: claim.email, until: formatDateTime(ctx.lang, claim.expiresAt) })}
           </p>
         ) : !mine ? (
-          <form method="post" action={`/staff/review/${id}/claim`}>
+          <form method="post" action={withSearch(`/staff/review/${id}/claim`, filter)}>
             <Csrf ctx={ctx} />
             <p class="help">{t('review.claimHelp', { minutes: props.claimMinutes })}</p>
             <button type="submit" data-key="c">
@@ -215,10 +244,13 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
         ) : (
           <>
             <p class="notice">{t('review.claimedByYou', { until: formatDateTime(ctx.lang, claim.expiresAt) })}</p>
+            <p class="notice" role="status" data-restored hidden>
+              {t('review.answersKept')}
+            </p>
             {entry.sensitive && <p class="error">{t('review.sensitive')}</p>}
             {entry.approvals.length > 0 && <p>{t('review.votes', { emails: entry.approvals.map((v) => v.email).join(', ') })}</p>}
             {!voted && (
-              <form method="post" action={`/staff/review/${id}/approve`} class="checklist">
+              <form method="post" action={withSearch(`/staff/review/${id}/approve`, filter)} class="checklist" data-keep={id}>
                 <Csrf ctx={ctx} />
                 <fieldset>
                   <legend>{t('review.checklist')}</legend>
@@ -246,7 +278,7 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
                 </button>
               </form>
             )}
-            <form method="post" action={`/staff/review/${id}/reject`} class="reject">
+            <form method="post" action={withSearch(`/staff/review/${id}/reject`, filter)} class="reject" data-keep={id}>
               <Csrf ctx={ctx} />
               <fieldset>
                 <legend>{t('review.reject')}</legend>
