@@ -12,6 +12,7 @@ import { staffReviewRoutes } from './staff-review.routes';
 import { staffCaptionRoutes } from './captions.routes';
 import { staffGalleryRoutes } from './gallery.routes';
 import { staffDistributionRoutes } from './distribution.routes';
+import { staffLanguageRoute } from './staff-language.routes';
 import { staffContext, staffContextMiddleware, staffRoute } from './staff-route';
 
 /**
@@ -39,6 +40,8 @@ export function staffRouter(deps: ServerDeps): Router {
     if (req.get('if-none-match') === asset.etag) return res.status(304).end();
     res.send(asset.body);
   });
+
+  staffLanguageRoute(router, deps);
 
   staffAuthRoutes(router, deps, sessions);
   staffAdminRoutes(router, deps, sessions);
