@@ -152,4 +152,54 @@ describe('staff pages in four languages', () => {
     expect(decided.html).toContain('Статус відэа — «адхілена»');
     expect(decided.html).not.toContain('«rejected»');
   });
+
+  test('when an admin reads every staff page in Belarusian, then no English is left but the data and names (the pages have no text outside the message files)', async () => {
+    const admin = await loginAs(app, clock, await makeStaff(app, clock.now, 'admin', { email: 'admin-be@example.org' }));
+    const { id } = await clipInReview(app, { title: 'Салідарнасць' });
+    await admin.get('/staff/queue', { 'accept-language': 'be' });
+    expect((await admin.post('/staff/language', { lang: 'be', back: '/staff' })).status).toBe(303);
+    const enrolling = new StaffClient(app.baseUrl);
+    const newcomer = await makeStaff(app, clock.now, 'moderator', { email: 'newcomer@example.org', totp: false });
+    await enrolling.get('/staff/login', { 'accept-language': 'be' });
+    expect((await enrolling.post('/staff/login', { email: newcomer.email, password: newcomer.password })).location).toBe('/staff/totp/enrol');
+
+    // What a person reads: text and the labels of controls, without the contributors' and the campaign's own words.
+    const readable = (html: string) =>
+      html
+        .replace(/<(script|style|textarea|svg)\b[\s\S]*?<\/\1>/g, ' ')
+        .replace(/<td[^>]*class="details"[\s\S]*?<\/td>/g, ' ')
+        .replace(/<[^>]*?(?:aria-label|title|placeholder|alt)="([^"]*)"[^>]*>/g, ' $1 ')
+        .replace(/<[^>]+>/g, ' ')
+        .replace(/&[a-z]+;|&#\d+;/g, ' ');
+    // The data (campaigns, clips), names, and the formats an admin types, which are the same in every language.
+    const data = [demoCampaign.name, 'Russian and English', 'Belarusian Independent Trade Union', 'Free them all', 'Solidarity Clips', 'Google Authenticator', 'FreeOTP', 'Aegis', 'English'];
+    const formats = ['infra/local/demo-campaign.json: slug, name, titles, prompts, languages, consent', '{"language", "statements": [{"id", "text", "grants", "optional"}]}', '#Solidarity #FreeThemAll', '#rrggbb'];
+    const pages = [
+      ['/staff', admin],
+      ['/staff/queue', admin],
+      [`/staff/review/${id}`, admin],
+      [`/staff/review/${id}/captions`, admin],
+      ['/staff/admin/campaigns', admin],
+      ['/staff/admin/campaigns/demo', admin],
+      ['/staff/admin/staff', admin],
+      ['/staff/admin/audit', admin],
+      ['/staff/gallery', admin],
+      ['/staff/admin/distribution', admin],
+      ['/staff/nothing-here', admin],
+      ['/staff/totp/enrol', enrolling],
+    ] as const;
+    const leftovers: Record<string, string[]> = {};
+    for (const [path, client] of pages) {
+      const page = await client.get(path, { 'accept-language': 'be' });
+      expect([path, htmlLang(page.html)]).toEqual([path, 'be']);
+      let text = page.html;
+      for (const known of formats) text = text.split(known.replaceAll('"', '&quot;')).join(' ');
+      text = readable(text).replace(/[\w.+-]+@[\w.-]+/g, ' ').replace(/#[0-9a-f]{6}\b/g, ' ').replace(/\/staff\/\S*/g, ' ');
+      for (const known of [...data, 'demo', 'ru-en']) text = text.split(known).join(' ');
+      const english = (text.match(/\b[A-Za-z][a-z]{3,}\b/g) ?? []).filter((word) => !/^(WebVTT|WebP|JPEG|slug|https?)$/.test(word));
+      if (english.length > 0) leftovers[path] = english;
+    }
+    expect(leftovers).toEqual({});
+  });
 });
+
