@@ -14,7 +14,7 @@ export const en = {
   'role.moderator': 'Moderator',
   'role.social': 'Social team',
   'lang.name': 'English',
-  'lang.choose': 'Language of these pages',
+  'lang.choose': 'Read the staff pages in',
   'status.received': 'received',
   'status.processing': 'being processed',
   'status.in_review': 'waiting for review',
