@@ -196,7 +196,8 @@ export function staffContextMiddleware(sessions: SessionStore, config: Readonly<
     }
     const lang = staffLanguage(cookies[LANGUAGE_COOKIE], req.get('accept-language'));
     res.set('Content-Language', lang);
-    const here = req.method === 'GET' ? req.originalUrl : '/staff';
+    // (An address longer than the switcher takes back is replaced by the start page.)
+    const here = req.method === 'GET' && req.originalUrl.length <= 2000 ? req.originalUrl : '/staff';
     const context: StaffContext = { session, lang, t: translator(lang), csrfToken: csrfToken!, here };
     res.locals.staff = context;
     next();
