@@ -101,6 +101,10 @@ describe('staff pages in four languages', () => {
       const answer = await anonymous.post('/staff/language', { lang: 'en', back });
       expect([back, answer.status, answer.location]).toEqual([back, 303, '/staff']);
     }
+    // A page whose address is longer than the switcher takes back offers the start page instead.
+    const long = await anonymous.get(`/staff/login?x=${'a'.repeat(2100)}`);
+    expect(long.html).toContain('<input type="hidden" name="back" value="/staff"/>');
+    expect((await anonymous.post('/staff/language', { lang: 'uk', back: '/staff' })).status).toBe(303);
   });
 
   test('when a language the pages do not have, or a name only an object’s prototype has, is asked for (header, cookie or switcher), then the page is English (or the browser’s), never a server error', async () => {
