@@ -7,7 +7,7 @@ import type { StaffRole } from '../../shared/models/staff-user.model';
 import type { SessionStore, StaffSession, SessionStage } from '../services/session.service';
 import type { LoginGuard } from '../services/staff.service';
 import { clientKeys, WindowCounter } from '../middleware/rate-limit';
-import { negotiateLanguage, translator, type Translate } from './messages/messages';
+import { staffLanguage, translator, type Translate } from './messages/messages';
 
 /**
  * How staff routes are declared: each says who may use it, where the router is built —
@@ -35,6 +35,8 @@ export interface StaffContext {
   t: Translate;
   /** The token the page's forms carry. */
   csrfToken: string;
+  /** Where the language switcher leads back to: this page's address for a GET, else the start page. */
+  here: string;
 }
 
 export function staffContext(res: Response): StaffContext {
@@ -214,6 +216,17 @@ export function setSessionCookie(res: Response, id: string, config: Readonly<Con
   res.cookie(cookieNames(res).session, id, { httpOnly: true, secure: config.secureCookies, sameSite: 'lax', path: '/', maxAge: config.sessionAbsoluteSeconds * 1000 });
 }
 
+/**
+ * The language chosen with the switcher on every staff page. A session cookie (no Max-Age: it lasts until the
+ * browser is closed, across logging out and in), only for /staff, never read by scripts; it holds a language
+ * code and nothing else. Without it the browser's Accept-Language decides.
+ */
+export const LANGUAGE_COOKIE = 'staff_lang';
+
+export function setLanguageCookie(res: Response, language: string, config: Readonly<Config['staff']>): void {
+  res.cookie(LANGUAGE_COOKIE, language, { httpOnly: true, secure: config.secureCookies, sameSite: 'lax', path: '/staff' });
+}
+
 export function clearSessionCookie(res: Response, config: Readonly<Config['staff']>): void {
   res.clearCookie(cookieNames(res).session, { httpOnly: true, secure: config.secureCookies, sameSite: 'lax', path: '/' });
 }
@@ -242,8 +255,11 @@ export function staffContextMiddleware(sessions: SessionStore, config: Readonly<
       csrfToken = randomBytes(32).toString('base64url');
       res.cookie(names.csrf, csrfToken, { httpOnly: true, secure: config.secureCookies, sameSite: 'strict', path: '/' });
     }
-    const lang = negotiateLanguage(req.get('accept-language'));
-    const context: StaffContext = { session, lang, t: translator(lang), csrfToken: csrfToken! };
+    const lang = staffLanguage(cookies[LANGUAGE_COOKIE], req.get('accept-language'));
+    res.set('Content-Language', lang);
+    // (An address longer than the switcher takes back is replaced by the start page.)
+    const here = req.method === 'GET' && req.originalUrl.length <= 2000 ? req.originalUrl : '/staff';
+    const context: StaffContext = { session, lang, t: translator(lang), csrfToken: csrfToken!, here };
     res.locals.staff = context;
     next();
   };

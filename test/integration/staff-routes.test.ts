@@ -34,7 +34,7 @@ function staffRoutesOf(app: Express): FoundRoute[] {
 }
 
 /** The public staff routes, on purpose: a new one must be added here by someone who thought about it. */
-const PUBLIC = ['GET /staff/assets/:name', 'GET /staff/login', 'POST /staff/login', 'GET /staff/invite/:token', 'POST /staff/invite/:token'];
+const PUBLIC = ['GET /staff/assets/:name', 'POST /staff/language', 'GET /staff/login', 'POST /staff/login', 'GET /staff/invite/:token', 'POST /staff/invite/:token'];
 
 describe('every staff route checks the session and the role', () => {
   let app: TestApp;

@@ -21,6 +21,9 @@ header.top { display: flex; flex-wrap: wrap; align-items: center; gap: 8px 16px;
 header.top .brand { font-weight: 700; margin-right: auto; }
 header.top nav { display: flex; flex-wrap: wrap; gap: 4px 14px; align-items: center; }
 header.top form { margin: 0; }
+header.top .langs form { display: flex; flex-wrap: wrap; gap: 4px 10px; align-items: baseline; font-size: 0.9rem; }
+header.top .langs strong { font-weight: 600; }
+header.top .langs button { font-size: inherit; }
 main { max-width: 64rem; margin: 0 auto; padding: 16px; }
 main.narrow { max-width: 28rem; }
 h1 { font-size: 1.5rem; margin: 8px 0 16px; }

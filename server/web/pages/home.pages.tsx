@@ -1,5 +1,5 @@
 import { en } from '../messages/en';
-import type { MessageKey } from '../messages/messages';
+import { statusName, type MessageKey } from '../messages/messages';
 import type { StaffContext } from '../staff-route';
 import { Layout } from './layout';
 
@@ -56,5 +56,7 @@ export function errorMessage(ctx: StaffContext, code: string, details: Record<st
   const key = `error.${code}`;
   if (!Object.hasOwn(en, key)) return ctx.t('error.generic');
   const values = Object.fromEntries(Object.entries(details).filter(([, v]) => typeof v === 'string' || typeof v === 'number')) as Record<string, string | number>;
+  // A clip's state is an id (`in_review`): said in the page's language.
+  if (typeof values.status === 'string') values.status = statusName(ctx.t, values.status);
   return ctx.t(key as MessageKey, values);
 }

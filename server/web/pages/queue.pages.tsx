@@ -5,6 +5,7 @@ import type { ReviewEntry } from '../../../shared/submissions/review-queue';
 import { formatDateTime, type Translate } from '../messages/messages';
 import type { StaffContext } from '../staff-route';
 import { Csrf, ErrorNote, Layout } from './layout';
+import { reasonChoices, shortened } from './rejection-reasons';
 
 export interface QueueQuery {
   campaign?: string;
@@ -60,8 +61,9 @@ export function QueuePage(props: QueuePageProps) {
   const campaignName = new Map(props.campaigns.map((c) => [c._id.toHexString(), c]));
   const opts = (values: string[]) => values.map((v) => ({ value: v, label: v }));
   const filterQuery = new URLSearchParams(Object.entries(query).filter(([, v]) => typeof v === 'string' && v !== '') as [string, string][]);
+  // One choice per reason id across the campaigns shown (each clip is rejected with its own campaign's text).
   const reasons = new Map<string, string>();
-  for (const campaign of props.campaigns) for (const r of campaign.rejectionReasons ?? []) reasons.set(r.id, r.texts.find((x) => x.language === ctx.lang)?.text ?? r.texts[0]?.text ?? r.id);
+  for (const campaign of props.campaigns) for (const r of reasonChoices(campaign, ctx.lang)) if (!reasons.has(r.id)) reasons.set(r.id, r.text);
   return (
     <Layout ctx={ctx} title={t('queue.title')} wide>
       {props.notice && <p class="notice">{props.notice}</p>}
@@ -156,7 +158,7 @@ export function QueuePage(props: QueuePageProps) {
             <select id="bulk-template" name="template">
               <option value="">{t('review.rejectNone')}</option>
               {[...reasons].map(([id, text]) => (
-                <option value={id}>{`${id}: ${text.slice(0, 80)}`}</option>
+                <option value={id}>{shortened(text, 80)}</option>
               ))}
             </select>
             <label for="bulk-note">{t('review.rejectNote')}</label>

@@ -2,9 +2,10 @@ import type { CaptionVersion } from '../../../shared/captions/caption-versions';
 import type { AuditEntry } from '../../../shared/models/audit-entry.model';
 import type { ReviewView } from '../../services/review.service';
 import { CHECKLIST } from '../../services/review.service';
-import { formatDateTime, formatFileSize } from '../messages/messages';
+import { formatDateTime, formatFileSize, statusName } from '../messages/messages';
 import type { StaffContext } from '../staff-route';
 import { Csrf, Layout } from './layout';
+import { reasonChoices } from './rejection-reasons';
 import type { Submission } from '../../../shared/submissions/submission.model';
 import { isProtected } from '../../../shared/protection/protection';
 
@@ -30,7 +31,7 @@ function WithdrawSection(props: { ctx: StaffContext; id: string; status: string;
         <summary>{t('review.withdraw')}</summary>
         <form method="post" action={`/staff/review/${id}/withdraw`} class="withdraw">
           <Csrf ctx={ctx} />
-          <p class="help">{t('review.withdrawHelp', { status: props.status })}</p>
+          <p class="help">{t('review.withdrawHelp', { status: statusName(t, props.status) })}</p>
           <label for="withdraw-reason">{t('review.withdrawReason')}</label>
           <textarea id="withdraw-reason" name="reason" rows={2} maxLength={2000} required />
           <label>
@@ -227,7 +228,7 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
       <section class="decide">
         {!inReview ? (
           <p class="notice" data-testid="not-in-review">
-            {t('review.status', { status: submission.status })}
+            {t('review.status', { status: statusName(t, submission.status) })}
           </p>
         ) : heldByOther ? (
           <p class="error" data-testid="claimed-by-other">
@@ -285,10 +286,9 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
                 <label for="reject-template">{t('review.rejectReason', { language: contributorLanguage })}</label>
                 <select id="reject-template" name="template" data-key="r">
                   <option value="">{t('review.rejectNone')}</option>
-                  {(campaign.rejectionReasons ?? []).map((reason) => {
-                    const text = reason.texts.find((x) => x.language === contributorLanguage) ?? reason.texts.find((x) => campaign.languages.includes(x.language)) ?? reason.texts[0];
-                    return <option value={reason.id}>{`${reason.id}: ${text?.text ?? ''}`}</option>;
-                  })}
+                  {reasonChoices(campaign, ctx.lang).map((reason) => (
+                    <option value={reason.id}>{reason.text}</option>
+                  ))}
                 </select>
                 <label for="reject-note">{t('review.rejectNote')}</label>
                 <textarea id="reject-note" name="note" rows={3} maxLength={2000} />
