@@ -1,5 +1,6 @@
-import express, { type Express } from 'express';
+import express, { type Express, type Request } from 'express';
 import type { ServerDeps } from './deps';
+import { bodyIdleCutoff } from './middleware/body-idle';
 import { errorHandler, notFoundHandler } from './middleware/error-handler';
 import { clientKeys, rateLimit } from './middleware/rate-limit';
 import { requestContext } from './middleware/request-context';
@@ -10,6 +11,7 @@ import { healthRouter } from './routes/health.routes';
 import { metricsRouter } from './routes/metrics.routes';
 import { submissionsRouter } from './routes/submissions.routes';
 import { tusRouter } from './routes/tus.routes';
+import { TUS_PATH } from './upload/tus-upload';
 import { contribRouter } from './web/contrib/contrib.router';
 import { staffRouter } from './web/staff.router';
 import { feedsRouter } from './routes/feeds.routes';
@@ -25,6 +27,8 @@ export function createApp(deps: ServerDeps): Express {
   const keyOf = clientKeys();
 
   app.use(requestContext(deps.logger));
+  // Every body that stalls or trickles is cut off; the upload routes watch their own (telling slow storage apart).
+  app.use(bodyIdleCutoff(deps.config.upload.idleSeconds, isUploadRequest));
   app.use(securityHeaders());
   app.use(healthRouter(deps));
   app.use(metricsRouter(deps));
@@ -54,4 +58,9 @@ export function createApp(deps: ServerDeps): Express {
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
   return app;
+}
+
+/** The routes that read a clip's body through their own stall watch (upload/stall-watch.ts). */
+function isUploadRequest(req: Request): boolean {
+  return (req.method === 'POST' && req.path === '/api/submissions') || req.path === TUS_PATH || req.path.startsWith(`${TUS_PATH}/`);
 }

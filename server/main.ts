@@ -7,7 +7,10 @@ import { closeAndExit } from '../shared/shutdown';
 import { connectCoreServices, StartupError } from '../shared/startup-checks';
 import { Registry } from 'prom-client';
 import { createApp } from './app';
+import { createHttpServer } from './http-server';
+import { anchorAudit } from './services/audit.service';
 import { createMetrics } from './services/metrics.service';
+import { sealPlainTotpSecrets } from './services/totp-secrets';
 import type { TusUploads } from './upload/tus-upload';
 
 /**
@@ -26,6 +29,12 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.logLevel, name: 'server' });
   const services = await connectCoreServices(config, (error) => logger.warn({ err: error }, 'queue error'));
   const now = () => new Date();
+  // A log written before AUDIT_HMAC_KEY was set gets its first signed entry, vouching for those before it.
+  const unanchored = await anchorAudit(services.db, now());
+  if (unanchored && !unanchored.ok) logger.error({ badSeq: unanchored.badSeq, problem: unanchored.problem }, 'the audit log is broken: not signed; see npm run cli -- audit verify');
+  // Second-factor secrets stored before TOTP_ENCRYPTION_KEY was set are sealed with it now.
+  const sealed = await sealPlainTotpSecrets(services.db);
+  if (sealed > 0) logger.info({ sealed }, 'second-factor secrets encrypted');
   const metrics = createMetrics(new Registry(), { db: services.db, queue: services.queue, now });
   const app = createApp({ config, logger, ...services, metrics, now });
 
@@ -49,14 +58,8 @@ async function main(): Promise<void> {
   }, 60_000);
   finishing.unref();
 
-  const server = app.listen(config.http.port, config.http.host);
-  // A 2 GiB clip from a phone on a slow network takes far longer than Node's default 5 minutes per request:
-  // no limit on the whole request. An upload whose body stalls or trickles is cut off after
-  // UPLOAD_IDLE_SECONDS by the upload route itself (upload/upload-body.ts, which tells a stalled client from
-  // back-pressure); here, the headers must arrive within 20 s and a silent connection is dropped after 2 minutes.
-  server.requestTimeout = 0;
-  server.headersTimeout = 20_000;
-  server.timeout = 120_000;
+  // Time limits on headers, whole requests and idle connections: http-server.ts.
+  const server = createHttpServer(app, config).listen(config.http.port, config.http.host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   logger.info({ url: `http://${config.http.host}:${port}` }, 'listening');

@@ -204,7 +204,7 @@ export function openApiDocument(serverUrl: string | undefined) {
               type: ['object', 'null'],
               properties: { code: { type: 'string' }, reason: { type: 'string' } },
             },
-            title: { type: 'string' },
+            title: { type: ['string', 'null'], description: 'null once a withdrawn or rejected clip\'s personal data was cleared' },
             receivedAt: { type: 'string', format: 'date-time' },
             updatedAt: { type: 'string', format: 'date-time' },
           },

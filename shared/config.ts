@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /**
@@ -19,6 +20,8 @@ const schema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   PUBLIC_URL: z.url().optional(),
+  /** The longest one request may take to arrive whole (a 2 GiB upload at 100 KB/s takes about 6 hours); stalled or trickling bodies are cut off much sooner (UPLOAD_IDLE_SECONDS). */
+  HTTP_REQUEST_TIMEOUT_SECONDS: z.coerce.number().int().min(60).default(8 * 3600),
   /** Reverse proxies in front of the server whose X-Forwarded-For is believed (used only for the rate limits' keyed hash). */
   TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
   /** Requests per client (any /api route) and uploads per client in one window; clients are told apart by a keyed hash of the address. */
@@ -81,10 +84,12 @@ const schema = z.object({
   STAFF_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
   /** …and this long after login whatever happens. */
   STAFF_SESSION_ABSOLUTE_HOURS: z.coerce.number().int().min(1).max(24 * 7).default(12),
-  /** Failed logins in a row before an account is locked, and for how long. */
+  /** Failed logins in a row from one address before the account is locked from that address, and for how long. */
   STAFF_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+  /** Failed logins in a row from all addresses together before the account is locked for everyone (guessing spread over many addresses). */
+  STAFF_ACCOUNT_MAX_FAILURES: z.coerce.number().int().min(1).max(10_000).default(50),
   STAFF_LOCKOUT_MINUTES: z.coerce.number().int().min(1).default(15),
-  /** Login attempts one client address (req.ip: mind `trust proxy` behind a proxy) may make per 15 minutes, whatever the account (kept in memory, hashed). */
+  /** Refused logins one client address (req.ip: mind `trust proxy` behind a proxy) may have per 15 minutes, whatever the account (kept in memory, hashed). */
   STAFF_LOGIN_ATTEMPTS_PER_CLIENT: z.coerce.number().int().min(1).default(20),
   /** log2 of scrypt's cost N (r=8, p=1). 17 is OWASP's recommendation; lower values only with NODE_ENV=test. */
   STAFF_SCRYPT_LOG2_COST: z.coerce.number().int().min(10).max(20).default(17),
@@ -95,6 +100,19 @@ const schema = z.object({
   REVIEW_CLAIM_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
   /** When set, a Prometheus scraper may read /metrics with `Authorization: Bearer <this>` (admins always can, signed in). */
   METRICS_BEARER_TOKEN: z.string().min(32, 'at least 32 characters').optional(),
+  /** Webhooks may be sent to this machine's loopback addresses (127.0.0.0/8, ::1): tests and development only, refused in production. */
+  WEBHOOK_ALLOW_LOOPBACK: bool.default(false),
+
+  /**
+   * The audit log's anchor outside the database: every entry carries an HMAC of its hash under this key, so
+   * someone who can write the database cannot rewrite history and recompute the hashes. A secret of at least
+   * 32 characters, or a file holding it (a mounted secret). Required in production.
+   */
+  AUDIT_HMAC_KEY: z.string().min(32, 'at least 32 characters').optional(),
+  AUDIT_HMAC_KEY_FILE: z.string().min(1).optional(),
+  /** The key TOTP secrets are encrypted with (AES-256-GCM): 32 bytes as 64 hex digits, or a file holding them. Required in production. */
+  TOTP_ENCRYPTION_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, '64 hexadecimal digits (32 bytes)').optional(),
+  TOTP_ENCRYPTION_KEY_FILE: z.string().min(1).optional(),
 }).superRefine((env, ctx) => {
   if (env.STAFF_SCRYPT_LOG2_COST < 17 && env.NODE_ENV !== 'test') {
     ctx.addIssue({ code: 'custom', path: ['STAFF_SCRYPT_LOG2_COST'], message: 'below 17 is allowed only with NODE_ENV=test' });
@@ -109,7 +127,7 @@ export const CONFIG_VARIABLES = Object.keys(schema.shape);
 export interface Config {
   env: Env['NODE_ENV'];
   logLevel: Env['LOG_LEVEL'];
-  http: { host: string; port: number; publicUrl: string | undefined; trustProxy: number };
+  http: { host: string; port: number; publicUrl: string | undefined; trustProxy: number; requestTimeoutSeconds: number };
   rateLimit: { windowSeconds: number; requests: number; uploads: number };
   mongo: { url: string };
   redis: { url: string; queuePrefix: string; lockSeconds: number };
@@ -144,6 +162,7 @@ export interface Config {
     sessionIdleSeconds: number;
     sessionAbsoluteSeconds: number;
     loginMaxFailures: number;
+    accountMaxFailures: number;
     lockoutSeconds: number;
     loginAttemptsPerClient: number;
     scryptLog2Cost: number;
@@ -153,6 +172,15 @@ export interface Config {
   };
   review: { claimSeconds: number };
   metrics: { bearerToken: string | undefined };
+  /** Where webhooks may be sent (shared/distribution/webhook-address.ts): https only in production; loopback only when allowed. */
+  webhooks: { requireHttps: boolean; allowLoopback: boolean };
+  /** Keys kept outside the database (never written to it): the audit log's HMAC key and the TOTP secrets' key. */
+  keys: DataKeys;
+}
+
+export interface DataKeys {
+  audit: Buffer | null;
+  totp: Buffer | null;
 }
 
 /** How long raw originals are kept after the moderation decision (shared/submissions/retention.ts). */
@@ -172,8 +200,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  const keys = readKeys(e);
   if (e.NODE_ENV === 'production') {
     const unsafe = unsafeForProduction(env, e);
+    if (!keys.audit) unsafe.push('AUDIT_HMAC_KEY (or AUDIT_HMAC_KEY_FILE): not set; the audit log needs its key outside the database');
+    if (!keys.totp) unsafe.push('TOTP_ENCRYPTION_KEY (or TOTP_ENCRYPTION_KEY_FILE): not set; second-factor secrets must not be stored in the clear');
     if (unsafe.length > 0) {
       throw new ConfigError(`Refusing to run in production with local defaults:\n${unsafe.map((line) => `  ${line}`).join('\n')}`);
     }
@@ -181,7 +212,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   return deepFreeze({
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
-    http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL, trustProxy: e.TRUST_PROXY },
+    http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL, trustProxy: e.TRUST_PROXY, requestTimeoutSeconds: e.HTTP_REQUEST_TIMEOUT_SECONDS },
     rateLimit: { windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS, requests: e.RATE_LIMIT_REQUESTS, uploads: e.RATE_LIMIT_UPLOADS },
     mongo: { url: e.MONGO_URL },
     redis: { url: e.REDIS_URL, queuePrefix: e.QUEUE_PREFIX, lockSeconds: e.QUEUE_LOCK_SECONDS },
@@ -221,6 +252,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       sessionIdleSeconds: e.STAFF_SESSION_IDLE_MINUTES * 60,
       sessionAbsoluteSeconds: e.STAFF_SESSION_ABSOLUTE_HOURS * 3600,
       loginMaxFailures: e.STAFF_LOGIN_MAX_FAILURES,
+      accountMaxFailures: e.STAFF_ACCOUNT_MAX_FAILURES,
       lockoutSeconds: e.STAFF_LOCKOUT_MINUTES * 60,
       loginAttemptsPerClient: e.STAFF_LOGIN_ATTEMPTS_PER_CLIENT,
       scryptLog2Cost: e.STAFF_SCRYPT_LOG2_COST,
@@ -229,7 +261,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     },
     review: { claimSeconds: e.REVIEW_CLAIM_MINUTES * 60 },
     metrics: { bearerToken: e.METRICS_BEARER_TOKEN },
+    webhooks: { requireHttps: e.NODE_ENV === 'production', allowLoopback: e.WEBHOOK_ALLOW_LOOPBACK },
+    keys,
   });
+}
+
+/** A key given directly or in a file (trailing whitespace of the file ignored); both at once is a mistake. */
+function keyFrom(name: string, value: string | undefined, file: string | undefined): string | null {
+  if (value && file) throw new ConfigError(`Invalid configuration:\n  ${name}: set either ${name} or ${name}_FILE, not both`);
+  if (!file) return value ?? null;
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration:\n  ${name}_FILE: cannot read ${file}: ${(error as Error).message}`);
+  }
+}
+
+function readKeys(e: Env): DataKeys {
+  const audit = keyFrom('AUDIT_HMAC_KEY', e.AUDIT_HMAC_KEY, e.AUDIT_HMAC_KEY_FILE);
+  if (audit !== null && audit.length < 32) throw new ConfigError('Invalid configuration:\n  AUDIT_HMAC_KEY_FILE: the key must have at least 32 characters');
+  const totp = keyFrom('TOTP_ENCRYPTION_KEY', e.TOTP_ENCRYPTION_KEY, e.TOTP_ENCRYPTION_KEY_FILE);
+  if (totp !== null && !/^[0-9a-fA-F]{64}$/.test(totp)) throw new ConfigError('Invalid configuration:\n  TOTP_ENCRYPTION_KEY_FILE: the key must be 64 hexadecimal digits (32 bytes)');
+  return { audit: audit === null ? null : Buffer.from(audit, 'utf8'), totp: totp === null ? null : Buffer.from(totp, 'hex') };
 }
 
 /** Plain http is allowed for cookies only on this machine: a loopback PUBLIC_URL, or none outside production. */
@@ -248,13 +301,15 @@ function unsafeForProduction(env: NodeJS.ProcessEnv, e: Env): string[] {
   if (!env.S3_ENDPOINT) problems.push('S3_ENDPOINT: not set, so it is the local MinIO of `npm start`');
   if (PUBLIC_SECRETS.has(e.S3_ACCESS_KEY_ID)) problems.push('S3_ACCESS_KEY_ID: a default credential, set a real one');
   if (PUBLIC_SECRETS.has(e.S3_SECRET_ACCESS_KEY)) problems.push('S3_SECRET_ACCESS_KEY: a default secret, set a real one');
+  if (e.WEBHOOK_ALLOW_LOOPBACK) problems.push('WEBHOOK_ALLOW_LOOPBACK: webhooks to this machine are for tests and development only');
   if (!e.PUBLIC_URL) problems.push('PUBLIC_URL: not set; invitation links, the OpenAPI server and secure cookies need the public address');
   return problems;
 }
 
 function deepFreeze<T extends object>(value: T): Readonly<T> {
   for (const child of Object.values(value)) {
-    if (child && typeof child === 'object') deepFreeze(child as object);
+    // A key's bytes cannot be frozen (a typed array with elements): the object holding it is.
+    if (child && typeof child === 'object' && !Buffer.isBuffer(child)) deepFreeze(child as object);
   }
   return Object.freeze(value);
 }

@@ -1,4 +1,5 @@
 import mongoose, { type Connection } from 'mongoose';
+import type { DataKeys } from './config';
 import { captionVersionModel, type CaptionVersionModel } from './captions/caption-versions';
 import { auditEntryModel, auditHeadModel, type AuditEntryModel, type AuditHeadModel } from './models/audit-entry.model';
 import { campaignModel, type CampaignModel } from './models/campaign.model';
@@ -25,6 +26,12 @@ export interface Database {
   captionVersions: CaptionVersionModel;
   /** Protected clips' face tracks (shared/protection/face-track.ts), one per clip. */
   faceTracks: FaceTrackModel;
+  /**
+   * Keys from the configuration, held in memory and never written to the database: the audit log's HMAC key
+   * (server/services/audit.service.ts) and the TOTP secrets' encryption key (server/services/totp-secrets.ts).
+   * They travel with the handle so that every writer of those collections has them.
+   */
+  keys: Readonly<DataKeys>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -34,7 +41,7 @@ export interface Database {
  * Only features both support are used: no transactions, no TTL indexes, no $lookup.
  * Commands fail fast instead of buffering while the database is away, so an upload gets a clear 503.
  */
-export async function connectDatabase(url: string): Promise<Database> {
+export async function connectDatabase(url: string, keys: Readonly<DataKeys> = { audit: null, totp: null }): Promise<Database> {
   const connection = mongoose.createConnection(url, {
     bufferCommands: false,
     serverSelectionTimeoutMS: 5_000,
@@ -69,6 +76,7 @@ export async function connectDatabase(url: string): Promise<Database> {
     webhookDeliveries,
     captionVersions,
     faceTracks,
+    keys,
     async ping() {
       const db = connection.db;
       if (!db) throw new Error('database connection is not open');

@@ -56,7 +56,7 @@ export async function connectCoreServices(config: Readonly<Config>, onQueueError
 
   let db: Database;
   try {
-    db = await connectDatabase(config.mongo.url);
+    db = await connectDatabase(config.mongo.url, config.keys);
   } catch (error) {
     throw new StartupError(`The database is not reachable at ${redactUrl(config.mongo.url)}: ${describe(error)}. (npm start runs one locally.)`);
   }

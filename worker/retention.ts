@@ -1,7 +1,7 @@
 import { removeCaptionVersions } from '../shared/captions/caption-versions';
 import { captionsPrefix, originalsPrefix, outputsPrefix } from '../shared/storage/keys';
 import { markTakenDown } from '../shared/submissions/release';
-import { markMediaDeleted, markOriginalDeleted, markUnprotectedDeleted, mediaGoesWithOriginal, originalDueAt, retentionCandidates, takedownRecheckSince } from '../shared/submissions/retention';
+import { clearPersonalData, markMediaDeleted, markOriginalDeleted, markUnprotectedDeleted, mediaGoesWithOriginal, originalDueAt, retentionCandidates, takedownRecheckSince } from '../shared/submissions/retention';
 import type { WorkerDeps } from './deps';
 import { isProtected } from '../shared/protection/protection';
 import type { Submission } from '../shared/submissions/submission.model';
@@ -57,6 +57,8 @@ export async function deleteDueOriginals(deps: RetentionDeps, now: Date = new Da
   for await (const candidate of retentionCandidates(deps.db.submissions, recheckSince)) {
     const id = candidate._id.toHexString();
     if (candidate.status === 'withdrawn' && candidate.takenDownAt && candidate.takenDownAt.getTime() >= recheckSince.getTime()) await sweepTakenDown(deps, id, now);
+    // A withdrawn clip taken down before its personal data went with the takedown.
+    if (candidate.status === 'withdrawn' && candidate.takenDownAt && !candidate.personalDataClearedAt) await clearPersonalData(deps.db.submissions, candidate._id, now);
     const due = originalDueAt(candidate, deps.config.retention);
     if (!due || due.getTime() > now.getTime()) continue;
     if (!candidate.originalDeletedAt && isProtected(candidate.protection) && candidate.status !== 'rejected' && candidate.status !== 'withdrawn') {
@@ -74,6 +76,8 @@ export async function deleteDueOriginals(deps: RetentionDeps, now: Date = new Da
         deps.logger.info({ submissionId: id, objects, captionVersions: versions }, 'retention: a rejected clip\'s media deleted');
       }
     }
+    // The contributor's organisation, title, message and contact go with a rejected clip's media.
+    if (mediaGoesWithOriginal(candidate) && !candidate.personalDataClearedAt) await clearPersonalData(deps.db.submissions, candidate._id, now);
   }
   if (deleted + media > 0) deps.logger.info({ deleted, media }, 'retention: raw originals (and rejected clips\' media) deleted');
   return deleted;

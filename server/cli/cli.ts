@@ -5,12 +5,12 @@ import { SUBMISSION_STATES, type SubmissionState } from '../../shared/submission
 import { requeue } from '../../shared/submissions/processing';
 import type { Submission } from '../../shared/submissions/submission.model';
 import { connectCoreServices, type CoreServices } from '../../shared/startup-checks';
-import { verifyAudit } from '../services/audit.service';
+import { appendAudit, verifyAudit } from '../services/audit.service';
 import { adminCampaignView, listCampaigns, publishConsentVersion, setCampaignLogo, updateCampaign } from '../services/campaign-admin.service';
 import { CLI_ACTOR, createCampaign, createUnionLink, findCampaign, publicCampaign, revokeUnionLink } from '../services/campaign.service';
 import { clearBranding, setBranding } from '../services/release-branding.service';
 import { createSessionStore } from '../services/session.service';
-import { createAdmin, resetTotp } from '../services/staff.service';
+import { createAdmin, resetTotp, unlockAccount } from '../services/staff.service';
 import { readSecret } from './read-secret';
 
 /**
@@ -33,10 +33,11 @@ import { readSecret } from './read-secret';
  *   npm run cli -- staff create-admin <email>          (the first admin; password from a prompt or stdin, never an argument)
  *   npm run cli -- staff list
  *   npm run cli -- staff reset-2fa <email>             (a lost phone; ends that person's sessions)
+ *   npm run cli -- staff unlock <email>                (ends a lockout after wrong passwords or codes)
  *   npm run cli -- audit verify                        (checks the audit log's hash chain; exit 1 when broken)
  * Contact details are never printed.
  */
-const USAGE = `usage:
+export const USAGE = `usage:
   npm run cli -- campaigns create <campaign.json>
   npm run cli -- campaigns list
   npm run cli -- campaigns show <campaign>
@@ -57,6 +58,7 @@ const USAGE = `usage:
   npm run cli -- staff create-admin <email>     (the password is asked for, or read from standard input)
   npm run cli -- staff list
   npm run cli -- staff reset-2fa <email>        (a lost phone: the next login sets up a new second factor)
+  npm run cli -- staff unlock <email>           (ends a lockout after wrong passwords or codes, from every address)
   npm run cli -- audit verify
 `;
 
@@ -180,6 +182,7 @@ export async function runCli(
   if (area === 'submissions' && command === 'requeue') {
     const s = await findSubmission(services, rest[0]);
     await requeue(db.submissions, s._id, { by: 'operator', reason: 'requeued from the command line' });
+    if (s.status !== 'received') await appendAudit(db, { actor: CLI_ACTOR, action: 'submission_requeued', target: { kind: 'submission', id: s._id.toHexString() }, details: { from: s.status } }, new Date());
     await queue.enqueue('process-submission', { submissionId: s._id.toHexString() }, { replace: true });
     out(`requeued ${s._id.toHexString()}`);
     return 0;
@@ -195,6 +198,11 @@ export async function runCli(
     const sessions = createSessionStore(services.redis, { prefix: config.redis.queuePrefix, idleSeconds: config.staff.sessionIdleSeconds, absoluteSeconds: config.staff.sessionAbsoluteSeconds });
     await sessions.destroyAllOf(user._id.toHexString());
     out(`second factor of ${user.email} reset: their sessions are ended, and the next login sets up a new one`);
+    return 0;
+  }
+  if (area === 'staff' && command === 'unlock' && rest[0]) {
+    const user = await unlockAccount(db, CLI_ACTOR, { email: rest[0] }, new Date());
+    out(`${user.email} unlocked: they can log in again from every address`);
     return 0;
   }
   if (area === 'staff' && command === 'list') {

@@ -41,7 +41,7 @@ function bodyStillComing(req: Request): boolean {
  * slow network stops sending. What it sends meanwhile is read and dropped (so it can read the answer); Node
  * closes the connection once the answer is out, and a client that lingers is cut after a moment.
  */
-function closeAfterAnswer(req: Request, res: Response): void {
+export function closeAfterAnswer(req: Request, res: Response): void {
   res.set('Connection', 'close');
   // A lingering close: Node destroys a `Connection: close` socket as soon as the answer is written, and a
   // client still sending then gets a reset that can swallow the answer it has not read yet (seen as EPIPE).

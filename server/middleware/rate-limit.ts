@@ -71,6 +71,13 @@ export class WindowCounter {
     return { allowed: entry.count <= this.limit, retryAfterSeconds: Math.max(1, Math.ceil((entry.resetAt - now) / 1000)) };
   }
 
+  /** Whether one more hit would be allowed, without counting it. */
+  peek(key: string, now: number): { allowed: boolean; retryAfterSeconds: number } {
+    const entry = this.hits.get(key);
+    if (!entry || entry.resetAt <= now) return { allowed: true, retryAfterSeconds: 0 };
+    return { allowed: entry.count < this.limit, retryAfterSeconds: Math.max(1, Math.ceil((entry.resetAt - now) / 1000)) };
+  }
+
   get size(): number {
     return this.hits.size;
   }

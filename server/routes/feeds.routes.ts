@@ -1,7 +1,8 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { AppError } from '../../shared/errors';
 import type { ServerDeps } from '../deps';
+import { publicOrigin } from '../public-origin';
 import { feedOfToken } from '../services/distribution.service';
 import { atomFeed, feedItems, jsonFeed } from '../services/feeds.service';
 import { mintReleaseLink } from '../services/release-links.service';
@@ -12,16 +13,17 @@ const fileParams = z.object({ token: z.string().max(64), id: z.string().regex(/^
 /** The teams' feeds: /api/feeds/<token>/releases.json and .atom, and their downloads. The token is the key. */
 export function feedsRouter(deps: ServerDeps): Router {
   const router = Router();
-  const base = (token: string) => `${deps.config.http.publicUrl?.replace(/\/$/, '') ?? ''}/api/feeds/${token}/releases`;
+  // Links in the feeds are absolute: PUBLIC_URL, or this server's own address (never the request's Host).
+  const base = (req: Request, token: string) => `${publicOrigin(deps.config, req)}/api/feeds/${token}/releases`;
 
   router.get('/api/feeds/:token/releases.json', async (req, res) => {
     const feed = await feedOfToken(deps, String(req.params.token));
-    res.set('Cache-Control', 'no-store').type('application/feed+json').send(JSON.stringify(jsonFeed(await feedItems(deps, feed), feed, base(String(req.params.token)))));
+    res.set('Cache-Control', 'no-store').type('application/feed+json').send(JSON.stringify(jsonFeed(await feedItems(deps, feed), feed, base(req, String(req.params.token)))));
   });
 
   router.get('/api/feeds/:token/releases.atom', async (req, res) => {
     const feed = await feedOfToken(deps, String(req.params.token));
-    res.set('Cache-Control', 'no-store').type('application/atom+xml').send(atomFeed(await feedItems(deps, feed), feed, base(String(req.params.token)), deps.now()));
+    res.set('Cache-Control', 'no-store').type('application/atom+xml').send(atomFeed(await feedItems(deps, feed), feed, base(req, String(req.params.token)), deps.now()));
   });
 
   router.get('/api/feeds/:token/releases/files/:id/:output', async (req, res) => {

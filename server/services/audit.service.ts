@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Database } from '../../shared/db';
 import type { AuditAction, AuditDetails, AuditEntry } from '../../shared/models/audit-entry.model';
 import { isDuplicateKey } from '../../shared/errors';
@@ -9,6 +9,12 @@ import { isDuplicateKey } from '../../shared/errors';
  * same place cannot both win: the loser gets a duplicate-key error, reads the winner, and tries the
  * next place. `audit_head` remembers where the chain ends so an append reads two documents, not the
  * log; when it is behind (a crash between insert and head update), the next append walks it forward.
+ *
+ * The anchor outside the database: with a key in the configuration (AUDIT_HMAC_KEY, never stored), each
+ * entry also carries `mac`, an HMAC-SHA-256 of its hash under that key. Since each hash covers the previous
+ * one, the mac of entry n vouches for entries 1…n: someone who can write the database can rewrite an entry
+ * and recompute every plain hash after it, but not the macs. Entries written before the key was set are
+ * vouched for by the first signed one (`anchorAudit` appends one at start when the newest entry is unsigned).
  */
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -21,7 +27,7 @@ export interface AuditEvent {
   details?: AuditDetails;
 }
 
-type Hashed = Omit<AuditEntry, 'hash'>;
+type Hashed = Omit<AuditEntry, 'hash' | 'mac'>;
 
 function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical);
@@ -38,6 +44,14 @@ export function entryHash(entry: Hashed): string {
   return createHash('sha256').update(JSON.stringify(fields)).digest('hex');
 }
 
+/** The anchor: an HMAC of the entry's hash under the key from the configuration. */
+export function entryMac(key: Buffer, hash: string): string {
+  return createHmac('sha256', key).update(`audit-entry:${hash}`).digest('hex');
+}
+
+function sameMac(given: string, expected: string): boolean {
+  return given.length === expected.length && timingSafeEqual(Buffer.from(given), Buffer.from(expected));
+}
 
 async function head(db: Database): Promise<{ seq: number; hash: string }> {
   let current = (await db.auditHead.findById('head').lean()) ?? { seq: 0, hash: GENESIS_HASH };
@@ -70,7 +84,8 @@ export async function appendAudit(db: Database, event: AuditEvent, now: Date): P
       details: event.details ?? {},
       prevHash: last.hash,
     };
-    const entry: AuditEntry = { ...draft, hash: entryHash(draft) };
+    const hash = entryHash(draft);
+    const entry: AuditEntry = { ...draft, hash, mac: db.keys.audit ? entryMac(db.keys.audit, hash) : null };
     try {
       await db.auditEntries.create(entry);
     } catch (error) {
@@ -84,29 +99,39 @@ export async function appendAudit(db: Database, event: AuditEvent, now: Date): P
 }
 
 export type AuditVerdict =
-  | { ok: true; entries: number; lastHash: string }
+  /** `anchored`: checked against the key outside the database (false without AUDIT_HMAC_KEY: the hashes alone). */
+  | { ok: true; entries: number; lastHash: string; anchored: boolean }
   | { ok: false; entries: number; badSeq: number; problem: string };
 
 const BATCH = 500;
 
 /**
  * Reads the whole chain in order (by `_id` ranges: no server-side sort, which FerretDB cannot push down)
- * and recomputes every hash. The first entry that is missing, rewritten or out of place is named.
+ * and recomputes every hash. The first entry that is missing, rewritten or out of place is named. With the
+ * key, every mac is checked too: once one entry is signed, every later one must be, and so must the newest.
  */
 export async function verifyAudit(db: Database): Promise<AuditVerdict> {
+  const key = db.keys.audit;
   const headDoc = await db.auditHead.findById('head').lean();
   let prevHash = GENESIS_HASH;
   let seq = 0;
+  let signed = false;
+  let lastSigned = false;
   for (;;) {
     const batch = await db.auditEntries.find({ _id: { $gt: seq, $lte: seq + BATCH } }).lean<AuditEntry[]>();
     batch.sort((a, b) => a._id - b._id);
     for (const entry of batch) {
       if (entry._id !== seq + 1) return { ok: false, entries: seq, badSeq: seq + 1, problem: 'entry missing (deleted)' };
       if (entry.prevHash !== prevHash) return { ok: false, entries: seq, badSeq: entry._id, problem: 'does not follow the previous entry (previous entry rewritten or removed)' };
-      const { hash, ...rest } = entry;
+      const { hash, mac, ...rest } = entry;
       if (entryHash({ ...rest, target: rest.target ?? null, details: rest.details ?? {} }) !== hash) {
         return { ok: false, entries: seq, badSeq: entry._id, problem: 'content does not match its hash (entry rewritten)' };
       }
+      if (key && mac) {
+        if (!sameMac(mac, entryMac(key, hash))) return { ok: false, entries: seq, badSeq: entry._id, problem: 'its signature does not match (rewritten without the key, or signed with another key)' };
+        signed = true;
+      } else if (key && signed) return { ok: false, entries: seq, badSeq: entry._id, problem: 'not signed, after signed entries (written without the key)' };
+      lastSigned = Boolean(key && mac);
       prevHash = hash;
       seq = entry._id;
     }
@@ -118,7 +143,24 @@ export async function verifyAudit(db: Database): Promise<AuditVerdict> {
   }
   if (headDoc && headDoc.seq > seq) return { ok: false, entries: seq, badSeq: seq + 1, problem: `the log ends at ${seq} but had reached ${headDoc.seq} (entries deleted at the end)` };
   if (headDoc && headDoc.seq === seq && headDoc.hash !== prevHash) return { ok: false, entries: seq, badSeq: seq, problem: 'the last entry was rewritten' };
-  return { ok: true, entries: seq, lastHash: prevHash };
+  if (key && seq > 0 && !signed) return { ok: false, entries: seq, badSeq: seq, problem: 'no entry is signed with the key (the log was rewritten, or it was never anchored: start the server once with the key)' };
+  if (key && seq > 0 && !lastSigned) return { ok: false, entries: seq, badSeq: seq, problem: 'the newest entry is not signed' };
+  return { ok: true, entries: seq, lastHash: prevHash, anchored: key !== null };
+}
+
+/**
+ * At start, with a key, for a log written before the key was set (entries, none signed): the chain is
+ * checked by its hashes and an `audit_anchored` entry, signed, is appended; it vouches for every entry
+ * before it. A log with signed entries is left alone (verify names any unsigned one after them). Returns
+ * the verdict when the unsigned chain is broken (nothing is appended then), else null.
+ */
+export async function anchorAudit(db: Database, now: Date): Promise<AuditVerdict | null> {
+  if (!db.keys.audit) return null;
+  if ((await head(db)).seq === 0 || (await db.auditEntries.exists({ mac: { $type: 'string' } }))) return null;
+  const verdict = await verifyAudit({ ...db, keys: { ...db.keys, audit: null } });
+  if (!verdict.ok) return verdict;
+  await appendAudit(db, { actor: { id: null, email: 'server' }, action: 'audit_anchored', details: { entries: verdict.entries, lastHash: verdict.lastHash } }, now);
+  return null;
 }
 
 /** A page of the log, newest first: `before` is the sequence number to start below (exclusive). */

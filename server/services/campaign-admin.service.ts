@@ -10,6 +10,7 @@ import { appendAudit } from './audit.service';
 import { colourIssues } from './campaign-branding';
 import { withCampaignLock } from './campaign-lock';
 import { checkLogo } from './campaign-logo';
+import { cleanString } from '../../shared/text/hostile-text';
 import {
   campaignLogoPath,
   colourSchema,
@@ -40,7 +41,7 @@ import {
 /** A change to a campaign: only the fields given change. Consent is not here: it changes by a new version. */
 export const campaignUpdateSchema = z
   .object({
-    name: z.string().trim().min(1).max(200),
+    name: cleanString(1, 200),
     /** Replaces every title; a language left out has none (the page then shows the first language's, or the name). */
     titles: localisedSchema(TITLE_MAX),
     prompts: localisedSchema(PROMPT_MAX),

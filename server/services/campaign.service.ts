@@ -7,6 +7,7 @@ import { CONSENT_GRANTS } from '../../shared/submissions/consent-scopes';
 import { LANGUAGE_CODE } from '../../shared/captions/caption-versions';
 import { appendAudit, type AuditEvent } from './audit.service';
 import { colourIssues, HEX_COLOUR } from './campaign-branding';
+import { cleanString } from '../../shared/text/hostile-text';
 import { withCampaignLock } from './campaign-lock';
 
 export type Actor = AuditEvent['actor'];
@@ -21,7 +22,7 @@ export const CAMPAIGN_SLUG = /^[a-z0-9][a-z0-9-]{1,62}$/;
 
 const statementSchema = z.object({
   id: z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, 'statement ids are short lowercase words, e.g. "publish"'),
-  text: z.string().trim().min(1).max(2000),
+  text: cleanString(1, 2000),
   grants: z.array(z.enum(CONSENT_GRANTS)).max(CONSENT_GRANTS.length).default([]),
   optional: z.boolean().default(false),
 });
@@ -32,7 +33,7 @@ const languageCode = z.string().regex(LANGUAGE_CODE, 'a language code, e.g. "be"
 export const consentTextsSchema = z.array(z.object({ language: languageCode, statements: z.array(statementSchema).min(1).max(30) }).strict()).min(1);
 
 /** Per-language texts (title, prompt): `{ "be": "…", "en": "…" }`. */
-export const localisedSchema = (max: number) => z.record(languageCode, z.string().trim().min(1).max(max));
+export const localisedSchema = (max: number) => z.record(languageCode, cleanString(1, max));
 /** Hashtags, given with or without their `#`, stored with it. */
 export const hashtagsSchema = z
   .array(z.string().regex(/^#?[\p{L}\p{N}_]{1,100}$/u, 'a hashtag is letters, digits and underscores'))
@@ -73,7 +74,7 @@ export function localisedIssues(field: 'titles' | 'prompts', texts: Record<strin
 export const newCampaignSchema = z
   .object({
     slug: z.string().regex(CAMPAIGN_SLUG, 'a slug is lowercase letters, digits and dashes'),
-    name: z.string().trim().min(1).max(200),
+    name: cleanString(1, 200),
     /** The page's title per language (the name where there is none). */
     titles: localisedSchema(TITLE_MAX).default({}),
     /** What the campaign asks contributors for, per language. */
@@ -92,7 +93,7 @@ export const newCampaignSchema = z
         z
           .object({
             id: z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, 'reason ids are short lowercase words, e.g. "off_topic"'),
-            texts: z.record(z.string().regex(LANGUAGE_CODE), z.string().trim().min(1).max(1000)),
+            texts: z.record(z.string().regex(LANGUAGE_CODE), cleanString(1, 1000)),
           })
           .strict(),
       )
@@ -271,7 +272,7 @@ const hashLinkToken = (token: string) => createHash('sha256').update(token, 'utf
 
 const unionLinkSchema = z
   .object({
-    organisation: z.string().trim().min(1).max(200),
+    organisation: cleanString(1, 200),
     country: z.string().trim().toUpperCase().regex(/^[A-Z]{2}$/, 'a two-letter country code, e.g. "BY"'),
   })
   .strict();

@@ -1,3 +1,4 @@
+import { stripXmlForbidden } from '../../shared/text/hostile-text';
 import type { FeedToken } from '../../shared/models/distribution.model';
 import type { ReleaseUse } from '../../shared/submissions/consent-scopes';
 import type { ServerDeps } from '../deps';
@@ -37,8 +38,9 @@ export function jsonFeed(items: GalleryItem[], feed: FeedToken, base: string): o
   };
 }
 
+/** Text for XML: the characters XML cannot carry dropped (text stored before they were stripped at input), the rest escaped. */
 function xml(text: string): string {
-  return text.replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
+  return stripXmlForbidden(text).replace(/[<>&'"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[c]!);
 }
 
 export function atomFeed(items: GalleryItem[], feed: FeedToken, base: string, now: Date): string {

@@ -25,8 +25,11 @@ export interface PostTextInput {
 export function postText(input: PostTextInput, language: string): string {
   const body = input.message.trim() || input.title.trim();
   const hashtags = input.hashtags.map((tag) => (tag.startsWith('#') ? tag : `#${tag}`)).join(' ');
-  const template = CREDIT[language.split('-')[0]!] ?? CREDIT.en!;
-  const credit = input.credit && input.organisation.trim() ? template.replace('{organisation}', input.organisation.trim()) : '';
+  const base = language.split('-')[0]!;
+  const template = Object.hasOwn(CREDIT, base) ? CREDIT[base]! : CREDIT.en!;
+  // A function, not a string: in a replacement string `$&`, `$\`` and `$'` in an organisation's name are patterns.
+  const organisation = input.organisation.trim();
+  const credit = input.credit && organisation ? template.replace('{organisation}', () => organisation) : '';
   return [body, hashtags, credit].filter(Boolean).join('\n\n');
 }
 

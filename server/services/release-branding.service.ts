@@ -4,6 +4,8 @@ import { END_CARD_SECONDS, type Campaign, type CampaignRelease } from '../../sha
 import { campaignReleaseKey } from '../../shared/storage/keys';
 import type { ObjectStorage } from '../../shared/storage/object-storage';
 import { checkPngData, PNG_SIGNATURE, PngError, readPng } from './png-image';
+import { appendAudit, type AuditEvent } from './audit.service';
+import { CLI_ACTOR } from './campaign.service';
 
 /**
  * A campaign's release branding (Campaign.release): an optional watermark — a small PNG logo the release
@@ -65,7 +67,7 @@ export async function setBranding(
   slug: string,
   asset: BrandingAsset,
   bytes: Buffer,
-  options: { seconds?: number } = {},
+  options: { seconds?: number; actor?: AuditEvent['actor']; now?: Date } = {},
 ): Promise<CampaignRelease> {
   const campaign = await campaignOf(deps.db, slug);
   const { body } = checkBrandingImage(asset, bytes);
@@ -76,14 +78,17 @@ export async function setBranding(
   await deps.storage.upload(key, body, 'image/png');
   const release = { ...current(campaign), ...(asset === 'watermark' ? { watermarkKey: key } : { endCardKey: key, endCardSeconds: seconds }) };
   await deps.db.campaigns.updateOne({ _id: campaign._id }, { $set: { release } }, { runValidators: true });
+  const details = { campaign: slug, asset, bytes: body.length, ...(asset === 'end-card' ? { seconds } : {}) };
+  await appendAudit(deps.db, { actor: options.actor ?? CLI_ACTOR, action: 'release_branding_set', target: { kind: 'campaign', id: campaign._id.toHexString() }, details }, options.now ?? new Date());
   return release;
 }
 
 /** Removes a campaign's watermark or end card. */
-export async function clearBranding(deps: { db: Database; storage: ObjectStorage }, slug: string, asset: BrandingAsset): Promise<CampaignRelease> {
+export async function clearBranding(deps: { db: Database; storage: ObjectStorage }, slug: string, asset: BrandingAsset, options: { actor?: AuditEvent['actor']; now?: Date } = {}): Promise<CampaignRelease> {
   const campaign = await campaignOf(deps.db, slug);
   const release = { ...current(campaign), ...(asset === 'watermark' ? { watermarkKey: null } : { endCardKey: null }) };
   await deps.db.campaigns.updateOne({ _id: campaign._id }, { $set: { release } }, { runValidators: true });
   await deps.storage.remove(campaignReleaseKey(campaign._id.toHexString(), asset));
+  await appendAudit(deps.db, { actor: options.actor ?? CLI_ACTOR, action: 'release_branding_cleared', target: { kind: 'campaign', id: campaign._id.toHexString() }, details: { campaign: slug, asset } }, options.now ?? new Date());
   return release;
 }

@@ -23,8 +23,10 @@ export interface StaffSession {
   stage: SessionStage;
   /** Synchronizer token: every state-changing request must carry it. */
   csrfToken: string;
-  /** While enrolling: the secret shown, kept until a code from it is typed back. */
+  /** Unused since the key being set up is the account's (staff.service.ts, pendingTotpSecret); always null. */
   pendingTotpSecret: string | null;
+  /** During login: the staff page to go back to once logged in (checked by safeNext when it was set). */
+  returnTo?: string | null;
   createdAt: number;
   lastSeenAt: number;
   absoluteExpiresAt: number;

@@ -6,7 +6,8 @@ import { AppError, isDuplicateKey } from '../../shared/errors';
 import { ROLES_NEEDING_TOTP, type StaffInvite, type StaffRole, type StaffUser } from '../../shared/models/staff-user.model';
 import { appendAudit } from './audit.service';
 import { dummyHash, hashPassword, needsRehash, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, verifyPassword } from './password.service';
-import { matchTotp } from './totp.service';
+import { generateTotpSecret, matchTotp } from './totp.service';
+import { openTotpSecret, sealIfPlain, sealTotpSecret } from './totp-secrets';
 
 /**
  * Staff accounts: the first admin (from the command line), invitations, login with lockout, the second
@@ -55,39 +56,71 @@ export async function createAdmin(db: Database, config: StaffConfig, emailInput:
 export const loginFailed = () =>
   new AppError('login_failed', 401, 'The e-mail address or password is wrong, or the account is locked for a while after too many attempts.');
 
-async function recordFailure(db: Database, config: StaffConfig, user: StaffUser, now: Date, stage: 'password' | 'code'): Promise<void> {
+/** What the staff service asks about one account from the address a login comes from (server/web/staff-route.ts, createLoginLimiter). */
+export interface LoginGuard {
+  /** Seconds this account stays locked from this address (0: not locked). */
+  lockedFor(user: { id: string; unlockedAt: Date | null }, now: Date): number;
+  /** Counts a wrong password or code; returns until when the account is now locked from here, or null. */
+  failed(user: { id: string; unlockedAt: Date | null }, now: Date): Date | null;
+  succeeded(user: { id: string }): void;
+}
+
+/** The per-address locks when the caller has none (the command line, tests of the service alone). */
+const NO_GUARD: LoginGuard = { lockedFor: () => 0, failed: () => null, succeeded: () => undefined };
+
+const guardUser = (user: StaffUser) => ({ id: user._id.toHexString(), unlockedAt: user.unlockedAt ?? null });
+
+/**
+ * A wrong password or code: counted for this address (a lock from here after STAFF_LOGIN_MAX_FAILURES) and
+ * for the account from everywhere (a lock for everyone after STAFF_ACCOUNT_MAX_FAILURES); both audited.
+ */
+async function recordFailure(db: Database, config: StaffConfig, user: StaffUser, now: Date, stage: 'password' | 'code', guard: LoginGuard): Promise<void> {
   const updated = await db.staffUsers.findOneAndUpdate({ _id: user._id }, { $inc: { failedLogins: 1 } }, { returnDocument: 'after' }).lean<StaffUser>();
   await appendAudit(db, { actor: actorOf(user), action: 'login_failed', details: { stage } }, now);
-  if (updated && updated.failedLogins >= config.loginMaxFailures) {
+  const lockedHere = guard.failed(guardUser(user), now);
+  if (lockedHere) await appendAudit(db, { actor: actorOf(user), action: 'account_locked', details: { until: lockedHere.toISOString(), scope: 'one address' } }, now);
+  if (updated && updated.failedLogins >= config.accountMaxFailures) {
     const lockedUntil = new Date(now.getTime() + config.lockoutSeconds * 1000);
     await db.staffUsers.updateOne({ _id: user._id }, { $set: { lockedUntil, failedLogins: 0 } });
-    await appendAudit(db, { actor: actorOf(user), action: 'account_locked', details: { until: lockedUntil.toISOString() } }, now);
+    await appendAudit(db, { actor: actorOf(user), action: 'account_locked', details: { until: lockedUntil.toISOString(), scope: 'every address' } }, now);
   }
 }
 
-function isLocked(user: StaffUser, now: Date): boolean {
-  return user.lockedUntil !== null && user.lockedUntil.getTime() > now.getTime();
+function isLocked(user: StaffUser, now: Date, guard: LoginGuard): boolean {
+  return (user.lockedUntil !== null && user.lockedUntil.getTime() > now.getTime()) || guard.lockedFor(guardUser(user), now) > 0;
 }
 
-/** Checks e-mail and password. Failures count towards the lockout; a locked account is refused even with the right password. */
-export async function checkPassword(db: Database, config: StaffConfig, emailInput: string, password: string, now: Date): Promise<StaffUser> {
+/** Checks e-mail and password. Failures count towards the lockouts; a locked account is refused even with the right password. */
+export async function checkPassword(db: Database, config: StaffConfig, emailInput: string, password: string, now: Date, guard: LoginGuard = NO_GUARD): Promise<StaffUser> {
   const user = await db.staffUsers.findOne({ email: normaliseEmail(emailInput) }).lean<StaffUser>();
   if (!user || user.disabled) {
     await verifyPassword(password, await dummyHash(config.scryptLog2Cost));
     throw loginFailed();
   }
   const good = await verifyPassword(password, user.passwordHash);
-  if (isLocked(user, now)) throw loginFailed();
+  if (isLocked(user, now, guard)) throw loginFailed();
   if (!good) {
-    await recordFailure(db, config, user, now, 'password');
+    await recordFailure(db, config, user, now, 'password', guard);
     throw loginFailed();
   }
   const set: Record<string, unknown> = {};
   if (needsRehash(user.passwordHash, config.scryptLog2Cost)) set.passwordHash = await hashPassword(password, config.scryptLog2Cost);
   // A password alone resets the count only for accounts without a second factor; otherwise the code does.
-  if (!user.totp.secret) set.failedLogins = 0;
+  if (!user.totp.secret) {
+    set.failedLogins = 0;
+    guard.succeeded(guardUser(user));
+  }
   if (Object.keys(set).length > 0) await db.staffUsers.updateOne({ _id: user._id }, { $set: set });
   if (!user.totp.secret && !needsTotp(user.role)) await appendAudit(db, { actor: actorOf(user), action: 'login', details: { secondFactor: false } }, now);
+  return user;
+}
+
+/** An admin ends every lock on an account (after wrong passwords or codes, from one address or all); audited. */
+export async function unlockAccount(db: Database, by: { id: string | null; email: string | null }, who: { id: string } | { email: string }, now: Date): Promise<StaffUser> {
+  const filter = 'id' in who ? (Types.ObjectId.isValid(who.id) ? { _id: who.id } : null) : { email: normaliseEmail(who.email) };
+  const user = filter && (await db.staffUsers.findOneAndUpdate(filter, { $set: { lockedUntil: null, failedLogins: 0, unlockedAt: now } }, { returnDocument: 'after' }).lean<StaffUser>());
+  if (!user) throw new AppError('staff_not_found', 404, 'There is no such staff account.');
+  await appendAudit(db, { actor: by, action: 'account_unlocked', target: { kind: 'staff', id: user._id.toHexString() }, details: { email: user.email } }, now);
   return user;
 }
 
@@ -112,18 +145,52 @@ async function useTotpStep(db: Database, userId: string, step: number): Promise<
 }
 
 /** The second factor at login. A code is accepted once: its time step is taken by an insert-unique (useTotpStep). */
-export async function checkSecondFactor(db: Database, config: StaffConfig, userId: string, code: string, now: Date): Promise<StaffUser> {
+export async function checkSecondFactor(db: Database, config: StaffConfig, userId: string, code: string, now: Date, guard: LoginGuard = NO_GUARD): Promise<StaffUser> {
   const user = await db.staffUsers.findById(userId).lean<StaffUser>();
-  if (!user || user.disabled || !user.totp.secret || isLocked(user, now)) throw loginFailed();
-  const step = matchTotp(user.totp.secret, code.trim(), now, user.totp.lastStep);
+  if (!user || user.disabled || !user.totp.secret || isLocked(user, now, guard)) throw loginFailed();
+  const step = matchTotp(openTotpSecret(db.keys.totp, user.totp.secret, user._id.toHexString()), code.trim(), now, user.totp.lastStep);
+  // A secret stored before the key existed is sealed at its first use.
+  await sealIfPlain(db, user);
   const claimed = step !== null && (await useTotpStep(db, user._id.toHexString(), step));
   if (claimed) await db.staffUsers.updateOne({ _id: user._id }, { $set: { 'totp.lastStep': step, failedLogins: 0 } });
   if (!claimed) {
-    await recordFailure(db, config, user, now, 'code');
+    await recordFailure(db, config, user, now, 'code', guard);
     throw codeWrong();
   }
+  guard.succeeded(guardUser(user));
   await appendAudit(db, { actor: actorOf(user), action: 'login', details: { secondFactor: true } }, now);
   return user;
+}
+
+/** How long a key shown for setting up TOTP stays the one shown (and accepted) if no code comes back. */
+export const PENDING_TOTP_SECONDS = 24 * 3600;
+
+/**
+ * The key to show on the set-up page: the account's pending one while it lasts (every visit, every session,
+ * every device shows the same), else a new one, stored sealed with its expiry. Two pages opened at once
+ * agree: the second write loses its compare-and-set and reads the first one's key.
+ */
+export async function pendingTotpSecret(db: Database, userId: string, now: Date): Promise<string> {
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    const user = await db.staffUsers.findById(userId).lean<StaffUser>();
+    if (!user) throw loginFailed();
+    if (user.totp.secret) throw new AppError('already_enrolled', 409, 'A second factor is already set up for this account.');
+    const pending = user.totp.pending ?? null;
+    if (pending && pending.expiresAt.getTime() > now.getTime()) return openTotpSecret(db.keys.totp, pending.secret, userId);
+    const secret = generateTotpSecret();
+    const next = { secret: sealTotpSecret(db.keys.totp, secret, userId), expiresAt: new Date(now.getTime() + PENDING_TOTP_SECONDS * 1000) };
+    const same = pending ? { 'totp.pending.secret': pending.secret } : { 'totp.pending': null };
+    const taken = await db.staffUsers.updateOne({ _id: user._id, 'totp.secret': null, ...same }, { $set: { 'totp.pending': next } });
+    if (taken.modifiedCount === 1) return secret;
+  }
+  throw new AppError('enrol_busy', 409, 'The set-up page was opened several times at once. Please reload it.');
+}
+
+/** The pending key a code is checked against (null when none, or expired: the page then shows a new one). */
+export async function currentPendingTotpSecret(db: Database, userId: string, now: Date): Promise<string | null> {
+  const pending = (await db.staffUsers.findById(userId).lean<StaffUser>())?.totp.pending ?? null;
+  if (!pending || pending.expiresAt.getTime() <= now.getTime()) return null;
+  return openTotpSecret(db.keys.totp, pending.secret, userId);
 }
 
 /** Enrolment: the secret shown to the person is stored only once a code from it comes back. */
@@ -131,7 +198,7 @@ export async function enrolTotp(db: Database, userId: string, secret: string, co
   const step = matchTotp(secret, code.trim(), now, 0);
   if (step === null) throw codeWrong();
   const user = await db.staffUsers
-    .findOneAndUpdate({ _id: userId, 'totp.secret': null }, { $set: { totp: { secret, lastStep: step }, failedLogins: 0 } }, { returnDocument: 'after' })
+    .findOneAndUpdate({ _id: userId, 'totp.secret': null }, { $set: { totp: { secret: sealTotpSecret(db.keys.totp, secret, userId), lastStep: step, pending: null }, failedLogins: 0 } }, { returnDocument: 'after' })
     .lean<StaffUser>();
   if (!user) throw new AppError('already_enrolled', 409, 'A second factor is already set up for this account.');
   await appendAudit(db, { actor: actorOf(user), action: 'totp_enrolled' }, now);
@@ -142,7 +209,7 @@ export async function enrolTotp(db: Database, userId: string, secret: string, co
 /** For a lost phone (command line only): the next login sets up a new second factor. The caller ends the sessions. */
 export async function resetTotp(db: Database, emailInput: string, now: Date): Promise<StaffUser> {
   const email = normaliseEmail(emailInput);
-  const user = await db.staffUsers.findOneAndUpdate({ email }, { $set: { totp: { secret: null, lastStep: 0 } } }, { returnDocument: 'after' }).lean<StaffUser>();
+  const user = await db.staffUsers.findOneAndUpdate({ email }, { $set: { totp: { secret: null, lastStep: 0, pending: null } } }, { returnDocument: 'after' }).lean<StaffUser>();
   if (!user) throw new AppError('staff_not_found', 404, `There is no staff account ${email}.`);
   await appendAudit(db, { actor: { id: null, email: 'command line' }, action: 'totp_reset', target: { kind: 'staff', id: user._id.toHexString() }, details: { email } }, now);
   return user;
@@ -205,7 +272,7 @@ export async function acceptInvite(db: Database, config: StaffConfig, token: str
 }
 
 export async function listStaff(db: Database): Promise<StaffUser[]> {
-  const users = await db.staffUsers.find().select({ passwordHash: 0, 'totp.secret': 0 }).lean<StaffUser[]>();
+  const users = await db.staffUsers.find().select({ passwordHash: 0, 'totp.secret': 0, 'totp.pending': 0 }).lean<StaffUser[]>();
   return users.sort((a, b) => a.email.localeCompare(b.email));
 }
 

@@ -172,7 +172,8 @@ export async function getSubmissionStatus(deps: Pick<Deps, 'db'>, id: string, st
 /**
  * The contributor withdraws consent: the submission is withdrawn (from any state; a worker on it loses
  * its lease), audited, and taken down (withdrawal.service.ts: the takedown job, the withdrawal webhook);
- * every object of it is also removed from S3 at once. Withdrawing twice changes nothing.
+ * every object of it is also removed from S3 at once (the takedown job, which removes whatever a failure
+ * here left, records `originalDeletedAt` as for a moderator's withdrawal). Withdrawing twice changes nothing.
  */
 export async function withdrawSubmission(deps: Deps, id: string, statusToken: string) {
   await findOwn(deps, id, statusToken);
@@ -191,7 +192,8 @@ function statusOf(submission: Submission) {
     description: STATE_DESCRIPTIONS[submission.status],
     progress: submission.status === 'processing' ? submission.processing.progress : null,
     rejection: submission.rejection ? { code: submission.rejection.code, reason: submission.rejection.reason } : null,
-    title: submission.title,
+    // Cleared with a withdrawn or rejected clip's media: the page then names no title.
+    title: submission.personalDataClearedAt ? null : submission.title,
     receivedAt: submission.createdAt,
     updatedAt: submission.updatedAt,
   };

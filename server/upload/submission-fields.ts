@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../../shared/errors';
 import { LANGUAGE_CODE, LANGUAGE_CODE_LIMITS } from '../../shared/captions/caption-versions';
+import { stripXmlForbidden } from '../../shared/text/hostile-text';
 import type { SubmissionInput } from '../services/submission.service';
 import { protectionFromFields } from '../../shared/protection/protection';
 
@@ -15,7 +16,7 @@ const CONTROL_CHARS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202
 function text(min: number, max: number) {
   return z
     .string()
-    .transform((value) => value.normalize('NFC').replace(CONTROL_CHARS, '').trim())
+    .transform((value) => stripXmlForbidden(value.normalize('NFC').replace(CONTROL_CHARS, '')).trim())
     .pipe(z.string().min(min, min === 1 ? 'required' : `at least ${min} characters`).max(max, `at most ${max} characters`));
 }
 

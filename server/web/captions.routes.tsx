@@ -11,7 +11,7 @@ import { notFound, openReview, type Moderator } from '../services/review.service
 import { CaptionsPage } from './pages/captions.pages';
 import { renderPage } from './render';
 import { streamStoredObject } from './stream-object';
-import { parseBody, staffContext, staffRoute, staffSession } from './staff-route';
+import { parseBody, parseParams, staffContext, staffRoute, staffSession } from './staff-route';
 
 const reviewers = { roles: ['admin', 'moderator'] } as const;
 const idParam = z.string().regex(/^[0-9a-f]{24}$/);
@@ -83,7 +83,7 @@ export function staffCaptionRoutes(router: Router, deps: ServerDeps): void {
   }
 
   staffRoute(router, 'get', '/staff/review/:id/captions', reviewers, async (req, res) => {
-    const id = parseBody(idParam, req.params.id);
+    const id = parseParams(idParam, req.params.id);
     const query = parseBody(pageQuery, req.query);
     await renderEditor(req, res, id, query);
   });
@@ -94,7 +94,7 @@ export function staffCaptionRoutes(router: Router, deps: ServerDeps): void {
     '/staff/review/:id/captions',
     reviewers,
     async (req, res) => {
-      const id = parseBody(idParam, req.params.id);
+      const id = parseParams(idParam, req.params.id);
       const body = parseBody(rowsBody, req.body);
       const removed = new Set(body.remove.map(Number));
       // Removed rows and blank ones (the editor's empty row for a new cue) go before numbering, so the
@@ -121,7 +121,7 @@ export function staffCaptionRoutes(router: Router, deps: ServerDeps): void {
     '/staff/review/:id/captions/upload',
     reviewers,
     async (req, res) => {
-      const id = parseBody(idParam, req.params.id);
+      const id = parseParams(idParam, req.params.id);
       const body = parseBody(uploadBody, req.body);
       if (!req.file) throw new AppError('captions_file_missing', 400, 'Choose an SRT or WebVTT file to upload.');
       const saved = await uploadCaptionFile(captionDeps, moderatorOf(res), id, { language: body.lang, bytes: req.file.buffer });
@@ -131,7 +131,7 @@ export function staffCaptionRoutes(router: Router, deps: ServerDeps): void {
   );
 
   staffRoute(router, 'get', '/staff/review/:id/captions/:version/preview', reviewers, async (req, res) => {
-    const id = parseBody(idParam, req.params.id);
+    const id = parseParams(idParam, req.params.id);
     const versionId = idParam.safeParse(req.params.version);
     await openReview(captionDeps, moderatorOf(res), id); // the clip's campaign is the person's
     const version = versionId.success ? await deps.db.captionVersions.findOne({ _id: versionId.data, submissionId: id }).select({ preview: 1 }).lean<Pick<CaptionVersion, 'preview'>>() : null;

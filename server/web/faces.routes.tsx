@@ -5,7 +5,7 @@ import { enableFaceProtection, MAX_MASKS, openFaces, saveFaceMasks, type Moderat
 import type { Moderator } from '../services/review.service';
 import { FacesPage } from './pages/faces.pages';
 import { renderPage } from './render';
-import { parseBody, staffContext, staffRoute, staffSession } from './staff-route';
+import { parseBody, parseParams, staffContext, staffRoute, staffSession } from './staff-route';
 
 const reviewers = { roles: ['admin', 'moderator'] } as const;
 const idParam = z.string().regex(/^[0-9a-f]{24}$/);
@@ -54,7 +54,7 @@ export function staffFacesRoutes(router: Router, deps: ServerDeps): void {
   const protectionDeps = { db: deps.db, now: deps.now, claimSeconds: deps.config.review.claimSeconds, queue: deps.queue };
 
   staffRoute(router, 'get', '/staff/review/:id/faces', reviewers, async (req, res) => {
-    const id = parseBody(idParam, req.params.id);
+    const id = parseParams(idParam, req.params.id);
     const { saved } = parseBody(pageQuery, req.query);
     const view = await openFaces(protectionDeps, moderatorOf(res), id);
     renderPage(res, <FacesPage ctx={staffContext(res)} view={view} saved={saved ?? null} />);
@@ -66,7 +66,7 @@ export function staffFacesRoutes(router: Router, deps: ServerDeps): void {
     '/staff/review/:id/faces',
     reviewers,
     async (req, res) => {
-      const id = parseBody(idParam, req.params.id);
+      const id = parseParams(idParam, req.params.id);
       const body = parseBody(masksBody, req.body);
       const track = await saveFaceMasks(protectionDeps, moderatorOf(res), id, { version: body.version, keep: body.keep, boxes: boxesOf(body) });
       res.redirect(303, `/staff/review/${id}/faces?saved=${track.version}`);
@@ -75,7 +75,7 @@ export function staffFacesRoutes(router: Router, deps: ServerDeps): void {
   );
 
   staffRoute(router, 'post', '/staff/review/:id/protect', reviewers, async (req, res) => {
-    const id = parseBody(idParam, req.params.id);
+    const id = parseParams(idParam, req.params.id);
     parseBody(z.object({ _csrf: z.string().optional() }).strict(), req.body);
     await enableFaceProtection(protectionDeps, moderatorOf(res), id);
     res.redirect(303, `/staff/review/${id}`);

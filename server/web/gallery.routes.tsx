@@ -4,20 +4,25 @@ import { z } from 'zod';
 import { AppError } from '../../shared/errors';
 import type { ServerDeps } from '../deps';
 import { RELEASE_USES } from '../../shared/submissions/consent-scopes';
-import { galleryFilters, listGallery, openPoster, ZIP_MAX_CLIPS, zipSelection, type GalleryScope } from '../services/gallery.service';
+import { galleryFilters, listGallery, openPoster, zipSelection, type GalleryScope } from '../services/gallery.service';
 import { GALLERY_SHAPES } from '../services/release-files';
 import { mintReleaseLink } from '../services/release-links.service';
 import { GalleryPage } from './pages/gallery.pages';
 import { errorMessage } from './pages/home.pages';
 import { renderPage } from './render';
-import { parseBody, staffContext, staffRoute, staffSession } from './staff-route';
+import { parseBody, parseParams, staffContext, staffRoute, staffSession } from './staff-route';
 
 const clipParams = z.object({ id: z.string().regex(/^[0-9a-f]{24}$/), output: z.string().regex(/^[a-z0-9-]{1,40}$/) });
 const posterParams = z.object({ id: z.string().regex(/^[0-9a-f]{24}$/), shape: z.enum(GALLERY_SHAPES) });
 const useQuery = z.object({ use: z.enum(RELEASE_USES).default('social') }).strip();
 const zipQuery = z
   .object({
-    clip: z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : [v])).pipe(z.array(z.string().regex(/^[0-9a-f]{24}$/)).max(ZIP_MAX_CLIPS)),
+    // None ticked is the service's `zip_empty` and too many its `zip_too_many` (each says what to do), not a form "not understood".
+    clip: z
+      .union([z.string(), z.array(z.string())])
+      .optional()
+      .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]))
+      .pipe(z.array(z.string().regex(/^[0-9a-f]{24}$/))),
     shape: z.preprocess((v) => (v === '' ? undefined : v), z.enum(GALLERY_SHAPES).optional()),
     use: z.preprocess((v) => (v === '' ? undefined : v), z.enum(RELEASE_USES).default('social')),
   })
@@ -46,7 +51,7 @@ export function staffGalleryRoutes(router: Router, deps: ServerDeps): void {
   });
 
   staffRoute(router, 'get', '/staff/gallery/:id/poster/:shape', social, async (req, res) => {
-    const { id, shape } = parseBody(posterParams, req.params);
+    const { id, shape } = parseParams(posterParams, req.params);
     const { use } = parseBody(useQuery, req.query);
     const poster = await openPoster(deps, scopeOf(res), id, shape, use);
     res.set({ 'Content-Type': 'image/jpeg', 'Content-Length': String(poster.bytes), 'Cache-Control': 'private, no-store' });
@@ -54,7 +59,7 @@ export function staffGalleryRoutes(router: Router, deps: ServerDeps): void {
   });
 
   staffRoute(router, 'get', '/staff/gallery/:id/files/:output', social, async (req, res) => {
-    const { id, output } = parseBody(clipParams, req.params);
+    const { id, output } = parseParams(clipParams, req.params);
     const { use } = parseBody(useQuery, req.query);
     const link = await mintReleaseLink(deps, scopeOf(res), id, output, use);
     res.redirect(303, link.url);
@@ -68,7 +73,7 @@ export function staffGalleryRoutes(router: Router, deps: ServerDeps): void {
   });
 
   staffRoute(router, 'get', '/staff/api/gallery/:id/files/:output', social, async (req, res) => {
-    const { id, output } = parseBody(clipParams, req.params);
+    const { id, output } = parseParams(clipParams, req.params);
     const { use } = parseBody(useQuery, req.query);
     res.json(await mintReleaseLink(deps, scopeOf(res), id, output, use));
   });

@@ -2,13 +2,14 @@ import type { RequestHandler, Router } from 'express';
 import { z } from 'zod';
 import { STAFF_ROLES } from '../../shared/models/staff-user.model';
 import type { ServerDeps } from '../deps';
+import { publicOrigin } from '../public-origin';
 import { listAudit, verifyAudit } from '../services/audit.service';
 import type { SessionStore } from '../services/session.service';
-import { changeRole, createInvite, listStaff, setDisabled } from '../services/staff.service';
+import { changeRole, createInvite, listStaff, setDisabled, unlockAccount } from '../services/staff.service';
 import { AuditPage, InviteCreatedPage, StaffListPage } from './pages/admin.pages';
 import { errorMessage, HomePage } from './pages/home.pages';
 import { renderPage } from './render';
-import { checkAccess, parseBody, staffContext, staffRoute, staffSession, ALL_ROLES } from './staff-route';
+import { checkAccess, parseBody, parseParams, staffContext, staffRoute, staffSession, ALL_ROLES } from './staff-route';
 
 /** "a, b ,c" → ["a","b","c"]; campaign slugs are checked against the database by the service. */
 const campaignList = z
@@ -44,7 +45,7 @@ export function staffAdminRoutes(router: Router, deps: ServerDeps, sessions: Ses
 
   staffRoute(router, 'get', '/staff/admin/staff', admin, async (req, res) => {
     const ctx = staffContext(res);
-    const notice = req.query.done === 'role' ? ctx.t('staff.roleChanged') : req.query.done === 'access' ? ctx.t('staff.accessChanged') : null;
+    const notice = req.query.done === 'role' ? ctx.t('staff.roleChanged') : req.query.done === 'access' ? ctx.t('staff.accessChanged') : req.query.done === 'unlocked' ? ctx.t('staff.unlocked') : null;
     renderPage(res, <StaffListPage ctx={ctx} users={await listStaff(deps.db)} selfId={staffSession(res).data.userId} notice={notice} />);
   });
 
@@ -54,9 +55,8 @@ export function staffAdminRoutes(router: Router, deps: ServerDeps, sessions: Ses
     const ctx = staffContext(res);
     try {
       const { token, invite } = await createInvite(deps.db, deps.config.staff, { id: me.userId, email: me.email }, body, deps.now());
-      // PUBLIC_URL (required in production); on a developer's machine without it, the address the admin used.
-      const base = deps.config.http.publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`;
-      const link = new URL(`/staff/invite/${token}`, base).toString();
+      // PUBLIC_URL (required in production); on a developer's machine without it, this server's own address.
+      const link = new URL(`/staff/invite/${token}`, publicOrigin(deps.config, req)).toString();
       renderPage(res, <InviteCreatedPage ctx={ctx} email={invite.email} role={invite.role} link={link} expiresAt={invite.expiresAt} />, 201);
     } catch (error) {
       const appError = error as { code?: string; status?: number; details?: Record<string, unknown> };
@@ -68,7 +68,7 @@ export function staffAdminRoutes(router: Router, deps: ServerDeps, sessions: Ses
 
   staffRoute(router, 'post', '/staff/admin/staff/:id/role', admin, async (req, res) => {
     const body = parseBody(roleBody, req.body);
-    const id = parseBody(objectId, req.params.id);
+    const id = parseParams(objectId, req.params.id);
     const me = staffSession(res).data;
     await changeRole(deps.db, { id: me.userId, email: me.email }, id, body.role, body.campaigns, deps.now());
     // Whatever the person had open was granted under the old role.
@@ -78,11 +78,20 @@ export function staffAdminRoutes(router: Router, deps: ServerDeps, sessions: Ses
 
   staffRoute(router, 'post', '/staff/admin/staff/:id/access', admin, async (req, res) => {
     const body = parseBody(accessBody, req.body);
-    const id = parseBody(objectId, req.params.id);
+    const id = parseParams(objectId, req.params.id);
     const me = staffSession(res).data;
     await setDisabled(deps.db, { id: me.userId, email: me.email }, id, body.disabled === 'true', deps.now());
     await sessions.destroyAllOf(id);
     res.redirect(303, '/staff/admin/staff?done=access');
+  });
+
+  // After wrong passwords or codes: every lock on the account ends, from every address (audited).
+  staffRoute(router, 'post', '/staff/admin/staff/:id/unlock', admin, async (req, res) => {
+    parseBody(z.object({ _csrf: z.string().optional() }).strict(), req.body);
+    const id = parseBody(objectId, req.params.id);
+    const me = staffSession(res).data;
+    await unlockAccount(deps.db, { id: me.userId, email: me.email }, { id }, deps.now());
+    res.redirect(303, '/staff/admin/staff?done=unlocked');
   });
 
   // Operations: the job queue's dashboard (read-only bull-board, built in shared/queue/queue.ts) and the

@@ -5,18 +5,18 @@ import type { StaffUser } from '../../shared/models/staff-user.model';
 import type { ServerDeps } from '../deps';
 import { appendAudit } from '../services/audit.service';
 import type { SessionStage, SessionStore } from '../services/session.service';
-import { acceptInvite, checkPassword, checkSecondFactor, enrolTotp, findInvite, needsTotp } from '../services/staff.service';
-import { generateTotpSecret, otpauthUri } from '../services/totp.service';
+import { acceptInvite, checkPassword, checkSecondFactor, currentPendingTotpSecret, enrolTotp, findInvite, needsTotp, pendingTotpSecret } from '../services/staff.service';
+import { otpauthUri } from '../services/totp.service';
 import { AcceptInvitePage, CodePage, EnrolPage, LoginPage } from './pages/auth.pages';
 import { errorMessage } from './pages/home.pages';
 import { renderPage } from './render';
-import { clearSessionCookie, createClientLimiter, parseBody, setSessionCookie, staffContext, staffRoute, staffSession } from './staff-route';
+import { clearSessionCookie, createLoginLimiter, parseBody, safeNext, setSessionCookie, staffContext, staffRoute, staffSession } from './staff-route';
 import { totpQrSvg } from './qr';
 
 /** How long a refused login takes at least (scrypt alone takes about half of it at the production cost). */
 const FAILED_LOGIN_FLOOR_MS = 1000;
 
-const loginBody = z.object({ email: z.string().max(320), password: z.string().max(1024), _csrf: z.string().optional() }).strict();
+const loginBody = z.object({ email: z.string().max(320), password: z.string().max(1024), next: z.string().max(1000).optional(), _csrf: z.string().optional() }).strict();
 const codeBody = z.object({ code: z.string().max(16), _csrf: z.string().optional() }).strict();
 const acceptBody = z.object({ password: z.string().max(1024), repeat: z.string().max(1024), username: z.string().optional(), _csrf: z.string().optional() }).strict();
 const tokenParam = z.string().regex(/^[\w-]{43}$/);
@@ -27,7 +27,14 @@ const FORM_ERRORS = new Set(['login_failed', 'code_wrong', 'password_too_short',
 /** Login (password, then the second factor or its set-up), log out, and accepting an invitation. */
 export function staffAuthRoutes(router: Router, deps: ServerDeps, sessions: SessionStore): void {
   const config = deps.config.staff;
-  const limiter = createClientLimiter(config.loginAttemptsPerClient);
+  const limiter = createLoginLimiter({ perAddress: config.loginAttemptsPerClient, maxFailures: config.loginMaxFailures, lockoutMs: config.lockoutSeconds * 1000 });
+
+  /** A refused login counts once for its address; past the limit, 429 says when to come back. */
+  function countRefusal(error: unknown, res: Response, addressKey: string): void {
+    if (!isAppError(error)) return;
+    if (error.code === 'login_failed' || error.code === 'code_wrong') limiter.refused(addressKey, deps.now());
+    if (error.code === 'too_many_attempts') res.set('Retry-After', String(error.details?.retryAfterSeconds ?? 900));
+  }
 
   function stageFor(user: StaffUser): SessionStage {
     if (user.totp.secret) return 'password';
@@ -35,20 +42,22 @@ export function staffAuthRoutes(router: Router, deps: ServerDeps, sessions: Sess
   }
 
   /** A new session (a new id: whatever id the browser had before is dropped) and where to go next. */
-  async function startSession(req: Request, res: Response, user: StaffUser): Promise<void> {
+  /** A new session (a new id: whatever id the browser had before is dropped) and where to go next (`returnTo`: the page a lapsed session was on). */
+  async function startSession(req: Request, res: Response, user: StaffUser, returnTo: string | null): Promise<void> {
     const previous = staffContext(res).session;
     if (previous) await sessions.destroy(previous.id);
     const stage = stageFor(user);
-    const { id } = await sessions.create({ userId: user._id.toHexString(), email: user.email, role: user.role, campaigns: user.campaigns, stage }, deps.now());
+    const { id } = await sessions.create({ userId: user._id.toHexString(), email: user.email, role: user.role, campaigns: user.campaigns, stage, ...(returnTo && stage !== 'full' ? { returnTo } : {}) }, deps.now());
     setSessionCookie(res, id, config);
-    res.redirect(303, stage === 'full' ? '/staff' : stage === 'password' ? '/staff/login/code' : '/staff/totp/enrol');
+    res.redirect(303, stage === 'full' ? (returnTo ?? '/staff') : stage === 'password' ? '/staff/login/code' : '/staff/totp/enrol');
   }
 
   async function completeLogin(res: Response, changes: { pendingTotpSecret?: null } = {}): Promise<void> {
     const session = staffSession(res);
-    const { id } = await sessions.rotate(session.id, session.data, { ...changes, stage: 'full' }, deps.now());
+    const returnTo = safeNext(session.data.returnTo);
+    const { id } = await sessions.rotate(session.id, session.data, { ...changes, stage: 'full', returnTo: null }, deps.now());
     setSessionCookie(res, id, config);
-    res.redirect(303, '/staff');
+    res.redirect(303, returnTo ?? '/staff');
   }
 
   function formError(error: unknown, res: Response): string {
@@ -61,24 +70,28 @@ export function staffAuthRoutes(router: Router, deps: ServerDeps, sessions: Sess
 
   staffRoute(router, 'get', '/staff/login', { public: true }, (req, res) => {
     const ctx = staffContext(res);
-    if (ctx.session?.data.stage === 'full') return res.redirect(303, '/staff');
-    const notice = req.query.done === 'logout' ? ctx.t('login.loggedOut') : null;
-    renderPage(res, <LoginPage ctx={ctx} notice={notice} />);
+    // `next`: the page a lapsed session was on (the login leads back to it), said so on the page.
+    const next = safeNext(req.query.next);
+    if (ctx.session?.data.stage === 'full') return res.redirect(303, next ?? '/staff');
+    const notice = req.query.done === 'logout' ? ctx.t('login.loggedOut') : next ? ctx.t('login.expiredBack') : null;
+    renderPage(res, <LoginPage ctx={ctx} notice={notice} next={next} />);
   });
 
   staffRoute(router, 'post', '/staff/login', { public: true }, async (req, res) => {
     const body = parseBody(loginBody, req.body);
     const started = Date.now();
+    const addressKey = limiter.addressKey(req.ip);
     try {
-      limiter.hit(req.ip, deps.now());
-      const user = await checkPassword(deps.db, config, body.email, body.password, deps.now());
-      await startSession(req, res, user);
+      limiter.check(addressKey, deps.now());
+      const user = await checkPassword(deps.db, config, body.email, body.password, deps.now(), limiter.guard(addressKey));
+      await startSession(req, res, user, safeNext(body.next));
     } catch (error) {
+      countRefusal(error, res, addressKey);
       // Every refused password takes as long: a failure on an existing account (counted, audited) must not
       // answer later than one for an unknown address, or the time would tell which addresses have accounts.
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + FAILED_LOGIN_FLOOR_MS - Date.now())));
       const message = formError(error, res);
-      renderPage(res, <LoginPage ctx={staffContext(res)} error={message} email={body.email} />, res.statusCode);
+      renderPage(res, <LoginPage ctx={staffContext(res)} error={message} email={body.email} next={safeNext(body.next)} />, res.statusCode);
     }
   });
 
@@ -89,10 +102,12 @@ export function staffAuthRoutes(router: Router, deps: ServerDeps, sessions: Sess
   staffRoute(router, 'post', '/staff/login/code', { stage: 'password' }, async (req, res) => {
     const body = parseBody(codeBody, req.body);
     const session = staffSession(res);
+    const addressKey = limiter.addressKey(req.ip);
     try {
-      limiter.hit(req.ip, deps.now());
-      await checkSecondFactor(deps.db, config, session.data.userId, body.code, deps.now());
+      limiter.check(addressKey, deps.now());
+      await checkSecondFactor(deps.db, config, session.data.userId, body.code, deps.now(), limiter.guard(addressKey));
     } catch (error) {
+      countRefusal(error, res, addressKey);
       if (isAppError(error) && error.code === 'login_failed') {
         // Locked meanwhile: this half-session is over.
         await sessions.destroy(session.id);
@@ -107,11 +122,8 @@ export function staffAuthRoutes(router: Router, deps: ServerDeps, sessions: Sess
   staffRoute(router, 'get', '/staff/totp/enrol', { stage: 'enrol' }, async (_req, res) => {
     const ctx = staffContext(res);
     const session = staffSession(res);
-    let secret = session.data.pendingTotpSecret;
-    if (!secret) {
-      secret = generateTotpSecret();
-      await sessions.update(session.id, { ...session.data, pendingTotpSecret: secret });
-    }
+    // The account's pending key, not the session's: a new login, another tab or device shows the same one.
+    const secret = await pendingTotpSecret(deps.db, session.data.userId, deps.now());
     const uri = otpauthUri(secret, session.data.email, 'Solidarity Clips');
     renderPage(res, <EnrolPage ctx={ctx} secret={secret} uri={uri} qrSvg={totpQrSvg(uri)} />);
   });
@@ -120,7 +132,7 @@ export function staffAuthRoutes(router: Router, deps: ServerDeps, sessions: Sess
     const body = parseBody(codeBody, req.body);
     const ctx = staffContext(res);
     const session = staffSession(res);
-    const secret = session.data.pendingTotpSecret;
+    const secret = await currentPendingTotpSecret(deps.db, session.data.userId, deps.now());
     if (!secret) return res.redirect(303, '/staff/totp/enrol');
     try {
       await enrolTotp(deps.db, session.data.userId, secret, body.code, deps.now());
@@ -162,6 +174,6 @@ export function staffAuthRoutes(router: Router, deps: ServerDeps, sessions: Sess
       const invite = await findInvite(deps.db, token.data, deps.now());
       return renderPage(res, <AcceptInvitePage ctx={staffContext(res)} token={token.data} email={invite.email} role={invite.role} error={message} />, res.statusCode);
     }
-    await startSession(req, res, user);
+    await startSession(req, res, user, null);
   });
 }

@@ -3,13 +3,14 @@ import multer from 'multer';
 import { z } from 'zod';
 import { AppError, isAppError } from '../../shared/errors';
 import type { ServerDeps } from '../deps';
+import { publicOrigin } from '../public-origin';
 import { adminCampaignView, listCampaigns, publishConsentVersion, setCampaignLogo, updateCampaign, type CampaignUpdate } from '../services/campaign-admin.service';
 import { LOGO_MAX_BYTES } from '../services/campaign-logo';
 import { CAMPAIGN_SLUG, createCampaign, createUnionLink, findCampaign, revokeUnionLink, type Actor, type NewCampaign } from '../services/campaign.service';
 import { CampaignEditPage, CampaignListPage, type CampaignEditState, type FormError } from './pages/campaigns.pages';
 import { errorMessage } from './pages/home.pages';
 import { renderPage } from './render';
-import { parseBody, staffContext, staffRoute, staffSession, type StaffContext } from './staff-route';
+import { parseBody, parseParams, staffContext, staffRoute, staffSession, type StaffContext } from './staff-route';
 
 /**
  * Campaigns, for admins: a page (/staff/admin/campaigns…) and the same as a JSON API (/staff/api/campaigns…),
@@ -91,7 +92,7 @@ export function staffCampaignRoutes(router: Router, deps: ServerDeps): void {
   /** Runs a page's change; a campaign error is shown beside its form (with the status), anything else goes on. */
   const onPage = (where: NonNullable<CampaignEditState['errorAt']>, run: (req: Request, res: Response, slug: string) => Promise<void>, extra: (req: Request) => Partial<CampaignEditState> = () => ({})): RequestHandler =>
     async (req, res) => {
-      const { slug } = parseBody(slugParam, req.params);
+      const { slug } = parseParams(slugParam, req.params);
       try {
         await run(req, res, slug);
       } catch (error) {
@@ -127,8 +128,8 @@ export function staffCampaignRoutes(router: Router, deps: ServerDeps): void {
   }, big);
 
   staffRoute(router, 'get', '/staff/admin/campaigns/:slug', admin, async (req, res) => {
-    const { slug } = parseBody(slugParam, req.params);
-    const done = typeof req.query.done === 'string' ? notices[req.query.done] : undefined;
+    const { slug } = parseParams(slugParam, req.params);
+    const done = typeof req.query.done === 'string' && Object.hasOwn(notices, req.query.done) ? notices[req.query.done] : undefined;
     await edit(req, res, slug, { notice: done ? done(staffContext(res), req) : null });
   });
 
@@ -156,7 +157,7 @@ export function staffCampaignRoutes(router: Router, deps: ServerDeps): void {
   }));
 
   staffRoute(router, 'post', '/staff/admin/campaigns/:slug/links/:linkId/revoke', admin, onPage('links', async (req, res, slug) => {
-    const { linkId } = parseBody(linkParams, req.params);
+    const { linkId } = parseParams(linkParams, req.params);
     await revokeUnionLink(deps.db, slug, linkId, deps.now(), actorOf(res));
     res.redirect(303, `/staff/admin/campaigns/${encodeURIComponent(slug)}?done=revoked#links`);
   }));
@@ -179,39 +180,39 @@ export function staffCampaignRoutes(router: Router, deps: ServerDeps): void {
   }, big);
 
   staffRoute(router, 'get', '/staff/api/campaigns/:slug', admin, async (req, res) => {
-    res.json(await view(parseBody(slugParam, req.params).slug));
+    res.json(await view(parseParams(slugParam, req.params).slug));
   });
 
   staffRoute(router, 'post', '/staff/api/campaigns/:slug', admin, async (req, res) => {
-    const { slug } = parseBody(slugParam, req.params);
+    const { slug } = parseParams(slugParam, req.params);
     res.json(adminCampaignView(await updateCampaign(deps.db, slug, withoutCsrf(req.body), deps.now(), actorOf(res)), deps.now()));
   }, big);
 
   staffRoute(router, 'post', '/staff/api/campaigns/:slug/consent', admin, async (req, res) => {
-    const { slug } = parseBody(slugParam, req.params);
+    const { slug } = parseParams(slugParam, req.params);
     res.status(201).json(await publishConsentVersion(deps.db, slug, withoutCsrf(req.body), deps.now(), actorOf(res)));
   }, big);
 
   staffRoute(router, 'post', '/staff/api/campaigns/:slug/logo', admin, async (req, res) => {
-    const { slug } = parseBody(slugParam, req.params);
+    const { slug } = parseParams(slugParam, req.params);
     await setCampaignLogo(deps, slug, req.file?.buffer ?? Buffer.alloc(0), deps.now(), actorOf(res));
     res.status(201).json((await view(slug)).branding);
   }, { afterAccess: [readLogo] });
 
   staffRoute(router, 'post', '/staff/api/campaigns/:slug/links', admin, async (req, res) => {
-    const { slug } = parseBody(slugParam, req.params);
+    const { slug } = parseParams(slugParam, req.params);
     const link = await createUnionLink(deps.db, slug, withoutCsrf(req.body) as never, deps.now(), actorOf(res));
     res.status(201).json({ ...link, url: absolute(req, link.path) });
   });
 
   staffRoute(router, 'post', '/staff/api/campaigns/:slug/links/:linkId/revoke', admin, async (req, res) => {
-    const { slug, linkId } = parseBody(linkParams, req.params);
+    const { slug, linkId } = parseParams(linkParams, req.params);
     await revokeUnionLink(deps.db, slug, linkId, deps.now(), actorOf(res));
     res.json({ id: linkId, revoked: true });
   });
 
-  /** PUBLIC_URL (required in production); on a developer's machine without it, the address the admin used. */
+  /** PUBLIC_URL (required in production); on a developer's machine without it, this server's own address. */
   function absolute(req: Request, path: string): string {
-    return new URL(path, deps.config.http.publicUrl ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`).toString();
+    return new URL(path, publicOrigin(deps.config, req)).toString();
   }
 }

@@ -5,8 +5,9 @@ import type { Config } from '../../shared/config';
 import { AppError } from '../../shared/errors';
 import type { StaffRole } from '../../shared/models/staff-user.model';
 import type { SessionStore, StaffSession, SessionStage } from '../services/session.service';
+import type { LoginGuard } from '../services/staff.service';
 import { clientKeys, WindowCounter } from '../middleware/rate-limit';
-import { negotiateLanguage, translator, type Translate } from './messages/messages';
+import { staffLanguage, translator, type Translate } from './messages/messages';
 
 /**
  * How staff routes are declared: each says who may use it, where the router is built —
@@ -34,6 +35,8 @@ export interface StaffContext {
   t: Translate;
   /** The token the page's forms carry. */
   csrfToken: string;
+  /** Where the language switcher leads back to: this page's address for a GET, else the start page. */
+  here: string;
 }
 
 export function staffContext(res: Response): StaffContext {
@@ -49,12 +52,28 @@ export function staffSession(res: Response): { id: string; data: StaffSession } 
 
 type Method = 'get' | 'post';
 
-/** A body that is too large or not understood is a clear 4xx (problem+json or an error page), not a 500. */
+/** Deeper than this is no form or campaign: refused before anything walks it (5000 levels overflowed the stack). */
+export const MAX_BODY_DEPTH = 32;
+
+/** Whether a parsed body nests deeper than `max` objects or arrays (counted without recursion). */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const pending: Array<[unknown, number]> = [[value, 1]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [item, depth] = next;
+    if (!item || typeof item !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Object.values(item)) pending.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** A body that is too large, too deep or not understood is a clear 4xx (problem+json or an error page), not a 500. */
 function bodyParsersOf(limit: string): RequestHandler[] {
   return [express.urlencoded({ extended: false, limit }), express.json({ limit })].map(
     (parse): RequestHandler =>
       (req, res, next) =>
         parse(req, res, (error?: unknown) => {
+          if (error === undefined && nestedDeeperThan(req.body, MAX_BODY_DEPTH)) return next(new AppError('body_too_deep', 400, `The body nests deeper than ${MAX_BODY_DEPTH} levels.`));
           if (error === undefined) return next();
           const tooLarge = (error as { type?: string }).type === 'entity.too.large';
           next(tooLarge ? new AppError('body_too_large', 413, `The form is too large (at most ${limit}).`) : new AppError('invalid_body', 400, 'The form was incomplete or not understood.'));
@@ -75,24 +94,57 @@ export interface RouteOptions {
   parsers?: RequestHandler[];
   /** Run after the access check and before the CSRF check (a multipart parser: only a permitted person's upload is read). */
   afterAccess?: RequestHandler[];
+  /**
+   * For a form sent after the session ended: the page to come back to after logging in again (the clip a
+   * decision was about). Without it such a form is a 401, as for an API client.
+   */
+  returnTo?: (req: Request) => string | null;
 }
 
 export function staffRoute(router: Router, method: Method, path: string, access: Access, handler: RequestHandler, options: RouteOptions = {}): void {
   const route = router.route(path);
   (route as unknown as Record<symbol, Access>)[ACCESS] = access;
   const parsers = options.parsers ?? (options.bodyLimit ? bodyParsersOf(options.bodyLimit) : bodyParsers);
-  const chain: RequestHandler[] = method === 'get' ? [checkAccess(access), handler] : [checkAccess(access), ...parsers, ...(options.afterAccess ?? []), checkCsrf, handler];
+  const access_ = checkAccess(access, options.returnTo);
+  const chain: RequestHandler[] = method === 'get' ? [access_, handler] : [access_, ...parsers, ...(options.afterAccess ?? []), checkCsrf, handler];
   route[method](...chain);
 }
 
-export function checkAccess(access: Access): RequestHandler {
+/**
+ * Where a login may lead back to: a staff page of this site (path and query only), never the login steps
+ * themselves; anything else (another origin, `//host`, a backslash, a control character, `..` out of
+ * /staff) is null.
+ */
+export function safeNext(value: unknown): string | null {
+  if (typeof value !== 'string' || value.length > 1000 || !/^\/staff(?:[/?]|$)/.test(value) || /[\\\x00-\x1f\x7f]/.test(value)) return null;
+  let url: URL;
+  try {
+    url = new URL(value, 'http://staff.invalid');
+  } catch {
+    return null;
+  }
+  if (url.origin !== 'http://staff.invalid' || !/^\/staff(?:\/|$)/.test(url.pathname) || /^\/staff\/(?:login|logout|totp|invite)(?:\/|$)/.test(url.pathname)) return null;
+  return url.pathname + url.search;
+}
+
+/** The login page that leads back to `next` (when it is safe, and not the start page, where a login leads anyway). */
+export function loginUrl(next: string | null): string {
+  const safe = safeNext(next);
+  return safe && safe !== '/staff' && safe !== '/staff/' ? `/staff/login?${new URLSearchParams({ next: safe }).toString()}` : '/staff/login';
+}
+
+export function checkAccess(access: Access, returnTo?: (req: Request) => string | null): RequestHandler {
   return (req, res, next) => {
     const { session } = staffContext(res);
     if ('public' in access) return next();
     const refuse = () => {
       // Half-way through login, a page leads back to the step still to do.
       const stage = session?.data.stage;
-      if (req.method === 'GET') return res.redirect(303, stage === 'password' ? '/staff/login/code' : stage === 'enrol' ? '/staff/totp/enrol' : '/staff/login');
+      if (req.method === 'GET') return res.redirect(303, stage === 'password' ? '/staff/login/code' : stage === 'enrol' ? '/staff/totp/enrol' : loginUrl(req.originalUrl));
+      // A form sent by a browser after the session ended: log in again, then back to its page (the page
+      // script kept what was typed in it). Its body is not read.
+      const back = !session && returnTo && req.accepts(['json', 'html']) === 'html' ? safeNext(returnTo(req)) : null;
+      if (back) return res.redirect(303, loginUrl(back));
       next(new AppError('not_logged_in', 401, 'Please log in first.'));
     };
     if (!session) return refuse();
@@ -129,8 +181,19 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infe
   return parsed.data;
 }
 
+/**
+ * A part of the address (an id, a slug): one that does not fit cannot lead anywhere, so it is a 404 saying
+ * the address is cut short or mistyped, not a form "not understood".
+ */
+export function parseParams<T extends z.ZodType>(schema: T, params: unknown): z.infer<T> {
+  const parsed = schema.safeParse(params ?? {});
+  if (!parsed.success) throw new AppError('invalid_address', 404, 'This address is cut short or mistyped: there is nothing at it.');
+  return parsed.data;
+}
+
 export function readCookies(req: Request): Record<string, string> {
-  const out: Record<string, string> = {};
+  // No prototype: a cookie named `constructor` or `__proto__` is just a cookie.
+  const out = Object.create(null) as Record<string, string>;
   for (const part of (req.get('cookie') ?? '').split(';')) {
     const at = part.indexOf('=');
     if (at < 0) continue;
@@ -151,6 +214,17 @@ export function cookieNames(res: Response): { session: string; csrf: string } {
 
 export function setSessionCookie(res: Response, id: string, config: Readonly<Config['staff']>): void {
   res.cookie(cookieNames(res).session, id, { httpOnly: true, secure: config.secureCookies, sameSite: 'lax', path: '/', maxAge: config.sessionAbsoluteSeconds * 1000 });
+}
+
+/**
+ * The language chosen with the switcher on every staff page. A session cookie (no Max-Age: it lasts until the
+ * browser is closed, across logging out and in), only for /staff, never read by scripts; it holds a language
+ * code and nothing else. Without it the browser's Accept-Language decides.
+ */
+export const LANGUAGE_COOKIE = 'staff_lang';
+
+export function setLanguageCookie(res: Response, language: string, config: Readonly<Config['staff']>): void {
+  res.cookie(LANGUAGE_COOKIE, language, { httpOnly: true, secure: config.secureCookies, sameSite: 'lax', path: '/staff' });
 }
 
 export function clearSessionCookie(res: Response, config: Readonly<Config['staff']>): void {
@@ -181,27 +255,88 @@ export function staffContextMiddleware(sessions: SessionStore, config: Readonly<
       csrfToken = randomBytes(32).toString('base64url');
       res.cookie(names.csrf, csrfToken, { httpOnly: true, secure: config.secureCookies, sameSite: 'strict', path: '/' });
     }
-    const lang = negotiateLanguage(req.get('accept-language'));
-    const context: StaffContext = { session, lang, t: translator(lang), csrfToken: csrfToken! };
+    const lang = staffLanguage(cookies[LANGUAGE_COOKIE], req.get('accept-language'));
+    res.set('Content-Language', lang);
+    // (An address longer than the switcher takes back is replaced by the start page.)
+    const here = req.method === 'GET' && req.originalUrl.length <= 2000 ? req.originalUrl : '/staff';
+    const context: StaffContext = { session, lang, t: translator(lang), csrfToken: csrfToken!, here };
     res.locals.staff = context;
     next();
   };
 }
 
 /**
- * Login attempts per client, in memory: the address is only ever held as the rate limits' keyed hash
+ * Login limits, in memory: the address is only ever held as the rate limits' keyed hash
  * (server/middleware/rate-limit.ts: a random in-memory key, rotated daily), never stored or logged.
- * Fixed 15-minute windows.
+ *
+ * - Per address, only refused logins count (a wrong address, password or code: one login is one count, its
+ *   two steps are not two), `perAddress` in 15-minute windows, then 429 with Retry-After: an office behind
+ *   one NAT address logs in as often as it likes, and someone trying account after account is stopped.
+ * - Per account AND address, `maxFailures` wrong passwords or codes in a row lock that account for
+ *   `lockoutMs` from that address only (`guard(address)`, given to the staff service): someone who knows a
+ *   colleague's address cannot lock them out from elsewhere. An admin's unlock (the account's `unlockedAt`)
+ *   ends such locks in every process.
  */
-export function createClientLimiter(limit: number, windowMs = 15 * 60_000) {
+export function createLoginLimiter(options: { perAddress: number; maxFailures: number; lockoutMs: number; windowMs?: number; maxKeys?: number }) {
   const keyOf = clientKeys();
-  const counter = new WindowCounter(limit, windowMs);
+  const windowMs = options.windowMs ?? 15 * 60_000;
+  const refused = new WindowCounter(options.perAddress, windowMs);
+  const maxKeys = options.maxKeys ?? 100_000;
+  const locks = new Map<string, { failures: number; lockedUntil: number; lockedAt: number; lastAt: number }>();
+  const sweep = (now: number) => {
+    if (locks.size < maxKeys) return;
+    for (const [key, entry] of locks) if (entry.lockedUntil <= now && now - entry.lastAt > options.lockoutMs) locks.delete(key);
+    while (locks.size >= maxKeys) locks.delete(locks.keys().next().value as string);
+  };
+  const tooMany = (retryAfterSeconds: number) =>
+    new AppError('too_many_attempts', 429, 'Too many refused logins from here. Please wait and try again.', { details: { retryAfterSeconds, minutes: Math.ceil(retryAfterSeconds / 60) } });
   return {
-    /** Counts one attempt; throws 429 when this client is over the limit. */
-    hit(address: string | undefined, now: Date): void {
-      if (!counter.hit(keyOf(address ?? 'unknown'), now.getTime()).allowed) {
-        throw new AppError('too_many_attempts', 429, 'Too many attempts from here. Please wait a quarter of an hour and try again.');
-      }
+    /** The keyed hash this request's address is known by. */
+    addressKey(address: string | undefined): string {
+      return keyOf(address ?? 'unknown');
+    },
+    /** Throws 429 (details.retryAfterSeconds) when this address has had too many refused logins lately. */
+    check(addressKey: string, now: Date): void {
+      const verdict = refused.peek(addressKey, now.getTime());
+      if (!verdict.allowed) throw tooMany(verdict.retryAfterSeconds);
+    },
+    /** Counts one refused login of this address. */
+    refused(addressKey: string, now: Date): void {
+      refused.hit(addressKey, now.getTime());
+    },
+    /** The per-account locks as seen from one address, for the staff service. */
+    guard(addressKey: string): LoginGuard {
+      const keyFor = (userId: string) => `${userId}|${addressKey}`;
+      return {
+        lockedFor(user, now) {
+          const entry = locks.get(keyFor(user.id));
+          if (!entry || entry.lockedUntil <= now.getTime()) return 0;
+          if (user.unlockedAt && user.unlockedAt.getTime() >= entry.lockedAt) {
+            locks.delete(keyFor(user.id));
+            return 0;
+          }
+          return Math.ceil((entry.lockedUntil - now.getTime()) / 1000);
+        },
+        failed(user, now) {
+          const at = now.getTime();
+          sweep(at);
+          const key = keyFor(user.id);
+          const entry = locks.get(key) ?? { failures: 0, lockedUntil: 0, lockedAt: 0, lastAt: at };
+          // Failures before an admin's unlock do not count towards the next lock.
+          if (user.unlockedAt && user.unlockedAt.getTime() >= entry.lastAt) entry.failures = 0;
+          entry.failures += 1;
+          entry.lastAt = at;
+          locks.set(key, entry);
+          if (entry.failures < options.maxFailures) return null;
+          entry.failures = 0;
+          entry.lockedAt = at;
+          entry.lockedUntil = at + options.lockoutMs;
+          return new Date(entry.lockedUntil);
+        },
+        succeeded(user) {
+          locks.delete(keyFor(user.id));
+        },
+      };
     },
   };
 }

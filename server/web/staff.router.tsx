@@ -1,5 +1,6 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { isAppError } from '../../shared/errors';
+import { notFoundHandler } from '../middleware/error-handler';
 import type { ServerDeps } from '../deps';
 import { createSessionStore } from '../services/session.service';
 import { ASSETS } from './assets/assets';
@@ -13,6 +14,7 @@ import { staffCaptionRoutes } from './captions.routes';
 import { staffFacesRoutes } from './faces.routes';
 import { staffGalleryRoutes } from './gallery.routes';
 import { staffDistributionRoutes } from './distribution.routes';
+import { staffLanguageRoute } from './staff-language.routes';
 import { staffContext, staffContextMiddleware, staffRoute } from './staff-route';
 
 /**
@@ -41,6 +43,8 @@ export function staffRouter(deps: ServerDeps): Router {
     res.send(asset.body);
   });
 
+  staffLanguageRoute(router, deps);
+
   staffAuthRoutes(router, deps, sessions);
   staffAdminRoutes(router, deps, sessions);
   staffCampaignRoutes(router, deps);
@@ -49,6 +53,9 @@ export function staffRouter(deps: ServerDeps): Router {
   staffFacesRoutes(router, deps);
   staffGalleryRoutes(router, deps);
   staffDistributionRoutes(router, deps);
+
+  // An address under /staff that nothing answers is a page in the person's language too (JSON clients: problem+json).
+  router.use('/staff', notFoundHandler);
 
   // Errors of staff pages become a page in the person's language; API clients (Accept: JSON) get problem+json.
   router.use('/staff', (error: unknown, req: Request, res: Response, next: NextFunction) => {

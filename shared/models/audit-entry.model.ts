@@ -28,6 +28,15 @@ export const AUDIT_ACTIONS = [
   'captions_saved',
   'faces_edited',
   'protection_enabled',
+  'feed_token_created',
+  'feed_token_revoked',
+  'webhook_created',
+  'webhook_disabled',
+  'release_branding_set',
+  'release_branding_cleared',
+  'submission_requeued',
+  'account_unlocked',
+  'audit_anchored',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -47,6 +56,8 @@ export interface AuditEntry {
   details: AuditDetails;
   prevHash: string;
   hash: string;
+  /** HMAC of `hash` under the key outside the database (AUDIT_HMAC_KEY); null when written without one. Not part of the hash. */
+  mac: string | null;
 }
 
 export const auditEntrySchema = new Schema<AuditEntry>(
@@ -59,6 +70,7 @@ export const auditEntrySchema = new Schema<AuditEntry>(
     details: { type: Schema.Types.Mixed, default: {} },
     prevHash: { type: String, required: true },
     hash: { type: String, required: true },
+    mac: { type: String, default: null },
   },
   { collection: 'audit_entries', strict: 'throw', versionKey: false, minimize: false },
 );

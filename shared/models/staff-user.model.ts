@@ -16,10 +16,24 @@ export interface StaffUser {
   campaigns: string[];
   /** `scrypt$<log2 N>$<r>$<p>$<salt>$<hash>` (base64url): the cost travels with the hash so it can be raised. */
   passwordHash: string;
-  /** Base32 TOTP secret once enrolled; `lastStep` is the last time step accepted, so a code works once. */
-  totp: { secret: string | null; lastStep: number };
+  /**
+   * The TOTP secret once enrolled, sealed with TOTP_ENCRYPTION_KEY (`enc:v1:…`, server/services/totp-secrets.ts;
+   * plain base32 only when stored without a key); `lastStep` is the last time step accepted, so a code works once.
+   */
+  totp: {
+    secret: string | null;
+    lastStep: number;
+    /**
+     * The key shown while setting up, sealed like `secret`: the same one at every visit of the set-up page (any
+     * session, any device) until a code from it comes back or it expires, so a key already scanned stays good.
+     */
+    pending?: { secret: string; expiresAt: Date } | null;
+  };
+  /** Wrong passwords or codes in a row from any address; at STAFF_ACCOUNT_MAX_FAILURES the account is locked for everyone. */
   failedLogins: number;
   lockedUntil: Date | null;
+  /** When an admin last unlocked the account: every lock taken before it (also the per-address ones in memory) is void. */
+  unlockedAt?: Date | null;
   disabled: boolean;
   createdAt: Date;
   updatedAt: Date;
@@ -34,9 +48,11 @@ export const staffUserSchema = new Schema<StaffUser>(
     totp: {
       secret: { type: String, default: null },
       lastStep: { type: Number, default: 0 },
+      pending: { type: new Schema({ secret: { type: String, required: true }, expiresAt: { type: Date, required: true } }, { _id: false }), default: null },
     },
     failedLogins: { type: Number, default: 0 },
     lockedUntil: { type: Date, default: null },
+    unlockedAt: { type: Date, default: null },
     disabled: { type: Boolean, default: false },
   },
   { timestamps: true, collection: 'staff_users', strict: 'throw' },

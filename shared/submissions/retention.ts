@@ -7,7 +7,9 @@ import { isProtected } from '../protection/protection';
  * When a raw original goes. The original still carries GPS, device and time tags; once a moderator has
  * decided, everything later is made from the clean master (worker/steps/transcode.step.ts). It is kept
  * `approvedDays` after approval (a re-render or a dispute may still need it), and `declinedDays` after a
- * rejection (by a moderator or by the worker) or a withdrawal. Clips not yet decided keep theirs.
+ * rejection (by a moderator or by the worker). A withdrawal's takedown deletes it at once (worker/handlers/
+ * takedown-submission.handler.ts); `declinedDays` after a withdrawal is only the backstop for a takedown that
+ * never ran. Clips not yet decided keep theirs.
  *
  * A rejected clip's outputs (preview, captioned previews, poster, clean subtitles, master) and its caption
  * versions (the contributor's words) go at the same moment: nothing will be made from them, and some
@@ -49,7 +51,7 @@ export function originalDueAt(submission: Pick<Submission, 'status' | 'history' 
   return new Date(new Date(decision.at).getTime() + days[kind] * DAY_MS);
 }
 
-export type RetentionCandidate = Pick<Submission, '_id' | 'status' | 'history' | 'originalDeletedAt' | 'mediaDeletedAt' | 'takenDownAt' | 'protection'>;
+export type RetentionCandidate = Pick<Submission, '_id' | 'status' | 'history' | 'originalDeletedAt' | 'mediaDeletedAt' | 'takenDownAt' | 'protection' | 'personalDataClearedAt'>;
 
 /** Whether the retention job also deletes this clip's outputs and caption versions when its original goes. */
 export const mediaGoesWithOriginal = (candidate: Pick<Submission, 'status'>): boolean => candidate.status === 'rejected';
@@ -68,12 +70,18 @@ export async function* retentionCandidates(submissions: SubmissionModel, takenDo
     const page: RetentionCandidate[] = await submissions
       .find({
         status: { $in: DECIDED_STATES },
-        $or: [{ originalDeletedAt: null }, { status: 'rejected', mediaDeletedAt: null }, { status: 'withdrawn', takenDownAt: { $gte: takenDownSince } }],
+        $or: [
+          { originalDeletedAt: null },
+          { status: 'rejected', mediaDeletedAt: null },
+          { status: 'withdrawn', takenDownAt: { $gte: takenDownSince } },
+          // Declined clips stored before their personal data was cleared with the media.
+          { status: { $in: PERSONAL_DATA_CLEARED_IN }, personalDataClearedAt: null },
+        ],
         ...(after ? { _id: { $gt: after } } : {}),
       })
       .sort({ _id: 1 })
       .limit(pageSize)
-      .select({ status: 1, history: 1, originalDeletedAt: 1, mediaDeletedAt: 1, takenDownAt: 1, protection: 1 })
+      .select({ status: 1, history: 1, originalDeletedAt: 1, mediaDeletedAt: 1, takenDownAt: 1, protection: 1, personalDataClearedAt: 1 })
       .lean<RetentionCandidate[]>()
       .exec();
     yield* page;
@@ -103,5 +111,22 @@ export async function markOriginalDeleted(submissions: SubmissionModel, id: Rete
  */
 export async function markMediaDeleted(submissions: SubmissionModel, id: RetentionCandidate['_id'], now: Date): Promise<boolean> {
   const result = await submissions.updateOne({ _id: id, status: 'rejected', mediaDeletedAt: null }, { $set: { mediaDeletedAt: now, outputs: {} } });
+  return result.modifiedCount === 1;
+}
+
+/** The states whose clips lose the contributor's personal data: nothing more will be made or shown of them. */
+export const PERSONAL_DATA_CLEARED_IN: readonly SubmissionState[] = ['rejected', 'withdrawn'];
+
+/**
+ * What a declined clip keeps of the contributor's form once its media is gone: the campaign, country,
+ * language, consent (version, language, statements), dates, states and history, which the tallies and
+ * the audit need. The organisation, title, message and contact address go (some contributors are at
+ * personal risk, and nothing will be made or shown of the clip any more).
+ */
+export const CLEARED_PERSONAL_DATA = { organisation: '', title: '', message: '', contactEmail: null } as const;
+
+/** Clears a withdrawn or rejected clip's personal data (at its takedown, or with a rejected clip's media); false when already done. */
+export async function clearPersonalData(submissions: SubmissionModel, id: RetentionCandidate['_id'] | string, now: Date): Promise<boolean> {
+  const result = await submissions.updateOne({ _id: id, status: { $in: PERSONAL_DATA_CLEARED_IN }, personalDataClearedAt: null }, { $set: { ...CLEARED_PERSONAL_DATA, personalDataClearedAt: now } });
   return result.modifiedCount === 1;
 }

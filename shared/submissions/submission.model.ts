@@ -104,6 +104,11 @@ export interface Submission {
    * versions were deleted by the retention job, with its original; null while kept (and for other states).
    */
   mediaDeletedAt?: Date | null;
+  /**
+   * When a withdrawn or rejected clip's personal data (organisation, title, message, contact address) was
+   * cleared (shared/submissions/retention.ts): at the takedown, or with a rejected clip's media; null while kept.
+   */
+  personalDataClearedAt?: Date | null;
   subtitles: StoredObject | null;
   /** The project's own description of the clip, set once probed. */
   media: MediaInfo | null;
@@ -141,6 +146,7 @@ export const submissionSchema = new Schema<Submission>(
     title: { type: String, required: true },
     message: { type: String, default: '' },
     contactEmail: { type: String, default: null },
+    personalDataClearedAt: { type: Date, default: null },
     protectionRequested: { type: Boolean, default: false },
     protection: {
       type: new Schema<SubmissionProtection>(

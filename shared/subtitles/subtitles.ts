@@ -1,3 +1,4 @@
+import { stripBidiControls, stripXmlForbidden } from '../text/hostile-text';
 import { readTimingLine, removeDelimited } from './subtitle-scan';
 
 /**
@@ -61,7 +62,7 @@ export function plainText(text: string): string {
   return removeDelimited(removeDelimited(text, '{', '}'), '<', '>')
     .replace(/&(amp|lt|gt|nbsp|lrm|rlm|quot|apos);/g, (_m, name: string) => ENTITIES[name] ?? '')
     .split('\n')
-    .map((line) => line.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '').trim())
+    .map((line) => stripBidiControls(stripXmlForbidden(line.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, ''))).trim())
     .filter((line) => line !== '')
     .join('\n');
 }

@@ -47,7 +47,7 @@ describe('campaign page in a real browser', () => {
     const { context, page } = await chrome.newPage({ locale: 'be-BY' });
     const response = await page.goto(`${app.baseUrl}/c/demo`);
     expect(response!.headers()['x-robots-tag']).toBe('noindex, nofollow');
-    await page.getByRole('heading', { name: 'Trade unionism is not extremism — demo campaign' }).waitFor();
+    await page.getByRole('heading', { name: 'Прафсаюзная дзейнасць — не экстрэмізм (дэманстрацыйная кампанія)' }).waitFor();
     expect(await page.locator('html').getAttribute('lang')).toBe('be');
     await page.getByRole('button', { name: 'Адправіць відэа' }).waitFor();
     // The consent text verbatim, one box per statement.

@@ -13,6 +13,7 @@ import { releaseSubmission } from '../../worker/handlers/release-submission.hand
 import { takedownSubmission } from '../../worker/handlers/takedown-submission.handler';
 import type { WorkerDeps } from '../../worker/deps';
 import { FIXTURES } from '../helpers/fixtures';
+import { xmlProblems } from '../helpers/xml-well-formed';
 import { makeStaff, PASSWORD, testClock } from '../helpers/staff-client';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { runWorker, submitFile, workerDeps } from '../helpers/worker-env';
@@ -130,6 +131,9 @@ describe('the gallery in a real browser', () => {
     expect(await jsonFeed!.text()).not.toContain(clips[2]);
     const atomFeed = await page.goto(`${app.baseUrl}/api/feeds/${token}/releases.atom`);
     const atom = await atomFeed!.text();
+    // The feed as a feed reader's XML parser reads it: Chromium's, and the tests' strict check.
+    expect(await page.evaluate((text) => new DOMParser().parseFromString(text, 'application/xml').getElementsByTagName('parsererror').length, atom)).toBe(0);
+    expect(xmlProblems(atom)).toEqual([]);
     expect(atom).toContain(clips[0]);
     expect(atom).not.toContain(clips[2]);
     expect(await deps.queue.jobState(takedownJobId(clips[2]!))).toBe('waiting');

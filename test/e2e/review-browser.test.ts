@@ -104,15 +104,21 @@ describe('moderation in a real browser', () => {
     await tickAllClear(ana);
     await shoot(ana, '05-review-checklist');
     await ana.getByRole('button', { name: 'Approve' }).click();
-    // A decision leads to the next clip waiting.
-    await ana.waitForURL(`${app.baseUrl}/staff/review/${be.id}`);
+    // A decision leads to the next clip waiting within the queue's filter: none left in Russian, so the
+    // filtered queue, saying what was done.
+    await ana.waitForURL(`${app.baseUrl}/staff/queue?language=ru&done=approved&decided=${ru.id}`);
+    await ana.getByText('The clip was approved.').waitFor();
     expect((await load(ru.id)).status).toBe('approved');
+    await ana.goto(`${app.baseUrl}/staff/queue`);
+    await ana.locator('body').press('n');
+    await ana.waitForURL(`${app.baseUrl}/staff/review/${be.id}`);
 
     // The Belarusian clip: rejected with a template; the contributor reads it in Belarusian.
     await ana.getByRole('button', { name: 'Claim this clip' }).click();
     await ana.getByLabel(/Reason \(the contributor reads it in their language, be\)/).selectOption('off_topic');
     await ana.getByRole('button', { name: 'Reject' }).click();
-    await ana.waitForURL(`${app.baseUrl}/staff/review/${sensitive.id}`);
+    await ana.waitForURL(`${app.baseUrl}/staff/review/${sensitive.id}?done=rejected&decided=${be.id}`);
+    await ana.getByText('Done: you rejected Салідарнасць з BNP. The contributor will read the reason.').waitFor();
     const status = await (await fetch(`${app.baseUrl}/api/submissions/${be.id}/status`, { headers: { authorization: `Bearer ${be.statusToken}` } })).json() as { status: string; rejection: { reason: string } };
     expect(status).toMatchObject({ status: 'rejected', rejection: { reason: 'Відэа не адпавядае тэме кампаніі, таму мы не можам яго апублікаваць.' } });
 

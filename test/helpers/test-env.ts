@@ -7,6 +7,7 @@ import { connectCoreServices, type CoreServices } from '../../shared/startup-che
 import { createObjectStorage } from '../../shared/storage/object-storage';
 import { Registry } from 'prom-client';
 import { createApp } from '../../server/app';
+import { createHttpServer } from '../../server/http-server';
 import { createMetrics } from '../../server/services/metrics.service';
 import type { ServerDeps } from '../../server/deps';
 import type { TusUploads } from '../../server/upload/tus-upload';
@@ -89,7 +90,7 @@ export async function startTestApp(
     ...replace(config),
   };
   const app = createApp(deps);
-  const server = app.listen(0, '127.0.0.1');
+  const server = createHttpServer(app, config).listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   return {

@@ -1,6 +1,12 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { verifyWebhookSignature } from '../../shared/distribution/webhooks';
+import type { Lookup } from '../../shared/distribution/webhook-address';
 import { jobOptions, releaseJobId, takedownJobId, type QueueJob } from '../../shared/queue/queue';
 import { approve } from '../../shared/submissions/moderation';
 import type { Submission } from '../../shared/submissions/submission.model';
@@ -11,6 +17,7 @@ import { deliverWebhook } from '../../worker/handlers/deliver-webhook.handler';
 import { releaseSubmission } from '../../worker/handlers/release-submission.handler';
 import { takedownSubmission } from '../../worker/handlers/takedown-submission.handler';
 import { FIXTURES } from '../helpers/fixtures';
+import { xmlProblems } from '../helpers/xml-well-formed';
 import { loginAs, makeStaff, testClock } from '../helpers/staff-client';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { runWorker, submitFile, workerDeps } from '../helpers/worker-env';
@@ -21,7 +28,7 @@ function job<N extends 'release-submission' | 'takedown-submission' | 'deliver-w
 
 /** A team's receiver: checks every signature, fails the first `failures` requests, then accepts. */
 async function startReceiver(secret: () => string, failures: number) {
-  const received: Array<{ body: string; valid: boolean; status: number }> = [];
+  const received: Array<{ body: string; valid: boolean; status: number; host: string | undefined }> = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -29,7 +36,7 @@ async function startReceiver(secret: () => string, failures: number) {
       const body = Buffer.concat(chunks).toString('utf8');
       const valid = verifyWebhookSignature(secret(), { timestamp: req.headers['solidarity-timestamp'] as string, signature: req.headers['solidarity-signature'] as string }, body, new Date());
       const status = !valid ? 401 : received.filter((r) => r.valid).length < failures ? 503 : 204;
-      received.push({ body, valid, status });
+      received.push({ body, valid, status, host: req.headers.host });
       res.writeHead(status).end();
     });
   });
@@ -43,7 +50,8 @@ describe('feeds and webhooks', () => {
   const clock = testClock();
 
   beforeAll(async () => {
-    app = await startTestApp({ STAFF_SCRYPT_LOG2_COST: '12', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent' }, clock.now);
+    // The teams' receivers in these tests listen on 127.0.0.1: loopback is allowed here (and nowhere in production).
+    app = await startTestApp({ STAFF_SCRYPT_LOG2_COST: '12', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', WEBHOOK_ALLOW_LOOPBACK: 'true' }, clock.now);
     await seedDemoCampaign(app.deps);
     deps = workerDeps(app);
   });
@@ -68,7 +76,12 @@ describe('feeds and webhooks', () => {
     const press = await createFeedToken(app.deps, { campaign: 'demo', team: 'Press team', use: 'press', createdBy: 'admin' }, new Date());
     const [plain, pressOk] = [await releasedClip(), await releasedClip(['record', 'publish', 'risk', 'press'])];
     const json = async (token: string) => (await (await fetch(`${app.baseUrl}/api/feeds/${token}/releases.json`)).json()) as { version: string; items: Array<{ id: string; attachments: Array<{ url: string; title: string }> }> };
-    const atom = async (token: string) => (await fetch(`${app.baseUrl}/api/feeds/${token}/releases.atom`)).text();
+    // Every Atom feed read here is checked as a feed reader's XML parser would.
+    const atom = async (token: string) => {
+      const text = await (await fetch(`${app.baseUrl}/api/feeds/${token}/releases.atom`)).text();
+      expect(xmlProblems(text)).toEqual([]);
+      return text;
+    };
 
     const feed = await json(social.token);
     expect(feed.version).toBe('https://jsonfeed.org/version/1.1');
@@ -162,6 +175,125 @@ describe('feeds and webhooks', () => {
       expect(releaseJobId(id)).toBe(`release-${id}`);
     } finally {
       await receiver.close();
+    }
+  });
+
+  test('when a webhook points inside (when saved, or at delivery on the address actually connected), then nothing is sent and the log says only "refused" or "failed"', async () => {
+    let secret = '';
+    const receiver = await startReceiver(() => secret, 0);
+    const port = new URL(receiver.url).port;
+    const strict = { ...deps, config: { ...deps.config, webhooks: { requireHttps: false, allowLoopback: false } } };
+    const answers = (address: string): Lookup => (_host, _options, callback) => callback(null, [{ address, family: 4 }]);
+    const input = (url: string) => ({ campaign: 'demo', team: 'Inside', url, use: 'web', createdBy: 'admin' });
+    try {
+      // Saved: refused by its form or its literal address (the parser has made 2130706433 a dotted quad)…
+      for (const url of ['http://169.254.169.254/latest/meta-data/', 'http://10.0.0.1/', 'http://[::ffff:127.0.0.1]/', 'http://[fd00::1]/', 'http://0x0a000001/', `http://user:pass@127.0.0.1:${port}/hook`]) {
+        await expect(createWebhook(app.deps, input(url), new Date())).rejects.toMatchObject({ code: 'webhook_url_refused', status: 400 });
+      }
+      await expect(createWebhook(strict, input(receiver.url), new Date())).rejects.toMatchObject({ code: 'webhook_url_refused' });
+      await expect(createWebhook({ ...strict, config: { ...strict.config, webhooks: { requireHttps: true, allowLoopback: false } } }, input('http://hooks.example.org/x'), new Date(), answers('93.184.216.34'))).rejects.toMatchObject({ code: 'webhook_url_refused' });
+      // …or by the address its name resolves to (a lookup answering 10.0.0.1: refused, so nothing is sent there).
+      await expect(createWebhook(app.deps, input('http://hooks.example.org/x'), new Date(), answers('10.0.0.1'))).rejects.toMatchObject({ code: 'webhook_url_refused' });
+      expect(await deps.db.webhooks.countDocuments({ team: 'Inside' })).toBe(0);
+      // The admins' form says why.
+      const admin = await loginAs(app, clock, await makeStaff(app, clock.now, 'admin'));
+      await admin.get('/staff/admin/distribution');
+      const refused = await admin.post('/staff/admin/webhooks', { campaign: 'demo', team: 'Inside', url: 'http://169.254.169.254/', use: 'web' });
+      expect(refused.status).toBe(400);
+      expect(refused.html).toContain('must be a public address');
+
+      // At delivery: a hook to the receiver (saved where loopback is allowed), sent by a worker where it is not.
+      const { webhook, secret: hookSecret } = await createWebhook(app.deps, input(receiver.url), new Date());
+      secret = hookSecret;
+      const id = await releasedClip();
+      const delivery = (await deps.db.webhookDeliveries.findOne({ webhookId: webhook._id, submissionId: id }).lean())!;
+      const deliveryId = delivery._id.toHexString();
+      const attempt = async (workerDeps: WorkerDeps, resolve?: Lookup) => {
+        await deps.db.webhookDeliveries.updateOne({ _id: delivery._id }, { $set: { status: 'pending', attempts: [] } });
+        await deliverWebhook(workerDeps, job('deliver-webhook', { deliveryId }, 1), undefined, resolve).catch((error: Error) => error);
+        return (await deps.db.webhookDeliveries.findById(delivery._id).lean())!;
+      };
+      // Refused before any connection, and at once: a retry would not make the address public.
+      expect(await attempt(strict)).toMatchObject({ status: 'failed', attempts: [{ status: null, error: 'refused' }] });
+      expect(receiver.received).toEqual([]);
+
+      // A name: checked on the addresses it resolves to, and connected to the address that was checked.
+      await deps.db.webhooks.updateOne({ _id: webhook._id }, { $set: { url: `http://hooks.example.org:${port}/hook` } });
+      expect(await attempt(deps, answers('10.0.0.1'))).toMatchObject({ status: 'failed', attempts: [{ status: null, error: 'refused' }] });
+      expect(receiver.received).toEqual([]);
+      let lookups = 0;
+      const rebinding: Lookup = (host, options, callback) => {
+        lookups += 1;
+        // The first answer is checked and connected to; a second lookup (which would be a chance to switch) fails.
+        if (lookups === 1) answers('127.0.0.1')(host, options, callback);
+        else callback(Object.assign(new Error('not found'), { code: 'ENOTFOUND' }), []);
+      };
+      expect(await attempt(deps, rebinding)).toMatchObject({ status: 'delivered', attempts: [{ status: 204, error: null }] });
+      expect(lookups).toBe(1);
+      expect(receiver.received.map((r) => [r.host, r.status])).toEqual([[`hooks.example.org:${port}`, 204]]);
+
+      // A receiver that is not there: "failed", not the network's own words (which would map the inside).
+      const closed = await startReceiver(() => 'any', 0);
+      await closed.close();
+      await deps.db.webhooks.updateOne({ _id: webhook._id }, { $set: { url: closed.url } });
+      const failedOnce = await attempt(deps);
+      expect(failedOnce).toMatchObject({ status: 'pending', attempts: [{ status: null, error: 'failed' }] });
+      const page = await admin.get('/staff/admin/distribution');
+      expect(page.html).toContain(`data-delivery="${deliveryId}" data-status="pending"`);
+      expect(page.html).not.toMatch(/ECONNREFUSED|fetch failed|connect/);
+      // A hook saved with credentials before they were refused: they are not shown.
+      await deps.db.webhooks.updateOne({ _id: webhook._id }, { $set: { url: `http://user:hunter2@127.0.0.1:${port}/hook` } });
+      const shown = await admin.get('/staff/admin/distribution');
+      expect(shown.html).toContain(`http://127.0.0.1:${port}/hook`);
+      expect(shown.html).not.toContain('hunter2');
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  test('when stored text carries characters XML forbids (U+FFFE, U+FFFF, controls, noncharacters), then the Atom feed stays well-formed and keeps the rest of the text', async () => {
+    const { token } = await createFeedToken(app.deps, { campaign: 'demo', team: 'Readers', use: 'social', createdBy: 'admin' }, new Date());
+    const id = await releasedClip(['record', 'publish', 'risk', 'credit']);
+    // As stored before input was cleaned (or by any path that forgets to): the feed must still parse.
+    await deps.db.submissions.updateOne({ _id: id }, { $set: { title: 'Ti\uFFFEtle\u0001', message: 'Mes\uFFFFsage\u001B \u{1FFFE}\uFDD0end & <b>', organisation: 'Un\uFFFEion' } });
+    const atom = await (await fetch(`${app.baseUrl}/api/feeds/${token}/releases.atom`)).text();
+    expect(xmlProblems(atom)).toEqual([]);
+    expect(atom).toContain('<title>Title</title>');
+    expect(atom).toContain('Message end &amp; &lt;b&gt;');
+    expect(atom).toContain('Union');
+    const json = (await (await fetch(`${app.baseUrl}/api/feeds/${token}/releases.json`)).json()) as { items: Array<{ id: string }> };
+    expect(json.items.map((i) => i.id)).toContain(id);
+  });
+
+  test('when an organisation\'s name carries replacement patterns ($&, $`, $\', $$, $1), then the credit line says the name as typed in the gallery, the ZIP and both feeds', async () => {
+    const name = "Union $& of $` and $' and $$ and $1";
+    const credit = `Video: ${name}`;
+    const unescape = (text: string) => text.replace(/&(amp|lt|gt|quot|apos|#39|#x27);/g, (_m, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", '#39': "'", '#x27': "'" })[e]!);
+    const { token } = await createFeedToken(app.deps, { campaign: 'demo', team: 'Patterns', use: 'social', createdBy: 'admin' }, new Date());
+    const id = await releasedClip(['record', 'publish', 'risk', 'credit']);
+    await deps.db.submissions.updateOne({ _id: id }, { $set: { organisation: name } });
+
+    const json = (await (await fetch(`${app.baseUrl}/api/feeds/${token}/releases.json`)).json()) as { items: Array<{ id: string; content_text: string; _solidarity: { postTexts: Record<string, string> } }> };
+    const item = json.items.find((i) => i.id === id)!;
+    expect(item._solidarity.postTexts.en).toBe(`Test\n\n#TradeUnionismIsNotExtremism #Salidarnasc\n\n${credit}`);
+    const atom = await (await fetch(`${app.baseUrl}/api/feeds/${token}/releases.atom`)).text();
+    expect(xmlProblems(atom)).toEqual([]);
+    expect(unescape(atom)).toContain(`Відэа: ${name}`); // the clip's own language (be)
+
+    const social = await loginAs(app, clock, await makeStaff(app, clock.now, 'social', { campaigns: ['demo'] }));
+    const gallery = await social.get('/staff/gallery');
+    expect(gallery.status).toBe(200);
+    expect(unescape(gallery.html)).toContain(credit);
+
+    const zip = await fetch(`${app.baseUrl}/staff/gallery/zip?clip=${id}&shape=vertical`, { headers: { cookie: `staff=${social.session()}` } });
+    expect(zip.status).toBe(200);
+    const dir = await mkdtemp(join(tmpdir(), 'post-text-zip-'));
+    try {
+      await writeFile(join(dir, 'a.zip'), Buffer.from(await zip.arrayBuffer()));
+      const { stdout } = await promisify(execFile)('unzip', ['-p', join(dir, 'a.zip'), `solidarity-demo-${id}-post-en.txt`]);
+      expect(stdout).toContain(credit);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

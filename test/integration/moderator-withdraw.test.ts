@@ -29,7 +29,7 @@ describe('withdrawal by a moderator', () => {
   let receiver: { server: Server; url: string; bodies: string[] };
 
   beforeAll(async () => {
-    app = await startTestApp({ STAFF_SCRYPT_LOG2_COST: '12', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent' }, clock.now);
+    app = await startTestApp({ STAFF_SCRYPT_LOG2_COST: '12', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', WEBHOOK_ALLOW_LOOPBACK: 'true' }, clock.now); // the team's receiver is on 127.0.0.1
     await seedDemoCampaign(app.deps);
     deps = workerDeps(app);
     const staff = await makeStaff(app, clock.now, 'moderator', { campaigns: ['demo'] });

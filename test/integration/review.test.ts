@@ -1,3 +1,4 @@
+import { originalKey } from '../../shared/storage/keys';
 import type { AuditEntry } from '../../shared/models/audit-entry.model';
 import type { Submission } from '../../shared/submissions/submission.model';
 import { CHECKLIST } from '../../server/services/review.service';
@@ -146,10 +147,40 @@ describe('reviewing clips', () => {
     const anonymous = await fetch(`${app.baseUrl}/staff/review/${id}/media/preview`, { redirect: 'manual' });
     expect(anonymous.status).toBe(303);
 
-    const original = await ana.request('GET', `/staff/review/${id}/original`);
+    const original = await post(ana, `/staff/review/${id}/original`);
     expect([original.status, original.headers.get('content-disposition')]).toEqual([200, `attachment; filename="clip-${id}"`]);
-    expect((await db().auditEntries.findOne({ 'target.id': id, action: 'original_downloaded' }).lean<AuditEntry>())!.actor.email).toBe('ana@example.org');
+    // Logged once the last byte was handed to the connection: a moment after the client has it all.
+    let logged: AuditEntry | null = null;
+    for (let i = 0; i < 50 && !logged; i += 1) {
+      logged = await db().auditEntries.findOne({ 'target.id': id, action: 'original_downloaded' }).lean<AuditEntry>();
+      if (!logged) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(logged!.actor.email).toBe('ana@example.org');
     expect((await ana.get(`/staff/review/${id}`)).html).toContain('data-action="original_downloaded"');
+  });
+
+  test('when the original is asked for by a plain GET (a link or an image on a page elsewhere), or a POST without the CSRF token, then nothing is sent and nothing is logged', async () => {
+    const { id } = await clipInReview(app);
+    const page = await ana.get(`/staff/review/${id}`);
+    // The page offers a form that posts the token, not a link.
+    expect(page.html).toMatch(new RegExp(`<form method="post" action="/staff/review/${id}/original"[^>]*><input type="hidden" name="_csrf"`));
+    expect(page.html).not.toContain(`href="/staff/review/${id}/original"`);
+    const cross = await ana.request('GET', `/staff/review/${id}/original`, undefined, { 'sec-fetch-site': 'cross-site' });
+    expect(cross.status).toBe(404);
+    expect(cross.headers.get('content-disposition')).toBeNull();
+    const forged = await ana.request('POST', `/staff/review/${id}/original`, {}, { 'sec-fetch-site': 'cross-site' });
+    expect([forged.status, forged.headers.get('content-disposition')]).toEqual([403, null]);
+    expect(await db().auditEntries.countDocuments({ 'target.id': id, action: 'original_downloaded' })).toBe(0);
+  });
+
+  test('when the original cannot be read, then the moderator gets a page saying so (not a server error) and no download is logged', async () => {
+    const { id } = await clipInReview(app);
+    await ana.get(`/staff/review/${id}`);
+    await app.services.storage.remove(originalKey(id));
+    const failed = await ana.request('POST', `/staff/review/${id}/original`, { _csrf: ana.csrf() }, { accept: 'text/html' });
+    expect([failed.status, failed.headers.get('content-type')]).toEqual([410, expect.stringContaining('text/html')]);
+    expect(failed.html).toContain('The original of this clip has been deleted');
+    expect(await db().auditEntries.countDocuments({ 'target.id': id, action: 'original_downloaded' })).toBe(0);
   });
 
   test("when a moderator limited to other campaigns opens or decides a clip, then it is not found; the queue does not list it", async () => {

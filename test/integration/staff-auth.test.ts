@@ -113,7 +113,7 @@ describe('staff login, sessions and their defences', () => {
     }
   });
 
-  test('when the password is wrong 5 times, then the account is locked (even for the right password) until the lockout ends', async () => {
+  test('when the password is wrong 5 times, then the account is locked from that address (even for the right password) until the lockout ends', async () => {
     const moderator = await makeStaff(app, clock.now, 'moderator');
     const client = new StaffClient(app.baseUrl);
     await client.get('/staff/login');
@@ -123,7 +123,6 @@ describe('staff login, sessions and their defences', () => {
     }
     const locked = await client.post('/staff/login', { email: moderator.email, password: PASSWORD });
     expect(locked.status).toBe(401);
-    expect((await app.services.db.staffUsers.findById(moderator.user._id).lean())!.lockedUntil!.getTime()).toBeGreaterThan(clock.now().getTime());
     expect(await actions()).toContain('account_locked');
     // the page says the same for a locked account as for a wrong password or an unknown address
     const unknown = await client.post('/staff/login', { email: 'nobody@example.org', password: PASSWORD });
@@ -211,17 +210,80 @@ describe('staff login, sessions and their defences', () => {
 });
 
 describe('login attempts per client', () => {
-  test('when one client makes more attempts than allowed, then it gets 429 whatever the account', async () => {
+  test('when one client has more refused logins than allowed, then it gets 429 whatever the account, with Retry-After', async () => {
     const app = await startTestApp({ ...FAST, STAFF_LOGIN_ATTEMPTS_PER_CLIENT: '3' });
     try {
-        const client = new StaffClient(app.baseUrl);
-        await client.get('/staff/login');
-        const statuses = [];
-        for (let i = 0; i < 5; i += 1) statuses.push((await client.post('/staff/login', { email: `someone${i}@example.org`, password: 'whatever password' })).status);
-        expect(statuses).toEqual([401, 401, 401, 429, 429]);
+      const client = new StaffClient(app.baseUrl);
+      await client.get('/staff/login');
+      const answers = [];
+      for (let i = 0; i < 5; i += 1) answers.push(await client.post('/staff/login', { email: `someone${i}@example.org`, password: 'whatever password' }));
+      expect(answers.map((a) => a.status)).toEqual([401, 401, 401, 429, 429]);
+      const retryAfter = Number(answers[4]!.headers.get('retry-after'));
+      expect(retryAfter).toBeGreaterThan(0);
+      expect(retryAfter).toBeLessThanOrEqual(15 * 60);
+      expect(answers[4]!.html).toMatch(/Please try again in \d+ min/);
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('login limits that let honest staff in', () => {
+  let app: TestApp;
+  const clock = testClock();
+
+  beforeAll(async () => {
+    // Two offices: the address is told by X-Forwarded-For from the one trusted proxy in front.
+    app = await startTestApp({ ...FAST, TRUST_PROXY: '1', STAFF_LOGIN_ATTEMPTS_PER_CLIENT: '8' }, clock.now);
+  });
+
+  afterAll(async () => {
+    await app.close();
+  });
+
+  const from = (address: string) => ({ 'x-forwarded-for': address });
+
+  async function login(staff: TestStaff, address: string, password = PASSWORD) {
+    const client = new StaffClient(app.baseUrl);
+    await client.get('/staff/login', from(address));
+    const first = await client.post('/staff/login', { email: staff.email, password }, from(address));
+    if (first.location !== '/staff/login/code') return first;
+    await client.get('/staff/login/code', from(address));
+    return client.post('/staff/login/code', { code: await nextCode(app, clock, staff) }, from(address));
+  }
+
+  test('when a whole office behind one address logs in with password and code, then each login counts once, and only refused ones count: nobody gets 429', async () => {
+    const office = await Promise.all(Array.from({ length: 4 }, () => makeStaff(app, clock.now, 'moderator')));
+    for (let round = 0; round < 2; round += 1) {
+      for (const person of office) expect(await login(person, '198.51.100.7')).toMatchObject({ status: 303, location: '/staff' });
+    }
+  });
+
+  test('when someone elsewhere types a colleague\'s address with wrong passwords, then the account is locked from there only; an admin unlocks it (audited)', async () => {
+    const colleague = await makeStaff(app, clock.now, 'moderator');
+    for (let i = 0; i < 5; i += 1) expect((await login(colleague, '203.0.113.9', `wrong password ${i}`)).status).toBe(401);
+    expect((await login(colleague, '203.0.113.9')).status).toBe(401);
+    // The colleague at the office is not locked out.
+    expect(await login(colleague, '198.51.100.7')).toMatchObject({ status: 303, location: '/staff' });
+
+    const admin = await loginAs(app, clock, await makeStaff(app, clock.now, 'admin'));
+    await admin.get('/staff/admin/staff');
+    expect(admin.lastHtml).toContain(`action="/staff/admin/staff/${colleague.user._id.toHexString()}/unlock"`);
+    expect(await admin.post(`/staff/admin/staff/${colleague.user._id.toHexString()}/unlock`, {})).toMatchObject({ status: 303, location: '/staff/admin/staff?done=unlocked' });
+    expect(await login(colleague, '203.0.113.9')).toMatchObject({ status: 303, location: '/staff' });
+    const unlocked = await app.services.db.auditEntries.findOne({ action: 'account_unlocked', 'target.id': colleague.user._id.toHexString() }).lean<AuditEntry>();
+    expect(unlocked).toMatchObject({ details: { email: colleague.email } });
+  });
+
+  test('when guesses are spread over many addresses, then the account is locked for everyone after STAFF_ACCOUNT_MAX_FAILURES, until the CLI unlocks it', async () => {
+    const target = await makeStaff(app, clock.now, 'moderator');
+    await app.services.db.staffUsers.updateOne({ _id: target.user._id }, { $set: { failedLogins: app.config.staff.accountMaxFailures - 1 } });
+    expect((await login(target, '192.0.2.1', 'one more wrong password')).status).toBe(401);
+    expect((await login(target, '198.51.100.7')).status).toBe(401);
+    const lines: string[] = [];
+    expect(await runCli(['staff', 'unlock', target.email], app.services, (line) => lines.push(line), { config: app.config })).toBe(0);
+    expect(lines.join('')).toMatch(/unlocked/);
+    expect(await login(target, '198.51.100.7')).toMatchObject({ status: 303, location: '/staff' });
   });
 });
 

@@ -18,10 +18,20 @@ describe('loadConfig', () => {
 });
 
 describe('loadConfig in production', () => {
-  const real = { S3_ENDPOINT: 'https://s3.eu-central-1.amazonaws.com', S3_ACCESS_KEY_ID: 'AKIAREAL', S3_SECRET_ACCESS_KEY: 'a-real-secret', PUBLIC_URL: 'https://clips.example.org' };
+  const real = {
+    S3_ENDPOINT: 'https://s3.eu-central-1.amazonaws.com',
+    S3_ACCESS_KEY_ID: 'AKIAREAL',
+    S3_SECRET_ACCESS_KEY: 'a-real-secret',
+    PUBLIC_URL: 'https://clips.example.org',
+    AUDIT_HMAC_KEY: 'a real audit key of at least 32 characters',
+    TOTP_ENCRYPTION_KEY: 'ab'.repeat(32),
+  };
 
   test('when production has real S3 settings, then it loads', () => {
-    expect(loadConfig({ NODE_ENV: 'production', ...real }).s3.endpoint).toBe(real.S3_ENDPOINT);
+    const config = loadConfig({ NODE_ENV: 'production', ...real });
+    expect(config.s3.endpoint).toBe(real.S3_ENDPOINT);
+    expect(config.keys).toEqual({ audit: Buffer.from(real.AUDIT_HMAC_KEY), totp: Buffer.from(real.TOTP_ENCRYPTION_KEY, 'hex') });
+    expect(Object.isFrozen(config.keys)).toBe(true);
   });
 
   test.each([
@@ -30,6 +40,8 @@ describe('loadConfig in production', () => {
     ['the access key is the local default', { S3_ACCESS_KEY_ID: 'solidarity' }, /S3_ACCESS_KEY_ID/],
     ['the secret is the local default', { S3_SECRET_ACCESS_KEY: 'solidarity-local-secret' }, /S3_SECRET_ACCESS_KEY/],
     ['PUBLIC_URL is not set', { PUBLIC_URL: undefined }, /PUBLIC_URL/],
+    ['the audit log has no key outside the database', { AUDIT_HMAC_KEY: undefined }, /AUDIT_HMAC_KEY/],
+    ['TOTP secrets have no encryption key', { TOTP_ENCRYPTION_KEY: undefined }, /TOTP_ENCRYPTION_KEY/],
     ['the credentials are MinIO\'s own defaults', { S3_ACCESS_KEY_ID: 'minioadmin', S3_SECRET_ACCESS_KEY: 'minioadmin' }, /S3_ACCESS_KEY_ID[\s\S]*S3_SECRET_ACCESS_KEY/],
   ])('when %s, then production refuses to start and names it', (_what, overrides, message) => {
     const env = { NODE_ENV: 'production', ...real, ...overrides };

@@ -1,7 +1,8 @@
 import { removeCaptionVersions } from '../../shared/captions/caption-versions';
 import type { QueueJob } from '../../shared/queue/queue';
-import { captionsPrefix, outputsPrefix } from '../../shared/storage/keys';
+import { captionsPrefix, originalsPrefix, outputsPrefix } from '../../shared/storage/keys';
 import { markTakenDown } from '../../shared/submissions/release';
+import { clearPersonalData, markOriginalDeleted } from '../../shared/submissions/retention';
 import { queueWebhooks } from '../../shared/distribution/webhooks';
 import type { ObjectStorage } from '../../shared/storage/object-storage';
 import type { Submission } from '../../shared/submissions/submission.model';
@@ -25,10 +26,9 @@ export async function removeWithdrawnObjects(storage: ObjectStorage, submissionI
 /**
  * takedown-submission, queued by a withdrawal: deletes the clip's release objects, its outputs (of every
  * processing attempt: master, previews, poster, captions), the moderators' captioned previews and caption
- * versions, then records it. The clip left the gallery and the feeds at the withdrawal
+ * versions and its raw original (`originalDeletedAt`), then records it and clears the contributor's personal data. The clip left the gallery and the feeds at the withdrawal
  * itself (they list `released` clips only) and no link is minted for it any more (shared/release/links.ts);
  * this removes what an old link could still reach. Safe to run twice; a failure is retried by the queue.
- * The raw original goes with the retention job's shorter period (worker/retention.ts).
  */
 export async function takedownSubmission(deps: WorkerDeps, job: QueueJob<'takedown-submission'>): Promise<void> {
   const { submissionId } = job.payload;
@@ -40,12 +40,20 @@ export async function takedownSubmission(deps: WorkerDeps, job: QueueJob<'takedo
   }
   // Every output of every processing attempt (master, previews, poster, the contributor's clean subtitles):
   // the contributor is told their clip is deleted. The moderators' captioned previews show the clip too, and
-  // their caption versions hold the contributor's words. The raw original goes with the retention job.
+  // their caption versions hold the contributor's words.
   const removed = await removeWithdrawnObjects(deps.storage, submissionId);
+  // The raw original (and the uploaded subtitle file) too, whoever withdrew: consent is gone, nothing more will
+  // be made from it, and it still carries GPS, device and time tags. Recorded, so no page offers it any more.
+  const originals = await deps.storage.list(originalsPrefix(submissionId));
+  await Promise.all(originals.map((key) => deps.storage.remove(key)));
+  await markOriginalDeleted(deps.db.submissions, found._id, new Date());
   const captionVersions = await removeCaptionVersions(deps.db.captionVersions, submissionId);
   // Where the contributor's face was, frame by frame: it describes them, and nothing will be drawn from it.
   await deps.db.faceTracks.deleteOne({ _id: submissionId });
   await markTakenDown(deps.db.submissions, submissionId, new Date());
+  // The contributor's organisation, title, message and contact address go too (the record keeps what the
+  // audit and the tallies need); the webhook below was given the clip as loaded, and says only its id.
+  await clearPersonalData(deps.db.submissions, submissionId, new Date());
   // The teams' tools hear of it (only for a clip that had been released).
   await queueWebhooks(deps, found, 'withdrawal', new Date());
   log.info({ releaseObjects: removed.release, outputs: removed.outputs, captionVersions }, 'withdrawn clip taken down');

@@ -11,12 +11,19 @@ const styles = `
 :root { --ink: #1b1b1f; --muted: #5a5a66; --line: #d6d6de; --bg: #fafafc; --accent: #b3001b; --ok: #1d6b36; --bad: #a11; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 16px/1.5 system-ui, sans-serif; color: var(--ink); background: var(--bg); }
+/* Contributors' and campaigns' text is hostile: one unbroken word must wrap, not widen the page (also inside tables and grids). */
+body { overflow-wrap: anywhere; }
+select, input, textarea, video, img, table { max-width: 100%; }
+pre { white-space: pre-wrap; }
 a { color: var(--accent); }
 .skip { position: absolute; left: -999px; } .skip:focus { left: 8px; top: 8px; background: #fff; padding: 4px 8px; }
 header.top { display: flex; flex-wrap: wrap; align-items: center; gap: 8px 16px; padding: 10px 16px; background: #fff; border-bottom: 1px solid var(--line); }
 header.top .brand { font-weight: 700; margin-right: auto; }
 header.top nav { display: flex; flex-wrap: wrap; gap: 4px 14px; align-items: center; }
 header.top form { margin: 0; }
+header.top .langs form { display: flex; flex-wrap: wrap; gap: 4px 10px; align-items: baseline; font-size: 0.9rem; }
+header.top .langs strong { font-weight: 600; }
+header.top .langs button { font-size: inherit; }
 main { max-width: 64rem; margin: 0 auto; padding: 16px; }
 main.narrow { max-width: 28rem; }
 h1 { font-size: 1.5rem; margin: 8px 0 16px; }
@@ -37,7 +44,8 @@ table { border-collapse: collapse; width: 100%; background: #fff; }
 th, td { text-align: left; padding: 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
 td.details { font-family: ui-monospace, monospace; font-size: 0.85rem; word-break: break-word; }
 .inline-form { display: flex; flex-wrap: wrap; gap: 6px; align-items: end; }
-.inline-form select, .inline-form input { width: auto; min-width: 8rem; }
+.inline-form select, .inline-form input { width: auto; min-width: 8rem; max-width: 100%; }
+.inline-form > * { min-width: 0; max-width: 100%; }
 .inline-form button { margin-top: 0; }
 input[type=datetime-local] { padding: 8px; font-size: 1rem; border: 1px solid var(--line); border-radius: 6px; }
 img.logo-preview { max-height: 96px; width: auto; height: auto; background: #fff; border: 1px solid var(--line); }
@@ -127,6 +135,52 @@ document.querySelectorAll('button[data-copy]').forEach(function (button) {
     } else {
       element.click();
     }
+  });
+})();
+// Review answers (the checklist, the rejection's reason and note) are kept for the tab in sessionStorage
+// as they are given, so a session that ends mid-review loses nothing: after the login leads back to the
+// clip, they are put back and the page says so. A decision that went through (?decided=<id>) forgets them.
+(function () {
+  var store;
+  try { store = window.sessionStorage; } catch (e) { return; }
+  if (!store) return;
+  var decided = new URLSearchParams(location.search).get('decided');
+  if (decided) store.removeItem('review-answers:' + decided);
+  var forms = document.querySelectorAll('form[data-keep]');
+  if (!forms.length) return;
+  var key = 'review-answers:' + forms[0].getAttribute('data-keep');
+  function fields() {
+    var all = [];
+    forms.forEach(function (form) { all = all.concat(Array.prototype.slice.call(form.querySelectorAll('input[type=radio], select, textarea'))); });
+    return all;
+  }
+  function save() {
+    var answers = {};
+    fields().forEach(function (field) {
+      if (field.type === 'radio') { if (field.checked) answers[field.name] = field.value; }
+      else answers[field.name] = field.value;
+    });
+    try { store.setItem(key, JSON.stringify(answers)); } catch (e) { /* full or refused: the form still works */ }
+  }
+  var saved = null;
+  try { saved = JSON.parse(store.getItem(key) || 'null'); } catch (e) { saved = null; }
+  if (saved && typeof saved === 'object') {
+    var restored = false;
+    fields().forEach(function (field) {
+      if (!Object.prototype.hasOwnProperty.call(saved, field.name) || typeof saved[field.name] !== 'string') return;
+      var value = saved[field.name];
+      if (field.type === 'radio') {
+        if (field.value === value && !field.checked) { field.checked = true; restored = true; }
+      } else if (field.value !== value && (field.tagName !== 'SELECT' || field.querySelector('option[value="' + CSS.escape(value) + '"]'))) {
+        field.value = value;
+        restored = true;
+      }
+    });
+    if (restored) document.querySelectorAll('[data-restored]').forEach(function (note) { note.hidden = false; });
+  }
+  forms.forEach(function (form) {
+    form.addEventListener('change', save);
+    form.addEventListener('input', save);
   });
 })();
 // One-time code fields: spaces some apps show (123 456) are dropped as they are typed.

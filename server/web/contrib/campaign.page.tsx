@@ -191,7 +191,7 @@ export function CampaignPage(props: {
       logo={logo ? { src: campaignLogoPath(campaign.slug, logo.id), width: logo.width, height: logo.height } : null}
     >
       {prompt && (
-        <p class="prompt" data-testid="prompt" lang={prompt.language !== lang ? prompt.language : undefined}>
+        <p class="prompt" data-testid="prompt" lang={prompt.language !== lang ? prompt.language : undefined} dir="auto">
           {prompt.text}
         </p>
       )}
@@ -208,11 +208,14 @@ export function CampaignPage(props: {
           <noscript>
             <p class="error">{m('page.noscript')}</p>
           </noscript>
+          <p class="notice" id="form-kept" role="status" hidden>
+            {m('form.kept')}
+          </p>
           <fieldset>
             <legend>{m('form.about')}</legend>
             {props.fixed ? (
               <p class="fixed" data-testid="fixed-organisation">
-                {props.fixed.organisation} · {props.fixed.country}
+                <bdi>{props.fixed.organisation}</bdi> · {props.fixed.country}
               </p>
             ) : (
               <>
@@ -296,7 +299,7 @@ export function CampaignPage(props: {
               <div class="check">
                 <input type="checkbox" id={`consent-${statement.id}`} name="consent-statement" value={statement.id} required={!statement.optional} />
                 <label for={`consent-${statement.id}`}>
-                  {statement.text}
+                  <bdi>{statement.text}</bdi>
                   {statement.optional && <span class="optional"> {m('form.consentOptional')}</span>}
                 </label>
               </div>
@@ -316,7 +319,9 @@ export function CampaignPage(props: {
         <h2 id="receipt-title">{m('receipt.title')}</h2>
         <p>{m('receipt.keep')}</p>
         <p class="label">{m('receipt.link')}</p>
-        <p class="secret" id="receipt-link" data-testid="receipt-link" />
+        <p class="secret">
+          <a id="receipt-link" data-testid="receipt-link" />
+        </p>
         <button type="button" id="receipt-copy" class="secondary" hidden>
           {m('receipt.copy')}
         </button>
@@ -324,11 +329,18 @@ export function CampaignPage(props: {
           {m('receipt.qr')}
         </p>
         <div class="qr" id="receipt-qr" />
-        <p>
-          <a href="" id="receipt-another">
-            {m('receipt.another')}
-          </a>
-        </p>
+        <p class="help">{m('receipt.tab')}</p>
+        <div id="receipt-earlier" hidden>
+          <p class="label">{m('receipt.earlier')}</p>
+          <ul id="receipt-earlier-list" class="secret" />
+        </div>
+        {open && (
+          <p>
+            <button type="button" id="receipt-another" class="secondary">
+              {m('receipt.another')}
+            </button>
+          </p>
+        )}
       </section>
     </ContribLayout>
   );

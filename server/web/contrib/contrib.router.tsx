@@ -52,7 +52,9 @@ export function contribRouter(deps: ServerDeps): Router {
   const { config } = deps;
 
   router.get(`${CONTRIB_ASSET_PREFIX}:name`, (req, res, next) => {
-    const asset = CONTRIB_ASSETS[String(req.params.name)];
+    const name = String(req.params.name);
+    // Own keys only: `/c-assets/__proto__` is no asset (it was a 500).
+    const asset = Object.hasOwn(CONTRIB_ASSETS, name) ? CONTRIB_ASSETS[name] : undefined;
     if (!asset) return next();
     res.set({ 'Cache-Control': 'public, max-age=3600', ETag: asset.etag, Vary: 'Accept-Encoding' }).type(asset.type);
     if (req.get('if-none-match') === asset.etag) return res.status(304).end();

@@ -28,18 +28,23 @@ export function StatusPage(props: { ctx: ContribPageContext; id: string }) {
         </ol>
         <progress id="status-progress" max={100} value={0} hidden aria-labelledby="status-message" />
         <p class="error" id="status-reason" hidden />
-        <p class="notice" id="status-withdrawn" hidden>
+        <p class="notice" id="status-withdrawn" tabindex={-1} hidden>
           {m('status.withdrawDone')}
+        </p>
+        <p class="help" id="status-live" hidden>
+          {m('status.live')}
         </p>
       </section>
       <section id="withdraw" class="withdraw" hidden>
-        <p class="help">{m('status.withdrawHelp')}</p>
+        <p class="help" id="withdraw-help">
+          {m('status.withdrawHelp')}
+        </p>
         <button type="button" id="withdraw-start" class="secondary">
           {m('status.withdraw')}
         </button>
         <div id="withdraw-confirm" role="alertdialog" aria-labelledby="withdraw-ask" hidden>
-          <p id="withdraw-ask">
-            <strong>{m('status.withdrawAsk')}</strong>
+          <p>
+            <strong id="withdraw-ask">{m('status.withdrawAsk')}</strong>
           </p>
           <button type="button" id="withdraw-yes">
             {m('status.withdrawConfirm')}

@@ -1,7 +1,8 @@
 import { STAFF_ROLES, type StaffRole, type StaffUser } from '../../../shared/models/staff-user.model';
 import type { AuditEntry } from '../../../shared/models/audit-entry.model';
 import type { AuditVerdict } from '../../services/audit.service';
-import { formatDateTime } from '../messages/messages';
+import { en } from '../messages/en';
+import { formatDateTime, type MessageKey, type Translate } from '../messages/messages';
 import type { StaffContext } from '../staff-route';
 import { Csrf, ErrorNote, Layout } from './layout';
 
@@ -61,12 +62,21 @@ export function StaffListPage(props: { ctx: StaffContext; users: StaffUser[]; se
                 <td data-label={t('staff.secondFactor')}>{user.totp?.lastStep ? t('staff.secondFactorOn') : t('staff.secondFactorOff')}</td>
                 <td data-label={t('staff.access')}>
                   {user.disabled ? t('staff.disabled') : t('staff.active')}
+                  {user.lockedUntil && user.lockedUntil.getTime() > Date.now() && <> · {t('staff.lockedUntil', { until: formatDateTime(ctx.lang, user.lockedUntil) })}</>}
                   {!self && (
                     <form method="post" action={`/staff/admin/staff/${id}/access`} class="inline-form">
                       <Csrf ctx={ctx} />
                       <input type="hidden" name="disabled" value={user.disabled ? 'false' : 'true'} />
                       <button type="submit" class="secondary">
                         {user.disabled ? t('staff.enable') : t('staff.disable')}
+                      </button>
+                    </form>
+                  )}
+                  {!self && (
+                    <form method="post" action={`/staff/admin/staff/${id}/unlock`} class="inline-form">
+                      <Csrf ctx={ctx} />
+                      <button type="submit" class="secondary" title={t('staff.unlockHelp')}>
+                        {t('staff.unlock')}
                       </button>
                     </form>
                   )}
@@ -114,6 +124,19 @@ export function InviteCreatedPage(props: { ctx: StaffContext; email: string; rol
   );
 }
 
+/** Who acted: a staff member's address, or the command line (an actor without an id) in the page's language. */
+function actorOf(t: Translate, entry: AuditEntry): string {
+  if (entry.actor.id === null && entry.actor.email === 'command line') return t('audit.commandLine');
+  return entry.actor.email ?? entry.actor.id ?? '—';
+}
+
+/** What it was done on: the kind in the page's language (a kind these pages do not know stays as stored), then the id. */
+function targetOf(t: Translate, entry: AuditEntry): string {
+  if (!entry.target) return '—';
+  const key = `audit.kind.${entry.target.kind}`;
+  return `${Object.hasOwn(en, key) ? t(key as MessageKey) : entry.target.kind} ${entry.target.id}`;
+}
+
 function details(entry: AuditEntry): string {
   return Object.entries(entry.details ?? {})
     .map(([key, value]) => `${key}=${Array.isArray(value) ? value.join(',') : String(value)}`)
@@ -127,7 +150,9 @@ export function AuditPage(props: { ctx: StaffContext; entries: AuditEntry[]; tot
   return (
     <Layout ctx={ctx} title={t('audit.title')}>
       {props.verdict.ok ? (
-        <p class="notice">{t('audit.intact', { count: props.verdict.entries })}</p>
+        <p class="notice">
+          {t('audit.intact', { count: props.verdict.entries })} {t(props.verdict.anchored ? 'audit.anchored' : 'audit.unanchored')}
+        </p>
       ) : (
         <p class="error" role="alert">
           {t('audit.broken', { seq: String(props.verdict.badSeq), problem: props.verdict.problem })}
@@ -154,11 +179,11 @@ export function AuditPage(props: { ctx: StaffContext; entries: AuditEntry[]; tot
                 <td data-label={t('audit.at')}>
                   <time dateTime={entry.at.toISOString()}>{formatDateTime(ctx.lang, entry.at)}</time>
                 </td>
-                <td data-label={t('audit.actor')}>{entry.actor.email ?? entry.actor.id ?? '—'}</td>
+                <td data-label={t('audit.actor')}>{actorOf(t, entry)}</td>
                 <td data-label={t('audit.action')} data-action={entry.action}>
                   {t(`audit.action.${entry.action}`)}
                 </td>
-                <td data-label={t('audit.target')}>{entry.target ? `${entry.target.kind} ${entry.target.id}` : '—'}</td>
+                <td data-label={t('audit.target')}>{targetOf(t, entry)}</td>
                 <td data-label={t('audit.details')} class="details">
                   {details(entry)}
                 </td>

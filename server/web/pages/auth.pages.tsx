@@ -3,7 +3,7 @@ import type { StaffRole } from '../../../shared/models/staff-user.model';
 import type { StaffContext } from '../staff-route';
 import { Csrf, ErrorNote, Layout } from './layout';
 
-export function LoginPage(props: { ctx: StaffContext; error?: string | null; notice?: string | null; email?: string }) {
+export function LoginPage(props: { ctx: StaffContext; error?: string | null; notice?: string | null; email?: string; next?: string | null }) {
   const { ctx } = props;
   const { t } = ctx;
   return (
@@ -12,6 +12,7 @@ export function LoginPage(props: { ctx: StaffContext; error?: string | null; not
       <ErrorNote message={props.error} />
       <form method="post" action="/staff/login">
         <Csrf ctx={ctx} />
+        {props.next && <input type="hidden" name="next" value={props.next} />}
         <label for="email">{t('login.email')}</label>
         <input id="email" name="email" type="email" autocomplete="username" required value={props.email ?? ''} />
         <label for="password">{t('login.password')}</label>

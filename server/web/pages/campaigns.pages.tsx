@@ -1,3 +1,4 @@
+import { isolate } from '../../../shared/text/hostile-text';
 import type { Campaign } from '../../../shared/models/campaign.model';
 import { campaignLogoPath, currentConsent, isOpen } from '../../services/campaign.service';
 import { LOGO_MAX_BYTES } from '../../services/campaign-logo';
@@ -50,7 +51,9 @@ export function CampaignListPage(props: { ctx: StaffContext; campaigns: Campaign
             {campaigns.map((campaign) => (
               <tr data-slug={campaign.slug}>
                 <td data-label={t('campaigns.name')}>
-                  <a href={`/staff/admin/campaigns/${encodeURIComponent(campaign.slug)}`}>{campaign.name}</a> <code>{campaign.slug}</code>
+                  <a href={`/staff/admin/campaigns/${encodeURIComponent(campaign.slug)}`}>
+                    <bdi>{campaign.name}</bdi>
+                  </a> <code>{campaign.slug}</code>
                 </td>
                 <td data-label={t('campaigns.status')}>
                   {t(`campaigns.status.${campaign.status}`)} ({isOpen(campaign, now) ? t('campaigns.takesClips') : t('campaigns.notTakingClips')})
@@ -208,12 +211,12 @@ export function CampaignEditPage(props: { ctx: StaffContext; campaign: Campaign;
         <ul>
           {(campaign.unionLinks ?? []).map((link) => (
             <li data-link={link.id}>
-              {link.organisation} · {link.country} · <code>{link.id}</code> ·{' '}
+              <bdi>{link.organisation}</bdi> · {link.country} · <code>{link.id}</code> ·{' '}
               {link.revokedAt ? t('campaigns.linkRevoked', { at: formatDateTime(ctx.lang, link.revokedAt) }) : t('campaigns.linkActive', { at: formatDateTime(ctx.lang, link.createdAt) })}
               {!link.revokedAt && (
                 <form method="post" action={`${base}/links/${link.id}/revoke`} class="inline-form">
                   <Csrf ctx={ctx} />
-                  <button type="submit" class="secondary" aria-label={`${t('campaigns.linkRevoke')}: ${link.organisation} (${link.id})`}>
+                  <button type="submit" class="secondary" aria-label={`${t('campaigns.linkRevoke')}: ${isolate(link.organisation)} (${link.id})`}>
                     {t('campaigns.linkRevoke')}
                   </button>
                 </form>

@@ -2,7 +2,7 @@ import { CAPTION_LANGUAGE_PATTERN, type CaptionCue } from '../../../shared/capti
 import type { CueProblem, CueRow } from '../../../shared/subtitles/cue-edits';
 import { formatCueTime } from '../../../shared/subtitles/cue-edits';
 import type { CaptionsView } from '../../services/captions.service';
-import { formatDateTime, type MessageKey } from '../messages/messages';
+import { formatDateTime, statusName, type MessageKey } from '../messages/messages';
 import type { StaffContext } from '../staff-route';
 import { Csrf, Layout } from './layout';
 
@@ -83,7 +83,7 @@ export function CaptionsPage(props: { ctx: StaffContext; view: CaptionsView; sav
 
       <h2>{template ? t('captions.translating', { language, from: template.from }) : shown.version === null ? t('captions.contributorTrack', { language }) : t('captions.version', { language, version: shown.version })}</h2>
       {!shown.latest && <p class="notice">{t('captions.older', { latest: latest?.version ?? 0 })}</p>}
-      {view.locked === 'status' && <p class="notice">{t('captions.lockedStatus', { status: submission.status })}</p>}
+      {view.locked === 'status' && <p class="notice">{t('captions.lockedStatus', { status: statusName(t, submission.status) })}</p>}
       {view.locked === 'claimed' && <p class="notice">{t('captions.lockedClaimed', { email: view.claim?.email ?? '' })}</p>}
       {editable ? (
         <form method="post" action={`/staff/review/${id}/captions`} class="cues">
@@ -121,7 +121,7 @@ export function CaptionsPage(props: { ctx: StaffContext; view: CaptionsView; sav
                           {hints[i]}
                         </p>
                       )}
-                      <textarea name="text" rows={2} lang={language} aria-label={t('captions.cueField', { cue: n, field: t('captions.field.text') })} aria-invalid={bad.has('text') ? 'true' : undefined}>
+                      <textarea name="text" rows={2} lang={language} dir="auto" aria-label={t('captions.cueField', { cue: n, field: t('captions.field.text') })} aria-invalid={bad.has('text') ? 'true' : undefined}>
                         {row.text}
                       </textarea>
                     </td>
@@ -141,7 +141,7 @@ export function CaptionsPage(props: { ctx: StaffContext; view: CaptionsView; sav
                 <td>{i + 1}</td>
                 <td>{formatCueTime(c.startMs)}</td>
                 <td>{formatCueTime(c.endMs)}</td>
-                <td lang={language} class="message">
+                <td lang={language} class="message" dir="auto">
                   {c.text}
                 </td>
               </tr>

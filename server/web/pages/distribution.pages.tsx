@@ -1,3 +1,4 @@
+import { shownWebhookUrl } from '../../../shared/distribution/webhook-address';
 import type { DistributionOverview } from '../../services/distribution.service';
 import { formatDateTime } from '../messages/messages';
 import type { StaffContext } from '../staff-route';
@@ -35,7 +36,9 @@ export function DistributionPage(props: { ctx: StaffContext; overview: Distribut
           {overview.feeds.map((feed) => (
             <tr>
               <td data-label={t('gallery.campaign')}>{feed.campaign}</td>
-              <td data-label={t('distribution.team')}>{feed.team}</td>
+              <td data-label={t('distribution.team')} dir="auto">
+                {feed.team}
+              </td>
               <td data-label={t('gallery.use')}>{feed.use}</td>
               <RevokeCell ctx={ctx} endedAt={feed.revokedAt} action={`/staff/admin/feeds/${feed._id.toHexString()}/revoke`} />
             </tr>
@@ -62,8 +65,10 @@ export function DistributionPage(props: { ctx: StaffContext; overview: Distribut
           {overview.webhooks.map((hook) => (
             <tr>
               <td data-label={t('gallery.campaign')}>{hook.campaign}</td>
-              <td data-label={t('distribution.team')}>{hook.team}</td>
-              <td data-label="URL">{hook.url}</td>
+              <td data-label={t('distribution.team')} dir="auto">
+                {hook.team}
+              </td>
+              <td data-label="URL">{shownWebhookUrl(hook.url)}</td>
               <td data-label={t('gallery.use')}>{hook.use}</td>
               <RevokeCell ctx={ctx} endedAt={hook.disabledAt} action={`/staff/admin/webhooks/${hook._id.toHexString()}/disable`} />
             </tr>

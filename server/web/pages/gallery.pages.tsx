@@ -1,6 +1,7 @@
 import type { GalleryFilters, GalleryItem } from '../../services/gallery.service';
 import type { GalleryFile } from '../../services/release-files';
-import { formatDateTime, type MessageKey } from '../messages/messages';
+import { isolate } from '../../../shared/text/hostile-text';
+import { formatDateTime, formatFileSize, type MessageKey } from '../messages/messages';
 import type { StaffContext } from '../staff-route';
 import { Layout } from './layout';
 
@@ -14,9 +15,6 @@ function fileLabel(ctx: StaffContext, file: GalleryFile): string {
   return file.language ? t('gallery.file.captioned', { shape, language: file.language }) : t('gallery.file.plain', { shape });
 }
 
-function megabytes(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
 
 /** The social teams' gallery: a filter form (plain GET, works without script) and the released clips. */
 export function GalleryPage(props: { ctx: StaffContext; items: GalleryItem[]; campaigns: Array<{ slug: string; name: string }>; filters: GalleryFilters; error?: string | null }) {
@@ -34,7 +32,7 @@ export function GalleryPage(props: { ctx: StaffContext; items: GalleryItem[]; ca
             <option value="">{t('gallery.any')}</option>
             {props.campaigns.map((c) => (
               <option value={c.slug} selected={filters.campaign === c.slug}>
-                {c.name}
+                {isolate(c.name)}
               </option>
             ))}
           </select>
@@ -90,23 +88,23 @@ export function GalleryPage(props: { ctx: StaffContext; items: GalleryItem[]; ca
         <ul class="gallery">
           {items.map((item) => (
             <li class="clip" data-clip={item.id}>
-              <img src={`/staff/gallery/${item.id}/poster/${posterShape}${useSuffix}`} alt={t('gallery.posterAlt', { title: item.title })} loading="lazy" />
+              <img src={`/staff/gallery/${item.id}/poster/${posterShape}${useSuffix}`} alt={t('gallery.posterAlt', { title: isolate(item.title) })} loading="lazy" />
               <h2>
                 <label class="pick">
-                  <input type="checkbox" name="clip" value={item.id} /> {item.title}
+                  <input type="checkbox" name="clip" value={item.id} /> <bdi>{item.title}</bdi>
                 </label>
               </h2>
               <p class="help">
-                {t('gallery.meta', { campaign: item.campaign.name, country: item.country, language: item.language, released: formatDateTime(ctx.lang, item.releasedAt) })}
+                {t('gallery.meta', { campaign: isolate(item.campaign.name), country: item.country, language: item.language, released: formatDateTime(ctx.lang, item.releasedAt) })}
               </p>
-              {item.message && <p>{item.message}</p>}
+              {item.message && <p dir="auto">{item.message}</p>}
               <ul class="files">
                 {item.files.map((file) => (
                   <li>
                     <a href={`/staff/gallery/${item.id}/files/${file.output}${useSuffix}`} data-output={file.output} download={file.filename}>
                       {fileLabel(ctx, file)}
                     </a>{' '}
-                    <span class="help">{megabytes(file.bytes)}</span>
+                    <span class="help">{formatFileSize(ctx.lang, file.bytes)}</span>
                   </li>
                 ))}
               </ul>
@@ -120,7 +118,7 @@ export function GalleryPage(props: { ctx: StaffContext; items: GalleryItem[]; ca
                 {Object.entries(item.postTexts).map(([language, text]) => (
                   <div>
                     <p class="help">{language}</p>
-                    <pre class="secret" id={`post-${item.id}-${language}`} data-post-language={language}>
+                    <pre class="secret" id={`post-${item.id}-${language}`} data-post-language={language} dir="auto">
                       {text}
                     </pre>
                     <button type="button" class="secondary" data-copy={`post-${item.id}-${language}`} data-copied={t('enrol.copied')} hidden>

@@ -1,5 +1,5 @@
 import { en } from '../messages/en';
-import type { MessageKey } from '../messages/messages';
+import { statusName, type MessageKey } from '../messages/messages';
 import type { StaffContext } from '../staff-route';
 import { Layout } from './layout';
 
@@ -54,7 +54,9 @@ export function ErrorPage(props: { ctx: StaffContext; message: string; code: str
 /** The message for an error code, in the page's language (the English AppError text is for the API and logs). */
 export function errorMessage(ctx: StaffContext, code: string, details: Record<string, unknown> = {}): string {
   const key = `error.${code}`;
-  if (!(key in en)) return ctx.t('error.generic');
+  if (!Object.hasOwn(en, key)) return ctx.t('error.generic');
   const values = Object.fromEntries(Object.entries(details).filter(([, v]) => typeof v === 'string' || typeof v === 'number')) as Record<string, string | number>;
+  // A clip's state is an id (`in_review`): said in the page's language.
+  if (typeof values.status === 'string') values.status = statusName(ctx.t, values.status);
   return ctx.t(key as MessageKey, values);
 }

@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import type { StaffContext } from '../staff-route';
 import { ASSETS } from '../assets/assets';
+import { LANGUAGES } from '../messages/messages';
 
 const asset = (name: string) => `/staff/assets/${name}?v=${ASSETS[name]!.etag.slice(1, 9)}`;
 
@@ -44,6 +45,7 @@ export function Layout(props: { ctx: StaffContext; title: string; narrow?: boole
               </form>
             </nav>
           )}
+          <LanguageSwitcher ctx={ctx} />
         </header>
         <main id="main" class={props.narrow ? 'narrow' : props.wide ? 'wide' : undefined}>
           <h1>{title}</h1>
@@ -51,6 +53,33 @@ export function Layout(props: { ctx: StaffContext; title: string; narrow?: boole
         </main>
       </body>
     </html>
+  );
+}
+
+/**
+ * The languages of these pages, each named in itself: a form of buttons, so it works without script. The choice
+ * is kept in a cookie for the browser session (POST /staff/language), and the page it was on comes back.
+ */
+function LanguageSwitcher(props: { ctx: StaffContext }) {
+  const { ctx } = props;
+  return (
+    <nav class="langs" aria-label={ctx.t('lang.choose')}>
+      <form method="post" action="/staff/language">
+        <Csrf ctx={ctx} />
+        <input type="hidden" name="back" value={ctx.here} />
+        {Object.entries(LANGUAGES).map(([code, messages]) =>
+          code === ctx.lang ? (
+            <strong lang={code} aria-current="true" data-lang={code}>
+              {messages['lang.name']}
+            </strong>
+          ) : (
+            <button type="submit" class="link" name="lang" value={code} lang={code} data-lang={code}>
+              {messages['lang.name']}
+            </button>
+          ),
+        )}
+      </form>
+    </nav>
   );
 }
 

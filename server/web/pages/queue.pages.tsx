@@ -1,9 +1,11 @@
+import { isolate } from '../../../shared/text/hostile-text';
 import type { Campaign } from '../../../shared/models/campaign.model';
 import type { ReviewClaim } from '../../../shared/submissions/review-claims';
 import type { ReviewEntry } from '../../../shared/submissions/review-queue';
 import { formatDateTime, type Translate } from '../messages/messages';
 import type { StaffContext } from '../staff-route';
 import { Csrf, ErrorNote, Layout } from './layout';
+import { reasonChoices, shortened } from './rejection-reasons';
 
 export interface QueueQuery {
   campaign?: string;
@@ -59,17 +61,18 @@ export function QueuePage(props: QueuePageProps) {
   const campaignName = new Map(props.campaigns.map((c) => [c._id.toHexString(), c]));
   const opts = (values: string[]) => values.map((v) => ({ value: v, label: v }));
   const filterQuery = new URLSearchParams(Object.entries(query).filter(([, v]) => typeof v === 'string' && v !== '') as [string, string][]);
+  // One choice per reason id across the campaigns shown (each clip is rejected with its own campaign's text).
   const reasons = new Map<string, string>();
-  for (const campaign of props.campaigns) for (const r of campaign.rejectionReasons ?? []) reasons.set(r.id, r.texts.find((x) => x.language === ctx.lang)?.text ?? r.texts[0]?.text ?? r.id);
+  for (const campaign of props.campaigns) for (const r of reasonChoices(campaign, ctx.lang)) if (!reasons.has(r.id)) reasons.set(r.id, r.text);
   return (
     <Layout ctx={ctx} title={t('queue.title')} wide>
       {props.notice && <p class="notice">{props.notice}</p>}
       {props.notes?.map((note) => <ErrorNote message={note} />)}
       <form method="get" action="/staff/queue" class="filters" aria-label={t('queue.filters')}>
-        <Select id="f-campaign" name="campaign" label={t('queue.campaign')} value={query.campaign} any={t('queue.any')} options={props.campaigns.map((c) => ({ value: c.slug, label: c.name }))} />
+        <Select id="f-campaign" name="campaign" label={t('queue.campaign')} value={query.campaign} any={t('queue.any')} options={props.campaigns.map((c) => ({ value: c.slug, label: isolate(c.name) }))} />
         <Select id="f-language" name="language" label={t('queue.language')} value={query.language} any={t('queue.any')} options={opts(props.facets.languages)} />
         <Select id="f-country" name="country" label={t('queue.country')} value={query.country} any={t('queue.any')} options={opts(props.facets.countries)} />
-        <Select id="f-organisation" name="organisation" label={t('queue.organisation')} value={query.organisation} any={t('queue.any')} options={opts(props.facets.organisations)} />
+        <Select id="f-organisation" name="organisation" label={t('queue.organisation')} value={query.organisation} any={t('queue.any')} options={opts(props.facets.organisations).map((o) => ({ ...o, label: isolate(o.label) }))} />
         <Select id="f-wait" name="wait" label={t('queue.wait')} value={query.wait} any={t('queue.any')} options={WAIT_CHOICES.map((w) => ({ value: w, label: t(`queue.wait.${w}`) }))} />
         <div class="field actions">
           <button type="submit">{t('queue.apply')}</button>
@@ -79,7 +82,7 @@ export function QueuePage(props: QueuePageProps) {
 
       {props.entries.length > 0 && (
         <p>
-          <a href="/staff/queue/next" data-key="n">
+          <a href={filterQuery.size > 0 ? `/staff/queue/next?${filterQuery.toString()}` : '/staff/queue/next'} data-key="n">
             {t('queue.nextFree')}
           </a>
         </p>
@@ -111,17 +114,19 @@ export function QueuePage(props: QueuePageProps) {
                 return (
                   <tr data-id={id}>
                     <td data-label={t('queue.bulk')}>
-                      <input type="checkbox" name="ids" value={id} aria-label={t('queue.select', { title: entry.title })} />
+                      <input type="checkbox" name="ids" value={id} aria-label={t('queue.select', { title: isolate(entry.title) })} />
                     </td>
                     <td data-label={t('queue.title.col')}>
-                      <a href={`/staff/review/${id}`}>
-                        {entry.title}
+                      <a href={filterQuery.size > 0 ? `/staff/review/${id}?${filterQuery.toString()}` : `/staff/review/${id}`}>
+                        <bdi>{entry.title}</bdi>
                       </a>
                       {entry.durationSeconds !== null && <span class="help"> · {t('duration.seconds', { seconds: Math.round(entry.durationSeconds) })}</span>}
                     </td>
-                    <td data-label={t('queue.campaign')}>{campaign?.name ?? '—'}</td>
+                    <td data-label={t('queue.campaign')}>
+                      <bdi>{campaign?.name ?? '—'}</bdi>
+                    </td>
                     <td data-label={t('queue.organisation')}>
-                      {entry.organisation} ({entry.country})
+                      <bdi>{entry.organisation}</bdi> ({entry.country})
                     </td>
                     <td data-label={t('queue.language')}>{entry.language}</td>
                     <td data-label={t('queue.waiting')}>
@@ -153,7 +158,7 @@ export function QueuePage(props: QueuePageProps) {
             <select id="bulk-template" name="template">
               <option value="">{t('review.rejectNone')}</option>
               {[...reasons].map(([id, text]) => (
-                <option value={id}>{`${id}: ${text.slice(0, 80)}`}</option>
+                <option value={id}>{shortened(text, 80)}</option>
               ))}
             </select>
             <label for="bulk-note">{t('review.rejectNote')}</label>

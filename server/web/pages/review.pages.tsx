@@ -2,9 +2,10 @@ import type { CaptionVersion } from '../../../shared/captions/caption-versions';
 import type { AuditEntry } from '../../../shared/models/audit-entry.model';
 import type { ReviewView } from '../../services/review.service';
 import { CHECKLIST } from '../../services/review.service';
-import { formatDateTime } from '../messages/messages';
+import { formatDateTime, formatFileSize, statusName } from '../messages/messages';
 import type { StaffContext } from '../staff-route';
 import { Csrf, Layout } from './layout';
+import { reasonChoices } from './rejection-reasons';
 import type { Submission } from '../../../shared/submissions/submission.model';
 import { isProtected } from '../../../shared/protection/protection';
 
@@ -30,7 +31,7 @@ function WithdrawSection(props: { ctx: StaffContext; id: string; status: string;
         <summary>{t('review.withdraw')}</summary>
         <form method="post" action={`/staff/review/${id}/withdraw`} class="withdraw">
           <Csrf ctx={ctx} />
-          <p class="help">{t('review.withdrawHelp', { status: props.status })}</p>
+          <p class="help">{t('review.withdrawHelp', { status: statusName(t, props.status) })}</p>
           <label for="withdraw-reason">{t('review.withdrawReason')}</label>
           <textarea id="withdraw-reason" name="reason" rows={2} maxLength={2000} required />
           <label>
@@ -45,11 +46,33 @@ function WithdrawSection(props: { ctx: StaffContext; id: string; status: string;
   );
 }
 
-function megabytes(bytes: number): string {
-  return `${(bytes / 1_000_000).toFixed(1)} MB`;
+
+/** What was just decided, and on which clip (a link to it: the title isolated, it is the contributor's text). */
+export interface Decision {
+  done: 'approved' | 'vote' | 'rejected';
+  id: string;
+  title: string | null;
 }
 
-export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: string; audit: AuditEntry[]; captions: string | null; captionVersions?: Array<Omit<CaptionVersion, 'cues'>>; withdrawn?: boolean; claimMinutes: number; declinedDays: number; protectionRendering?: boolean }) {
+function DecisionNotice(props: { ctx: StaffContext; decision: Decision }) {
+  const { t } = props.ctx;
+  const { decision } = props;
+  const [before = '', after = ''] = t(`review.decided.${decision.done}`).split('{clip}');
+  return (
+    <p class="notice" role="status" data-testid="decided">
+      {before}
+      <a href={`/staff/review/${decision.id}`}>{decision.title === null ? t('review.decided.previous') : <bdi>{decision.title}</bdi>}</a>
+      {after}
+    </p>
+  );
+}
+
+const withSearch = (path: string, ...parts: string[]) => {
+  const search = parts.filter(Boolean).join('&');
+  return search ? `${path}?${search}` : path;
+};
+
+export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: string; audit: AuditEntry[]; captions: string | null; captionVersions?: Array<Omit<CaptionVersion, 'cues'>>; withdrawn?: boolean; claimMinutes: number; declinedDays: number; filter?: string; decision?: Decision | null; protectionRendering?: boolean }) {
   const { ctx, view, me } = props;
   const { t } = ctx;
   const { submission, campaign, entry, claim } = view;
@@ -75,11 +98,20 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
   const contributorLanguage = submission.language;
   const orientation = video ? (video.displayHeight > video.displayWidth ? 'portrait' : video.displayHeight < video.displayWidth ? 'landscape' : 'square') : null;
   const voted = entry?.approvals.some((v) => v.by === me) ?? false;
+  // A withdrawn or rejected clip's organisation, title, message and contact are cleared with its media.
+  const cleared = submission.personalDataClearedAt ? t('review.personalDataCleared', { date: formatDateTime(ctx.lang, submission.personalDataClearedAt) }) : null;
+
+  // The queue's filter, carried by every link and form that leads to the next clip.
+  const filter = props.filter ?? '';
 
   return (
-    <Layout ctx={ctx} title={t('review.title', { title: submission.title })} wide>
+    <Layout ctx={ctx} title={t('review.title', { title: submission.personalDataClearedAt ? id : submission.title })} wide>
+      {props.decision && <DecisionNotice ctx={ctx} decision={props.decision} />}
       <p>
-        <a href="/staff/queue">{t('review.back')}</a> · <a href={`/staff/queue/next?skip=${id}`} data-key="n">{t('review.next')}</a>
+        <a href={withSearch('/staff/queue', filter)}>{t('review.back')}</a> ·{' '}
+        <a href={withSearch('/staff/queue/next', `skip=${id}`, filter)} data-key="n">
+          {filter ? t('review.nextFiltered') : t('review.next')}
+        </a>
       </p>
       <div class="review">
         <section class="player" aria-label={t('review.preview')}>
@@ -131,16 +163,25 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
             <dt>{t('review.duration')}</dt>
             <dd>{media?.durationSeconds != null ? t('duration.seconds', { seconds: Math.round(media.durationSeconds * 10) / 10 }) : t('review.none')}</dd>
             <dt>{t('review.originalSize')}</dt>
-            <dd>{megabytes(submission.original.bytes)}</dd>
+            <dd>{formatFileSize(ctx.lang, submission.original.bytes)}</dd>
             <dt>{t('review.resolution')}</dt>
             <dd>{video ? `${video.displayWidth} × ${video.displayHeight}` : t('review.none')}</dd>
             <dt>{t('review.orientation')}</dt>
             <dd>{orientation ? t(`review.orientation.${orientation}`) : t('review.none')}</dd>
           </dl>
-          {!submission.originalDeletedAt && (
-            <p>
-              <a href={`/staff/review/${id}/original`}>{t('review.downloadOriginal')}</a>
-            </p>
+          {submission.originalDeletedAt ? (
+            <p data-testid="original-deleted">{t('review.originalDeleted', { at: formatDateTime(ctx.lang, submission.originalDeletedAt) })}</p>
+          ) : submission.status === 'withdrawn' ? (
+            <p data-testid="original-deleted">{t('review.originalGoing')}</p>
+          ) : null}
+          {/* Nothing to download once the original went (retention), or is going (a withdrawal deletes it at once). */}
+          {!submission.originalDeletedAt && submission.status !== 'withdrawn' && (
+            <form method="post" action={`/staff/review/${id}/original`} class="original">
+              <Csrf ctx={ctx} />
+              <button type="submit" class="secondary">
+                {t('review.downloadOriginal')}
+              </button>
+            </form>
           )}
         </section>
 
@@ -150,21 +191,23 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
           <ProtectionSection ctx={ctx} submission={submission} inReview={inReview} rendering={props.protectionRendering === true} />
           <dl class="facts">
             <dt>{t('review.campaign')}</dt>
-            <dd>{campaign.name}</dd>
+            <dd dir="auto">{campaign.name}</dd>
             <dt>{t('review.organisation')}</dt>
-            <dd>{submission.organisation}</dd>
+            <dd dir="auto">{cleared ?? submission.organisation}</dd>
             <dt>{t('review.country')}</dt>
             <dd>{submission.country}</dd>
             <dt>{t('review.language')}</dt>
             <dd>{submission.language}</dd>
             <dt>{t('review.titleField')}</dt>
-            <dd lang={submission.language}>{submission.title}</dd>
+            <dd lang={cleared ? undefined : submission.language} dir="auto">
+              {cleared ?? submission.title}
+            </dd>
             <dt>{t('review.message')}</dt>
-            <dd lang={submission.language} class="message">
-              {submission.message || t('review.none')}
+            <dd lang={cleared ? undefined : submission.language} class="message" dir="auto">
+              {cleared ?? (submission.message || t('review.none'))}
             </dd>
             <dt>{t('review.contact')}</dt>
-            <dd>{submission.contactEmail ?? t('review.none')}</dd>
+            <dd>{cleared ?? submission.contactEmail ?? t('review.none')}</dd>
             <dt>{t('review.receivedAt')}</dt>
             <dd>{formatDateTime(ctx.lang, submission.createdAt)}</dd>
           </dl>
@@ -173,7 +216,7 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
           {consentText ? (
             <ul lang={submission.consent.language} data-testid="consent">
               {consentText.statements.filter((s) => submission.consent.statements.includes(s.id)).map((s) => (
-                <li>{s.text}</li>
+                <li dir="auto">{s.text}</li>
               ))}
             </ul>
           ) : (
@@ -185,14 +228,14 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
       <section class="decide">
         {!inReview ? (
           <p class="notice" data-testid="not-in-review">
-            {t('review.status', { status: submission.status })}
+            {t('review.status', { status: statusName(t, submission.status) })}
           </p>
         ) : heldByOther ? (
           <p class="error" data-testid="claimed-by-other">
             {t('review.claimedByOther', { email: claim.email, until: formatDateTime(ctx.lang, claim.expiresAt) })}
           </p>
         ) : !mine ? (
-          <form method="post" action={`/staff/review/${id}/claim`}>
+          <form method="post" action={withSearch(`/staff/review/${id}/claim`, filter)}>
             <Csrf ctx={ctx} />
             <p class="help">{t('review.claimHelp', { minutes: props.claimMinutes })}</p>
             <button type="submit" data-key="c">
@@ -202,10 +245,13 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
         ) : (
           <>
             <p class="notice">{t('review.claimedByYou', { until: formatDateTime(ctx.lang, claim.expiresAt) })}</p>
+            <p class="notice" role="status" data-restored hidden>
+              {t('review.answersKept')}
+            </p>
             {entry.sensitive && <p class="error">{t('review.sensitive')}</p>}
             {entry.approvals.length > 0 && <p>{t('review.votes', { emails: entry.approvals.map((v) => v.email).join(', ') })}</p>}
             {!voted && (
-              <form method="post" action={`/staff/review/${id}/approve`} class="checklist">
+              <form method="post" action={withSearch(`/staff/review/${id}/approve`, filter)} class="checklist" data-keep={id}>
                 <Csrf ctx={ctx} />
                 <fieldset>
                   <legend>{t('review.checklist')}</legend>
@@ -233,17 +279,16 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
                 </button>
               </form>
             )}
-            <form method="post" action={`/staff/review/${id}/reject`} class="reject">
+            <form method="post" action={withSearch(`/staff/review/${id}/reject`, filter)} class="reject" data-keep={id}>
               <Csrf ctx={ctx} />
               <fieldset>
                 <legend>{t('review.reject')}</legend>
                 <label for="reject-template">{t('review.rejectReason', { language: contributorLanguage })}</label>
                 <select id="reject-template" name="template" data-key="r">
                   <option value="">{t('review.rejectNone')}</option>
-                  {(campaign.rejectionReasons ?? []).map((reason) => {
-                    const text = reason.texts.find((x) => x.language === contributorLanguage) ?? reason.texts.find((x) => campaign.languages.includes(x.language)) ?? reason.texts[0];
-                    return <option value={reason.id}>{`${reason.id}: ${text?.text ?? ''}`}</option>;
-                  })}
+                  {reasonChoices(campaign, ctx.lang).map((reason) => (
+                    <option value={reason.id}>{reason.text}</option>
+                  ))}
                 </select>
                 <label for="reject-note">{t('review.rejectNote')}</label>
                 <textarea id="reject-note" name="note" rows={3} maxLength={2000} />

@@ -372,12 +372,55 @@ export const contribScript = String.raw`
   }
   form.sendTus = sendTus;
 
+  // The receipts of this tab (sessionStorage: gone with the tab, never sent anywhere), so Back or a reload
+  // shows the private links again; with them the organisation and country, filled in for another clip.
+  var KEEP = 'solidarity-receipts:' + location.pathname;
+  function isReceiptLink(link) {
+    return typeof link === 'string' && link.indexOf(location.origin + '/s/') === 0 && /^\/s\/[a-f0-9]{24}#[\w-]{20,100}$/.test(link.slice(location.origin.length));
+  }
+  function kept() {
+    var saved = null;
+    try { saved = JSON.parse(sessionStorage.getItem(KEEP) || 'null'); } catch (e) { return null; }
+    if (!saved || !Array.isArray(saved.links)) return null;
+    saved.links = saved.links.filter(isReceiptLink);
+    return saved.links.length ? saved : null;
+  }
+  function keep(saved) { try { sessionStorage.setItem(KEEP, JSON.stringify(saved)); } catch (e) { /* private mode: the link is on screen */ } }
+
+  // Leaving while a clip is being sent loses the upload: the browser asks first.
+  function warnLeaving(event) { event.preventDefault(); event.returnValue = ''; return ''; }
+  form.sending = function (on) {
+    if (on) window.addEventListener('beforeunload', warnLeaving);
+    else window.removeEventListener('beforeunload', warnLeaving);
+  };
+
   function showReceipt(result) {
-    var receipt = document.getElementById('receipt');
     var url = location.origin + '/s/' + result.id + '#' + result.statusToken;
-    document.getElementById('receipt-link').textContent = url;
-    var another = document.getElementById('receipt-another');
-    another.href = location.pathname + location.search;
+    var saved = kept() || { links: [] };
+    saved.links = saved.links.filter(function (link) { return link !== url; }).concat([url]).slice(-20);
+    ['organisation', 'country'].forEach(function (name) { if (form.elements[name]) saved[name] = form.elements[name].value; });
+    keep(saved);
+    showReceiptOf(saved);
+  }
+
+  function showReceiptOf(saved) {
+    var receipt = document.getElementById('receipt');
+    var url = saved.links[saved.links.length - 1];
+    var link = document.getElementById('receipt-link');
+    link.textContent = url;
+    link.href = url;
+    var earlier = saved.links.slice(0, -1);
+    var list = document.getElementById('receipt-earlier-list');
+    list.textContent = '';
+    earlier.forEach(function (before) {
+      var item = document.createElement('li');
+      var a = document.createElement('a');
+      a.href = before;
+      a.textContent = before;
+      item.appendChild(a);
+      list.appendChild(item);
+    });
+    document.getElementById('receipt-earlier').hidden = earlier.length === 0;
     form.hidden = true;
     receipt.hidden = false;
     receipt.focus();
@@ -387,6 +430,8 @@ export const contribScript = String.raw`
       copy.onclick = function () { navigator.clipboard.writeText(url).then(function () { copy.textContent = say('receipt.copied'); }); };
     }
     // The QR code is drawn from a path the server computes (the token goes only to this server).
+    var qrBox = document.getElementById('receipt-qr');
+    qrBox.textContent = '';
     fetch('/api/qr', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ text: url }) })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (qr) {
@@ -402,7 +447,7 @@ export const contribScript = String.raw`
         var path = document.createElementNS(ns, 'path');
         path.setAttribute('d', qr.path); path.setAttribute('fill', '#000');
         svg.appendChild(bg); svg.appendChild(path);
-        document.getElementById('receipt-qr').appendChild(svg);
+        qrBox.appendChild(svg);
       })
       .catch(function () { /* the link is there to copy */ });
   }
@@ -421,16 +466,46 @@ export const contribScript = String.raw`
       base = null;
       onProgress(0, clip.file.size);
       var upload = form.sendTus || sendMultipart;
+      form.sending(true);
       upload(fields(), clip.file, clip.name, subtitles.files[0] || null)
-        .then(showReceipt)
+        .then(function (result) { form.sending(false); showReceipt(result); })
         .catch(function (error) {
+          form.sending(false);
           showError(formError, error.message);
           send.disabled = false;
           send.textContent = form.getAttribute('data-submit-label') || send.textContent;
         });
     });
   });
+
+  // Another clip: the same form again, with what is safe to keep (organisation, country) filled in and
+  // said so; the title, message, e-mail, files and consent are asked again.
+  var anotherButton = document.getElementById('receipt-another');
+  if (anotherButton) anotherButton.addEventListener('click', function () {
+    var saved = kept() || {};
+    form.reset();
+    ['organisation', 'country'].forEach(function (name) {
+      if (form.elements[name] && typeof saved[name] === 'string') form.elements[name].value = saved[name];
+    });
+    clip = null;
+    if (previewUrl) { URL.revokeObjectURL(previewUrl); previewUrl = null; }
+    preview.removeAttribute('src');
+    preview.hidden = true;
+    video.required = true;
+    showError(videoError, null);
+    showError(formError, null);
+    progress.hidden = true;
+    send.disabled = false;
+    send.textContent = form.getAttribute('data-submit-label') || send.textContent;
+    document.getElementById('form-kept').hidden = false;
+    document.getElementById('receipt').hidden = true;
+    form.hidden = false;
+    (form.elements.organisation && !form.elements.organisation.value ? form.elements.organisation : form.elements.title).focus();
+  });
   form.setAttribute('data-submit-label', send.textContent);
+  // Back, or a reload, in this tab: the receipt again (the form is one tap away).
+  var earlierReceipts = kept();
+  if (earlierReceipts) showReceiptOf(earlierReceipts);
   form.setAttribute('data-ready', 'true');
 })();
 `;

@@ -4,6 +4,9 @@ export const contribStyles = `
 * { box-sizing: border-box; }
 html { -webkit-text-size-adjust: 100%; }
 body { margin: 0; font: 17px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); background: var(--bg); }
+/* Contributors' and campaigns' text is hostile: one unbroken word must wrap, not widen the page. */
+body { overflow-wrap: anywhere; }
+select, input, textarea, video, img { max-width: 100%; }
 a { color: var(--accent); }
 :focus-visible { outline: 3px solid #1c4fd6; outline-offset: 2px; }
 .skip { position: absolute; left: -999px; } .skip:focus { left: 8px; top: 8px; background: #fff; padding: 6px 10px; z-index: 2; }

@@ -1,7 +1,11 @@
 /**
  * The status page's script (part of contrib.js): reads the token from the fragment (never sent to the
  * server as part of a URL), asks the status API with it, shows the steps, the progress, a rejection
- * reason, and withdraws consent after a confirmation. Polls while the clip is being prepared.
+ * reason, what withdrawing means in this state, and withdraws consent after a confirmation.
+ * It follows the clip while the page is open: every 3 s while the clip is being prepared; otherwise the
+ * wait grows by half after each answer that changes nothing (3 s, 4.5 s, … at most a minute) and starts
+ * again at 3 s when the state moves, or at once when the tab comes back into view. It stops at a state
+ * nothing but the contributor can move (released, rejected, withdrawn), and says while it follows.
  */
 export const statusScript = String.raw`
 (function () {
@@ -22,8 +26,15 @@ export const statusScript = String.raw`
   var reason = document.getElementById('status-reason');
   var withdrawn = document.getElementById('status-withdrawn');
   var withdraw = document.getElementById('withdraw');
+  var live = document.getElementById('status-live');
+  var withdrawHelp = document.getElementById('withdraw-help');
+  var withdrawAsk = document.getElementById('withdraw-ask');
   var ORDER = ['received', 'processing', 'in_review', 'approved', 'releasing', 'released'];
-  var timer = null;
+  var FINAL = ['released', 'rejected', 'withdrawn'];
+  var FIRST = 3000, MOST = 60000;
+  var timer = null, delay = FIRST, last = null, done = false;
+  // The state the contributor withdrew the clip from on this page (what the confirmation then says).
+  var withdrewFrom = null;
   if (!/^[\w-]{20,100}$/.test(token)) { message.textContent = say('status.noToken'); return; }
 
   function show(status) {
@@ -33,8 +44,8 @@ export const statusScript = String.raw`
     // What the state means, in the page's language (the API's own description is English).
     description.textContent = say('status.about.' + status.status);
     description.hidden = !M['status.about.' + status.status];
-    clipTitle.textContent = say('status.clipTitle', { title: status.title });
-    clipTitle.hidden = false;
+    clipTitle.textContent = status.title ? say('status.clipTitle', { title: status.title }) : '';
+    clipTitle.hidden = !status.title;
     var at = ORDER.indexOf(status.status);
     steps.hidden = at < 0;
     steps.querySelectorAll('li').forEach(function (li) {
@@ -47,11 +58,35 @@ export const statusScript = String.raw`
     if (!bar.hidden) bar.value = status.progress;
     reason.hidden = !(status.status === 'rejected' && status.rejection);
     if (!reason.hidden) reason.textContent = say('status.reason', { reason: status.rejection.reason });
-    withdrawn.hidden = status.status !== 'withdrawn';
+    // What withdrawing means now: before publication the clip is deleted; once published, copies already
+    // posted or downloaded are out of the campaign's reach, and the page says so.
+    var group = status.status === 'released' ? 'released' : status.status === 'approved' || status.status === 'releasing' ? 'approved' : status.status === 'rejected' ? 'rejected' : '';
+    withdrawHelp.textContent = say(group ? 'status.withdrawHelp.' + group : 'status.withdrawHelp');
+    withdrawAsk.textContent = say(status.status === 'released' ? 'status.withdrawAsk.released' : 'status.withdrawAsk');
+    withdrawn.hidden = !(status.status === 'withdrawn' && withdrewFrom);
+    if (!withdrawn.hidden) withdrawn.textContent = say(withdrewFrom === 'released' ? 'status.withdrawDone.released' : 'status.withdrawDone');
     withdraw.hidden = status.status === 'withdrawn';
-    clearTimeout(timer);
-    if (status.status === 'received' || status.status === 'processing') timer = setTimeout(load, 3000);
+    var busy = status.status === 'received' || status.status === 'processing';
+    delay = busy || status.status !== last ? FIRST : Math.min(MOST, delay * 1.5);
+    last = status.status;
+    follow(FINAL.indexOf(status.status) < 0);
   }
+
+  /** The next look at the status (or none, at a final state); the note that the page updates itself shows while it does. */
+  function follow(more) {
+    clearTimeout(timer);
+    timer = null;
+    done = !more;
+    live.hidden = !more;
+    if (more) timer = setTimeout(load, delay);
+  }
+  function retry() {
+    delay = Math.min(MOST, delay * 2);
+    follow(true);
+  }
+  document.addEventListener('visibilitychange', function () {
+    if (document.visibilityState === 'visible' && !done && timer !== null) { clearTimeout(timer); timer = null; load(); }
+  });
 
   function api(path, method) {
     return fetch('/api/submissions/' + id + path, { method: method, headers: { Authorization: 'Bearer ' + token, Accept: 'application/json' }, cache: 'no-store', referrerPolicy: 'no-referrer' })
@@ -60,9 +95,9 @@ export const statusScript = String.raw`
   function load() {
     api('/status', 'GET').then(function (r) {
       if (r.ok) show(r.body);
-      else if (r.status === 404) { message.textContent = say('status.notFound'); withdraw.hidden = true; }
-      else timer = setTimeout(load, 5000);
-    }).catch(function () { timer = setTimeout(load, 5000); });
+      else if (r.status === 404) { message.textContent = say('status.notFound'); withdraw.hidden = true; follow(false); }
+      else retry();
+    }).catch(retry);
   }
 
   var ask = document.getElementById('withdraw-confirm');
@@ -70,9 +105,10 @@ export const statusScript = String.raw`
   start.addEventListener('click', function () { ask.hidden = false; document.getElementById('withdraw-no').focus(); });
   document.getElementById('withdraw-no').addEventListener('click', function () { ask.hidden = true; start.focus(); });
   document.getElementById('withdraw-yes').addEventListener('click', function () {
+    var from = last;
     api('/withdraw', 'POST').then(function (r) {
       ask.hidden = true;
-      if (r.ok) { show(r.body); withdrawn.focus && withdrawn.focus(); }
+      if (r.ok) { withdrewFrom = from || 'unknown'; show(r.body); withdrawn.focus && withdrawn.focus(); }
     });
   });
   load();

@@ -15,12 +15,12 @@ export const CONTRIB_LANGUAGES: Record<string, ContribMessages> = { be, ru, uk, 
 export type ContribTranslate = (key: ContribMessageKey, values?: Record<string, string | number>) => string;
 
 export function contribTranslator(language: string): ContribTranslate {
-  return translate(CONTRIB_LANGUAGES[language] ?? en, language);
+  return translate(Object.hasOwn(CONTRIB_LANGUAGES, language) ? CONTRIB_LANGUAGES[language]! : en, language);
 }
 
 /** The language of a contributors' page: `?lang=` if offered, else the first offered one Accept-Language asks for, else the campaign's first. */
 export function pickLanguage(offered: string[], requested: unknown, acceptLanguage: string | undefined): string {
-  const usable = offered.filter((language) => CONTRIB_LANGUAGES[language]);
+  const usable = offered.filter((language) => Object.hasOwn(CONTRIB_LANGUAGES, language));
   if (usable.length === 0) return 'en';
   if (typeof requested === 'string' && usable.includes(requested)) return requested;
   return firstAvailable(acceptedLanguages(acceptLanguage), (tag) => usable.includes(tag)) ?? usable[0]!;
