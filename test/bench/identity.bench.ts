@@ -161,6 +161,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error);
+  process.stderr.write(`bench:identity: ${error instanceof Error ? error.stack : String(error)}\n`);
   process.exit(1);
 });
