@@ -53,7 +53,9 @@ describe('campaign page in a real browser', () => {
     // The consent text verbatim, one box per statement.
     await page.getByRole('checkbox', { name: 'Кампанія можа публікаваць гэта відэа ў сацыяльных сетках і на сайтах.' }).waitFor();
     // Three statements to agree to, three the contributor may leave unticked (events, press, credit).
-    expect(await page.getByRole('checkbox').count()).toBe(6);
+    expect(await page.locator('input[name=consent-statement]').count()).toBe(6);
+    // And the three identity protection options, none ticked unless the contributor asks.
+    expect(await page.locator('fieldset.protect input[type=checkbox]:not(:checked)').count()).toBe(3);
     expect(await page.locator('input[name=consent-statement][required]').count()).toBe(3);
     await page.locator('form[data-ready]').waitFor();
     expect(await chrome.axe(page)).toEqual([]);

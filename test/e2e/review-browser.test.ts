@@ -56,6 +56,9 @@ describe('moderation in a real browser', () => {
       const group = page.locator('.check', { has: page.locator(`input[name="${item}"]`) });
       await group.getByLabel(except[item] === 'present' ? 'present' : 'none seen').check();
     }
+    // A protected clip: each approver confirms they watched its protected preview.
+    const confirm = page.getByLabel('I watched the protected preview to the end', { exact: false });
+    if ((await confirm.count()) > 0) await confirm.check();
   }
 
   test('a moderator filters, claims, watches, ticks and approves; rejects another in Belarusian; a second moderator cannot take a claimed clip; a sensitive clip needs two', async () => {

@@ -62,13 +62,22 @@ export async function clipInReview(app: TestApp, options: ClipOptions = {}): Pro
   const claimed = await claim(app.services.db.submissions, id, { by: 'test-worker', leaseSeconds: 60, now: options.at });
   if (claimed.kind !== 'claimed') throw new Error(`not claimed: ${claimed.kind}`);
   const outputs: Record<string, StoredObject> = {};
-  for (const [name, body, type] of [['preview', video, 'video/mp4'], ['captionedPreview', video, 'video/mp4'], ['poster', poster, 'image/jpeg'], ['captionsVtt', vtt, 'text/vtt; charset=utf-8']] as const) {
+  // A protected clip has its clean master and its protected master too (the same small clip stands in for both).
+  const made = [['preview', video, 'video/mp4'], ['captionedPreview', video, 'video/mp4'], ['poster', poster, 'image/jpeg'], ['captionsVtt', vtt, 'text/vtt; charset=utf-8'], ...(options.protection ? ([['master', video, 'video/mp4'], ['protectedMaster', video, 'video/mp4']] as const) : [])] as const;
+  for (const [name, body, type] of made) {
     const key = `outputs/${id}/${claimed.lease.id}/${name}`;
     await storage.upload(key, body, type);
     outputs[name] = { key, bytes: body.length, sha256: sha(body), contentType: type };
   }
   const done = await settle(app.services.db.submissions, id, claimed.lease.id, { kind: 'done', media: { ...MEDIA, sizeBytes: video.length } as never, outputs }, { by: 'test-worker', now: options.at });
   if (!done) throw new Error('not settled');
+  if (options.protection) {
+    // The worker's face track: analysed, no face found, its protected preview drawn from it.
+    await app.services.db.faceTracks.create({
+      _id: new Types.ObjectId(id), detector: { name: 'human-blazeface', version: '3.3.6', settings: {} }, settings: { detectFps: 5, frameFps: 25, margin: 0.5, holdSeconds: 0.5, maxGapSeconds: 0.6 },
+      width: 320, height: 240, durationSeconds: 2, masks: [], framesAnalysed: 10, framesWithFaces: 0, version: 1, renderedVersion: 1,
+    });
+  }
   if (statusToken === null) throw new Error('a token was expected: none was given to createSubmission');
   return { id, statusToken };
 }

@@ -21,6 +21,12 @@ interface Layer {
   handle?: { stack?: Layer[] };
 }
 
+/**
+ * POSTs that change nothing stored, each with the reason: they are walked but owe no audit entry.
+ * The language switch sets a cookie in the person's own browser (the staff pages' language), nothing else.
+ */
+const NOTHING_STORED: Record<string, string> = { 'POST /staff/language': 'a cookie in the browser: the pages\' language' };
+
 /** Every state-changing staff route, found by walking Express's own router (as staff-routes.test.ts does). */
 function stateChangingRoutes(app: Express): string[] {
   const out: string[] = [];
@@ -196,9 +202,9 @@ describe('every state-changing staff route and CLI command is audited', () => {
     const walked = stateChangingRoutes(createApp(app.deps));
     expect(walked.length).toBeGreaterThanOrEqual(30);
     // A new route must be added to the table (and so be audited).
-    expect(walked.filter((route) => !Object.hasOwn(ROUTES, route))).toEqual([]);
+    expect(walked.filter((route) => !Object.hasOwn(ROUTES, route) && !Object.hasOwn(NOTHING_STORED, route))).toEqual([]);
     const unaudited: string[] = [];
-    for (const route of walked) {
+    for (const route of walked.filter((r) => !Object.hasOwn(NOTHING_STORED, r))) {
       const before = await entries();
       const answer = await ROUTES[route]!();
       expect([route, answer.status < 400 ? "ok" : `${answer.status} ${answer.html.slice(0, 300)}`]).toEqual([route, "ok"]);

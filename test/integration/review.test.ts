@@ -92,19 +92,21 @@ describe('reviewing clips', () => {
     ['a checklist answer is "present" (plates)', {}, { ...ALL_CLEAR, plates: 'present' }],
   ])('when %s, then the clip needs two different moderators: the first approval is a vote, the same moderator cannot vote twice', async (_label, options, checklist) => {
     const { id } = await clipInReview(app, options);
+    // A protected clip: each approver also confirms they watched its protected preview.
+    const confirmed: Record<string, string> = 'protection' in options ? { protectedChecked: 'yes' } : {};
     await post(ana, `/staff/review/${id}/claim`);
-    expect((await post(ana, `/staff/review/${id}/approve`, checklist)).location).toContain('done=vote');
+    expect((await post(ana, `/staff/review/${id}/approve`, { ...checklist, ...confirmed })).location).toContain('done=vote');
     expect((await load(id)).status).toBe('in_review');
     expect((await db().reviewQueue.findById(id).lean())!).toMatchObject({ sensitive: true, approvals: [{ email: 'ana@example.org' }] });
     // The first moderator's claim was given back; voting again is refused.
-    const again = await post(ana, `/staff/review/${id}/approve`, ALL_CLEAR);
+    const again = await post(ana, `/staff/review/${id}/approve`, { ...ALL_CLEAR, ...confirmed });
     expect([again.status, problem(again.html).code]).toEqual([409, 'already_approved']);
     expect((await boris.get('/staff/queue')).html).toContain('1 of 2 approvals');
 
     await post(boris, `/staff/review/${id}/claim`);
     expect((await boris.get(`/staff/review/${id}`)).html).toContain('Approved so far by: ana@example.org');
     // Even an all-clear checklist from the second moderator: the clip stays sensitive.
-    expect((await post(boris, `/staff/review/${id}/approve`, ALL_CLEAR)).location).toContain('done=approved');
+    expect((await post(boris, `/staff/review/${id}/approve`, { ...ALL_CLEAR, ...confirmed })).location).toContain('done=approved');
     expect((await load(id)).status).toBe('approved');
     const actions = (await db().auditEntries.find({ 'target.id': id, action: 'approve' }).lean<AuditEntry[]>()).map((a) => [a.actor.email, a.details.approvals]);
     expect(actions).toEqual([['ana@example.org', 1], ['boris@example.org', 2]]);

@@ -20,6 +20,7 @@ describe('staff pages in four languages', () => {
       slug: 'ru-en',
       name: 'Russian and English',
       languages: ['ru', 'en'],
+      titles: { ru: demoCampaign.titles.ru, en: demoCampaign.titles.en },
       prompts: { ru: demoCampaign.prompts.ru, en: demoCampaign.prompts.en },
       consent: demoCampaign.consent.filter((text) => ['ru', 'en'].includes(text.language)),
       rejectionReasons: [{ id: 'off_topic_ru', texts: { ru: 'Видео не по теме кампании.', en: 'The clip is off topic.' } }],
