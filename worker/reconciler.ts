@@ -1,4 +1,5 @@
-import { captionPreviewJobId, releaseJobId, takedownJobId } from '../shared/queue/queue';
+import { captionPreviewJobId, protectJobId, releaseJobId, takedownJobId } from '../shared/queue/queue';
+import type { FaceTrack } from '../shared/protection/face-track';
 import { findAbandoned, findWaiting, recoverAbandoned } from '../shared/submissions/processing';
 import { reconcileReviewQueue } from '../shared/submissions/review-queue';
 import { findNotTakenDown, findReleasePending } from '../shared/submissions/release';
@@ -77,6 +78,19 @@ export async function reconcile(deps: Pick<WorkerDeps, 'db' | 'queue' | 'logger'
     const versionId = version._id.toHexString();
     if ((await queue.jobState(captionPreviewJobId(versionId))) !== null) continue;
     await queue.enqueue('caption-preview', { captionVersionId: versionId });
+    requeued += 1;
+  }
+
+  // Moderators' face-mask saves whose render job was lost: without it, the clip could never be approved.
+  const pendingTracks = await db.faceTracks
+    .find({ renderPending: true, updatedAt: { $lt: new Date(now.getTime() - RECONCILE.receivedGraceMs) } })
+    .select({ version: 1 })
+    .limit(RECONCILE.batch)
+    .lean<Array<Pick<FaceTrack, '_id' | 'version'>>>();
+  for (const track of pendingTracks) {
+    const submissionId = track._id.toHexString();
+    if ((await queue.jobState(protectJobId(submissionId, track.version))) !== null) continue;
+    await queue.enqueue('protect-clip', { submissionId, trackVersion: track.version });
     requeued += 1;
   }
 

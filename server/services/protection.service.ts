@@ -95,7 +95,7 @@ export async function saveFaceMasks(deps: Deps, me: Moderator, id: string, input
   const masks = [...detector, ...moderator];
   if (masks.length > MAX_MASKS) throw new AppError('faces_invalid', 400, `At most ${MAX_MASKS} masks.`);
   const version = track.version + 1;
-  const saved = await deps.db.faceTracks.findOneAndUpdate({ _id: track._id, version: track.version }, { $set: { masks, version, editedBy: me.id } }, { new: true }).lean<FaceTrack>();
+  const saved = await deps.db.faceTracks.findOneAndUpdate({ _id: track._id, version: track.version }, { $set: { masks, version, editedBy: me.id, renderPending: true } }, { new: true }).lean<FaceTrack>();
   if (!saved) throw new AppError('faces_changed', 409, 'Someone saved the masks of this clip at the same moment. Reload to see theirs, then make your change again.');
   await deps.queue.enqueue('protect-clip', { submissionId: id, trackVersion: version });
   await appendAudit(

@@ -64,6 +64,8 @@ export interface FaceTrack {
   version: number;
   /** The version the protected preview shows (the worker's render after a save); behind `version` while it renders. */
   renderedVersion: number;
+  /** A save waits for its render (set by a save, cleared by the render of the latest version): the reconciler's look-up. */
+  renderPending?: boolean;
   editedBy: string | null;
   createdAt: Date;
   updatedAt: Date;
@@ -105,10 +107,14 @@ export const faceTrackSchema = new Schema<FaceTrack>(
     framesWithFaces: { type: Number, default: 0 },
     version: { type: Number, default: 1 },
     renderedVersion: { type: Number, default: 0 },
+    renderPending: { type: Boolean, default: false },
     editedBy: { type: String, default: null },
   },
   { timestamps: true, collection: 'face_tracks', strict: 'throw' },
 );
+
+// The reconciler: saves whose render job was lost.
+faceTrackSchema.index({ renderPending: 1, updatedAt: 1 });
 
 export type FaceTrackModel = Model<FaceTrack>;
 

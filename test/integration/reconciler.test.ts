@@ -5,6 +5,11 @@ import { FIXTURES } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { submitFile, workerDeps } from '../helpers/worker-env';
 import Redis from 'ioredis';
+import { Types } from 'mongoose';
+import { protectJobId } from '../../shared/queue/queue';
+import { saveFaceMasks } from '../../server/services/protection.service';
+import type { Moderator } from '../../server/services/review.service';
+import { clipInReview } from '../helpers/review-fixtures';
 
 /** The database is the source of truth: what the queue lost is queued again. */
 describe('the reconciler', () => {
@@ -57,5 +62,18 @@ describe('the reconciler', () => {
     const failed = (await app.services.db.submissions.findById(doomed).lean<Submission>())!;
     expect(failed.status).toBe('failed');
     expect(failed.history.at(-1)).toMatchObject({ transition: 'processing_failed', by: 'reconciler' });
+  });
+
+  test('when moderators saved a protected clip\'s masks and the render job was lost, then it is queued again, once', async () => {
+    const { id } = await clipInReview(app, { protection: true });
+    const moderator: Moderator = { id: new Types.ObjectId().toHexString(), email: 'ana@example.org', role: 'moderator', campaigns: [] };
+    await saveFaceMasks({ db: app.services.db, now: () => new Date(), claimSeconds: 900, queue: app.services.queue }, moderator, id, { version: 1, keep: [], boxes: [{ start: 0, end: 1, x: 0.1, y: 0.1, w: 0.2, h: 0.2 }] });
+    await loseTheQueue();
+    const deps = workerDeps(app);
+    const later = new Date(Date.now() + RECONCILE.receivedGraceMs + 1_000);
+    // (The clips of the tests above lost their jobs again too: they are queued again as well.)
+    expect(await reconcile(deps, later)).toBeGreaterThanOrEqual(1);
+    expect(await app.services.queue.jobState(protectJobId(id, 2))).toBe('waiting');
+    expect(await reconcile(deps, later)).toBe(0);
   });
 });

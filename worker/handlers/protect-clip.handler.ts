@@ -204,7 +204,8 @@ export async function protectClip(deps: WorkerDeps, job: QueueJob<'protect-clip'
       await Promise.all(Object.values(stored).map((object) => deps.storage.remove(object.key)));
       return log.info('the clip left review while rendering: this render is dropped');
     }
-    await deps.db.faceTracks.updateOne({ _id: submission._id, version: { $lte: trackVersion } }, { $set: { renderedVersion: trackVersion } });
+    // Rendered the latest save: nothing waits any more (a newer save keeps renderPending for its own job).
+    await deps.db.faceTracks.updateOne({ _id: submission._id, version: { $lte: trackVersion } }, { $set: { renderedVersion: trackVersion, renderPending: false } });
     const replaced = Object.keys(stored).map((name) => submission.outputs[name]).filter((object): object is StoredObject => Boolean(object));
     await Promise.all(replaced.map((object) => deps.storage.remove(object.key)));
     log.info({ trackVersion }, 'protected outputs rendered again');
