@@ -258,7 +258,7 @@ export function staffContextMiddleware(sessions: SessionStore, config: Readonly<
     const lang = staffLanguage(cookies[LANGUAGE_COOKIE], req.get('accept-language'));
     res.set('Content-Language', lang);
     // (An address longer than the switcher takes back is replaced by the start page.)
-    const here = req.method === 'GET' && req.originalUrl.length <= 2000 ? req.originalUrl : '/staff';
+    const here = req.method === 'GET' && req.originalUrl.length <= 2000 ? withoutNotices(req.originalUrl) : '/staff';
     const context: StaffContext = { session, lang, t: translator(lang), csrfToken: csrfToken!, here };
     res.locals.staff = context;
     next();
@@ -339,4 +339,15 @@ export function createLoginLimiter(options: { perAddress: number; maxFailures: n
       };
     },
   };
+}
+
+/**
+ * This page's address for the language switcher to lead back to, without the one-off notices a link may carry
+ * (`done`, `version`, `saved`, `decided`, `withdrawn`): they say what just happened, once, and a crafted link's
+ * words in them must not travel on. The queue's filters stay.
+ */
+export function withoutNotices(address: string): string {
+  const url = new URL(address, 'http://staff.invalid');
+  for (const key of ['done', 'version', 'saved', 'decided', 'withdrawn']) url.searchParams.delete(key);
+  return `${url.pathname}${url.search}`;
 }

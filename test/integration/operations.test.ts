@@ -29,7 +29,8 @@ describe('operations for admins', () => {
   test('when the dashboard or the metrics are asked for without a session or by a moderator or social-team member, then they are refused', async () => {
     for (const path of paths) {
       const anonymous = await fetch(app.baseUrl + path, { redirect: 'manual', headers: { accept: 'application/json' } });
-      expect([path, anonymous.status, anonymous.headers.get('location')]).toEqual([path, 303, '/staff/login']);
+      // To the login page, which leads back to the page asked for.
+      expect([path, anonymous.status, anonymous.headers.get('location')]).toEqual([path, 303, `/staff/login?next=${encodeURIComponent(path)}`]);
       for (const role of ['moderator', 'social'] as const) {
         const answer = await clients[role].get(path, { accept: 'application/json' });
         expect([path, role, answer.status]).toEqual([path, role, 403]);

@@ -67,8 +67,8 @@ describe('S3 keys', () => {
   });
 
   test('when the retention days are set, then they are read; negative days are refused', () => {
-    expect(loadConfig({}).retention).toEqual({ approvedDays: 30, declinedDays: 7 });
-    expect(loadConfig({ ORIGINAL_RETENTION_DAYS: '90', ORIGINAL_RETENTION_DAYS_DECLINED: '0' }).retention).toEqual({ approvedDays: 90, declinedDays: 0 });
+    expect(loadConfig({}).retention).toEqual({ approvedDays: 30, declinedDays: 7, protectedDays: 0 });
+    expect(loadConfig({ ORIGINAL_RETENTION_DAYS: '90', ORIGINAL_RETENTION_DAYS_DECLINED: '0', PROTECTED_UNMASKED_RETENTION_DAYS: '2' }).retention).toEqual({ approvedDays: 90, declinedDays: 0, protectedDays: 2 });
     expect(() => loadConfig({ ORIGINAL_RETENTION_DAYS: '-1' })).toThrow(/ORIGINAL_RETENTION_DAYS/);
   });
   test('when something other than an id is given, then no key is made', () => {
