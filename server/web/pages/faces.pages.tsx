@@ -26,7 +26,6 @@ export function FacesPage(props: { ctx: StaffContext; view: FacesView; saved: nu
       <p>
         <a href={`/staff/review/${id}`}>{t('faces.back')}</a>
       </p>
-      <h1>{t('faces.title')}</h1>
       <p class="help">{t('faces.intro')}</p>
       {props.saved !== null && (
         <p class="notice" role="status" data-testid="faces-saved">
