@@ -75,8 +75,12 @@ describe('the face-mask editor in a real browser', () => {
     // A frame on with the keyboard.
     await page.locator('body').press('ArrowRight');
     await page.waitForFunction(() => (document.querySelector('#faces-stage video') as HTMLVideoElement).currentTime > 0);
-    // Drag a box over the lower right of the picture.
+    // The outlines lie exactly over the picture (the player has no letterbox), so their percentages are the picture's.
     const stage = (await page.locator('#faces-overlay').boundingBox())!;
+    const picture = (await video.boundingBox())!;
+    expect([Math.round(stage.width), Math.round(stage.height)]).toEqual([Math.round(picture.width), Math.round(picture.height)]);
+    expect(picture.width / picture.height).toBeCloseTo(320 / 240, 1);
+    // Drag a box over the lower right of the picture.
     await page.mouse.move(stage.x + stage.width * 0.55, stage.y + stage.height * 0.6);
     await page.mouse.down();
     await page.mouse.move(stage.x + stage.width * 0.8, stage.y + stage.height * 0.9, { steps: 5 });

@@ -80,8 +80,9 @@ ul.files { padding-left: 1.1rem; margin: 6px 0; }
 label.pick { display: inline; margin: 0; font-weight: 700; }
 details.post pre { white-space: pre-wrap; font-size: 0.9rem; }
 /* The face-mask editor: outlines over the protected preview (the masks themselves are burned into it). */
-.faces-stage { position: relative; max-width: 100%; }
-.faces-stage video { display: block; width: 100%; max-height: 70vh; background: #000; border-radius: 6px; }
+/* The stage is exactly the picture's size (no letterbox), so the outlines' percentages fall on the picture. */
+.faces-stage { position: relative; width: fit-content; max-width: 100%; }
+.faces-stage video { display: block; width: auto; max-width: 100%; max-height: 70vh; background: #000; border-radius: 6px; }
 .faces-overlay { position: absolute; inset: 0; cursor: crosshair; touch-action: none; }
 .faces-overlay .mask { position: absolute; border: 2px solid #ffd400; box-shadow: 0 0 0 1px #000; color: #000; font-size: 0.75rem; }
 .faces-overlay .mask.moderator { border-color: #00e0ff; background: rgba(0, 224, 255, 0.15); }

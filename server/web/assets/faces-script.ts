@@ -65,6 +65,7 @@ export const facesScript = `
     copy.querySelectorAll('input').forEach(function (i) { i.value = ''; });
     copy.classList.remove('selected');
     last.parentNode.appendChild(copy);
+    rows.querySelectorAll('tr[data-box]').forEach(function (row, i) { row.firstElementChild.firstChild.nodeValue = String(i + 1); });
     return copy;
   }
   function addBox(x, y, w, h) {
@@ -94,6 +95,8 @@ export const facesScript = `
   document.getElementById('faces-back').addEventListener('click', function () { seek(-1 / fps); });
   document.getElementById('faces-forward').addEventListener('click', function () { seek(1 / fps); });
   document.getElementById('faces-add').addEventListener('click', function () { addBox(35, 25, 30, 40); });
+  // The outlines lie over the player's own controls: play and pause from here (and with Space).
+  document.getElementById('faces-play').addEventListener('click', function () { if (video.paused) video.play(); else video.pause(); });
   document.addEventListener('keydown', function (event) {
     var target = event.target;
     if (event.ctrlKey || event.metaKey || event.altKey) return;

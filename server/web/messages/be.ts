@@ -381,6 +381,7 @@ export const be: Messages = {
   'faces.notReady': 'Твары ў гэтым відэа яшчэ шукаюцца. Абнавіце старонку праз хвіліну.',
   'faces.summary': 'Прааналізавана кадраў: {frames}, з тварамі: {withFaces}; масак: {masks} ({detector}).',
   'faces.player': 'Абаронены папярэдні прагляд з абведзенымі маскамі',
+  'faces.playPause': 'Прайграць / паўза',
   'faces.frameBack': '◀ На кадр назад',
   'faces.frameForward': 'На кадр наперад ▶',
   'faces.addHere': 'Дадаць прамавугольнік тут',

@@ -383,6 +383,7 @@ export const en = {
   'faces.notReady': 'The faces of this clip are still being found. Reload in a minute.',
   'faces.summary': '{frames} frames analysed, faces in {withFaces}; {masks} masks ({detector}).',
   'faces.player': 'The protected preview, with the masks outlined',
+  'faces.playPause': 'Play / pause',
   'faces.frameBack': '◀ One frame back',
   'faces.frameForward': 'One frame on ▶',
   'faces.addHere': 'Add a box here',

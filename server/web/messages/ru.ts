@@ -381,6 +381,7 @@ export const ru: Messages = {
   'faces.notReady': 'Лица в этом видео ещё ищутся. Обновите страницу через минуту.',
   'faces.summary': 'Проанализировано кадров: {frames}, с лицами: {withFaces}; масок: {masks} ({detector}).',
   'faces.player': 'Защищённый предпросмотр с обведёнными масками',
+  'faces.playPause': 'Воспроизвести / пауза',
   'faces.frameBack': '◀ На кадр назад',
   'faces.frameForward': 'На кадр вперёд ▶',
   'faces.addHere': 'Добавить прямоугольник здесь',

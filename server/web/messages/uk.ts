@@ -381,6 +381,7 @@ export const uk: Messages = {
   'faces.notReady': 'Обличчя в цьому відео ще шукаються. Оновіть сторінку за хвилину.',
   'faces.summary': 'Проаналізовано кадрів: {frames}, з обличчями: {withFaces}; масок: {masks} ({detector}).',
   'faces.player': 'Захищений попередній перегляд з обведеними масками',
+  'faces.playPause': 'Відтворити / пауза',
   'faces.frameBack': '◀ На кадр назад',
   'faces.frameForward': 'На кадр уперед ▶',
   'faces.addHere': 'Додати прямокутник тут',

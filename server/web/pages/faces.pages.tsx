@@ -49,6 +49,9 @@ export function FacesPage(props: { ctx: StaffContext; view: FacesView; saved: nu
             <div class="faces-overlay" id="faces-overlay" hidden aria-hidden="true" />
           </div>
           <div class="faces-controls" hidden data-needs-script>
+            <button type="button" class="secondary" id="faces-play">
+              {t('faces.playPause')}
+            </button>
             <button type="button" class="secondary" id="faces-back">
               {t('faces.frameBack')}
             </button>
