@@ -25,6 +25,9 @@ export async function startBenchServices(): Promise<{ services: LocalServices; e
     S3_ACCESS_KEY_ID: services.s3.accessKeyId,
     S3_SECRET_ACCESS_KEY: services.s3.secretAccessKey,
     S3_BUCKET: 'bench',
+    // Production also wants the keys kept outside the database: throw-away ones for the bench.
+    AUDIT_HMAC_KEY: randomBytes(32).toString('hex'),
+    TOTP_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
   };
   return {
     services,
