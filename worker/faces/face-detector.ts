@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import type { Config, Human } from '@vladmandic/human';
+import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { blazefaceAnchors, detectBlazeface } from './blazeface';
 import { cutByTile, DEFAULT_TILE_PLAN, mergeBoxes, planTiles, PRECISION, type LookedBox, type ScoredBox } from './face-tiles';
 
 /** A decoded picture: `width`·`height` pixels of three bytes (R, G, B), row by row. */
@@ -11,13 +13,14 @@ export interface RgbFrame { data: Uint8Array; width: number; height: number }
 export interface FaceBox { x: number; y: number; width: number; height: number; score: number }
 
 export interface FaceDetector {
-  /** Which detector, e.g. 'human-blazeface'. */
+  /** Which detector, e.g. 'blazeface'. */
   readonly name: string;
   /** The detector package's version (from its package.json). */
   readonly version: string;
   /** What it ran with: stored with a clip's face track, so a track says how it was made. */
   readonly settings: Record<string, number | boolean | string>;
-  detect(frame: RgbFrame): Promise<FaceBox[]>;
+  /** The faces in `frame`; `look.tiles: false` skips the tiles this once (the whole frame only). */
+  detect(frame: RgbFrame, look?: { tiles?: boolean }): Promise<FaceBox[]>;
   close(): Promise<void>;
 }
 
@@ -29,76 +32,35 @@ export interface FaceDetectorOptions {
 }
 
 const DEFAULT_MIN_SCORE = 0.3;
+const MAX_DETECTED = 50;
+const NMS_IOU = 0.1;
 const MERGE_IOU = 0.3;
 const MERGE_COVER = 0.7;
 
 /**
- * BlazeFace through @vladmandic/human on TensorFlow.js's WebAssembly backend. Everything it needs ships in
- * node_modules (the model, the .wasm binaries) and is read from there: nothing is fetched. Frames wider (or
- * taller) than two model sides are also looked at in overlapping square tiles, and the boxes merged.
+ * BlazeFace (the model @vladmandic/human ships, run by blazeface.ts) on TensorFlow.js's WebAssembly backend.
+ * Everything it needs ships in node_modules (the model, the .wasm binaries) and is read from there: nothing is
+ * fetched. Frames wider (or taller) than two model sides are also looked at in overlapping square tiles, and the
+ * boxes merged.
  */
 export async function createFaceDetector(options: FaceDetectorOptions = {}): Promise<FaceDetector> {
   const minScore = options.minScore ?? DEFAULT_MIN_SCORE;
   const tile = options.tile ?? true;
   const humanRoot = packageRoot('@vladmandic/human');
-  const modelsDir = join(humanRoot, 'models');
-  registerModelLoader(modelsDir);
-  const config: Partial<Config> = {
-    backend: 'wasm',
-    // A directory path, not a URL: tfjs's WASM backend then reads the binaries from disk (emscripten in Node).
-    wasmPath: `${dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}${sep}`,
-    modelBasePath: `file://${modelsDir}/`,
-    cacheModels: false,
-    debug: false,
-    async: true,
-    warmup: 'none',
-    // human reuses the last result when frames look alike, and detects again only every skipFrames/skipTime:
-    // every frame is looked at afresh here.
-    cacheSensitivity: 0,
-    skipAllowed: false,
-    filter: { enabled: false } as Config['filter'],
-    face: {
-      enabled: true,
-      // scale 1: the face itself (human's 1.4 is a crop for its mesh model); margins are the masking's business.
-      detector: { enabled: true, modelPath: 'blazeface.json', maxDetected: 50, skipFrames: 0, skipTime: 0, minConfidence: minScore, iouThreshold: 0.1, scale: 1, rotation: false, mask: false, return: false },
-      mesh: { enabled: false },
-      iris: { enabled: false },
-      emotion: { enabled: false },
-      description: { enabled: false },
-      antispoof: { enabled: false },
-      liveness: { enabled: false },
-      attention: { enabled: false },
-      gear: { enabled: false },
-    } as Config['face'],
-    body: { enabled: false } as Config['body'],
-    hand: { enabled: false } as Config['hand'],
-    object: { enabled: false } as Config['object'],
-    gesture: { enabled: false },
-    segmentation: { enabled: false } as Config['segmentation'],
-  };
-  // The package's `exports` send Node to its tfjs-node build (a native binary an install script downloads):
-  // the WASM build sits beside it and is loaded by path.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { Human: HumanClass } = require(join(humanRoot, 'dist', 'human.node-wasm.js')) as { Human: new (config: Partial<Config>) => Human };
-  const human = new HumanClass(config);
-  await human.load();
-  if (human.tf.getBackend() !== 'wasm') throw new Error(`face detector: expected the wasm backend, got ${String(human.tf.getBackend())}`);
-  // human logs a failed model load and goes on: a model without weights would find nothing, silently.
-  const loaded = human.models.list().find((m) => m.name === 'blazeface');
-  if (!loaded || !(loaded.size > 0)) throw new Error(`face detector: the BlazeFace model did not load from ${modelsDir}`);
+  const model = await loadBlazeface(join(humanRoot, 'models'));
+  const anchors = blazefaceAnchors();
+  const thresholds = { minScore, maxDetected: MAX_DETECTED, nmsIou: NMS_IOU };
 
   const version = packageVersion(humanRoot);
   const settings = {
     backend: 'wasm',
     tfjs: tf.version_core,
     model: 'blazeface',
+    modelFrom: '@vladmandic/human',
     minScore,
-    maxDetected: 50,
-    nmsIou: 0.1,
+    maxDetected: MAX_DETECTED,
+    nmsIou: NMS_IOU,
     boxScale: 1,
-    skipFrames: 0,
-    skipTime: 0,
-    cacheSensitivity: 0,
     tile,
     tileModelSide: DEFAULT_TILE_PLAN.modelSide,
     tileMaxScale: DEFAULT_TILE_PLAN.maxScale,
@@ -107,22 +69,18 @@ export async function createFaceDetector(options: FaceDetectorOptions = {}): Pro
     mergeCover: MERGE_COVER,
   };
 
-  const look = async (image: tf.Tensor3D, offsetX: number, offsetY: number): Promise<ScoredBox[]> => {
-    const result = await human.detect(image as never);
-    // human reports a failed detection in the result rather than throwing: a silent "no face" is the worst answer.
-    if (result.error) throw new Error(`face detector: ${result.error}`);
-    return result.face.map((face) => ({ x: face.box[0] + offsetX, y: face.box[1] + offsetY, width: face.box[2], height: face.box[3], score: face.boxScore }));
-  };
+  const look = async (image: tf.Tensor3D, offsetX: number, offsetY: number): Promise<ScoredBox[]> =>
+    (await detectBlazeface(model, anchors, image, thresholds)).map((b) => ({ ...b, x: b.x + offsetX, y: b.y + offsetY }));
 
   let queue: Promise<unknown> = Promise.resolve();
   let closed = false;
-  const detectNow = async (frame: RgbFrame): Promise<FaceBox[]> => {
+  const detectNow = async (frame: RgbFrame, tiles: boolean): Promise<FaceBox[]> => {
     if (closed) throw new Error('face detector: closed');
     checkFrame(frame);
     const image = toTensor(frame);
     try {
       const boxes: LookedBox[] = (await look(image, 0, 0)).map((b) => ({ ...b, precision: PRECISION.wholeFrame }));
-      for (const t of tile ? planTiles(frame.width, frame.height) : []) {
+      for (const t of tiles ? planTiles(frame.width, frame.height) : []) {
         const part = tf.slice(image, [t.y, t.x, 0], [t.size, t.size, 3]);
         try {
           for (const b of await look(part, t.x, t.y)) {
@@ -139,30 +97,20 @@ export async function createFaceDetector(options: FaceDetectorOptions = {}): Pro
   };
 
   return {
-    name: 'human-blazeface',
+    name: 'blazeface',
     version,
     settings,
-    detect(frame) {
-      const run = queue.then(() => inTurn(() => detectNow(frame)));
+    detect(frame, look = {}) {
+      const run = queue.then(() => detectNow(frame, tile && look.tiles !== false));
       queue = run.catch(() => undefined);
       return run;
     },
     async close() {
       closed = true;
       await queue;
-      // The model stays loaded: human keeps it in its module, shared by every Human in the process (disposing it
-      // here would break another detector, and a new one would get the disposed model back).
+      // The model stays loaded for the process: every detector shares it (loadBlazeface).
     },
   };
-}
-
-// human keeps its model and its last boxes in module variables, shared by every Human in the process: one
-// detection at a time across all detectors.
-let turn: Promise<unknown> = Promise.resolve();
-function inTurn<T>(work: () => Promise<T>): Promise<T> {
-  const run = turn.then(work);
-  turn = run.catch(() => undefined);
-  return run;
 }
 
 function checkFrame(frame: RgbFrame): void {
@@ -206,6 +154,27 @@ export function packageRoot(name: string): string {
 
 export function packageVersion(root: string): string {
   return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+// One model for the process, loaded on the WebAssembly backend the first time a detector is made.
+let blazeface: Promise<GraphModel> | null = null;
+
+function loadBlazeface(modelsDir: string): Promise<GraphModel> {
+  blazeface ??= (async () => {
+    // A directory path, not a URL: the WASM backend then reads its binaries from disk (emscripten in Node).
+    setWasmPaths(`${dirname(require.resolve('@tensorflow/tfjs-backend-wasm'))}${sep}`);
+    if (!(await tf.setBackend('wasm'))) throw new Error('face detector: the WebAssembly backend did not start');
+    await tf.ready();
+    registerModelLoader(modelsDir);
+    const model = await loadGraphModel(`file://${join(modelsDir, 'blazeface.json')}`);
+    const side = model.inputs[0]?.shape?.[1];
+    if (side !== 256) throw new Error(`face detector: the BlazeFace model in ${modelsDir} takes ${String(side)} px, not 256`);
+    return model;
+  })().catch((error: unknown) => {
+    blazeface = null;
+    throw error;
+  });
+  return blazeface;
 }
 
 // tfjs keeps one list of load routers per process (per module registry): each models folder is added once.
