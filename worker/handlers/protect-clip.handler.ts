@@ -19,11 +19,11 @@ import { fetchOriginal } from '../steps/fetch-original.step';
 import { storeOutputs } from '../steps/store-outputs.step';
 import { makeJobDir, workRoot } from '../work-dirs';
 import type { WorkerDeps } from '../deps';
-import { createFaceDetector } from '../faces/face-detector';
+import { createFaceDetector, type FaceDetector } from '../faces/face-detector';
 import type { RunLimits } from '../ffmpeg/ffmpeg';
-import { detectFaces } from '../steps/detect-faces.step';
+import { detectFaces, detectionPlan, findFaces, type DetectionRun } from '../steps/detect-faces.step';
 import { disguisedVoiceFilters, drawVoiceFactor, PROTECTED_FILES, renderProtected, type PictureProtection } from '../steps/protect.step';
-import { masterSize, posterTime, previewFps, previewSize } from '../steps/transcode.step';
+import { masterSize, posterTime, previewFps, previewSize, transcode, transcodeReadingFrames, type TranscodePlan } from '../steps/transcode.step';
 
 /** The card's colour when the campaign has none of its own: a dark blue that white captions read well on. */
 export const DEFAULT_CARD_COLOUR = '#1d3557';
@@ -62,20 +62,15 @@ export async function makeProtectedOutputs(
   const duration = inputs.media.durationSeconds ?? 0;
   const choice = submission.protection;
 
-  let picture: PictureProtection = { kind: 'none' };
-  if (choice.card) picture = await cardPicture(deps, submission.campaignId, inputs.workDir);
-  else if (choice.face) {
-    const track = await faceTrackFor(deps, submission._id, inputs, { ...master, fps }, duration, limits, log, run.signal);
-    const plan = drawPlan(track.masks, { width: master.width, height: master.height, fps, durationSeconds: duration, margin: track.settings.margin });
-    const scriptPath = join(inputs.workDir, 'masks.cmd');
-    await writeFile(scriptPath, plan.script, 'utf8');
-    picture = { kind: 'faces', scriptPath, slots: plan.slots };
-  }
+  // The factor exists only in this scope; a re-render keeps the protected master's sound instead. The sound is
+  // measured (one pass over the audio) while the faces are looked for.
+  const factor = choice.voice && !inputs.protectedMasterPath ? drawVoiceFactor() : undefined;
+  const [picture, voice] = await Promise.all([
+    pictureFor(deps, submission, choice, inputs, { ...master, fps }, duration, limits, log, run.signal),
+    factor === undefined ? null : disguisedVoiceFilters(inputs.masterPath, factor, limits, run.signal),
+  ]);
   run.onProgress?.(0.4);
 
-  // The factor exists only in this scope; a re-render keeps the protected master's sound instead.
-  const factor = choice.voice && !inputs.protectedMasterPath ? drawVoiceFactor() : undefined;
-  const voice = factor === undefined ? null : await disguisedVoiceFilters(inputs.masterPath, factor, limits, run.signal);
   await renderProtected(
     {
       masterPath: inputs.masterPath,
@@ -98,6 +93,27 @@ export async function makeProtectedOutputs(
   return files;
 }
 
+/** What is drawn over the picture: the campaign's card, or boxes over the faces of the clip's track. */
+async function pictureFor(
+  deps: WorkerDeps,
+  submission: Pick<Submission, '_id' | 'campaignId'>,
+  choice: SubmissionProtection,
+  inputs: ProtectInputs,
+  master: { width: number; height: number; fps: number },
+  duration: number,
+  limits: RunLimits,
+  log: Logger,
+  signal?: AbortSignal,
+): Promise<PictureProtection> {
+  if (choice.card) return cardPicture(deps, submission.campaignId, inputs.workDir);
+  if (!choice.face) return { kind: 'none' };
+  const track = await faceTrackFor(deps, submission._id, inputs, master, duration, limits, log, signal);
+  const plan = drawPlan(track.masks, { width: master.width, height: master.height, fps: master.fps, durationSeconds: duration, margin: track.settings.margin });
+  const scriptPath = join(inputs.workDir, 'masks.cmd');
+  await writeFile(scriptPath, plan.script, 'utf8');
+  return { kind: 'faces', scriptPath, slots: plan.slots };
+}
+
 /**
  * The clip's face track: the stored one (a moderator may have edited it), or a new one from the detector on the
  * master's frames, stored before the masking pass so a retry does not detect again.
@@ -117,29 +133,74 @@ async function faceTrackFor(
   const detector = await createFaceDetector();
   try {
     const found = await detectFaces(detector, inputs.masterPath, master, limits, signal);
-    const settings = { ...DEFAULT_TRACK_SETTINGS, detectFps: found.detectFps, frameFps: master.fps };
-    const masks = buildMasks(found.detections, settings, duration);
-    log.info({ step: 'faces', frames: found.framesAnalysed, withFaces: found.framesWithFaces, masks: masks.length }, 'faces detected');
-    const track = {
-      detector: { name: detector.name, version: detector.version, settings: { ...detector.settings, analysedWidth: found.size.width, analysedHeight: found.size.height, every: found.every } },
-      settings,
-      width: master.width,
-      height: master.height,
-      durationSeconds: duration,
-      style: 'solid' as const,
-      masks,
-      framesAnalysed: found.framesAnalysed,
-      framesWithFaces: found.framesWithFaces,
-      version: 1,
-      // The outputs drawn from it are recorded with the clip (its protected master is what approval waits for).
-      renderedVersion: 1,
-      editedBy: null,
-    };
-    const saved = await deps.db.faceTracks.findOneAndUpdate({ _id: submissionId }, { $setOnInsert: track }, { upsert: true, new: true }).lean<FaceTrack>();
-    return saved!;
+    return await storeTrack(deps, submissionId, detector, found, master, duration, log);
   } finally {
     await detector.close();
   }
+}
+
+/**
+ * A protected clip's clean master (TranscodePlan.masterOnly), its faces looked for in the same decode while it is
+ * encoded, and their track stored for the masking pass; a retry that finds the track kept encodes the master only.
+ */
+export async function transcodeMasterFindingFaces(
+  deps: WorkerDeps,
+  submissionId: Types.ObjectId,
+  media: MediaInfo,
+  plan: TranscodePlan,
+  limits: RunLimits,
+  log: Logger,
+  run: { signal?: AbortSignal; onProgress?: (fraction: number) => void } = {},
+): Promise<void> {
+  const masterOnly = { ...plan, masterOnly: true as const };
+  if (await deps.db.faceTracks.exists({ _id: submissionId })) return transcode(media, masterOnly, limits, run);
+  const master = { ...masterSize(media.video!), fps: previewFps(media.video!) };
+  const duration = media.durationSeconds ?? 0;
+  const frames = detectionPlan(master);
+  const detector = await createFaceDetector();
+  try {
+    const found = await findFaces(detector, master, frames, (onFrame) =>
+      transcodeReadingFrames(media, { ...masterOnly, frames }, limits, async (frame, t) => {
+        await onFrame(frame, t);
+        if (duration > 0) run.onProgress?.(Math.min(1, t / duration));
+      }, run.signal),
+    );
+    await storeTrack(deps, submissionId, detector, found, master, duration, log);
+  } finally {
+    await detector.close();
+  }
+}
+
+/** The track made of a detection run, stored (once: a track already there is kept) and returned. */
+async function storeTrack(
+  deps: WorkerDeps,
+  submissionId: Types.ObjectId,
+  detector: FaceDetector,
+  found: DetectionRun,
+  master: { width: number; height: number; fps: number },
+  duration: number,
+  log: Logger,
+): Promise<FaceTrack> {
+  const settings = { ...DEFAULT_TRACK_SETTINGS, detectFps: found.detectFps, frameFps: master.fps };
+  const masks = buildMasks(found.detections, settings, duration);
+  log.info({ step: 'faces', frames: found.framesAnalysed, withFaces: found.framesWithFaces, masks: masks.length }, 'faces detected');
+  const track = {
+    detector: { name: detector.name, version: detector.version, settings: { ...detector.settings, analysedWidth: found.size.width, analysedHeight: found.size.height, every: found.every, tileEvery: found.tileEvery } },
+    settings,
+    width: master.width,
+    height: master.height,
+    durationSeconds: duration,
+    style: 'solid' as const,
+    masks,
+    framesAnalysed: found.framesAnalysed,
+    framesWithFaces: found.framesWithFaces,
+    version: 1,
+    // The outputs drawn from it are recorded with the clip (its protected master is what approval waits for).
+    renderedVersion: 1,
+    editedBy: null,
+  };
+  const saved = await deps.db.faceTracks.findOneAndUpdate({ _id: submissionId }, { $setOnInsert: track }, { upsert: true, new: true }).lean<FaceTrack>();
+  return saved!;
 }
 
 /** The campaign's card: its end card image if it has one, else its logo, over its accent colour. */
