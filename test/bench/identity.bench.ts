@@ -14,7 +14,7 @@ import type { Submission } from '../../shared/submissions/submission.model';
 import { createCampaign, type NewCampaign } from '../../server/services/campaign.service';
 import { createSubmission } from '../../server/services/submission.service';
 import { runLimits, type WorkerDeps } from '../../worker/deps';
-import { createFaceDetector } from '../../worker/faces/face-detector';
+import { createSecondDetector } from '../helpers/face-oracle';
 import { processSubmission } from '../../worker/handlers/process-submission.handler';
 import { renderProtected } from '../../worker/steps/protect.step';
 import { transcode, masterSize, posterTime, previewFps, previewSize } from '../../worker/steps/transcode.step';
@@ -30,9 +30,12 @@ const run = promisify(execFile);
 
 /**
  * npm run bench:identity, in one run:
- *  1. recall: faces covered ÷ faces present, frame by frame, over the face fixtures (the primary detector on every
- *     frame of each clip's clean master; a face is covered when ≥ 95 % of its box is the mask's black in the same
- *     frame of the protected master), with the misses per fixture (target ≥ 0.98);
+ *  1. recall: faces covered ÷ faces present, frame by frame, over the face fixtures, with the misses per fixture
+ *     (target ≥ 0.98). Faces present: what the second, independent detector (face-api's SSD, test/helpers/
+ *     face-oracle.ts) finds on every frame of each clip's clean master decoded 640 px wide; a face is covered when
+ *     ≥ 95 % of its box is the mask's black in the same frame of the protected master. (The primary detector at
+ *     640 px, tiled, also reports arms, shoulders and jeans pockets as faces: as the judge it counted those as
+ *     faces present, and most of the portrait clip's "misses" were such boxes.)
  *  2. the time to the protected preview ÷ the time to the plain preview of the same 60 s 1080p clip with faces (the
  *     worker from taking the job to outputs in S3, face + voice protection against none; target ≤ 2.0);
  *  3. the masking pass itself (the decode of the master drawing the boxes, making the protected master, preview and
@@ -63,7 +66,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: 'warn', name: 'bench' });
   const deps: WorkerDeps & { now: () => Date } = { config, logger, ...services, limits: runLimits(config), shutdown: new AbortController().signal, now: () => new Date() };
   await createCampaign(services.db, demoCampaign as NewCampaign, new Date());
-  const detector = await createFaceDetector();
+  const judge = await createSecondDetector();
   try {
     const submit = async (path: string, protection?: ProtectionChoice) => {
       const id = new Types.ObjectId().toHexString();
@@ -98,7 +101,7 @@ async function main(): Promise<void> {
       const done = await processClip(await submit(fixture.path, { face: true, voice: false, card: false }));
       const clean = await decodeFrames(await fetch(done.outputs.master!.key, `${fixture.name}-master.mp4`), 640);
       const masked = await decodeFrames(await fetch(done.outputs.protectedMaster!.key, `${fixture.name}-protected.mp4`), 640);
-      const report = await coverReport(detector, clean, masked);
+      const report = await coverReport(judge, clean, masked);
       faces += report.faces;
       covered += report.covered;
       process.stdout.write(`  ${fixture.name.padEnd(22)} ${report.covered}/${report.faces} faces covered in ${clean.frames.length} frames; misses: ${report.misses.length === 0 ? 'none' : report.misses.slice(0, 4).map((m) => `frame ${m.frame} (${Math.round(m.black * 100)} % black)`).join(', ')}\n`);
@@ -149,11 +152,11 @@ async function main(): Promise<void> {
     );
 
     process.stdout.write(`plain preview ${plain.map((s) => s.toFixed(1)).join(' s, ')} s; protected ${guarded.map((s) => s.toFixed(1)).join(' s, ')} s; plain pass ${plainPass.toFixed(1)} s; masking pass ${maskPass.toFixed(1)} s (${plan.slots} slots, ${track.masks.length} masks)\n`);
-    process.stdout.write(`${formatRatio('recall: faces covered ÷ faces present (all fixtures)', recall, '≥ 0.98')}\n`);
+    process.stdout.write(`${formatRatio('recall: faces covered ÷ faces present (all fixtures, judged by the second detector)', recall, '≥ 0.98')}\n`);
     process.stdout.write(`${formatRatio('time to protected preview ÷ plain preview (60 s 1080p)', sum(guarded) / sum(plain), '≤ 2.0')}\n`);
     process.stdout.write(`${formatRatio('masking pass ÷ plain master encode', maskPass / plainPass, '≤ 1.25')}\n`);
   } finally {
-    await detector.close();
+    await judge.close();
     await services.close();
     await bench.stop();
     await rm(dir, { recursive: true, force: true });

@@ -5,7 +5,6 @@ import { runInNewContext } from 'node:vm';
 import * as tf from '@tensorflow/tfjs-core';
 import { blazefaceAnchors } from '../../worker/faces/blazeface';
 import { createFaceDetector, type FaceDetector, type RgbFrame } from '../../worker/faces/face-detector';
-import { findFaces, TILE_EVERY } from '../../worker/steps/detect-faces.step';
 import { rgbFrame, samplePhoto } from '../helpers/face-fixtures';
 import { matchFaces } from '../helpers/face-match';
 import { createSecondDetector } from '../helpers/face-oracle';
@@ -82,30 +81,9 @@ describe('face detector (BlazeFace on tfjs WASM)', () => {
       expect(theirs).toHaveLength(4);
       expect(matchFaces(theirs, await detector.detect(frame)).missed).toEqual([]);
       expect(matchFaces(theirs, await untiled.detect(frame)).missed.length).toBeGreaterThanOrEqual(1);
-      // A look without its tiles (the worker tiles every other analysed frame) is the whole frame's alone.
-      expect(await detector.detect(frame, { tiles: false })).toEqual(await untiled.detect(frame));
     } finally {
       await untiled.close();
     }
-  }, 120_000);
-
-  test('when the worker reads a clip\'s frames, then it tiles every other one: the small faces are found on those, the whole frame alone on the others', async () => {
-    const frame = await drawn(640, 360, [
-      '-i', samplePhoto(6), '-f', 'lavfi', '-i', 'color=c=0x4a5058:s=640x360',
-      '-filter_complex', '[0:v]scale=160:-2[group];[1:v][group]overlay=x=80:y=90',
-    ]);
-    expect(TILE_EVERY).toBe(2);
-    const run = await findFaces(detector, { fps: 25 }, { every: 5, size: { width: 640, height: 360 } }, async (onFrame) => {
-      for (let i = 0; i < 4; i++) await onFrame(Buffer.from(frame.data), (i * 5) / 25);
-      return 4;
-    });
-    expect(run.detections.map((d) => d.t)).toEqual([0, 0.2, 0.4, 0.6]);
-    expect(run).toMatchObject({ framesAnalysed: 4, every: 5, tileEvery: 2, detectFps: 5 });
-    const counts = run.detections.map((d) => d.boxes.length);
-    expect(counts[0]).toBe(4);
-    expect(counts[2]).toBe(4);
-    expect(counts[1]).toBeLessThan(4);
-    expect(counts[3]).toBeLessThan(4);
   }, 120_000);
 
   test('BlazeFace\'s anchors: 16×16 cells of 2 then 8×8 cells of 6, centred in their cells of the 256 px square', () => {

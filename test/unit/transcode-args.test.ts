@@ -104,21 +104,6 @@ describe('a protected clip\'s clean master', () => {
       '-map', '[vm]', '-map', '[am]', ...ULTRAFAST, ...AAC, ...STRIP, '-t', '600', '/w/out/master.mp4',
     ]);
   });
-
-  test('when faces are looked for while it is made, then the very frames it encodes go, every n-th and scaled down, as raw RGB to standard output', () => {
-    const plan = { inputPath: '/w/original', outDir: '/w/out', captionsAssPath: null, maxDurationSeconds: 600, masterOnly: true, frames: { every: 6, size: { width: 854, height: 480 } } };
-    expect(commandArgs(buildTranscodeArgs(info, plan))).toEqual([
-      '-hide_banner', '-nostdin', '-loglevel', 'error', '-stats',
-      '-filter_complex',
-      '[0:0]fps=30,scale=1920:1080:out_range=tv,setsar=1,format=yuv420p,split=2[vm][vfsrc];' +
-        '[vfsrc]select=not(mod(n\\,6)),scale=854:480:flags=bilinear,format=rgb24[vf];' +
-        `[0:1]${AUDIO_FORMAT},volume=9.4dB[am]`,
-      ...INPUT,
-      '-y',
-      '-map', '[vm]', '-map', '[am]', ...ULTRAFAST, ...AAC, ...STRIP, '-t', '600', '/w/out/master.mp4',
-      '-map', '[vf]', '-fps_mode', 'passthrough', '-t', '600', '-f', 'rawvideo', 'pipe:1',
-    ]);
-  });
 });
 
 describe('orientation, size and frame rate', () => {

@@ -19,8 +19,7 @@ export interface FaceDetector {
   readonly version: string;
   /** What it ran with: stored with a clip's face track, so a track says how it was made. */
   readonly settings: Record<string, number | boolean | string>;
-  /** The faces in `frame`; `look.tiles: false` skips the tiles this once (the whole frame only). */
-  detect(frame: RgbFrame, look?: { tiles?: boolean }): Promise<FaceBox[]>;
+  detect(frame: RgbFrame): Promise<FaceBox[]>;
   close(): Promise<void>;
 }
 
@@ -74,13 +73,13 @@ export async function createFaceDetector(options: FaceDetectorOptions = {}): Pro
 
   let queue: Promise<unknown> = Promise.resolve();
   let closed = false;
-  const detectNow = async (frame: RgbFrame, tiles: boolean): Promise<FaceBox[]> => {
+  const detectNow = async (frame: RgbFrame): Promise<FaceBox[]> => {
     if (closed) throw new Error('face detector: closed');
     checkFrame(frame);
     const image = toTensor(frame);
     try {
       const boxes: LookedBox[] = (await look(image, 0, 0)).map((b) => ({ ...b, precision: PRECISION.wholeFrame }));
-      for (const t of tiles ? planTiles(frame.width, frame.height) : []) {
+      for (const t of tile ? planTiles(frame.width, frame.height) : []) {
         const part = tf.slice(image, [t.y, t.x, 0], [t.size, t.size, 3]);
         try {
           for (const b of await look(part, t.x, t.y)) {
@@ -100,8 +99,8 @@ export async function createFaceDetector(options: FaceDetectorOptions = {}): Pro
     name: 'blazeface',
     version,
     settings,
-    detect(frame, look = {}) {
-      const run = queue.then(() => detectNow(frame, tile && look.tiles !== false));
+    detect(frame) {
+      const run = queue.then(() => detectNow(frame));
       queue = run.catch(() => undefined);
       return run;
     },

@@ -19,7 +19,7 @@ import { prepareSubtitles } from '../steps/subtitles.step';
 import { OUTPUT_FILES, previewSize, transcode } from '../steps/transcode.step';
 import { makeJobDir, workRoot } from '../work-dirs';
 import { isProtected } from '../../shared/protection/protection';
-import { makeProtectedOutputs, transcodeMasterFindingFaces } from './protect-clip.handler';
+import { makeProtectedOutputs } from './protect-clip.handler';
 
 /** How a run ended, and so which transition follows: decided here, in one place. */
 export type Outcome =
@@ -228,11 +228,12 @@ async function runSteps(
   const protection = isProtected(submission.protection) ? submission.protection! : null;
   const captionsAssPath = subtitles?.assPath ?? null;
   const transcodeShare = protection ? 0.35 : 0.85;
-  const plan = { inputPath: originalPath, outDir, captionsAssPath: protection ? null : captionsAssPath, maxDurationSeconds: config.media.maxDurationSeconds, masterOnly: protection !== null };
-  const transcodeRun = { onProgress: (fraction: number) => void progress(0.1 + transcodeShare * fraction), signal: run.signal };
-  // Faces are looked for in the decode that makes the clean master (the card hides the whole picture instead).
-  if (protection?.face && !protection.card) await transcodeMasterFindingFaces(deps, submission._id, media, plan, limits, log, transcodeRun);
-  else await transcode(media, plan, limits, transcodeRun);
+  await transcode(
+    media,
+    { inputPath: originalPath, outDir, captionsAssPath: protection ? null : captionsAssPath, maxDurationSeconds: config.media.maxDurationSeconds, masterOnly: protection !== null },
+    limits,
+    { onProgress: (fraction) => void progress(0.1 + transcodeShare * fraction), signal: run.signal },
+  );
   const files: Partial<Record<OutputName, string>> = {
     master: join(outDir, OUTPUT_FILES.master),
     preview: join(outDir, OUTPUT_FILES.preview),

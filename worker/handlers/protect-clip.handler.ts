@@ -21,9 +21,9 @@ import { makeJobDir, workRoot } from '../work-dirs';
 import type { WorkerDeps } from '../deps';
 import { createFaceDetector, type FaceDetector } from '../faces/face-detector';
 import type { RunLimits } from '../ffmpeg/ffmpeg';
-import { detectFaces, detectionPlan, findFaces, type DetectionRun } from '../steps/detect-faces.step';
+import { detectFaces, type DetectionRun } from '../steps/detect-faces.step';
 import { disguisedVoiceFilters, drawVoiceFactor, PROTECTED_FILES, renderProtected, type PictureProtection } from '../steps/protect.step';
-import { masterSize, posterTime, previewFps, previewSize, transcode, transcodeReadingFrames, type TranscodePlan } from '../steps/transcode.step';
+import { masterSize, posterTime, previewFps, previewSize } from '../steps/transcode.step';
 
 /** The card's colour when the campaign has none of its own: a dark blue that white captions read well on. */
 export const DEFAULT_CARD_COLOUR = '#1d3557';
@@ -139,38 +139,6 @@ async function faceTrackFor(
   }
 }
 
-/**
- * A protected clip's clean master (TranscodePlan.masterOnly), its faces looked for in the same decode while it is
- * encoded, and their track stored for the masking pass; a retry that finds the track kept encodes the master only.
- */
-export async function transcodeMasterFindingFaces(
-  deps: WorkerDeps,
-  submissionId: Types.ObjectId,
-  media: MediaInfo,
-  plan: TranscodePlan,
-  limits: RunLimits,
-  log: Logger,
-  run: { signal?: AbortSignal; onProgress?: (fraction: number) => void } = {},
-): Promise<void> {
-  const masterOnly = { ...plan, masterOnly: true as const };
-  if (await deps.db.faceTracks.exists({ _id: submissionId })) return transcode(media, masterOnly, limits, run);
-  const master = { ...masterSize(media.video!), fps: previewFps(media.video!) };
-  const duration = media.durationSeconds ?? 0;
-  const frames = detectionPlan(master);
-  const detector = await createFaceDetector();
-  try {
-    const found = await findFaces(detector, master, frames, (onFrame) =>
-      transcodeReadingFrames(media, { ...masterOnly, frames }, limits, async (frame, t) => {
-        await onFrame(frame, t);
-        if (duration > 0) run.onProgress?.(Math.min(1, t / duration));
-      }, run.signal),
-    );
-    await storeTrack(deps, submissionId, detector, found, master, duration, log);
-  } finally {
-    await detector.close();
-  }
-}
-
 /** The track made of a detection run, stored (once: a track already there is kept) and returned. */
 async function storeTrack(
   deps: WorkerDeps,
@@ -185,7 +153,7 @@ async function storeTrack(
   const masks = buildMasks(found.detections, settings, duration);
   log.info({ step: 'faces', frames: found.framesAnalysed, withFaces: found.framesWithFaces, masks: masks.length }, 'faces detected');
   const track = {
-    detector: { name: detector.name, version: detector.version, settings: { ...detector.settings, analysedWidth: found.size.width, analysedHeight: found.size.height, every: found.every, tileEvery: found.tileEvery } },
+    detector: { name: detector.name, version: detector.version, settings: { ...detector.settings, analysedWidth: found.size.width, analysedHeight: found.size.height, every: found.every } },
     settings,
     width: master.width,
     height: master.height,

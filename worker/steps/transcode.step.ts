@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { escapeFilterPath } from '../ffmpeg/filter-escape';
-import { readRawFrames, runFfmpeg, type FfmpegCommand, type RunLimits } from '../ffmpeg/ffmpeg';
+import { runFfmpeg, type FfmpegCommand, type RunLimits } from '../ffmpeg/ffmpeg';
 import type { MediaInfo, VideoInfo } from '../ffmpeg/media-info';
 import { AUDIO_FORMAT, loudnessFilters } from './loudness.step';
 import { inputHardeningArgs } from './probe.step';
@@ -52,11 +52,6 @@ export interface TranscodePlan {
    * nothing unprotected that anyone watches is made.
    */
   masterOnly?: boolean;
-  /**
-   * With `masterOnly`: every `every`-th frame of the master's picture, at `size`, also comes out as raw RGB on
-   * standard output (transcodeReadingFrames), so faces are looked for while the master is encoded.
-   */
-  frames?: { every: number; size: { width: number; height: number } };
 }
 
 /**
@@ -204,32 +199,21 @@ function buildMasterOnlyArgs(info: MediaInfo, plan: TranscodePlan): FfmpegComman
   const video = info.video!;
   const master = masterSize(video);
   const fps = previewFps(video);
-  const picture = [...orientationFilters(video), ...toneMapFilters(video), `fps=${fps}`, `scale=${master.width}:${master.height}:out_range=tv`, 'setsar=1', 'format=yuv420p'];
-  const frames = plan.frames;
-  const graph = frames
-    ? [
-        `[0:${video.index}]${[...picture, 'split=2'].join(',')}[vm][vfsrc]`,
-        // The very frames the master encodes, every n-th, scaled down for the detector.
-        `[vfsrc]select=not(mod(n\\,${frames.every})),scale=${frames.size.width}:${frames.size.height}:flags=bilinear,format=rgb24[vf]`,
-      ]
-    : [`[0:${video.index}]${picture.join(',')}[vm]`];
+  const graph = [`[0:${video.index}]${[...orientationFilters(video), ...toneMapFilters(video), `fps=${fps}`, `scale=${master.width}:${master.height}:out_range=tv`, 'setsar=1', 'format=yuv420p'].join(',')}[vm]`];
   if (info.audio) graph.push(`[0:${info.audio.index}]${loudnessFilters(info.audio.loudness).join(',')}[am]`);
   else graph.push(`[1:a]${info.durationSeconds ? `atrim=duration=${info.durationSeconds},` : ''}${AUDIO_FORMAT}[am]`);
-  const outputs = [
-    {
-      args: ['-map', '[vm]', '-map', '[am]', ...h264Args(plan.encoder ?? INTERMEDIATE_MASTER_ENCODER, fps), ...aacArgs(), ...strippedMp4Args(), ...(info.audio ? [] : ['-shortest']), '-t', String(plan.maxDurationSeconds)],
-      path: join(plan.outDir, OUTPUT_FILES.master),
-    },
-  ];
-  // One frame out for each selected frame in (their index gives their time); no more than the master's length.
-  if (frames) outputs.push({ args: ['-map', '[vf]', '-fps_mode', 'passthrough', '-t', String(plan.maxDurationSeconds), '-f', 'rawvideo'], path: 'pipe:1' });
   return {
     globalArgs: ['-hide_banner', '-nostdin', '-loglevel', 'error', '-stats', '-filter_complex', graph.join(';')],
     inputs: [
       { args: [...inputHardeningArgs(), '-noautorotate'], path: plan.inputPath },
       ...(info.audio ? [] : [{ args: ['-f', 'lavfi'], path: 'anullsrc=channel_layout=stereo:sample_rate=48000' }]),
     ],
-    outputs,
+    outputs: [
+      {
+        args: ['-map', '[vm]', '-map', '[am]', ...h264Args(plan.encoder ?? INTERMEDIATE_MASTER_ENCODER, fps), ...aacArgs(), ...strippedMp4Args(), ...(info.audio ? [] : ['-shortest']), '-t', String(plan.maxDurationSeconds)],
+        path: join(plan.outDir, OUTPUT_FILES.master),
+      },
+    ],
   };
 }
 
@@ -281,21 +265,4 @@ export async function transcode(
   run: { onProgress?: (fraction: number) => void; signal?: AbortSignal } = {},
 ): Promise<void> {
   await runFfmpeg(buildTranscodeArgs(info, plan), limits, { durationSeconds: info.durationSeconds, ...run });
-}
-
-/**
- * The clean master of a protected clip, handing every `plan.frames.every`-th frame of its picture to `onFrame`
- * (with its time in the master) as it is encoded: one decode for both, and the detector works while the encoder
- * does. Returns how many frames were handed over.
- */
-export async function transcodeReadingFrames(
-  info: MediaInfo,
-  plan: TranscodePlan & { masterOnly: true; frames: NonNullable<TranscodePlan['frames']> },
-  limits: RunLimits,
-  onFrame: (frame: Buffer, t: number) => Promise<void>,
-  signal?: AbortSignal,
-): Promise<number> {
-  const fps = previewFps(info.video!);
-  const { every, size } = plan.frames;
-  return readRawFrames(buildTranscodeArgs(info, plan), size.width * size.height * 3, limits, (frame, index) => onFrame(frame, (index * every) / fps), { signal });
 }
