@@ -8,6 +8,7 @@ import type { Submission } from '../../shared/submissions/submission.model';
 import type { WorkerDeps } from '../../worker/deps';
 import { deleteDueOriginals } from '../../worker/retention';
 import { FIXTURES, ffprobeJson } from '../helpers/fixtures';
+import { expectNothingLeft } from '../helpers/nothing-left';
 import { loginAs, makeStaff, testClock, type StaffClient } from '../helpers/staff-client';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { ALLOWED_FORMAT_TAGS, ALLOWED_STREAM_TAGS, downloadOutput, runWorker, submitFile, workerDeps } from '../helpers/worker-env';
@@ -142,7 +143,7 @@ describe('the master and the end of raw originals', () => {
     expect(await held(rejected!)).toEqual({ outputs: 0, captioned: 0, versions: 0, recorded: 0 });
     const after = (await deps.db.submissions.findById(rejected).lean<Submission>())!;
     expect(after).toMatchObject({ status: 'rejected', mediaDeletedAt: due, originalDeletedAt: due });
-    expect(await app.services.storage.list(`originals/${rejected}/`)).toEqual([]);
+    await expectNothingLeft(app, rejected!, 'declined');
     // Approved: the master is the renders' source, the preview the moderators'; only a withdrawal ends them.
     expect(await held(approved!)).toEqual(approvedBefore);
     await deleteDueOriginals(deps, new Date(t0 + 365 * DAY));
@@ -168,7 +169,7 @@ describe('the master and the end of raw originals', () => {
 
     const later = new Date(Date.now() + 9 * DAY);
     expect(await deleteDueOriginals(deps, later)).toBe(0); // no original went this time
-    expect(await deps.storage.list(`outputs/${id}/`)).toEqual([]);
     expect((await deps.db.submissions.findById(id).lean<Submission>())!).toMatchObject({ originalDeletedAt: earlier, mediaDeletedAt: later, outputs: {} });
+    await expectNothingLeft(app, id, 'declined');
   });
 });

@@ -10,6 +10,7 @@ import { deliverWebhook } from '../../worker/handlers/deliver-webhook.handler';
 import { releaseSubmission } from '../../worker/handlers/release-submission.handler';
 import { takedownSubmission } from '../../worker/handlers/takedown-submission.handler';
 import { FIXTURES } from '../helpers/fixtures';
+import { expectNothingLeft } from '../helpers/nothing-left';
 import { loginAs, makeStaff, testClock, type StaffClient } from '../helpers/staff-client';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { fakeJob, runWorker, submitFile, workerDeps } from '../helpers/worker-env';
@@ -100,12 +101,10 @@ describe('withdrawal by a moderator', () => {
     // The takedown deletes the release objects and the master, and tells the team's webhook.
     expect(await deps.queue.jobState(takedownJobId(id))).toBe('waiting');
     await takedownSubmission(deps, job('takedown-submission', { submissionId: id }, takedownJobId(id)));
-    expect(await app.services.storage.list(`releases/${id}/`)).toEqual([]);
     expect(await app.services.storage.list(masterKey)).toEqual([]);
     expect((await load(id)).takenDownAt).toEqual(expect.any(Date));
     // The contributor is told their clip is deleted: nothing made from it stays, nor in its record; its page says so without media.
-    expect(await app.services.storage.list(`outputs/${id}/`)).toEqual([]);
-    expect(Object.keys((await load(id)).outputs)).toEqual([]);
+    await expectNothingLeft(app, id, 'declined');
     expect((await moderator.get(`/staff/review/${id}`)).status).toBe(200);
     expect((await moderator.get(`/staff/review/${id}/media/preview`, { accept: 'application/json' })).status).toBe(404);
     const delivery = (await deps.db.webhookDeliveries.findOne({ submissionId: id, event: 'withdrawal' }).lean())!;
@@ -151,6 +150,6 @@ describe('withdrawal by a moderator', () => {
     const after = await load(id);
     expect([after.status, after.outputs.master ?? null, after.takenDownAt]).toEqual(['withdrawn', null, expect.any(Date)]);
     expect((await app.services.db.auditEntries.findOne({ 'target.id': id, action: 'withdraw' }).lean())!.details.from).toBe('processing');
-    expect(await app.services.storage.list(`outputs/${id}/`)).toEqual([]);
+    await expectNothingLeft(app, id, 'declined');
   });
 });
