@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
@@ -173,6 +173,17 @@ export async function sourceTraces(path: string): Promise<SourceTraces> {
           createdAt ??= new Date(value);
         }
       }
+    }
+  }
+  // An XMP packet (a uuid box, an udta XMP_ box) that ffprobe does not show: its place, maker, tool, dates and
+  // document ids (which tie a file to the one it came from).
+  const text = (await readFile(path)).toString('latin1');
+  for (const packet of text.match(/<x:xmpmeta[\s\S]*?<\/x:xmpmeta>/g) ?? []) {
+    const fields = /(?:<|\s)(exif:GPS(?:Latitude|Longitude)|tiff:(?:Make|Model)|xmp:CreatorTool|xmpMM:(?:Instance|Document|OriginalDocument)ID|(?:xmp:(?:Create|Modify|Metadata)Date|exif:DateTimeOriginal|photoshop:DateCreated))(?:>([^<]+)<|="([^"]+)")/g;
+    for (const [, name, element, attribute] of packet.matchAll(fields)) {
+      const value = (element ?? attribute ?? '').trim();
+      if (/Date/.test(name!)) strings.add(value.slice(0, 10));
+      else strings.add(value);
     }
   }
   return { strings: [...strings].filter((s) => s.length >= 5), ...(createdAt && !Number.isNaN(createdAt.getTime()) ? { createdAt } : {}) };
