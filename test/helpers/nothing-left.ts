@@ -50,10 +50,11 @@ export const PERSONAL_FIELDS = ['organisation', 'title', 'message', 'contactEmai
  *    releases) or anywhere else in the bucket whose key names the id;
  *  - an open S3 multipart upload for such a key (its parts are stored, and billed, but no listing shows them);
  *  - a caption version, a review-queue entry, a moderator's claim, a face track;
+ *  - any of `personal` (the contributor's title, organisation, message, address) in any document of any collection;
  *  - on the record (when `record` is 'declined'): a personal field not cleared, media still recorded, or a field
  *    not in RECORD_KEEPS; when `record` is 'none' (a refused or abandoned upload): any record at all.
  */
-export async function whatIsLeft(app: Pick<TestApp, 'services' | 'config'>, id: string, record: 'declined' | 'none'): Promise<string[]> {
+export async function whatIsLeft(app: Pick<TestApp, 'services' | 'config'>, id: string, record: 'declined' | 'none', personal: string[] = []): Promise<string[]> {
   const { storage, db } = app.services;
   const left: string[] = [];
   const under = (await Promise.all(submissionPrefixes(id).map((prefix) => storage.list(prefix)))).flat();
@@ -75,6 +76,18 @@ export async function whatIsLeft(app: Pick<TestApp, 'services' | 'config'>, id: 
   if (claims > 0) left.push(`${claims} review claims`);
   if (await db.faceTracks.exists({ _id: id })) left.push('a face track');
 
+  // What the contributor wrote (its title, organisation, message, address), in any document of any collection:
+  // the delivery log, the audit, the queue… keep ids and facts, not the words.
+  if (personal.length > 0) {
+    const database = db.connection.db!;
+    for (const { name } of await database.listCollections().toArray()) {
+      for (const document of await database.collection(name).find().toArray()) {
+        const text = JSON.stringify(document);
+        for (const value of personal) if (text.includes(value)) left.push(`${name} ${String(document._id)} holds "${value}"`);
+      }
+    }
+  }
+
   const doc = await db.submissions.findById(id).lean<Submission & Record<string, unknown>>();
   if (record === 'none') {
     if (doc) left.push(`a submission record (${doc.status})`);
@@ -93,7 +106,7 @@ export async function whatIsLeft(app: Pick<TestApp, 'services' | 'config'>, id: 
   return left;
 }
 
-/** The "nothing left" check every deletion test makes: see whatIsLeft. */
-export async function expectNothingLeft(app: Pick<TestApp, 'services' | 'config'>, id: string, record: 'declined' | 'none'): Promise<void> {
-  expect(await whatIsLeft(app, id, record)).toEqual([]);
+/** The "nothing left" check every deletion test makes: see whatIsLeft (`personal`: the contributor's own words, searched for everywhere). */
+export async function expectNothingLeft(app: Pick<TestApp, 'services' | 'config'>, id: string, record: 'declined' | 'none', personal: string[] = []): Promise<void> {
+  expect(await whatIsLeft(app, id, record, personal)).toEqual([]);
 }

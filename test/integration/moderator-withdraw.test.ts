@@ -67,7 +67,16 @@ describe('withdrawal by a moderator', () => {
   test('when a moderator withdraws a released clip from its review page, then it leaves the gallery and feeds, is audited as theirs, its release, master and previews are deleted and the webhook is told', async () => {
     await createWebhook(app.deps, { campaign: 'demo', team: 'Social team', url: receiver.url, use: 'social', createdBy: 'admin' }, new Date());
     const feed = await createFeedToken(app.deps, { campaign: 'demo', team: 'Social team', use: 'social', createdBy: 'admin' }, new Date());
-    const id = await releasedClip();
+    const id = (await runWorker(deps, await submitFile(app, await FIXTURES.noAudio!())))._id.toHexString();
+    // The contributor's own words, distinctive enough to be searched for everywhere once the clip is gone.
+    const personal = { title: 'Dzmitry from shift four', organisation: 'Grodno Azot strike committee', message: 'Call me after the night shift', contactEmail: 'dzmitry.k@example.org' };
+    await deps.db.submissions.updateOne({ _id: id }, { $set: personal });
+    await approve(deps.db.submissions, id, { by: 'moderator' });
+    await releaseSubmission(deps, job('release-submission', { submissionId: id }, releaseJobId(id)));
+    expect((await load(id)).status).toBe('released');
+    // The release webhook was told the title (the teams' tools show it).
+    const released = (await deps.db.webhookDeliveries.findOne({ submissionId: id, event: 'release' }).lean())!;
+    expect(released.body).toContain(personal.title);
     const masterKey = (await load(id)).outputs.master!.key;
     const feedIds = async () => ((await (await fetch(`${app.baseUrl}/api/feeds/${feed.token}/releases.json`)).json()) as { items: Array<{ id: string }> }).items.map((i) => i.id);
     expect(await feedIds()).toContain(id);
@@ -103,8 +112,9 @@ describe('withdrawal by a moderator', () => {
     await takedownSubmission(deps, job('takedown-submission', { submissionId: id }, takedownJobId(id)));
     expect(await app.services.storage.list(masterKey)).toEqual([]);
     expect((await load(id)).takenDownAt).toEqual(expect.any(Date));
-    // The contributor is told their clip is deleted: nothing made from it stays, nor in its record; its page says so without media.
-    await expectNothingLeft(app, id, 'declined');
+    // The contributor is told their clip is deleted: nothing made from it stays, nor in its record, nor their words
+    // anywhere (the delivery log included); its page says so without media.
+    await expectNothingLeft(app, id, 'declined', Object.values(personal));
     expect((await moderator.get(`/staff/review/${id}`)).status).toBe(200);
     expect((await moderator.get(`/staff/review/${id}/media/preview`, { accept: 'application/json' })).status).toBe(404);
     const delivery = (await deps.db.webhookDeliveries.findOne({ submissionId: id, event: 'withdrawal' }).lean())!;
