@@ -9,6 +9,7 @@ import type { WorkerDeps } from '../../worker/deps';
 import { deleteDueOriginals } from '../../worker/retention';
 import { FIXTURES, ffprobeJson } from '../helpers/fixtures';
 import { expectNothingLeft } from '../helpers/nothing-left';
+import { privacySweep, sourceTraces } from '../helpers/privacy-sweep';
 import { loginAs, makeStaff, testClock, type StaffClient } from '../helpers/staff-client';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { ALLOWED_FORMAT_TAGS, ALLOWED_STREAM_TAGS, downloadOutput, runWorker, submitFile, workerDeps } from '../helpers/worker-env';
@@ -59,11 +60,19 @@ describe('the master and the end of raw originals', () => {
     expect(Number(/All:([\d.]+)/.exec(stderr)?.[1])).toBeGreaterThan(0.97);
   });
 
-  test.each([['appleTagged'], ['androidTagged']])('when the clip carries %s metadata (GPS, make, model, dates), then the master holds none of it', async (fixture) => {
-    const done = await runWorker(deps, await submitFile(app, await FIXTURES[fixture]!()));
+  test.each([['appleTagged'], ['androidTagged']])('when the clip carries %s metadata (GPS, make, model, dates), then the master holds none of it, nor any other object made of it', async (fixture) => {
+    const source = await FIXTURES[fixture]!();
+    const done = await runWorker(deps, await submitFile(app, source));
     const path = await expectCleanMaster(done, { width: 640, height: 360 });
     const bytes = await readFile(path);
     for (const needle of ['53.9006', 'iPhone', 'Apple', 'com.android', '2024-03-01', 'Minsk', 'Jane Doe']) expect(bytes.includes(Buffer.from(needle))).toBe(false);
+    // And every other object made of it (preview, poster, …): tag values, JPEG markers, the source's own traces.
+    const id = done._id.toHexString();
+    const traces = await sourceTraces(source);
+    expect(traces.strings).toEqual(expect.arrayContaining(['53.9006', '2024-03-01']));
+    const sweep = await privacySweep(app.services.storage, id, traces, [originalKey(id)]);
+    expect(sweep.findings).toEqual([]);
+    expect(sweep.checked.length).toBeGreaterThanOrEqual(3);
   });
 
   test('when clips are decided, then the retention job deletes each original on its day and not before; undecided clips keep theirs', async () => {
