@@ -10,9 +10,9 @@ import { captionPreview } from '../../worker/handlers/caption-preview.handler';
 import { releaseSubmission } from '../../worker/handlers/release-submission.handler';
 import { deleteDueOriginals } from '../../worker/retention';
 import { rowsForm } from '../helpers/captions-form';
-import { FIXTURES, TAGGED } from '../helpers/fixtures';
+import { FIXTURES, makeFixture, TAGGED } from '../helpers/fixtures';
 import { postMultipart } from '../helpers/multipart';
-import { objectFindings, privacySweep, textFindings, type SourceTraces } from '../helpers/privacy-sweep';
+import { jpegMarkers, objectFindings, privacySweep, textFindings, type SourceTraces } from '../helpers/privacy-sweep';
 import { loginAs, makeStaff, testClock, type StaffClient } from '../helpers/staff-client';
 import { demoConsent, seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { runWorker, workerDeps } from '../helpers/worker-env';
@@ -58,6 +58,20 @@ describe('the privacy sweep over a clip\'s whole life', () => {
     for (const tag of ['com.apple.quicktime.make', 'com.apple.quicktime.model', 'com.apple.quicktime.location.ISO6709', 'location', 'creation_time']) {
       expect(tagFindings.some((f) => f.startsWith(`format tag ${tag}=`))).toBe(true);
     }
+  });
+
+  test('when a poster carries EXIF, XMP or a comment, then the sweep names each marker; a clean one passes', async () => {
+    const clean = await readFile(await makeFixture('sweep-poster.jpg', ['-f', 'lavfi', '-i', 'testsrc2=size=160x90', '-frames:v', '1', '-fflags', '+bitexact', '-flags:v', '+bitexact']));
+    expect(jpegMarkers(clean).slice(0, 1)).toEqual(['APP0']);
+    expect(await objectFindings('outputs/x/poster.jpg', clean, TRACES)).toEqual([]);
+    const segment = (marker: number, text: string) => {
+      const body = Buffer.from(text, 'latin1');
+      const header = Buffer.from([0xff, marker, 0, 0]);
+      header.writeUInt16BE(body.length + 2, 2);
+      return Buffer.concat([header, body]);
+    };
+    const tagged = Buffer.concat([clean.subarray(0, 2), segment(0xe1, 'Exif\0\0MM'), segment(0xe1, 'http://ns.adobe.com/xap/1.0/\0<x:xmpmeta/>'), segment(0xfe, 'Lavc59.37.100'), clean.subarray(2)]);
+    expect(await objectFindings('outputs/x/poster.jpg', tagged, TRACES)).toEqual(['JPEG markers APP1, APP1, COM']);
   });
 
   test('when the clip is processed, its captions edited and translated, approved, released in every shape and language and fed, then no object holds a tag, a marker or a byte of its source\'s maker, place or time', async () => {
