@@ -6,6 +6,7 @@ import type { WorkerDeps } from './deps';
 import { isProtected } from '../shared/protection/protection';
 import type { Submission } from '../shared/submissions/submission.model';
 import { removeWithdrawnObjects } from './handlers/takedown-submission.handler';
+import { forgetDeliveredTitles } from '../shared/distribution/webhooks';
 
 type RetentionDeps = Pick<WorkerDeps, 'db' | 'storage' | 'logger' | 'config'>;
 
@@ -58,7 +59,10 @@ export async function deleteDueOriginals(deps: RetentionDeps, now: Date = new Da
     const id = candidate._id.toHexString();
     if (candidate.status === 'withdrawn' && candidate.takenDownAt && candidate.takenDownAt.getTime() >= recheckSince.getTime()) await sweepTakenDown(deps, id, now);
     // A withdrawn clip taken down before its personal data went with the takedown.
-    if (candidate.status === 'withdrawn' && candidate.takenDownAt && !candidate.personalDataClearedAt) await clearPersonalData(deps.db.submissions, candidate._id, now);
+    if (candidate.status === 'withdrawn' && candidate.takenDownAt && !candidate.personalDataClearedAt) {
+      await clearPersonalData(deps.db.submissions, candidate._id, now);
+      await forgetDeliveredTitles(deps.db, id);
+    }
     const due = originalDueAt(candidate, deps.config.retention);
     if (!due || due.getTime() > now.getTime()) continue;
     if (!candidate.originalDeletedAt && isProtected(candidate.protection) && candidate.status !== 'rejected' && candidate.status !== 'withdrawn') {

@@ -84,3 +84,26 @@ export async function queueWebhooks(
   }
   return queued;
 }
+
+/**
+ * A withdrawn clip's title leaves the delivery log: each recorded release body keeps the event, its ids and
+ * dates, the clip's country, languages and uses, and loses the title (the contributor's words, cleared from
+ * the clip itself by clearPersonalData). A delivery still pending is sent so, without it. Safe to run twice;
+ * returns how many bodies changed.
+ */
+export async function forgetDeliveredTitles(db: Pick<Database, 'webhookDeliveries'>, submissionId: string): Promise<number> {
+  let changed = 0;
+  for (const delivery of await db.webhookDeliveries.find({ submissionId, event: 'release' }).select({ body: 1 }).lean()) {
+    let body: { clip?: Record<string, unknown> };
+    try {
+      body = JSON.parse(delivery.body) as typeof body;
+    } catch {
+      continue; // 'pending': no body written yet
+    }
+    if (!body.clip || !Object.hasOwn(body.clip, 'title')) continue;
+    delete body.clip.title;
+    await db.webhookDeliveries.updateOne({ _id: delivery._id, body: delivery.body }, { $set: { body: JSON.stringify(body) } });
+    changed += 1;
+  }
+  return changed;
+}

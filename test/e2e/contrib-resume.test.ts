@@ -3,6 +3,7 @@ import type { CDPSession, Page } from 'playwright-core';
 import type { Submission } from '../../shared/submissions/submission.model';
 import { launchContribBrowser, type ContribBrowser } from '../helpers/contrib-browser';
 import { makeFixture } from '../helpers/fixtures';
+import { expectNothingLeft } from '../helpers/nothing-left';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { waitUntil } from '../helpers/worker-processes';
 import { createHash } from 'node:crypto';
@@ -154,7 +155,7 @@ describe('resumable uploads in a real browser', () => {
     // Answered long before the 24 MiB (6 s at 4 MiB/s) could have arrived.
     expect(received()).toBeLessThan(bytes / 2);
     const id = /([a-f0-9]{24})$/.exec(answer.location)![1]!;
-    expect(await app.services.storage.list(`originals/${id}`)).toEqual([]);
+    await expectNothingLeft(app, id, 'none');
     await context.close();
   }, 60_000);
 });

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { basename, extname, join, relative } from 'node:path';
+import { originalKey } from '../../shared/storage/keys';
 import type { Submission } from '../../shared/submissions/submission.model';
 import { parseDisplayMatrix } from '../../worker/ffmpeg/media-info';
 import { decodeSubtitleBytes } from '../../shared/subtitles/decode-text';
@@ -7,6 +8,7 @@ import { parseSubtitles, SubtitleParseError } from '../../shared/subtitles/subti
 import { ffprobeJson } from '../helpers/fixtures';
 import { applyDisplayMatrix, correlation, EIGHT_ORIENTATIONS, grayFrame, spread } from '../helpers/frames';
 import { postMultipart } from '../helpers/multipart';
+import { privacySweep, sourceTraces } from '../helpers/privacy-sweep';
 import { demoConsent, seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { ALLOWED_FORMAT_TAGS, ALLOWED_STREAM_TAGS, downloadOutput, runWorker, workerDeps } from '../helpers/worker-env';
 
@@ -109,6 +111,14 @@ const THUMB = { width: 32, height: 32 };
       return;
     }
     expect(done.status).toBe('in_review');
+    // Every object made of it (preview, master, poster, captions) holds none of the file's maker, place, time
+    // or name in its bytes, and only harmless tag values (test/helpers/privacy-sweep.ts); the raw upload is what was sent.
+    const traces = await sourceTraces(join(MEDIA, file));
+    traces.strings.push(basename(file, extname(file)));
+    const id = done._id.toHexString();
+    const sweep = await privacySweep(app.services.storage, id, traces, [originalKey(id)]);
+    expect(sweep.findings).toEqual([]);
+    expect(sweep.checked.length).toBeGreaterThanOrEqual(3);
     const previewPath = await downloadOutput(app.services, done, 'preview');
     const preview = await ffprobeJson(previewPath);
     expect(preview.streams.map((s) => s.codec_type).sort()).toEqual(['audio', 'video']);
@@ -121,7 +131,7 @@ const THUMB = { width: 32, height: 32 };
     expect(v.side_data_list ?? []).toEqual([]);
     expect({ preview: { width: v.width, height: v.height } }).toEqual(expected);
     const orientation = await orientationCheck(file, (done.media as { video: { index: number } }).video.index, previewPath);
-    results.push(`${file}\tpreview\t${String(v.width)}x${String(v.height)} ${Number(preview.format.duration).toFixed(2)} s\t${orientation}`);
+    results.push(`${file}\tpreview\t${String(v.width)}x${String(v.height)} ${Number(preview.format.duration).toFixed(2)} s\t${orientation}\tswept ${sweep.checked.length} objects for ${traces.strings.length} traces`);
   });
 
   /**

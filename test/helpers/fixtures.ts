@@ -78,6 +78,24 @@ export const FIXTURES: Record<string, () => Promise<string>> = {
       '-metadata', 'location=+53.9006+027.5590/', '-metadata', 'location-eng=+53.9006+027.5590/',
       '-metadata', 'com.android.version=14', '-metadata', 'creation_time=2024-03-01T10:00:00Z',
     ]),
+  /**
+   * Every kind of tag a phone leaves, at once and with values found nowhere else (test/helpers/privacy-sweep.ts
+   * searches every output for them): Apple's QuickTime keys (make, model, ISO 6709 location), a creation time
+   * (also in the movie and track headers), an Android-style ©xyz location in the movie's udta, and an XMP packet
+   * (GPS, make, model, dates, creator tool) in a top-level uuid box, as Adobe and some phones write it.
+   */
+  everyTag: async () => {
+    const source = await makeFixture('every-tag-source.mov', [
+      ...SOURCE_VIDEO(3), ...SOURCE_TONE(3), ...X264, '-c:a', 'aac', '-shortest',
+      '-metadata', `com.apple.quicktime.make=${TAGGED.make}`, '-metadata', `com.apple.quicktime.model=${TAGGED.model}`,
+      '-metadata', `com.apple.quicktime.software=${TAGGED.software}`,
+      '-metadata', `com.apple.quicktime.location.ISO6709=${TAGGED.iso6709}+301.000/`,
+      '-metadata', `location=${TAGGED.iso6709}/`, '-metadata', `creation_time=${TAGGED.createdAt}`, '-movflags', 'use_metadata_tags',
+    ]);
+    const target = join(FIXTURE_DIR, 'every-tag.mov');
+    await writeFile(target, withXmpAndAndroidLocation(await readFile(source)));
+    return target;
+  },
   /** A tiny Matroska file whose header claims ten hours. */
   tenHourClaim: async () => {
     const path = await makeFixture('ten-hours-claim-source.mkv', [...SOURCE_VIDEO(1, '320x240'), ...X264]);
@@ -93,6 +111,62 @@ export const FIXTURES: Record<string, () => Promise<string>> = {
   /** A clip long enough for an encode to be caught in the middle. */
   long: () => makeFixture('long.mp4', [...SOURCE_VIDEO(40, '1280x720'), ...SOURCE_TONE(40), ...X264, '-c:a', 'aac', '-shortest']),
 };
+
+/** The values of the `everyTag` fixture: each must be absent from everything the project makes of it. */
+export const TAGGED = {
+  make: 'Sweepmaker',
+  model: 'Sweepphone X9',
+  software: 'SweepOS 17.4.1',
+  /** Lviv's Rynok Square, written as ISO 6709 (the GPS digits searched for: 49.8417 and 24.0316). */
+  iso6709: '+49.8417+024.0316',
+  latitude: '49.8417',
+  longitude: '24.0316',
+  /** XMP writes GPS as degrees and decimal minutes. */
+  xmpLatitude: '49,50.502N',
+  xmpLongitude: '24,1.896E',
+  creatorTool: 'SweepCam Studio',
+  createdAt: '2023-07-19T08:41:17Z',
+} as const;
+
+function box(type: string, ...children: Buffer[]): Buffer {
+  const body = Buffer.concat(children);
+  const header = Buffer.alloc(8);
+  header.writeUInt32BE(8 + body.length);
+  header.write(type, 4, 'latin1');
+  return Buffer.concat([header, body]);
+}
+
+/**
+ * Adds to a QuickTime file whose movie box comes last (ffmpeg's default): an Android-style `©xyz` location in
+ * a `udta` of the movie box (appended inside it, so no chunk offset moves), and a top-level XMP `uuid` box.
+ */
+function withXmpAndAndroidLocation(bytes: Buffer): Buffer {
+  let at = 0;
+  let moov = -1;
+  while (at + 8 <= bytes.length) {
+    if (bytes.toString('latin1', at + 4, at + 8) === 'moov') moov = at;
+    at += bytes.readUInt32BE(at);
+  }
+  if (moov < 0 || moov + bytes.readUInt32BE(moov) !== bytes.length) throw new Error('the movie box is not the last box');
+  const text = Buffer.from(`${TAGGED.iso6709}/`, 'latin1');
+  const length = Buffer.alloc(4);
+  length.writeUInt16BE(text.length);
+  length.writeUInt16BE(0x15c7, 2); // language: English, packed ISO 639-2
+  const udta = box('udta', box('\u00a9xyz', length, text));
+  const grown = Buffer.concat([bytes, udta]);
+  grown.writeUInt32BE(bytes.readUInt32BE(moov) + udta.length, moov);
+  const xmp = Buffer.from(
+    '<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">' +
+      '<rdf:Description rdf:about="" xmlns:exif="http://ns.adobe.com/exif/1.0/" xmlns:tiff="http://ns.adobe.com/tiff/1.0/" xmlns:xmp="http://ns.adobe.com/xap/1.0/">' +
+      `<exif:GPSLatitude>${TAGGED.xmpLatitude}</exif:GPSLatitude><exif:GPSLongitude>${TAGGED.xmpLongitude}</exif:GPSLongitude>` +
+      `<tiff:Make>${TAGGED.make}</tiff:Make><tiff:Model>${TAGGED.model}</tiff:Model>` +
+      `<xmp:CreateDate>${TAGGED.createdAt}</xmp:CreateDate><xmp:CreatorTool>${TAGGED.creatorTool}</xmp:CreatorTool>` +
+      '</rdf:Description></rdf:RDF></x:xmpmeta><?xpacket end="w"?>',
+    'utf8',
+  );
+  const xmpUuid = Buffer.from('be7acfcb97a942e89c71999491e3afac', 'hex');
+  return Buffer.concat([grown, box('uuid', xmpUuid, xmp)]);
+}
 
 /** The display matrix a phone held upright writes: turn 90° clockwise; `height` is the stored picture's. */
 export function turnClockwiseMatrix(height: number): number[] {

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import type { StaffRole, StaffUser } from '../../shared/models/staff-user.model';
 import { acceptInvite, createAdmin, createInvite, enrolTotp } from '../../server/services/staff.service';
 import { generateTotpSecret, hotp, base32Decode, totpStep } from '../../server/services/totp.service';
@@ -21,7 +22,35 @@ export class StaffClient {
   readonly cookies = new Map<string, string>();
   lastHtml = '';
 
-  constructor(readonly baseUrl: string) {}
+  /**
+   * `via`: the client's own address (its socket bound to `localAddress`) and headers sent with every request
+   * (X-Forwarded-For, say): the requests then go through node:http, as fetch cannot bind a local address.
+   */
+  constructor(
+    readonly baseUrl: string,
+    readonly via: { localAddress?: string; headers?: Record<string, string> } = {},
+  ) {}
+
+  private send(url: string, init: Omit<RequestInit, 'headers'> & { headers: Record<string, string> }): Promise<Response> {
+    if (!this.via.localAddress && !this.via.headers) return fetch(url, init);
+    return new Promise((resolve, reject) => {
+      const body = typeof init.body === 'string' ? init.body : undefined;
+      const headers = { ...this.via.headers, ...init.headers, ...(body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) }) };
+      const req = http.request(url, { method: init.method, headers, localAddress: this.via.localAddress, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => {
+          const answer = new Headers();
+          for (const [name, value] of Object.entries(res.headers)) for (const one of [value ?? []].flat()) answer.append(name, one);
+          const status = res.statusCode ?? 0;
+          resolve(new Response([101, 204, 205, 304].includes(status) ? null : Buffer.concat(chunks), { status, headers: answer }));
+        });
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
 
   private remember(response: Response): void {
     for (const line of response.headers.getSetCookie()) {
@@ -39,13 +68,13 @@ export class StaffClient {
   }
 
   async request(method: string, path: string, body?: Record<string, string> | string, headers: Record<string, string> = {}): Promise<Answer> {
-    const init: RequestInit = { method, redirect: 'manual', headers: { cookie: this.cookieHeader(), ...headers } };
+    const init: Omit<RequestInit, 'headers'> & { headers: Record<string, string> } = { method, redirect: 'manual', headers: { cookie: this.cookieHeader(), ...headers } };
     if (typeof body === 'string') init.body = body;
     else if (body) {
       init.body = new URLSearchParams(body).toString();
-      (init.headers as Record<string, string>)['content-type'] = 'application/x-www-form-urlencoded';
+      init.headers['content-type'] = 'application/x-www-form-urlencoded';
     }
-    const response = await fetch(this.baseUrl + path, init);
+    const response = await this.send(this.baseUrl + path, init);
     this.remember(response);
     const html = await response.text();
     if ((response.headers.get('content-type') ?? '').includes('html')) this.lastHtml = html;
@@ -110,8 +139,8 @@ export async function nextCode(app: TestApp, clock: ReturnType<typeof testClock>
 }
 
 /** Logs in through the pages (password, then the code) and returns the client with a full session. */
-export async function loginAs(app: TestApp, clock: ReturnType<typeof testClock>, staff: TestStaff): Promise<StaffClient> {
-  const client = new StaffClient(app.baseUrl);
+export async function loginAs(app: TestApp, clock: ReturnType<typeof testClock>, staff: TestStaff, via: StaffClient['via'] = {}): Promise<StaffClient> {
+  const client = new StaffClient(app.baseUrl, via);
   await client.get('/staff/login');
   const first = await client.post('/staff/login', { email: staff.email, password: staff.password });
   if (first.status !== 303) throw new Error(`login refused: ${first.status}`);

@@ -4,6 +4,10 @@ import type { Submission } from '../../shared/submissions/submission.model';
 import { runCli } from '../../server/cli/cli';
 import { smallMp4 } from '../helpers/fixtures';
 import { postMultipart } from '../helpers/multipart';
+import { expectNothingLeft } from '../helpers/nothing-left';
+import { workerDeps } from '../helpers/worker-env';
+import { takedownJobId } from '../../shared/queue/queue';
+import { takedownSubmission } from '../../worker/handlers/takedown-submission.handler';
 import { demoConsent, seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 
 /** The contributors' pages and their small APIs over HTTP: headers, languages, the honeypot, the QR code. */
@@ -119,6 +123,10 @@ describe("contributors' pages over HTTP", () => {
       expect(((await ok.json()) as { status: string }).status).toBe('withdrawn');
     }
     expect(await app.services.storage.list(`originals/${id}/`)).toEqual([]);
+    // The takedown the withdrawal queued leaves nothing but what the audit needs.
+    expect(await app.services.queue.jobState(takedownJobId(id))).toBe('waiting');
+    await takedownSubmission(workerDeps(app), { id: takedownJobId(id), name: 'takedown-submission', payload: { submissionId: id }, attempt: 1, maxAttempts: 6, reportProgress: async () => undefined });
+    await expectNothingLeft(app, id, 'declined');
   });
 
   test('when the status page is asked for, then it is not indexed, not cached, and holds no token', async () => {

@@ -8,6 +8,8 @@ import type { Submission } from '../../shared/submissions/submission.model';
 import type { WorkerDeps } from '../../worker/deps';
 import { deleteDueOriginals } from '../../worker/retention';
 import { FIXTURES, ffprobeJson } from '../helpers/fixtures';
+import { expectNothingLeft } from '../helpers/nothing-left';
+import { privacySweep, sourceTraces } from '../helpers/privacy-sweep';
 import { loginAs, makeStaff, testClock, type StaffClient } from '../helpers/staff-client';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { ALLOWED_FORMAT_TAGS, ALLOWED_STREAM_TAGS, downloadOutput, runWorker, submitFile, workerDeps } from '../helpers/worker-env';
@@ -58,11 +60,19 @@ describe('the master and the end of raw originals', () => {
     expect(Number(/All:([\d.]+)/.exec(stderr)?.[1])).toBeGreaterThan(0.97);
   });
 
-  test.each([['appleTagged'], ['androidTagged']])('when the clip carries %s metadata (GPS, make, model, dates), then the master holds none of it', async (fixture) => {
-    const done = await runWorker(deps, await submitFile(app, await FIXTURES[fixture]!()));
+  test.each([['appleTagged'], ['androidTagged']])('when the clip carries %s metadata (GPS, make, model, dates), then the master holds none of it, nor any other object made of it', async (fixture) => {
+    const source = await FIXTURES[fixture]!();
+    const done = await runWorker(deps, await submitFile(app, source));
     const path = await expectCleanMaster(done, { width: 640, height: 360 });
     const bytes = await readFile(path);
     for (const needle of ['53.9006', 'iPhone', 'Apple', 'com.android', '2024-03-01', 'Minsk', 'Jane Doe']) expect(bytes.includes(Buffer.from(needle))).toBe(false);
+    // And every other object made of it (preview, poster, …): tag values, JPEG markers, the source's own traces.
+    const id = done._id.toHexString();
+    const traces = await sourceTraces(source);
+    expect(traces.strings).toEqual(expect.arrayContaining(['53.9006', '2024-03-01']));
+    const sweep = await privacySweep(app.services.storage, id, traces, [originalKey(id)]);
+    expect(sweep.findings).toEqual([]);
+    expect(sweep.checked.length).toBeGreaterThanOrEqual(3);
   });
 
   test('when clips are decided, then the retention job deletes each original on its day and not before; undecided clips keep theirs', async () => {
@@ -142,7 +152,7 @@ describe('the master and the end of raw originals', () => {
     expect(await held(rejected!)).toEqual({ outputs: 0, captioned: 0, versions: 0, recorded: 0 });
     const after = (await deps.db.submissions.findById(rejected).lean<Submission>())!;
     expect(after).toMatchObject({ status: 'rejected', mediaDeletedAt: due, originalDeletedAt: due });
-    expect(await app.services.storage.list(`originals/${rejected}/`)).toEqual([]);
+    await expectNothingLeft(app, rejected!, 'declined');
     // Approved: the master is the renders' source, the preview the moderators'; only a withdrawal ends them.
     expect(await held(approved!)).toEqual(approvedBefore);
     await deleteDueOriginals(deps, new Date(t0 + 365 * DAY));
@@ -168,7 +178,7 @@ describe('the master and the end of raw originals', () => {
 
     const later = new Date(Date.now() + 9 * DAY);
     expect(await deleteDueOriginals(deps, later)).toBe(0); // no original went this time
-    expect(await deps.storage.list(`outputs/${id}/`)).toEqual([]);
     expect((await deps.db.submissions.findById(id).lean<Submission>())!).toMatchObject({ originalDeletedAt: earlier, mediaDeletedAt: later, outputs: {} });
+    await expectNothingLeft(app, id, 'declined');
   });
 });

@@ -10,6 +10,7 @@ import { deliverWebhook } from '../../worker/handlers/deliver-webhook.handler';
 import { releaseSubmission } from '../../worker/handlers/release-submission.handler';
 import { takedownSubmission } from '../../worker/handlers/takedown-submission.handler';
 import { FIXTURES } from '../helpers/fixtures';
+import { expectNothingLeft } from '../helpers/nothing-left';
 import { loginAs, makeStaff, testClock, type StaffClient } from '../helpers/staff-client';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { fakeJob, runWorker, submitFile, workerDeps } from '../helpers/worker-env';
@@ -66,7 +67,16 @@ describe('withdrawal by a moderator', () => {
   test('when a moderator withdraws a released clip from its review page, then it leaves the gallery and feeds, is audited as theirs, its release, master and previews are deleted and the webhook is told', async () => {
     await createWebhook(app.deps, { campaign: 'demo', team: 'Social team', url: receiver.url, use: 'social', createdBy: 'admin' }, new Date());
     const feed = await createFeedToken(app.deps, { campaign: 'demo', team: 'Social team', use: 'social', createdBy: 'admin' }, new Date());
-    const id = await releasedClip();
+    const id = (await runWorker(deps, await submitFile(app, await FIXTURES.noAudio!())))._id.toHexString();
+    // The contributor's own words, distinctive enough to be searched for everywhere once the clip is gone.
+    const personal = { title: 'Dzmitry from shift four', organisation: 'Grodno Azot strike committee', message: 'Call me after the night shift', contactEmail: 'dzmitry.k@example.org' };
+    await deps.db.submissions.updateOne({ _id: id }, { $set: personal });
+    await approve(deps.db.submissions, id, { by: 'moderator' });
+    await releaseSubmission(deps, job('release-submission', { submissionId: id }, releaseJobId(id)));
+    expect((await load(id)).status).toBe('released');
+    // The release webhook was told the title (the teams' tools show it).
+    const released = (await deps.db.webhookDeliveries.findOne({ submissionId: id, event: 'release' }).lean())!;
+    expect(released.body).toContain(personal.title);
     const masterKey = (await load(id)).outputs.master!.key;
     const feedIds = async () => ((await (await fetch(`${app.baseUrl}/api/feeds/${feed.token}/releases.json`)).json()) as { items: Array<{ id: string }> }).items.map((i) => i.id);
     expect(await feedIds()).toContain(id);
@@ -100,12 +110,11 @@ describe('withdrawal by a moderator', () => {
     // The takedown deletes the release objects and the master, and tells the team's webhook.
     expect(await deps.queue.jobState(takedownJobId(id))).toBe('waiting');
     await takedownSubmission(deps, job('takedown-submission', { submissionId: id }, takedownJobId(id)));
-    expect(await app.services.storage.list(`releases/${id}/`)).toEqual([]);
     expect(await app.services.storage.list(masterKey)).toEqual([]);
     expect((await load(id)).takenDownAt).toEqual(expect.any(Date));
-    // The contributor is told their clip is deleted: nothing made from it stays, nor in its record; its page says so without media.
-    expect(await app.services.storage.list(`outputs/${id}/`)).toEqual([]);
-    expect(Object.keys((await load(id)).outputs)).toEqual([]);
+    // The contributor is told their clip is deleted: nothing made from it stays, nor in its record, nor their words
+    // anywhere (the delivery log included); its page says so without media.
+    await expectNothingLeft(app, id, 'declined', Object.values(personal));
     expect((await moderator.get(`/staff/review/${id}`)).status).toBe(200);
     expect((await moderator.get(`/staff/review/${id}/media/preview`, { accept: 'application/json' })).status).toBe(404);
     const delivery = (await deps.db.webhookDeliveries.findOne({ submissionId: id, event: 'withdrawal' }).lean())!;
@@ -151,6 +160,6 @@ describe('withdrawal by a moderator', () => {
     const after = await load(id);
     expect([after.status, after.outputs.master ?? null, after.takenDownAt]).toEqual(['withdrawn', null, expect.any(Date)]);
     expect((await app.services.db.auditEntries.findOne({ 'target.id': id, action: 'withdraw' }).lean())!.details.from).toBe('processing');
-    expect(await app.services.storage.list(`outputs/${id}/`)).toEqual([]);
+    await expectNothingLeft(app, id, 'declined');
   });
 });

@@ -5,6 +5,7 @@ import { getSubmissionStatus } from '../../server/services/submission.service';
 import { withdrawSubmission } from '../../server/services/withdrawal.service';
 import { takedownSubmission } from '../../worker/handlers/takedown-submission.handler';
 import { deleteDueOriginals } from '../../worker/retention';
+import { expectNothingLeft } from '../helpers/nothing-left';
 import { clipInReview } from '../helpers/review-fixtures';
 import { loginAs, makeStaff, testClock, type StaffClient } from '../helpers/staff-client';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
@@ -55,6 +56,7 @@ describe("a declined clip's personal data", () => {
     const after = await load(id);
     expect(after).toMatchObject({ organisation: '', title: '', message: '', contactEmail: null, personalDataClearedAt: expect.any(Date) });
     expect(after).toMatchObject({ status: 'withdrawn', campaignId: before.campaignId, country: 'BY', language: 'be', consent: before.consent, createdAt: before.createdAt, history: before.history });
+    await expectNothingLeft(app, id, 'declined', Object.values(PERSONAL));
     await expectPageWithout(id);
     // The contributor's status page names no title any more.
     expect(await getSubmissionStatus(app.deps, id, statusToken)).toMatchObject({ status: 'withdrawn', title: null });
@@ -68,6 +70,7 @@ describe("a declined clip's personal data", () => {
     expect(await load(id)).toMatchObject(PERSONAL);
     await deleteDueOriginals(workerDeps(app), new Date(t0 + 7 * DAY + 60_000));
     expect(await load(id)).toMatchObject({ organisation: '', title: '', message: '', contactEmail: null, country: 'BY', language: 'be', status: 'rejected', mediaDeletedAt: expect.any(Date), personalDataClearedAt: expect.any(Date) });
+    await expectNothingLeft(app, id, 'declined', Object.values(PERSONAL));
     await expectPageWithout(id);
   });
 

@@ -12,6 +12,7 @@ import { createFaceDetector, type FaceDetector } from '../../worker/faces/face-d
 import { protectClip } from '../../worker/handlers/protect-clip.handler';
 import { analysisSize } from '../../worker/steps/detect-faces.step';
 import { releaseSubmission } from '../../worker/handlers/release-submission.handler';
+import { privacySweep, sourceTraces } from '../helpers/privacy-sweep';
 import { faceFixtures, type FaceFixture } from '../helpers/face-fixtures';
 import { createSecondDetector } from '../helpers/face-oracle';
 import { makeFixture } from '../helpers/fixtures';
@@ -105,6 +106,11 @@ describe('identity protection', () => {
     expect((await app.services.storage.list(`outputs/${id}/`)).includes(masterKey)).toBe(false);
     expect(released.outputs.master).toBeUndefined();
     expect(released.originalDeletedAt).not.toBeNull();
+    // Every object left of it (protected master, masked previews and poster, every render) passes the privacy sweep.
+    const sweep = await privacySweep(app.services.storage, id, await sourceTraces(fixtures.find((f) => f.name === 'pan-zoom-25')!.path));
+    expect(sweep.findings).toEqual([]);
+    expect(sweep.exempt).toEqual([]);
+    expect(sweep.checked).toEqual(expect.arrayContaining([released.outputs.protectedMaster!.key, released.outputs.poster!.key]));
     const renders = Object.keys(released.release!.outputs).filter((name) => !name.startsWith('captions-'));
     expect(renders.length).toBeGreaterThanOrEqual(6);
     for (const name of renders) {

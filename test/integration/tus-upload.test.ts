@@ -8,6 +8,7 @@ import { RedisLocker } from '../../server/upload/redis-locker';
 import { tusDatastore } from '../../server/upload/tus-upload';
 import type { Submission } from '../../shared/submissions/submission.model';
 import { smallMp4 } from '../helpers/fixtures';
+import { expectNothingLeft } from '../helpers/nothing-left';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { createUpload, headUpload, ownerHeaders, ownerHeadersOf, tusHeaders, uploadMetadata } from '../helpers/tus-requests';
 import { waitUntil } from '../helpers/worker-processes';
@@ -150,7 +151,7 @@ describe('resumable uploads (tus)', () => {
     req.destroy();
     expect(problem.status).toBe(415);
     expect(JSON.parse(problem.body)).toMatchObject({ code: 'unsupported_file_type' });
-    expect(await storedFor(id)).toEqual([]);
+    await expectNothingLeft(app, id, 'none');
   });
 
   test('when a request about an upload comes without its status token, with a wrong one or with another upload’s, then HEAD, PATCH, DELETE and GET are each answered 404 upload_not_found, as for an unknown id, and the upload is untouched', async () => {
@@ -240,7 +241,7 @@ describe('resumable uploads (tus)', () => {
       expect(await patch(app.baseUrl, bad, 0, html.subarray(0, 100))).toMatchObject({ status: 204, offset: 100 });
       const refused = await patch(otherUrl, bad, 100, html.subarray(100));
       expect(refused.status).toBe(415);
-      expect(await storedFor(bad)).toEqual([]);
+      await expectNothingLeft(app, bad, 'none');
     } finally {
       other.closeAllConnections();
       other.close();
@@ -307,7 +308,7 @@ describe('resumable uploads (tus)', () => {
     const finished = await patch(app.baseUrl, id, 0, clip);
     expect(finished.status).toBe(400);
     expect(JSON.parse(finished.body)).toMatchObject({ code: 'subtitles_missing' });
-    expect(await storedFor(id)).toEqual([]);
+    await expectNothingLeft(app, id, 'none');
   });
 
   test('when an upload with subtitles is refused (not a video), then its subtitle file goes too', async () => {
@@ -316,7 +317,7 @@ describe('resumable uploads (tus)', () => {
     const id = await create(app.baseUrl, html.length, meta);
     expect(await putSubtitles(id, token, SRT)).toMatchObject({ status: 204 });
     expect((await patch(app.baseUrl, id, 0, html)).status).toBe(415);
-    expect(await storedFor(id)).toEqual([]);
+    await expectNothingLeft(app, id, 'none');
   });
 
   test('when an unfinished upload expires, then the clean-up removes it with its incomplete part and its subtitle file', async () => {
@@ -329,8 +330,20 @@ describe('resumable uploads (tus)', () => {
     // The same datastore with an expiry of 1 ms (the configuration's minimum is a minute).
     const expiring = tusDatastore(app.deps, 1);
     await expiring.deleteExpired();
-    expect(await storedFor(id)).toEqual([]);
+    // Nothing: no object (.info, .part, subtitles), and no open multipart upload holding its parts.
+    await expectNothingLeft(app, id, 'none');
     expect((await fetch(`${app.baseUrl}/tus/${id}`, { method: 'HEAD', headers: { ...tusHeaders, ...ownerHeaders(id) } })).status).toBe(404);
+  });
+
+  test('when the page gives an unfinished upload up (tus DELETE), then nothing of it stays: no object, no open multipart upload, no subtitle file', async () => {
+    const clip = await smallMp4();
+    const { token, metadata: meta } = metadata({ subtitles: 'follow' });
+    const id = await create(app.baseUrl, clip.length, meta);
+    expect(await putSubtitles(id, token, SRT)).toMatchObject({ status: 204 });
+    expect(await patch(app.baseUrl, id, 0, clip.subarray(0, 100))).toMatchObject({ status: 204, offset: 100 });
+    const deleted = await fetch(`${app.baseUrl}/tus/${id}`, { method: 'DELETE', headers: { ...tusHeaders, ...ownerHeaders(id) } });
+    expect(deleted.status).toBe(204);
+    await expectNothingLeft(app, id, 'none');
   });
 
   test('when two lockers (two server processes) want one upload, then the second asks the first to let go and takes it only after', async () => {

@@ -3,6 +3,7 @@ import { originalKey } from '../../shared/storage/keys';
 import type { Submission } from '../../shared/submissions/submission.model';
 import { withdrawSubmission } from '../../server/services/submission.service';
 import { takedownSubmission } from '../../worker/handlers/takedown-submission.handler';
+import { expectNothingLeft } from '../helpers/nothing-left';
 import { clipInReview } from '../helpers/review-fixtures';
 import { loginAs, makeStaff, testClock, type StaffClient } from '../helpers/staff-client';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
@@ -44,7 +45,7 @@ describe("a withdrawn clip's original", () => {
     expect(withdrawn.status).toBe(303);
     await expectNothingToDownload(id);
     await takedown(id);
-    expect(await app.services.storage.list(`originals/${id}/`)).toEqual([]);
+    await expectNothingLeft(app, id, 'declined');
     expect((await load(id)).originalDeletedAt).toEqual(expect.any(Date));
     await expectNothingToDownload(id);
     expect((await moderator.get(`/staff/review/${id}`)).html).toContain('The original was deleted on');
@@ -57,5 +58,6 @@ describe("a withdrawn clip's original", () => {
     await expectNothingToDownload(id);
     await takedown(id);
     expect((await load(id)).originalDeletedAt).toEqual(expect.any(Date));
+    await expectNothingLeft(app, id, 'declined');
   });
 });

@@ -3,7 +3,7 @@ import type { QueueJob } from '../../shared/queue/queue';
 import { captionsPrefix, originalsPrefix, outputsPrefix } from '../../shared/storage/keys';
 import { markTakenDown } from '../../shared/submissions/release';
 import { clearPersonalData, markOriginalDeleted } from '../../shared/submissions/retention';
-import { queueWebhooks } from '../../shared/distribution/webhooks';
+import { forgetDeliveredTitles, queueWebhooks } from '../../shared/distribution/webhooks';
 import type { ObjectStorage } from '../../shared/storage/object-storage';
 import type { Submission } from '../../shared/submissions/submission.model';
 import type { WorkerDeps } from '../deps';
@@ -54,6 +54,8 @@ export async function takedownSubmission(deps: WorkerDeps, job: QueueJob<'takedo
   // The contributor's organisation, title, message and contact address go too (the record keeps what the
   // audit and the tallies need); the webhook below was given the clip as loaded, and says only its id.
   await clearPersonalData(deps.db.submissions, submissionId, new Date());
+  // The title the release webhook carried goes from the delivery log too.
+  await forgetDeliveredTitles(deps.db, submissionId);
   // The teams' tools hear of it (only for a clip that had been released).
   await queueWebhooks(deps, found, 'withdrawal', new Date());
   log.info({ releaseObjects: removed.release, outputs: removed.outputs, captionVersions }, 'withdrawn clip taken down');
