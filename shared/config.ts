@@ -100,7 +100,7 @@ const schema = z.object({
   REVIEW_CLAIM_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
   /**
    * How long an approved clip waits before its release job starts (a delayed job): while it waits, the moderator
-   * may undo the approval and nothing has left the system. 0: released at once, no undo.
+   * may undo the approval and nothing has left the system. 0: released at once (no undo of an approval is offered).
    */
   RELEASE_HOLD_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
   /** When set, a Prometheus scraper may read /metrics with `Authorization: Bearer <this>` (admins always can, signed in). */

@@ -237,6 +237,20 @@ function rejectionIsFinal(deps: Deps, submission: Submission): boolean {
 }
 
 /**
+ * The clip's state after this undo lost its compare-and-set: the winner (the release job's start, a withdrawal)
+ * took the transition slot first and lands its update a moment later, so the state is read until it moved
+ * (for at most a second).
+ */
+async function statusAfterLostMove(deps: Deps, before: Submission): Promise<string> {
+  for (let tries = 0; ; tries += 1) {
+    const now = await deps.db.submissions.findById(before._id).select({ status: 1 }).lean<Pick<Submission, 'status'>>();
+    if (!now) return 'withdrawn';
+    if (now.status !== before.status || tries >= 20) return now.status;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
  * Takes back the moderator's own last decision on a clip of their campaigns, while nothing has left the system:
  * - an approval, until its release starts (the release waits RELEASE_HOLD_SECONDS in a delayed job): the clip
  *   goes back to review where it was in the queue, with the approvals it had less this one; the job is removed.
@@ -261,7 +275,7 @@ export async function undoDecision(deps: Deps, me: Moderator, id: string): Promi
       if (last.by !== me.id) throw undoNotYours();
       const moved = await undoApproval(deps.db.submissions, submission._id, { by: me.id, review: remaining(submission.review), now });
       if (!moved) {
-        const status = (await deps.db.submissions.findById(submission._id).select({ status: 1 }).lean<Pick<Submission, 'status'>>())?.status ?? 'withdrawn';
+        const status = await statusAfterLostMove(deps, submission);
         throw status === 'releasing' || status === 'released' ? releaseStarted(status) : nothingToUndo(status);
       }
       // The delayed job goes; should it have been taken meanwhile, it finds the clip in review and stops.
@@ -277,13 +291,16 @@ export async function undoDecision(deps: Deps, me: Moderator, id: string): Promi
       if (last.by !== me.id) throw undoNotYours();
       if (rejectionIsFinal(deps, submission)) throw rejectionFinal();
       const moved = await undoRejection(deps.db.submissions, submission._id, { by: me.id, review: remaining(submission.review), now });
-      if (!moved) throw nothingToUndo((await deps.db.submissions.findById(submission._id).select({ status: 1 }).lean<Pick<Submission, 'status'>>())?.status ?? 'withdrawn');
+      if (!moved) throw nothingToUndo(await statusAfterLostMove(deps, submission));
       await audit('rejected');
       return 'rejected';
     }
     case 'in_review': {
-      const pulled = await deps.db.reviewQueue.updateOne({ _id: submission._id, 'approvals.by': me.id }, { $pull: { approvals: { by: me.id } } });
-      if (pulled.modifiedCount === 0) throw nothingToUndo(submission.status);
+      // Read, then written back without this vote (FerretDB 1.24 matches no `$pull` by a field of an array element).
+      const entry = await deps.db.reviewQueue.findById(submission._id).lean<ReviewEntry>();
+      if (!entry?.approvals.some((v) => v.by === me.id)) throw nothingToUndo(submission.status);
+      const pulled = await deps.db.reviewQueue.updateOne({ _id: submission._id }, { $set: { approvals: entry.approvals.filter((v) => v.by !== me.id) } });
+      if (pulled.matchedCount === 0) throw nothingToUndo(submission.status);
       // A second approval that read this vote before it went may have approved the clip meanwhile: say so.
       const after = await deps.db.submissions.findById(submission._id).select({ status: 1 }).lean<Pick<Submission, 'status'>>();
       if (after && after.status !== 'in_review') {

@@ -106,11 +106,14 @@ export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
 
   /**
    * Whether the notice about a decision offers "Undo": the moderator's own decision of that kind, still undoable
-   * (an approval until its release starts: `until`, when its hold ends).
+   * (an approval until its release starts: `until`, when its hold ends; with no hold, none is offered).
    */
   async function undoOffer(me: Moderator, done: (typeof DONE)[number], submission: Submission | null): Promise<{ until: Date | null } | null> {
     if (!submission || (await undoable(reviewDeps, me, submission)) !== done) return null;
-    return { until: done === 'approved' ? holdEndsAt(submission, deps.config.review.releaseHoldSeconds) : null };
+    if (done !== 'approved') return { until: null };
+    // Without a hold (RELEASE_HOLD_SECONDS=0) the release starts as soon as a worker is free: no undo is offered.
+    const hold = deps.config.review.releaseHoldSeconds;
+    return hold > 0 ? { until: holdEndsAt(submission, hold) } : null;
   }
 
   async function scopedCampaigns(me: Moderator): Promise<Campaign[]> {
