@@ -171,7 +171,7 @@ describe('undoing a decision', () => {
       await app.services.queue.cancel(releaseJobId(id)); // no release of these clips later in this file
     }
     expect(outcomes.undo + outcomes.release).toBe(12);
-    console.log(`undo vs release start, 12 races: undo won ${outcomes.undo}, release won ${outcomes.release}`);
+    process.stdout.write(`undo vs release start, 12 races: undo won ${outcomes.undo}, release won ${outcomes.release}\n`);
   });
 
   test('when a moderator rejects and undoes, then the rejection is cleared and the contributor sees the clip waiting for review; near its deletion, the undo is refused', async () => {
