@@ -1,6 +1,6 @@
 import { removeCaptionVersions } from '../shared/captions/caption-versions';
 import { captionsPrefix, originalsPrefix, outputsPrefix } from '../shared/storage/keys';
-import { markTakenDown } from '../shared/submissions/release';
+import { holdEndsAt, markTakenDown } from '../shared/submissions/release';
 import { clearPersonalData, markMediaDeleted, markOriginalDeleted, markUnprotectedDeleted, mediaGoesWithOriginal, originalDueAt, retentionCandidates, takedownRecheckSince } from '../shared/submissions/retention';
 import type { WorkerDeps } from './deps';
 import { isProtected } from '../shared/protection/protection';
@@ -8,6 +8,9 @@ import type { Submission } from '../shared/submissions/submission.model';
 import { removeWithdrawnObjects } from './handlers/takedown-submission.handler';
 
 type RetentionDeps = Pick<WorkerDeps, 'db' | 'storage' | 'logger' | 'config'>;
+
+/** How long after an approval's hold the retention job still leaves the approved clip alone (its release is starting). */
+export const UNDO_RETENTION_MARGIN_MS = 10 * 60_000;
 
 async function removePrefixes(deps: RetentionDeps, prefixes: string[]): Promise<number> {
   const keys = (await Promise.all(prefixes.map((prefix) => deps.storage.list(prefix)))).flat();
@@ -59,6 +62,10 @@ export async function deleteDueOriginals(deps: RetentionDeps, now: Date = new Da
     if (candidate.status === 'withdrawn' && candidate.takenDownAt && candidate.takenDownAt.getTime() >= recheckSince.getTime()) await sweepTakenDown(deps, id, now);
     // A withdrawn clip taken down before its personal data went with the takedown.
     if (candidate.status === 'withdrawn' && candidate.takenDownAt && !candidate.personalDataClearedAt) await clearPersonalData(deps.db.submissions, candidate._id, now);
+    // An approval can be undone until its release starts: nothing of it goes while its hold lasts, and a margin
+    // after (PROTECTED_UNMASKED_RETENTION_DAYS=0 would otherwise take a protected clip's clean master from a clip
+    // an undo may bring back to review, where redrawing its masks needs it).
+    if (candidate.status === 'approved' && holdEndsAt(candidate, deps.config.review.releaseHoldSeconds)!.getTime() + UNDO_RETENTION_MARGIN_MS > now.getTime()) continue;
     const due = originalDueAt(candidate, deps.config.retention);
     if (!due || due.getTime() > now.getTime()) continue;
     if (!candidate.originalDeletedAt && isProtected(candidate.protection) && candidate.status !== 'rejected' && candidate.status !== 'withdrawn') {

@@ -221,7 +221,7 @@ const rejectionFinal = () =>
 /** The moderator's own last decision on this clip, if it can still be undone (the notice offers "Undo" then). */
 export async function undoable(deps: Deps, me: Moderator, submission: Submission): Promise<UndoKind | null> {
   const last = submission.history.at(-1);
-  if (submission.status === 'approved') return last?.transition === 'approved' && last.by === me.id ? 'approved' : null;
+  if (submission.status === 'approved') return last?.transition === 'approved' && last.by === me.id && !submission.originalDeletedAt ? 'approved' : null;
   if (submission.status === 'rejected') return last?.transition === 'moderator_rejected' && last.by === me.id && !rejectionIsFinal(deps, submission) ? 'rejected' : null;
   if (submission.status === 'in_review') {
     const entry = await deps.db.reviewQueue.findById(submission._id).lean<ReviewEntry>();
@@ -273,6 +273,8 @@ export async function undoDecision(deps: Deps, me: Moderator, id: string): Promi
     case 'approved': {
       if (last?.transition !== 'approved') throw nothingToUndo(submission.status);
       if (last.by !== me.id) throw undoNotYours();
+      // Retention acted on the approval already (a release that never started, long after its hold): too late.
+      if (submission.originalDeletedAt) throw new AppError('undo_original_deleted', 409, 'The original of this clip was deleted after its approval: the approval can no longer be undone.');
       const moved = await undoApproval(deps.db.submissions, submission._id, { by: me.id, review: remaining(submission.review), now });
       if (!moved) {
         const status = await statusAfterLostMove(deps, submission);

@@ -12,6 +12,7 @@ import { clipInReview } from '../helpers/review-fixtures';
 import { loginAs, makeStaff, testClock, type StaffClient, type TestStaff } from '../helpers/staff-client';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { workerDeps } from '../helpers/worker-env';
+import { deleteDueOriginals, UNDO_RETENTION_MARGIN_MS } from '../../worker/retention';
 
 const ALL_CLEAR = Object.fromEntries(CHECKLIST.map((item) => [item, 'clear']));
 const json = { accept: 'application/json' };
@@ -242,6 +243,26 @@ describe('undoing a decision', () => {
     await reconcile(workerDeps(app), new Date(Date.now() + RECONCILE.receivedGraceMs + 1_000), { reviewQueue: false });
     expect(await app.services.queue.jobState(releaseJobId(id))).toBe('waiting');
     expect((await load(id)).status).toBe('approved');
+  });
+
+  test('when the retention job runs during an approval\'s hold, then it leaves the clip alone (a protected clip keeps its clean master for an undo); long after, it acts and the undo is refused', async () => {
+    expect(app.config.retention.protectedDays).toBe(0); // the default: a protected clip's unprotected objects go at approval
+    const { id } = await clipInReview(app, { protection: true });
+    await approve(db().submissions, id, { by: anaStaff.user._id.toHexString(), queue: app.services.queue, holdSeconds: HOLD_SECONDS });
+    const deps = workerDeps(app);
+    const approvedAt = (await load(id)).history.at(-1)!.at.getTime();
+    await deleteDueOriginals(deps, new Date(approvedAt + HOLD_SECONDS * 1000 + UNDO_RETENTION_MARGIN_MS - 1_000));
+    const kept = await load(id);
+    expect([kept.originalDeletedAt, Boolean(kept.outputs.master)]).toEqual([null, true]);
+    expect(await app.services.storage.list(`originals/${id}/`)).not.toEqual([]);
+
+    // A release that never started, well past the hold: retention takes the unprotected objects, and the undo is refused.
+    await deleteDueOriginals(deps, new Date(approvedAt + HOLD_SECONDS * 1000 + UNDO_RETENTION_MARGIN_MS + 1_000));
+    expect((await load(id)).originalDeletedAt).not.toBeNull();
+    const late = await post(ana, `/staff/review/${id}/undo`);
+    expect([late.status, problem(late.html).code]).toEqual([409, 'undo_original_deleted']);
+    expect((await load(id)).status).toBe('approved');
+    await app.services.queue.cancel(releaseJobId(id));
   });
 
   test('when the hold is over, then the real release job renders the clip and only then is the webhook delivery recorded; the undo is refused from then on', async () => {

@@ -522,6 +522,7 @@ export const en = {
   'error.nothing_to_undo': 'There is no decision of yours on this clip to undo: it is "{status}" now.',
   'error.undo_not_yours': 'Only the moderator who made this decision can undo it.',
   'error.undo_release_started': 'The release of this clip has started: its approval can no longer be undone. Withdraw the clip if it must not be shared.',
+  'error.undo_original_deleted': 'The original of this clip was deleted after its approval: the approval can no longer be undone.',
   'error.undo_rejection_final': 'This rejection can no longer be undone: the clip\'s media and the contributor\'s details are deleted, or about to be.',
   'error.undo_overtaken': 'A second moderator approved this clip before your undo: it is "{status}" now. They can undo their approval until its release starts.',
   'error.withdraw_reason_required': 'Say why the clip is withdrawn.',
