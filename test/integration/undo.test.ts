@@ -73,6 +73,15 @@ describe('undoing a decision', () => {
     return post(client, `/staff/review/${id}/approve?campaign=demo`, form);
   }
 
+  let releasing = false;
+  /** From the first call on, release jobs are taken from the queue and run by the real handler, as the worker does. */
+  function startReleaseWorker(): void {
+    if (releasing) return;
+    releasing = true;
+    const deps = workerDeps(app);
+    void app.services.queue.process('release-submission', 1, (job: QueueJob<'release-submission'>) => releaseSubmission(deps, job));
+  }
+
   async function status(id: string, token: string) {
     const response = await fetch(`${app.baseUrl}/api/submissions/${id}/status`, { headers: { authorization: `Bearer ${token}` } });
     return (await response.json()) as { status: string; rejection: { reason: string } | null };
@@ -243,6 +252,7 @@ describe('undoing a decision', () => {
     await reconcile(workerDeps(app), new Date(Date.now() + RECONCILE.receivedGraceMs + 1_000), { reviewQueue: false });
     expect(await app.services.queue.jobState(releaseJobId(id))).toBe('waiting');
     expect((await load(id)).status).toBe('approved');
+    await app.services.queue.cancel(releaseJobId(id)); // not released in this file
   });
 
   test('when the retention job runs during an approval\'s hold, then it leaves the clip alone (a protected clip keeps its clean master for an undo); long after, it acts and the undo is refused', async () => {
@@ -283,8 +293,7 @@ describe('undoing a decision', () => {
       await approveAs(ana, id);
       expect(await db().webhookDeliveries.countDocuments({ submissionId: id })).toBe(0);
       // A worker takes release jobs from here on, as the worker process does (its webhook deliveries are not run: they are only recorded).
-      const deps = workerDeps(app);
-      void app.services.queue.process('release-submission', 1, (job: QueueJob<'release-submission'>) => releaseSubmission(deps, job));
+      startReleaseWorker();
       const started = await until('the release to start', () => load(id), (s) => s.status !== 'approved', 30_000);
       expect(started.history.find((h) => h.transition === 'release_started')!.at.getTime() - approvedAt).toBeGreaterThanOrEqual(HOLD_SECONDS * 1000 - 2_000);
       const refused = await post(ana, `/staff/review/${id}/undo`);
@@ -298,5 +307,23 @@ describe('undoing a decision', () => {
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+  }, 180_000);
+
+  test('when a release job runs before the hold ends (it completes having done nothing), then the reconciler queues the release again and the clip is released', async () => {
+    startReleaseWorker();
+    const { id } = await clipInReview(app);
+    await approveAs(ana, id);
+    // A job of an earlier, undone approval firing early: taken at once, within the hold.
+    await app.services.queue.cancel(releaseJobId(id));
+    await app.services.queue.enqueue('release-submission', { submissionId: id });
+    await until('the early job to complete', () => app.services.queue.jobState(releaseJobId(id)), (state) => state === 'completed', 10_000);
+    const approved = await load(id);
+    expect(approved.status).toBe('approved');
+    // The reconciler's round comes later than the hold's end (its clock is moved on; the job's is real).
+    const ends = approved.history.at(-1)!.at.getTime() + HOLD_SECONDS * 1000;
+    await until('the hold to end', async () => Date.now(), (now) => now > ends, 10_000);
+    await reconcile(workerDeps(app), new Date(Date.now() + RECONCILE.receivedGraceMs + 1_000), { reviewQueue: false });
+    const released = await until('the release', () => load(id), (s) => s.status === 'released', 120_000);
+    expect(released.history.map((h) => h.transition).slice(-3)).toEqual(['approved', 'release_started', 'release_finished']);
   }, 180_000);
 });
