@@ -213,12 +213,15 @@ export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
     // What was just done, to which clip (its title, if it is still in this moderator's campaigns).
     const decidedView = query.done && query.decided ? await openReview(reviewDeps, me, query.decided).catch(() => null) : null;
     const undo = query.done ? await undoOffer(me, query.done, decidedView?.submission ?? null) : null;
+    // This clip's own approval or rejection by this moderator, still undoable: offered on its page too.
+    const ownDecision = view.submission.status === 'approved' ? 'approved' : view.submission.status === 'rejected' ? 'rejected' : null;
+    const undoHere = ownDecision ? await undoOffer(me, ownDecision, view.submission) : null;
     const decision = query.done && query.decided ? { done: query.done, id: query.decided, title: decidedView?.submission.title ?? null, undo } : null;
     const audit = await auditFor(deps.db, { kind: 'submission', id });
     const captionVersions = await listCaptionVersions(deps.db.captionVersions, view.submission._id);
     const track = await deps.db.faceTracks.findById(view.submission._id).select({ version: 1, renderedVersion: 1 }).lean<{ version: number; renderedVersion: number }>();
     const protectionRendering = Boolean(track && track.renderedVersion < track.version);
-    renderPage(res, <ReviewPage protectionRendering={protectionRendering} ctx={staffContext(res)} view={view} me={me.id} audit={audit} captions={captions ?? null} captionVersions={captionVersions} withdrawn={withdrawn === '1'} filter={filterSearch(query)} decision={decision} undone={query.undone ?? null} claimMinutes={Math.round(deps.config.review.claimSeconds / 60)} declinedDays={deps.config.retention.declinedDays} />);
+    renderPage(res, <ReviewPage protectionRendering={protectionRendering} ctx={staffContext(res)} view={view} me={me.id} audit={audit} captions={captions ?? null} captionVersions={captionVersions} withdrawn={withdrawn === '1'} filter={filterSearch(query)} decision={decision} undone={query.undone ?? null} undoHere={undoHere} claimMinutes={Math.round(deps.config.review.claimSeconds / 60)} declinedDays={deps.config.retention.declinedDays} />);
   });
 
   staffRoute(router, 'post', '/staff/review/:id/claim', reviewers, async (req, res) => {

@@ -106,6 +106,10 @@ describe('undoing a decision', () => {
     expect(landed.html).toContain(`action="/staff/review/${id}/undo?campaign=demo"`);
     expect(landed.html).toContain('You can undo it until its release starts');
 
+    // The clip's own page offers it too, to the moderator who approved it only.
+    expect((await ana.get(`/staff/review/${id}`)).html).toContain(`action="/staff/review/${id}/undo"`);
+    expect((await boris.get(`/staff/review/${id}`)).html).not.toContain(`/staff/review/${id}/undo`);
+    await ana.get(next.location!);
     const undone = await ana.post(`/staff/review/${id}/undo?campaign=demo`, {});
     expect([undone.status, undone.location]).toEqual([303, `/staff/review/${id}?undone=approved&campaign=demo`]);
     expect((await ana.get(undone.location!)).html).toContain('Undone: your approval is withdrawn and the clip is back in review. Nothing was released.');

@@ -92,7 +92,7 @@ const withSearch = (path: string, ...parts: string[]) => {
   return search ? `${path}?${search}` : path;
 };
 
-export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: string; audit: AuditEntry[]; captions: string | null; captionVersions?: Array<Omit<CaptionVersion, 'cues'>>; withdrawn?: boolean; claimMinutes: number; declinedDays: number; filter?: string; decision?: Decision | null; undone?: 'approved' | 'vote' | 'rejected' | null; protectionRendering?: boolean }) {
+export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: string; audit: AuditEntry[]; captions: string | null; captionVersions?: Array<Omit<CaptionVersion, 'cues'>>; withdrawn?: boolean; claimMinutes: number; declinedDays: number; filter?: string; decision?: Decision | null; undone?: 'approved' | 'vote' | 'rejected' | null; undoHere?: { until: Date | null } | null; protectionRendering?: boolean }) {
   const { ctx, view, me } = props;
   const { t } = ctx;
   const { submission, campaign, entry, claim } = view;
@@ -252,9 +252,10 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
 
       <section class="decide">
         {!inReview ? (
-          <p class="notice" data-testid="not-in-review">
-            {t('review.status', { status: statusName(t, submission.status) })}
-          </p>
+          <div class="notice" data-testid="not-in-review">
+            <p>{t('review.status', { status: statusName(t, submission.status) })}</p>
+            {props.undoHere && <UndoForm ctx={ctx} id={id} filter={filter} until={props.undoHere.until} />}
+          </div>
         ) : heldByOther ? (
           <p class="error" data-testid="claimed-by-other">
             {t('review.claimedByOther', { email: claim.email, until: formatDateTime(ctx.lang, claim.expiresAt) })}
