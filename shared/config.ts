@@ -98,6 +98,11 @@ const schema = z.object({
 
   /** How long a moderator's claim on a clip lasts (renewed when they claim it again). */
   REVIEW_CLAIM_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(15),
+  /**
+   * How long an approved clip waits before its release job starts (a delayed job): while it waits, the moderator
+   * may undo the approval and nothing has left the system. 0: released at once (no undo of an approval is offered).
+   */
+  RELEASE_HOLD_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
   /** When set, a Prometheus scraper may read /metrics with `Authorization: Bearer <this>` (admins always can, signed in). */
   METRICS_BEARER_TOKEN: z.string().min(32, 'at least 32 characters').optional(),
   /** Webhooks may be sent to this machine's loopback addresses (127.0.0.0/8, ::1): tests and development only, refused in production. */
@@ -170,7 +175,8 @@ export interface Config {
     /** Cookies get `Secure` unless the staff pages are served over plain http on this machine (development, tests). */
     secureCookies: boolean;
   };
-  review: { claimSeconds: number };
+  /** `releaseHoldSeconds`: how long an approval waits before its release starts, undoable meanwhile (0: at once). */
+  review: { claimSeconds: number; releaseHoldSeconds: number };
   metrics: { bearerToken: string | undefined };
   /** Where webhooks may be sent (shared/distribution/webhook-address.ts): https only in production; loopback only when allowed. */
   webhooks: { requireHttps: boolean; allowLoopback: boolean };
@@ -259,7 +265,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       inviteSeconds: e.STAFF_INVITE_HOURS * 3600,
       secureCookies: secureCookies(e.PUBLIC_URL, e.NODE_ENV),
     },
-    review: { claimSeconds: e.REVIEW_CLAIM_MINUTES * 60 },
+    review: { claimSeconds: e.REVIEW_CLAIM_MINUTES * 60, releaseHoldSeconds: e.RELEASE_HOLD_SECONDS },
     metrics: { bearerToken: e.METRICS_BEARER_TOKEN },
     webhooks: { requireHttps: e.NODE_ENV === 'production', allowLoopback: e.WEBHOOK_ALLOW_LOOPBACK },
     keys,

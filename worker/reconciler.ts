@@ -2,7 +2,7 @@ import { captionPreviewJobId, protectJobId, releaseJobId, takedownJobId } from '
 import type { FaceTrack } from '../shared/protection/face-track';
 import { findAbandoned, findWaiting, recoverAbandoned } from '../shared/submissions/processing';
 import { reconcileReviewQueue } from '../shared/submissions/review-queue';
-import { findNotTakenDown, findReleasePending } from '../shared/submissions/release';
+import { findNotTakenDown, findReleasePending, holdEndsAt } from '../shared/submissions/release';
 import { findCaptionPreviewsPending } from '../shared/captions/caption-versions';
 import type { WorkerDeps } from './deps';
 
@@ -29,7 +29,7 @@ const LIVE_JOB_STATES = new Set(['waiting', 'active', 'delayed', 'paused']);
  * Also rebuilds the moderators' review queue if it drifted from the submissions in `in_review`, and re-queues
  * the release of approved clips that have no release job. Returns how many were re-queued.
  */
-export async function reconcile(deps: Pick<WorkerDeps, 'db' | 'queue' | 'logger'>, now: Date = new Date(), options: { reviewQueue?: boolean } = {}): Promise<number> {
+export async function reconcile(deps: Pick<WorkerDeps, 'db' | 'queue' | 'logger'> & { config?: Pick<WorkerDeps['config'], 'review'> }, now: Date = new Date(), options: { reviewQueue?: boolean } = {}): Promise<number> {
   const { db, queue, logger } = deps;
   let requeued = 0;
 
@@ -57,11 +57,17 @@ export async function reconcile(deps: Pick<WorkerDeps, 'db' | 'queue' | 'logger'
   }
 
   // Approved (or releasing) clips whose release job is gone: the approval's enqueue failed, or Redis lost it.
-  // A job the queue failed for good (every retry used) is left for an operator (`release.lastError` says why).
+  // A job the queue failed for good (every retry used) is left for an operator (`release.lastError` says why),
+  // as is a releasing clip whose job completed (the job stops without retrying when no retry can help). An
+  // approved clip whose job completed was taken early (a job of an earlier, undone approval): queued again.
+  // The release waits out what is left of the approval's hold; an undone clip is in review, never found here.
+  const holdSeconds = deps.config?.review.releaseHoldSeconds ?? 0;
   for (const submission of await findReleasePending(db.submissions, new Date(now.getTime() - RECONCILE.receivedGraceMs), RECONCILE.batch)) {
     const id = submission._id.toHexString();
-    if ((await queue.jobState(releaseJobId(id))) !== null) continue;
-    await queue.enqueue('release-submission', { submissionId: id });
+    const state = await queue.jobState(releaseJobId(id));
+    if (state !== null && !(state === 'completed' && submission.status === 'approved')) continue;
+    const ends = holdEndsAt(submission, holdSeconds);
+    await queue.enqueue('release-submission', { submissionId: id }, { replace: true, delayMs: ends ? Math.max(0, ends.getTime() - now.getTime()) : 0 });
     requeued += 1;
   }
 

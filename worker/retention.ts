@@ -1,6 +1,6 @@
 import { removeCaptionVersions } from '../shared/captions/caption-versions';
 import { captionsPrefix, originalsPrefix, outputsPrefix } from '../shared/storage/keys';
-import { markTakenDown } from '../shared/submissions/release';
+import { holdEndsAt, markTakenDown } from '../shared/submissions/release';
 import { clearPersonalData, markMediaDeleted, markOriginalDeleted, markUnprotectedDeleted, mediaGoesWithOriginal, originalDueAt, retentionCandidates, takedownRecheckSince } from '../shared/submissions/retention';
 import type { WorkerDeps } from './deps';
 import { isProtected } from '../shared/protection/protection';
@@ -9,6 +9,9 @@ import { removeWithdrawnObjects } from './handlers/takedown-submission.handler';
 import { forgetDeliveredTitles } from '../shared/distribution/webhooks';
 
 type RetentionDeps = Pick<WorkerDeps, 'db' | 'storage' | 'logger' | 'config'>;
+
+/** How long after an approval's hold the retention job still leaves the approved clip alone (its release is starting). */
+export const UNDO_RETENTION_MARGIN_MS = 10 * 60_000;
 
 async function removePrefixes(deps: RetentionDeps, prefixes: string[]): Promise<number> {
   const keys = (await Promise.all(prefixes.map((prefix) => deps.storage.list(prefix)))).flat();
@@ -63,6 +66,10 @@ export async function deleteDueOriginals(deps: RetentionDeps, now: Date = new Da
       await clearPersonalData(deps.db.submissions, candidate._id, now);
       await forgetDeliveredTitles(deps.db, id);
     }
+    // An approval can be undone until its release starts: nothing of it goes while its hold lasts, and a margin
+    // after (PROTECTED_UNMASKED_RETENTION_DAYS=0 would otherwise take a protected clip's clean master from a clip
+    // an undo may bring back to review, where redrawing its masks needs it).
+    if (candidate.status === 'approved' && holdEndsAt(candidate, deps.config.review.releaseHoldSeconds)!.getTime() + UNDO_RETENTION_MARGIN_MS > now.getTime()) continue;
     const due = originalDueAt(candidate, deps.config.retention);
     if (!due || due.getTime() > now.getTime()) continue;
     if (!candidate.originalDeletedAt && isProtected(candidate.protection) && candidate.status !== 'rejected' && candidate.status !== 'withdrawn') {

@@ -10,7 +10,9 @@ import { decodeCursor, listReviewQueue, queueFacets, type QueueFilter, type Revi
 import type { ServerDeps } from '../deps';
 import { auditFor, appendAudit } from '../services/audit.service';
 import { LANGUAGE_CODE } from '../services/campaign.service';
-import { approveClip, bulkDecide, campaignScope, claimClip, CHECKLIST, notFound, openReview, rejectClip, withdrawClip, WITHDRAW_REASON_MAX, type Checklist, type Moderator } from '../services/review.service';
+import { approveClip, bulkDecide, campaignScope, claimClip, CHECKLIST, notFound, openReview, rejectClip, undoable, undoDecision, withdrawClip, WITHDRAW_REASON_MAX, type Checklist, type Moderator } from '../services/review.service';
+import { holdEndsAt } from '../../shared/submissions/release';
+import type { Submission } from '../../shared/submissions/submission.model';
 import { errorMessage } from './pages/home.pages';
 import { QueuePage, WAIT_CHOICES } from './pages/queue.pages';
 import { ReviewPage } from './pages/review.pages';
@@ -62,6 +64,7 @@ const reviewQuery = z
     withdrawn: z.enum(['1']).optional(),
     done: z.enum(DONE).optional(),
     decided: idParam.optional(),
+    undone: z.enum(DONE).optional(),
   })
   .strict();
 const nextQuery = z.object({ ...filterFields, skip: idParam.optional(), done: z.enum(DONE).optional() }).strict();
@@ -99,7 +102,19 @@ function moderatorOf(res: Response): Moderator {
 
 /** The review queue, the review page, decisions, media streaming: for moderators and admins. */
 export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
-  const reviewDeps = { db: deps.db, now: deps.now, claimSeconds: deps.config.review.claimSeconds, queue: deps.queue };
+  const reviewDeps = { db: deps.db, now: deps.now, claimSeconds: deps.config.review.claimSeconds, queue: deps.queue, releaseHoldSeconds: deps.config.review.releaseHoldSeconds, retention: deps.config.retention };
+
+  /**
+   * Whether the notice about a decision offers "Undo": the moderator's own decision of that kind, still undoable
+   * (an approval until its release starts: `until`, when its hold ends; with no hold, none is offered).
+   */
+  async function undoOffer(me: Moderator, done: (typeof DONE)[number], submission: Submission | null): Promise<{ until: Date | null } | null> {
+    if (!submission || (await undoable(reviewDeps, me, submission)) !== done) return null;
+    if (done !== 'approved') return { until: null };
+    // Without a hold (RELEASE_HOLD_SECONDS=0) the release starts as soon as a worker is free: no undo is offered.
+    const hold = deps.config.review.releaseHoldSeconds;
+    return hold > 0 ? { until: holdEndsAt(submission, hold) } : null;
+  }
 
   async function scopedCampaigns(me: Moderator): Promise<Campaign[]> {
     const scope = await campaignScope(deps.db, me);
@@ -137,9 +152,12 @@ export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
       queueFacets(deps.db.reviewQueue, campaignIds),
     ]);
     const claims = await claimsFor(deps.db.connection, entries.map((e) => e._id.toHexString()), now);
-    const { after: _after, done, decided: _decided, ...filters } = query;
+    const { after: _after, done, decided, ...filters } = query;
     const notice = done ? ctx.t(`queue.decided.${done}`) : null;
-    renderPage(res, <QueuePage ctx={ctx} entries={entries} claims={claims} campaigns={campaigns} facets={facets} query={filters} next={next} paged={Boolean(after)} now={now} me={me.id} notice={notice} />);
+    const decidedClip = done && decided ? await openReview(reviewDeps, me, decided).catch(() => null) : null;
+    const offer = done && decided ? await undoOffer(me, done, decidedClip?.submission ?? null) : null;
+    const undo = offer && decided ? { id: decided, filter: filterSearch(filters), until: offer.until } : null;
+    renderPage(res, <QueuePage ctx={ctx} entries={entries} claims={claims} campaigns={campaigns} facets={facets} query={filters} next={next} paged={Boolean(after)} now={now} me={me.id} notice={notice} undo={undo} />);
   });
 
   // The oldest clip no one else is reviewing (other than `skip`) within the queue's filter: the "next" key
@@ -194,12 +212,16 @@ export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
     const view = await openReview(reviewDeps, me, id);
     // What was just done, to which clip (its title, if it is still in this moderator's campaigns).
     const decidedView = query.done && query.decided ? await openReview(reviewDeps, me, query.decided).catch(() => null) : null;
-    const decision = query.done && query.decided ? { done: query.done, id: query.decided, title: decidedView?.submission.title ?? null } : null;
+    const undo = query.done ? await undoOffer(me, query.done, decidedView?.submission ?? null) : null;
+    // This clip's own approval or rejection by this moderator, still undoable: offered on its page too.
+    const ownDecision = view.submission.status === 'approved' ? 'approved' : view.submission.status === 'rejected' ? 'rejected' : null;
+    const undoHere = ownDecision ? await undoOffer(me, ownDecision, view.submission) : null;
+    const decision = query.done && query.decided ? { done: query.done, id: query.decided, title: decidedView?.submission.title ?? null, undo } : null;
     const audit = await auditFor(deps.db, { kind: 'submission', id });
     const captionVersions = await listCaptionVersions(deps.db.captionVersions, view.submission._id);
     const track = await deps.db.faceTracks.findById(view.submission._id).select({ version: 1, renderedVersion: 1 }).lean<{ version: number; renderedVersion: number }>();
     const protectionRendering = Boolean(track && track.renderedVersion < track.version);
-    renderPage(res, <ReviewPage protectionRendering={protectionRendering} ctx={staffContext(res)} view={view} me={me.id} audit={audit} captions={captions ?? null} captionVersions={captionVersions} withdrawn={withdrawn === '1'} filter={filterSearch(query)} decision={decision} claimMinutes={Math.round(deps.config.review.claimSeconds / 60)} declinedDays={deps.config.retention.declinedDays} />);
+    renderPage(res, <ReviewPage protectionRendering={protectionRendering} ctx={staffContext(res)} view={view} me={me.id} audit={audit} captions={captions ?? null} captionVersions={captionVersions} withdrawn={withdrawn === '1'} filter={filterSearch(query)} decision={decision} undone={query.undone ?? null} undoHere={undoHere} claimMinutes={Math.round(deps.config.review.claimSeconds / 60)} declinedDays={deps.config.retention.declinedDays} />);
   });
 
   staffRoute(router, 'post', '/staff/review/:id/claim', reviewers, async (req, res) => {
@@ -222,6 +244,15 @@ export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
     const id = parseParams(idParam, req.params.id);
     await rejectClip(reviewDeps, moderatorOf(res), id, body);
     res.redirect(303, withSearch('/staff/queue/next', `skip=${id}&done=rejected`, carriedFilter(req.query)));
+  }, backToClip);
+
+  // The moderator's own last decision taken back while nothing has left the system (review.service.ts,
+  // undoDecision): back to the clip, in review again, within the same filter. Refused with the reason (409).
+  staffRoute(router, 'post', '/staff/review/:id/undo', reviewers, async (req, res) => {
+    parseBody(z.object(csrf).strict(), req.body);
+    const id = parseParams(idParam, req.params.id);
+    const undone = await undoDecision(reviewDeps, moderatorOf(res), id);
+    res.redirect(303, withSearch(`/staff/review/${id}`, `undone=${undone}`, carriedFilter(req.query)));
   }, backToClip);
 
   // A released (or any) clip taken down by a moderator: the same withdrawal as the contributor's, audited as theirs.

@@ -17,6 +17,7 @@ export const AUDIT_ACTIONS = [
   'claim',
   'approve',
   'reject',
+  'undo',
   'original_downloaded',
   'withdraw',
   'campaign_created',

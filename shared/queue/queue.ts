@@ -148,8 +148,16 @@ export interface JobCounts {
 }
 
 export interface JobQueue {
-  /** Adds a job. With `replace`, a completed or failed job of the same id is removed first so it runs again. */
-  enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options?: { replace?: boolean }): Promise<void>;
+  /**
+   * Adds a job. With `replace`, a completed or failed job of the same id is removed first so it runs again.
+   * With `delayMs`, the job waits that long before a worker may take it (a delayed job: an approval's hold).
+   */
+  enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options?: { replace?: boolean; delayMs?: number }): Promise<void>;
+  /**
+   * Removes a job that has not started (waiting or delayed). Returns what became of it: `removed`, `absent` (no
+   * such job), or the state it is in and was left in (`active`, `completed`, `failed`).
+   */
+  cancel(jobId: string): Promise<'removed' | 'absent' | string>;
   /** Takes jobs until the queue closes; the promise rejects if the queue cannot run (Redis lost at start). */
   process<N extends JobName>(name: N, concurrency: number, handler: JobHandler<N>): Promise<void>;
   /** The state of a job in the queue, or null when the queue has none of that id. */
@@ -179,8 +187,8 @@ export function createJobQueue(options: {
   queue.on('error', (error: Error) => options.onError?.(error));
 
   return {
-    async enqueue(name, payload, { replace = false } = {}) {
-      const opts = jobOptions(name, payload);
+    async enqueue(name, payload, { replace = false, delayMs = 0 } = {}) {
+      const opts = { ...jobOptions(name, payload), ...(delayMs > 0 ? { delay: Math.round(delayMs) } : {}) };
       if (replace && opts.jobId !== undefined) {
         const existing = await queue.getJob(opts.jobId);
         if (existing) {
@@ -206,6 +214,20 @@ export function createJobQueue(options: {
           },
         });
       });
+    },
+
+    async cancel(jobId) {
+      const job = await queue.getJob(jobId);
+      if (!job) return 'absent';
+      const state = await job.getState();
+      if (state !== 'waiting' && state !== 'delayed' && state !== 'paused') return state;
+      try {
+        await job.remove();
+      } catch {
+        // Taken by a worker between the two reads (bull refuses to remove a locked job): it runs.
+        return (await job.getState()) ?? 'active';
+      }
+      return 'removed';
     },
 
     async jobState(jobId) {

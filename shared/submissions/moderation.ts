@@ -3,7 +3,7 @@ import { AppError } from '../errors';
 import type { JobQueue } from '../queue/queue';
 import type { SubmissionState } from './submission-states';
 import { canTransition } from './submission-states';
-import type { Submission, SubmissionModel } from './submission.model';
+import type { ReviewSnapshot, Submission, SubmissionModel } from './submission.model';
 import { transition, type TransitionRequest } from './transition';
 
 /**
@@ -46,24 +46,45 @@ function checkReason(reason: string): string {
 }
 
 /**
- * A clip in review is approved for release; with `queue`, its release job (the renders) is queued at once.
+ * A clip in review is approved for release; with `queue`, its release job (the renders) is queued, delayed by
+ * `holdSeconds` (RELEASE_HOLD_SECONDS: the approval can be undone meanwhile, `undoApproval`; 0: at once).
  * Should that enqueue fail, the approval stands: the reconciler queues the release of every approved clip
- * without a job (the database is the source of truth).
+ * without a job (the database is the source of truth). `review`: what the queue knew of the clip (kept for an undo).
  */
-export async function approve(submissions: SubmissionModel, id: string, options: { by: string; queue?: Pick<JobQueue, 'enqueue'> }): Promise<Submission> {
-  const approved = await moveFrom(submissions, await load(submissions, id), { name: 'approved', by: options.by }, 'approved');
-  await options.queue?.enqueue('release-submission', { submissionId: approved._id.toHexString() }).catch(() => undefined);
+export async function approve(
+  submissions: SubmissionModel,
+  id: string,
+  options: { by: string; queue?: Pick<JobQueue, 'enqueue'>; holdSeconds?: number; review?: ReviewSnapshot },
+): Promise<Submission> {
+  const approved = await moveFrom(submissions, await load(submissions, id), { name: 'approved', by: options.by, ...(options.review ? { changes: { review: options.review } } : {}) }, 'approved');
+  // `replace`: a job of an earlier approval (undone) that ran and found nothing to do must not stop this one.
+  await options.queue?.enqueue('release-submission', { submissionId: approved._id.toHexString() }, { replace: true, delayMs: (options.holdSeconds ?? 0) * 1000 }).catch(() => undefined);
   return approved;
+}
+
+/**
+ * Takes an approval back: `approved → in_review` (approval_undone), a compare-and-set like every transition,
+ * so of this and the release job's `release_started` only one happens. `review`: what the queue gets back
+ * (sensitive, the approvals that remain). Null when the clip is no longer `approved` (its release started).
+ * Removing the delayed release job is the caller's; a job that runs anyway finds the clip in review and stops.
+ */
+export function undoApproval(submissions: SubmissionModel, id: Types.ObjectId, options: { by: string; review: ReviewSnapshot; now: Date }): Promise<Submission | null> {
+  return transition(submissions, id, { name: 'approval_undone', from: 'approved', by: options.by, now: options.now, changes: { review: options.review } });
+}
+
+/** Takes a moderator's rejection back: `rejected → in_review` (rejection_undone), the rejection cleared. Null when it moved meanwhile. */
+export function undoRejection(submissions: SubmissionModel, id: Types.ObjectId, options: { by: string; review: ReviewSnapshot; now: Date }): Promise<Submission | null> {
+  return transition(submissions, id, { name: 'rejection_undone', from: 'rejected', by: options.by, now: options.now, changes: { review: options.review, rejection: null } });
 }
 
 /**
  * A clip in review is rejected, with a reason the contributor reads on the status page (`template`: the id
  * of the campaign's reason it was written from, kept as a stable code).
  */
-export async function reject(submissions: SubmissionModel, id: string, options: { by: string; reason: string; template?: string }): Promise<Submission> {
+export async function reject(submissions: SubmissionModel, id: string, options: { by: string; reason: string; template?: string; review?: ReviewSnapshot }): Promise<Submission> {
   const reason = checkReason(options.reason);
   const rejection = { code: 'moderator_rejected', reason, ...(options.template ? { template: options.template } : {}) };
-  return moveFrom(submissions, await load(submissions, id), { name: 'moderator_rejected', by: options.by, reason, changes: { rejection } }, 'rejected');
+  return moveFrom(submissions, await load(submissions, id), { name: 'moderator_rejected', by: options.by, reason, changes: { rejection, ...(options.review ? { review: options.review } : {}) } }, 'rejected');
 }
 
 /**

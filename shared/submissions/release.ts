@@ -14,16 +14,36 @@ type Id = Types.ObjectId | string;
 /** States in which the release job still owes the clip its renders (the reconciler re-queues these). */
 export const PENDING_RELEASE_STATES = ['approved', 'releasing'] as const;
 
+/** A delayed job may fire this much before the hold ends by the database's clock (clocks of two machines). */
+export const HOLD_TOLERANCE_MS = 2_000;
+
+/** When the clip's latest approval was given (its history), or null. */
+export function approvedAtOf(submission: Pick<Submission, 'history'>): Date | null {
+  const entry = [...submission.history].reverse().find((h) => h.transition === 'approved');
+  return entry ? new Date(entry.at) : null;
+}
+
+/** When the hold of an approved clip ends: its release may start from then on (RELEASE_HOLD_SECONDS). */
+export function holdEndsAt(submission: Pick<Submission, 'history'>, holdSeconds: number): Date | null {
+  const at = approvedAtOf(submission);
+  return at ? new Date(at.getTime() + holdSeconds * 1000) : null;
+}
+
 /**
  * Moves an approved clip to `releasing` (a fresh record; a re-run after a crash finds it `releasing`
- * already and carries on with it). Returns the clip to render, or null when there is nothing to do.
+ * already and carries on with it). Returns the clip to render, or null when there is nothing to do: it is
+ * not approved (an undo took it back to review, a withdrawal), or its approval is still within its hold
+ * (`holdSeconds`: a job of an earlier approval firing early; the reconciler queues the release again).
+ * The move is a compare-and-set from `approved`: of this and an undo (`approval_undone`) only one happens.
  */
-export async function startRelease(submissions: SubmissionModel, id: Id, options: { by: string; now?: Date }): Promise<Submission | null> {
+export async function startRelease(submissions: SubmissionModel, id: Id, options: { by: string; now?: Date; holdSeconds?: number }): Promise<Submission | null> {
   for (let tries = 0; tries < 3; tries += 1) {
     const now = options.now ?? new Date();
     const found = await submissions.findById(id).lean<Submission>();
     if (!found || !(PENDING_RELEASE_STATES as readonly string[]).includes(found.status)) return null;
     if (found.status === 'releasing') return found;
+    const ends = holdEndsAt(found, options.holdSeconds ?? 0);
+    if (ends && ends.getTime() - HOLD_TOLERANCE_MS > now.getTime()) return null;
     const release: ReleaseRecord = { outputs: {}, languages: [], uses: [], credit: false, startedAt: now, finishedAt: null, lastError: null };
     const moved = await transition(submissions, found._id, { name: 'release_started', from: 'approved', by: options.by, now, changes: { release } });
     if (moved) return moved;
@@ -49,13 +69,13 @@ export async function recordReleaseError(submissions: SubmissionModel, id: Id, e
 }
 
 /** Approved or releasing clips not moved since `before` (oldest first), for the reconciler. */
-export function findReleasePending(submissions: SubmissionModel, before: Date, limit: number): Promise<Array<Pick<Submission, '_id' | 'status'>>> {
+export function findReleasePending(submissions: SubmissionModel, before: Date, limit: number): Promise<Array<Pick<Submission, '_id' | 'status' | 'history'>>> {
   return submissions
     .find({ status: { $in: PENDING_RELEASE_STATES }, updatedAt: { $lt: before } })
     .sort({ updatedAt: 1 })
     .limit(limit)
-    .select({ status: 1 })
-    .lean<Array<Pick<Submission, '_id' | 'status'>>>()
+    .select({ status: 1, history: 1 })
+    .lean<Array<Pick<Submission, '_id' | 'status' | 'history'>>>()
     .exec();
 }
 

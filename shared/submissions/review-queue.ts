@@ -1,6 +1,7 @@
 import { Schema, type Connection, type Model, type mongo, Types } from 'mongoose';
 import type { Submission, SubmissionModel } from './submission.model';
 import { isDuplicateKey } from '../errors';
+import { UNDO_TRANSITIONS } from './submission-states';
 
 /**
  * The moderators' queue: one small document per clip in `in_review`, kept in step by `transition()`
@@ -71,8 +72,19 @@ export function reviewEntryModel(connection: Connection): ReviewEntryModel {
   return connection.model<ReviewEntry>('ReviewEntry', reviewEntrySchema);
 }
 
-/** The entry of a clip that has just entered review. */
+/** Whether the clip's last move was a moderator's undo (it came back to review from a decision). */
+function undone(submission: Pick<Submission, 'history'>): boolean {
+  const last = submission.history.at(-1);
+  return last !== undefined && UNDO_TRANSITIONS.includes(last.transition);
+}
+
+/**
+ * The entry of a clip that has just entered review. One back from an undone decision takes its place in the
+ * queue again (when it first entered review) and what the queue knew of it then (sensitive, the approvals
+ * left: `submission.review`).
+ */
 export function reviewEntryFor(submission: Submission, enteredAt: Date): ReviewEntry {
+  const back = undone(submission) ? (submission.review ?? null) : null;
   return {
     _id: submission._id,
     campaignId: submission.campaignId,
@@ -82,16 +94,16 @@ export function reviewEntryFor(submission: Submission, enteredAt: Date): ReviewE
     title: submission.title,
     durationSeconds: submission.media?.durationSeconds ?? null,
     receivedAt: submission.createdAt,
-    enteredAt,
+    enteredAt: undone(submission) ? enteredReviewAt(submission) : enteredAt,
     protectionRequested: submission.protectionRequested === true,
-    sensitive: submission.protectionRequested === true,
-    approvals: [],
+    sensitive: submission.protectionRequested === true || back?.sensitive === true,
+    approvals: (back?.approvals ?? []).map((v) => ({ by: v.by, email: v.email, at: new Date(v.at) })),
   };
 }
 
-/** When a submission entered `in_review`: its last history entry that led there. */
+/** When a submission entered `in_review`: its last history entry that led there (an undo puts it back where it was). */
 function enteredReviewAt(submission: Pick<Submission, 'history' | 'updatedAt'>): Date {
-  const entry = [...submission.history].reverse().find((h) => h.to === 'in_review');
+  const entry = [...submission.history].reverse().find((h) => h.to === 'in_review' && !UNDO_TRANSITIONS.includes(h.transition));
   return entry?.at ?? submission.updatedAt;
 }
 
@@ -121,7 +133,7 @@ export async function syncReviewEntry(connection: Connection, moved: Submission,
 /** Moderators' claims: `{ _id: "<submission id>:<n>", submissionId, n, by, email, expiresAt }` (see review-claims.ts). */
 export const REVIEW_CLAIMS = 'review_claims';
 
-const ENTRY_FIELDS = { _id: 1, campaignId: 1, language: 1, country: 1, organisation: 1, title: 1, media: 1, createdAt: 1, updatedAt: 1, history: 1, protectionRequested: 1, status: 1 } as const;
+const ENTRY_FIELDS = { _id: 1, campaignId: 1, language: 1, country: 1, organisation: 1, title: 1, media: 1, createdAt: 1, updatedAt: 1, history: 1, protectionRequested: 1, status: 1, review: 1 } as const;
 
 /**
  * Rebuilds the queue from the submissions (the source of truth): adds the clips in `in_review` it lacks,

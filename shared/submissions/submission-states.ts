@@ -10,7 +10,12 @@
  *      └──────────requeued─── failed ◀───────┘ processing_failed                                   │
  *                                                        released ◀──release_finished── releasing ◀┘ release_started
  *   any state but withdrawn ──withdrawn──▶ withdrawn
+ *   approved ──approval_undone──▶ in_review    rejected ──rejection_undone──▶ in_review   (a moderator's undo)
  *
+ * Undo: while an approved clip waits out its hold (RELEASE_HOLD_SECONDS, the delayed release job), the
+ * moderator who approved it may take the approval back; once `release_started` has happened, nothing can
+ * (both are transitions from `approved`, so of an undo and a release start racing only one wins). A
+ * moderator's rejection may be taken back while its media are not yet due for deletion (retention.ts).
  * All of it is wired up: the worker (processing), the moderators' pages (approve, reject), the release job
  * (releasing → released) and withdrawal with its takedown job.
  */
@@ -45,6 +50,8 @@ export const TRANSITIONS = {
   approved: { from: ['in_review'], to: 'approved', leased: false },
   moderator_rejected: { from: ['in_review'], to: 'rejected', leased: false },
   release_started: { from: ['approved'], to: 'releasing', leased: false },
+  approval_undone: { from: ['approved'], to: 'in_review', leased: false },
+  rejection_undone: { from: ['rejected'], to: 'in_review', leased: false },
   release_finished: { from: ['releasing'], to: 'released', leased: false },
   withdrawn: {
     from: ['received', 'processing', 'in_review', 'approved', 'releasing', 'released', 'rejected', 'failed'],
@@ -54,6 +61,9 @@ export const TRANSITIONS = {
 } as const satisfies Record<string, { from: readonly SubmissionState[]; to: SubmissionState; leased: boolean }>;
 
 export type TransitionName = keyof typeof TRANSITIONS;
+
+/** The transitions that take a moderator's decision back (the clip returns to review where it was). */
+export const UNDO_TRANSITIONS: readonly TransitionName[] = ['approval_undone', 'rejection_undone'];
 
 /** What a contributor sees on the status endpoint for each state: short, plain, translatable later. */
 export const STATE_DESCRIPTIONS: Record<SubmissionState, string> = {

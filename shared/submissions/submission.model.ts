@@ -75,6 +75,16 @@ export interface ReleaseRecord {
   lastError: string | null;
 }
 
+/**
+ * What the review queue knew of a clip when a moderator decided it (its entry is removed then): whether it was
+ * sensitive and who had approved it. An undo puts the clip back with it (review-queue.ts, reviewEntryFor),
+ * less the undoing moderator's own approval.
+ */
+export interface ReviewSnapshot {
+  sensitive: boolean;
+  approvals: Array<{ by: string; email: string; at: Date }>;
+}
+
 export interface Submission {
   _id: Types.ObjectId;
   campaignId: Types.ObjectId;
@@ -120,6 +130,8 @@ export interface Submission {
   /** When a withdrawn clip's release objects and outputs were deleted (takedown job); null until then. */
   takenDownAt: Date | null;
   rejection: Rejection | null;
+  /** The review queue's view of the clip at its last decision (absent before one). */
+  review?: ReviewSnapshot | null;
   history: HistoryEntry[];
   createdAt: Date;
   updatedAt: Date;
@@ -198,6 +210,7 @@ export const submissionSchema = new Schema<Submission>(
       default: () => ({}),
     },
     release: { type: Schema.Types.Mixed, default: null },
+    review: { type: Schema.Types.Mixed, default: null },
     takenDownAt: { type: Date, default: null },
     rejection: {
       type: new Schema<Rejection>({ code: String, reason: String, template: { type: String } }, { _id: false }),

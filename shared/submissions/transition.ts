@@ -1,7 +1,7 @@
 import type { Collection, Types } from 'mongoose';
 import { leaseCondition, newLease } from './lease';
 import { canTransition, isLeased, transitionTarget, type SubmissionState, type TransitionName } from './submission-states';
-import type { HistoryEntry, Lease, Processing, Rejection, ReleaseRecord, StoredObject, Submission, SubmissionModel } from './submission.model';
+import type { HistoryEntry, Lease, Processing, Rejection, ReleaseRecord, ReviewSnapshot, StoredObject, Submission, SubmissionModel } from './submission.model';
 import type { MediaInfo } from './media-info';
 import { syncReviewEntry } from './review-queue';
 import { isDuplicateKey } from '../errors';
@@ -15,6 +15,8 @@ export interface TransitionChanges {
   rejection?: Rejection | null;
   /** The release renders' record (release.ts). */
   release?: ReleaseRecord | null;
+  /** The review queue's view at a decision, or what an undo leaves of it (submission.model.ts). */
+  review?: ReviewSnapshot | null;
   processing?: Partial<Omit<Processing, 'lease' | 'attempts'>>;
   /** Counts a new attempt (a claim). */
   countAttempt?: boolean;
@@ -60,6 +62,7 @@ export function transitionUpdate(id: Types.ObjectId | string, request: Transitio
   if (changes.outputs !== undefined) set.outputs = changes.outputs;
   if (changes.rejection !== undefined) set.rejection = changes.rejection;
   if (changes.release !== undefined) set.release = changes.release;
+  if (changes.review !== undefined) set.review = changes.review;
   for (const [field, value] of Object.entries(changes.processing ?? {})) set[`processing.${field}`] = value;
   const update = {
     $set: set,

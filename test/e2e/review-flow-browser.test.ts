@@ -22,10 +22,12 @@ describe('reviewing through a filtered queue in a real browser', () => {
   const load = async (id: string) => (await app.services.db.submissions.findById(id).lean<Submission>())!;
 
   beforeAll(async () => {
-    app = await startTestApp({ STAFF_SCRYPT_LOG2_COST: '12', STAFF_SESSION_IDLE_MINUTES: '5', REVIEW_CLAIM_MINUTES: '30' }, clock.now);
+    // A long hold: no worker runs here, and an approval stays undoable throughout.
+    app = await startTestApp({ STAFF_SCRYPT_LOG2_COST: '12', STAFF_SESSION_IDLE_MINUTES: '5', REVIEW_CLAIM_MINUTES: '30', RELEASE_HOLD_SECONDS: '600' }, clock.now);
     await seedDemoCampaign(app.deps);
     await seedDemoCampaign(app.deps, { slug: 'other', name: 'Another campaign' });
     await seedDemoCampaign(app.deps, { slug: 'third', name: 'A third campaign' });
+    await seedDemoCampaign(app.deps, { slug: 'phone', name: 'A campaign on the phone' });
     browser = await chromium.launch({ executablePath: CHROMIUM });
     shoot = await screenshotter('queue');
   });
@@ -35,9 +37,9 @@ describe('reviewing through a filtered queue in a real browser', () => {
     await app?.close();
   });
 
-  async function moderator(email: string): Promise<Page> {
+  async function moderator(email: string, viewport = { width: 1280, height: 800 }): Promise<Page> {
     const client = await loginAs(app, clock, await makeStaff(app, clock.now, 'moderator', { email }));
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const context = await browser.newContext({ viewport });
     await context.addCookies([{ name: 'staff', value: client.session()!, url: app.baseUrl }]);
     const page = await context.newPage();
     await underProductionCsp(page);
@@ -146,5 +148,58 @@ describe('reviewing through a filtered queue in a real browser', () => {
     expect(await page.evaluate((key) => sessionStorage.getItem(key), `review-answers:${id}`)).toBeNull();
     expect(problems).toEqual([]);
     await context.close();
+  }, 120_000);
+
+  test('when a moderator on a 360 px phone approves or rejects and taps Undo in the notice, then the clip is back in review, the page says so, and nothing was released', async () => {
+    const long = `Салідарнасць${'ЗвышДоўгаеСлова'.repeat(12)}`;
+    const first = await clipInReview(app, { campaign: 'phone', title: long, at: new Date(Date.now() - 30 * hour) });
+    const second = await clipInReview(app, { campaign: 'phone', title: 'Phone second', at: new Date(Date.now() - 20 * hour) });
+    const page = await moderator('phone@example.org', { width: 360, height: 740 });
+    const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+
+    // Approve the first: the next clip's notice says so and offers Undo.
+    await page.goto(`${app.baseUrl}/staff/review/${first.id}?campaign=phone`);
+    await page.getByRole('button', { name: 'Claim this clip' }).click();
+    await tickAllClear(page);
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.waitForURL(new RegExp(`/staff/review/${second.id}\\?`));
+    const notice = page.getByTestId('decided');
+    await notice.getByText('You can undo it until its release starts').waitFor();
+    expect((await load(first.id)).status).toBe('approved');
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await shoot(page, '13-undo-offered');
+    await notice.getByRole('button', { name: 'Undo' }).click();
+    await page.waitForURL(`${app.baseUrl}/staff/review/${first.id}?undone=approved&campaign=phone`);
+    await page.getByText('Undone: your approval is withdrawn and the clip is back in review. Nothing was released.').waitFor();
+    const back = await load(first.id);
+    expect([back.status, back.history.at(-1)!.transition, back.release]).toEqual(['in_review', 'approval_undone', null]);
+    expect(await app.services.queue.jobState(`release-${first.id}`)).toBeNull();
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await shoot(page, '14-undone');
+
+    // Reject the same clip: undone from the next clip's notice too.
+    await page.getByRole('button', { name: 'Claim this clip' }).click();
+    await page.getByLabel(/Reason \(the contributor reads it in their language, be\)/).selectOption('off_topic');
+    await page.getByRole('button', { name: 'Reject' }).click();
+    await page.waitForURL(new RegExp(`/staff/review/${second.id}\\?`));
+    await page.getByTestId('decided').getByRole('button', { name: 'Undo' }).click();
+    await page.waitForURL(`${app.baseUrl}/staff/review/${first.id}?undone=rejected&campaign=phone`);
+    await page.getByText('Undone: your rejection is withdrawn and the clip is back in review').waitFor();
+    expect((await load(first.id))).toMatchObject({ status: 'in_review', rejection: null });
+
+    // The last clip of the filter: the queue's notice offers Undo as well.
+    await page.goto(`${app.baseUrl}/staff/review/${second.id}?campaign=phone`);
+    await page.getByRole('button', { name: 'Claim this clip' }).click();
+    await tickAllClear(page);
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.waitForURL(new RegExp(`/staff/review/${first.id}\\?`));
+    await page.getByRole('button', { name: 'Claim this clip' }).click();
+    await tickAllClear(page);
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.waitForURL(`${app.baseUrl}/staff/queue?campaign=phone&done=approved&decided=${first.id}`);
+    await page.getByTestId('decided').getByRole('button', { name: 'Undo' }).click();
+    await page.waitForURL(`${app.baseUrl}/staff/review/${first.id}?undone=approved&campaign=phone`);
+    expect([(await load(first.id)).status, (await load(second.id)).status]).toEqual(['in_review', 'approved']);
+    expect(problems).toEqual([]);
   }, 120_000);
 });

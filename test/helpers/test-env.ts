@@ -51,6 +51,8 @@ export function testEnv(overrides: Record<string, string> = {}): NodeJS.ProcessE
     // Every test client is 127.0.0.1: the rate limits are tested where they are the subject.
     RATE_LIMIT_REQUESTS: '1000000',
     RATE_LIMIT_UPLOADS: '1000000',
+    // Releases start at once unless a test is about the hold (undo): test/integration/undo.test.ts.
+    RELEASE_HOLD_SECONDS: '0',
     ...overrides,
   };
 }

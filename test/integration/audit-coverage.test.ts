@@ -15,6 +15,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHECKLIST } from '../../server/services/review.service';
+import { approve } from '../../shared/submissions/moderation';
 
 interface Layer {
   route?: { path: string; methods: Record<string, boolean> } & Record<symbol, unknown>;
@@ -175,6 +176,13 @@ describe('every state-changing staff route and CLI command is audited', () => {
       return client.post(`/staff/review/${id}/approve`, Object.fromEntries(CHECKLIST.map((item) => [item, 'clear'])));
     },
     'POST /staff/review/:id/reject': async () => (await page(), client.post(`/staff/review/${(await clipInReview(app)).id}/reject`, { template: 'identifiable', note: '' })),
+    'POST /staff/review/:id/undo': async () => {
+      // Approved through the state operation itself (no audit entry of its own), so the entry counted is the undo's.
+      const { id } = await clipInReview(app);
+      await approve(app.services.db.submissions, id, { by: admin.user._id.toHexString() });
+      await page();
+      return client.post(`/staff/review/${id}/undo`, {});
+    },
     'POST /staff/review/:id/withdraw': async () => (await page(), client.post(`/staff/review/${(await clipInReview(app)).id}/withdraw`, { confirm: 'yes', reason: 'asked by the union' })),
     'POST /staff/queue/bulk': async () => (await page(), client.post('/staff/queue/bulk', { ids: (await clipInReview(app)).id, action: 'reject', template: 'identifiable' })),
     'POST /staff/review/:id/captions': async () => (await page(), client.post(`/staff/review/${(await clipInReview(app)).id}/captions`, { lang: 'be', start: '00:00.000', end: '00:01.500', text: 'Салідарнасць' })),

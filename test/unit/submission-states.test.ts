@@ -37,6 +37,18 @@ describe('the submission state table', () => {
     expect(canTransition('processing_succeeded', 'processing')).toBe(true);
   });
 
+  test('when a decision is undone, then only an approval not yet released or a rejection goes back to review, and the release start and the undo compete for the same state', () => {
+    expect(TRANSITIONS.approval_undone).toEqual({ from: ['approved'], to: 'in_review', leased: false });
+    expect(TRANSITIONS.rejection_undone).toEqual({ from: ['rejected'], to: 'in_review', leased: false });
+    // Both leave `approved`: a compare-and-set on it lets one of them happen, never both.
+    expect(TRANSITIONS.release_started.from).toEqual(TRANSITIONS.approval_undone.from);
+    // Nothing once released (or being released) comes back to review.
+    for (const name of Object.keys(TRANSITIONS) as TransitionName[]) {
+      if (TRANSITIONS[name].to !== 'in_review') continue;
+      expect([name, canTransition(name, 'releasing'), canTransition(name, 'released'), canTransition(name, 'withdrawn')]).toEqual([name, false, false, false]);
+    }
+  });
+
   test('when a transition is not in the table, then no update is even built', () => {
     for (const name of Object.keys(TRANSITIONS) as TransitionName[]) {
       for (const from of SUBMISSION_STATES) {

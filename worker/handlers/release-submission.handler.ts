@@ -36,13 +36,16 @@ export class ReleaseInputError extends Error {}
 export async function releaseSubmission(deps: WorkerDeps, job: QueueJob<'release-submission'>): Promise<void> {
   const { submissionId } = job.payload;
   const log = deps.logger.child({ submissionId, jobId: job.id, attempt: job.attempt, step: 'release' });
-  const submission = await startRelease(deps.db.submissions, submissionId, { by: 'worker' });
+  // Re-checked here, in the database: the move to `releasing` is a compare-and-set from `approved`, so an undo
+  // (approval_undone) at the same instant and this start cannot both happen; a clip still within its hold waits.
+  const submission = await startRelease(deps.db.submissions, submissionId, { by: 'worker', holdSeconds: deps.config.review.releaseHoldSeconds });
   if (!submission) {
     // A withdrawn clip: an earlier attempt may have stored part of its set after the takedown ran (it
     // failed while storing, so it never reached the check below); this retry removes it.
     const now = await deps.db.submissions.findById(submissionId).select({ status: 1 }).lean<Pick<Submission, 'status'>>();
     const removed = !now || now.status === 'withdrawn' ? await removeRelease(deps.storage, submissionId) : 0;
-    log.info({ removed }, 'not approved (withdrawn, or released already): nothing to release');
+    if (now?.status === 'approved') log.info('approved, but its hold has not ended: the reconciler queues its release again');
+    else log.info({ removed, status: now?.status ?? null }, 'not approved (undone, withdrawn, or released already): nothing to release');
     return;
   }
   if (isProtected(submission.protection) && submission.outputs.protectedMaster && deps.config.retention.protectedDays === 0 && !submission.originalDeletedAt) {

@@ -37,6 +37,8 @@ button.secondary { background: #fff; color: var(--accent); }
 button.danger { background: var(--bad); border-color: var(--bad); }
 .help { color: var(--muted); font-size: 0.9rem; }
 .notice { padding: 10px 12px; border-radius: 6px; background: #eef6f0; border: 1px solid #b9dcc3; }
+.notice > p { margin: 0; }
+.notice form.undo { margin: 8px 0 0; display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
 .error { padding: 10px 12px; border-radius: 6px; background: #fdeeee; border: 1px solid #f0b8b8; color: var(--bad); }
 .secret { font-family: ui-monospace, monospace; font-size: 1.1rem; word-break: break-all; background: #fff; border: 1px dashed var(--line); padding: 8px; border-radius: 6px; }
 .qr svg { width: 200px; height: 200px; background: #fff; }

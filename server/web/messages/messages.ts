@@ -78,6 +78,11 @@ export function formatDateTime(language: string, date: Date): string {
   return new Intl.DateTimeFormat(language, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }).format(date) + ' UTC';
 }
 
+/** A time of day with seconds (UTC), for what happens within minutes: an approval's hold. */
+export function formatTime(language: string, date: Date): string {
+  return new Intl.DateTimeFormat(language, { timeStyle: 'medium', timeZone: 'UTC' }).format(date) + ' UTC';
+}
+
 /** A file's size for people: kB below 0.1 MB (a small file is never "0.0 MB"), MB with one decimal above. */
 export function formatFileSize(language: string, bytes: number): string {
   if (bytes < 100_000) {

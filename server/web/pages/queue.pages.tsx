@@ -1,3 +1,4 @@
+import { UndoForm } from './review.pages';
 import { isolate } from '../../../shared/text/hostile-text';
 import type { Campaign } from '../../../shared/models/campaign.model';
 import type { ReviewClaim } from '../../../shared/submissions/review-claims';
@@ -52,6 +53,8 @@ export interface QueuePageProps {
   now: Date;
   me: string;
   notice?: string | null;
+  /** The decision the notice is about can still be undone (review.pages.tsx, UndoForm). */
+  undo?: { id: string; filter: string; until: Date | null } | null;
   notes?: string[];
 }
 
@@ -66,7 +69,12 @@ export function QueuePage(props: QueuePageProps) {
   for (const campaign of props.campaigns) for (const r of reasonChoices(campaign, ctx.lang)) if (!reasons.has(r.id)) reasons.set(r.id, r.text);
   return (
     <Layout ctx={ctx} title={t('queue.title')} wide>
-      {props.notice && <p class="notice">{props.notice}</p>}
+      {props.notice && (
+        <div class="notice" role="status" data-testid="decided">
+          <p>{props.notice}</p>
+          {props.undo && <UndoForm ctx={ctx} id={props.undo.id} filter={props.undo.filter} until={props.undo.until} />}
+        </div>
+      )}
       {props.notes?.map((note) => <ErrorNote message={note} />)}
       <form method="get" action="/staff/queue" class="filters" aria-label={t('queue.filters')}>
         <Select id="f-campaign" name="campaign" label={t('queue.campaign')} value={query.campaign} any={t('queue.any')} options={props.campaigns.map((c) => ({ value: c.slug, label: isolate(c.name) }))} />

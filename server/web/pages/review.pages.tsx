@@ -2,7 +2,7 @@ import type { CaptionVersion } from '../../../shared/captions/caption-versions';
 import type { AuditEntry } from '../../../shared/models/audit-entry.model';
 import type { ReviewView } from '../../services/review.service';
 import { CHECKLIST } from '../../services/review.service';
-import { formatDateTime, formatFileSize, statusName } from '../messages/messages';
+import { formatDateTime, formatFileSize, formatTime, statusName } from '../messages/messages';
 import type { StaffContext } from '../staff-route';
 import { Csrf, Layout } from './layout';
 import { reasonChoices } from './rejection-reasons';
@@ -47,23 +47,43 @@ function WithdrawSection(props: { ctx: StaffContext; id: string; status: string;
 }
 
 
-/** What was just decided, and on which clip (a link to it: the title isolated, it is the contributor's text). */
+/**
+ * What was just decided, and on which clip (a link to it: the title isolated, it is the contributor's text).
+ * `undo`: the decision can still be taken back (nothing has left the system); `until`, when an approval's
+ * release starts (its hold ends).
+ */
 export interface Decision {
   done: 'approved' | 'vote' | 'rejected';
   id: string;
   title: string | null;
+  undo?: { until: Date | null } | null;
 }
 
-function DecisionNotice(props: { ctx: StaffContext; decision: Decision }) {
+/** "Undo" for the moderator's last decision: a POST with the CSRF token, carrying the queue's filter. */
+export function UndoForm(props: { ctx: StaffContext; id: string; filter: string; until: Date | null }) {
+  const { ctx } = props;
+  return (
+    <form method="post" action={withSearch(`/staff/review/${props.id}/undo`, props.filter)} class="undo" data-testid="undo">
+      <Csrf ctx={ctx} />
+      {props.until && <span>{ctx.t('review.undoUntil', { time: formatTime(ctx.lang, props.until) })} </span>}
+      <button type="submit">{ctx.t('review.undo')}</button>
+    </form>
+  );
+}
+
+function DecisionNotice(props: { ctx: StaffContext; decision: Decision; filter: string }) {
   const { t } = props.ctx;
   const { decision } = props;
   const [before = '', after = ''] = t(`review.decided.${decision.done}`).split('{clip}');
   return (
-    <p class="notice" role="status" data-testid="decided">
-      {before}
-      <a href={`/staff/review/${decision.id}`}>{decision.title === null ? t('review.decided.previous') : <bdi>{decision.title}</bdi>}</a>
-      {after}
-    </p>
+    <div class="notice" role="status" data-testid="decided">
+      <p>
+        {before}
+        <a href={`/staff/review/${decision.id}`}>{decision.title === null ? t('review.decided.previous') : <bdi>{decision.title}</bdi>}</a>
+        {after}
+      </p>
+      {decision.undo && <UndoForm ctx={props.ctx} id={decision.id} filter={props.filter} until={decision.undo.until} />}
+    </div>
   );
 }
 
@@ -72,7 +92,7 @@ const withSearch = (path: string, ...parts: string[]) => {
   return search ? `${path}?${search}` : path;
 };
 
-export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: string; audit: AuditEntry[]; captions: string | null; captionVersions?: Array<Omit<CaptionVersion, 'cues'>>; withdrawn?: boolean; claimMinutes: number; declinedDays: number; filter?: string; decision?: Decision | null; protectionRendering?: boolean }) {
+export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: string; audit: AuditEntry[]; captions: string | null; captionVersions?: Array<Omit<CaptionVersion, 'cues'>>; withdrawn?: boolean; claimMinutes: number; declinedDays: number; filter?: string; decision?: Decision | null; undone?: 'approved' | 'vote' | 'rejected' | null; undoHere?: { until: Date | null } | null; protectionRendering?: boolean }) {
   const { ctx, view, me } = props;
   const { t } = ctx;
   const { submission, campaign, entry, claim } = view;
@@ -106,7 +126,12 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
 
   return (
     <Layout ctx={ctx} title={t('review.title', { title: submission.personalDataClearedAt ? id : submission.title })} wide>
-      {props.decision && <DecisionNotice ctx={ctx} decision={props.decision} />}
+      {props.decision && <DecisionNotice ctx={ctx} decision={props.decision} filter={filter} />}
+      {props.undone && (
+        <p class="notice" role="status" data-testid="undone">
+          {t(`review.undone.${props.undone}`)}
+        </p>
+      )}
       <p>
         <a href={withSearch('/staff/queue', filter)}>{t('review.back')}</a> ·{' '}
         <a href={withSearch('/staff/queue/next', `skip=${id}`, filter)} data-key="n">
@@ -227,9 +252,10 @@ export function ReviewPage(props: { ctx: StaffContext; view: ReviewView; me: str
 
       <section class="decide">
         {!inReview ? (
-          <p class="notice" data-testid="not-in-review">
-            {t('review.status', { status: statusName(t, submission.status) })}
-          </p>
+          <div class="notice" data-testid="not-in-review">
+            <p>{t('review.status', { status: statusName(t, submission.status) })}</p>
+            {props.undoHere && <UndoForm ctx={ctx} id={id} filter={filter} until={props.undoHere.until} />}
+          </div>
         ) : heldByOther ? (
           <p class="error" data-testid="claimed-by-other">
             {t('review.claimedByOther', { email: claim.email, until: formatDateTime(ctx.lang, claim.expiresAt) })}
