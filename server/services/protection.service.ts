@@ -2,6 +2,7 @@ import { AppError } from '../../shared/errors';
 import type { Database } from '../../shared/db';
 import type { JobQueue } from '../../shared/queue/queue';
 import type { FaceMask, FaceTrack } from '../../shared/protection/face-track';
+import type { MaskStyle } from '../../shared/protection/protection';
 import { maskBoxAt, maskId } from '../../shared/protection/mask-plan';
 import type { Submission } from '../../shared/submissions/submission.model';
 import { appendAudit } from './audit.service';
@@ -69,7 +70,7 @@ function checkEditable(submission: Submission): void {
  * Saves the masks: the detector's masks named in `keep` stay as they are, the others are removed; `boxes` are the
  * moderators' masks (new, or changed ones under their id). Refused when someone saved since `version` was read.
  */
-export async function saveFaceMasks(deps: Deps, me: Moderator, id: string, input: { version: number; keep: string[]; boxes: ModeratorBox[] }): Promise<FaceTrack> {
+export async function saveFaceMasks(deps: Deps, me: Moderator, id: string, input: { version: number; keep: string[]; boxes: ModeratorBox[]; style?: MaskStyle }): Promise<FaceTrack> {
   const { submission } = await openReview(deps, me, id);
   checkEditable(submission);
   if (!submission.protection?.face) throw new AppError('protection_off', 409, 'Face protection is not on for this clip: switch it on first.');
@@ -95,7 +96,7 @@ export async function saveFaceMasks(deps: Deps, me: Moderator, id: string, input
   const masks = [...detector, ...moderator];
   if (masks.length > MAX_MASKS) throw new AppError('faces_invalid', 400, `At most ${MAX_MASKS} masks.`);
   const version = track.version + 1;
-  const saved = await deps.db.faceTracks.findOneAndUpdate({ _id: track._id, version: track.version }, { $set: { masks, version, editedBy: me.id, renderPending: true } }, { new: true }).lean<FaceTrack>();
+  const saved = await deps.db.faceTracks.findOneAndUpdate({ _id: track._id, version: track.version }, { $set: { masks, version, style: input.style ?? track.style, editedBy: me.id, renderPending: true } }, { new: true }).lean<FaceTrack>();
   if (!saved) throw new AppError('faces_changed', 409, 'Someone saved the masks of this clip at the same moment. Reload to see theirs, then make your change again.');
   await deps.queue.enqueue('protect-clip', { submissionId: id, trackVersion: version });
   await appendAudit(
@@ -104,7 +105,7 @@ export async function saveFaceMasks(deps: Deps, me: Moderator, id: string, input
       actor: { id: me.id, email: me.email },
       action: 'faces_edited',
       target: { kind: 'submission', id },
-      details: { version, removed: track.masks.filter((m) => m.source === 'detector' && !keep.has(m.id)).length, moderatorBoxes: moderator.length, detectorMasks: detector.length },
+      details: { version, style: input.style ?? track.style, removed: track.masks.filter((m) => m.source === 'detector' && !keep.has(m.id)).length, moderatorBoxes: moderator.length, detectorMasks: detector.length },
     },
     deps.now(),
   );

@@ -1,5 +1,6 @@
 import type { Response, Router } from 'express';
 import { z } from 'zod';
+import { MASK_STYLES } from '../../shared/protection/protection';
 import type { ServerDeps } from '../deps';
 import { enableFaceProtection, MAX_MASKS, openFaces, saveFaceMasks, type ModeratorBox } from '../services/protection.service';
 import type { Moderator } from '../services/review.service';
@@ -15,6 +16,7 @@ const masksBody = z
   .object({
     _csrf: z.string().optional(),
     version: z.coerce.number().int().min(0).max(1_000_000),
+    style: z.enum(MASK_STYLES).optional(),
     keep: many(z.string().regex(/^[0-9a-f]{12}$/)).default([]),
     // The moderators' boxes: times in seconds, position and size in percent of the picture.
     boxId: many(z.string().max(12)).default([]),
@@ -68,7 +70,7 @@ export function staffFacesRoutes(router: Router, deps: ServerDeps): void {
     async (req, res) => {
       const id = parseParams(idParam, req.params.id);
       const body = parseBody(masksBody, req.body);
-      const track = await saveFaceMasks(protectionDeps, moderatorOf(res), id, { version: body.version, keep: body.keep, boxes: boxesOf(body) });
+      const track = await saveFaceMasks(protectionDeps, moderatorOf(res), id, { version: body.version, keep: body.keep, boxes: boxesOf(body), style: body.style });
       res.redirect(303, `/staff/review/${id}/faces?saved=${track.version}`);
     },
     { bodyLimit: '256kb' },

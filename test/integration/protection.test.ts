@@ -163,6 +163,47 @@ describe('identity protection', () => {
     }
   }, 300_000);
 
+  test('when a moderator picks strong pixelation, then the faces are drawn again as big blocks the second detector cannot read, the rest of the picture untouched, and the choice is audited', async () => {
+    const fixture = fixtures.find((f) => f.name === 'pan-zoom-25')!;
+    const id = await submitFile(app, fixture.path, { protection: { face: true, voice: false, card: false } });
+    expect((await runWorker(deps, id)).status).toBe('in_review');
+    const track = (await deps.db.faceTracks.findById(id).lean<FaceTrack>())!;
+    expect(track.style).toBe('solid');
+    const [ana] = moderators as [Moderator];
+    const saved = await saveFaceMasks(reviewDeps(), ana, id, { version: track.version, keep: track.masks.map((m) => m.id), boxes: [], style: 'pixelate' });
+    expect(saved).toMatchObject({ version: 2, style: 'pixelate' });
+    await protectClip(deps, { id: protectJobId(id, 2), name: 'protect-clip', payload: { submissionId: id, trackVersion: 2 }, attempt: 1, maxAttempts: 5, reportProgress: async () => undefined });
+    const redrawn = await load(id);
+
+    // Every frame of the protected master at 2 fps: no face for the second detector, and under each mask the
+    // picture is made of blocks (a 720p master: 60 px blocks), not black.
+    const master = await downloadOutput(deps, redrawn, 'protectedMaster');
+    expect(await facesIn(second, master, 1280)).toEqual([]);
+    expect(await facesIn(second, await downloadOutput(deps, redrawn, 'preview'))).toEqual([]);
+    const frames = await decodeFrames(master, 1280, { fps: 2 });
+    const clean = await decodeFrames(await downloadOutput(deps, redrawn, 'master'), 1280, { fps: 2 });
+    const face = (await primary.detect({ data: clean.frames[2]!, width: clean.width, height: clean.height }))[0]!;
+    expect(face).toBeDefined();
+    const frame = frames.frames[2]!;
+    expect(blackShare(frame, frames.width, frames.height, face)).toBeLessThan(0.5);
+    // Inside the face's box, runs of equal pixels along a row are a block wide (about 60 px), not 1–2 px.
+    const row = Math.round(face.y + face.height / 2);
+    let changes = 0;
+    for (let x = Math.ceil(face.x) + 1; x < Math.floor(face.x + face.width); x++) {
+      const a = (row * frames.width + x) * 3;
+      const b = a - 3;
+      if (Math.abs(frame[a]! - frame[b]!) + Math.abs(frame[a + 1]! - frame[b + 1]!) + Math.abs(frame[a + 2]! - frame[b + 2]!) > 24) changes += 1;
+    }
+    expect(changes).toBeLessThanOrEqual(Math.ceil(face.width / 60) + 1);
+    // Far from every mask (the bottom rows, below the faces), the protected picture is the clean one.
+    const bottom = (frames.height - 4) * frames.width * 3;
+    let differ = 0;
+    for (let i = bottom; i < bottom + frames.width * 3; i++) if (Math.abs(frame[i]! - clean.frames[2]![i]!) > 24) differ += 1;
+    expect(differ / (frames.width * 3)).toBeLessThan(0.05);
+    const audit = await deps.db.auditEntries.findOne({ 'target.id': id, action: 'faces_edited' }).lean<{ details: { style: string } }>();
+    expect(audit?.details.style).toBe('pixelate');
+  }, 300_000);
+
   test('when moderators check a protected clip, then approval waits for their confirmation and for the latest masks, a box they add is drawn over the picture, and each step is audited', async () => {
     const fixture = fixtures.find((f) => f.name === 'wide-small-mute')!;
     const id = await submitFile(app, fixture.path, { protection: { face: true, voice: false, card: false } });

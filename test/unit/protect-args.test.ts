@@ -1,4 +1,4 @@
-import { buildDetectionFramesArgs, buildProtectArgs, drawVoiceFactor, redactFactor, voiceFilters } from '../../worker/steps/protect.step';
+import { buildDetectionFramesArgs, buildProtectArgs, pixelBlock, drawVoiceFactor, redactFactor, voiceFilters } from '../../worker/steps/protect.step';
 import { FfmpegError } from '../../worker/ffmpeg/ffmpeg';
 import { LEGACY_PROTECTION, protectionFromFields } from '../../shared/protection/protection';
 import { parseFields } from '../../server/upload/submission-fields';
@@ -26,6 +26,22 @@ describe('the protected render', () => {
     expect(command.outputs.map((o) => o.path)).toEqual(['/job/out/protected-master.mp4', '/job/out/preview.mp4', '/job/out/poster.jpg']);
     // No metadata survives in any output.
     for (const output of command.outputs.slice(0, 2)) expect(output.args).toEqual(expect.arrayContaining(['-map_metadata', '-1']));
+  });
+
+  test('when the style is strong pixelation, then 90 px blocks of the 1080p picture are laid over it through a hard matte of the same moving boxes, and nothing is drawn black', () => {
+    const command = buildProtectArgs({ ...plan, picture: { kind: 'faces', scriptPath: '/job/masks.cmd', slots: 1, style: 'pixelate' } });
+    const graph = command.globalArgs[command.globalArgs.indexOf('-filter_complex') + 1]!;
+    expect(graph.split(';').slice(0, 6)).toEqual([
+      '[0:v:0]scale=1920:1080,setsar=1,split=3[pxclean][pxsrc][pxmattesrc]',
+      '[pxsrc]scale=22:12:flags=area,scale=1920:1080:flags=neighbor[pxblocks]',
+      "[pxmattesrc]drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill,sendcmd=f=/job/masks.cmd,drawbox@m0=x=-16:y=-16:w=1:h=1:color=white:t=fill,format=gray,lut=c0='if(gt(val,127),255,0)'[pxmatte]",
+      '[pxblocks][pxmatte]alphamerge[pxcover]',
+      '[pxclean][pxcover]overlay=0:0[pixelated]',
+      '[pixelated]format=yuv420p,split=2[vm][vpsrc]',
+    ]);
+    expect(graph).not.toContain('color=black:t=fill,format=yuv420p');
+    expect(pixelBlock({ width: 720, height: 1280 })).toBe(60);
+    expect(pixelBlock({ width: 64, height: 48 })).toBe(8);
   });
 
   test('when the card replaces the picture, then every frame is filled with the campaign colour and the card image is laid over it', () => {

@@ -111,7 +111,7 @@ async function pictureFor(
   const plan = drawPlan(track.masks, { width: master.width, height: master.height, fps: master.fps, durationSeconds: duration, margin: track.settings.margin });
   const scriptPath = join(inputs.workDir, 'masks.cmd');
   await writeFile(scriptPath, plan.script, 'utf8');
-  return { kind: 'faces', scriptPath, slots: plan.slots };
+  return { kind: 'faces', scriptPath, slots: plan.slots, style: track.style };
 }
 
 /**

@@ -4,6 +4,7 @@ import { escapeFilterPath } from '../ffmpeg/filter-escape';
 import { FfmpegError, readRawFrames, runFfmpeg, type FfmpegCommand, type RunLimits } from '../ffmpeg/ffmpeg';
 import { AUDIO_FORMAT, loudnessFilters, parseLoudnessSummary } from './loudness.step';
 import { inputHardeningArgs } from './probe.step';
+import type { MaskStyle } from '../../shared/protection/protection';
 import { aacArgs, burnInCaptionsFilter, h264Args, MASTER_ENCODER, posterArgs, PREVIEW_ENCODER, strippedMp4Args, type EncoderSettings } from './transcode.step';
 
 /**
@@ -102,7 +103,7 @@ export async function readDetectionFrames(
 
 /** What to draw over the picture: faces under boxes moved by a sendcmd script, or the campaign's card. */
 export type PictureProtection =
-  | { kind: 'faces'; scriptPath: string; slots: number }
+  | { kind: 'faces'; scriptPath: string; slots: number; style?: MaskStyle }
   | { kind: 'card'; colour: string; imagePath: string | null }
   | { kind: 'none' };
 
@@ -125,9 +126,32 @@ export interface ProtectPlan {
 }
 
 /** The drawbox slots, parked off the frame until the script moves them (w=0 would mean the full width). */
-export function faceSlotFilters(scriptPath: string, slots: number): string[] {
-  const boxes = Array.from({ length: slots }, (_, slot) => `drawbox@m${slot}=x=-16:y=-16:w=1:h=1:color=black:t=fill`);
+export function faceSlotFilters(scriptPath: string, slots: number, colour = 'black'): string[] {
+  const boxes = Array.from({ length: slots }, (_, slot) => `drawbox@m${slot}=x=-16:y=-16:w=1:h=1:color=${colour}:t=fill`);
   return [`sendcmd=f=${escapeFilterPath(scriptPath)}`, ...boxes];
+}
+
+/** The side of a pixelation block: a twelfth of the picture's shorter side (90 px at 1080p), so a face is a few blocks. */
+export function pixelBlock(size: Size): number {
+  return Math.max(8, Math.round(Math.min(size.width, size.height) / 12));
+}
+
+/**
+ * Strong pixelation under the masks: the picture averaged into big blocks (pixelBlock) is laid over the clean one
+ * through a matte of the same moving boxes (white boxes on black, made hard 0/255), so outside the boxes nothing
+ * changes. Returns the graph's lines from `[input]` to `[output]`.
+ */
+export function pixelateGraph(input: string, output: string, size: Size, scriptPath: string, slots: number): string[] {
+  const block = pixelBlock(size);
+  const across = Math.ceil(size.width / block);
+  const down = Math.ceil(size.height / block);
+  return [
+    `${input}split=3[pxclean][pxsrc][pxmattesrc]`,
+    `[pxsrc]scale=${across}:${down}:flags=area,scale=${size.width}:${size.height}:flags=neighbor[pxblocks]`,
+    `[pxmattesrc]drawbox=x=0:y=0:w=iw:h=ih:color=black:t=fill,${faceSlotFilters(scriptPath, slots, 'white').join(',')},format=gray,lut=c0='if(gt(val,127),255,0)'[pxmatte]`,
+    '[pxblocks][pxmatte]alphamerge[pxcover]',
+    `[pxclean][pxcover]overlay=0:0${output}`,
+  ];
 }
 
 /**
@@ -152,9 +176,11 @@ export function buildProtectArgs(plan: ProtectPlan): FfmpegCommand {
   const graph: string[] = [];
   let picture: string[];
   let overlayCard = false;
+  let pixelate = false;
   switch (plan.picture.kind) {
     case 'faces':
-      picture = faceSlotFilters(plan.picture.scriptPath, plan.picture.slots);
+      pixelate = plan.picture.style === 'pixelate';
+      picture = pixelate ? [] : faceSlotFilters(plan.picture.scriptPath, plan.picture.slots);
       break;
     case 'card': {
       const card = cardFilters(plan.picture.colour, master, plan.picture.imagePath !== null, imageInput);
@@ -169,6 +195,9 @@ export function buildProtectArgs(plan: ProtectPlan): FfmpegCommand {
   const protectedChain = [`scale=${master.width}:${master.height}`, 'setsar=1', ...picture].join(',');
   if (overlayCard) {
     graph.push(`[0:v:0]${protectedChain}[base]`, `[base][card]overlay=(W-w)/2:(H-h)/2:eof_action=repeat,format=yuv420p,split=2[vm][vpsrc]`);
+  } else if (pixelate && plan.picture.kind === 'faces') {
+    graph.push(...pixelateGraph(`[0:v:0]${protectedChain},`, '[pixelated]', master, plan.picture.scriptPath, plan.picture.slots));
+    graph.push('[pixelated]format=yuv420p,split=2[vm][vpsrc]');
   } else {
     graph.push(`[0:v:0]${protectedChain},format=yuv420p,split=2[vm][vpsrc]`);
   }

@@ -1,3 +1,4 @@
+import { MASK_STYLES } from '../../../shared/protection/protection';
 import type { FacesView } from '../../services/protection.service';
 import { ASSETS } from '../assets/assets';
 import type { StaffContext } from '../staff-route';
@@ -137,6 +138,15 @@ export function FacesPage(props: { ctx: StaffContext; view: FacesView; saved: nu
                 </tbody>
               </table>
             </div>
+            <fieldset>
+              <legend>{t('faces.style')}</legend>
+              {MASK_STYLES.map((style) => (
+                <label class="block">
+                  <input type="radio" name="style" value={style} checked={track.style === style} />
+                  {t(style === 'solid' ? 'faces.styleSolid' : 'faces.stylePixelate')}
+                </label>
+              ))}
+            </fieldset>
             <button type="submit">{t('faces.save')}</button>
           </form>
         </>
