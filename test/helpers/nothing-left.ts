@@ -30,6 +30,7 @@ export const RECORD_KEEPS: Readonly<Record<string, string>> = {
   processing: 'attempts and times',
   release: 'uses, languages and times; its outputs must be empty',
   rejection: 'the moderator\'s reason',
+  review: 'the review queue\'s view at the last decision, for an undo: sensitive or not, and the approving staff',
   history: 'the states, who moved them and why (staff ids and reasons)',
   createdAt: 'dates',
   updatedAt: 'dates',
