@@ -1,5 +1,6 @@
 import { captionPreviewJobId, protectJobId, releaseJobId, takedownJobId } from '../shared/queue/queue';
 import type { FaceTrack } from '../shared/protection/face-track';
+import type { Submission } from '../shared/submissions/submission.model';
 import { findAbandoned, findWaiting, recoverAbandoned } from '../shared/submissions/processing';
 import { reconcileReviewQueue } from '../shared/submissions/review-queue';
 import { findNotTakenDown, findReleasePending, holdEndsAt } from '../shared/submissions/release';
@@ -97,6 +98,20 @@ export async function reconcile(deps: Pick<WorkerDeps, 'db' | 'queue' | 'logger'
     const submissionId = track._id.toHexString();
     if ((await queue.jobState(protectJobId(submissionId, track.version))) !== null) continue;
     await queue.enqueue('protect-clip', { submissionId, trackVersion: track.version });
+    requeued += 1;
+  }
+
+  // Clips a moderator switched face protection on for, whose first protected render was lost: they have no
+  // protected master, so they could never be approved.
+  const switchedOn = await db.submissions
+    .find({ status: 'in_review', 'protection.face': true, 'outputs.protectedMaster': null, updatedAt: { $lt: new Date(now.getTime() - RECONCILE.receivedGraceMs) } })
+    .select({ _id: 1 })
+    .limit(RECONCILE.batch)
+    .lean<Array<Pick<Submission, '_id'>>>();
+  for (const clip of switchedOn) {
+    const submissionId = clip._id.toHexString();
+    if ((await queue.jobState(protectJobId(submissionId, 0))) !== null) continue;
+    await queue.enqueue('protect-clip', { submissionId, trackVersion: 0 });
     requeued += 1;
   }
 

@@ -7,7 +7,7 @@ import { submitFile, workerDeps } from '../helpers/worker-env';
 import Redis from 'ioredis';
 import { Types } from 'mongoose';
 import { protectJobId } from '../../shared/queue/queue';
-import { saveFaceMasks } from '../../server/services/protection.service';
+import { enableFaceProtection, saveFaceMasks } from '../../server/services/protection.service';
 import type { Moderator } from '../../server/services/review.service';
 import { clipInReview } from '../helpers/review-fixtures';
 
@@ -74,6 +74,21 @@ describe('the reconciler', () => {
     // (The clips of the tests above lost their jobs again too: they are queued again as well.)
     expect(await reconcile(deps, later)).toBeGreaterThanOrEqual(1);
     expect(await app.services.queue.jobState(protectJobId(id, 2))).toBe('waiting');
+    expect(await reconcile(deps, later)).toBe(0);
+  });
+
+  test('when a moderator switched face protection on and its first protected render was lost, then it is queued again, once', async () => {
+    const { id } = await clipInReview(app);
+    // An unprotected clip has its master (the fixture's preview stands in for it).
+    const clip = (await app.services.db.submissions.findById(id).lean<Submission>())!;
+    await app.services.db.submissions.updateOne({ _id: clip._id }, { $set: { 'outputs.master': clip.outputs.preview } });
+    const moderator: Moderator = { id: new Types.ObjectId().toHexString(), email: 'ben@example.org', role: 'moderator', campaigns: [] };
+    await enableFaceProtection({ db: app.services.db, now: () => new Date(), claimSeconds: 900, queue: app.services.queue }, moderator, id);
+    await loseTheQueue();
+    const deps = workerDeps(app);
+    const later = new Date(Date.now() + RECONCILE.receivedGraceMs + 1_000);
+    expect(await reconcile(deps, later)).toBeGreaterThanOrEqual(1);
+    expect(await app.services.queue.jobState(protectJobId(id, 0))).toBe('waiting');
     expect(await reconcile(deps, later)).toBe(0);
   });
 });
