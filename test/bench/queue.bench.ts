@@ -2,7 +2,9 @@ import { Types } from 'mongoose';
 import { loadConfig } from '../../shared/config';
 import { connectDatabase, type Database } from '../../shared/db';
 import { listForReview } from '../../shared/submissions/moderation';
-import { listReviewQueue, reconcileReviewQueue } from '../../shared/submissions/review-queue';
+import { listReviewQueue, reconcileReviewQueue, reviewEntryFor } from '../../shared/submissions/review-queue';
+import type { Submission } from '../../shared/submissions/submission.model';
+import { createObjectStorage } from '../../shared/storage/object-storage';
 import type { SubmissionState } from '../../shared/submissions/submission-states';
 import { createCampaign, type NewCampaign } from '../../server/services/campaign.service';
 import demoCampaign from '../../infra/local/demo-campaign.json';
@@ -15,8 +17,8 @@ import { benchLogin, benchStaff } from './bench-staff';
  * over the whole queue, the claims, the rendering. On the local FerretDB, in one run:
  *  1. 100 000 submissions in the database versus 1 000, the same 500 of them waiting (a server on each,
  *     requests interleaved): p95 of the first page, a filtered page and the next page; target large ÷ small ≤ 1.5;
- *  2. the backlog curve: the same 100 000, with 500, 5 000 and 20 000 of them waiting (more clips moved into
- *     review, the queue rebuilt): p95 of the first and the filtered page at each, and ÷ the 500 figure.
+ *  2. the backlog curve: 100 000 submissions with 500, 5 000 and 20 000 of them waiting (a database and a
+ *     server for each): p95 of the first and the filtered page at each, and ÷ the 500 figure.
  * For contrast, a few reads of a campaign's page straight from `submissions` (listForReview, sorted by the
  * database), which FerretDB cannot do without reading every document. The queue is first built by
  * `reconcileReviewQueue` (as after drift), and that time is printed too.
@@ -101,6 +103,31 @@ async function fill(db: Database, total: number): Promise<number> {
   return (Date.now() - started) / 1000;
 }
 
+/**
+ * `total` submissions, `waiting` of them in review (spread through the collection), and their queue entries
+ * as the worker writes them on entering review (the reconciler, one insert each, is far slower to build them).
+ */
+async function fillBacklog(db: Database, total: number, waiting: number): Promise<number> {
+  const started = Date.now();
+  const every = Math.floor(total / waiting);
+  let batch: Array<ReturnType<typeof rawSubmission>> = [];
+  let made = 0;
+  const flush = async () => {
+    await db.submissions.collection.insertMany(batch as never[], { ordered: false });
+    const entries = batch.filter((d) => d.status === 'in_review').map((d) => reviewEntryFor(d as unknown as Submission, d.history[1]!.at));
+    if (entries.length) await db.reviewQueue.collection.insertMany(entries as never[], { ordered: false });
+    batch = [];
+  };
+  for (let i = 0; i < total; i += 1) {
+    const inReview = i % every === 0 && made < waiting;
+    // (The waiting clips numbered as fill() numbers them, so their campaigns, languages and countries vary alike.)
+    batch.push(inReview ? rawSubmission((made += 1) * 7, 'in_review') : rawSubmission(i + 10_000, OTHER_STATES[i % OTHER_STATES.length]!));
+    if (batch.length === BATCH) await flush();
+  }
+  if (batch.length) await flush();
+  return (Date.now() - started) / 1000;
+}
+
 function p95(samples: number[]): number {
   const sorted = [...samples].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil(sorted.length * 0.95) - 1)]!;
@@ -164,6 +191,7 @@ async function main(): Promise<void> {
     }
     say(`  review queue rebuilt from the submissions in ${rebuild[0]!.toFixed(2)} s and ${rebuild[1]!.toFixed(2)} s`);
 
+    await createObjectStorage(loadConfig(bench.env).s3, loadConfig(bench.env).upload).ensureBucket();
     const onSmall = await serverOn(bench.env, url('queue_small'), small);
     children.push(onSmall);
     const onLarge = await serverOn(bench.env, url('queue_large'), large);
@@ -201,23 +229,27 @@ async function main(): Promise<void> {
       lines.push(formatRatio(`${name}: ${LARGE} ÷ ${SMALL} submissions`, ratio, '≤ 1.5'));
     }
 
-    // The backlog curve: more of the large database's clips waiting, the queue rebuilt each time.
+    // The backlog curve: a database of as many submissions for each backlog, with that many of them waiting.
     const curve: Array<{ waiting: number; first: number; filtered: number }> = [{ waiting: IN_REVIEW, first: p95(samples.get('first page')!.large), filtered: p95(samples.get(Object.keys(pages)[1]!)!.large) }];
-    let waiting = IN_REVIEW;
-    for (const target of [5_000, BACKLOG].filter((n) => n > IN_REVIEW && n < LARGE)) {
-      const more = await large.submissions.find({ status: { $in: ['approved', 'released', 'rejected', 'withdrawn', 'failed'] } }).select({ _id: 1 }).limit(target - waiting).lean<{ _id: Types.ObjectId }[]>();
-      await large.submissions.collection.updateMany({ _id: { $in: more.map((d) => d._id) } }, { $set: { status: 'in_review' } });
-      const start = Date.now();
-      const result = await reconcileReviewQueue(large.submissions);
-      waiting += result.added;
-      say(`  ${result.added} more clips waiting (${waiting} in all): queue rebuilt in ${((Date.now() - start) / 1000).toFixed(1)} s`);
-      const first: number[] = [];
-      const filtered: number[] = [];
-      for (let round = 0; round < ROUNDS; round += 1) {
-        first.push(await ms(() => onLarge.get(pages['first page']!)));
-        filtered.push(await ms(() => onLarge.get(Object.values(pages)[1]!)));
+    for (const waiting of [5_000, BACKLOG].filter((n) => n > IN_REVIEW && n < LARGE)) {
+      const db = await connectDatabase(url(`queue_backlog_${waiting}`));
+      try {
+        await seedCampaigns(db);
+        const seconds = await fillBacklog(db, LARGE, waiting);
+        say(`  ${LARGE} submissions, ${waiting} of them waiting: inserted, with their queue entries, in ${seconds.toFixed(1)} s`);
+        const onBacklog = await serverOn(bench.env, url(`queue_backlog_${waiting}`), db);
+        children.push(onBacklog);
+        const first: number[] = [];
+        const filtered: number[] = [];
+        for (let round = 0; round < ROUNDS; round += 1) {
+          first.push(await ms(() => onBacklog.get(pages['first page']!)));
+          filtered.push(await ms(() => onBacklog.get(Object.values(pages)[1]!)));
+        }
+        await stopProcess(onBacklog.child);
+        curve.push({ waiting, first: p95(first), filtered: p95(filtered) });
+      } finally {
+        await db.close();
       }
-      curve.push({ waiting, first: p95(first), filtered: p95(filtered) });
     }
     say(`\nthe backlog curve, ${LARGE} submissions, p95 of the whole page (ms):`);
     say(`  ${'waiting'.padStart(8)} ${'first page'.padStart(12)} ${'filtered'.padStart(10)}   ÷ ${IN_REVIEW} waiting`);
