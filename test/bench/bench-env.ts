@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -71,6 +71,21 @@ export async function stopProcess(child: ChildProcess): Promise<void> {
 export function rssOf(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) * 1024 : 0;
+}
+
+/** The peak resident memory of a process over its whole life so far, in bytes (Linux: VmHWM). */
+export function peakRssOf(pid: number): number {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) * 1024 : 0;
+}
+
+/**
+ * Resets a process's peak resident memory (VmHWM) to its resident memory now (Linux ≥ 4.0: `5` written to
+ * /proc/<pid>/clear_refs), so the peak read afterwards is that of the work that follows — not of the login's
+ * scrypt (N = 2^17, r = 8: 128 MiB for a moment), nor of start-up.
+ */
+export function resetPeakRss(pid: number): void {
+  writeFileSync(`/proc/${pid}/clear_refs`, '5');
 }
 
 /** Samples a process's RSS every 50 ms while `work` runs; returns the work's result and the peak. */

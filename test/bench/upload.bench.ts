@@ -13,12 +13,13 @@ import {
   GiB,
   MiB,
   rssOf,
+  peakRssOf,
+  resetPeakRss,
   startBenchServices,
   startProcess,
   stopProcess,
   timed,
   withCpuSeconds,
-  withPeakRss,
 } from './bench-env';
 
 /**
@@ -26,7 +27,9 @@ import {
  *  - throughput: API upload (multipart parsing, sniffing, hashing, streaming to S3) ÷ a direct
  *    @aws-sdk/lib-storage Upload with the same part size and parallelism (target ≥ 0.9);
  *  - memory: the server's RSS growth while taking 2 GiB ÷ while taking 200 MiB (target ≤ 1.1: memory
- *    must not grow with the size of the clip);
+ *    must not grow with the size of the clip): each size in a fresh server process (warmed up with one
+ *    small upload), its peak RSS (VmHWM, reset after the warm-up) less its RSS after the warm-up, so memory kept from
+ *    the small runs neither flatters nor burdens the large one;
  *  - the same two with 8 uploads at once;
  *  - CPU: the server's CPU-seconds per GiB taken through the API ÷ the floor, a process that reads
  *    the same bytes from a loopback socket and hashes them once with SHA-256 (target ≤ 2).
@@ -171,29 +174,40 @@ async function main(): Promise<void> {
   await storage.ensureBucket();
   const db = await connectDatabase(config.mongo.url);
   await createCampaign(db, demoCampaign as NewCampaign, new Date());
-  const port = 30000 + Math.floor(Math.random() * 20000);
-  const baseUrl = `http://127.0.0.1:${port}`;
-  // All uploads come from one address: the per-client limits (20 uploads in 10 minutes by default) would
-  // refuse the full run's 22 with 429.
-  const serverEnv = { ...bench.env, PORT: String(port), RATE_LIMIT_REQUESTS: '1000000', RATE_LIMIT_UPLOADS: '1000000' };
-  const server = await startProcess('server/main.js', serverEnv, async () => (await fetch(`${baseUrl}/healthz`)).ok);
-  const pid = server.pid!;
   const clean = async () => {
     for (const key of await storage.list('')) await storage.remove(key);
     await db.submissions.deleteMany({});
   };
-
-  const lines: string[] = [];
-  try {
-    // Warm-up: connections, JIT, and the SDK's lazily loaded code for multipart uploads (more than one
-    // part: one part goes as a single PUT), which would otherwise be counted in the CPU figure below.
+  /** A server process of its own, warmed up: connections, JIT, and the SDK's lazily loaded code for multipart uploads. */
+  const freshServer = async () => {
+    const port = 30000 + Math.floor(Math.random() * 20000);
+    const baseUrl = `http://127.0.0.1:${port}`;
+    // All uploads come from one address: the per-client limits (20 uploads in 10 minutes by default) would
+    // refuse the full run's 22 with 429.
+    const serverEnv = { ...bench.env, PORT: String(port), RATE_LIMIT_REQUESTS: '1000000', RATE_LIMIT_UPLOADS: '1000000' };
+    const process_ = await startProcess('server/main.js', serverEnv, async () => (await fetch(`${baseUrl}/healthz`)).ok);
+    // (More than one part: one part goes as a single PUT.)
     await apiUpload(baseUrl, 2 * config.upload.partBytes + MiB);
     await clean();
+    return { process: process_, pid: process_.pid!, baseUrl };
+  };
+
+  const lines: string[] = [];
+  const servers: Array<Awaited<ReturnType<typeof freshServer>>> = [];
+  try {
+    // The warm-up keeps the SDK's first multipart upload out of the CPU figure.
+    const cpuServer = await freshServer();
+    servers.push(cpuServer);
     const direct = () => directUpload(storage, 'direct/cpu', GiB, config.upload.partBytes, config.upload.partsInFlight);
-    lines.push(...(await cpuAndThroughput(GiB, { pid, baseUrl }, direct, clean, bench.env)));
+    lines.push(...(await cpuAndThroughput(GiB, cpuServer, direct, clean, bench.env)));
+    await stopProcess(cpuServer.process);
     for (const parallel of QUICK ? [] : [1, 8]) {
       const results: Record<string, { api: number; direct: number; peakGrowth: number }> = {};
       for (const size of [200 * MiB, 2048 * MiB]) {
+        const { process: server, pid, baseUrl } = await freshServer();
+        servers.push({ process: server, pid, baseUrl });
+        const baseline = rssOf(pid);
+        resetPeakRss(pid);
         let apiSeconds = 0;
         let directSeconds = 0;
         let peakGrowth = 1;
@@ -201,12 +215,8 @@ async function main(): Promise<void> {
         const order = parallel === 1 ? ['api', 'direct', 'direct', 'api'] : ['api', 'direct'];
         for (const which of order) {
           if (which === 'api') {
-            const baseline = rssOf(pid);
-            const { result, peak } = await withPeakRss(pid, () =>
-              timed(() => Promise.all(Array.from({ length: parallel }, () => apiUpload(baseUrl, size)))),
-            );
-            apiSeconds += result;
-            peakGrowth = Math.max(peakGrowth, peak - baseline);
+            apiSeconds += await timed(() => Promise.all(Array.from({ length: parallel }, () => apiUpload(baseUrl, size))));
+            peakGrowth = Math.max(peakGrowth, peakRssOf(pid) - baseline);
           } else {
             directSeconds += await timed(() =>
               Promise.all(Array.from({ length: parallel }, (_, i) => directUpload(storage, `direct/${i}`, size, config.upload.partBytes, config.upload.partsInFlight))),
@@ -214,12 +224,13 @@ async function main(): Promise<void> {
           }
           await clean();
         }
+        await stopProcess(server);
         const runs = order.length / 2;
         const label = `${parallel}×${size / MiB} MiB`;
         results[label] = { api: apiSeconds / runs, direct: directSeconds / runs, peakGrowth };
         const mbps = (seconds: number) => ((parallel * size * runs) / MiB / seconds).toFixed(0);
         process.stdout.write(
-          `${label.padEnd(16)} API ${mbps(apiSeconds)} MiB/s   direct ${mbps(directSeconds)} MiB/s   server RSS +${(peakGrowth / MiB).toFixed(1)} MiB  (${runs} run(s) each)\n`,
+          `${label.padEnd(16)} API ${mbps(apiSeconds)} MiB/s   direct ${mbps(directSeconds)} MiB/s   fresh server: RSS ${(baseline / MiB).toFixed(1)} MiB after warm-up, peak +${(peakGrowth / MiB).toFixed(1)} MiB  (${runs} run(s) each)\n`,
         );
       }
       const small = results[`${parallel}×200 MiB`]!;
@@ -230,7 +241,7 @@ async function main(): Promise<void> {
     }
     process.stdout.write(`\n${lines.join('\n')}\n`);
   } finally {
-    await stopProcess(server);
+    for (const server of servers) await stopProcess(server.process);
     await db.close();
     await bench.stop();
   }
