@@ -283,6 +283,16 @@ describe('the scope and CSRF matrix, from the route walk', () => {
       },
     },
     'POST /staff/review/:id/reject': { ok: 303, scope: clip, make: async () => ({ path: `/staff/review/${(await inReview())}/reject`, form: { template: 'identifiable', note: '' } }) },
+    'POST /staff/review/:id/undo': {
+      ok: 303,
+      scope: clip,
+      make: async (who) => {
+        const id = await inReview();
+        // The caller rejects it first: only the moderator who decided may undo (a member of another campaign cannot).
+        await who.client.post(`/staff/review/${id}/reject`, { _csrf: tokens.get(who.client) ?? '', template: 'identifiable', note: '' });
+        return { path: `/staff/review/${id}/undo`, form: {} };
+      },
+    },
     'POST /staff/review/:id/withdraw': { ok: 303, scope: clip, make: async () => ({ path: `/staff/review/${(await inReview())}/withdraw`, form: { confirm: 'yes', reason: 'asked by the union' } }) },
     'GET /staff/review/:id/media/:output': { ok: 200, scope: clip, make: async () => ({ path: `/staff/review/${(await inReview())}/media/preview` }) },
     'POST /staff/review/:id/original': { ok: 200, scope: clip, make: async () => ({ path: `/staff/review/${(await inReview())}/original`, form: {} }) },
