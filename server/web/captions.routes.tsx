@@ -7,11 +7,11 @@ import { SUBTITLE_LIMITS } from '../../shared/subtitles/subtitles';
 import type { CueProblem, CueRow } from '../../shared/subtitles/cue-edits';
 import type { ServerDeps } from '../deps';
 import { openCaptions, saveCaptionRows, uploadCaptionFile } from '../services/captions.service';
-import { notFound, openReview, type Moderator } from '../services/review.service';
+import { notFound, openReview } from '../services/review.service';
 import { CaptionsPage } from './pages/captions.pages';
 import { renderPage } from './render';
 import { streamStoredObject } from './stream-object';
-import { parseBody, parseParams, staffContext, staffRoute, staffSession } from './staff-route';
+import { moderatorOf, parseBody, parseParams, staffContext, staffRoute } from './staff-route';
 
 const reviewers = { roles: ['admin', 'moderator'] } as const;
 const idParam = z.string().regex(/^[0-9a-f]{24}$/);
@@ -43,11 +43,6 @@ const rowsBody = z
   .strict()
   .refine((b) => b.start.length === b.end.length && b.end.length === b.text.length, { message: 'every cue needs a start, an end and a text' });
 const uploadBody = z.object({ _csrf: z.string().optional(), lang: language }).strict();
-
-function moderatorOf(res: Response): Moderator {
-  const { userId, email, role, campaigns } = staffSession(res).data;
-  return { id: userId, email, role, campaigns };
-}
 
 const wantsPage = (req: Request) => req.accepts(['html', 'json']) === 'html';
 

@@ -1,12 +1,11 @@
-import type { Response, Router } from 'express';
+import type { Router } from 'express';
 import { z } from 'zod';
 import { MASK_STYLES } from '../../shared/protection/protection';
 import type { ServerDeps } from '../deps';
 import { enableFaceProtection, MAX_MASKS, openFaces, saveFaceMasks, type ModeratorBox } from '../services/protection.service';
-import type { Moderator } from '../services/review.service';
 import { FacesPage } from './pages/faces.pages';
 import { renderPage } from './render';
-import { parseBody, parseParams, staffContext, staffRoute, staffSession } from './staff-route';
+import { moderatorOf, parseBody, parseParams, staffContext, staffRoute } from './staff-route';
 
 const reviewers = { roles: ['admin', 'moderator'] } as const;
 const idParam = z.string().regex(/^[0-9a-f]{24}$/);
@@ -30,11 +29,6 @@ const masksBody = z
   .strict()
   .refine((b) => [b.boxStart, b.boxEnd, b.boxX, b.boxY, b.boxW, b.boxH].every((list) => list.length === b.boxId.length), { message: 'every box needs a start, an end, a position and a size' });
 const pageQuery = z.object({ saved: z.coerce.number().int().min(1).optional() }).strict();
-
-function moderatorOf(res: Response): Moderator {
-  const { userId, email, role, campaigns } = staffSession(res).data;
-  return { id: userId, email, role, campaigns };
-}
 
 /** The rows of the form as boxes; a row left wholly empty (the form's spare row) is no box. */
 export function boxesOf(body: z.infer<typeof masksBody>): ModeratorBox[] {

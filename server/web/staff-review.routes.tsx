@@ -1,6 +1,6 @@
 import { cleanText } from '../../shared/text/hostile-text';
 import { pipeline } from 'node:stream/promises';
-import type { Request, Response, Router } from 'express';
+import type { Request, Router } from 'express';
 import { z } from 'zod';
 import { AppError } from '../../shared/errors';
 import { CAPTION_LANGUAGE, listCaptionVersions } from '../../shared/captions/caption-versions';
@@ -18,7 +18,7 @@ import { QueuePage, WAIT_CHOICES } from './pages/queue.pages';
 import { ReviewPage } from './pages/review.pages';
 import { renderPage } from './render';
 import { streamStoredObject } from './stream-object';
-import { parseBody, parseParams, staffContext, staffRoute, staffSession } from './staff-route';
+import { moderatorOf, parseBody, parseParams, staffContext, staffRoute } from './staff-route';
 
 const PAGE_SIZE = 25;
 const reviewers = { roles: ['admin', 'moderator'] } as const;
@@ -94,11 +94,6 @@ function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.infer<T> 
 
 /** After a lapsed session, a decision's form leads back (through the login) to its clip, within the same filter. */
 const backToClip = { returnTo: (req: Request) => withSearch(`/staff/review/${encodeURIComponent(String(req.params.id))}`, carriedFilter(req.query)) };
-
-function moderatorOf(res: Response): Moderator {
-  const { userId, email, role, campaigns } = staffSession(res).data;
-  return { id: userId, email, role, campaigns };
-}
 
 /** The review queue, the review page, decisions, media streaming: for moderators and admins. */
 export function staffReviewRoutes(router: Router, deps: ServerDeps): void {

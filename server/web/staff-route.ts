@@ -6,6 +6,7 @@ import { AppError } from '../../shared/errors';
 import type { StaffRole } from '../../shared/models/staff-user.model';
 import type { SessionStore, StaffSession, SessionStage } from '../services/session.service';
 import type { LoginGuard } from '../services/staff.service';
+import type { Moderator } from '../services/review.service';
 import { clientKeys, WindowCounter } from '../middleware/rate-limit';
 import { staffLanguage, translator, type Translate } from './messages/messages';
 
@@ -48,6 +49,12 @@ export function staffSession(res: Response): { id: string; data: StaffSession } 
   const session = staffContext(res).session;
   if (!session) throw new AppError('not_logged_in', 401, 'Please log in first.');
   return session;
+}
+
+/** The signed-in member as the review services take them: who they are, their role and their campaigns. */
+export function moderatorOf(res: Response): Moderator {
+  const { userId, email, role, campaigns } = staffSession(res).data;
+  return { id: userId, email, role, campaigns };
 }
 
 type Method = 'get' | 'post';
