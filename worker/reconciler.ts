@@ -83,8 +83,9 @@ export async function reconcile(deps: Pick<WorkerDeps, 'db' | 'queue' | 'logger'
   // Moderators' caption versions whose preview job was lost (the save's enqueue failed, or Redis lost it).
   for (const version of await findCaptionPreviewsPending(db.captionVersions, new Date(now.getTime() - RECONCILE.receivedGraceMs), RECONCILE.batch)) {
     const versionId = version._id.toHexString();
-    if ((await queue.jobState(captionPreviewJobId(versionId))) !== null) continue;
-    await queue.enqueue('caption-preview', { captionVersionId: versionId });
+    const render = version.previewRender ?? 0;
+    if ((await queue.jobState(captionPreviewJobId(versionId, render))) !== null) continue;
+    await queue.enqueue('caption-preview', { captionVersionId: versionId, render });
     requeued += 1;
   }
 

@@ -60,6 +60,8 @@ export interface CaptionVersion {
   /** The review preview with these captions burned in (caption-preview job); null until rendered. */
   preview: StoredObject | null;
   previewError: string | null;
+  /** How many times its preview was drawn again because the picture under it changed (a protected clip's masks). */
+  previewRender?: number;
 }
 
 const storedObject = new Schema<StoredObject>(
@@ -82,6 +84,7 @@ const captionVersionSchema = new Schema<CaptionVersion>(
     createdAt: { type: Date, required: true },
     preview: { type: storedObject, default: null },
     previewError: { type: String, default: null },
+    previewRender: { type: Number, default: 0 },
   },
   { collection: 'caption_versions', strict: 'throw' },
 );
@@ -166,8 +169,8 @@ export async function recordCaptionPreview(model: CaptionVersionModel, versionId
 }
 
 /** Versions saved before `before` whose captioned preview was neither made nor given up on (a lost job), for the reconciler. */
-export function findCaptionPreviewsPending(model: CaptionVersionModel, before: Date, limit: number): Promise<Array<Pick<CaptionVersion, '_id'>>> {
-  return model.find({ preview: null, previewError: null, createdAt: { $lt: before } }).limit(limit).select({ _id: 1 }).lean<Array<Pick<CaptionVersion, '_id'>>>().exec();
+export function findCaptionPreviewsPending(model: CaptionVersionModel, before: Date, limit: number): Promise<Array<Pick<CaptionVersion, '_id' | 'previewRender'>>> {
+  return model.find({ preview: null, previewError: null, createdAt: { $lt: before } }).limit(limit).select({ _id: 1, previewRender: 1 }).lean<Array<Pick<CaptionVersion, '_id' | 'previewRender'>>>().exec();
 }
 
 /** When a clip was approved (its latest approval), or null: the cut-off for the captions its release uses. */

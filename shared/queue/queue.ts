@@ -17,7 +17,8 @@ export interface JobPayloads {
   'takedown-submission': { submissionId: string };
   'deliver-webhook': { deliveryId: string };
   /** Re-renders the review preview with a moderator's caption version burned in. */
-  'caption-preview': { captionVersionId: string };
+  /** `render`: 0 for the save's own render, n for its n-th redraw (the protected preview under it was drawn again). */
+  'caption-preview': { captionVersionId: string; render?: number };
   /** Draws a protected clip's preview again after its face masks were edited (or protection switched on). */
   'protect-clip': { submissionId: string; trackVersion: number };
 }
@@ -31,8 +32,8 @@ export function releaseJobId(submissionId: string): string {
   return `release-${submissionId}`;
 }
 
-export function captionPreviewJobId(captionVersionId: string): string {
-  return `caption-preview-${captionVersionId}`;
+export function captionPreviewJobId(captionVersionId: string, render = 0): string {
+  return render > 0 ? `caption-preview-${captionVersionId}-r${render}` : `caption-preview-${captionVersionId}`;
 }
 
 export function protectJobId(submissionId: string, trackVersion: number): string {
@@ -86,8 +87,9 @@ export function jobOptions<N extends JobName>(name: N, payload: JobPayloads[N]):
       };
     case 'caption-preview':
       return {
-        // One job per version: a save is rendered once; a newer save has a job of its own.
-        jobId: captionPreviewJobId((payload as { captionVersionId: string }).captionVersionId),
+        // One job per version and render: a save is rendered once (again only when the picture under it changed);
+        // a newer save has a job of its own.
+        jobId: captionPreviewJobId((payload as JobPayloads['caption-preview']).captionVersionId, (payload as JobPayloads['caption-preview']).render),
         attempts: 5,
         backoff: { type: 'exponential', delay: 10_000 },
         removeOnComplete: { age: 7 * 24 * HOUR, count: 10_000 },

@@ -2,7 +2,9 @@ import { Writable } from 'node:stream';
 import { Types } from 'mongoose';
 import { createLogger } from '../../shared/logger';
 import type { FaceTrack } from '../../shared/protection/face-track';
-import { protectJobId, releaseJobId, type QueueJob } from '../../shared/queue/queue';
+import { captionPreviewJobId, protectJobId, releaseJobId, type QueueJob } from '../../shared/queue/queue';
+import { addCaptionVersion, type CaptionVersion } from '../../shared/captions/caption-versions';
+import { captionPreview } from '../../worker/handlers/caption-preview.handler';
 import { approve } from '../../shared/submissions/moderation';
 import type { Submission } from '../../shared/submissions/submission.model';
 import { enableFaceProtection, saveFaceMasks } from '../../server/services/protection.service';
@@ -170,16 +172,32 @@ describe('identity protection', () => {
     const track = (await deps.db.faceTracks.findById(id).lean<FaceTrack>())!;
     expect(track.style).toBe('solid');
     const [ana] = moderators as [Moderator];
+    // A moderator's caption version, its preview burned into the solid-masked protected preview.
+    const captions = await addCaptionVersion(deps.db.captionVersions, { submissionId: id, now: new Date(), language: 'en', cues: [{ startMs: 0, endMs: 2000, text: 'Freedom' }], source: 'edit', from: null, author: { id: ana.id, email: ana.email } });
+    const captionJob = (render: number) => ({ id: captionPreviewJobId(captions._id.toHexString(), render), name: 'caption-preview' as const, payload: { captionVersionId: captions._id.toHexString(), render }, attempt: 1, maxAttempts: 5, reportProgress: async () => undefined });
+    await captionPreview(deps, captionJob(0));
+    const solidCaptioned = (await deps.db.captionVersions.findById(captions._id).lean<CaptionVersion>())!.preview!;
+
     const saved = await saveFaceMasks(reviewDeps(), ana, id, { version: track.version, keep: track.masks.map((m) => m.id), boxes: [], style: 'pixelate' });
     expect(saved).toMatchObject({ version: 2, style: 'pixelate' });
     await protectClip(deps, { id: protectJobId(id, 2), name: 'protect-clip', payload: { submissionId: id, trackVersion: 2 }, attempt: 1, maxAttempts: 5, reportProgress: async () => undefined });
     const redrawn = await load(id);
+
+    // The caption preview drawn over the old masks is gone, and drawn again over the new ones by a job of its own.
+    expect(await deps.db.captionVersions.findById(captions._id).lean<CaptionVersion>()).toMatchObject({ preview: null, previewRender: 1 });
+    expect(await app.services.storage.list(solidCaptioned.key)).toEqual([]);
+    expect(await deps.queue.jobState(captionPreviewJobId(captions._id.toHexString(), 1))).toBe('waiting');
+    await captionPreview(deps, captionJob(1));
+    const captioned = (await deps.db.captionVersions.findById(captions._id).lean<CaptionVersion>())!.preview!;
+    expect(captioned.sha256).not.toBe(solidCaptioned.sha256);
 
     // Every frame of the protected master at 2 fps: no face for the second detector, and under each mask the
     // picture is made of blocks (a 720p master: 60 px blocks), not black.
     const master = await downloadOutput(deps, redrawn, 'protectedMaster');
     expect(await facesIn(second, master, 1280)).toEqual([]);
     expect(await facesIn(second, await downloadOutput(deps, redrawn, 'preview'))).toEqual([]);
+    const captionedPath = await downloadOutput(deps, { ...redrawn, outputs: { ...redrawn.outputs, captionedPreview: captioned } }, 'captionedPreview');
+    expect(await facesIn(second, captionedPath)).toEqual([]);
     const frames = await decodeFrames(master, 1280, { fps: 2 });
     const clean = await decodeFrames(await downloadOutput(deps, redrawn, 'master'), 1280, { fps: 2 });
     const face = (await primary.detect({ data: clean.frames[2]!, width: clean.width, height: clean.height }))[0]!;

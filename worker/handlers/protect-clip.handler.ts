@@ -12,7 +12,7 @@ import type { MediaInfo } from '../../shared/submissions/media-info';
 import type { StoredObject, Submission } from '../../shared/submissions/submission.model';
 import type { QueueJob } from '../../shared/queue/queue';
 import type { OutputName } from '../../shared/storage/keys';
-import { contributorCues } from '../../shared/captions/caption-versions';
+import { contributorCues, type CaptionVersion } from '../../shared/captions/caption-versions';
 import { toAss } from '../../shared/subtitles/subtitles';
 import { isProtected } from '../../shared/protection/protection';
 import { fetchOriginal } from '../steps/fetch-original.step';
@@ -237,8 +237,25 @@ export async function protectClip(deps: WorkerDeps, job: QueueJob<'protect-clip'
     await deps.db.faceTracks.updateOne({ _id: submission._id, version: { $lte: trackVersion } }, { $set: { renderedVersion: trackVersion, renderPending: false } });
     const replaced = Object.keys(stored).map((name) => submission.outputs[name]).filter((object): object is StoredObject => Boolean(object));
     await Promise.all(replaced.map((object) => deps.storage.remove(object.key)));
+    await redrawCaptionPreviews(deps, submission._id);
     log.info({ trackVersion }, 'protected outputs rendered again');
   } finally {
     await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Moderators' caption previews burn their captions into the protected preview: once that is drawn again (new
+ * masks), the old ones show the old masks — perhaps a face a moderator has just covered. Each is forgotten and
+ * deleted, and drawn again over the new preview (a job of its own: the first one's id is taken).
+ */
+async function redrawCaptionPreviews(deps: WorkerDeps, submissionId: Types.ObjectId): Promise<void> {
+  const drawn = await deps.db.captionVersions.find({ submissionId, preview: { $ne: null } }).select({ preview: 1, previewRender: 1 }).lean<Array<Pick<CaptionVersion, '_id' | 'preview' | 'previewRender'>>>();
+  for (const version of drawn) {
+    const render = (version.previewRender ?? 0) + 1;
+    const cleared = await deps.db.captionVersions.updateOne({ _id: version._id, 'preview.key': version.preview!.key }, { $set: { preview: null, previewError: null, previewRender: render } });
+    if (cleared.modifiedCount !== 1) continue;
+    await deps.storage.remove(version.preview!.key);
+    await deps.queue.enqueue('caption-preview', { captionVersionId: version._id.toHexString(), render });
   }
 }
