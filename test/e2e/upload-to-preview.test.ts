@@ -6,6 +6,7 @@ import { FIXTURES } from '../helpers/fixtures';
 import { postMultipart } from '../helpers/multipart';
 import { demoConsent, seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { downloadOutput, workerDeps } from '../helpers/worker-env';
+import { waitUntil } from '../helpers/wait-until';
 import type { Submission } from '../../shared/submissions/submission.model';
 
 const run = promisify(execFile);
@@ -40,13 +41,12 @@ describe('upload to preview', () => {
 
     const seen = new Set<string>();
     let status: { status: string; progress: number | null } = { status: 'received', progress: null };
-    const deadline = Date.now() + 60_000;
-    while (!['in_review', 'rejected', 'failed'].includes(status.status) && Date.now() < deadline) {
+    await waitUntil(async () => {
       const response = await fetch(`${app.baseUrl}/api/submissions/${id}/status`, { headers: { Authorization: `Bearer ${statusToken}` } });
       status = (await response.json()) as typeof status;
       seen.add(status.status);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+      return ['in_review', 'rejected', 'failed'].includes(status.status);
+    }, { timeoutMs: 60_000, what: 'the clip to be processed (in review, rejected or failed)', seen: () => status });
     expect(status.status).toBe('in_review');
     expect([...seen].every((s) => ['received', 'processing', 'in_review'].includes(s))).toBe(true);
 

@@ -1,7 +1,8 @@
 import { FIXTURES } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { expectOnlyRecordedOutputs, submitFile } from '../helpers/worker-env';
-import { cleanWorkDir, jobFolders, loadSubmission, ownWorkDir, processesIn, running, waitUntil, workerProcesses } from '../helpers/worker-processes';
+import { cleanWorkDir, jobFolders, loadSubmission, ownWorkDir, processesIn, running, workerProcesses } from '../helpers/worker-processes';
+import { waitUntil } from '../helpers/wait-until';
 
 /**
  * Fenced workers, as real processes: a worker whose event loop stalls past its lease (SIGSTOP; its
@@ -31,38 +32,38 @@ describe('fenced workers', () => {
   jest.setTimeout(300_000);
 
   async function encodingBy(workerPid: number): Promise<{ folder: string; ffmpeg: number[] }> {
-    return waitUntil(`the encode of worker ${workerPid}`, 120, async () => {
+    return waitUntil(async () => {
       const folder = (await jobFolders(workDir)).find((f) => f.workerPid === workerPid)?.path;
       // The encode (not the probe): the one run that writes into out/.
       const ffmpeg = folder ? await processesIn(`${folder}/out/`) : [];
       return folder && ffmpeg.length > 0 ? { folder, ffmpeg } : null;
-    });
+    }, { timeoutMs: 120_000, what: `the encode of worker ${workerPid}` });
   }
 
   test('when a worker stalls past its lease and another takes the clip over, then only the second one stores and settles: one set of outputs, one processing_succeeded', async () => {
     const id = await submitFile(app, await FIXTURES.long!());
     const first = workers.start();
-    await waitUntil('the first worker encoding', 120, async () => {
+    await waitUntil(async () => {
       const s = await loadSubmission(app, id);
       return s.status === 'processing' && s.processing.progress >= 15;
-    });
+    }, { timeoutMs: 120_000, what: 'the first worker encoding' });
     const firstRun = await encodingBy(first.pid!);
     first.kill('SIGSTOP'); // its event loop stalls; its ffmpeg, in a process group of its own, keeps encoding
 
     const second = workers.start();
-    const taken = await waitUntil('the second worker to take the clip over', 60, async () => {
+    const taken = await waitUntil(async () => {
       const s = await loadSubmission(app, id);
       return s.history.filter((h) => h.transition === 'processing_started').length === 2 ? s : null;
-    });
+    }, { timeoutMs: 60_000, what: 'the second worker to take the clip over' });
     const [firstLease, secondLease] = taken.history.filter((h) => h.transition === 'processing_started').map((h) => h.lease);
     expect(firstLease).not.toBe(secondLease);
     const secondRun = await encodingBy(second.pid!);
     // Hold the second encode, so the first wakes up while the second still holds the clip.
-    await waitUntil("the first worker's ffmpeg to finish", 180, async () => (await processesIn(firstRun.folder)).length === 0);
+    await waitUntil(async () => (await processesIn(firstRun.folder)).length === 0, { timeoutMs: 180_000, what: "the first worker's ffmpeg to finish" });
     for (const pid of secondRun.ffmpeg) process.kill(pid, 'SIGSTOP');
 
     first.kill('SIGCONT');
-    await waitUntil('the woken worker to give up its job folder', 60, async () => !(await jobFolders(workDir)).some((f) => f.workerPid === first.pid));
+    await waitUntil(async () => !(await jobFolders(workDir)).some((f) => f.workerPid === first.pid), { timeoutMs: 60_000, what: 'the woken worker to give up its job folder' });
     const meanwhile = await loadSubmission(app, id);
     expect(meanwhile.status).toBe('processing');
     expect(meanwhile.processing.lease?.id).toBe(secondLease);
@@ -71,10 +72,10 @@ describe('fenced workers', () => {
     expect(first.exitCode).toBeNull(); // it carries on as a worker
 
     for (const pid of secondRun.ffmpeg) process.kill(pid, 'SIGCONT');
-    const done = await waitUntil('the clip in review', 180, async () => {
+    const done = await waitUntil(async () => {
       const s = await loadSubmission(app, id);
       return s.status === 'in_review' ? s : null;
-    });
+    }, { timeoutMs: 180_000, what: 'the clip in review' });
     const succeeded = done.history.filter((h) => h.transition === 'processing_succeeded');
     expect(succeeded).toHaveLength(1);
     expect(succeeded[0]!.lease).toBe(secondLease);
@@ -84,10 +85,10 @@ describe('fenced workers', () => {
   test("when a worker is killed outright mid-encode, then the next worker's sweep kills the ffmpeg it left running, and the clip is processed once", async () => {
     const id = await submitFile(app, await FIXTURES.long!());
     const first = workers.start();
-    await waitUntil('the first worker encoding', 120, async () => {
+    await waitUntil(async () => {
       const s = await loadSubmission(app, id);
       return s.status === 'processing' && s.processing.progress >= 15;
-    });
+    }, { timeoutMs: 120_000, what: 'the first worker encoding' });
     const { ffmpeg } = await encodingBy(first.pid!);
     await workers.kill(first, 'SIGKILL');
     // Orphaned: alive without its worker. Stopped, too, so it cannot end on its own by finishing its encode.
@@ -95,11 +96,11 @@ describe('fenced workers', () => {
     for (const pid of ffmpeg) process.kill(pid, 'SIGSTOP');
 
     workers.start();
-    await waitUntil('the orphaned ffmpeg to be killed', 30, async () => (await Promise.all(ffmpeg.map(running))).every((alive) => !alive));
-    const done = await waitUntil('the clip in review', 180, async () => {
+    await waitUntil(async () => (await Promise.all(ffmpeg.map(running))).every((alive) => !alive), { timeoutMs: 30_000, what: 'the orphaned ffmpeg to be killed' });
+    const done = await waitUntil(async () => {
       const s = await loadSubmission(app, id);
       return s.status === 'in_review' ? s : null;
-    });
+    }, { timeoutMs: 180_000, what: 'the clip in review' });
     expect(done.history.filter((h) => h.transition === 'processing_succeeded')).toHaveLength(1);
     await expectOnlyRecordedOutputs(app.services, done, ['master', 'poster', 'preview']);
   });

@@ -5,6 +5,7 @@ import type { Campaign } from '../../shared/models/campaign.model';
 import demoCampaign from '../../infra/local/demo-campaign.json';
 import { makePng } from '../helpers/images';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
+import { waitUntil } from '../helpers/wait-until';
 
 /**
  * Admins changing one campaign at once, against the real database (FerretDB here, which applies an update
@@ -54,9 +55,19 @@ describe('changes to one campaign at the same time', () => {
   test('when a lock is held, then a change waits for it; when one is left by a dead process, then it is taken over once stale', async () => {
     await seedDemoCampaign(app.deps, { slug: 'locked' });
     await locks().insertOne({ _id: 'locked', at: new Date() });
+    // The database connections the change takes (an attempt at the lock takes two: the insert, then a look at
+    // the lock held): seen through the driver's pool events, so the test knows the change is trying, not idle.
+    const client = app.services.db.connection.getClient();
+    let checkouts = 0;
+    const counted = () => void (checkouts += 1);
+    client.on('connectionCheckedOut', counted);
     let done = false;
     const waiting = updateCampaign(app.services.db, 'locked', { titles: { en: 'After the lock' } }, now, actor).then(() => (done = true));
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    try {
+      await waitUntil(() => checkouts >= 6 || done, { timeoutMs: 5_000, intervalMs: 5, what: 'the change to try the held lock a few times' });
+    } finally {
+      client.off('connectionCheckedOut', counted);
+    }
     expect(done).toBe(false);
     await locks().deleteOne({ _id: 'locked' });
     await waiting;

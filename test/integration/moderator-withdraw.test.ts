@@ -13,6 +13,7 @@ import { FIXTURES } from '../helpers/fixtures';
 import { loginAs, makeStaff, testClock, type StaffClient } from '../helpers/staff-client';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { fakeJob, runWorker, submitFile, workerDeps } from '../helpers/worker-env';
+import { waitUntil } from '../helpers/wait-until';
 import { processSubmission } from '../../worker/handlers/process-submission.handler';
 
 function job<N extends 'release-submission' | 'takedown-submission' | 'deliver-webhook'>(name: N, payload: QueueJob<N>['payload'], id: string): QueueJob<N> {
@@ -143,7 +144,7 @@ describe('withdrawal by a moderator', () => {
     const id = await submitFile(app, await FIXTURES.long!());
     const working = processSubmission(deps, fakeJob(id)).catch((error: unknown) => error);
     // Until the worker has claimed it (a 40 s clip: it is still processing when the withdrawal lands, checked below).
-    while ((await load(id)).status === 'received') await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitUntil(async () => (await load(id)).status !== 'received', { timeoutMs: 30_000, intervalMs: 20, what: 'the worker to claim the clip' });
     await moderator.get(`/staff/review/${id}`);
     expect((await moderator.post(`/staff/review/${id}/withdraw`, { confirm: 'yes', reason: 'asked before review' })).status).toBe(303);
     await working;
