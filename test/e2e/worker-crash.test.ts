@@ -5,7 +5,8 @@ import type { Submission } from '../../shared/submissions/submission.model';
 import { FIXTURES } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { expectOnlyRecordedOutputs, submitFile } from '../helpers/worker-env';
-import { cleanWorkDir, jobFolders, ownWorkDir, waitUntil } from '../helpers/worker-processes';
+import { cleanWorkDir, jobFolders, ownWorkDir } from '../helpers/worker-processes';
+import { waitUntil } from '../helpers/wait-until';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -49,18 +50,16 @@ describe('a worker stopped mid-encode', () => {
     return (await app.services.db.submissions.findById(id).lean<Submission>())!;
   }
 
-  async function waitFor(id: string, check: (s: Submission) => boolean, seconds: number): Promise<Submission> {
-    const deadline = Date.now() + seconds * 1000;
-    for (;;) {
-      const submission = await load(id);
-      if (check(submission)) return submission;
-      if (Date.now() > deadline) throw new Error(`timed out; status ${submission.status}, progress ${submission.processing.progress}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+  async function waitFor(id: string, check: (s: Submission) => boolean, seconds: number, what: string): Promise<Submission> {
+    let last: Submission | null = null;
+    return waitUntil(async () => {
+      last = await load(id);
+      return check(last) ? last : null;
+    }, { timeoutMs: seconds * 1000, intervalMs: 200, what, seen: () => ({ status: last?.status, progress: last?.processing.progress }) });
   }
 
   async function expectProcessedOnce(id: string): Promise<Submission> {
-    const done = await waitFor(id, (s) => s.status === 'in_review', 180);
+    const done = await waitFor(id, (s) => s.status === 'in_review', 180, 'the clip in review');
     expect(done.history.filter((h) => h.transition === 'processing_succeeded')).toHaveLength(1);
     await expectOnlyRecordedOutputs(app.services, done, ['master', 'poster', 'preview']);
     return done;
@@ -71,7 +70,7 @@ describe('a worker stopped mid-encode', () => {
   test('when the worker is killed with SIGKILL mid-encode and a new one starts, then the clip ends with one set of outputs and one transition to review', async () => {
     const id = await submitFile(app, await FIXTURES.long!());
     const first = startWorker();
-    await waitFor(id, (s) => s.status === 'processing' && s.processing.progress >= 15, 120);
+    await waitFor(id, (s) => s.status === 'processing' && s.processing.progress >= 15, 120, 'the worker encoding (progress ≥ 15)');
     first.kill('SIGKILL');
     await once(first, 'exit');
     startWorker();
@@ -82,7 +81,7 @@ describe('a worker stopped mid-encode', () => {
   test('when the worker gets SIGTERM mid-encode, then it hands the job back, exits 0, and another worker finishes the clip', async () => {
     const id = await submitFile(app, await FIXTURES.long!());
     const first = startWorker();
-    await waitFor(id, (s) => s.status === 'processing' && s.processing.progress >= 15, 120);
+    await waitFor(id, (s) => s.status === 'processing' && s.processing.progress >= 15, 120, 'the worker encoding (progress ≥ 15)');
     first.kill('SIGTERM');
     const [code] = (await once(first, 'exit')) as [number | null];
     expect(code).toBe(0);
@@ -100,25 +99,33 @@ describe('a worker stopped mid-encode', () => {
     let live = ids.map(() => startWorker());
     let lastKill = 0;
     const killedAt: number[] = [];
+    // The random schedule is seeded, and the seed printed: WORKER_CRASH_SEED=<seed> repeats the same waits and
+    // the same picks (which worker a pick lands on still depends on which ones are at work at that moment).
+    const seed = Number(process.env.WORKER_CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
+    if (!Number.isSafeInteger(seed)) throw new Error(`WORKER_CRASH_SEED must be a whole number, not ${process.env.WORKER_CRASH_SEED}`);
+    const random = seededRandom(seed);
+    const waits = Array.from({ length: KILLS }, () => Math.round(1000 + random() * 7000));
+    process.stdout.write(`\nworker-crash kill schedule: seed ${seed} (WORKER_CRASH_SEED=${seed} repeats it), waits ${waits.join(', ')} ms\n`);
     for (let k = 0; k < KILLS; k += 1) {
-      // A random moment, then a random worker among those at work on a clip (with a job folder).
-      await new Promise((resolve) => setTimeout(resolve, 1000 + Math.random() * 7000));
-      const busy = await waitUntil('a worker at work', 120, async () => {
+      // A random moment (the wait is the schedule, not a synchronisation), then a random worker among those at
+      // work on a clip (with a job folder).
+      await new Promise((resolve) => setTimeout(resolve, waits[k]));
+      const busy = await waitUntil(async () => {
         const pids = new Set((await jobFolders(workDir)).map((f) => f.workerPid));
         const atWork = live.filter((w) => pids.has(w.pid!));
         return atWork.length > 0 ? atWork : null;
-      });
-      const victim = busy[Math.floor(Math.random() * busy.length)]!;
+      }, { timeoutMs: 120_000, what: 'a worker at work' });
+      const victim = busy[Math.floor(random() * busy.length)]!;
       victim.kill('SIGKILL');
       await once(victim, 'exit');
       lastKill = Date.now();
       killedAt.push(lastKill);
       live = [...live.filter((w) => w !== victim), startWorker()];
     }
-    const done = await waitUntil('every clip in review', 240, async () => {
+    const done = await waitUntil(async () => {
       const all = await Promise.all(ids.map(load));
       return all.every((s) => s.status === 'in_review') ? all : null;
-    });
+    }, { timeoutMs: 240_000, what: 'every clip in review' });
     const recovery = (Date.now() - lastKill) / 1000;
     // One encode: the longest run that succeeded (its claim to its settle), measured in this same run.
     const encodes = done.map((s) => {
@@ -131,7 +138,7 @@ describe('a worker stopped mid-encode', () => {
     process.stdout.write(
       `\nrecovery after random SIGKILLs: ${recovery.toFixed(1)} s from the last kill until all ${CLIPS} clips were in review ` +
         `(lock ${LOCK_SECONDS} s, longest encode ${oneEncode.toFixed(1)} s, claims per clip ${starts.join('/')}, ` +
-        `kills at ${killedAt.map((t) => ((t - killedAt[0]!) / 1000).toFixed(1)).join(', ')} s)\n`,
+        `seed ${seed}, kills at ${killedAt.map((t) => ((t - killedAt[0]!) / 1000).toFixed(1)).join(', ')} s)\n`,
     );
     // The queue hands a dead worker's job on within 1¼ lock times; then one encode. 5 s for the rest.
     expect(recovery).toBeLessThanOrEqual(LOCK_SECONDS * 1.25 + oneEncode + 5);
@@ -142,3 +149,15 @@ describe('a worker stopped mid-encode', () => {
     }
   }, 480_000);
 });
+
+/** mulberry32: a small seeded generator, so a failing schedule can be run again. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
