@@ -10,8 +10,18 @@ set -u
 cd "$(dirname "$0")/.."
 jest=node_modules/.bin/jest
 if [ "$#" -gt 0 ]; then exec "$jest" --runInBand "$@"; fi
+TEST_SUMMARY_FILE=$(mktemp)
+export TEST_SUMMARY_FILE
+started=$SECONDS
 "$jest" --maxWorkers=2 --testPathIgnorePatterns /test/e2e/
 first=$?
 "$jest" --runInBand test/e2e/
 second=$?
+# One closing line for both runs (test/helpers/summary-reporter.js wrote each run's counts).
+node -e '
+  const runs = require("node:fs").readFileSync(process.argv[1], "utf8").split("\n").filter(Boolean).map((line) => JSON.parse(line));
+  const sum = (key) => runs.reduce((total, run) => total + run[key], 0);
+  console.log(`\nall tests (${runs.length} jest runs, ${process.argv[2]} s): ${sum("passed")} passed, ${sum("failed")} failed, ${sum("skipped")} skipped, ${sum("failedFiles")} test files failed`);
+' "$TEST_SUMMARY_FILE" "$((SECONDS - started))"
+rm -f "$TEST_SUMMARY_FILE"
 [ "$first" -eq 0 ] && [ "$second" -eq 0 ]

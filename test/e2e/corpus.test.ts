@@ -214,7 +214,7 @@ const THUMB = { width: 32, height: 32 };
       const message = (error as Error).message;
       results.push(`${file}\tsubtitles refused\t${message}`);
       expect(error).toBeInstanceOf(SubtitleParseError);
-      if (!refusal) throw new Error(`${file} was refused (${message}), but MANIFEST.md counts ${String(manifestCueCounts().get(file))} cues in it`);
+      if (!refusal) throw new Error(`${file} was refused (${message}), but MANIFEST.md counts ${String(manifestCueCounts().get(file))} cues in it`, { cause: error });
       expect(message).toMatch(refusal);
       return;
     }
