@@ -5,7 +5,7 @@ import type { Submission } from '../../shared/submissions/submission.model';
 import { FIXTURES } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { expectOnlyRecordedOutputs, submitFile } from '../helpers/worker-env';
-import { cleanWorkDir, jobFolders, ownWorkDir } from '../helpers/worker-processes';
+import { cleanWorkDir, jobFolders, ownWorkDir, processesIn, running } from '../helpers/worker-processes';
 import { waitUntil } from '../helpers/wait-until';
 
 const ROOT = join(__dirname, '..', '..');
@@ -67,21 +67,39 @@ describe('a worker stopped mid-encode', () => {
 
   jest.setTimeout(300_000);
 
+  /**
+   * Holds a worker mid-encode: once its ffmpeg writes into the job folder's out/, that ffmpeg is stopped
+   * (SIGSTOP), so a clip of a few seconds is caught in the middle as surely as a long one, and the test does not
+   * wait for long encodes. Returns the held ffmpeg's pids.
+   */
+  async function holdMidEncode(worker: ChildProcess, id: string): Promise<number[]> {
+    const ffmpeg = await waitUntil(async () => {
+      const folder = (await jobFolders(workDir)).find((f) => f.workerPid === worker.pid)?.path;
+      const pids = folder ? await processesIn(`${folder}/out/`) : [];
+      return pids.length > 0 ? pids : null;
+    }, { timeoutMs: 120_000, intervalMs: 20, what: `the encode of worker ${String(worker.pid)}` });
+    for (const pid of ffmpeg) process.kill(pid, 'SIGSTOP');
+    expect((await load(id)).status).toBe('processing');
+    return ffmpeg;
+  }
+
   test('when the worker is killed with SIGKILL mid-encode and a new one starts, then the clip ends with one set of outputs and one transition to review', async () => {
-    const id = await submitFile(app, await FIXTURES.long!());
+    const id = await submitFile(app, await FIXTURES.shortEncode!());
     const first = startWorker();
-    await waitFor(id, (s) => s.status === 'processing' && s.processing.progress >= 15, 120, 'the worker encoding (progress ≥ 15)');
+    const held = await holdMidEncode(first, id);
     first.kill('SIGKILL');
     await once(first, 'exit');
     startWorker();
     const done = await expectProcessedOnce(id);
     expect(done.history.filter((h) => h.transition === 'processing_started').length).toBeGreaterThanOrEqual(2);
+    // The dead worker's ffmpeg (still held) was killed by the new worker's sweep of job folders.
+    await waitUntil(async () => (await Promise.all(held.map(running))).every((alive) => !alive), { timeoutMs: 10_000, what: "the dead worker's ffmpeg to be killed" });
   });
 
   test('when the worker gets SIGTERM mid-encode, then it hands the job back, exits 0, and another worker finishes the clip', async () => {
-    const id = await submitFile(app, await FIXTURES.long!());
+    const id = await submitFile(app, await FIXTURES.shortEncode!());
     const first = startWorker();
-    await waitFor(id, (s) => s.status === 'processing' && s.processing.progress >= 15, 120, 'the worker encoding (progress ≥ 15)');
+    await holdMidEncode(first, id);
     first.kill('SIGTERM');
     const [code] = (await once(first, 'exit')) as [number | null];
     expect(code).toBe(0);

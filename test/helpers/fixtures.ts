@@ -114,7 +114,9 @@ export const FIXTURES: Record<string, () => Promise<string>> = {
     await writeWhole(patched, bytes);
     return patched;
   },
-  /** A clip long enough for an encode to be caught in the middle. */
+  /** A clip whose encode lasts a few seconds: long enough to be caught, and held (SIGSTOP), in the middle. */
+  shortEncode: () => makeFixture('short-encode.mp4', [...SOURCE_VIDEO(8), ...SOURCE_TONE(8), ...X264, '-c:a', 'aac', '-shortest']),
+  /** A clip long enough for an encode to be caught in the middle without holding it. */
   long: () => makeFixture('long.mp4', [...SOURCE_VIDEO(40, '1280x720'), ...SOURCE_TONE(40), ...X264, '-c:a', 'aac', '-shortest']),
 };
 
