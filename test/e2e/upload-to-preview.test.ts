@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { processSubmission } from '../../worker/handlers/process-submission.handler';
-import { FIXTURES } from '../helpers/fixtures';
+import { FIXTURES, ffprobeJson } from '../helpers/fixtures';
 import { postMultipart } from '../helpers/multipart';
 import { demoConsent, seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { downloadOutput, workerDeps } from '../helpers/worker-env';
@@ -52,11 +52,14 @@ describe('upload to preview', () => {
 
     const submission = (await app.services.db.submissions.findById(id).lean<Submission>())!;
     expect(Object.keys(submission.outputs).sort()).toEqual(['captionedPreview', 'captionsSrt', 'captionsVtt', 'master', 'poster', 'preview']);
+    const sourceSeconds = Number((await ffprobeJson(await FIXTURES.rotated!())).format.duration);
     for (const name of ['preview', 'captionedPreview']) {
       const path = await downloadOutput(app.services, submission, name);
-      // Decoding the whole file reports no error: the preview is watchable to the end.
+      // Decoding the whole file reports no error: the preview is watchable to the end, as long as the clip.
       const { stderr } = await run('ffmpeg', ['-v', 'error', '-i', path, '-f', 'null', '-']);
       expect(stderr).toBe('');
+      const seconds = Number((await ffprobeJson(path)).format.duration);
+      expect({ name, seconds, within: Math.abs(seconds - sourceSeconds) <= 0.1 }).toEqual({ name, seconds, within: true });
     }
   });
 });
