@@ -31,13 +31,13 @@ describe('fenced workers', () => {
 
   jest.setTimeout(300_000);
 
-  async function encodingBy(workerPid: number): Promise<{ folder: string; ffmpeg: number[] }> {
+  async function encodingBy(workerPid: number, intervalMs = 100): Promise<{ folder: string; ffmpeg: number[] }> {
     return waitUntil(async () => {
       const folder = (await jobFolders(workDir)).find((f) => f.workerPid === workerPid)?.path;
       // The encode (not the probe): the one run that writes into out/.
       const ffmpeg = folder ? await processesIn(`${folder}/out/`) : [];
       return folder && ffmpeg.length > 0 ? { folder, ffmpeg } : null;
-    }, { timeoutMs: 120_000, what: `the encode of worker ${workerPid}` });
+    }, { timeoutMs: 120_000, intervalMs, what: `the encode of worker ${workerPid}` });
   }
 
   test('when a worker stalls past its lease and another takes the clip over, then only the second one stores and settles: one set of outputs, one processing_succeeded', async () => {
@@ -83,17 +83,16 @@ describe('fenced workers', () => {
   });
 
   test("when a worker is killed outright mid-encode, then the next worker's sweep kills the ffmpeg it left running, and the clip is processed once", async () => {
-    const id = await submitFile(app, await FIXTURES.long!());
+    // A clip of a few seconds, its encode stopped (SIGSTOP) as soon as it runs: caught mid-encode, and it cannot
+    // end on its own by finishing its encode.
+    const id = await submitFile(app, await FIXTURES.shortEncode!());
     const first = workers.start();
-    await waitUntil(async () => {
-      const s = await loadSubmission(app, id);
-      return s.status === 'processing' && s.processing.progress >= 15;
-    }, { timeoutMs: 120_000, what: 'the first worker encoding' });
-    const { ffmpeg } = await encodingBy(first.pid!);
-    await workers.kill(first, 'SIGKILL');
-    // Orphaned: alive without its worker. Stopped, too, so it cannot end on its own by finishing its encode.
-    for (const pid of ffmpeg) expect(await running(pid)).toBe(true);
+    const { ffmpeg } = await encodingBy(first.pid!, 20);
     for (const pid of ffmpeg) process.kill(pid, 'SIGSTOP');
+    expect((await loadSubmission(app, id)).status).toBe('processing');
+    await workers.kill(first, 'SIGKILL');
+    // Orphaned: alive without its worker.
+    for (const pid of ffmpeg) expect(await running(pid)).toBe(true);
 
     workers.start();
     await waitUntil(async () => (await Promise.all(ffmpeg.map(running))).every((alive) => !alive), { timeoutMs: 30_000, what: 'the orphaned ffmpeg to be killed' });
