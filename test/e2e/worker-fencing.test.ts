@@ -41,13 +41,10 @@ describe('fenced workers', () => {
   }
 
   test('when a worker stalls past its lease and another takes the clip over, then only the second one stores and settles: one set of outputs, one processing_succeeded', async () => {
-    const id = await submitFile(app, await FIXTURES.long!());
+    // A clip of a few seconds: each encode is caught as soon as it runs (polled every 20 ms).
+    const id = await submitFile(app, await FIXTURES.shortEncode!());
     const first = workers.start();
-    await waitUntil(async () => {
-      const s = await loadSubmission(app, id);
-      return s.status === 'processing' && s.processing.progress >= 15;
-    }, { timeoutMs: 120_000, what: 'the first worker encoding' });
-    const firstRun = await encodingBy(first.pid!);
+    const firstRun = await encodingBy(first.pid!, 20);
     first.kill('SIGSTOP'); // its event loop stalls; its ffmpeg, in a process group of its own, keeps encoding
 
     const second = workers.start();
@@ -57,10 +54,11 @@ describe('fenced workers', () => {
     }, { timeoutMs: 60_000, what: 'the second worker to take the clip over' });
     const [firstLease, secondLease] = taken.history.filter((h) => h.transition === 'processing_started').map((h) => h.lease);
     expect(firstLease).not.toBe(secondLease);
-    const secondRun = await encodingBy(second.pid!);
-    // Hold the second encode, so the first wakes up while the second still holds the clip.
-    await waitUntil(async () => (await processesIn(firstRun.folder)).length === 0, { timeoutMs: 180_000, what: "the first worker's ffmpeg to finish" });
+    const secondRun = await encodingBy(second.pid!, 20);
+    // Hold the second encode, so the first wakes up (once its own ffmpeg has finished) while the second still
+    // holds the clip.
     for (const pid of secondRun.ffmpeg) process.kill(pid, 'SIGSTOP');
+    await waitUntil(async () => (await processesIn(firstRun.folder)).length === 0, { timeoutMs: 180_000, what: "the first worker's ffmpeg to finish" });
 
     first.kill('SIGCONT');
     await waitUntil(async () => !(await jobFolders(workDir)).some((f) => f.workerPid === first.pid), { timeoutMs: 60_000, what: 'the woken worker to give up its job folder' });
