@@ -26,14 +26,14 @@ export async function waitUntil<T>(condition: () => T | Promise<T>, options: Wai
     const result = await condition();
     if (result) return result as Truthy<T>;
     if (Date.now() >= deadline) {
-      const seen = options.seen ? `; last seen: ${describe(await options.seen())}` : '';
+      const seen = options.seen ? `; last seen: ${shown(await options.seen())}` : '';
       throw new Error(`timed out after ${Date.now() - started} ms (limit ${options.timeoutMs} ms) waiting for ${options.what}${seen}`);
     }
     await new Promise((resolve) => setTimeout(resolve, Math.min(interval, Math.max(0, deadline - Date.now()))));
   }
 }
 
-function describe(value: unknown): string {
+function shown(value: unknown): string {
   const text = typeof value === 'string' ? value : String(JSON.stringify(value));
   return text.length > 500 ? `${text.slice(0, 500)}…` : text;
 }
