@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { GROUP_FILE_PREFIX } from '../../worker/ffmpeg/ffmpeg';
 import type { Submission } from '../../shared/submissions/submission.model';
 import { FIXTURES } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
@@ -73,12 +75,14 @@ describe('a worker stopped mid-encode', () => {
    * wait for long encodes. Returns the held ffmpeg's pids.
    */
   async function holdMidEncode(worker: ChildProcess, id: string): Promise<number[]> {
-    const ffmpeg = await waitUntil(async () => {
+    const { folder, ffmpeg } = await waitUntil(async () => {
       const folder = (await jobFolders(workDir)).find((f) => f.workerPid === worker.pid)?.path;
       const pids = folder ? await processesIn(`${folder}/out/`) : [];
-      return pids.length > 0 ? pids : null;
+      return folder && pids.length > 0 ? { folder, ffmpeg: pids } : null;
     }, { timeoutMs: 120_000, intervalMs: 20, what: `the encode of worker ${String(worker.pid)}` });
     for (const pid of ffmpeg) process.kill(pid, 'SIGSTOP');
+    // Caught so early, the worker may not have recorded its ffmpeg's group in the folder yet: the sweep knows only recorded groups.
+    await waitUntil(async () => (await Promise.all(ffmpeg.map((pid) => stat(join(folder, `${GROUP_FILE_PREFIX}${pid}`)).then(() => true, () => false)))).every(Boolean), { timeoutMs: 10_000, intervalMs: 20, what: "the worker to record its ffmpeg's process group" });
     expect((await load(id)).status).toBe('processing');
     return ffmpeg;
   }

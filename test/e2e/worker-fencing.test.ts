@@ -1,3 +1,6 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { GROUP_FILE_PREFIX } from '../../worker/ffmpeg/ffmpeg';
 import { FIXTURES } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { expectOnlyRecordedOutputs, submitFile } from '../helpers/worker-env';
@@ -85,8 +88,10 @@ describe('fenced workers', () => {
     // end on its own by finishing its encode.
     const id = await submitFile(app, await FIXTURES.shortEncode!());
     const first = workers.start();
-    const { ffmpeg } = await encodingBy(first.pid!, 20);
+    const { folder, ffmpeg } = await encodingBy(first.pid!, 20);
     for (const pid of ffmpeg) process.kill(pid, 'SIGSTOP');
+    // Caught so early, the worker may not have recorded its ffmpeg's group in the folder yet: the sweep knows only recorded groups.
+    await waitUntil(async () => (await Promise.all(ffmpeg.map((pid) => stat(join(folder, `${GROUP_FILE_PREFIX}${pid}`)).then(() => true, () => false)))).every(Boolean), { timeoutMs: 10_000, intervalMs: 20, what: "the worker to record its ffmpeg's process group" });
     expect((await loadSubmission(app, id)).status).toBe('processing');
     await workers.kill(first, 'SIGKILL');
     // Orphaned: alive without its worker.
