@@ -17,5 +17,5 @@ export default tseslint.config(
     },
   },
   { files: ['shared/queue/queue.ts', 'worker/ffmpeg/ffmpeg.ts'], rules: { 'no-restricted-imports': 'off' } },
-  { files: ['jest.config.js', 'test/helpers/summary-reporter.js'], languageOptions: { globals: { module: 'writable', process: 'readonly' } }, rules: { '@typescript-eslint/no-require-imports': 'off' } },
+  { files: ['jest.config.js', 'test/helpers/summary-reporter.js'], languageOptions: { globals: { module: 'writable', process: 'readonly', require: 'readonly' } }, rules: { '@typescript-eslint/no-require-imports': 'off' } },
 );

@@ -9,7 +9,7 @@ import { launchContribBrowser, type ContribBrowser } from '../helpers/contrib-br
 import { makeFixture, smallMp4 } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { workerDeps } from '../helpers/worker-env';
-import { waitUntil } from '../helpers/worker-processes';
+import { waitUntil } from '../helpers/wait-until';
 
 /**
  * The campaign page in real Chromium: Belarusian from the browser's language, checked by axe-core, switched
@@ -114,10 +114,10 @@ describe('campaign page in a real browser', () => {
     expect(match).not.toBeNull();
     const [, id, token] = match!;
 
-    const submission = await waitUntil('the clip is in review', 60, async () => {
+    const submission = await waitUntil(async () => {
       const doc = await app.services.db.submissions.findById(id).lean<Submission>();
       return doc && ['in_review', 'rejected', 'failed'].includes(doc.status) ? doc : null;
-    });
+    }, { timeoutMs: 60_000, what: 'the clip is in review' });
     expect(submission.status).toBe('in_review');
     expect(submission).toMatchObject({ organisation: 'Беларускі незалежны прафсаюз', country: 'BY', language: 'be', title: 'Салідарнасць з Мінска' });
     expect(submission.consent).toMatchObject({ version: 1, language: 'be', statements: ['record', 'publish', 'risk'] });
@@ -182,10 +182,10 @@ describe('campaign page in a real browser', () => {
     const link = (await page.getByTestId('receipt-link').textContent())!.trim();
     const id = /\/s\/([a-f0-9]{24})#/.exec(link)![1]!;
     expect(requests.filter((r) => !r.startsWith('POST /api/qr'))).toEqual(['POST /tus', 'PUT /tus/<id>/subtitles', 'PATCH /tus/<id>']);
-    const submission = await waitUntil('the clip is in review', 60, async () => {
+    const submission = await waitUntil(async () => {
       const doc = await app.services.db.submissions.findById(id).lean<Submission>();
       return doc && ['in_review', 'rejected', 'failed'].includes(doc.status) ? doc : null;
-    });
+    }, { timeoutMs: 60_000, what: 'the clip is in review' });
     expect([submission.status, submission.rejection]).toEqual(['in_review', null]);
     expect(submission.subtitles).toMatchObject({ key: `originals/${id}/subtitles`, bytes: Buffer.byteLength(srt) });
     expect(Object.keys(submission.outputs)).toEqual(expect.arrayContaining(['captionedPreview', 'captionsVtt', 'captionsSrt']));
@@ -211,10 +211,10 @@ describe('campaign page in a real browser', () => {
     await page.getByRole('heading', { name: 'Спасибо — ваше видео получено' }).waitFor();
     const link = (await page.getByTestId('receipt-link').textContent())!.trim();
     const id = /\/s\/([a-f0-9]{24})#/.exec(link)![1]!;
-    const submission = await waitUntil('the recording is in review', 60, async () => {
+    const submission = await waitUntil(async () => {
       const doc = await app.services.db.submissions.findById(id).lean<Submission>();
       return doc && ['in_review', 'rejected', 'failed'].includes(doc.status) ? doc : null;
-    });
+    }, { timeoutMs: 60_000, what: 'the recording is in review' });
     expect([submission.status, submission.rejection]).toEqual(['in_review', null]);
     expect(submission.media?.durationSeconds).toBeGreaterThan(1);
     expect(submission.media?.video).not.toBeNull();

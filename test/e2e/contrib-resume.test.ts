@@ -5,7 +5,7 @@ import { launchContribBrowser, type ContribBrowser } from '../helpers/contrib-br
 import { makeFixture } from '../helpers/fixtures';
 import { expectNothingLeft } from '../helpers/nothing-left';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
-import { waitUntil } from '../helpers/worker-processes';
+import { waitUntil } from '../helpers/wait-until';
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 
@@ -77,7 +77,7 @@ describe('resumable uploads in a real browser', () => {
   }
 
   async function expectStored(id: string) {
-    const doc = await waitUntil('the submission exists', 30, () => app.services.db.submissions.findById(id).lean<Submission>());
+    const doc = await waitUntil(() => app.services.db.submissions.findById(id).lean<Submission>(), { timeoutMs: 30_000, what: 'the submission exists' });
     expect(doc.original.bytes).toBe(size);
     expect(doc.original.sha256).toBe(createHash('sha256').update(await readFile(clip)).digest('hex'));
   }
@@ -88,7 +88,7 @@ describe('resumable uploads in a real browser', () => {
     const { context, page } = await chrome.newPage();
     const cdp = await throttled(page, 4 * 1024 * 1024);
     await startUpload(page);
-    await waitUntil('half the clip arrived', 60, async () => received() >= size / 2);
+    await waitUntil(async () => received() >= size / 2, { timeoutMs: 60_000, what: 'half the clip arrived' });
     // Offline (no retry at once), and the connection carrying the upload cut: Chromium's offline emulation
     // alone lets a request already sending finish, and the page sends the clip in one request.
     await cdp.send('Network.emulateNetworkConditions', { offline: true, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
@@ -110,7 +110,7 @@ describe('resumable uploads in a real browser', () => {
     const { context, page } = await chrome.newPage();
     await throttled(page, 4 * 1024 * 1024);
     await startUpload(page);
-    await waitUntil('40% of the clip arrived', 60, async () => received() >= size * 0.4);
+    await waitUntil(async () => received() >= size * 0.4, { timeoutMs: 60_000, what: '40% of the clip arrived' });
     const before = received();
     await page.reload();
     await startUpload(page);

@@ -68,6 +68,47 @@ const EXPECTED: Record<string, Expected> = {
   'webcam_webm/firefox53_mediarecorder_vp8_opus.webm': { preview: { width: 640, height: 480 } },
 };
 
+/**
+ * How long a file's sound and picture last: the end of its last audio or video stream (a Matroska stream's
+ * DURATION tag is its end). Not the container's duration, which a subtitle track running on lengthens.
+ */
+function playableSeconds(probe: Awaited<ReturnType<typeof ffprobeJson>>): number {
+  const ends = probe.streams
+    .filter((stream) => stream.codec_type === 'video' || stream.codec_type === 'audio')
+    .map((stream) => {
+      const tagged = /^(\d+):(\d+):([\d.]+)$/.exec(stream.tags?.DURATION ?? '');
+      if (tagged) return Number(tagged[1]) * 3600 + Number(tagged[2]) * 60 + Number(tagged[3]);
+      return Number(stream.start_time ?? 0) + Number(stream.duration);
+    })
+    .filter(Number.isFinite);
+  return ends.length > 0 ? Math.max(...ends) : Number(probe.format.duration);
+}
+
+/**
+ * What MANIFEST.md says of each subtitle file: how many cues ("· 78 cues." or, for ASS, "· 3 Dialogue."). Read
+ * from the corpus's own manifest, so a file whose count is not written there fails.
+ */
+function manifestCueCounts(): Map<string, number> {
+  const counts = new Map<string, number>();
+  const manifest = join(MEDIA, 'MANIFEST.md');
+  if (!existsSync(manifest)) return counts;
+  for (const line of readFileSync(manifest, 'utf8').split('\n')) {
+    const match = /^\| `([^`]+)` \|.*· (\d+) (?:cues|Dialogue)\b/.exec(line);
+    if (match) counts.set(match[1]!, Number(match[2]));
+  }
+  return counts;
+}
+
+/**
+ * The subtitle files the parser refuses, and why (the line it names): ASS is not an upload format the parser
+ * reads, and one description track has a cue longer than the 12 lines a caption may have. Every other file must
+ * be read with exactly the cues MANIFEST.md counts.
+ */
+const SUBTITLES_REFUSED: Record<string, RegExp> = {
+  'subtitles/ass/aegisub_simple_3lines.ass': /^line 1: expected a cue number or a timing/,
+  'subtitles/vtt/elephantsdream.descriptions.en.vtt': /^line \d+: the cue is too long \(at most 12 lines of text\)/,
+};
+
 // Square thumbnails: all eight turns and mirrors of one have the same size, so each can be compared.
 const THUMB = { width: 32, height: 32 };
 
@@ -131,7 +172,15 @@ const THUMB = { width: 32, height: 32 };
     expect(v.side_data_list ?? []).toEqual([]);
     expect({ preview: { width: v.width, height: v.height } }).toEqual(expected);
     const orientation = await orientationCheck(file, (done.media as { video: { index: number } }).video.index, previewPath);
-    results.push(`${file}\tpreview\t${String(v.width)}x${String(v.height)} ${Number(preview.format.duration).toFixed(2)} s\t${orientation}\tswept ${sweep.checked.length} objects for ${traces.strings.length} traces`);
+    const sourceSeconds = playableSeconds(await ffprobeJson(join(MEDIA, file)));
+    const previewSeconds = Number(preview.format.duration);
+    results.push(`${file}\tpreview\t${String(v.width)}x${String(v.height)} ${previewSeconds.toFixed(2)} s (source ${sourceSeconds.toFixed(2)} s)\t${orientation}\tswept ${sweep.checked.length} objects for ${traces.strings.length} traces`);
+    // As long as the source's sound and picture, within 0.1 s (where the source says how long they are: a
+    // browser's recording may not).
+    if (Number.isFinite(sourceSeconds) && sourceSeconds > 0) {
+      const seen = { file, preview: previewSeconds, source: sourceSeconds };
+      expect({ ...seen, within: Math.abs(previewSeconds - sourceSeconds) <= 0.1 }).toEqual({ ...seen, within: true });
+    }
   });
 
   /**
@@ -159,16 +208,28 @@ const THUMB = { width: 32, height: 32 };
     return `orientation r=${meant.toFixed(3)} (others ≤ ${Math.max(...others).toFixed(3)})${at ? ` at ${at.toFixed(1)} s` : ''}`;
   }
 
-  test.each(subtitles)('%s is read, or refused with the line that is wrong', (file) => {
+  test('every subtitle file has its cue count in MANIFEST.md, and every expected refusal names a file of the corpus', () => {
+    const counts = manifestCueCounts();
+    expect(subtitles.filter((file) => !counts.has(file))).toEqual([]);
+    expect(Object.keys(SUBTITLES_REFUSED).filter((file) => !subtitles.includes(file))).toEqual([]);
+  });
+
+  test.each(subtitles)('%s is read with exactly the cues MANIFEST.md counts, or refused with the line that is wrong', (file) => {
     const bytes = readFileSync(join(MEDIA, file));
+    const refusal = SUBTITLES_REFUSED[file];
+    let cues: ReturnType<typeof parseSubtitles>;
     try {
-      const cues = parseSubtitles(decodeSubtitleBytes(bytes, 'en').text);
-      expect(cues.length).toBeGreaterThan(0);
-      results.push(`${relative(MEDIA, join(MEDIA, file))}\tsubtitles\t${cues.length} cues`);
+      cues = parseSubtitles(decodeSubtitleBytes(bytes, 'en').text);
     } catch (error) {
+      const message = (error as Error).message;
+      results.push(`${file}\tsubtitles refused\t${message}`);
       expect(error).toBeInstanceOf(SubtitleParseError);
-      expect((error as Error).message).toMatch(/^line \d+: /);
-      results.push(`${file}\tsubtitles refused\t${(error as Error).message}`);
+      if (!refusal) throw new Error(`${file} was refused (${message}), but MANIFEST.md counts ${String(manifestCueCounts().get(file))} cues in it`, { cause: error });
+      expect(message).toMatch(refusal);
+      return;
     }
+    results.push(`${relative(MEDIA, join(MEDIA, file))}\tsubtitles\t${cues.length} cues`);
+    expect({ file, refused: false }).toEqual({ file, refused: refusal !== undefined });
+    expect({ file, cues: cues.length }).toEqual({ file, cues: manifestCueCounts().get(file) });
   });
 });

@@ -5,6 +5,7 @@ import type { StaffUser } from '../../shared/models/staff-user.model';
 import { startTestApp, type TestApp } from '../helpers/test-env';
 import { screenshotter, type Shoot } from '../helpers/screenshots';
 import { CHROMIUM, STAFF_CSP } from '../helpers/staff-browser';
+import { waitUntil } from '../helpers/wait-until';
 
 /**
  * In real Chromium (Debian's, driven by playwright-core): the first admin, made as the command line
@@ -56,14 +57,14 @@ describe('staff pages in a real browser', () => {
 
   /** A code for the account's secret the server has not seen yet (a code works once). */
   async function codeFor(email: string, secret: string): Promise<string> {
-    for (;;) {
+    return waitUntil(async () => {
       const user = (await app.services.db.staffUsers.findOne({ email }).lean<StaffUser>())!;
       const step = totpStep(new Date());
       if (!user.totp.secret || user.totp.lastStep < step) return hotp(base32Decode(secret), step);
       if (user.totp.lastStep === step) return hotp(base32Decode(secret), step + 1); // accepted: one step ahead
       // lastStep is already ahead: wait for the clock to catch up (at most one step)
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
+      return null;
+    }, { timeoutMs: 65_000, intervalMs: 1000, what: `a TOTP step ${email} has not used yet` });
   }
 
   async function enrol(page: Page, email: string): Promise<void> {

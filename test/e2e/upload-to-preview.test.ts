@@ -2,10 +2,11 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { processSubmission } from '../../worker/handlers/process-submission.handler';
-import { FIXTURES } from '../helpers/fixtures';
+import { FIXTURES, ffprobeJson } from '../helpers/fixtures';
 import { postMultipart } from '../helpers/multipart';
 import { demoConsent, seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { downloadOutput, workerDeps } from '../helpers/worker-env';
+import { waitUntil } from '../helpers/wait-until';
 import type { Submission } from '../../shared/submissions/submission.model';
 
 const run = promisify(execFile);
@@ -40,23 +41,25 @@ describe('upload to preview', () => {
 
     const seen = new Set<string>();
     let status: { status: string; progress: number | null } = { status: 'received', progress: null };
-    const deadline = Date.now() + 60_000;
-    while (!['in_review', 'rejected', 'failed'].includes(status.status) && Date.now() < deadline) {
+    await waitUntil(async () => {
       const response = await fetch(`${app.baseUrl}/api/submissions/${id}/status`, { headers: { Authorization: `Bearer ${statusToken}` } });
       status = (await response.json()) as typeof status;
       seen.add(status.status);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+      return ['in_review', 'rejected', 'failed'].includes(status.status);
+    }, { timeoutMs: 60_000, what: 'the clip to be processed (in review, rejected or failed)', seen: () => status });
     expect(status.status).toBe('in_review');
     expect([...seen].every((s) => ['received', 'processing', 'in_review'].includes(s))).toBe(true);
 
     const submission = (await app.services.db.submissions.findById(id).lean<Submission>())!;
     expect(Object.keys(submission.outputs).sort()).toEqual(['captionedPreview', 'captionsSrt', 'captionsVtt', 'master', 'poster', 'preview']);
+    const sourceSeconds = Number((await ffprobeJson(await FIXTURES.rotated!())).format.duration);
     for (const name of ['preview', 'captionedPreview']) {
       const path = await downloadOutput(app.services, submission, name);
-      // Decoding the whole file reports no error: the preview is watchable to the end.
+      // Decoding the whole file reports no error: the preview is watchable to the end, as long as the clip.
       const { stderr } = await run('ffmpeg', ['-v', 'error', '-i', path, '-f', 'null', '-']);
       expect(stderr).toBe('');
+      const seconds = Number((await ffprobeJson(path)).format.duration);
+      expect({ name, seconds, within: Math.abs(seconds - sourceSeconds) <= 0.1 }).toEqual({ name, seconds, within: true });
     }
   });
 });

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -9,14 +10,37 @@ const run = promisify(execFile);
 /** Media fixtures are made with ffmpeg by recipe, not committed; cached per run in the temp folder. */
 const FIXTURE_DIR = join(tmpdir(), 'solidarity-fixtures');
 
+/**
+ * A fixture made once: test files run side by side (two jest workers, other checkouts on the same machine), so
+ * each is made under a name of its own and renamed into place whole; a file another process is still writing
+ * is never read half-made.
+ */
 export async function makeFixture(name: string, ffmpegArgs: string[]): Promise<string> {
   await mkdir(FIXTURE_DIR, { recursive: true });
   const path = join(FIXTURE_DIR, name);
   const exists = await stat(path).then((s) => s.size > 0, () => false);
   if (!exists) {
-    await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...ffmpegArgs, path], { timeout: 120_000 });
+    const partial = join(FIXTURE_DIR, partialName(name));
+    try {
+      await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...ffmpegArgs, partial], { timeout: 120_000 });
+      await rename(partial, path);
+    } finally {
+      await rm(partial, { force: true });
+    }
   }
   return path;
+}
+
+/** A name of this process's own, keeping the extension (ffmpeg picks the format from it). */
+function partialName(name: string): string {
+  return `.partial-${process.pid}-${randomBytes(4).toString('hex')}-${name}`;
+}
+
+/** Writes a fixture whole: to a name of its own first, then renamed into place. */
+async function writeWhole(path: string, bytes: Buffer | string): Promise<void> {
+  const partial = join(dirname(path), partialName(basename(path)));
+  await writeFile(partial, bytes);
+  await rename(partial, path);
 }
 
 /** A short, valid phone-like MP4: H.264 + AAC, 2 s, 320x240. */
@@ -105,10 +129,12 @@ export const FIXTURES: Record<string, () => Promise<string>> = {
     if (at < 0) throw new Error('no Duration element to patch');
     bytes.writeDoubleBE(36_000_000, at + 3);
     const patched = join(FIXTURE_DIR, 'ten-hours-claim.mkv');
-    await writeFile(patched, bytes);
+    await writeWhole(patched, bytes);
     return patched;
   },
-  /** A clip long enough for an encode to be caught in the middle. */
+  /** A clip whose encode lasts a few seconds: long enough to be caught, and held (SIGSTOP), in the middle. */
+  shortEncode: () => makeFixture('short-encode.mp4', [...SOURCE_VIDEO(8), ...SOURCE_TONE(8), ...X264, '-c:a', 'aac', '-shortest']),
+  /** A clip long enough for an encode to be caught in the middle without holding it. */
   long: () => makeFixture('long.mp4', [...SOURCE_VIDEO(40, '1280x720'), ...SOURCE_TONE(40), ...X264, '-c:a', 'aac', '-shortest']),
 };
 
@@ -231,14 +257,14 @@ export async function patchFirstTrackMatrix(source: string, target: string, matr
   const tkhd = bytes.indexOf(Buffer.from('tkhd'));
   if (tkhd < 0 || bytes[tkhd + 4] !== 0) throw new Error('no version-0 tkhd box to patch');
   matrix.forEach((value, i) => bytes.writeInt32BE(value, tkhd + 4 + 4 + 16 + 4 + 8 + 8 + i * 4));
-  await writeFile(target, bytes);
+  await writeWhole(target, bytes);
   return target;
 }
 
 async function makeChapters(): Promise<string> {
   await mkdir(FIXTURE_DIR, { recursive: true });
   const path = join(FIXTURE_DIR, 'chapters.txt');
-  await writeFile(
+  await writeWhole(
     path,
     ';FFMETADATA1\ntitle=Minsk rally\nartist=Jane Doe\n\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=1500\ntitle=Intro\n\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=1500\nEND=3000\ntitle=Message\n',
   );

@@ -85,16 +85,6 @@ export async function running(pid: number): Promise<boolean> {
   return !/^\d+ \(.*\) Z/.test(stat);
 }
 
-export async function waitUntil<T>(what: string, seconds: number, check: () => Promise<T | null | undefined | false>): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    const result = await check();
-    if (result) return result;
-    if (Date.now() > deadline) throw new Error(`timed out after ${seconds} s waiting for: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 export async function loadSubmission(app: TestApp, id: string): Promise<Submission> {
   return (await app.services.db.submissions.findById(id).lean<Submission>())!;
 }

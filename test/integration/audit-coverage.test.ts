@@ -11,6 +11,7 @@ import { multipartBody } from '../helpers/multipart';
 import { clipInReview } from '../helpers/review-fixtures';
 import { loginAs, makeStaff, StaffClient, testClock, type Answer, type TestStaff } from '../helpers/staff-client';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
+import { waitUntil } from '../helpers/wait-until';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -217,9 +218,8 @@ describe('every state-changing staff route and CLI command is audited', () => {
       const answer = await ROUTES[route]!();
       expect([route, answer.status < 400 ? "ok" : `${answer.status} ${answer.html.slice(0, 300)}`]).toEqual([route, "ok"]);
       // A download is logged once its last byte was handed to the connection: a moment after the client has it.
-      let after = await entries();
-      for (let i = 0; i < 50 && after <= before; i += 1) after = await new Promise<number>((resolve) => setTimeout(() => void entries().then(resolve), 20));
-      if (after <= before) unaudited.push(route);
+      const audited = await waitUntil(async () => (await entries()) > before, { timeoutMs: 2_000, intervalMs: 20, what: `an audit entry for ${route}` }).catch(() => false);
+      if (!audited) unaudited.push(route);
     }
     expect(unaudited).toEqual([]);
   });

@@ -5,6 +5,7 @@ import type { Campaign } from '../../shared/models/campaign.model';
 import demoCampaign from '../../infra/local/demo-campaign.json';
 import { makePng } from '../helpers/images';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
+import { waitUntil } from '../helpers/wait-until';
 
 /**
  * Admins changing one campaign at once, against the real database (FerretDB here, which applies an update
@@ -54,9 +55,20 @@ describe('changes to one campaign at the same time', () => {
   test('when a lock is held, then a change waits for it; when one is left by a dead process, then it is taken over once stale', async () => {
     await seedDemoCampaign(app.deps, { slug: 'locked' });
     await locks().insertOne({ _id: 'locked', at: new Date() });
+    // The database connections the change takes, seen through the driver's pool events: a change that is not
+    // held up makes far fewer than 40 round trips; one waiting for the lock makes two an attempt (the insert, a
+    // look at the lock held), every 15 ms. So after 40 it is trying the lock, not merely slow to start.
+    const client = app.services.db.connection.getClient();
+    let checkouts = 0;
+    const counted = () => void (checkouts += 1);
+    client.on('connectionCheckedOut', counted);
     let done = false;
     const waiting = updateCampaign(app.services.db, 'locked', { titles: { en: 'After the lock' } }, now, actor).then(() => (done = true));
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    try {
+      await waitUntil(() => checkouts >= 40 || done, { timeoutMs: 4_000, intervalMs: 5, what: 'the change to try the held lock twenty times' });
+    } finally {
+      client.off('connectionCheckedOut', counted);
+    }
     expect(done).toBe(false);
     await locks().deleteOne({ _id: 'locked' });
     await waiting;

@@ -2,6 +2,7 @@ import http from 'node:http';
 import { smallMp4 } from '../helpers/fixtures';
 import { slowUpload } from '../helpers/slow-upload';
 import { demoConsent, seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
+import { waitUntil } from '../helpers/wait-until';
 import { createLogger } from '../../shared/logger';
 
 const fields = {
@@ -166,8 +167,7 @@ describe('request log lines', () => {
       await get(`${app.baseUrl}/readyz`);
       await get(`${app.baseUrl}/api/nothing-here`);
       // The request line is written when the response closes: wait for the last one.
-      const deadline = Date.now() + 5000;
-      while (logs.parsed().filter((l) => l.msg === 'request').length < 6 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      await waitUntil(() => logs.parsed().filter((l) => l.msg === 'request').length >= 6, { timeoutMs: 5_000, intervalMs: 20, what: 'six request lines logged' });
       const levels = logs
         .parsed()
         .filter((line) => line.msg === 'request')

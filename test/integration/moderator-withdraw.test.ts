@@ -14,6 +14,8 @@ import { expectNothingLeft } from '../helpers/nothing-left';
 import { loginAs, makeStaff, testClock, type StaffClient } from '../helpers/staff-client';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { fakeJob, runWorker, submitFile, workerDeps } from '../helpers/worker-env';
+import { waitUntil } from '../helpers/wait-until';
+import { cleanWorkDir, jobFolders, ownWorkDir, processesIn } from '../helpers/worker-processes';
 import { processSubmission } from '../../worker/handlers/process-submission.handler';
 
 function job<N extends 'release-submission' | 'takedown-submission' | 'deliver-webhook'>(name: N, payload: QueueJob<N>['payload'], id: string): QueueJob<N> {
@@ -28,9 +30,11 @@ describe('withdrawal by a moderator', () => {
   let moderatorEmail: string;
   const clock = testClock();
   let receiver: { server: Server; url: string; bodies: string[] };
+  // The worker's job folders, so its encode can be found (and held).
+  const workDir = ownWorkDir();
 
   beforeAll(async () => {
-    app = await startTestApp({ STAFF_SCRYPT_LOG2_COST: '12', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', WEBHOOK_ALLOW_LOOPBACK: 'true' }, clock.now); // the team's receiver is on 127.0.0.1
+    app = await startTestApp({ STAFF_SCRYPT_LOG2_COST: '12', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', WEBHOOK_ALLOW_LOOPBACK: 'true', WORK_DIR: workDir }, clock.now); // the team's receiver is on 127.0.0.1
     await seedDemoCampaign(app.deps);
     deps = workerDeps(app);
     const staff = await makeStaff(app, clock.now, 'moderator', { campaigns: ['demo'] });
@@ -52,6 +56,7 @@ describe('withdrawal by a moderator', () => {
   afterAll(async () => {
     await new Promise<void>((resolve) => receiver.server.close(() => resolve()));
     await app.close();
+    await cleanWorkDir(workDir);
   });
 
   const load = async (id: string) => (await deps.db.submissions.findById(id).lean<Submission>())!;
@@ -149,12 +154,27 @@ describe('withdrawal by a moderator', () => {
   });
 
   test('when a clip is withdrawn while the worker processes it, then nothing the worker made stays after the takedown', async () => {
-    const id = await submitFile(app, await FIXTURES.long!());
+    const id = await submitFile(app, await FIXTURES.shortEncode!());
     const working = processSubmission(deps, fakeJob(id)).catch((error: unknown) => error);
-    // Until the worker has claimed it (a 40 s clip: it is still processing when the withdrawal lands, checked below).
-    while ((await load(id)).status === 'received') await new Promise((resolve) => setTimeout(resolve, 20));
-    await moderator.get(`/staff/review/${id}`);
-    expect((await moderator.post(`/staff/review/${id}/withdraw`, { confirm: 'yes', reason: 'asked before review' })).status).toBe(303);
+    // The encode is held (SIGSTOP) while the withdrawal lands: the clip is still processing then (checked below).
+    const encode = await waitUntil(async () => {
+      const folders = await jobFolders(workDir);
+      const pids = (await Promise.all(folders.map((folder) => processesIn(`${folder.path}/out/`)))).flat();
+      return pids.length > 0 ? pids : null;
+    }, { timeoutMs: 60_000, intervalMs: 20, what: "the worker's encode" });
+    for (const pid of encode) process.kill(pid, 'SIGSTOP');
+    try {
+      await moderator.get(`/staff/review/${id}`);
+      expect((await moderator.post(`/staff/review/${id}/withdraw`, { confirm: 'yes', reason: 'asked before review' })).status).toBe(303);
+    } finally {
+      for (const pid of encode) {
+        try {
+          process.kill(pid, 'SIGCONT');
+        } catch {
+          /* killed meanwhile (the worker lost its lease) */
+        }
+      }
+    }
     await working;
     await takedownSubmission(deps, job('takedown-submission', { submissionId: id }, takedownJobId(id)));
     const after = await load(id);

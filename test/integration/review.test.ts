@@ -5,6 +5,7 @@ import { CHECKLIST } from '../../server/services/review.service';
 import { loginAs, makeStaff, testClock, type StaffClient, type TestStaff } from '../helpers/staff-client';
 import { clipInReview } from '../helpers/review-fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
+import { waitUntil } from '../helpers/wait-until';
 
 const ALL_CLEAR = Object.fromEntries(CHECKLIST.map((item) => [item, 'clear']));
 const json = { accept: 'application/json' };
@@ -152,12 +153,12 @@ describe('reviewing clips', () => {
     const original = await post(ana, `/staff/review/${id}/original`);
     expect([original.status, original.headers.get('content-disposition')]).toEqual([200, `attachment; filename="clip-${id}"`]);
     // Logged once the last byte was handed to the connection: a moment after the client has it all.
-    let logged: AuditEntry | null = null;
-    for (let i = 0; i < 50 && !logged; i += 1) {
-      logged = await db().auditEntries.findOne({ 'target.id': id, action: 'original_downloaded' }).lean<AuditEntry>();
-      if (!logged) await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    expect(logged!.actor.email).toBe('ana@example.org');
+    const logged = await waitUntil(() => db().auditEntries.findOne({ 'target.id': id, action: 'original_downloaded' }).lean<AuditEntry>(), {
+      timeoutMs: 2_000,
+      intervalMs: 20,
+      what: 'the original_downloaded audit entry',
+    });
+    expect(logged.actor.email).toBe('ana@example.org');
     expect((await ana.get(`/staff/review/${id}`)).html).toContain('data-action="original_downloaded"');
   });
 

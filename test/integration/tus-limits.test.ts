@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
+import type { Socket } from 'node:net';
 import * as tus from 'tus-js-client';
 import { smallMp4 } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
+import { waitUntil } from '../helpers/wait-until';
 import { createUpload, headUpload, ownerHeaders, ownerHeadersOf, rawPatch, tusHeaders, uploadMetadata, type RawAnswer } from '../helpers/tus-requests';
 
 const MiB = 1024 * 1024;
@@ -12,9 +14,15 @@ describe('resumable uploads have the multipart API defences: the cap on uploads 
   const CAP = 5;
   const CLIENTS = 50;
   let app: TestApp;
+  // The server's connections, to see what it has read of a request.
+  const sockets = new Set<Socket>();
 
   beforeAll(async () => {
     app = await startTestApp({ UPLOAD_MAX_IN_FLIGHT: String(CAP), UPLOAD_PART_BYTES: String(5 * MiB) });
+    app.server.on('connection', (socket: Socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
     await seedDemoCampaign(app.deps);
     await seedDemoCampaign(app.deps, { slug: 'closed-one', status: 'closed' });
   });
@@ -35,8 +43,7 @@ describe('resumable uploads have the multipart API defences: the cap on uploads 
     const answers: RawAnswer[] = [];
     for (const patch of patches) void patch.answer.then((answer) => answers.push(answer), () => undefined);
     // The refusals come while the 5 still hold their slots (their bodies are not done).
-    const deadline = Date.now() + 20_000;
-    while (answers.length < CLIENTS - CAP && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitUntil(() => answers.length >= CLIENTS - CAP, { timeoutMs: 20_000, what: `${CLIENTS - CAP} refusals`, seen: () => `${answers.length} answers` });
     expect(answers.length).toBe(CLIENTS - CAP);
     for (const answer of answers) {
       expect({ status: answer.status, code: codeOf(answer.body) }).toEqual({ status: 503, code: 'server_busy' });
@@ -140,10 +147,11 @@ describe('resumable uploads have the multipart API defences: the cap on uploads 
   test('when a second PATCH comes for an upload another PATCH still holds, then the first lets go keeping what it had, and the second is told the offset no longer matches (409)', async () => {
     const clip = Buffer.concat([await smallMp4(), randomBytes(3 * MiB)]);
     const { id } = await createUpload(app.baseUrl, clip.length, uploadMetadata().metadata);
+    const before = new Map([...sockets].map((socket) => [socket, socket.bytesRead]));
     const first = rawPatch(app.baseUrl, id!, 0, clip.subarray(0, MiB), { declared: clip.length });
     await first.written;
-    // The first request's bytes have been read before the second arrives.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The first request's bytes have been read by the server before the second arrives.
+    await waitUntil(() => [...sockets].some((socket) => socket.bytesRead - (before.get(socket) ?? 0) >= MiB), { timeoutMs: 10_000, what: "the first PATCH's MiB read by the server" });
     const second = await rawPatch(app.baseUrl, id!, 0, clip.subarray(0, 2 * MiB)).answer;
     const firstAnswer = await first.answer;
     first.stop();

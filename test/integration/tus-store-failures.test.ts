@@ -11,6 +11,7 @@ import type { Submission } from '../../shared/submissions/submission.model';
 import { smallMp4 } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { createUpload, headUpload, ownerHeaders, rawPatch, uploadMetadata } from '../helpers/tus-requests';
+import { waitUntil } from '../helpers/wait-until';
 
 const MiB = 1024 * 1024;
 const PART = 5 * MiB;
@@ -91,14 +92,10 @@ describe('the tus store when S3 fails on a part of a request that began with an 
     const patch = rawPatch(app.baseUrl, id!, PART + 1000, clip.subarray(PART + 1000, 3 * PART + 1000), { declared: clip.length - PART - 1000 });
     await patch.written;
     const incomplete = { Bucket: app.config.s3.bucket, Key: `${originalKey(id!)}.part` };
-    for (;;) {
-      const there = await app.deps.storage.client.send(new HeadObjectCommand(incomplete)).then(
-        () => true,
-        () => false,
-      );
-      if (!there) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await waitUntil(
+      () => app.deps.storage.client.send(new HeadObjectCommand(incomplete)).then(() => false, () => true),
+      { timeoutMs: 10_000, intervalMs: 50, what: "the first request's incomplete part to be stored in a part and removed" },
+    );
     const parts = await app.deps.storage.client.send(new ListPartsCommand({ Bucket: app.config.s3.bucket, Key: originalKey(id!), UploadId: await multipartUploadId(id!) }));
     expect(parts.Parts?.map((part) => part.PartNumber)).toEqual(expect.arrayContaining([1, 2]));
     await patch.write(clip.subarray(3 * PART + 1000));

@@ -11,7 +11,7 @@ import { smallMp4 } from '../helpers/fixtures';
 import { expectNothingLeft } from '../helpers/nothing-left';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { createUpload, headUpload, ownerHeaders, ownerHeadersOf, tusHeaders, uploadMetadata } from '../helpers/tus-requests';
-import { waitUntil } from '../helpers/worker-processes';
+import { waitUntil } from '../helpers/wait-until';
 
 /** Resumable uploads (tus) against the real server, Redis and S3, driven by tus-js-client as the page drives it. */
 describe('resumable uploads (tus)', () => {
@@ -206,10 +206,10 @@ describe('resumable uploads (tus)', () => {
     await written;
     req.destroy();
     // The offset settles once the broken request has stored what it read (the HEAD waits for its lock).
-    const offset = await waitUntil('the offset settles', 10, async () => {
+    const offset = await waitUntil(async () => {
       const first = await offsetOf(app.baseUrl, id);
       return first > 0 && first === (await offsetOf(app.baseUrl, id)) ? first : null;
-    });
+    }, { timeoutMs: 10_000, what: 'the offset settles' });
     // More than the whole parts: the incomplete tail was kept too.
     expect(offset).toBeGreaterThan(5 * MiB);
     expect(offset).toBeLessThanOrEqual(7 * MiB);

@@ -1,3 +1,4 @@
+import { ListMultipartUploadsCommand, ListPartsCommand } from '@aws-sdk/client-s3';
 import type { Express } from 'express';
 import { createApp } from '../../server/app';
 import { createHash } from 'node:crypto';
@@ -7,6 +8,7 @@ import { smallMp4 } from '../helpers/fixtures';
 import { multipartBody, post, postMultipart, type FilePart } from '../helpers/multipart';
 import { expectNothingStored, storedState } from '../helpers/storage-state';
 import { demoConsent, seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
+import { waitUntil } from '../helpers/wait-until';
 
 const MiB = 1024 * 1024;
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -220,15 +222,17 @@ describe('POST /api/submissions', () => {
     // when the first 5 MiB part is already in S3, so the multipart upload itself must be aborted.
     const { body, contentType } = multipartBody(fields(), [videoPart(Buffer.concat([video.subarray(0, 4096), Buffer.alloc(11 * MiB, 7)]))]);
     const http = await import('node:http');
-    await new Promise<void>((resolve) => {
-      const req = http.request(url, { method: 'POST', headers: { 'Content-Type': contentType, 'Content-Length': body.length } });
-      req.on('error', () => resolve());
-      req.write(body.subarray(0, 8 * MiB), () => setTimeout(() => {
-        req.destroy();
-        resolve();
-      }, 300));
+    const req = http.request(url, { method: 'POST', headers: { 'Content-Type': contentType, 'Content-Length': body.length } });
+    req.on('error', () => undefined);
+    await new Promise<void>((resolve) => req.write(body.subarray(0, 8 * MiB), () => resolve()));
+    // The drop comes once the first part is in S3 (so there is a multipart upload to abort, not merely none begun).
+    await waitUntil(async () => (await partsStored(app)) > 0, { timeoutMs: 10_000, what: 'the first 5 MiB part of the upload stored in S3' });
+    req.destroy();
+    await waitUntil(async () => JSON.stringify(await storedState(app)) === JSON.stringify({ objects: [], pendingMultipartUploads: 0, submissions: 0 }), {
+      timeoutMs: 10_000,
+      what: 'the aborted upload to leave nothing stored (objects, multipart uploads, submissions)',
+      seen: () => storedState(app),
     });
-    await waitFor(async () => JSON.stringify(await storedState(app)) === JSON.stringify({ objects: [], pendingMultipartUploads: 0, submissions: 0 }));
     expect((await fetch(`${app.baseUrl}/healthz`)).status).toBe(200);
   });
 
@@ -253,7 +257,7 @@ describe('POST /api/submissions', () => {
     expect([...codes].every((code) => ['malformed_multipart', 'video_missing', 'unsupported_file_type', 'upload_aborted', 'consent_missing', 'invalid_fields'].includes(code))).toBe(true);
     await expectNothingStored(app);
     expect((await fetch(`${app.baseUrl}/readyz`)).status).toBe(200);
-    await waitFor(async () => (await openFiles()) <= baseline.fds + 5);
+    await waitUntil(async () => (await openFiles()) <= baseline.fds + 5, { timeoutMs: 10_000, what: `open files back to ${baseline.fds} + 5`, seen: openFiles });
     expect(process.memoryUsage().rss - baseline.rss).toBeLessThan(100 * 1024 * 1024);
   });
 
@@ -282,10 +286,10 @@ describe('POST /api/submissions', () => {
   });
 });
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+/** Parts S3 holds for the bucket's unfinished multipart uploads. */
+async function partsStored(app: TestApp): Promise<number> {
+  const { client, bucket } = app.services.storage;
+  const uploads = (await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads ?? [];
+  const parts = await Promise.all(uploads.map((u) => client.send(new ListPartsCommand({ Bucket: bucket, Key: u.Key, UploadId: u.UploadId }))));
+  return parts.reduce((sum, p) => sum + (p.Parts ?? []).length, 0);
 }

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GROUP_FILE_PREFIX } from '../../worker/ffmpeg/ffmpeg';
 import { makeJobDir, sweepStaleJobDirs } from '../../worker/work-dirs';
-import { running, waitUntil } from '../helpers/worker-processes';
+import { running } from '../helpers/worker-processes';
+import { waitUntil } from '../helpers/wait-until';
 
 /** The sweep, with real processes: what a dead worker left running is killed, and nothing else. */
 describe('the sweep of job folders', () => {
@@ -52,10 +53,10 @@ describe('the sweep of job folders', () => {
     const mine = await makeJobDir(root); // this live worker's own job
     const working = group(mine);
     await writeFile(join(mine, `${GROUP_FILE_PREFIX}${working}`), '');
-    await waitUntil('the stand-ins running', 10, async () => (await Promise.all([orphan, unrelated, working].map(running))).every(Boolean));
+    await waitUntil(async () => (await Promise.all([orphan, unrelated, working].map(running))).every(Boolean), { timeoutMs: 10_000, what: 'the stand-ins running' });
 
     expect(await sweepStaleJobDirs(root)).toEqual({ removed: 1, killed: 1 });
-    await waitUntil('the orphaned group to die', 10, async () => !(await running(orphan)));
+    await waitUntil(async () => !(await running(orphan)), { timeoutMs: 10_000, what: 'the orphaned group to die' });
     expect(await running(unrelated)).toBe(true);
     expect(await running(working)).toBe(true);
     expect(await readdir(root)).toEqual([mine.slice(root.length + 1)]);

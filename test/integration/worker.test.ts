@@ -8,6 +8,7 @@ import type { Submission } from '../../shared/submissions/submission.model';
 import { FfmpegError, missingCapabilities, runFfmpeg } from '../../worker/ffmpeg/ffmpeg';
 import { FIXTURES, ffprobeJson, playlistDisguisedAsMp4 } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
+import { waitUntil } from '../helpers/wait-until';
 import { ALLOWED_FORMAT_TAGS, ALLOWED_STREAM_TAGS, downloadOutput, runWorker, submitFile, workerDeps } from '../helpers/worker-env';
 import { processSubmission } from '../../worker/handlers/process-submission.handler';
 import { expectOnlyRecordedOutputs, fakeJob } from '../helpers/worker-env';
@@ -45,7 +46,8 @@ describe('the processing worker', () => {
     return { path, probe: await ffprobeJson(path) };
   }
 
-  function expectReviewable(probe: Awaited<ReturnType<typeof ffprobeJson>>, size: { width: number; height: number }) {
+  /** A preview anyone can play, of `size`, as long as its `source` (within 0.1 s). */
+  async function expectReviewable(probe: Awaited<ReturnType<typeof ffprobeJson>>, size: { width: number; height: number }, source: string) {
     const video = probe.streams.filter((s) => s.codec_type === 'video');
     const audio = probe.streams.filter((s) => s.codec_type === 'audio');
     expect(probe.streams).toHaveLength(2);
@@ -55,14 +57,17 @@ describe('the processing worker', () => {
     expect(Object.keys(probe.format.tags ?? {}).filter((t) => !ALLOWED_FORMAT_TAGS.includes(t))).toEqual([]);
     for (const stream of probe.streams) expect(Object.keys(stream.tags ?? {}).filter((t) => !ALLOWED_STREAM_TAGS.includes(t))).toEqual([]);
     expect(probe.chapters).toEqual([]);
-    expect(Number(probe.format.duration)).toBeGreaterThan(0);
+    const sourceSeconds = Number((await ffprobeJson(source)).format.duration);
+    expect(sourceSeconds).toBeGreaterThan(1);
+    expect(Math.abs(Number(probe.format.duration) - sourceSeconds)).toBeLessThanOrEqual(0.1);
   }
 
   test('when a portrait phone clip is stored sideways with a display matrix, then the preview is upright 360×640 with a poster', async () => {
-    const done = await runWorker(deps, await submitFile(app, await FIXTURES.rotated!()));
+    const source = await FIXTURES.rotated!();
+    const done = await runWorker(deps, await submitFile(app, source));
     expect(done.status).toBe('in_review');
     const { path, probe } = await preview(done);
-    expectReviewable(probe, { width: 360, height: 640 });
+    await expectReviewable(probe, { width: 360, height: 640 }, source);
     // The recorded checksum and size are those of the stored object.
     const stored = await readFile(path);
     expect(done.outputs.preview).toMatchObject({ bytes: stored.length, sha256: createHash('sha256').update(stored).digest('hex') });
@@ -79,10 +84,11 @@ describe('the processing worker', () => {
   });
 
   test('when the clip is 10-bit HLG HEVC, then the preview is tone-mapped 8-bit SDR BT.709 H.264', async () => {
-    const done = await runWorker(deps, await submitFile(app, await FIXTURES.hlgHevc!()));
+    const source = await FIXTURES.hlgHevc!();
+    const done = await runWorker(deps, await submitFile(app, source));
     expect(done.status).toBe('in_review');
     const { probe } = await preview(done);
-    expectReviewable(probe, { width: 1280, height: 720 });
+    await expectReviewable(probe, { width: 1280, height: 720 }, source);
     expect(probe.streams[0]).toMatchObject({ color_transfer: 'bt709', color_primaries: 'bt709', color_space: 'bt709' });
   });
 
@@ -94,8 +100,9 @@ describe('the processing worker', () => {
   });
 
   test('when the clip has no sound, then the preview still has one (silent) stereo track', async () => {
-    const done = await runWorker(deps, await submitFile(app, await FIXTURES.noAudio!()));
-    expectReviewable((await preview(done)).probe, { width: 640, height: 360 });
+    const source = await FIXTURES.noAudio!();
+    const done = await runWorker(deps, await submitFile(app, source));
+    await expectReviewable((await preview(done)).probe, { width: 640, height: 360 }, source);
   });
 
   test.each([['appleTagged'], ['androidTagged']])('when the clip carries %s metadata (GPS, make, model, dates, chapters, timecode track), then none of it survives', async (fixture) => {
@@ -104,7 +111,7 @@ describe('the processing worker', () => {
     expect(JSON.stringify(before)).toMatch(/53\.9006/); // the fixture really has GPS
     const done = await runWorker(deps, await submitFile(app, source));
     const { path, probe } = await preview(done);
-    expectReviewable(probe, { width: 640, height: 360 });
+    await expectReviewable(probe, { width: 640, height: 360 }, source);
     const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'format_tags:stream_tags', '-of', 'json', path]);
     expect(stdout).not.toMatch(/53\.9006|Apple|iPhone|android|2024-03-01|Minsk|Jane Doe/i);
     const bytes = await readFile(path);
@@ -130,12 +137,13 @@ describe('the processing worker', () => {
     ['UTF-8', (text: string) => Buffer.from(text, 'utf8')],
   ])('when Cyrillic subtitles come in %s, then UTF-8 sidecars are written and the captions are burned into a second preview', async (_encoding, encode) => {
     const text = '1\r\n00:00:00,200 --> 00:00:02,800\r\nСвабоду палітвязням!\r\n';
-    const done = await runWorker(deps, await submitFile(app, await FIXTURES.rotated!(), { subtitles: encode(text), language: 'be' }));
+    const source = await FIXTURES.rotated!();
+    const done = await runWorker(deps, await submitFile(app, source, { subtitles: encode(text), language: 'be' }));
     expect(done.status).toBe('in_review');
     const vtt = await readFile(await downloadOutput(deps, done, 'captionsVtt'), 'utf8');
     expect(vtt).toBe('WEBVTT\n\n00:00:00.200 --> 00:00:02.800\nСвабоду палітвязням!\n');
     const captioned = await preview(done, 'captionedPreview');
-    expectReviewable(captioned.probe, { width: 360, height: 640 });
+    await expectReviewable(captioned.probe, { width: 360, height: 640 }, source);
     // The captioned preview differs from the plain one where the caption is: the text was rendered.
     const plain = (await preview(done)).path;
     const frame = async (path: string) => (await run('ffmpeg', ['-v', 'error', '-ss', '1.5', '-i', path, '-frames:v', '1', '-vf', 'crop=iw:ih/4:0:ih*3/4', '-f', 'rawvideo', '-pix_fmt', 'gray', '-'], { encoding: 'buffer', maxBuffer: 1 << 24 })).stdout as Buffer;
@@ -172,9 +180,9 @@ describe('the processing worker', () => {
       runFfmpeg({ globalArgs: [], inputs: [{ args: [], path: 'x' }], outputs: [{ args: [], path: join(tmpdir(), 'never.mp4') }] }, { ...deps.limits, ffmpegPath: `${fake}.parent`, timeoutSeconds: 1 }),
     ).rejects.toMatchObject({ kind: 'timeout' } satisfies Partial<FfmpegError>);
     expect(Date.now() - started).toBeLessThan(10_000);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    const left = await run('pgrep', ['-f', marker]).then((r) => r.stdout.trim(), () => '');
-    expect(left).toBe('');
+    // pgrep exits 1 when nothing matches: the stand-in and its child are gone.
+    const left = () => run('pgrep', ['-f', marker]).then((r) => r.stdout.trim(), () => '');
+    await waitUntil(async () => (await left()) === '', { timeoutMs: 5_000, what: "the hung ffmpeg's process group to be gone", seen: left });
   });
 });
 

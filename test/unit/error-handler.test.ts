@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import express from 'express';
 import { createLogger } from '../../shared/logger';
 import { errorHandler } from '../../server/middleware/error-handler';
+import { waitUntil } from '../helpers/wait-until';
 
 /** The one error middleware, in a real Express app on a real socket. */
 describe('the error middleware', () => {
@@ -31,7 +32,7 @@ describe('the error middleware', () => {
       await reader.read();
       controller.abort();
       await reader.read().catch(() => undefined);
-      await Promise.race([done, waitFor(() => lines.some((line) => line.code === 'client_went_away'))]);
+      await Promise.race([done, waitUntil(() => lines.some((line) => line.code === 'client_went_away'), { timeoutMs: 5_000, intervalMs: 20, what: 'the client_went_away log line' })]);
       expect(lines.filter((line) => line.level >= 50)).toEqual([]);
       expect(lines.map((line) => line.code)).toContain('client_went_away');
     } finally {
@@ -40,10 +41,3 @@ describe('the error middleware', () => {
   });
 });
 
-async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
