@@ -19,9 +19,9 @@ import { fetchOriginal } from '../steps/fetch-original.step';
 import { storeOutputs } from '../steps/store-outputs.step';
 import { makeJobDir, workRoot } from '../work-dirs';
 import type { WorkerDeps } from '../deps';
-import { createFaceDetector, type FaceDetector } from '../faces/face-detector';
+import { createFaceDetector } from '../faces/face-detector';
 import type { RunLimits } from '../ffmpeg/ffmpeg';
-import { detectFaces, type DetectionRun } from '../steps/detect-faces.step';
+import { detectFaces } from '../steps/detect-faces.step';
 import { disguisedVoiceFilters, drawVoiceFactor, PROTECTED_FILES, renderProtected, type PictureProtection } from '../steps/protect.step';
 import { masterSize, posterTime, previewFps, previewSize } from '../steps/transcode.step';
 
@@ -66,7 +66,7 @@ export async function makeProtectedOutputs(
   // measured (one pass over the audio) while the faces are looked for.
   const factor = choice.voice && !inputs.protectedMasterPath ? drawVoiceFactor() : undefined;
   const [picture, voice] = await Promise.all([
-    pictureFor(deps, submission, choice, inputs, { ...master, fps }, duration, limits, log, run.signal),
+    pictureFor({ deps, submissionId: submission._id, inputs, master: { ...master, fps }, duration, limits, log, signal: run.signal }, submission.campaignId, choice),
     factor === undefined ? null : disguisedVoiceFilters(inputs.masterPath, factor, limits, run.signal),
   ]);
   run.onProgress?.(0.4);
@@ -93,23 +93,25 @@ export async function makeProtectedOutputs(
   return files;
 }
 
+/** What one protected render works with, from the clip's clean master. */
+interface RenderContext {
+  deps: WorkerDeps;
+  submissionId: Types.ObjectId;
+  inputs: ProtectInputs;
+  master: { width: number; height: number; fps: number };
+  duration: number;
+  limits: RunLimits;
+  log: Logger;
+  signal?: AbortSignal;
+}
+
 /** What is drawn over the picture: the campaign's card, or boxes over the faces of the clip's track. */
-async function pictureFor(
-  deps: WorkerDeps,
-  submission: Pick<Submission, '_id' | 'campaignId'>,
-  choice: SubmissionProtection,
-  inputs: ProtectInputs,
-  master: { width: number; height: number; fps: number },
-  duration: number,
-  limits: RunLimits,
-  log: Logger,
-  signal?: AbortSignal,
-): Promise<PictureProtection> {
-  if (choice.card) return cardPicture(deps, submission.campaignId, inputs.workDir);
+async function pictureFor(ctx: RenderContext, campaignId: Types.ObjectId, choice: SubmissionProtection): Promise<PictureProtection> {
+  if (choice.card) return cardPicture(ctx.deps, campaignId, ctx.inputs.workDir);
   if (!choice.face) return { kind: 'none' };
-  const track = await faceTrackFor(deps, submission._id, inputs, master, duration, limits, log, signal);
-  const plan = drawPlan(track.masks, { width: master.width, height: master.height, fps: master.fps, durationSeconds: duration, margin: track.settings.margin });
-  const scriptPath = join(inputs.workDir, 'masks.cmd');
+  const track = await faceTrackFor(ctx);
+  const plan = drawPlan(track.masks, { ...ctx.master, durationSeconds: ctx.duration, margin: track.settings.margin });
+  const scriptPath = join(ctx.inputs.workDir, 'masks.cmd');
   await writeFile(scriptPath, plan.script, 'utf8');
   return { kind: 'faces', scriptPath, slots: plan.slots, style: track.style };
 }
@@ -118,57 +120,35 @@ async function pictureFor(
  * The clip's face track: the stored one (a moderator may have edited it), or a new one from the detector on the
  * master's frames, stored before the masking pass so a retry does not detect again.
  */
-async function faceTrackFor(
-  deps: WorkerDeps,
-  submissionId: Types.ObjectId,
-  inputs: ProtectInputs,
-  master: { width: number; height: number; fps: number },
-  duration: number,
-  limits: RunLimits,
-  log: Logger,
-  signal?: AbortSignal,
-): Promise<FaceTrack> {
+async function faceTrackFor({ deps, submissionId, inputs, master, duration, limits, log, signal }: RenderContext): Promise<FaceTrack> {
   const stored = await deps.db.faceTracks.findById(submissionId).lean<FaceTrack>();
   if (stored) return stored;
   const detector = await createFaceDetector();
   try {
     const found = await detectFaces(detector, inputs.masterPath, master, limits, signal);
-    return await storeTrack(deps, submissionId, detector, found, master, duration, log);
+    const settings = { ...DEFAULT_TRACK_SETTINGS, detectFps: found.detectFps, frameFps: master.fps };
+    const masks = buildMasks(found.detections, settings, duration);
+    log.info({ step: 'faces', frames: found.framesAnalysed, withFaces: found.framesWithFaces, masks: masks.length }, 'faces detected');
+    const track = {
+      detector: { name: detector.name, version: detector.version, settings: { ...detector.settings, analysedWidth: found.size.width, analysedHeight: found.size.height, every: found.every } },
+      settings,
+      width: master.width,
+      height: master.height,
+      durationSeconds: duration,
+      style: 'solid' as const,
+      masks,
+      framesAnalysed: found.framesAnalysed,
+      framesWithFaces: found.framesWithFaces,
+      version: 1,
+      // The outputs drawn from it are recorded with the clip (its protected master is what approval waits for).
+      renderedVersion: 1,
+      editedBy: null,
+    };
+    const saved = await deps.db.faceTracks.findOneAndUpdate({ _id: submissionId }, { $setOnInsert: track }, { upsert: true, new: true }).lean<FaceTrack>();
+    return saved!;
   } finally {
     await detector.close();
   }
-}
-
-/** The track made of a detection run, stored (once: a track already there is kept) and returned. */
-async function storeTrack(
-  deps: WorkerDeps,
-  submissionId: Types.ObjectId,
-  detector: FaceDetector,
-  found: DetectionRun,
-  master: { width: number; height: number; fps: number },
-  duration: number,
-  log: Logger,
-): Promise<FaceTrack> {
-  const settings = { ...DEFAULT_TRACK_SETTINGS, detectFps: found.detectFps, frameFps: master.fps };
-  const masks = buildMasks(found.detections, settings, duration);
-  log.info({ step: 'faces', frames: found.framesAnalysed, withFaces: found.framesWithFaces, masks: masks.length }, 'faces detected');
-  const track = {
-    detector: { name: detector.name, version: detector.version, settings: { ...detector.settings, analysedWidth: found.size.width, analysedHeight: found.size.height, every: found.every } },
-    settings,
-    width: master.width,
-    height: master.height,
-    durationSeconds: duration,
-    style: 'solid' as const,
-    masks,
-    framesAnalysed: found.framesAnalysed,
-    framesWithFaces: found.framesWithFaces,
-    version: 1,
-    // The outputs drawn from it are recorded with the clip (its protected master is what approval waits for).
-    renderedVersion: 1,
-    editedBy: null,
-  };
-  const saved = await deps.db.faceTracks.findOneAndUpdate({ _id: submissionId }, { $setOnInsert: track }, { upsert: true, new: true }).lean<FaceTrack>();
-  return saved!;
 }
 
 /** The campaign's card: its end card image if it has one, else its logo, over its accent colour. */
