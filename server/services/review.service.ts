@@ -5,10 +5,8 @@ import type { Campaign } from '../../shared/models/campaign.model';
 import type { StaffRole } from '../../shared/models/staff-user.model';
 import type { Logger } from '../../shared/logger';
 import type { JobQueue } from '../../shared/queue/queue';
-import { approve, reject, undoApproval, undoRejection } from '../../shared/submissions/moderation';
-import { releaseJobId } from '../../shared/queue/queue';
+import { approve, reject } from '../../shared/submissions/moderation';
 import type { RetentionDays } from '../../shared/config';
-import { originalDueAt } from '../../shared/submissions/retention';
 import type { ReviewSnapshot } from '../../shared/submissions/submission.model';
 import { claimOf, claimReview, releaseReview, type ReviewClaim } from '../../shared/submissions/review-claims';
 import type { ReviewEntry } from '../../shared/submissions/review-queue';
@@ -43,10 +41,10 @@ export interface Moderator {
  * delayed by `releaseHoldSeconds` (RELEASE_HOLD_SECONDS; absent: 0), and where an undo removes it from.
  * `retention`: when a rejected clip's media go (a rejection can be undone until shortly before).
  */
-type Deps = { db: Database; now(): Date; claimSeconds: number; queue?: Pick<JobQueue, 'enqueue'> & Partial<Pick<JobQueue, 'cancel'>>; releaseHoldSeconds?: number; retention?: RetentionDays };
+export type ReviewDeps = { db: Database; now(): Date; claimSeconds: number; queue?: Pick<JobQueue, 'enqueue'> & Partial<Pick<JobQueue, 'cancel'>>; releaseHoldSeconds?: number; retention?: RetentionDays };
 
 /** What a moderator's withdrawal needs besides: the queue for the takedown and a logger for a lost enqueue. */
-type WithdrawDeps = Deps & { queue: JobQueue; logger: Logger };
+type WithdrawDeps = ReviewDeps & { queue: JobQueue; logger: Logger };
 
 export const notFound = () => new AppError('submission_not_found', 404, 'There is no such clip, or it is not in one of your campaigns.');
 
@@ -57,7 +55,7 @@ export async function campaignScope(db: Database, me: Moderator): Promise<Types.
   return found.map((c) => c._id);
 }
 
-async function loadInScope(db: Database, me: Moderator, id: string): Promise<{ submission: Submission; campaign: Campaign }> {
+export async function loadInScope(db: Database, me: Moderator, id: string): Promise<{ submission: Submission; campaign: Campaign }> {
   if (!/^[0-9a-f]{24}$/.test(id)) throw notFound();
   const submission = await db.submissions.findById(id).lean<Submission>();
   if (!submission) throw notFound();
@@ -75,7 +73,7 @@ export interface ReviewView {
 }
 
 /** What the review page shows: the clip, its campaign (consent texts, reasons), its queue entry and claim. */
-export async function openReview(deps: Deps, me: Moderator, id: string): Promise<ReviewView> {
+export async function openReview(deps: ReviewDeps, me: Moderator, id: string): Promise<ReviewView> {
   const { submission, campaign } = await loadInScope(deps.db, me, id);
   const entry = await deps.db.reviewQueue.findById(submission._id).lean<ReviewEntry>();
   return { submission, campaign, entry, claim: entry ? await claimOf(deps.db.connection, id, deps.now()) : null };
@@ -88,7 +86,7 @@ const notInReview = (status: string) =>
   new AppError('submission_state_conflict', 409, `This clip is "${status}" now and cannot be reviewed. Reload to see it as it is.`, { details: { status } });
 
 /** Claims a clip for the moderator (or renews their claim); refused while someone else holds it. */
-export async function claimClip(deps: Deps, me: Moderator, id: string): Promise<ReviewClaim> {
+export async function claimClip(deps: ReviewDeps, me: Moderator, id: string): Promise<ReviewClaim> {
   const { submission } = await loadInScope(deps.db, me, id);
   const now = deps.now();
   const result = await claimReview(deps.db.connection, id, me, now, deps.claimSeconds);
@@ -101,7 +99,7 @@ export async function claimClip(deps: Deps, me: Moderator, id: string): Promise<
 }
 
 /** A decision may be taken by whoever holds the clip's claim, or by anyone when no one holds it. */
-async function checkNotHeldByOther(deps: Deps, me: Moderator, id: string): Promise<void> {
+async function checkNotHeldByOther(deps: ReviewDeps, me: Moderator, id: string): Promise<void> {
   const claim = await claimOf(deps.db.connection, id, deps.now());
   if (claim && claim.by !== me.id) throw claimedByOther(claim);
 }
@@ -119,7 +117,7 @@ export function checklistSensitive(checklist: Partial<Record<string, string>>): 
  * answer is "present", now or by an earlier moderator) needs two distinct moderators: the first approval
  * is recorded as a vote and the clip goes back to the queue; the second moves it to `approved`.
  */
-export async function approveClip(deps: Deps, me: Moderator, id: string, checklist: Checklist | null, confirm: { protectedChecked?: boolean } = {}): Promise<ApproveOutcome> {
+export async function approveClip(deps: ReviewDeps, me: Moderator, id: string, checklist: Checklist | null, confirm: { protectedChecked?: boolean } = {}): Promise<ApproveOutcome> {
   const { submission, campaign } = await loadInScope(deps.db, me, id);
   const entry = await deps.db.reviewQueue.findById(submission._id).lean<ReviewEntry>();
   if (!entry || submission.status !== 'in_review') throw notInReview(submission.status);
@@ -187,7 +185,7 @@ export function reasonText(campaign: Campaign, templateId: string, languages: st
  * Rejects a clip with one of the campaign's reasons, in the contributor's language (the clip's language,
  * else the language they agreed to the consent in), plus an optional note from the moderator.
  */
-export async function rejectClip(deps: Deps, me: Moderator, id: string, input: { template: string; note: string }): Promise<void> {
+export async function rejectClip(deps: ReviewDeps, me: Moderator, id: string, input: { template: string; note: string }): Promise<void> {
   const { submission, campaign } = await loadInScope(deps.db, me, id);
   if (submission.status !== 'in_review') throw notInReview(submission.status);
   await checkNotHeldByOther(deps, me, id);
@@ -202,121 +200,6 @@ export async function rejectClip(deps: Deps, me: Moderator, id: string, input: {
   await appendAudit(deps.db, { actor: { id: me.id, email: me.email }, action: 'reject', target: { kind: 'submission', id }, details: { template: input.template || null, note: note.length > 0 } }, deps.now());
 }
 
-/**
- * A rejection is not undone this close to the moment its media and personal data are due for deletion (the
- * retention job, every minute): an undo and that deletion must never both happen.
- */
-export const REJECTION_UNDO_MARGIN_MS = 10 * 60_000;
-
-export type UndoKind = 'approved' | 'vote' | 'rejected';
-
-const nothingToUndo = (status: string) =>
-  new AppError('nothing_to_undo', 409, `There is no decision of yours on this clip to undo: it is "${status}" now.`, { details: { status } });
-const undoNotYours = () => new AppError('undo_not_yours', 409, 'Only the moderator who made this decision can undo it.');
-const releaseStarted = (status: string) =>
-  new AppError('undo_release_started', 409, 'The release of this clip has started: its approval can no longer be undone. Withdraw the clip if it must not be shared.', { details: { status } });
-const rejectionFinal = () =>
-  new AppError('undo_rejection_final', 409, 'This rejection can no longer be undone: the clip\'s media and the contributor\'s details are deleted, or about to be.');
-
-/** The moderator's own last decision on this clip, if it can still be undone (the notice offers "Undo" then). */
-export async function undoable(deps: Deps, me: Moderator, submission: Submission): Promise<UndoKind | null> {
-  const last = submission.history.at(-1);
-  if (submission.status === 'approved') return last?.transition === 'approved' && last.by === me.id && !submission.originalDeletedAt ? 'approved' : null;
-  if (submission.status === 'rejected') return last?.transition === 'moderator_rejected' && last.by === me.id && !rejectionIsFinal(deps, submission) ? 'rejected' : null;
-  if (submission.status === 'in_review') {
-    const entry = await deps.db.reviewQueue.findById(submission._id).lean<ReviewEntry>();
-    return entry?.approvals.some((v) => v.by === me.id) ? 'vote' : null;
-  }
-  return null;
-}
-
-function rejectionIsFinal(deps: Deps, submission: Submission): boolean {
-  if (submission.originalDeletedAt || submission.mediaDeletedAt || submission.personalDataClearedAt) return true;
-  const due = deps.retention ? originalDueAt(submission, deps.retention) : null;
-  return due !== null && due.getTime() - deps.now().getTime() < REJECTION_UNDO_MARGIN_MS;
-}
-
-/**
- * The clip's state after this undo lost its compare-and-set: the winner (the release job's start, a withdrawal)
- * took the transition slot first and lands its update a moment later, so the state is read until it moved
- * (for at most a second).
- */
-async function statusAfterLostMove(deps: Deps, before: Submission): Promise<string> {
-  for (let tries = 0; ; tries += 1) {
-    const now = await deps.db.submissions.findById(before._id).select({ status: 1 }).lean<Pick<Submission, 'status'>>();
-    if (!now) return 'withdrawn';
-    if (now.status !== before.status || tries >= 20) return now.status;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/**
- * Takes back the moderator's own last decision on a clip of their campaigns, while nothing has left the system:
- * - an approval, until its release starts (the release waits RELEASE_HOLD_SECONDS in a delayed job): the clip
- *   goes back to review where it was in the queue, with the approvals it had less this one; the job is removed.
- *   `approval_undone` and the release job's `release_started` are both compare-and-sets from `approved`: one wins.
- * - a first approval of a sensitive clip (a vote): withdrawn, the clip stays in review.
- * - a rejection, until its media are nearly due for deletion (the contributor's status page then says "in review").
- * Anything else is refused with the reason (409). Every undo is audited.
- */
-export async function undoDecision(deps: Deps, me: Moderator, id: string): Promise<UndoKind> {
-  const { submission } = await loadInScope(deps.db, me, id);
-  const now = deps.now();
-  const last = submission.history.at(-1);
-  const audit = (undid: UndoKind, details: Record<string, string | number | boolean> = {}) =>
-    appendAudit(deps.db, { actor: { id: me.id, email: me.email }, action: 'undo', target: { kind: 'submission', id }, details: { undid, ...details } }, now);
-  const remaining = (snapshot: ReviewSnapshot | null | undefined): ReviewSnapshot => ({
-    sensitive: snapshot?.sensitive ?? false,
-    approvals: (snapshot?.approvals ?? []).filter((v) => v.by !== me.id),
-  });
-  switch (submission.status) {
-    case 'approved': {
-      if (last?.transition !== 'approved') throw nothingToUndo(submission.status);
-      if (last.by !== me.id) throw undoNotYours();
-      // Retention acted on the approval already (a release that never started, long after its hold): too late.
-      if (submission.originalDeletedAt) throw new AppError('undo_original_deleted', 409, 'The original of this clip was deleted after its approval: the approval can no longer be undone.');
-      const moved = await undoApproval(deps.db.submissions, submission._id, { by: me.id, review: remaining(submission.review), now });
-      if (!moved) {
-        const status = await statusAfterLostMove(deps, submission);
-        throw status === 'releasing' || status === 'released' ? releaseStarted(status) : nothingToUndo(status);
-      }
-      // The delayed job goes; should it have been taken meanwhile, it finds the clip in review and stops.
-      const job = (await deps.queue?.cancel?.(releaseJobId(id)).catch(() => 'unknown')) ?? 'unknown';
-      await audit('approved', { releaseJob: job });
-      return 'approved';
-    }
-    case 'releasing':
-    case 'released':
-      throw releaseStarted(submission.status);
-    case 'rejected': {
-      if (last?.transition !== 'moderator_rejected') throw nothingToUndo(submission.status);
-      if (last.by !== me.id) throw undoNotYours();
-      if (rejectionIsFinal(deps, submission)) throw rejectionFinal();
-      const moved = await undoRejection(deps.db.submissions, submission._id, { by: me.id, review: remaining(submission.review), now });
-      if (!moved) throw nothingToUndo(await statusAfterLostMove(deps, submission));
-      await audit('rejected');
-      return 'rejected';
-    }
-    case 'in_review': {
-      // Read, then written back without this vote (FerretDB 1.24 matches no `$pull` by a field of an array element).
-      const entry = await deps.db.reviewQueue.findById(submission._id).lean<ReviewEntry>();
-      if (!entry?.approvals.some((v) => v.by === me.id)) throw nothingToUndo(submission.status);
-      const pulled = await deps.db.reviewQueue.updateOne({ _id: submission._id }, { $set: { approvals: entry.approvals.filter((v) => v.by !== me.id) } });
-      if (pulled.matchedCount === 0) throw nothingToUndo(submission.status);
-      // A second approval that read this vote before it went may have approved the clip meanwhile: say so.
-      const after = await deps.db.submissions.findById(submission._id).select({ status: 1 }).lean<Pick<Submission, 'status'>>();
-      if (after && after.status !== 'in_review') {
-        await audit('vote', { overtaken: after.status });
-        throw new AppError('undo_overtaken', 409, `A second moderator approved this clip before your undo: it is "${after.status}" now. They can undo their approval until its release starts.`, { details: { status: after.status } });
-      }
-      await audit('vote');
-      return 'vote';
-    }
-    default:
-      throw nothingToUndo(submission.status);
-  }
-}
-
 export interface BulkResult {
   done: string[];
   skipped: { id: string; code: string }[];
@@ -326,7 +209,7 @@ export interface BulkResult {
  * Approves or rejects several clips at once. Bulk approval is only for clips that need no checklist (their
  * campaign does not ask for it, and they are not sensitive); anything else is skipped with its reason.
  */
-export async function bulkDecide(deps: Deps, me: Moderator, ids: string[], decision: { action: 'approve' } | { action: 'reject'; template: string; note: string }): Promise<BulkResult> {
+export async function bulkDecide(deps: ReviewDeps, me: Moderator, ids: string[], decision: { action: 'approve' } | { action: 'reject'; template: string; note: string }): Promise<BulkResult> {
   const result: BulkResult = { done: [], skipped: [] };
   for (const id of ids) {
     try {

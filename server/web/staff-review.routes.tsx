@@ -10,7 +10,8 @@ import { decodeCursor, listReviewQueue, queueFacets, type QueueFilter, type Revi
 import type { ServerDeps } from '../deps';
 import { auditFor, appendAudit } from '../services/audit.service';
 import { LANGUAGE_CODE } from '../services/campaign.service';
-import { approveClip, bulkDecide, campaignScope, claimClip, CHECKLIST, notFound, openReview, rejectClip, undoable, undoDecision, withdrawClip, WITHDRAW_REASON_MAX, type Checklist, type Moderator } from '../services/review.service';
+import { approveClip, bulkDecide, campaignScope, claimClip, CHECKLIST, notFound, openReview, rejectClip, withdrawClip, WITHDRAW_REASON_MAX, type Checklist, type Moderator } from '../services/review.service';
+import { undoable, undoDecision } from '../services/undo.service';
 import { holdEndsAt } from '../../shared/submissions/release';
 import type { Submission } from '../../shared/submissions/submission.model';
 import { errorMessage } from './pages/home.pages';

@@ -1,4 +1,5 @@
-import { CHECKLIST, undoDecision, type Moderator } from '../../server/services/review.service';
+import { CHECKLIST, type Moderator } from '../../server/services/review.service';
+import { undoDecision } from '../../server/services/undo.service';
 import { createWebhook } from '../../server/services/distribution.service';
 import { auditFor } from '../../server/services/audit.service';
 import { releaseJobId, type QueueJob } from '../../shared/queue/queue';
