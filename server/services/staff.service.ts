@@ -56,7 +56,7 @@ export async function createAdmin(db: Database, config: StaffConfig, emailInput:
 export const loginFailed = () =>
   new AppError('login_failed', 401, 'The e-mail address or password is wrong, or the account is locked for a while after too many attempts.');
 
-/** What the staff service asks about one account from the address a login comes from (server/web/staff-route.ts, createLoginLimiter). */
+/** What the staff service asks about one account from the address a login comes from (server/web/login-limiter.ts, createLoginLimiter). */
 export interface LoginGuard {
   /** Seconds this account stays locked from this address (0: not locked). */
   lockedFor(user: { id: string; unlockedAt: Date | null }, now: Date): number;

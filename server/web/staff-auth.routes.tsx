@@ -10,7 +10,8 @@ import { otpauthUri } from '../services/totp.service';
 import { AcceptInvitePage, CodePage, EnrolPage, LoginPage } from './pages/auth.pages';
 import { errorMessage } from './pages/home.pages';
 import { renderPage } from './render';
-import { clearSessionCookie, createLoginLimiter, parseBody, safeNext, setSessionCookie, staffContext, staffRoute, staffSession } from './staff-route';
+import { createLoginLimiter } from './login-limiter';
+import { clearSessionCookie, parseBody, safeNext, setSessionCookie, staffContext, staffRoute, staffSession } from './staff-route';
 import { totpQrSvg } from './qr';
 
 /** How long a refused login takes at least (scrypt alone takes about half of it at the production cost). */
