@@ -242,7 +242,7 @@ export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
     res.redirect(303, withSearch('/staff/queue/next', `skip=${id}&done=rejected`, carriedFilter(req.query)));
   }, backToClip);
 
-  // The moderator's own last decision taken back while nothing has left the system (review.service.ts,
+  // The moderator's own last decision taken back while nothing has left the system (undo.service.ts,
   // undoDecision): back to the clip, in review again, within the same filter. Refused with the reason (409).
   staffRoute(router, 'post', '/staff/review/:id/undo', reviewers, async (req, res) => {
     parseBody(z.object(csrf).strict(), req.body);
