@@ -4,7 +4,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as tf from '@tensorflow/tfjs-core';
 import { blazefaceAnchors } from '../../worker/faces/blazeface';
-import { createFaceDetector, type FaceDetector, type RgbFrame } from '../../worker/faces/face-detector';
+import { createFaceDetector, tileTensor, type FaceDetector, type RgbFrame } from '../../worker/faces/face-detector';
 import { rgbFrame, samplePhoto } from '../helpers/face-fixtures';
 import { matchFaces } from '../helpers/face-match';
 import { createSecondDetector } from '../helpers/face-oracle';
@@ -107,6 +107,20 @@ describe('face detector (BlazeFace on tfjs WASM)', () => {
     ];
     for (const pattern of patterns) expect(await detector.detect(pattern)).toEqual([]);
   }, 60_000);
+
+  test('a tile copied from the frame\'s bytes holds exactly the values of the frame\'s tensor sliced there, and a tile outside the frame is refused', async () => {
+    const frame = await drawn(854, 480, ['-f', 'lavfi', '-i', 'testsrc2=size=854x480:rate=1']);
+    const whole = tf.tensor3d(Int32Array.from(frame.data), [480, 854, 3], 'int32');
+    for (const tile of [{ x: 0, y: 0, size: 480 }, { x: 374, y: 0, size: 480 }, { x: 101, y: 37, size: 256 }]) {
+      const copied = tileTensor(frame, tile);
+      const sliced = tf.slice(whole, [tile.y, tile.x, 0], [tile.size, tile.size, 3]);
+      expect(copied.shape).toEqual(sliced.shape);
+      expect(Buffer.from((await copied.data()).buffer).equals(Buffer.from((await sliced.data()).buffer))).toBe(true);
+      tf.dispose([copied, sliced]);
+    }
+    whole.dispose();
+    expect(() => tileTensor(frame, { x: 375, y: 0, size: 480 })).toThrow(/outside the 854×480 frame/);
+  });
 
   test('when a frame is not what it says (bytes ≠ width × height × 3), then it is refused', async () => {
     await expect(detector.detect({ data: new Uint8Array(640 * 360 * 3 - 1), width: 640, height: 360 })).rejects.toThrow(/bytes/);

@@ -80,7 +80,7 @@ export async function createFaceDetector(options: FaceDetectorOptions = {}): Pro
     try {
       const boxes: LookedBox[] = (await look(image, 0, 0)).map((b) => ({ ...b, precision: PRECISION.wholeFrame }));
       for (const t of tile ? planTiles(frame.width, frame.height) : []) {
-        const part = tf.slice(image, [t.y, t.x, 0], [t.size, t.size, 3]);
+        const part = tileTensor(frame, t);
         try {
           for (const b of await look(part, t.x, t.y)) {
             boxes.push({ ...b, precision: cutByTile(b, t, frame.width, frame.height) ? PRECISION.cutByTile : PRECISION.wholeInTile });
@@ -126,6 +126,22 @@ function toTensor(frame: RgbFrame): tf.Tensor3D {
   const values = new Int32Array(frame.data.length);
   values.set(frame.data);
   return tf.tensor3d(values, [frame.height, frame.width, 3], 'int32');
+}
+
+/**
+ * One square tile of the frame as its own tensor, its rows copied from the frame's bytes: the same values as
+ * slicing the frame's tensor, without tfjs's slice (about 18 ms a 480 px tile on the WebAssembly backend here,
+ * a quarter of a tiled frame's time; this copy takes well under 1 ms).
+ */
+export function tileTensor(frame: RgbFrame, tile: { x: number; y: number; size: number }): tf.Tensor3D {
+  if (tile.x < 0 || tile.y < 0 || tile.x + tile.size > frame.width || tile.y + tile.size > frame.height) throw new Error(`face detector: tile ${JSON.stringify(tile)} is outside the ${frame.width}×${frame.height} frame`);
+  const row = tile.size * 3;
+  const values = new Int32Array(row * tile.size);
+  for (let y = 0; y < tile.size; y += 1) {
+    const from = ((tile.y + y) * frame.width + tile.x) * 3;
+    values.set(frame.data.subarray(from, from + row), y * row);
+  }
+  return tf.tensor3d(values, [tile.size, tile.size, 3], 'int32');
 }
 
 function clampBox(box: ScoredBox, frame: RgbFrame): FaceBox {
