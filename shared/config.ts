@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
@@ -60,6 +61,7 @@ const schema = z.object({
   UPLOAD_RESUMABLE_EXPIRY_SECONDS: z.coerce.number().int().min(60).default(24 * 3600),
 
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(1),
+  FACE_DETECT_THREADS: z.coerce.number().int().min(1).max(16).optional(),
   FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
   FFPROBE_PATH: z.string().min(1).default('ffprobe'),
   /** Nice level of every ffmpeg run, so the API on the same machine stays responsive. */
@@ -155,6 +157,8 @@ export interface Config {
   };
   worker: {
     concurrency: number;
+    /** Threads of the face detector (detector-pool.ts); by default two where there are two cores or more. */
+    faceThreads: number;
     ffmpegPath: string;
     ffprobePath: string;
     niceness: number;
@@ -241,6 +245,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     },
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
+      faceThreads: e.FACE_DETECT_THREADS ?? Math.max(1, Math.min(2, availableParallelism())),
       ffmpegPath: e.FFMPEG_PATH,
       ffprobePath: e.FFPROBE_PATH,
       niceness: e.FFMPEG_NICENESS,

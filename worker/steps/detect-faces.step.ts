@@ -36,7 +36,7 @@ export function detectionStride(fps: number, rate = DETECT_FPS): number {
 }
 
 export async function detectFaces(
-  detector: FaceDetector,
+  detector: FaceDetector & { parallel?: number },
   masterPath: string,
   master: Size & { fps: number },
   limits: RunLimits,
@@ -46,13 +46,32 @@ export async function detectFaces(
   const every = detectionStride(master.fps);
   const detections: Detection[] = [];
   let framesWithFaces = 0;
+  // Up to `parallel` frames are looked at at once (a detector pool: detector-pool.ts); the decode waits for a free one.
+  const parallel = Math.max(1, detector.parallel ?? 1);
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown = null;
   const framesAnalysed = await readDetectionFrames(masterPath, { fps: master.fps, every, size }, limits, async (frame, t) => {
-    const faces = await detector.detect({ data: frame, width: size.width, height: size.height });
-    if (faces.length > 0) framesWithFaces += 1;
-    detections.push({
-      t,
-      boxes: faces.map((face) => ({ x: face.x / size.width, y: face.y / size.height, w: face.width / size.width, h: face.height / size.height })),
-    });
+    if (failure) throw failure;
+    const looked = detector.detect({ data: frame, width: size.width, height: size.height }).then(
+      (faces) => {
+        if (faces.length > 0) framesWithFaces += 1;
+        detections.push({
+          t,
+          boxes: faces.map((face) => ({ x: face.x / size.width, y: face.y / size.height, w: face.width / size.width, h: face.height / size.height })),
+        });
+      },
+      (error: unknown) => {
+        failure ??= error;
+      },
+    );
+    inFlight.add(looked);
+    void looked.then(() => inFlight.delete(looked));
+    while (inFlight.size >= parallel) await Promise.race(inFlight);
+    if (failure) throw failure;
   }, signal);
+  await Promise.all(inFlight);
+  if (failure) throw failure;
+  // Frames finish out of order when several are looked at at once.
+  detections.sort((a, b) => a.t - b.t);
   return { detections, framesAnalysed, framesWithFaces, every, detectFps: master.fps / every, size };
 }
