@@ -102,17 +102,26 @@ export async function reconcile(deps: Pick<WorkerDeps, 'db' | 'queue' | 'logger'
     requeued += 1;
   }
 
-  // Clips a moderator switched face protection on for, whose first protected render was lost: they have no
-  // protected master, so they could never be approved.
-  const switchedOn = await db.submissions
-    .find({ status: 'in_review', 'protection.face': true, 'outputs.protectedMaster': null, updatedAt: { $lt: new Date(now.getTime() - RECONCILE.receivedGraceMs) } })
-    .select({ _id: 1 })
+  // Protected clips in review without a protected master: a moderator switched protection on and its first render
+  // was lost, or processing's follow-up job (the protected master) was. They could never be approved. A full
+  // render is queued: it is right in both cases (it draws the preview again too).
+  const unmastered = await db.submissions
+    .find({
+      status: 'in_review',
+      $or: [{ 'protection.face': true }, { 'protection.voice': true }, { 'protection.card': true }],
+      'outputs.protectedMaster': null,
+      updatedAt: { $lt: new Date(now.getTime() - RECONCILE.receivedGraceMs) },
+    })
+    .select({ _id: 1, protectedRender: 1 })
     .limit(RECONCILE.batch)
-    .lean<Array<Pick<Submission, '_id'>>>();
-  for (const clip of switchedOn) {
+    .lean<Array<Pick<Submission, '_id' | 'protectedRender'>>>();
+  for (const clip of unmastered) {
     const submissionId = clip._id.toHexString();
-    if ((await queue.jobState(protectJobId(submissionId, 0))) !== null) continue;
-    await queue.enqueue('protect-clip', { submissionId, trackVersion: 0 });
+    const track = await db.faceTracks.findById(clip._id).select({ version: 1 }).lean<Pick<FaceTrack, 'version'>>();
+    const version = Math.max(track?.version ?? 0, clip.protectedRender?.trackVersion ?? 0);
+    const states = await Promise.all([queue.jobState(protectJobId(submissionId, version)), queue.jobState(protectJobId(submissionId, version, 'master'))]);
+    if (states.some((state) => state !== null)) continue;
+    await queue.enqueue('protect-clip', { submissionId, trackVersion: version });
     requeued += 1;
   }
 

@@ -19,8 +19,12 @@ export interface JobPayloads {
   /** Re-renders the review preview with a moderator's caption version burned in. */
   /** `render`: 0 for the save's own render, n for its n-th redraw (the protected preview under it was drawn again). */
   'caption-preview': { captionVersionId: string; render?: number };
-  /** Draws a protected clip's preview again after its face masks were edited (or protection switched on). */
-  'protect-clip': { submissionId: string; trackVersion: number };
+  /**
+   * Draws a protected clip's preview and protected master again after its face masks were edited (or protection
+   * switched on); with `part: 'master'`, only the protected master, after processing drew the preview (so the clip
+   * is in review sooner).
+   */
+  'protect-clip': { submissionId: string; trackVersion: number; part?: 'master' };
 }
 
 export type JobName = keyof JobPayloads;
@@ -36,8 +40,8 @@ export function captionPreviewJobId(captionVersionId: string, render = 0): strin
   return render > 0 ? `caption-preview-${captionVersionId}-r${render}` : `caption-preview-${captionVersionId}`;
 }
 
-export function protectJobId(submissionId: string, trackVersion: number): string {
-  return `protect-${submissionId}-${trackVersion}`;
+export function protectJobId(submissionId: string, trackVersion: number, part?: 'master'): string {
+  return part === 'master' ? `protect-master-${submissionId}-${trackVersion}` : `protect-${submissionId}-${trackVersion}`;
 }
 
 export function takedownJobId(submissionId: string): string {
@@ -96,10 +100,10 @@ export function jobOptions<N extends JobName>(name: N, payload: JobPayloads[N]):
         removeOnFail: { age: 30 * 24 * HOUR },
       };
     case 'protect-clip': {
-      const { submissionId, trackVersion } = payload as JobPayloads['protect-clip'];
+      const { submissionId, trackVersion, part } = payload as JobPayloads['protect-clip'];
       return {
-        // One job per saved version: a newer save has its own job, and the older one finds itself superseded.
-        jobId: protectJobId(submissionId, trackVersion),
+        // One job per saved version (and part): a newer save has its own job, and the older one finds itself superseded.
+        jobId: protectJobId(submissionId, trackVersion, part),
         attempts: 5,
         backoff: { type: 'exponential', delay: 10_000 },
         removeOnComplete: { age: 7 * 24 * HOUR, count: 10_000 },

@@ -88,7 +88,7 @@ export async function reportProgress(submissions: SubmissionModel, id: Id, lease
 
 /** How a processing run ended. */
 export type Settlement =
-  | { kind: 'done'; media: MediaInfo; outputs: Record<string, StoredObject> }
+  | { kind: 'done'; media: MediaInfo; outputs: Record<string, StoredObject>; protectedRender?: Submission['protectedRender'] }
   | { kind: 'rejected'; code: string; reason: string; media: MediaInfo | null }
   | { kind: 'failed'; error: string }
   /** The worker is stopping: the clip goes back to `received` for another worker. */
@@ -108,7 +108,7 @@ export async function settle(submissions: SubmissionModel, id: Id, lease: string
       return null !== (await transition(submissions, id, {
         ...base,
         name: 'processing_succeeded',
-        changes: { media: outcome.media, outputs: outcome.outputs, processing: { progress: 100, finishedAt: now } },
+        changes: { media: outcome.media, outputs: outcome.outputs, protectedRender: outcome.protectedRender ?? null, processing: { progress: 100, finishedAt: now } },
       }));
     case 'rejected':
       return null !== (await transition(submissions, id, {

@@ -105,6 +105,12 @@ export interface Submission {
    * its picture replaced by the campaign's card. Recorded with the consent; absent or null: none asked.
    */
   protection?: SubmissionProtection | null;
+  /**
+   * The version of the face track (0: none) the protected preview, captioned preview and poster were drawn with;
+   * absent until they are. Its sound is then the disguised one, which later renders reuse (no factor needed), and
+   * a render of an older version is never swapped in over it.
+   */
+  protectedRender?: { trackVersion: number; at: Date } | null;
   consent: SubmissionConsent;
   original: StoredObject;
   /** When the raw original (and the uploaded subtitle file) were deleted by the retention job; null while kept. */
@@ -171,6 +177,10 @@ export const submissionSchema = new Schema<Submission>(
         },
         { _id: false },
       ),
+      default: null,
+    },
+    protectedRender: {
+      type: new Schema({ trackVersion: { type: Number, required: true }, at: { type: Date, required: true } }, { _id: false }),
       default: null,
     },
     consent: {

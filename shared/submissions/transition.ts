@@ -17,6 +17,8 @@ export interface TransitionChanges {
   release?: ReleaseRecord | null;
   /** The review queue's view at a decision, or what an undo leaves of it (submission.model.ts). */
   review?: ReviewSnapshot | null;
+  /** The face-track version the protected preview was drawn with (submission.model.ts). */
+  protectedRender?: Submission['protectedRender'];
   processing?: Partial<Omit<Processing, 'lease' | 'attempts'>>;
   /** Counts a new attempt (a claim). */
   countAttempt?: boolean;
@@ -63,6 +65,7 @@ export function transitionUpdate(id: Types.ObjectId | string, request: Transitio
   if (changes.rejection !== undefined) set.rejection = changes.rejection;
   if (changes.release !== undefined) set.release = changes.release;
   if (changes.review !== undefined) set.review = changes.review;
+  if (changes.protectedRender !== undefined) set.protectedRender = changes.protectedRender;
   for (const [field, value] of Object.entries(changes.processing ?? {})) set[`processing.${field}`] = value;
   const update = {
     $set: set,

@@ -9,7 +9,8 @@ import type { Submission } from '../../shared/submissions/submission.model';
 import { createSubmission } from '../../server/services/submission.service';
 import { runLimits, type WorkerDeps } from '../../worker/deps';
 import { processSubmission } from '../../worker/handlers/process-submission.handler';
-import type { QueueJob } from '../../shared/queue/queue';
+import { protectJobId, type QueueJob } from '../../shared/queue/queue';
+import { protectClip } from '../../worker/handlers/protect-clip.handler';
 import type { TestApp } from './test-env';
 import type { ProtectionChoice } from '../../shared/protection/protection';
 import { demoConsent } from './test-env';
@@ -65,8 +66,18 @@ export function fakeJob(submissionId: string, attempt = 1): QueueJob<'process-su
   return { id: submissionId, name: 'process-submission', payload: { submissionId }, attempt, maxAttempts: 5, reportProgress: async () => undefined };
 }
 
-export async function runWorker(deps: WorkerDeps, submissionId: string): Promise<Submission> {
+/**
+ * Processes a clip as the worker does; for a protected clip, also the job processing queued next (its protected
+ * master), as a worker would take it, unless `followUp` is false.
+ */
+export async function runWorker(deps: WorkerDeps, submissionId: string, options: { followUp?: boolean } = {}): Promise<Submission> {
   await processSubmission(deps, fakeJob(submissionId));
+  const done = (await deps.db.submissions.findById(submissionId).lean<Submission>())!;
+  if (options.followUp === false || done.status !== 'in_review' || !done.protectedRender || done.outputs.protectedMaster) return done;
+  const payload = { submissionId, trackVersion: done.protectedRender.trackVersion, part: 'master' as const };
+  // Processing queued it: the follow-up is run only when it is there (a test of a lost enqueue sees none).
+  if ((await deps.queue.jobState(protectJobId(submissionId, payload.trackVersion, 'master'))) === null) return done;
+  await protectClip(deps, { id: protectJobId(submissionId, payload.trackVersion, 'master'), name: 'protect-clip', payload, attempt: 1, maxAttempts: 5, reportProgress: async () => undefined });
   return (await deps.db.submissions.findById(submissionId).lean<Submission>())!;
 }
 

@@ -150,6 +150,32 @@ describe('identity protection', () => {
     expect(spread).toBeGreaterThan(0.002);
   }, 300_000);
 
+  test('when processing draws a protected clip, then it is in review once its protected preview is stored, approval waits for the protected master, and a job of its own draws it with the same disguised sound', async () => {
+    const tone = await makeFixture('protect-voice-tone.mp4', ['-f', 'lavfi', '-i', 'testsrc2=duration=3:size=320x240:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=3:sample_rate=48000', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest']);
+    const id = await submitFile(app, tone, { protection: { face: false, voice: true, card: false } });
+    const reviewing = await runWorker(deps, id, { followUp: false });
+    expect(reviewing.status).toBe('in_review');
+    expect(Object.keys(reviewing.outputs).sort()).toEqual(['master', 'poster', 'preview']);
+    expect(reviewing.protectedRender).toMatchObject({ trackVersion: 0 });
+    expect(await deps.queue.jobState(protectJobId(id, 0, 'master'))).toBe('waiting');
+    const [ana] = moderators as [Moderator];
+    await expect(approveClip(reviewDeps(), ana, id, allClear, { protectedChecked: true })).rejects.toMatchObject({ code: 'protection_rendering', status: 409 });
+
+    const masterJob = { id: protectJobId(id, 0, 'master'), name: 'protect-clip' as const, payload: { submissionId: id, trackVersion: 0, part: 'master' as const }, attempt: 1, maxAttempts: 5, reportProgress: async () => undefined };
+    await protectClip(deps, masterJob);
+    const mastered = await load(id);
+    // The preview is the one processing drew; the protected master is new, its sound the preview's (one factor).
+    expect(mastered.outputs.preview).toEqual(reviewing.outputs.preview);
+    const plain = await toneFrequency(await downloadOutput(deps, mastered, 'master'));
+    const factor = (await toneFrequency(await downloadOutput(deps, mastered, 'preview'))) / plain;
+    expect((factor > 0.77 && factor < 0.86) || (factor > 1.17 && factor < 1.26)).toBe(true);
+    expect((await toneFrequency(await downloadOutput(deps, mastered, 'protectedMaster'))) / plain).toBeCloseTo(factor, 2);
+    // Run again (a retry, a duplicate): nothing changes.
+    await protectClip(deps, masterJob);
+    expect((await load(id)).outputs.protectedMaster).toEqual(mastered.outputs.protectedMaster);
+    expect(await approveClip(reviewDeps(), ana, id, allClear, { protectedChecked: true })).toEqual({ kind: 'vote', approvals: 1, needed: 2 });
+  }, 300_000);
+
   test('when the contributor asks not to be shown, then every frame is the campaign card and the voice is disguised', async () => {
     const fixture = fixtures.find((f) => f.name === 'pan-zoom-25')!;
     const id = await submitFile(app, fixture.path, { protection: { face: false, voice: true, card: true } });
@@ -253,6 +279,12 @@ describe('identity protection', () => {
     }
     // After it, the corner shows the picture again.
     expect(blackShare(frames.frames[6]!, width, height, { x: 0.8 * width, y: 0.05 * height, width: 0.15 * width, height: 0.2 * height })).toBeLessThan(0.5);
+
+    // The protected master processing queued for version 1, taken only now (a busy queue): it is not drawn over version 2.
+    const drawnMaster = redrawn.outputs.protectedMaster;
+    await protectClip(deps, { id: protectJobId(id, 1, 'master'), name: 'protect-clip', payload: { submissionId: id, trackVersion: 1, part: 'master' }, attempt: 1, maxAttempts: 5, reportProgress: async () => undefined });
+    expect((await load(id)).outputs.protectedMaster).toEqual(drawnMaster);
+    expect((await load(id)).protectedRender).toMatchObject({ trackVersion: 2 });
 
     expect(await approveClip(reviewDeps(), ana, id, allClear, { protectedChecked: true })).toEqual({ kind: 'vote', approvals: 1, needed: 2 });
     expect(await approveClip(reviewDeps(), ben, id, allClear, { protectedChecked: true })).toEqual({ kind: 'approved' });

@@ -91,4 +91,24 @@ describe('the reconciler', () => {
     expect(await app.services.queue.jobState(protectJobId(id, 0))).toBe('waiting');
     expect(await reconcile(deps, later)).toBe(0);
   });
+
+  test.each([
+    ['hide my face', { face: true, voice: false, card: false }, 1],
+    ['disguise my voice', { face: false, voice: true, card: false }, 0],
+    ['the card', { face: false, voice: true, card: true }, 0],
+  ])('when processing drew a protected clip\'s preview (%s) and the job for its protected master was lost, then a render is queued again, once', async (_name, choice, version) => {
+    const { id } = await clipInReview(app);
+    const clip = (await app.services.db.submissions.findById(id).lean<Submission>())!;
+    // As processing leaves it: the clean master, the protected preview drawn at the track's version, no protected master.
+    await app.services.db.submissions.updateOne(
+      { _id: clip._id },
+      { $set: { 'outputs.master': clip.outputs.preview, protection: { ...choice, by: 'contributor', at: new Date() }, protectedRender: { trackVersion: version, at: new Date() } } },
+    );
+    await loseTheQueue();
+    const deps = workerDeps(app);
+    const later = new Date(Date.now() + RECONCILE.receivedGraceMs + 1_000);
+    expect(await reconcile(deps, later)).toBeGreaterThanOrEqual(1);
+    expect(await app.services.queue.jobState(protectJobId(id, version))).toBe('waiting');
+    expect(await reconcile(deps, later)).toBe(0);
+  });
 });

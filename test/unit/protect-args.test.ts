@@ -1,4 +1,4 @@
-import { buildDetectionFramesArgs, buildProtectArgs, pixelBlock, drawVoiceFactor, redactFactor, voiceFilters } from '../../worker/steps/protect.step';
+import { buildDetectionFramesArgs, buildDisguiseArgs, buildProtectArgs, pixelBlock, drawVoiceFactor, redactFactor, voiceFilters } from '../../worker/steps/protect.step';
 import { FfmpegError } from '../../worker/ffmpeg/ffmpeg';
 import { LEGACY_PROTECTION, protectionFromFields } from '../../shared/protection/protection';
 import { parseFields } from '../../server/upload/submission-fields';
@@ -59,10 +59,39 @@ describe('the protected render', () => {
     expect(graph).not.toContain('rubberband');
   });
 
+  test('when only the review part is drawn (processing, first), then the preview, captioned preview and poster are made from the masked picture and no protected master', () => {
+    const command = buildProtectArgs({ ...plan, parts: 'review', captionsAssPath: '/job/captions.ass', voice: voiceFilters(1.2), picture: { kind: 'faces', scriptPath: '/job/masks.cmd', slots: 1 } });
+    const graph = command.globalArgs[command.globalArgs.indexOf('-filter_complex') + 1]!;
+    expect(command.outputs.map((o) => o.path)).toEqual(['/job/out/preview.mp4', '/job/out/preview-captioned.mp4', '/job/out/poster.jpg']);
+    expect(graph.split(';')[0]).toMatch(/^\[0:v:0\]scale=1920:1080,setsar=1,sendcmd=.*drawbox@m0=.*,format=yuv420p,null\[vpsrc\]$/);
+    expect(graph).not.toContain('[vm]');
+    expect(graph).toMatch(/rubberband=pitch=1\.2[^;]*asplit=2\[ap\]\[ac\]$/);
+  });
+
+  test('when only the master part is drawn (the follow-up job), then the masked picture goes to the protected master alone, with the disguised sound of the preview', () => {
+    const command = buildProtectArgs({ ...plan, parts: 'master', audioFromPath: '/job/disguised-sound.mp4', picture: { kind: 'faces', scriptPath: '/job/masks.cmd', slots: 1, style: 'pixelate' } });
+    const graph = command.globalArgs[command.globalArgs.indexOf('-filter_complex') + 1]!;
+    expect(command.outputs.map((o) => o.path)).toEqual(['/job/out/protected-master.mp4']);
+    expect(command.inputs.map((i) => i.path)).toEqual(['/job/master.mp4', '/job/disguised-sound.mp4']);
+    expect(graph).toContain('[pixelated]format=yuv420p,null[vm]');
+    expect(graph).not.toContain('[vpsrc]');
+    expect(graph).toMatch(/\[1:a:0\]aresample=48000[^;]*anull\[am\]$/);
+    expect(graph).not.toContain('rubberband');
+  });
+
   test('when the voice is disguised, then the sound is pitch-shifted between high- and low-pass filters', () => {
     const command = buildProtectArgs({ ...plan, voice: voiceFilters(0.8123), picture: { kind: 'none' } });
     const graph = command.globalArgs[command.globalArgs.indexOf('-filter_complex') + 1]!;
     expect(graph).toContain('[0:a:0]highpass=f=100,rubberband=pitch=0.8123:pitchq=quality:formant=shifted,lowpass=f=6000');
+  });
+
+  test('when the voice is disguised, then it is done once, into float PCM (Matroska) in the job\'s folder, measured on the way; the render takes that file and only sets its loudness', () => {
+    const disguise = buildDisguiseArgs('/job/master.mp4', 1.2034, '/job/disguised-voice.mka');
+    expect(disguise.outputs).toEqual([{ path: '/job/disguised-voice.mka', args: ['-map', '0:a:0', '-af', expect.stringMatching(/^highpass=f=100,rubberband=pitch=1\.2034:pitchq=quality:formant=shifted,lowpass=f=6000,aresample=48000[^;]*,ebur128=peak=true:framelog=verbose$/), '-c:a', 'pcm_f32le', '-f', 'matroska'] }]);
+    const render = buildProtectArgs({ ...plan, parts: 'review', audioFromPath: '/job/disguised-voice.mka', voice: ['aresample=48000', 'volume=-3.5dB'], picture: { kind: 'none' } });
+    const graph = render.globalArgs[render.globalArgs.indexOf('-filter_complex') + 1]!;
+    expect(graph).toMatch(/;\[1:a:0\]aresample=48000,volume=-3\.5dB,anull\[ap\]$/);
+    expect(graph).not.toContain('rubberband');
   });
 
   test('when frames are read for detection, then every n-th frame is selected, scaled and sent raw, one for one', () => {

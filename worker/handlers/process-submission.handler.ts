@@ -23,7 +23,7 @@ import { makeProtectedOutputs } from './protect-clip.handler';
 
 /** How a run ended, and so which transition follows: decided here, in one place. */
 export type Outcome =
-  | { kind: 'done'; media: MediaInfo; outputs: Record<string, StoredObject> }
+  | { kind: 'done'; media: MediaInfo; outputs: Record<string, StoredObject>; protectedRender: Submission['protectedRender'] }
   | { kind: 'rejected'; code: string; reason: string; media: MediaInfo | null }
   | { kind: 'handed-back' }
   | { kind: 'retry'; error: Error }
@@ -164,6 +164,9 @@ async function report(deps: WorkerDeps, id: string, outcome: Outcome, log: Logge
       // Outputs of earlier attempts (workers killed mid-upload, replaced ones) are removed.
       const removed = await removeOutputs(deps.storage, id, Object.values(outcome.outputs));
       log.info({ removedStale: removed }, 'preview ready: in review');
+      // A protected clip's protected master, which only its release needs, is drawn next; if this enqueue is
+      // lost, the reconciler queues a render for a protected clip in review without one.
+      if (outcome.protectedRender) await deps.queue.enqueue('protect-clip', { submissionId: id, trackVersion: outcome.protectedRender.trackVersion, part: 'master' });
       return;
     }
     case 'rejected':
@@ -199,7 +202,7 @@ async function runSteps(
   log: Logger,
   run: RunControl,
   onMedia: (info: MediaInfo) => void,
-): Promise<{ media: MediaInfo; outputs: Record<string, StoredObject> }> {
+): Promise<{ media: MediaInfo; outputs: Record<string, StoredObject>; protectedRender: Submission['protectedRender'] }> {
   const { storage, config } = deps;
   // Every ffmpeg and ffprobe of this job records its process group in the job's folder.
   const limits = { ...deps.limits, groupDir: run.groupDir };
@@ -239,21 +242,24 @@ async function runSteps(
     preview: join(outDir, OUTPUT_FILES.preview),
     poster: join(outDir, OUTPUT_FILES.poster),
   };
+  let protectedRender: Submission['protectedRender'] = null;
   if (protection) {
+    // The preview, captioned preview and poster first: the clip is in review as soon as they are stored. The
+    // protected master (only needed for the release) is drawn next by a job of its own (report(), below).
     const protectedDir = join(workDir, 'protected');
     await mkdir(protectedDir);
     const made = await makeProtectedOutputs(
       deps,
       { _id: submission._id, campaignId: submission.campaignId, protection },
-      { masterPath: files.master!, protectedMasterPath: null, media, captionsAssPath, workDir, outDir: protectedDir, maxDurationSeconds: config.media.maxDurationSeconds },
+      { masterPath: files.master!, disguisedSoundPath: null, parts: 'review', media, captionsAssPath, workDir, outDir: protectedDir, maxDurationSeconds: config.media.maxDurationSeconds },
       limits,
       log,
       { signal: run.signal, onProgress: (fraction) => void progress(0.45 + 0.5 * fraction) },
     );
-    files.protectedMaster = made.protectedMaster;
-    files.preview = made.preview;
-    files.poster = made.poster;
-    if (captionsAssPath) files.captionedPreview = made.captionedPreview;
+    files.preview = made.files.preview;
+    files.poster = made.files.poster;
+    if (captionsAssPath) files.captionedPreview = made.files.captionedPreview;
+    protectedRender = { trackVersion: made.trackVersion, at: new Date() };
   }
   const posterMade = await stat(files.poster!).then((s) => s.size > 0, () => false);
   if (!posterMade) await posterFromPreview(files.preview!, files.poster!, limits);
@@ -268,7 +274,7 @@ async function runSteps(
   // it writes only into its own lease's folder, and its settle (a compare-and-set on the lease) is refused.
   if (run.signal.aborted || !(await holdsLease(deps.db.submissions, submission._id, lease))) throw new LeaseLostError('lease lost before storing');
   const outputs = await storeOutputs(storage, id, lease, files);
-  return { media, outputs };
+  return { media, outputs, protectedRender };
 }
 
 /** Progress to the job and to the submission (for the status endpoint), at most every 2 s or 5 %. */

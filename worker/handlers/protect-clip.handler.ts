@@ -19,10 +19,10 @@ import { fetchOriginal } from '../steps/fetch-original.step';
 import { storeOutputs } from '../steps/store-outputs.step';
 import { makeJobDir, workRoot } from '../work-dirs';
 import type { WorkerDeps } from '../deps';
-import { createFaceDetector } from '../faces/face-detector';
+import { createDetectorPool } from '../faces/detector-pool';
 import type { RunLimits } from '../ffmpeg/ffmpeg';
 import { detectFaces } from '../steps/detect-faces.step';
-import { disguisedVoiceFilters, drawVoiceFactor, PROTECTED_FILES, renderProtected, type PictureProtection } from '../steps/protect.step';
+import { disguiseVoice, drawVoiceFactor, PROTECTED_FILES, protectedFilesOf, renderProtected, type PictureProtection, type ProtectParts } from '../steps/protect.step';
 import { masterSize, posterTime, previewFps, previewSize } from '../steps/transcode.step';
 
 /** The card's colour when the campaign has none of its own: a dark blue that white captions read well on. */
@@ -31,8 +31,13 @@ export const DEFAULT_CARD_COLOUR = '#1d3557';
 export interface ProtectInputs {
   /** The clean, unprotected master (upright, constant-rate; made by the transcode step). */
   masterPath: string;
-  /** A re-render: the protected master made before, whose already disguised sound is kept (no factor needed). */
-  protectedMasterPath: string | null;
+  /**
+   * An earlier protected render of the clip (its protected master, or its protected preview), whose already
+   * disguised sound is kept: no factor is needed. Null for a first render, which draws a factor.
+   */
+  disguisedSoundPath: string | null;
+  /** What to make (default `all`): processing makes the `review` part, then a job of its own the `master`. */
+  parts?: ProtectParts;
   media: MediaInfo;
   captionsAssPath: string | null;
   workDir: string;
@@ -40,12 +45,18 @@ export interface ProtectInputs {
   maxDurationSeconds: number;
 }
 
-export type ProtectedFiles = Record<keyof typeof PROTECTED_FILES, string>;
+export interface ProtectedRender {
+  /** The files made in `outDir`, by output name. */
+  files: Partial<Record<keyof typeof PROTECTED_FILES, string>>;
+  /** The version of the face track the boxes were drawn from (0: no track, e.g. the card or the voice alone). */
+  trackVersion: number;
+}
 
 /**
  * The protected outputs of a clip, from its clean master: faces found (once: the track is kept and edited by
  * moderators) and covered, or the picture replaced by the campaign's card; the voice disguised by a factor drawn
- * now and forgotten when this returns. Returns the files made in `outDir`.
+ * now and forgotten when this returns (or its disguised sound taken from an earlier render). Returns the files
+ * made in `outDir` and the track version they show.
  */
 export async function makeProtectedOutputs(
   deps: WorkerDeps,
@@ -54,7 +65,7 @@ export async function makeProtectedOutputs(
   limits: RunLimits,
   log: Logger,
   run: { signal?: AbortSignal; onProgress?: (fraction: number) => void } = {},
-): Promise<ProtectedFiles> {
+): Promise<ProtectedRender> {
   const video = inputs.media.video;
   if (!video) throw new Error('no video to protect');
   const master = masterSize(video);
@@ -62,35 +73,37 @@ export async function makeProtectedOutputs(
   const duration = inputs.media.durationSeconds ?? 0;
   const choice = submission.protection;
 
-  // The factor exists only in this scope; a re-render keeps the protected master's sound instead. The sound is
-  // measured (one pass over the audio) while the faces are looked for.
-  const factor = choice.voice && !inputs.protectedMasterPath ? drawVoiceFactor() : undefined;
-  const [picture, voice] = await Promise.all([
+  // The factor exists only in this scope; a later render keeps the earlier render's disguised sound instead. The
+  // voice is disguised into a file of the job's, and measured (one pass over the audio), while the faces are looked for.
+  const factor = choice.voice && !inputs.disguisedSoundPath ? drawVoiceFactor() : undefined;
+  const [{ picture, trackVersion }, voice] = await Promise.all([
     pictureFor({ deps, submissionId: submission._id, inputs, master: { ...master, fps }, duration, limits, log, signal: run.signal }, submission.campaignId, choice),
-    factor === undefined ? null : disguisedVoiceFilters(inputs.masterPath, factor, limits, run.signal),
+    factor === undefined ? null : disguiseVoice(inputs.masterPath, factor, join(inputs.workDir, 'disguised-voice.mka'), limits, run.signal),
   ]);
   run.onProgress?.(0.4);
 
   await renderProtected(
     {
       masterPath: inputs.masterPath,
-      audioFromPath: choice.voice ? inputs.protectedMasterPath : null,
+      audioFromPath: choice.voice ? (inputs.disguisedSoundPath ?? voice?.path ?? null) : null,
+      parts: inputs.parts ?? 'all',
       outDir: inputs.outDir,
       master,
       preview: previewSize(video),
       fps,
       posterTime: posterTime(inputs.media),
       picture,
-      voice,
+      voice: voice?.filters ?? null,
       captionsAssPath: inputs.captionsAssPath,
       maxDurationSeconds: inputs.maxDurationSeconds,
     },
     limits,
     { durationSeconds: duration, signal: run.signal, factor, onProgress: (f) => run.onProgress?.(0.4 + 0.6 * f) },
   );
-  log.info({ step: 'protect', picture: picture.kind, voice: factor !== undefined || Boolean(choice.voice) }, 'protected outputs made');
-  const files = Object.fromEntries(Object.entries(PROTECTED_FILES).map(([name, file]) => [name, join(inputs.outDir, file)])) as ProtectedFiles;
-  return files;
+  const parts = inputs.parts ?? 'all';
+  log.info({ step: 'protect', parts, picture: picture.kind, voice: factor !== undefined || Boolean(choice.voice) }, 'protected outputs made');
+  const made = protectedFilesOf(parts, inputs.captionsAssPath !== null);
+  return { files: Object.fromEntries(made.map((name) => [name, join(inputs.outDir, PROTECTED_FILES[name])])), trackVersion };
 }
 
 /** What one protected render works with, from the clip's clean master. */
@@ -105,15 +118,15 @@ interface RenderContext {
   signal?: AbortSignal;
 }
 
-/** What is drawn over the picture: the campaign's card, or boxes over the faces of the clip's track. */
-async function pictureFor(ctx: RenderContext, campaignId: Types.ObjectId, choice: SubmissionProtection): Promise<PictureProtection> {
-  if (choice.card) return cardPicture(ctx.deps, campaignId, ctx.inputs.workDir);
-  if (!choice.face) return { kind: 'none' };
+/** What is drawn over the picture: the campaign's card, or boxes over the faces of the clip's track (and its version). */
+async function pictureFor(ctx: RenderContext, campaignId: Types.ObjectId, choice: SubmissionProtection): Promise<{ picture: PictureProtection; trackVersion: number }> {
+  if (choice.card) return { picture: await cardPicture(ctx.deps, campaignId, ctx.inputs.workDir), trackVersion: 0 };
+  if (!choice.face) return { picture: { kind: 'none' }, trackVersion: 0 };
   const track = await faceTrackFor(ctx);
   const plan = drawPlan(track.masks, { ...ctx.master, durationSeconds: ctx.duration, margin: track.settings.margin });
   const scriptPath = join(ctx.inputs.workDir, 'masks.cmd');
   await writeFile(scriptPath, plan.script, 'utf8');
-  return { kind: 'faces', scriptPath, slots: plan.slots, style: track.style };
+  return { picture: { kind: 'faces', scriptPath, slots: plan.slots, style: track.style }, trackVersion: track.version };
 }
 
 /**
@@ -123,7 +136,7 @@ async function pictureFor(ctx: RenderContext, campaignId: Types.ObjectId, choice
 async function faceTrackFor({ deps, submissionId, inputs, master, duration, limits, log, signal }: RenderContext): Promise<FaceTrack> {
   const stored = await deps.db.faceTracks.findById(submissionId).lean<FaceTrack>();
   if (stored) return stored;
-  const detector = await createFaceDetector();
+  const detector = await createDetectorPool(deps.config.worker.faceThreads);
   try {
     const found = await detectFaces(detector, inputs.masterPath, master, limits, signal);
     const settings = { ...DEFAULT_TRACK_SETTINGS, detectFps: found.detectFps, frameFps: master.fps };
@@ -164,64 +177,88 @@ async function cardPicture(deps: WorkerDeps, campaignId: Types.ObjectId, workDir
 
 /**
  * protect-clip, queued when moderators save the face masks of a clip in review, or switch protection on for it
- * (server/services/protection.service.ts): load → return unless the clip is still in review with its clean
- * master, and the job's track version is the latest (a newer save has its own job) → draw the protected master,
- * preview, captioned preview and poster again from the clean master (the disguised sound is taken from the
- * protected master, so no factor is needed) → store under a folder of this render's own → swap the records with
- * a compare-and-set on the state → remove what they replaced. Safe to run twice; a failure is retried.
+ * (server/services/protection.service.ts), and — `part: 'master'` — by processing once the protected preview is
+ * stored (worker/handlers/process-submission.handler.ts): load → return unless the clip is still in review with its
+ * clean master, and the job's track version is the latest (a newer save has its own job) → draw the protected
+ * outputs from the clean master (the disguised sound is taken from the clip's earlier protected render, so no factor
+ * is needed) → store under a folder of this render's own → swap the records with a compare-and-set on the state
+ * and on the version last drawn (an older render never replaces a newer one) → remove what they replaced. Safe to
+ * run twice; a failure is retried.
  */
 export async function protectClip(deps: WorkerDeps, job: QueueJob<'protect-clip'>): Promise<void> {
   const { submissionId, trackVersion } = job.payload;
-  const log = deps.logger.child({ submissionId, jobId: job.id, step: 'protect' });
+  const parts: ProtectParts = job.payload.part === 'master' ? 'master' : 'all';
+  const log = deps.logger.child({ submissionId, jobId: job.id, step: 'protect', parts });
   const submission = await deps.db.submissions.findById(submissionId).lean<Submission>();
   const master = submission?.outputs.master;
   if (!submission || submission.status !== 'in_review' || !master || !isProtected(submission.protection) || !submission.media?.video) {
     return log.info({ status: submission?.status ?? null, master: Boolean(master) }, 'not rendered: the clip is not in review with its clean master');
   }
   const track = await deps.db.faceTracks.findById(submission._id).select({ version: 1 }).lean<Pick<FaceTrack, 'version'>>();
-  if (track && track.version > trackVersion) return log.info({ trackVersion, latest: track.version }, 'superseded: a newer save is rendered instead');
+  const drawn = submission.protectedRender?.trackVersion ?? -1;
+  if ((track && track.version > trackVersion) || drawn > trackVersion) return log.info({ trackVersion, latest: Math.max(track?.version ?? 0, drawn) }, 'superseded: a newer save is rendered instead');
+  if (parts === 'master' && submission.outputs.protectedMaster && drawn === trackVersion) return log.info('the protected master of this version is already made');
 
   const workDir = await makeJobDir(workRoot(deps.config.worker.workDir));
   const limits = { ...deps.limits, groupDir: workDir };
   try {
     const masterPath = join(workDir, 'master.mp4');
     await fetchOriginal(deps.storage, master, masterPath);
-    const previous = submission.outputs.protectedMaster;
-    const protectedMasterPath = submission.protection!.voice && previous ? join(workDir, 'protected-master.mp4') : null;
-    if (protectedMasterPath && previous) await fetchOriginal(deps.storage, previous, protectedMasterPath);
-    if (submission.protection!.voice && !protectedMasterPath) throw new Error('the voice is to be disguised but the clip has no protected master to take the disguised sound from');
+    const disguisedSoundPath = submission.protection!.voice ? await fetchDisguisedSound(deps, submission, workDir) : null;
     const cues = await contributorCues(deps.storage, submission);
-    const captionsAssPath = cues ? join(workDir, 'captions.ass') : null;
+    const captionsAssPath = cues && parts !== 'master' ? join(workDir, 'captions.ass') : null;
     if (cues && captionsAssPath) await writeFile(captionsAssPath, toAss(cues, previewSize(submission.media.video)), 'utf8');
     const outDir = join(workDir, 'out');
     await mkdir(outDir);
-    const files = await makeProtectedOutputs(
+    const made = await makeProtectedOutputs(
       deps,
       { _id: submission._id, campaignId: submission.campaignId, protection: submission.protection! },
-      { masterPath, protectedMasterPath, media: submission.media, captionsAssPath, workDir, outDir, maxDurationSeconds: deps.config.media.maxDurationSeconds },
+      { masterPath, disguisedSoundPath, parts, media: submission.media, captionsAssPath, workDir, outDir, maxDurationSeconds: deps.config.media.maxDurationSeconds },
       limits,
       log,
       { signal: deps.shutdown, onProgress: (f) => void job.reportProgress(Math.round(f * 95)).catch(() => undefined) },
     );
+    if (made.trackVersion > trackVersion) log.info({ trackVersion, drawn: made.trackVersion }, 'drawn with a newer save of the masks');
     const renderId = randomBytes(8).toString('hex');
-    const made: Array<[OutputName, string]> = [['protectedMaster', files.protectedMaster], ['preview', files.preview], ['poster', files.poster]];
-    if (captionsAssPath) made.push(['captionedPreview', files.captionedPreview]);
-    const stored = await storeOutputs(deps.storage, submissionId, renderId, Object.fromEntries(made));
-    const set = Object.fromEntries(Object.entries(stored).map(([name, object]) => [`outputs.${name}`, object]));
-    const swapped = await deps.db.submissions.updateOne({ _id: submission._id, status: 'in_review', 'outputs.master.key': master.key }, { $set: set });
+    const stored = await storeOutputs(deps.storage, submissionId, renderId, made.files as Partial<Record<OutputName, string>>);
+    const set: Record<string, unknown> = Object.fromEntries(Object.entries(stored).map(([name, object]) => [`outputs.${name}`, object]));
+    set.protectedRender = { trackVersion: made.trackVersion, at: new Date() };
+    const swapped = await deps.db.submissions.updateOne(
+      {
+        _id: submission._id,
+        status: 'in_review',
+        'outputs.master.key': master.key,
+        // Not over a render of a newer save (two workers may draw two saves at once).
+        $or: [{ protectedRender: null }, { 'protectedRender.trackVersion': { $lte: made.trackVersion } }],
+      },
+      { $set: set },
+    );
     if (swapped.modifiedCount !== 1) {
       await Promise.all(Object.values(stored).map((object) => deps.storage.remove(object.key)));
-      return log.info('the clip left review while rendering: this render is dropped');
+      return log.info('the clip left review, or a newer save was drawn, while rendering: this render is dropped');
     }
-    // Rendered the latest save: nothing waits any more (a newer save keeps renderPending for its own job).
-    await deps.db.faceTracks.updateOne({ _id: submission._id, version: { $lte: trackVersion } }, { $set: { renderedVersion: trackVersion, renderPending: false } });
     const replaced = Object.keys(stored).map((name) => submission.outputs[name]).filter((object): object is StoredObject => Boolean(object));
     await Promise.all(replaced.map((object) => deps.storage.remove(object.key)));
+    if (parts === 'master') return log.info({ trackVersion: made.trackVersion }, 'protected master made');
+    // Rendered the latest save: nothing waits any more (a newer save keeps renderPending for its own job).
+    await deps.db.faceTracks.updateOne({ _id: submission._id, version: { $lte: made.trackVersion } }, { $set: { renderedVersion: made.trackVersion, renderPending: false } });
     await redrawCaptionPreviews(deps, submission._id);
-    log.info({ trackVersion }, 'protected outputs rendered again');
+    log.info({ trackVersion: made.trackVersion }, 'protected outputs rendered again');
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The clip's already disguised sound: its protected master's, or its protected preview's (processing draws the
+ * preview first). Null when nothing protected was drawn yet (protection switched on later): a factor is drawn.
+ */
+async function fetchDisguisedSound(deps: WorkerDeps, submission: Submission, workDir: string): Promise<string | null> {
+  const source = submission.outputs.protectedMaster ?? (submission.protectedRender ? submission.outputs.preview : undefined);
+  if (!source) return null;
+  const path = join(workDir, 'disguised-sound.mp4');
+  await fetchOriginal(deps.storage, source, path);
+  return path;
 }
 
 /**

@@ -11,7 +11,8 @@ import { aacArgs, burnInCaptionsFilter, h264Args, MASTER_ENCODER, posterArgs, PR
  * Identity protection (shared/protection/protection.ts), drawn from the clean master: the master is already
  * upright, constant-rate, SDR and loudness-normalised, so detection and masking see the same frames at the same
  * times (a VFR source was made constant-rate by the master). One decode of the master makes the protected
- * master, the protected review preview, its captioned copy and the poster; nothing unprotected is made by it.
+ * review preview, its captioned copy and the poster (the `review` part), the protected master (the `master` part),
+ * or all of them; nothing unprotected is made by it.
  */
 
 export interface Size {
@@ -51,19 +52,28 @@ export function redactFactor(error: unknown, factor: number): unknown {
   return error instanceof FfmpegError ? new FfmpegError(error.kind, clean(error.message), clean(error.stderrTail)) : new Error(clean(error.message));
 }
 
-/** Measures the disguised sound (ebur128 after the disguise), so its loudness is set again to the target. */
-export function buildDisguisedLoudnessArgs(masterPath: string, factor: number): FfmpegCommand {
+/**
+ * The disguise, done once: the master's sound through the voice filters into float PCM in Matroska (a format the inputs' whitelist takes) in the job's folder,
+ * measured on the way (ebur128), so the render only sets its loudness again (and runs no pitch shift of its own).
+ */
+export function buildDisguiseArgs(masterPath: string, factor: number, outPath: string): FfmpegCommand {
   return {
     globalArgs: ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info'],
     inputs: [{ args: inputHardeningArgs(), path: masterPath }],
-    outputs: [{ args: ['-map', '0:a:0', '-af', [...voiceFilters(factor), 'ebur128=peak=true:framelog=verbose'].join(','), '-f', 'null'], path: '-' }],
+    outputs: [{ args: ['-map', '0:a:0', '-af', [...voiceFilters(factor), 'ebur128=peak=true:framelog=verbose'].join(','), '-c:a', 'pcm_f32le', '-f', 'matroska'], path: outPath }],
   };
 }
 
-export async function disguisedVoiceFilters(masterPath: string, factor: number, limits: RunLimits, signal?: AbortSignal): Promise<string[]> {
+/** The disguised sound of a first render: a file of the job's and the filters that set its loudness to the target. */
+export interface DisguisedSound {
+  path: string;
+  filters: string[];
+}
+
+export async function disguiseVoice(masterPath: string, factor: number, outPath: string, limits: RunLimits, signal?: AbortSignal): Promise<DisguisedSound> {
   try {
-    const log = await runFfmpeg(buildDisguisedLoudnessArgs(masterPath, factor), limits, { signal });
-    return [...voiceFilters(factor), ...loudnessFilters(parseLoudnessSummary(log)).slice(1)];
+    const log = await runFfmpeg(buildDisguiseArgs(masterPath, factor, outPath), limits, { signal });
+    return { path: outPath, filters: loudnessFilters(parseLoudnessSummary(log)) };
   } catch (error) {
     throw redactFactor(error, factor);
   }
@@ -107,18 +117,33 @@ export type PictureProtection =
   | { kind: 'card'; colour: string; imagePath: string | null }
   | { kind: 'none' };
 
+/**
+ * What one protected render makes: `review` (preview, captioned preview, poster: what moderators need first),
+ * `master` (the protected master every release render starts from), or `all`.
+ */
+export type ProtectParts = 'all' | 'review' | 'master';
+
+/** The files a render of `parts` makes. */
+export function protectedFilesOf(parts: ProtectParts, captioned: boolean): Array<keyof typeof PROTECTED_FILES> {
+  const review: Array<keyof typeof PROTECTED_FILES> = captioned ? ['preview', 'captionedPreview', 'poster'] : ['preview', 'poster'];
+  if (parts === 'master') return ['protectedMaster'];
+  return parts === 'review' ? review : ['protectedMaster', ...review];
+}
+
 export interface ProtectPlan {
   /** The clean, unprotected master: the picture (and the sound, unless `audioFromPath`). */
   masterPath: string;
-  /** A re-render: the protected master made before, whose (already disguised) sound is reused. */
+  /** An earlier protected render (its preview or protected master), whose already disguised sound is reused. */
   audioFromPath: string | null;
+  /** Default `all`. */
+  parts?: ProtectParts;
   outDir: string;
   master: Size;
   preview: Size;
   fps: number;
   posterTime: number;
   picture: PictureProtection;
-  /** The disguise for a first render (disguisedVoiceFilters); null keeps the sound as it is. */
+  /** Filters for the sound taken (from `audioFromPath`, or the master): a first render's loudness (disguiseVoice); null keeps it as it is. */
   voice: string[] | null;
   captionsAssPath: string | null;
   maxDurationSeconds: number;
@@ -192,22 +217,32 @@ export function buildProtectArgs(plan: ProtectPlan): FfmpegCommand {
     case 'none':
       picture = [];
   }
+  const parts = plan.parts ?? 'all';
+  const wantMaster = parts !== 'review';
+  const wantReview = parts !== 'master';
+  // The protected picture goes to the master's encoder and/or the review copies: split only when both are made.
+  const pictureOut = wantMaster && wantReview ? 'split=2[vm][vpsrc]' : wantMaster ? 'null[vm]' : 'null[vpsrc]';
   const protectedChain = [`scale=${master.width}:${master.height}`, 'setsar=1', ...picture].join(',');
   if (overlayCard) {
-    graph.push(`[0:v:0]${protectedChain}[base]`, `[base][card]overlay=(W-w)/2:(H-h)/2:eof_action=repeat,format=yuv420p,split=2[vm][vpsrc]`);
+    graph.push(`[0:v:0]${protectedChain}[base]`, `[base][card]overlay=(W-w)/2:(H-h)/2:eof_action=repeat,format=yuv420p,${pictureOut}`);
   } else if (pixelate && plan.picture.kind === 'faces') {
     graph.push(...pixelateGraph(`[0:v:0]${protectedChain},`, '[pixelated]', master, plan.picture.scriptPath, plan.picture.slots));
-    graph.push('[pixelated]format=yuv420p,split=2[vm][vpsrc]');
+    graph.push(`[pixelated]format=yuv420p,${pictureOut}`);
   } else {
-    graph.push(`[0:v:0]${protectedChain},format=yuv420p,split=2[vm][vpsrc]`);
+    graph.push(`[0:v:0]${protectedChain},format=yuv420p,${pictureOut}`);
   }
-  const copies = captioned ? 3 : 2;
-  const videoLabels = captioned ? '[vp][vc][vposter]' : '[vp][vposter]';
-  graph.push(`[vpsrc]scale=${preview.width}:${preview.height},setsar=1,format=yuv420p,split=${copies}${videoLabels}`);
-  graph.push(`[vposter]select=isnan(prev_selected_t)*gte(t\\,${plan.posterTime})*eq(pict_type\\,I)[poster]`);
-  if (captioned && plan.captionsAssPath) graph.push(`[vc]${burnInCaptionsFilter(plan.captionsAssPath)}[vcap]`);
-  const audioLabels = captioned ? ['[am]', '[ap]', '[ac]'] : ['[am]', '[ap]'];
-  graph.push(`[${audioInput}:a:0]${[...(plan.voice ?? [AUDIO_FORMAT]), `asplit=${audioLabels.length}`].join(',')}${audioLabels.join('')}`);
+  const audioLabels: string[] = [];
+  if (wantMaster) audioLabels.push('[am]');
+  if (wantReview) {
+    const copies = captioned ? 3 : 2;
+    const videoLabels = captioned ? '[vp][vc][vposter]' : '[vp][vposter]';
+    graph.push(`[vpsrc]scale=${preview.width}:${preview.height},setsar=1,format=yuv420p,split=${copies}${videoLabels}`);
+    graph.push(`[vposter]select=isnan(prev_selected_t)*gte(t\\,${plan.posterTime})*eq(pict_type\\,I)[poster]`);
+    if (captioned && plan.captionsAssPath) graph.push(`[vc]${burnInCaptionsFilter(plan.captionsAssPath)}[vcap]`);
+    audioLabels.push(...(captioned ? ['[ap]', '[ac]'] : ['[ap]']));
+  }
+  const audioOut = audioLabels.length > 1 ? `asplit=${audioLabels.length}` : 'anull';
+  graph.push(`[${audioInput}:a:0]${[...(plan.voice ?? [AUDIO_FORMAT]), audioOut].join(',')}${audioLabels.join('')}`);
 
   const mp4 = (videoLabel: string, audioLabel: string, settings: EncoderSettings) => [
     '-map', videoLabel,
@@ -217,12 +252,13 @@ export function buildProtectArgs(plan: ProtectPlan): FfmpegCommand {
     ...strippedMp4Args(),
     '-t', String(plan.maxDurationSeconds),
   ];
-  const outputs = [
-    { args: mp4('[vm]', '[am]', MASTER_ENCODER), path: join(plan.outDir, PROTECTED_FILES.protectedMaster) },
-    { args: mp4('[vp]', '[ap]', plan.encoder ?? PREVIEW_ENCODER), path: join(plan.outDir, PROTECTED_FILES.preview) },
-  ];
-  if (captioned) outputs.push({ args: mp4('[vcap]', '[ac]', plan.encoder ?? PREVIEW_ENCODER), path: join(plan.outDir, PROTECTED_FILES.captionedPreview) });
-  outputs.push({ args: posterArgs(), path: join(plan.outDir, PROTECTED_FILES.poster) });
+  const outputs: FfmpegCommand['outputs'] = [];
+  if (wantMaster) outputs.push({ args: mp4('[vm]', '[am]', MASTER_ENCODER), path: join(plan.outDir, PROTECTED_FILES.protectedMaster) });
+  if (wantReview) {
+    outputs.push({ args: mp4('[vp]', '[ap]', plan.encoder ?? PREVIEW_ENCODER), path: join(plan.outDir, PROTECTED_FILES.preview) });
+    if (captioned) outputs.push({ args: mp4('[vcap]', '[ac]', plan.encoder ?? PREVIEW_ENCODER), path: join(plan.outDir, PROTECTED_FILES.captionedPreview) });
+    outputs.push({ args: posterArgs(), path: join(plan.outDir, PROTECTED_FILES.poster) });
+  }
 
   const inputs = [{ args: inputHardeningArgs(), path: plan.masterPath }];
   if (plan.audioFromPath) inputs.push({ args: inputHardeningArgs(), path: plan.audioFromPath });
