@@ -259,6 +259,16 @@ export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
     res.redirect(303, `/staff/review/${id}?withdrawn=1`);
   }, backToClip);
 
+  // Whether a protected clip's protected version is drawn (its protected master made, no save of its masks waiting
+  // to be drawn): the review page's notice asks, so a page left open says when the clip can be approved.
+  staffRoute(router, 'get', '/staff/review/:id/protection-state', reviewers, async (req, res) => {
+    const id = parseParams(idParam, req.params.id);
+    const { submission } = await openReview(reviewDeps, moderatorOf(res), id);
+    const track = await deps.db.faceTracks.findById(submission._id).select({ version: 1, renderedVersion: 1 }).lean<{ version: number; renderedVersion: number }>();
+    const rendering = Boolean(track && track.renderedVersion < track.version);
+    res.set('cache-control', 'no-store').json({ ready: Boolean(submission.outputs.protectedMaster) && !rendering, rendering });
+  });
+
   // Media is streamed through the server (range requests for seeking), never linked from S3: the pages'
   // CSP (`default-src 'self'`) allows this origin only, and nothing reaches a browser without a session.
   staffRoute(router, 'get', '/staff/review/:id/media/:output', reviewers, async (req, res) => {

@@ -152,6 +152,23 @@ describe('moderation in a real browser', () => {
     expect(problems).toEqual([]);
   }, 180_000);
 
+  test('a moderator who opens a protected clip before its protected master is made is told so, and the page left open says when it is ready', async () => {
+    const clip = await clipInReview(app, { language: 'uk', title: 'Чекаємо', protection: true });
+    const protectedMaster = (await load(clip.id)).outputs.protectedMaster;
+    // As processing leaves it: the protected preview stored, the protected master drawn next by a job of its own.
+    await app.services.db.submissions.updateOne({ _id: clip.id }, { $unset: { 'outputs.protectedMaster': 1 } });
+    const cleo = await moderator('cleo@example.org');
+    await cleo.goto(`${app.baseUrl}/staff/review/${clip.id}`);
+    const notice = cleo.getByTestId('protection-not-ready');
+    await notice.getByText('The protected version of this clip is still being made.').waitFor();
+    await cleo.evaluate(() => { (window as unknown as { stillOpen: boolean }).stillOpen = true; });
+    await app.services.db.submissions.updateOne({ _id: clip.id }, { $set: { 'outputs.protectedMaster': protectedMaster } });
+    await notice.getByText('The protected version is ready: you can approve the clip.').waitFor({ timeout: 30_000 });
+    // The same page, not a reload: what the moderator ticked or typed is still there.
+    expect(await cleo.evaluate(() => (window as unknown as { stillOpen?: boolean }).stillOpen)).toBe(true);
+    expect(problems).toEqual([]);
+  }, 120_000);
+
   test('an admin opens the job queue dashboard (bull-board, read-only) under the CSP', async () => {
     const admin = await moderator('admin@example.org', 'admin');
     const seen: string[] = [];

@@ -271,6 +271,7 @@ describe('the scope and CSRF matrix, from the route walk', () => {
     'GET /staff/queue/next': { ok: 303, scope: { kind: 'next' }, make: async () => ({ path: '/staff/queue/next' }) },
     'POST /staff/queue/bulk': { ok: 200, scope: { kind: 'bulk' }, make: async () => ({ path: '/staff/queue/bulk', form: { ids: (await inReview()), action: 'reject', template: 'identifiable' } }) },
     'GET /staff/review/:id': { ok: 200, scope: clip, make: async () => ({ path: `/staff/review/${(await inReview())}` }) },
+    'GET /staff/review/:id/protection-state': { ok: 200, scope: clip, make: async () => ({ path: `/staff/review/${(await inReview())}/protection-state` }) },
     'POST /staff/review/:id/claim': { ok: 303, scope: clip, make: async () => ({ path: `/staff/review/${(await inReview())}/claim`, form: {} }) },
     'POST /staff/review/:id/approve': {
       ok: 303,

@@ -116,6 +116,29 @@ document.querySelectorAll('button[data-copy]').forEach(function (button) {
     });
   });
 });
+// A protected clip whose protected version is still being drawn: its notice (data-protection-wait, the URL of the
+// clip's protection state) asks every few seconds, and says so once it is ready (data-ready-text). Without the
+// script the notice stays, and approval is refused with the same reason until it is ready.
+document.querySelectorAll('[data-protection-wait]').forEach(function (notice) {
+  var url = notice.getAttribute('data-protection-wait');
+  var delay = 3000;
+  var started = Date.now();
+  function ask() {
+    fetch(url, { credentials: 'same-origin', headers: { accept: 'application/json' } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .catch(function () { return null; })
+      .then(function (state) {
+        if (state && state.ready) {
+          notice.textContent = notice.getAttribute('data-ready-text');
+          notice.classList.add('ready');
+          return;
+        }
+        delay = Math.min(delay * 1.5, 20000);
+        if (Date.now() - started < 60 * 60 * 1000) setTimeout(ask, delay);
+      });
+  }
+  setTimeout(ask, delay);
+});
 // Keyboard shortcuts: an element with data-key="a" is clicked (a button or a link), focused (a field) or
 // played (a video) when that key is pressed outside a field. Without the script every action is a
 // plain button or link; the hint about the keys only appears when they work.

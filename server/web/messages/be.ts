@@ -200,6 +200,8 @@ export const be: Messages = {
   'review.protection.byModerator': 'Уключана мадэратарам {date}.',
   'review.protection.watch': 'Усё, што паказана тут, і ўсё, што выпускаецца, — абароненая версія. Толькі спампаваны арыгінал паказвае відэа без абароны.',
   'review.protection.checkFaces': 'Праверыць маскі твараў кадр за кадрам',
+  'review.protection.masterReady': 'Абароненая версія гатовая: відэа можна ўхваліць.',
+  'review.protection.renderReady': 'Новы абаронены папярэдні прагляд гатовы: абнавіце старонку, каб паглядзець яго.',
   'review.protection.rendering': 'Абаронены папярэдні прагляд робіцца нанова з апошнімі маскамі: пагледзіце яго зноў, калі ён будзе гатовы.',
   'review.protection.notReady': 'Абароненая версія гэтага відэа яшчэ рыхтуецца.',
   'review.protection.enable': 'Схаваць твары ў гэтым відэа',

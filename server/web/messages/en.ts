@@ -202,6 +202,8 @@ export const en = {
   'review.protection.byModerator': 'Switched on by a moderator on {date}.',
   'review.protection.watch': 'Everything shown here, and everything released, is the protected version. Only the original download shows the clip unprotected.',
   'review.protection.checkFaces': 'Check the face masks frame by frame',
+  'review.protection.masterReady': 'The protected version is ready: you can approve the clip.',
+  'review.protection.renderReady': 'The new protected preview is ready: reload the page to watch it.',
   'review.protection.rendering': 'The protected preview is being drawn again with the latest masks: watch it again once it is ready.',
   'review.protection.notReady': 'The protected version of this clip is still being made.',
   'review.protection.enable': 'Hide the faces in this clip',

@@ -200,6 +200,8 @@ export const ru: Messages = {
   'review.protection.byModerator': 'Включено модератором {date}.',
   'review.protection.watch': 'Всё, что показано здесь, и всё, что выпускается, — защищённая версия. Только скачанный оригинал показывает видео без защиты.',
   'review.protection.checkFaces': 'Проверить маски лиц кадр за кадром',
+  'review.protection.masterReady': 'Защищённая версия готова: видео можно одобрить.',
+  'review.protection.renderReady': 'Новый защищённый предпросмотр готов: обновите страницу, чтобы посмотреть его.',
   'review.protection.rendering': 'Защищённый предпросмотр делается заново с последними масками: посмотрите его снова, когда он будет готов.',
   'review.protection.notReady': 'Защищённая версия этого видео ещё готовится.',
   'review.protection.enable': 'Скрыть лица в этом видео',

@@ -200,6 +200,8 @@ export const uk: Messages = {
   'review.protection.byModerator': 'Увімкнено модератором {date}.',
   'review.protection.watch': 'Усе, що показано тут, і все, що випускається, — захищена версія. Лише завантажений оригінал показує відео без захисту.',
   'review.protection.checkFaces': 'Перевірити маски облич кадр за кадром',
+  'review.protection.masterReady': 'Захищена версія готова: відео можна схвалити.',
+  'review.protection.renderReady': 'Новий захищений попередній перегляд готовий: оновіть сторінку, щоб переглянути його.',
   'review.protection.rendering': 'Захищений попередній перегляд створюється заново з останніми масками: перегляньте його знову, коли він буде готовий.',
   'review.protection.notReady': 'Захищена версія цього відео ще готується.',
   'review.protection.enable': 'Приховати обличчя в цьому відео',

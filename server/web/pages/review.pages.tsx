@@ -379,8 +379,18 @@ function ProtectionSection(props: { ctx: StaffContext; submission: Submission; i
       </ul>
       <p class="help">{t(protection!.by === 'moderator' ? 'review.protection.byModerator' : 'review.protection.byContributor', { date: formatDateTime(ctx.lang, protection!.at) })}</p>
       <p class="help">{t('review.protection.watch')}</p>
-      {!submission.outputs.protectedMaster && <p class="notice">{t('review.protection.notReady')}</p>}
-      {props.rendering && <p class="notice" data-testid="protection-rendering">{t('review.protection.rendering')}</p>}
+      {/* Followed while the page is open (staff.js polls protection-state): the notice says when the wait is over. */}
+      {props.rendering ? (
+        <p class="notice" data-testid="protection-rendering" role="status" data-protection-wait={`/staff/review/${id}/protection-state`} data-ready-text={t('review.protection.renderReady')}>
+          {t('review.protection.rendering')}
+        </p>
+      ) : (
+        !submission.outputs.protectedMaster && (
+          <p class="notice" data-testid="protection-not-ready" role="status" data-protection-wait={`/staff/review/${id}/protection-state`} data-ready-text={t('review.protection.masterReady')}>
+            {t('review.protection.notReady')}
+          </p>
+        )
+      )}
       {protection!.face && !protection!.card && props.inReview && submission.outputs.master && (
         <p>
           <a href={`/staff/review/${id}/faces`}>{t('review.protection.checkFaces')}</a>
