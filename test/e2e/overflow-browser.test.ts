@@ -44,6 +44,7 @@ const NOT_PAGES = new Set([
   '/staff/queue/next',
   '/staff/review/:id/captions/:version/preview',
   '/staff/review/:id/media/:output',
+  '/staff/review/:id/protection-state', // JSON for the review page's notice
   '/staff/review/:id/original',
 ]);
 
