@@ -1,6 +1,6 @@
 import { extname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { createFaceDetector, type FaceBox, type FaceDetector, type FaceDetectorOptions, type RgbFrame } from './face-detector';
+import { createFaceDetector, describeFaceDetector, type FaceBox, type FaceDetector, type FaceDetectorOptions, type RgbFrame } from './face-detector';
 import type { ThreadAnswer } from './detector-thread';
 
 /**
@@ -15,9 +15,12 @@ export interface DetectorPool extends FaceDetector {
 }
 
 export async function createDetectorPool(threads: number, options: FaceDetectorOptions = {}): Promise<DetectorPool> {
-  // The settings, name and version come from a detector made here (the model loads once per thread).
-  const local = await createFaceDetector(options);
-  if (threads <= 1) return { ...describe(local), parallel: 1, detect: (frame) => local.detect(frame), close: () => local.close() };
+  if (threads <= 1) {
+    const local = await createFaceDetector(options);
+    return { ...describe(local), parallel: 1, detect: (frame) => local.detect(frame), close: () => local.close() };
+  }
+  // The model is loaded by each thread only, not here as well (about 60 MB a copy).
+  const description = describeFaceDetector(options);
 
   const workers = Array.from({ length: threads }, () => startThread(options));
   const waiting = new Map<number, { resolve: (faces: FaceBox[]) => void; reject: (error: Error) => void; thread: number }>();
@@ -47,7 +50,7 @@ export async function createDetectorPool(threads: number, options: FaceDetectorO
   });
 
   return {
-    ...describe(local),
+    ...description,
     parallel: threads,
     detect(frame: RgbFrame): Promise<FaceBox[]> {
       if (closed) return Promise.reject(new Error('face detector: closed'));
@@ -69,7 +72,6 @@ export async function createDetectorPool(threads: number, options: FaceDetectorO
         waiting.delete(id);
         entry.reject(new Error('face detector: closed'));
       }
-      await local.close();
     },
   };
 }

@@ -36,6 +36,32 @@ const NMS_IOU = 0.1;
 const MERGE_IOU = 0.3;
 const MERGE_COVER = 0.7;
 
+/** What a detector made with `options` is and runs with (stored with each face track), without loading its model. */
+export function describeFaceDetector(options: FaceDetectorOptions = {}): Pick<FaceDetector, 'name' | 'version'> & { settings: FaceDetector['settings'] & { minScore: number; tile: boolean } } {
+  const minScore = options.minScore ?? DEFAULT_MIN_SCORE;
+  const tile = options.tile ?? true;
+  return {
+    name: 'blazeface',
+    version: packageVersion(packageRoot('@vladmandic/human')),
+    settings: {
+      backend: 'wasm',
+      tfjs: tf.version_core,
+      model: 'blazeface',
+      modelFrom: '@vladmandic/human',
+      minScore,
+      maxDetected: MAX_DETECTED,
+      nmsIou: NMS_IOU,
+      boxScale: 1,
+      tile,
+      tileModelSide: DEFAULT_TILE_PLAN.modelSide,
+      tileMaxScale: DEFAULT_TILE_PLAN.maxScale,
+      tileMinOverlap: DEFAULT_TILE_PLAN.minOverlap,
+      mergeIou: MERGE_IOU,
+      mergeCover: MERGE_COVER,
+    },
+  };
+}
+
 /**
  * BlazeFace (the model @vladmandic/human ships, run by blazeface.ts) on TensorFlow.js's WebAssembly backend.
  * Everything it needs ships in node_modules (the model, the .wasm binaries) and is read from there: nothing is
@@ -43,30 +69,11 @@ const MERGE_COVER = 0.7;
  * boxes merged.
  */
 export async function createFaceDetector(options: FaceDetectorOptions = {}): Promise<FaceDetector> {
-  const minScore = options.minScore ?? DEFAULT_MIN_SCORE;
-  const tile = options.tile ?? true;
-  const humanRoot = packageRoot('@vladmandic/human');
-  const model = await loadBlazeface(join(humanRoot, 'models'));
+  const { name, version, settings } = describeFaceDetector(options);
+  const { minScore, tile } = settings;
+  const model = await loadBlazeface(join(packageRoot('@vladmandic/human'), 'models'));
   const anchors = blazefaceAnchors();
   const thresholds = { minScore, maxDetected: MAX_DETECTED, nmsIou: NMS_IOU };
-
-  const version = packageVersion(humanRoot);
-  const settings = {
-    backend: 'wasm',
-    tfjs: tf.version_core,
-    model: 'blazeface',
-    modelFrom: '@vladmandic/human',
-    minScore,
-    maxDetected: MAX_DETECTED,
-    nmsIou: NMS_IOU,
-    boxScale: 1,
-    tile,
-    tileModelSide: DEFAULT_TILE_PLAN.modelSide,
-    tileMaxScale: DEFAULT_TILE_PLAN.maxScale,
-    tileMinOverlap: DEFAULT_TILE_PLAN.minOverlap,
-    mergeIou: MERGE_IOU,
-    mergeCover: MERGE_COVER,
-  };
 
   const look = async (image: tf.Tensor3D, offsetX: number, offsetY: number): Promise<ScoredBox[]> =>
     (await detectBlazeface(model, anchors, image, thresholds)).map((b) => ({ ...b, x: b.x + offsetX, y: b.y + offsetY }));
@@ -96,7 +103,7 @@ export async function createFaceDetector(options: FaceDetectorOptions = {}): Pro
   };
 
   return {
-    name: 'blazeface',
+    name,
     version,
     settings,
     detect(frame) {
