@@ -4,6 +4,7 @@ import { bodyIdleCutoff } from './middleware/body-idle';
 import { errorHandler, notFoundHandler } from './middleware/error-handler';
 import { clientKeys, rateLimit } from './middleware/rate-limit';
 import { requestContext } from './middleware/request-context';
+import { refuseWhileStopping } from './middleware/stopping';
 import { securityHeaders } from './middleware/security-headers';
 import { openApiDocument } from './openapi';
 import { campaignsRouter } from './routes/campaigns.routes';
@@ -20,6 +21,7 @@ import { feedsRouter } from './routes/feeds.routes';
 export function createApp(deps: ServerDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  const lifecycle = deps.lifecycle ?? { stopping: false };
   // The client address is read only to be hashed for the rate limits (never stored or logged); behind
   // TRUST_PROXY proxies it comes from X-Forwarded-For.
   app.set('trust proxy', deps.config.http.trustProxy);
@@ -30,7 +32,8 @@ export function createApp(deps: ServerDeps): Express {
   // Every body that stalls or trickles is cut off; the upload routes watch their own (telling slow storage apart).
   app.use(bodyIdleCutoff(deps.config.upload.idleSeconds, isUploadRequest));
   app.use(securityHeaders());
-  app.use(healthRouter(deps));
+  app.use(refuseWhileStopping(lifecycle, isUploadRequest));
+  app.use(healthRouter({ ...deps, lifecycle }));
   app.use(metricsRouter(deps));
   app.use(
     '/api',

@@ -4,6 +4,7 @@ import type { Database } from '../shared/db';
 import type { Logger } from '../shared/logger';
 import type { JobQueue } from '../shared/queue/queue';
 import type { ObjectStorage } from '../shared/storage/object-storage';
+import type { Lifecycle } from './middleware/stopping';
 import type { Metrics } from './services/metrics.service';
 
 /** Everything the server needs, passed explicitly: tests build the same object against the real local services. */
@@ -19,4 +20,6 @@ export interface ServerDeps {
   metrics: Metrics;
   /** The clock, so tests can check opening dates without waiting for them. */
   now(): Date;
+  /** Set when the process is stopping (main.ts, on SIGTERM): uploads are refused, /readyz says 503. */
+  lifecycle?: Lifecycle;
 }

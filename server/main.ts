@@ -36,7 +36,8 @@ async function main(): Promise<void> {
   const sealed = await sealPlainTotpSecrets(services.db);
   if (sealed > 0) logger.info({ sealed }, 'second-factor secrets encrypted');
   const metrics = createMetrics(new Registry(), { db: services.db, queue: services.queue, now });
-  const app = createApp({ config, logger, ...services, metrics, now });
+  const lifecycle = { stopping: false };
+  const app = createApp({ config, logger, ...services, metrics, now, lifecycle });
 
   // Abandoned resumable uploads: removed once they are older than UPLOAD_RESUMABLE_EXPIRY_SECONDS (every
   // process runs this; removing an upload twice is harmless).
@@ -68,11 +69,17 @@ async function main(): Promise<void> {
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down: finishing requests in flight');
-    server.close(() => closeAndExit(services, logger));
-    server.closeIdleConnections();
-    // Uploads in flight get a minute to finish; after that they are cut (their S3 uploads are aborted).
-    setTimeout(() => server.closeAllConnections(), 60_000).unref();
+    // At once: /readyz says 503 and new uploads are refused (503 server_stopping with Retry-After: the client sends
+    // it again, to another instance); everything else is still served, each answer closing its connection. After
+    // SHUTDOWN_DRAIN_SECONDS (the load balancer has seen /readyz by then) no new connection is taken; uploads still
+    // arriving get SHUTDOWN_GRACE_SECONDS to finish, then they are cut (their S3 uploads aborted, nothing stored half).
+    lifecycle.stopping = true;
+    logger.info({ signal, drainSeconds: config.http.drainSeconds }, 'shutting down: refusing new uploads, finishing those in flight');
+    setTimeout(() => {
+      server.close(() => closeAndExit(services, logger));
+      server.closeIdleConnections();
+      setTimeout(() => server.closeAllConnections(), config.http.graceSeconds * 1000).unref();
+    }, config.http.drainSeconds * 1000);
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

@@ -23,6 +23,8 @@ const schema = z.object({
   PUBLIC_URL: z.url().optional(),
   /** The longest one request may take to arrive whole (a 2 GiB upload at 100 KB/s takes about 6 hours); stalled or trickling bodies are cut off much sooner (UPLOAD_IDLE_SECONDS). */
   HTTP_REQUEST_TIMEOUT_SECONDS: z.coerce.number().int().min(60).default(8 * 3600),
+  SHUTDOWN_DRAIN_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
+  SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   /** Reverse proxies in front of the server whose X-Forwarded-For is believed (used only for the rate limits' keyed hash). */
   TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
   /** Requests per client (any /api route) and uploads per client in one window; clients are told apart by a keyed hash of the address. */
@@ -134,7 +136,7 @@ export const CONFIG_VARIABLES = Object.keys(schema.shape);
 export interface Config {
   env: Env['NODE_ENV'];
   logLevel: Env['LOG_LEVEL'];
-  http: { host: string; port: number; publicUrl: string | undefined; trustProxy: number; requestTimeoutSeconds: number };
+  http: { host: string; port: number; publicUrl: string | undefined; trustProxy: number; requestTimeoutSeconds: number; drainSeconds: number; graceSeconds: number };
   rateLimit: { windowSeconds: number; requests: number; uploads: number };
   mongo: { url: string };
   redis: { url: string; queuePrefix: string; lockSeconds: number };
@@ -222,7 +224,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   return deepFreeze({
     env: e.NODE_ENV,
     logLevel: e.LOG_LEVEL,
-    http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL, trustProxy: e.TRUST_PROXY, requestTimeoutSeconds: e.HTTP_REQUEST_TIMEOUT_SECONDS },
+    http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL, trustProxy: e.TRUST_PROXY, requestTimeoutSeconds: e.HTTP_REQUEST_TIMEOUT_SECONDS, drainSeconds: e.SHUTDOWN_DRAIN_SECONDS, graceSeconds: e.SHUTDOWN_GRACE_SECONDS },
     rateLimit: { windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS, requests: e.RATE_LIMIT_REQUESTS, uploads: e.RATE_LIMIT_UPLOADS },
     mongo: { url: e.MONGO_URL },
     redis: { url: e.REDIS_URL, queuePrefix: e.QUEUE_PREFIX, lockSeconds: e.QUEUE_LOCK_SECONDS },

@@ -89,6 +89,7 @@ export async function startTestApp(
     redis: services.redis,
     metrics: createMetrics(new Registry(), { db: services.db, queue: services.queue, now }),
     now,
+    lifecycle: { stopping: false },
     ...replace(config),
   };
   const app = createApp(deps);

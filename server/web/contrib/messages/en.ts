@@ -77,6 +77,7 @@ export const en = {
   'error.invalid_fields': 'Some fields are missing or not valid: {fields}.',
   'error.too_many_requests': 'Too many clips from your connection in a short time. Please wait a few minutes and try again.',
   'error.server_busy': 'Many clips are arriving right now. Please try again in a minute.',
+  'error.server_stopping': 'This server is restarting. Please send the clip again in a moment: nothing you sent is lost.',
   'error.storage_unavailable': 'The campaign cannot store clips at the moment. Please try again later.',
   'error.database_unavailable': 'The campaign cannot take clips at the moment. Please try again later.',
   'error.queue_unavailable': 'The campaign cannot take clips at the moment. Please try again later.',
