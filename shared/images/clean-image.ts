@@ -15,7 +15,8 @@ import sharp, { type Metadata } from 'sharp';
  * pixels is refused without allocating them (and sharp's `limitInputPixels` is set as well).
  *
  * What comes out: PNG when the picture has an alpha channel (transparency would be lost in JPEG), and for
- * graphics from a PNG (a logo: flat colours stay exact); JPEG otherwise (photos). Used by the campaign logo
+ * graphics from a lossless original (a logo from a PNG or lossless WebP: flat colours stay exact); JPEG
+ * otherwise (photos). An animated WebP or PNG gives its first frame. Used by the campaign logo
  * (server/services/campaign-logo.ts); made for the action-report photos the worker will clean.
  */
 
@@ -42,7 +43,7 @@ export interface CleanImageOptions {
   maxPixels: number;
   /** A cap on each side, when one is wanted (logos). */
   maxSide?: number;
-  /** `photo`: JPEG unless there is an alpha channel. `graphic`: also PNG when the original was a PNG. */
+  /** `photo`: JPEG unless there is an alpha channel. `graphic`: also PNG when the original was lossless (PNG, lossless WebP). */
   kind: 'photo' | 'graphic';
 }
 
@@ -134,7 +135,7 @@ export async function cleanImage(bytes: Buffer, options: CleanImageOptions): Pro
     throw new ImageError('too_many_pixels', `The image is ${size.width} × ${size.height} pixels: at most ${options.maxSide} on each side.`, { ...size, maxSide: options.maxSide });
   }
 
-  const png = header.hasAlpha || (options.kind === 'graphic' && format === 'png');
+  const png = header.hasAlpha || (options.kind === 'graphic' && (format === 'png' || (format === 'webp' && isLosslessWebp(bytes))));
   try {
     // Upright by its EXIF orientation, in sRGB (its profile applied), 8 bits; written without any metadata
     // (sharp keeps none unless asked: no keepExif / keepIccProfile / withMetadata here).
@@ -147,6 +148,18 @@ export async function cleanImage(bytes: Buffer, options: CleanImageOptions): Pro
   } catch (error) {
     throw fromSharp(error, format, options.maxPixels);
   }
+}
+
+/** A WebP whose picture is VP8L (lossless), by its chunks. Pure. */
+function isLosslessWebp(bytes: Buffer): boolean {
+  for (let at = 12; at + 8 <= bytes.length; ) {
+    const type = bytes.toString('latin1', at, at + 4);
+    if (type === 'VP8L') return true;
+    if (type === 'VP8 ' || type === 'ANMF') return false;
+    const length = bytes.readUInt32LE(at + 4);
+    at += 8 + length + (length % 2);
+  }
+  return false;
 }
 
 /**
