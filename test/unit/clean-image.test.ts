@@ -127,6 +127,18 @@ describe('cleaning photos', () => {
     const [r, g, b] = (await corners(cleaned.body)).topLeft as [number, number, number];
     expect([Math.abs(r - 200), Math.abs(g - 60), Math.abs(b - 40)].every((d) => d <= 6)).toBe(true);
   });
+
+  test('when a JPEG is CMYK (as print designers export logos), then an sRGB JPEG of the colours it shows comes out, without Adobe\'s segment', async () => {
+    const input = await sharp(raw.data, { raw: { width: 96, height: 64, channels: 3 } }).toColourspace('cmyk').jpeg().toBuffer();
+    expect((await sharp(input).metadata()).space).toBe('cmyk');
+    expect(jpegSegments(input).segments.some((s) => s.name === 'APP14')).toBe(true);
+    const cleaned = await cleanImage(input, PHOTO);
+    expectClean(cleaned.body);
+    expect((await sharp(cleaned.body).metadata()).space).toBe('srgb');
+    // The colours a viewer shows for the CMYK file (the green is out of the CMYK gamut, so not QUADRANTS' own).
+    const [shown, out] = [await corners(await sharp(input).png().toBuffer()), await corners(cleaned.body)];
+    for (const corner of ['topLeft', 'topRight', 'bottomLeft', 'bottomRight'] as const) expect(out[corner].every((v, i) => Math.abs(v - shown[corner][i]!) <= 8)).toBe(true);
+  });
 });
 
 describe('refusing', () => {
