@@ -1,4 +1,4 @@
-import sharp, { type Metadata } from 'sharp';
+import sharp, { type Metadata, type SharpOptions } from 'sharp';
 
 /**
  * Cleans an uploaded picture by decoding it and encoding it again (sharp, libvips), so nothing of the file
@@ -16,7 +16,8 @@ import sharp, { type Metadata } from 'sharp';
  *
  * What comes out: PNG when the picture has an alpha channel (transparency would be lost in JPEG), and for
  * graphics from a lossless original (a logo from a PNG or lossless WebP: flat colours stay exact); JPEG
- * otherwise (photos). An animated WebP or PNG gives its first frame. Used by the campaign logo
+ * otherwise (photos). A palette PNG graphic stays a palette PNG when that loses nothing. An animated WebP or PNG
+ * gives its first frame. Used by the campaign logo
  * (server/services/campaign-logo.ts); made for the action-report photos the worker will clean.
  */
 
@@ -144,10 +145,25 @@ export async function cleanImage(bytes: Buffer, options: CleanImageOptions): Pro
       ? pipeline.png({ compressionLevel: 9, adaptiveFiltering: true })
       : pipeline.jpeg({ quality: JPEG_QUALITY, chromaSubsampling: '4:2:0' })
     ).toBuffer({ resolveWithObject: true });
-    return { contentType: png ? 'image/png' : 'image/jpeg', width: info.width, height: info.height, body: png ? withoutPhys(data) : data, from: format };
+    let body = png ? withoutPhys(data) : data;
+    if (png && options.kind === 'graphic' && header.isPalette) body = (await asPalette(bytes, body, input)) ?? body;
+    return { contentType: png ? 'image/png' : 'image/jpeg', width: info.width, height: info.height, body, from: format };
   } catch (error) {
     throw fromSharp(error, format, options.maxPixels);
   }
+}
+
+/**
+ * A graphic that came as a palette PNG, written as one again (libimagequant at full quality, no dithering): half the
+ * bytes of the full-colour PNG for a typical logo, which the contributors' page carries. Kept only when every
+ * pixel is the same as the full-colour one's (it is when the picture has at most 256 colours); null otherwise.
+ */
+async function asPalette(bytes: Buffer, full: Buffer, input: SharpOptions): Promise<Buffer | null> {
+  const data = await sharp(bytes, input).autoOrient().toColourspace('srgb').png({ palette: true, colours: 256, dither: 0, quality: 100, effort: 10, compressionLevel: 9 }).toBuffer();
+  const palette = withoutPhys(data);
+  if (palette.length >= full.length) return null;
+  const [a, b] = await Promise.all([full, palette].map((png) => sharp(png).ensureAlpha().raw().toBuffer()));
+  return a!.equals(b!) ? palette : null;
 }
 
 /** A WebP whose picture is VP8L (lossless), by its chunks. Pure. */

@@ -96,6 +96,16 @@ describe('cleaning photos', () => {
     expectClean(photo.body);
   });
 
+  test('when a graphic is a palette PNG, then it stays one, pixel for pixel, about its own size', async () => {
+    const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="400" height="150"><rect width="400" height="150" fill="#a3001a"/><circle cx="330" cy="60" r="50" fill="#fc0"/><path d="M20 130 L120 20 L220 130 Z" fill="#fff" fill-opacity="0.6"/></svg>');
+    const input = Buffer.concat([await sharp(svg).png({ palette: true }).toBuffer(), zipWith('a.txt', SECRET)]);
+    const cleaned = await cleanImage(input, { ...PHOTO, kind: 'graphic' });
+    expectClean(cleaned.body);
+    expect(pngChunks(cleaned.body).chunks.map((c) => c.type)).toContain('PLTE');
+    expect(await sharp(cleaned.body).ensureAlpha().raw().toBuffer()).toEqual(await sharp(input).ensureAlpha().raw().toBuffer());
+    expect(cleaned.body.length).toBeLessThan(input.length * 1.2);
+  });
+
   test('when a picture has transparency, then it stays a PNG with its alpha', async () => {
     const input = await sharp({ create: { width: 20, height: 10, channels: 4, background: { r: 10, g: 20, b: 30, alpha: 0.5 } } }).webp({ lossless: true }).toBuffer();
     const cleaned = await cleanImage(input, PHOTO);
