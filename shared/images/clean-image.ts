@@ -191,3 +191,24 @@ function withoutPhys(png: Buffer): Buffer {
   }
   return Buffer.concat(parts);
 }
+
+/**
+ * At start-up: sharp's prebuilt libvips is loaded and reads and writes what cleanImage needs (JPEG, PNG and
+ * WebP in; JPEG and PNG out). Throws with what is missing; the caller turns it into a refusal to start.
+ */
+export async function checkImageLibrary(): Promise<void> {
+  const pixel = { create: { width: 2, height: 2, channels: 3, background: '#a3001a' } } as const;
+  const options: CleanImageOptions = { kind: 'graphic', maxBytes: 1 << 20, maxPixels: 4 };
+  const inputs: Array<[ImageFormat, () => Promise<Buffer>]> = [
+    ['jpeg', () => sharp(pixel).jpeg().toBuffer()],
+    ['png', () => sharp(pixel).png().toBuffer()],
+    ['webp', () => sharp(pixel).webp().toBuffer()],
+  ];
+  for (const [format, make] of inputs) {
+    try {
+      await cleanImage(await make(), options);
+    } catch (error) {
+      throw new Error(`sharp ${sharp.versions.sharp ?? '?'} (libvips ${sharp.versions.vips}) cannot clean a ${format.toUpperCase()} image: ${(error as Error).message}`, { cause: error });
+    }
+  }
+}

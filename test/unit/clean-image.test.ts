@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { cleanImage, ImageError, sniffImage, type CleanImageOptions } from '../../shared/images/clean-image';
+import { checkImageLibrary, cleanImage, ImageError, sniffImage, type CleanImageOptions } from '../../shared/images/clean-image';
 import { jpegSegments, pngChunks, structureProblems } from '../helpers/image-structure';
 import { jpegSegment, makePng } from '../helpers/images';
 import { corners, exifSegment, heicFile, jpegBomb, jpegOf, phonePhoto, PLACE, pngBomb, quadrantsRaw, QUADRANTS, SECRET, storedFor, xmpSegment, zipWith } from '../helpers/photos';
@@ -228,5 +228,11 @@ describe('refusing', () => {
     const refused = await refusal(await make());
     expect(refused.reason).toBe('damaged');
     expect(refused.message).toMatch(/^The (JPEG|PNG|WEBP) image is damaged or cut short and cannot be read\.$/);
+  });
+});
+
+describe('the start-up check', () => {
+  test('when sharp\'s prebuilt libvips is installed (npm ci), then the server\'s image check passes', async () => {
+    await expect(checkImageLibrary()).resolves.toBeUndefined();
   });
 });
