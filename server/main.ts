@@ -4,7 +4,7 @@ import v8 from 'node:v8';
 import { loadConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
 import { closeAndExit } from '../shared/shutdown';
-import { connectCoreServices, StartupError } from '../shared/startup-checks';
+import { checkImages, connectCoreServices, StartupError } from '../shared/startup-checks';
 import { Registry } from 'prom-client';
 import { createApp } from './app';
 import { createHttpServer } from './http-server';
@@ -27,6 +27,7 @@ async function main(): Promise<void> {
   v8.setFlagsFromString(HEAP_GROWING);
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, name: 'server' });
+  await checkImages();
   const services = await connectCoreServices(config, (error) => logger.warn({ err: error }, 'queue error'));
   const now = () => new Date();
   // A log written before AUDIT_HMAC_KEY was set gets its first signed entry, vouching for those before it.

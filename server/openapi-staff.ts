@@ -77,7 +77,7 @@ export const campaignAdminPaths = {
   },
   '/staff/api/campaigns/{slug}/logo': {
     post: {
-      summary: 'Set the logo: PNG, JPEG or WebP by content (SVG refused), at most 100 KB and 2048 px a side; metadata removed; served at /c/{slug}/logo/{id}; audited',
+      summary: 'Set the logo: PNG, JPEG or WebP by content (SVG and HEIC refused), at most 100 KB and 2048 px a side; decoded and stored again as PNG or JPEG without any metadata; served at /c/{slug}/logo/{id}; audited',
       security,
       parameters: [slug],
       requestBody: { required: true, content: { 'multipart/form-data': { schema: { type: 'object', required: ['logo'], properties: { logo: { type: 'string', format: 'binary' } } } } } },

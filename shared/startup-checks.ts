@@ -1,6 +1,7 @@
 import Redis from 'ioredis';
 import type { Config } from './config';
 import { connectDatabase, type Database } from './db';
+import { checkImageLibrary } from './images/clean-image';
 import { createJobQueue, type JobQueue } from './queue/queue';
 import { createObjectStorage, type ObjectStorage } from './storage/object-storage';
 
@@ -48,6 +49,15 @@ export interface CoreServices {
   /** A plain Redis connection (staff sessions); the queue keeps its own. */
   redis: Redis;
   close(): Promise<void>;
+}
+
+/** The image library the uploaded pictures are cleaned with (shared/images/clean-image.ts) works here. */
+export async function checkImages(): Promise<void> {
+  try {
+    await checkImageLibrary();
+  } catch (error) {
+    throw new StartupError(`Uploaded pictures cannot be cleaned: ${describe(error)}. Reinstall with npm ci (sharp's prebuilt binaries come from npm).`);
+  }
 }
 
 /** Connects to the database, Redis and S3, checking each; throws a StartupError that says what is wrong. */

@@ -136,7 +136,7 @@ export async function publishConsentVersion(db: Database, slug: string, input: u
  * key, served by this server at /c/<slug>/logo/<id>. The previous logo's object is removed.
  */
 export async function setCampaignLogo(deps: { db: Database; storage: ObjectStorage }, slug: string, bytes: Buffer, now: Date, actor: Actor): Promise<CampaignLogo> {
-  const checked = checkLogo(bytes);
+  const checked = await checkLogo(bytes);
   return withCampaignLock(deps.db, slug, async () => {
     const campaign = await findCampaign(deps.db, slug);
     const id = randomBytes(8).toString('hex');

@@ -1,9 +1,9 @@
 import { crc32, inflateSync } from 'node:zlib';
 
 /**
- * A PNG read chunk by chunk, for the images staff upload (campaign logos, release watermarks and end cards):
- * its header, and the file again with only the chunks that draw the picture (and its colour) — text, time,
- * EXIF and anything unknown dropped, nothing after IEND. Pure.
+ * A PNG read chunk by chunk, for the release watermarks and end cards staff upload (campaign logos are decoded
+ * and re-encoded instead: shared/images/clean-image.ts): its header, and the file again with only the chunks
+ * that draw the picture (and its colour) — text, time, EXIF and anything unknown dropped, nothing after IEND. Pure.
  */
 
 export const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -41,7 +41,7 @@ const COLOUR_TYPES: Record<number, { depths: number[]; channels: number }> = {
 
 /**
  * Walks the chunks from the signature to IEND. `strict` (release branding): every chunk's CRC is checked,
- * the header's fields must be valid, and an animated PNG is refused; without it (logos, as before) only the
+ * the header's fields must be valid, and an animated PNG is refused; without it only the
  * structure is. Returns the header, the cleaned file, and the picture's compressed data (every IDAT).
  */
 export function readPng(bytes: Buffer, options: { strict?: boolean } = {}): { header: PngHeader; body: Buffer; idat: Buffer } {

@@ -1,5 +1,6 @@
 import { deflateSync } from 'node:zlib';
 import { readFile } from 'node:fs/promises';
+import sharp from 'sharp';
 import { makeFixture } from './fixtures';
 
 /** Small images for the logo tests: PNGs written here (with the chunks a test needs), JPEGs by ffmpeg. */
@@ -83,16 +84,18 @@ export function webpFile(chunks: Buffer[]): Buffer {
   return Buffer.concat([header, body]);
 }
 
-/** A WebP container (lossless, VP8L header only: enough for the checks, which read the header) with EXIF and XMP chunks, and `extra` chunks after them. */
-export function makeWebpWithMetadata(width: number, height: number, secret: string, extra: Buffer[] = []): Buffer {
+/**
+ * A real lossless WebP (its VP8L chunk encoded by sharp) in an extended container with EXIF and XMP chunks
+ * carrying `secret`, and `extra` chunks after them.
+ */
+export async function makeWebpWithMetadata(width: number, height: number, secret: string, extra: Buffer[] = []): Promise<Buffer> {
+  const simple = await sharp({ create: { width, height, channels: 3, background: { r: 30, g: 90, b: 160 } } }).webp({ lossless: true }).toBuffer();
   const vp8x = Buffer.alloc(10);
   vp8x[0] = 0x08 | 0x04; // EXIF and XMP present
   vp8x.writeUIntLE(width - 1, 4, 3);
   vp8x.writeUIntLE(height - 1, 7, 3);
-  const vp8l = Buffer.alloc(5);
-  vp8l[0] = 0x2f;
-  vp8l.writeUInt32LE(((width - 1) & 0x3fff) | (((height - 1) & 0x3fff) << 14), 1);
-  return webpFile([riffChunk('VP8X', vp8x), riffChunk('VP8L', vp8l), riffChunk('EXIF', Buffer.from(secret)), riffChunk('XMP ', Buffer.from(`<x>${secret}</x>`)), ...extra]);
+  // The simple file is RIFF, WEBP, then its one VP8L chunk.
+  return webpFile([riffChunk('VP8X', vp8x), simple.subarray(12), riffChunk('EXIF', Buffer.from(secret)), riffChunk('XMP ', Buffer.from(`<x>${secret}</x>`)), ...extra]);
 }
 
 export const SVG_LOGO = Buffer.from('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><script>alert(1)</script></svg>');

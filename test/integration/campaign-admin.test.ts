@@ -9,7 +9,9 @@ import { ACCESS } from '../../server/web/staff-route';
 import type { Campaign } from '../../shared/models/campaign.model';
 import type { AuditEntry } from '../../shared/models/audit-entry.model';
 import demoCampaign from '../../infra/local/demo-campaign.json';
+import { structureProblems } from '../helpers/image-structure';
 import { makeJpegWithExif, makePng, SVG_LOGO } from '../helpers/images';
+import { corners, heicFile, phonePhoto, PLACE, QUADRANTS, quadrantsRaw, SECRET, zipWith } from '../helpers/photos';
 import { multipartBody } from '../helpers/multipart';
 import { clipInReview } from '../helpers/review-fixtures';
 import { loginAs, makeStaff, testClock, type StaffClient } from '../helpers/staff-client';
@@ -181,6 +183,31 @@ describe('campaigns managed by admins', () => {
     expect([png.status, png.location]).toEqual([303, '/staff/admin/campaigns/miners?done=logo#logo']);
     expect((await fetch(`${app.baseUrl}${branding.logo.url}`)).status).toBe(404);
     expect(await app.services.storage.list(`campaigns/${(await load('miners'))._id.toHexString()}/`)).toHaveLength(1);
+  });
+
+  test('when a logo from a phone carries GPS, a maker note, a thumbnail, XMP with a place, is turned by EXIF and has a ZIP appended, then what is stored and served is a bare upright JPEG', async () => {
+    const input = Buffer.concat([await phonePhoto(quadrantsRaw(96, 64), 6), zipWith('where.txt', `${SECRET} ${PLACE}`)]);
+    expect(input.length).toBeLessThan(100 * 1024);
+    const set = await upload(adminClient, '/staff/api/campaigns/miners/logo', input, 'logo.jpg');
+    expect(set.status).toBe(201);
+    const branding = JSON.parse(set.text) as { logo: { url: string; width: number; height: number; contentType: string; bytes: number } };
+    expect(branding.logo).toMatchObject({ width: 96, height: 64, contentType: 'image/jpeg' });
+    const served = Buffer.from(await (await fetch(`${app.baseUrl}${branding.logo.url}`)).arrayBuffer());
+    expect(served.length).toBe(branding.logo.bytes);
+    // Its bytes walked: SOI, JFIF without a thumbnail, tables, one frame, one scan, EOI, nothing after.
+    expect(structureProblems(served)).toEqual([]);
+    for (const secret of [SECRET, PLACE, 'Pixel 8', 'Exif', 'http://ns.adobe.com', 'Photoshop', 'PK']) expect(served.includes(secret)).toBe(false);
+    const c = await corners(served);
+    expect([c.width, c.height]).toEqual([96, 64]);
+    expect(c.topLeft.every((v, i) => Math.abs(v - QUADRANTS.topLeft[i]!) <= 30) && c.bottomRight.every((v, i) => Math.abs(v - QUADRANTS.bottomRight[i]!) <= 30)).toBe(true);
+    // ffmpeg (the protected clips' card, the end card) reads every pixel of it without a complaint.
+    const file = join(await mkdtemp(join(tmpdir(), 'logo-')), 'card-image');
+    await writeFile(file, served);
+    const decoded = await run('ffmpeg', ['-v', 'error', '-xerror', '-i', file, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-']);
+    expect([decoded.stderr, Buffer.byteLength(decoded.stdout, 'latin1')]).toEqual(['', 96 * 64 * 3]);
+    // A HEIC from an iPhone is refused with its reason.
+    const heic = await upload(adminClient, '/staff/api/campaigns/miners/logo', await heicFile(), 'logo.heic');
+    expect([heic.status, JSON.parse(heic.text).code, JSON.parse(heic.text).title]).toEqual([415, 'logo_unsupported_type', 'HEIC/HEIF images cannot be read here. Please send the logo as PNG, JPEG or WebP.']);
   });
 
   test('when a consent version is published, then a clip sent under v1 still shows v1 to moderators, v1 is unchanged, and new uploads need v2', async () => {

@@ -1,5 +1,7 @@
 import demoCampaign from '../../infra/local/demo-campaign.json';
 import type { Campaign } from '../../shared/models/campaign.model';
+import sharp from 'sharp';
+import { structureProblems } from '../helpers/image-structure';
 import { makePng } from '../helpers/images';
 import { multipartBody } from '../helpers/multipart';
 import { loginAs, makeStaff, testClock, type StaffClient } from '../helpers/staff-client';
@@ -77,6 +79,10 @@ describe('campaign texts carrying markup', () => {
     const campaign = (await app.services.db.campaigns.findOne({ slug: 'markup' }).lean<Campaign>())!;
     const served = await fetch(`${app.baseUrl}/c/markup/logo/${campaign.branding!.logo!.id}`);
     expect([served.status, served.headers.get('content-type'), served.headers.get('x-content-type-options')]).toEqual([200, 'image/png', 'nosniff']);
-    expect(Buffer.from(await served.arrayBuffer())).toEqual(makePng(4, 4));
+    // Re-encoded: a bare PNG (nothing after IEND), the same pixels.
+    const stored = Buffer.from(await served.arrayBuffer());
+    expect(stored.includes('<html')).toBe(false);
+    expect(structureProblems(stored)).toEqual([]);
+    expect(await sharp(stored).raw().toBuffer()).toEqual(await sharp(makePng(4, 4)).raw().toBuffer());
   });
 });
