@@ -50,7 +50,7 @@ describe('a server that stops', () => {
       expect(await ready.json()).toEqual({ status: 'stopping' });
 
       const { body, contentType } = multipartBody(fields(), [{ field: 'video', filename: 'clip.mp4', content: video }]);
-      const multipart = await fetch(`${app.baseUrl}/api/submissions`, { method: 'POST', headers: { 'content-type': contentType }, body: new Blob([body]) });
+      const multipart = await fetch(`${app.baseUrl}/api/submissions`, { method: 'POST', headers: { 'content-type': contentType }, body: new Blob([new Uint8Array(body)]) });
       expect(multipart.status).toBe(503);
       expect(multipart.headers.get('retry-after')).toBe('5');
       expect(multipart.headers.get('connection')).toBe('close');
@@ -96,7 +96,7 @@ describe('a server that stops', () => {
 
       await waitUntil(async () => (await fetch(`${base}/readyz`).catch(() => null))?.status === 503, { timeoutMs: 5_000, what: '/readyz saying 503' });
       const refused = multipartBody(fields(), [{ field: 'video', filename: 'new.mp4', content: video }]);
-      const late = await fetch(`${base}/api/submissions`, { method: 'POST', headers: { 'content-type': refused.contentType }, body: new Blob([refused.body]) });
+      const late = await fetch(`${base}/api/submissions`, { method: 'POST', headers: { 'content-type': refused.contentType }, body: new Blob([new Uint8Array(refused.body)]) });
       expect({ status: late.status, retryAfter: late.headers.get('retry-after') }).toEqual({ status: 503, retryAfter: '5' });
 
       // The rest of the upload in flight arrives after the drain: it is still taken, and stored whole.

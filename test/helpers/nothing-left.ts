@@ -20,6 +20,7 @@ export const RECORD_KEEPS: Readonly<Record<string, string>> = {
   consent: 'which consent text was agreed to, and when (statement ids, no text)',
   protectionRequested: 'the tallies',
   protection: 'what protection was asked (booleans)',
+  protectedRender: 'which version of the face masks the protected preview was drawn with (a number and a date)',
   original: 'size and SHA-256 of what arrived (its key leads nowhere any more)',
   subtitles: 'size and SHA-256 of the subtitle file that arrived',
   media: 'the project\'s description (codecs, size, duration): no tags',
