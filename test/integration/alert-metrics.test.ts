@@ -14,6 +14,7 @@ import { testClock } from '../helpers/staff-client';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { waitUntil } from '../helpers/wait-until';
 import { submitFile } from '../helpers/worker-env';
+import { cleanWorkDir, ownWorkDir, workerProcesses } from '../helpers/worker-processes';
 
 const TOKEN = 'a-scraper-token-of-at-least-32-characters';
 const ROOT = join(__dirname, '..', '..');
@@ -22,6 +23,7 @@ const ROOT = join(__dirname, '..', '..');
 describe('the metrics the alerts read', () => {
   let app: TestApp;
   const clock = testClock();
+  const workers = workerProcesses(() => app);
 
   beforeAll(async () => {
     app = await startTestApp({ METRICS_BEARER_TOKEN: TOKEN }, clock.now);
@@ -41,6 +43,20 @@ describe('the metrics the alerts read', () => {
     const line = text.split('\n').find((l) => l.startsWith(`${series} `));
     return line === undefined ? null : Number(line.slice(series.length + 1));
   };
+
+  test('when a real worker process runs, then its job folder is reported through Redis within seconds of its start', async () => {
+    // First in the file: the app's clock (a report's age) is moved on by the tests after it.
+    const workDir = ownWorkDir();
+    const worker = workers.start({ WORK_DIR: workDir });
+    try {
+      const series = `solidarity_job_folder_used_ratio{worker="${hostname()}"}`;
+      await waitUntil(async () => value(await scrape(), series) !== null, { timeoutMs: 30_000, what: "the worker's job folder report" });
+      expect(worker.exitCode).toBeNull();
+    } finally {
+      await workers.stopAll();
+      await cleanWorkDir(workDir);
+    }
+  }, 40_000);
 
   test('when a job waits for a worker and clips sit in processing and releasing, then the oldest ages are reported', async () => {
     let text = await scrape();
