@@ -301,9 +301,10 @@ export function createJobQueue(options: {
 
 /**
  * When a waiting job became ready to take: its creation, after its delay (an approval's hold); for a retry, the
- * last attempt's start plus the backoff (bull records no time for the retry's move to the wait list).
+ * last attempt's start plus the backoff (bull records neither the failure's time nor the move to the wait list,
+ * so a retry's age is over by at most its last run's length).
  */
-function waitingSince(job: Bull.Job): number {
+export function waitingSince(job: Pick<Bull.Job, 'timestamp' | 'opts' | 'processedOn' | 'attemptsMade'>): number {
   const ready = job.timestamp + (job.opts.delay ?? 0);
   if (!job.processedOn || job.attemptsMade === 0) return ready;
   const backoff = job.opts.backoff;
