@@ -38,6 +38,17 @@ const OLDEST_WAITING_READ = 1_000;
 /** Clips in processing or releasing read for their start (there are a few at any time; a backlog waits in `received`). */
 const MOVING_READ = 1_000;
 
+/** One read shared by the collects of one scrape, which prom-client runs at once: a read still running is reused. */
+function oncePerScrape<T>(read: () => Promise<T>): () => Promise<T> {
+  let running: Promise<T> | null = null;
+  return () => {
+    running ??= read().finally(() => {
+      running = null;
+    });
+    return running;
+  };
+}
+
 export function createMetrics(registry: Registry, sources: { db: Database; queue: JobQueue; counters: OpsCounters; now(): Date }): Metrics {
   collectDefaultMetrics({ register: registry, prefix: 'solidarity_server_' });
   const uploads = new Counter({ name: 'solidarity_uploads_total', help: 'Clips received and recorded by this server process', registers: [registry] });
@@ -87,8 +98,8 @@ export function createMetrics(registry: Registry, sources: { db: Database; queue
     },
   });
 
-  // Totals kept in Redis by every process (shared/ops-counters.ts).
-  const fromRedis = async () => sources.counters.read();
+  // Totals kept in Redis by every process (shared/ops-counters.ts): read once per scrape (the collects run together).
+  const fromRedis = oncePerScrape(() => sources.counters.read());
   const counter = (name: string, key: string, help: string, labelNames: string[] = []) =>
     new Counter({
       name,
@@ -111,7 +122,7 @@ export function createMetrics(registry: Registry, sources: { db: Database; queue
   counter('solidarity_object_storage_errors_total', OPS_COUNTERS.objectStorageErrors, 'S3 requests that failed (not counting "not found" and aborts), all processes');
   counter('solidarity_database_errors_total', OPS_COUNTERS.databaseErrors, 'Database connection errors and connections lost, all processes');
 
-  const folders = () => sources.counters.readJobFolders(sources.now(), JOB_FOLDER_REPORT_MAX_AGE_MS);
+  const folders = oncePerScrape(() => sources.counters.readJobFolders(sources.now(), JOB_FOLDER_REPORT_MAX_AGE_MS));
   new Gauge({
     name: 'solidarity_job_folder_free_bytes',
     help: "Free bytes (for unprivileged users) on the filesystem of each worker's job folder (WORK_DIR), as last reported",
