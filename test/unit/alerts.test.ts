@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 
 /**
  * The alerting rules (infra/prometheus/alerts.yml) pass `promtool check rules` and their unit tests
@@ -69,6 +71,19 @@ describe('the Grafana dashboard', () => {
     expect(new Set(ids).size).toBe(ids.length);
     for (const panel of dashboard.panels.filter((p) => p.type !== 'row')) {
       expect([panel.title, (panel.targets ?? []).length > 0 && panel.targets!.every((t) => /\bsolidarity_/.test(t.expr))]).toEqual([panel.title, true]);
+    }
+  });
+
+  test("when promtool reads the panels' queries (as recording rules), then every one is valid PromQL", async () => {
+    const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { panels: Array<{ targets?: Array<{ expr: string }> }> };
+    const exprs = dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => target.expr));
+    const dir = await mkdtemp(join(tmpdir(), 'solidarity-dashboard-'));
+    try {
+      const file = join(dir, 'panels.yml');
+      await writeFile(file, stringify({ groups: [{ name: 'panels', rules: exprs.map((expr, i) => ({ record: `dashboard:panel_${i}`, expr })) }] }));
+      expect(await promtool('check', 'rules', file)).toContain(`SUCCESS: ${exprs.length} rules found`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
