@@ -33,7 +33,8 @@ async function promtool(...args: string[]): Promise<string> {
     const { stdout, stderr } = await promisify(execFile)('promtool', args, { cwd: ROOT });
     return stdout + stderr;
   } catch (error) {
-    const { stdout = '', stderr = '', message } = error as { stdout?: string; stderr?: string; message: string };
+    const { stdout = '', stderr = '', message, code } = error as { stdout?: string; stderr?: string; message: string; code?: unknown };
+    if (code === 'ENOENT') throw new Error("promtool is not installed: `npm run setup` installs it (Debian's prometheus package)", { cause: error });
     throw new Error(`promtool ${args.join(' ')} failed:\n${stdout}${stderr || message}`, { cause: error });
   }
 }
