@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   // Second-factor secrets stored before TOTP_ENCRYPTION_KEY was set are sealed with it now.
   const sealed = await sealPlainTotpSecrets(services.db);
   if (sealed > 0) logger.info({ sealed }, 'second-factor secrets encrypted');
-  const metrics = createMetrics(new Registry(), { db: services.db, queue: services.queue, now });
+  const metrics = createMetrics(new Registry(), { db: services.db, queue: services.queue, counters: services.counters, now });
   const lifecycle = { stopping: false };
   const app = createApp({ config, logger, ...services, metrics, now, lifecycle });
 

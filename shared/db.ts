@@ -41,7 +41,8 @@ export interface Database {
  * Only features both support are used: no transactions, no TTL indexes, no $lookup.
  * Commands fail fast instead of buffering while the database is away, so an upload gets a clear 503.
  */
-export async function connectDatabase(url: string, keys: Readonly<DataKeys> = { audit: null, totp: null }): Promise<Database> {
+/** `onError` hears of the connection's errors and of a connection lost while open (the metrics count them). */
+export async function connectDatabase(url: string, keys: Readonly<DataKeys> = { audit: null, totp: null }, onError?: (error: unknown) => void): Promise<Database> {
   const connection = mongoose.createConnection(url, {
     bufferCommands: false,
     serverSelectionTimeoutMS: 5_000,
@@ -49,6 +50,11 @@ export async function connectDatabase(url: string, keys: Readonly<DataKeys> = { 
     autoIndex: false,
   });
   await connection.asPromise();
+  let closing = false;
+  if (onError) {
+    connection.on('error', (error: unknown) => onError(error));
+    connection.on('disconnected', () => closing || onError(new Error('database connection lost')));
+  }
   const campaigns = campaignModel(connection);
   const submissions = submissionModel(connection);
   const reviewQueue = reviewEntryModel(connection);
@@ -83,6 +89,7 @@ export async function connectDatabase(url: string, keys: Readonly<DataKeys> = { 
       await db.command({ ping: 1 });
     },
     async close() {
+      closing = true;
       await connection.close();
     },
   };

@@ -2,6 +2,7 @@ import Redis from 'ioredis';
 import type { Config } from './config';
 import { connectDatabase, type Database } from './db';
 import { checkImageLibrary } from './images/clean-image';
+import { createOpsCounters, OPS_COUNTERS, type OpsCounters } from './ops-counters';
 import { createJobQueue, type JobQueue } from './queue/queue';
 import { createObjectStorage, type ObjectStorage } from './storage/object-storage';
 
@@ -48,6 +49,8 @@ export interface CoreServices {
   storage: ObjectStorage;
   /** A plain Redis connection (staff sessions); the queue keeps its own. */
   redis: Redis;
+  /** The counters the alerts read, shared by all processes through Redis (shared/ops-counters.ts). */
+  counters: OpsCounters;
   close(): Promise<void>;
 }
 
@@ -63,19 +66,26 @@ export async function checkImages(): Promise<void> {
 /** Connects to the database, Redis and S3, checking each; throws a StartupError that says what is wrong. */
 export async function connectCoreServices(config: Readonly<Config>, onQueueError?: (error: Error) => void): Promise<CoreServices> {
   await checkRedis(config.redis.url);
+  // Fails fast while Redis is away (like the queue), so a staff page gets a clear 503 instead of hanging.
+  const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+  redis.on('error', (error) => onQueueError?.(error));
+  await redis.connect();
+  const counters = createOpsCounters(redis, config.redis.queuePrefix);
 
   let db: Database;
   try {
-    db = await connectDatabase(config.mongo.url, config.keys);
+    db = await connectDatabase(config.mongo.url, config.keys, () => counters.inc(OPS_COUNTERS.databaseErrors));
   } catch (error) {
+    redis.disconnect();
     throw new StartupError(`The database is not reachable at ${redactUrl(config.mongo.url)}: ${describe(error)}. (npm start runs one locally.)`);
   }
 
-  const storage = createObjectStorage(config.s3, config.upload);
+  const storage = createObjectStorage(config.s3, config.upload, () => counters.inc(OPS_COUNTERS.objectStorageErrors));
   try {
     await storage.checkBucket();
   } catch (error) {
     await db.close();
+    redis.disconnect();
     throw new StartupError(
       `The bucket "${config.s3.bucket}" is not reachable at ${config.s3.endpoint ?? 'AWS S3'}: ${describe(error)}. ` +
         'Create it, or check S3_ENDPOINT, S3_BUCKET and the credentials.',
@@ -83,15 +93,12 @@ export async function connectCoreServices(config: Readonly<Config>, onQueueError
   }
 
   const queue = createJobQueue({ redisUrl: config.redis.url, prefix: config.redis.queuePrefix, lockSeconds: config.redis.lockSeconds, onError: onQueueError });
-  // Fails fast while Redis is away (like the queue), so a staff page gets a clear 503 instead of hanging.
-  const redis = new Redis(config.redis.url, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
-  redis.on('error', (error) => onQueueError?.(error));
-  await redis.connect();
   return {
     db,
     queue,
     storage,
     redis,
+    counters,
     async close() {
       redis.disconnect();
       await queue.close();

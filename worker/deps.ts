@@ -1,6 +1,7 @@
 import type { Config } from '../shared/config';
 import type { Database } from '../shared/db';
 import type { Logger } from '../shared/logger';
+import type { OpsCounters } from '../shared/ops-counters';
 import type { JobQueue } from '../shared/queue/queue';
 import type { ObjectStorage } from '../shared/storage/object-storage';
 import type { RunLimits } from './ffmpeg/ffmpeg';
@@ -11,6 +12,8 @@ export interface WorkerDeps {
   db: Database;
   queue: JobQueue;
   storage: ObjectStorage;
+  /** The counters the alerts read (shared/ops-counters.ts): failed jobs, webhook deliveries. */
+  counters: OpsCounters;
   limits: RunLimits;
   /** Aborted on shutdown: running ffmpeg processes are killed and the job is handed back. */
   shutdown: AbortSignal;

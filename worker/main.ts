@@ -6,6 +6,8 @@ import { runLimits, type WorkerDeps } from './deps';
 import { missingCapabilities } from './ffmpeg/ffmpeg';
 import type { JobName, QueueJob } from '../shared/queue/queue';
 import { HANDLERS } from './handlers/handlers';
+import { JOB_FOLDER_REPORT_EVERY_MS, reportJobFolder } from './job-folder-report';
+import { countFailures } from '../shared/ops-counters';
 import { reconcile, RECONCILE } from './reconciler';
 import { deleteDueOriginals } from './retention';
 import { sweepStaleJobDirs, workRoot } from './work-dirs';
@@ -35,7 +37,9 @@ async function main(): Promise<void> {
 
   const register = <N extends JobName>(name: N) => {
     const handler = HANDLERS[name] as (deps: WorkerDeps, job: QueueJob<N>) => Promise<void>;
-    services.queue.process(name, config.worker.concurrency, (job) => handler(deps, job)).catch((error: unknown) => {
+    // A run that throws is counted for the alerts (JobsFailing), then handed to the queue to retry or fail.
+    const run = countFailures(services.counters, (job: QueueJob<N>) => handler(deps, job));
+    services.queue.process(name, config.worker.concurrency, run).catch((error: unknown) => {
       logger.fatal({ err: error }, 'the queue stopped running');
       process.exit(1);
     });
@@ -52,12 +56,18 @@ async function main(): Promise<void> {
     );
   const reconciler = setInterval(() => void runReconciler(), RECONCILE.intervalMs);
   void runReconciler();
+  // The job folder's free space, for the metrics (JobFolderDiskFull): the server reads the last report.
+  const reportFolder = () =>
+    reportJobFolder(services.counters, workRoot(config.worker.workDir)).catch((error: unknown) => logger.warn({ err: error }, 'could not report the job folder'));
+  const folderReports = setInterval(() => void reportFolder(), JOB_FOLDER_REPORT_EVERY_MS);
+  void reportFolder();
   logger.info({ concurrency: config.worker.concurrency, sweptJobDirs: swept.removed, killedLeftovers: swept.killed }, 'worker ready');
 
   const shutdown = (signal: string) => {
     if (stopping.signal.aborted) return;
     logger.info({ signal }, 'shutting down: handing back the running jobs');
     clearInterval(reconciler);
+    clearInterval(folderReports);
     stopping.abort();
     // Closing the queue waits for the running job, which settles (hands back) once its ffmpeg is killed.
     closeAndExit(services, logger);

@@ -13,7 +13,8 @@ FERRETDB_VERSION="$(version_of FERRETDB_VERSION)"
 MINIO_VERSION="$(version_of MINIO_VERSION)"
 
 # chromium: the browser tests drive it (playwright-core, executablePath /usr/bin/chromium).
-APT_PACKAGES=(redis-server ffmpeg fonts-noto-core fonts-noto-ui-core chromium)
+# prometheus: for its promtool, which checks and tests the alerting rules (test/unit/alerts.test.ts).
+APT_PACKAGES=(redis-server ffmpeg fonts-noto-core fonts-noto-ui-core chromium prometheus)
 CACHE_DIR="${SOLIDARITY_CACHE_DIR:-${HOME:?HOME is not set}/.cache/solidarity-clips}"
 BIN_DIR="$CACHE_DIR/bin"
 FERRETDB_BIN="$BIN_DIR/ferretdb-$FERRETDB_VERSION"

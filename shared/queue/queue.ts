@@ -172,6 +172,11 @@ export interface JobQueue {
   /** Run times in seconds of the last `limit` completed jobs, by job name (for the metrics). */
   recentDurations(limit: number): Promise<Record<string, number[]>>;
   /**
+   * How long, in seconds at `now`, the oldest waiting job of each job name has been waiting to be taken, read from
+   * the `limit` oldest waiting jobs (for the metrics; a name with none among them has younger jobs only, or none).
+   */
+  oldestWaiting(limit: number, now: Date): Promise<Record<string, number>>;
+  /**
    * The queue dashboard (bull-board), read-only, as an Express router to mount at `basePath`. Built here
    * so this stays the only module that touches bull. The caller puts its access check in front of it.
    */
@@ -255,6 +260,17 @@ export function createJobQueue(options: {
       return out;
     },
 
+    async oldestWaiting(limit, now) {
+      const out: Record<string, number> = {};
+      // Oldest first: the wait list is taken from its tail.
+      for (const job of await queue.getJobs(['waiting', 'paused'], 0, limit - 1, true)) {
+        if (!job) continue;
+        const age = Math.max(0, (now.getTime() - waitingSince(job)) / 1000);
+        out[job.name] = Math.max(out[job.name] ?? 0, age);
+      }
+      return out;
+    },
+
     dashboard(basePath) {
       const adapter = new ExpressAdapter();
       adapter.setBasePath(basePath);
@@ -281,6 +297,20 @@ export function createJobQueue(options: {
       await queue.close();
     },
   };
+}
+
+/**
+ * When a waiting job became ready to take: its creation, after its delay (an approval's hold); for a retry, the
+ * last attempt's start plus the backoff (bull records neither the failure's time nor the move to the wait list,
+ * so a retry's age is over by at most its last run's length).
+ */
+export function waitingSince(job: Pick<Bull.Job, 'timestamp' | 'opts' | 'processedOn' | 'attemptsMade'>): number {
+  const ready = job.timestamp + (job.opts.delay ?? 0);
+  if (!job.processedOn || job.attemptsMade === 0) return ready;
+  const backoff = job.opts.backoff;
+  const delay = typeof backoff === 'number' ? backoff : (backoff?.delay ?? 0);
+  const wait = typeof backoff === 'object' && backoff.type === 'exponential' ? (2 ** job.attemptsMade - 1) * delay : delay;
+  return Math.max(ready, job.processedOn + wait);
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {

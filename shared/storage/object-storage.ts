@@ -40,7 +40,11 @@ export interface ObjectRead {
   totalBytes: number | undefined;
 }
 
-export function createObjectStorage(s3: Config['s3'], upload: Pick<Config['upload'], 'partBytes' | 'partsInFlight'>): ObjectStorage {
+/**
+ * `onError` hears of every S3 request that failed (after the client's own retry) other than "not found" and an
+ * abort: the metrics count them (shared/ops-counters.ts).
+ */
+export function createObjectStorage(s3: Config['s3'], upload: Pick<Config['upload'], 'partBytes' | 'partsInFlight'>, onError?: (error: unknown) => void): ObjectStorage {
   const clientConfig: S3ClientConfig = {
     region: s3.region,
     forcePathStyle: s3.forcePathStyle,
@@ -66,6 +70,7 @@ export function createObjectStorage(s3: Config['s3'], upload: Pick<Config['uploa
   if (s3.endpoint) clientConfig.endpoint = s3.endpoint;
   const client = quietSdkNodeWarning(() => new S3Client(clientConfig));
   signChecksummedPayloadsUnsigned(client);
+  if (onError) reportErrors(client, onError);
   const bucket = s3.bucket;
 
   return {
@@ -163,6 +168,23 @@ function signChecksummedPayloadsUnsigned(client: S3Client): void {
     },
     // In the build step after the SDK's flexible-checksums middleware (priority normal) has added the checksum.
     { step: 'build', priority: 'low', name: 'unsignedPayloadWhenChecksummed' },
+  );
+}
+
+/** Tells `onError` of each failed command, once (outermost step: after the SDK's retries), then rethrows. */
+function reportErrors(client: S3Client, onError: (error: unknown) => void): void {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        const { name, $metadata } = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+        // A missing object is an answer (ensureBucket, a clip already deleted); an abort is the caller's choice.
+        if ($metadata?.httpStatusCode !== 404 && name !== 'AbortError' && name !== 'NoSuchKey' && name !== 'NotFound') onError(error);
+        throw error;
+      }
+    },
+    { step: 'initialize', priority: 'high', name: 'reportErrors' },
   );
 }
 

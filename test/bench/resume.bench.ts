@@ -89,7 +89,7 @@ async function main(): Promise<void> {
     const services = await connectCoreServices(config);
     await createCampaign(services.db, demoCampaign as NewCampaign, new Date());
     const now = () => new Date();
-    const metrics = createMetrics(new Registry(), { db: services.db, queue: services.queue, now });
+    const metrics = createMetrics(new Registry(), { db: services.db, queue: services.queue, counters: services.counters, now });
     const app = createApp({ config, logger: createLogger({ level: 'warn', name: 'server' }), ...services, metrics, now });
     const server = app.listen(0, '127.0.0.1');
     await once(server, 'listening');

@@ -87,7 +87,7 @@ export async function startTestApp(
     queue: services.queue,
     storage: services.storage,
     redis: services.redis,
-    metrics: createMetrics(new Registry(), { db: services.db, queue: services.queue, now }),
+    metrics: createMetrics(new Registry(), { db: services.db, queue: services.queue, counters: services.counters, now }),
     now,
     lifecycle: { stopping: false },
     ...replace(config),

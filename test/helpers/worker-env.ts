@@ -24,6 +24,7 @@ export function workerDeps(app: TestApp, overrides: Partial<WorkerDeps> = {}): W
     db: app.services.db,
     queue: app.services.queue,
     storage: app.services.storage,
+    counters: app.services.counters,
     limits: runLimits(app.config),
     shutdown: new AbortController().signal,
     ...overrides,

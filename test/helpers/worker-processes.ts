@@ -20,9 +20,10 @@ export function ownWorkDir(): string {
 export function workerProcesses(getApp: () => TestApp) {
   const started: ChildProcess[] = [];
   return {
-    start(): ChildProcess {
+    /** `env`: variables of this worker's own on top of the app's (its WORK_DIR, say). */
+    start(env: NodeJS.ProcessEnv = {}): ChildProcess {
       const worker = spawn(process.execPath, [join(ROOT, 'dist', 'worker', 'main.js')], {
-        env: getApp().env,
+        env: { ...getApp().env, ...env },
         stdio: ['ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore', 'inherit'],
       });
       started.push(worker);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { verifyWebhookSignature } from '../../shared/distribution/webhooks';
+import { OPS_COUNTERS } from '../../shared/ops-counters';
 import type { Lookup } from '../../shared/distribution/webhook-address';
 import { jobOptions, releaseJobId, takedownJobId, type QueueJob } from '../../shared/queue/queue';
 import { approve } from '../../shared/submissions/moderation';
@@ -61,6 +62,11 @@ describe('feeds and webhooks', () => {
   });
 
   const load = async (id: string) => (await deps.db.submissions.findById(id).lean<Submission>())!;
+  const webhookTotals = async () => {
+    const totals = await deps.counters.read();
+    const total = (name: string) => totals.find((t) => t.name === name)?.value ?? 0;
+    return { attempts: total(OPS_COUNTERS.webhookAttemptsFailed), givenUp: total(OPS_COUNTERS.webhookDeliveriesFailed) };
+  };
 
   async function releasedClip(statements?: string[]): Promise<string> {
     const id = (await runWorker(deps, await submitFile(app, await FIXTURES.noAudio!())))._id.toHexString();
@@ -169,8 +175,11 @@ describe('feeds and webhooks', () => {
       const id = await releasedClip();
       const delivery = (await deps.db.webhookDeliveries.findOne({ webhookId: webhook._id, submissionId: id }).lean())!;
       for (let attempt = 1; attempt < 8; attempt += 1) await expect(deliverWebhook(deps, job('deliver-webhook', { deliveryId: delivery._id.toHexString() }, attempt))).rejects.toThrow();
+      const before = await webhookTotals();
       await deliverWebhook(deps, job('deliver-webhook', { deliveryId: delivery._id.toHexString() }, 8)); // the last attempt: recorded, not thrown
       expect((await deps.db.webhookDeliveries.findById(delivery._id).lean())!).toMatchObject({ status: 'failed', attempts: expect.arrayContaining([expect.objectContaining({ status: 401 })]) });
+      // Counted for the alerts (WebhookDeliveriesFailing, WebhookDeliveriesGivenUp): one more failed attempt, one delivery given up.
+      expect(await webhookTotals()).toEqual({ attempts: before.attempts + 1, givenUp: before.givenUp + 1 });
       expect(takedownJobId(id)).toBe(`takedown-${id}`);
       expect(releaseJobId(id)).toBe(`release-${id}`);
     } finally {

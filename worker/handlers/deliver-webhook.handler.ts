@@ -4,6 +4,7 @@ import type { LookupFunction } from 'node:net';
 import { checkedLookup, checkWebhookUrl, type Lookup, type WebhookAddressPolicy } from '../../shared/distribution/webhook-address';
 import type { QueueJob } from '../../shared/queue/queue';
 import { signWebhook, SIGNATURE_HEADER, TIMESTAMP_HEADER } from '../../shared/distribution/webhooks';
+import { OPS_COUNTERS } from '../../shared/ops-counters';
 import type { WorkerDeps } from '../deps';
 
 export const DELIVERY_TIMEOUT_MS = 10_000;
@@ -17,7 +18,8 @@ export type DeliveryError = 'refused' | 'failed';
  * "failed" and thrown, so the queue retries with backoff; after the last attempt the delivery is `failed`.
  * An address that is not public (webhook-address.ts: checked on the address actually connected) is
  * "refused" before anything is sent, and the delivery is `failed` at once: retrying would not change it.
- * `resolve` is the DNS lookup (tests give their own).
+ * `resolve` is the DNS lookup (tests give their own). Failed attempts and deliveries given up are counted for
+ * the alerts (WebhookDeliveriesFailing).
  */
 export async function deliverWebhook(deps: WorkerDeps, job: QueueJob<'deliver-webhook'>, now: () => Date = () => new Date(), resolve?: Lookup): Promise<void> {
   const { db } = deps;
@@ -48,6 +50,8 @@ export async function deliverWebhook(deps: WorkerDeps, job: QueueJob<'deliver-we
     },
   );
   if (!delivered) {
+    deps.counters.inc(OPS_COUNTERS.webhookAttemptsFailed);
+    if (last) deps.counters.inc(OPS_COUNTERS.webhookDeliveriesFailed);
     deps.logger.warn({ deliveryId: job.payload.deliveryId, attempt: job.attempt, status, error }, 'webhook delivery failed');
     if (!last) throw new Error(`webhook delivery ${error}${status === null ? '' : ` (answered ${status})`}`);
   }
