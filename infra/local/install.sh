@@ -13,10 +13,10 @@ FERRETDB_VERSION="$(version_of FERRETDB_VERSION)"
 MINIO_VERSION="$(version_of MINIO_VERSION)"
 
 # chromium: the browser tests drive it (playwright-core, executablePath /usr/bin/chromium).
-# prometheus: for its promtool, which checks and tests the alerting rules (test/unit/alerts.test.ts).
-APT_PACKAGES=(redis-server ffmpeg fonts-noto-core fonts-noto-ui-core chromium prometheus)
+APT_PACKAGES=(redis-server ffmpeg fonts-noto-core fonts-noto-ui-core chromium)
 CACHE_DIR="${SOLIDARITY_CACHE_DIR:-${HOME:?HOME is not set}/.cache/solidarity-clips}"
 BIN_DIR="$CACHE_DIR/bin"
+PROMTOOL_BIN="$BIN_DIR/promtool"
 FERRETDB_BIN="$BIN_DIR/ferretdb-$FERRETDB_VERSION"
 MINIO_BIN="$BIN_DIR/minio-$MINIO_VERSION"
 
@@ -31,21 +31,39 @@ exec 9>"$CACHE_DIR/install.lock"
 flock 9
 
 # --- Debian packages ---------------------------------------------------------------------------
+sudo=()
+if [[ $EUID -ne 0 ]] && command -v sudo >/dev/null; then sudo=(sudo); fi
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   status="$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)"
   [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
 done
 if ((${#missing[@]})); then
-  sudo=()
-  if [[ $EUID -ne 0 ]]; then
-    command -v sudo >/dev/null || die "need root or sudo to install: ${missing[*]}"
-    sudo=(sudo)
-  fi
+  [[ $EUID -eq 0 || ${#sudo[@]} -gt 0 ]] || die "need root or sudo to install: ${missing[*]}"
   say "installing Debian packages: ${missing[*]}"
   # apt prints to stdout; keep stdout clean for callers.
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+# --- promtool ------------------------------------------------------------------------------------
+# It checks and tests the alerting rules (test/unit/alerts.test.ts). Only the binary is taken out of Debian's
+# prometheus package and kept in the cache: installing the package would also start a Prometheus server (port
+# 9090, every address) on a machine run by systemd.
+if ! "$PROMTOOL_BIN" --version >/dev/null 2>&1; then
+  mkdir -p "$CACHE_DIR/tmp"
+  unpack="$(mktemp -d "$CACHE_DIR/tmp/promtool.XXXXXX")"
+  say "unpacking promtool from Debian's prometheus package"
+  if ! (cd "$unpack" && apt-get download -qq prometheus >&2 2>/dev/null); then
+    # No package lists yet (a fresh machine whose other packages were all there): fetch them once.
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    (cd "$unpack" && apt-get download -qq prometheus >&2) || die "could not download Debian's prometheus package"
+  fi
+  dpkg-deb -x "$unpack"/prometheus_*.deb "$unpack/root"
+  install -m 755 "$unpack/root/usr/bin/promtool" "$PROMTOOL_BIN.new"
+  mv -f "$PROMTOOL_BIN.new" "$PROMTOOL_BIN"
+  rm -rf "$unpack"
+  "$PROMTOOL_BIN" --version >/dev/null 2>&1 || die "the unpacked promtool does not run"
 fi
 
 # --- Go-built binaries ---------------------------------------------------------------------------

@@ -15,13 +15,14 @@ export function localCacheDir(): string {
   return process.env.SOLIDARITY_CACHE_DIR || join(homedir(), '.cache', 'solidarity-clips');
 }
 
-/** Paths of the three service binaries; install.sh puts the first two there, Debian the third. */
-export function localBinaryPaths(): { ferretdb: string; minio: string; redisServer: string } {
+/** Paths of the three service binaries and promtool; install.sh puts FerretDB, MinIO and promtool there, Debian Redis. */
+export function localBinaryPaths(): { ferretdb: string; minio: string; redisServer: string; promtool: string } {
   const bin = join(localCacheDir(), 'bin');
   return {
     ferretdb: join(bin, `ferretdb-${FERRETDB_VERSION}`),
     minio: join(bin, `minio-${MINIO_VERSION}`),
     redisServer: findOnPath('redis-server') ?? '/usr/bin/redis-server',
+    promtool: join(bin, 'promtool'),
   };
 }
 

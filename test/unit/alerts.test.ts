@@ -5,11 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
+import { localBinaryPaths } from '../../infra/local/versions';
 
 /**
  * The alerting rules (infra/prometheus/alerts.yml) pass `promtool check rules` and their unit tests
  * (alerts.test.yml: for each alert, series that fire it and series that must not); the Grafana dashboard is valid.
- * promtool comes with Debian's prometheus package, installed by infra/local/install.sh. That every metric the
+ * promtool is unpacked from Debian's prometheus package into the local cache by infra/local/install.sh. That every metric the
  * rules and the dashboard name exists in the app's registry: test/integration/alert-metrics.test.ts.
  */
 const ROOT = join(__dirname, '..', '..');
@@ -30,11 +31,11 @@ interface RuleTests {
 
 async function promtool(...args: string[]): Promise<string> {
   try {
-    const { stdout, stderr } = await promisify(execFile)('promtool', args, { cwd: ROOT });
+    const { stdout, stderr } = await promisify(execFile)(localBinaryPaths().promtool, args, { cwd: ROOT });
     return stdout + stderr;
   } catch (error) {
     const { stdout = '', stderr = '', message, code } = error as { stdout?: string; stderr?: string; message: string; code?: unknown };
-    if (code === 'ENOENT') throw new Error("promtool is not installed: `npm run setup` installs it (Debian's prometheus package)", { cause: error });
+    if (code === 'ENOENT') throw new Error(`promtool is not at ${localBinaryPaths().promtool}: \`npm run setup\` unpacks it there from Debian's prometheus package`, { cause: error });
     throw new Error(`promtool ${args.join(' ')} failed:\n${stdout}${stderr || message}`, { cause: error });
   }
 }
