@@ -77,7 +77,7 @@ export const MORE_PATHS = {
         '415': problem,
         '429': problem,
         '501': problem,
-        // server_busy (UPLOAD_MAX_IN_FLIGHT) or storage_unavailable, with Retry-After.
+        // server_busy (UPLOAD_MAX_IN_FLIGHT), storage_unavailable, or queue_unavailable (Redis, where the limits are counted, is away), with Retry-After.
         '503': problem,
       },
     },
