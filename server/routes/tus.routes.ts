@@ -45,7 +45,7 @@ export function tusRouter(deps: ServerDeps, limits: ClientLimits): { router: Rou
       limit: deps.config.rateLimit.requests,
       windowSeconds: deps.config.rateLimit.windowSeconds,
       message: 'Too many requests from your connection. Please wait a few minutes and try again.',
-      // tus answers a HEAD itself when its lock is away (423, never a 503 that would make the client start over).
+      // Let through uncounted, as before: a 503 to a HEAD would make tus-js-client start the whole upload over.
       whenUnavailable: 'allow',
     }),
   );
