@@ -2,7 +2,7 @@ import express, { type Express, type Request } from 'express';
 import type { ServerDeps } from './deps';
 import { bodyIdleCutoff } from './middleware/body-idle';
 import { errorHandler, notFoundHandler } from './middleware/error-handler';
-import { clientKeys, rateLimit } from './middleware/rate-limit';
+import { clientKeys, limitStore, rateLimit, type ClientLimits } from './middleware/rate-limit';
 import { requestContext } from './middleware/request-context';
 import { refuseWhileStopping } from './middleware/stopping';
 import { securityHeaders } from './middleware/security-headers';
@@ -25,8 +25,10 @@ export function createApp(deps: ServerDeps): Express {
   // The client address is read only to be hashed for the rate limits (never stored or logged); behind
   // TRUST_PROXY proxies it comes from X-Forwarded-For.
   app.set('trust proxy', deps.config.http.trustProxy);
-  // One key per process, in memory only, rotated daily: shared by the limits so a client is one client.
-  const keyOf = clientKeys();
+  // The per-client limits live in Redis, under one key of the day shared by every process (rate-limit.ts):
+  // a client is one client across the limits and across the server's replicas.
+  const store = limitStore(deps.redis, deps.config.redis.queuePrefix);
+  const limits: ClientLimits = { store, keyOf: clientKeys(store), logger: deps.logger };
 
   app.use(requestContext(deps.logger));
   // Every body that stalls or trickles is cut off; the upload routes watch their own (telling slow storage apart).
@@ -37,11 +39,13 @@ export function createApp(deps: ServerDeps): Express {
   app.use(metricsRouter(deps));
   app.use(
     '/api',
-    rateLimit({
+    rateLimit(limits, {
+      name: 'requests',
       limit: deps.config.rateLimit.requests,
       windowSeconds: deps.config.rateLimit.windowSeconds,
-      keyOf,
       message: 'Too many requests from your connection. Please wait a few minutes and try again.',
+      // Reading a campaign or a clip's status needs no Redis: a Redis outage does not take them down.
+      whenUnavailable: 'allow',
     }),
   );
   // The server's public address comes from the configuration, never from the request's Host header.
@@ -50,9 +54,9 @@ export function createApp(deps: ServerDeps): Express {
     res.json(openApi);
   });
   app.use(campaignsRouter(deps));
-  app.use(submissionsRouter(deps, keyOf));
+  app.use(submissionsRouter(deps, limits));
   app.use(feedsRouter(deps));
-  const resumable = tusRouter(deps, keyOf);
+  const resumable = tusRouter(deps, limits);
   app.use(resumable.router);
   // main.ts runs the cleanup of abandoned resumable uploads on a timer.
   app.locals.tus = resumable.tus;

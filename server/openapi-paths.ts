@@ -77,7 +77,8 @@ export const MORE_PATHS = {
         '415': problem,
         '429': problem,
         '501': problem,
-        // server_busy (UPLOAD_MAX_IN_FLIGHT), server_stopping (a restart: send it again) or storage_unavailable, with Retry-After.
+        // server_busy (UPLOAD_MAX_IN_FLIGHT), server_stopping (a restart: send it again), storage_unavailable, or
+        // queue_unavailable (Redis, where the limits are counted, is away), with Retry-After.
         '503': problem,
       },
     },

@@ -27,7 +27,7 @@ const schema = z.object({
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   /** Reverse proxies in front of the server whose X-Forwarded-For is believed (used only for the rate limits' keyed hash). */
   TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
-  /** Requests per client (any /api route) and uploads per client in one window; clients are told apart by a keyed hash of the address. */
+  /** Requests per client (any /api route) and uploads per client in one window, counted in Redis (one budget across server processes); clients are told apart by a keyed hash of the address. */
   RATE_LIMIT_WINDOW_SECONDS: z.coerce.number().int().positive().default(600),
   RATE_LIMIT_REQUESTS: z.coerce.number().int().positive().default(1200),
   RATE_LIMIT_UPLOADS: z.coerce.number().int().positive().default(20),
@@ -55,7 +55,7 @@ const schema = z.object({
    */
   UPLOAD_PART_BYTES: z.coerce.number().int().min(5 * MiB).default(16 * MiB),
   UPLOAD_PARTS_IN_FLIGHT: z.coerce.number().int().min(1).max(16).default(2),
-  /** Uploads received at once; more get 503 with Retry-After. Memory is about this × part size × parts in flight. */
+  /** Uploads received at once by one server process (not shared across processes); more get 503 with Retry-After. Memory is about this × part size × parts in flight. */
   UPLOAD_MAX_IN_FLIGHT: z.coerce.number().int().min(1).default(20),
   /** An upload whose body brings less than 1 KiB in this time (a stalled or trickling client) is cut off. */
   UPLOAD_IDLE_SECONDS: z.coerce.number().positive().default(30),
@@ -93,7 +93,7 @@ const schema = z.object({
   /** Failed logins in a row from all addresses together before the account is locked for everyone (guessing spread over many addresses). */
   STAFF_ACCOUNT_MAX_FAILURES: z.coerce.number().int().min(1).max(10_000).default(50),
   STAFF_LOCKOUT_MINUTES: z.coerce.number().int().min(1).default(15),
-  /** Refused logins one client address (req.ip: mind `trust proxy` behind a proxy) may have per 15 minutes, whatever the account (kept in memory, hashed). */
+  /** Refused logins one client address (req.ip: mind `trust proxy` behind a proxy) may have per 15 minutes, whatever the account (counted in Redis under a keyed hash, shared by every server process). */
   STAFF_LOGIN_ATTEMPTS_PER_CLIENT: z.coerce.number().int().min(1).default(20),
   /** log2 of scrypt's cost N (r=8, p=1). 17 is OWASP's recommendation; lower values only with NODE_ENV=test. */
   STAFF_SCRYPT_LOG2_COST: z.coerce.number().int().min(10).max(20).default(17),

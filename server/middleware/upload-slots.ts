@@ -7,6 +7,8 @@ export const BUSY_RETRY_AFTER_SECONDS = 30;
 /**
  * Caps the uploads received at once (each holds S3 part buffers in memory). Beyond the cap: 503 server_busy
  * with Retry-After, answered at once. A slot is held until the response is done or the connection is gone.
+ * Per process on purpose (unlike the per-client limits, in Redis): it guards this process's memory, so N
+ * processes take up to N × max uploads at once in all.
  */
 export function uploadSlots(max: number) {
   let inFlight = 0;

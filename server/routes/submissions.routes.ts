@@ -3,7 +3,7 @@ import multer, { MulterError } from 'multer';
 import { Types } from 'mongoose';
 import { AppError, storageUnavailable } from '../../shared/errors';
 import type { ServerDeps } from '../deps';
-import { rateLimit } from '../middleware/rate-limit';
+import { rateLimit, type ClientLimits } from '../middleware/rate-limit';
 import { uploadSlots } from '../middleware/upload-slots';
 import { findOpenCampaign } from '../services/campaign.service';
 import { checkSubmissionInput, createSubmission, getSubmissionStatus, withdrawSubmission } from '../services/submission.service';
@@ -47,8 +47,8 @@ function multipartError(error: unknown): AppError {
   });
 }
 
-/** `keyOf` is the keyed hash that tells clients apart for the rate limits (see middleware/rate-limit.ts). */
-export function submissionsRouter(deps: ServerDeps, keyOf: (address: string) => string): Router {
+/** `limits`: the per-client limits, counted in Redis under a keyed hash of the address (see middleware/rate-limit.ts). */
+export function submissionsRouter(deps: ServerDeps, limits: ClientLimits): Router {
   const { config, storage, db, now, logger } = deps;
   const router = Router();
 
@@ -105,11 +105,13 @@ export function submissionsRouter(deps: ServerDeps, keyOf: (address: string) => 
 
   router.post(
     '/api/submissions',
-    rateLimit({
+    rateLimit(limits, {
+      name: 'uploads',
       limit: config.rateLimit.uploads,
       windowSeconds: config.rateLimit.windowSeconds,
-      keyOf,
       message: 'Too many clips from your connection in a short time. Please wait a few minutes and try again.',
+      // Without Redis the clip could not be queued: refused at once, before the contributor sends the whole body.
+      whenUnavailable: 'refuse',
     }),
     uploadSlots(config.upload.maxInFlight),
     (req: Request, res: Response, next: NextFunction) => {

@@ -1,7 +1,7 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { AppError } from '../../shared/errors';
 import type { ServerDeps } from '../deps';
-import { rateLimit } from '../middleware/rate-limit';
+import { rateLimit, type ClientLimits } from '../middleware/rate-limit';
 import { uploadSlots } from '../middleware/upload-slots';
 import { RedisLocker } from '../upload/redis-locker';
 import { TUS_PATH, tusUploads, type TusUploads } from '../upload/tus-upload';
@@ -11,7 +11,7 @@ import { TUS_PATH, tusUploads, type TusUploads } from '../upload/tus-upload';
  * limit as the multipart API, every other request against the per-client request limit (as under /api);
  * sending bytes (the clip's, or its subtitle file's) takes an upload slot like a multipart upload does.
  */
-export function tusRouter(deps: ServerDeps, keyOf: (address: string) => string): { router: Router; tus: TusUploads } {
+export function tusRouter(deps: ServerDeps, limits: ClientLimits): { router: Router; tus: TusUploads } {
   const router = Router();
   const locker = new RedisLocker(deps.redis, { prefix: deps.config.redis.queuePrefix });
   // The lock's subscriber connection ends with the app's Redis connection.
@@ -25,11 +25,13 @@ export function tusRouter(deps: ServerDeps, keyOf: (address: string) => string):
 
   router.post(
     TUS_PATH,
-    rateLimit({
+    rateLimit(limits, {
+      name: 'tus-uploads',
       limit: deps.config.rateLimit.uploads,
       windowSeconds: deps.config.rateLimit.windowSeconds,
-      keyOf,
       message: 'Too many clips from your connection in a short time. Please wait a few minutes and try again.',
+      // Without Redis the upload's lock and its queue are away too: refused at once, before any byte is sent.
+      whenUnavailable: 'refuse',
     }),
     // A creation may carry the first bytes (tus creation-with-upload): it takes a slot like a PATCH.
     slots,
@@ -38,11 +40,13 @@ export function tusRouter(deps: ServerDeps, keyOf: (address: string) => string):
   // HEAD, PATCH, DELETE, the subtitle file: a client resuming in a loop is limited like one asking /api.
   router.use(
     `${TUS_PATH}/:id`,
-    rateLimit({
+    rateLimit(limits, {
+      name: 'tus-requests',
       limit: deps.config.rateLimit.requests,
       windowSeconds: deps.config.rateLimit.windowSeconds,
-      keyOf,
       message: 'Too many requests from your connection. Please wait a few minutes and try again.',
+      // Let through uncounted, as before: a 503 to a HEAD would make tus-js-client start the whole upload over.
+      whenUnavailable: 'allow',
     }),
   );
   // A subtitle file beside an unfinished upload (announced at creation with the metadata `subtitles: follow`).

@@ -59,14 +59,14 @@ export const loginFailed = () =>
 /** What the staff service asks about one account from the address a login comes from (server/web/login-limiter.ts, createLoginLimiter). */
 export interface LoginGuard {
   /** Seconds this account stays locked from this address (0: not locked). */
-  lockedFor(user: { id: string; unlockedAt: Date | null }, now: Date): number;
+  lockedFor(user: { id: string; unlockedAt: Date | null }, now: Date): Promise<number>;
   /** Counts a wrong password or code; returns until when the account is now locked from here, or null. */
-  failed(user: { id: string; unlockedAt: Date | null }, now: Date): Date | null;
-  succeeded(user: { id: string }): void;
+  failed(user: { id: string; unlockedAt: Date | null }, now: Date): Promise<Date | null>;
+  succeeded(user: { id: string }): Promise<void>;
 }
 
 /** The per-address locks when the caller has none (the command line, tests of the service alone). */
-const NO_GUARD: LoginGuard = { lockedFor: () => 0, failed: () => null, succeeded: () => undefined };
+const NO_GUARD: LoginGuard = { lockedFor: async () => 0, failed: async () => null, succeeded: async () => undefined };
 
 const guardUser = (user: StaffUser) => ({ id: user._id.toHexString(), unlockedAt: user.unlockedAt ?? null });
 
@@ -77,7 +77,7 @@ const guardUser = (user: StaffUser) => ({ id: user._id.toHexString(), unlockedAt
 async function recordFailure(db: Database, config: StaffConfig, user: StaffUser, now: Date, stage: 'password' | 'code', guard: LoginGuard): Promise<void> {
   const updated = await db.staffUsers.findOneAndUpdate({ _id: user._id }, { $inc: { failedLogins: 1 } }, { returnDocument: 'after' }).lean<StaffUser>();
   await appendAudit(db, { actor: actorOf(user), action: 'login_failed', details: { stage } }, now);
-  const lockedHere = guard.failed(guardUser(user), now);
+  const lockedHere = await guard.failed(guardUser(user), now);
   if (lockedHere) await appendAudit(db, { actor: actorOf(user), action: 'account_locked', details: { until: lockedHere.toISOString(), scope: 'one address' } }, now);
   if (updated && updated.failedLogins >= config.accountMaxFailures) {
     const lockedUntil = new Date(now.getTime() + config.lockoutSeconds * 1000);
@@ -86,8 +86,8 @@ async function recordFailure(db: Database, config: StaffConfig, user: StaffUser,
   }
 }
 
-function isLocked(user: StaffUser, now: Date, guard: LoginGuard): boolean {
-  return (user.lockedUntil !== null && user.lockedUntil.getTime() > now.getTime()) || guard.lockedFor(guardUser(user), now) > 0;
+async function isLocked(user: StaffUser, now: Date, guard: LoginGuard): Promise<boolean> {
+  return (user.lockedUntil !== null && user.lockedUntil.getTime() > now.getTime()) || (await guard.lockedFor(guardUser(user), now)) > 0;
 }
 
 /** Checks e-mail and password. Failures count towards the lockouts; a locked account is refused even with the right password. */
@@ -98,7 +98,7 @@ export async function checkPassword(db: Database, config: StaffConfig, emailInpu
     throw loginFailed();
   }
   const good = await verifyPassword(password, user.passwordHash);
-  if (isLocked(user, now, guard)) throw loginFailed();
+  if (await isLocked(user, now, guard)) throw loginFailed();
   if (!good) {
     await recordFailure(db, config, user, now, 'password', guard);
     throw loginFailed();
@@ -108,7 +108,7 @@ export async function checkPassword(db: Database, config: StaffConfig, emailInpu
   // A password alone resets the count only for accounts without a second factor; otherwise the code does.
   if (!user.totp.secret) {
     set.failedLogins = 0;
-    guard.succeeded(guardUser(user));
+    await guard.succeeded(guardUser(user));
   }
   if (Object.keys(set).length > 0) await db.staffUsers.updateOne({ _id: user._id }, { $set: set });
   if (!user.totp.secret && !needsTotp(user.role)) await appendAudit(db, { actor: actorOf(user), action: 'login', details: { secondFactor: false } }, now);
@@ -147,7 +147,7 @@ async function useTotpStep(db: Database, userId: string, step: number): Promise<
 /** The second factor at login. A code is accepted once: its time step is taken by an insert-unique (useTotpStep). */
 export async function checkSecondFactor(db: Database, config: StaffConfig, userId: string, code: string, now: Date, guard: LoginGuard = NO_GUARD): Promise<StaffUser> {
   const user = await db.staffUsers.findById(userId).lean<StaffUser>();
-  if (!user || user.disabled || !user.totp.secret || isLocked(user, now, guard)) throw loginFailed();
+  if (!user || user.disabled || !user.totp.secret || (await isLocked(user, now, guard))) throw loginFailed();
   const step = matchTotp(openTotpSecret(db.keys.totp, user.totp.secret, user._id.toHexString()), code.trim(), now, user.totp.lastStep);
   // A secret stored before the key existed is sealed at its first use.
   await sealIfPlain(db, user);
@@ -157,7 +157,7 @@ export async function checkSecondFactor(db: Database, config: StaffConfig, userI
     await recordFailure(db, config, user, now, 'code', guard);
     throw codeWrong();
   }
-  guard.succeeded(guardUser(user));
+  await guard.succeeded(guardUser(user));
   await appendAudit(db, { actor: actorOf(user), action: 'login', details: { secondFactor: true } }, now);
   return user;
 }

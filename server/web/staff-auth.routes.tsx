@@ -10,6 +10,7 @@ import { otpauthUri } from '../services/totp.service';
 import { AcceptInvitePage, CodePage, EnrolPage, LoginPage } from './pages/auth.pages';
 import { errorMessage } from './pages/home.pages';
 import { renderPage } from './render';
+import { limitStore } from '../middleware/rate-limit';
 import { createLoginLimiter } from './login-limiter';
 import { clearSessionCookie, parseBody, safeNext, setSessionCookie, staffContext, staffRoute, staffSession } from './staff-route';
 import { totpQrSvg } from './qr';
@@ -28,13 +29,29 @@ const FORM_ERRORS = new Set(['login_failed', 'code_wrong', 'password_too_short',
 /** Login (password, then the second factor or its set-up), log out, and accepting an invitation. */
 export function staffAuthRoutes(router: Router, deps: ServerDeps, sessions: SessionStore): void {
   const config = deps.config.staff;
-  const limiter = createLoginLimiter({ perAddress: config.loginAttemptsPerClient, maxFailures: config.loginMaxFailures, lockoutMs: config.lockoutSeconds * 1000 });
+  // In Redis, shared by every server process (login-limiter.ts); the day's key is read on the app's clock.
+  const limiter = createLoginLimiter(limitStore(deps.redis, deps.config.redis.queuePrefix), {
+    perAddress: config.loginAttemptsPerClient,
+    maxFailures: config.loginMaxFailures,
+    lockoutMs: config.lockoutSeconds * 1000,
+    clock: () => deps.now().getTime(),
+  });
 
-  /** A refused login counts once for its address; past the limit, 429 says when to come back. */
-  function countRefusal(error: unknown, res: Response, addressKey: string): void {
-    if (!isAppError(error)) return;
-    if (error.code === 'login_failed' || error.code === 'code_wrong') limiter.refused(addressKey, deps.now());
-    if (error.code === 'too_many_attempts') res.set('Retry-After', String(error.details?.retryAfterSeconds ?? 900));
+  /**
+   * A refused login counts once for its address; past the limit, 429 says when to come back. Answers the error
+   * to show: the refusal, or 503 when it could not be counted (the limits fail closed).
+   */
+  async function countRefusal(error: unknown, res: Response, addressKey: string | null): Promise<unknown> {
+    if (!isAppError(error)) return error;
+    let shown: unknown = error;
+    if (addressKey && (error.code === 'login_failed' || error.code === 'code_wrong')) {
+      shown = await limiter.refused(addressKey, deps.now()).then(
+        () => error,
+        (failure: unknown) => failure,
+      );
+    }
+    if (isAppError(shown) && (shown.code === 'too_many_attempts' || shown.code === 'sessions_unavailable')) res.set('Retry-After', String(shown.details?.retryAfterSeconds ?? 900));
+    return shown;
   }
 
   function stageFor(user: StaffUser): SessionStage {
@@ -81,13 +98,14 @@ export function staffAuthRoutes(router: Router, deps: ServerDeps, sessions: Sess
   staffRoute(router, 'post', '/staff/login', { public: true }, async (req, res) => {
     const body = parseBody(loginBody, req.body);
     const started = Date.now();
-    const addressKey = limiter.addressKey(req.ip);
+    let addressKey: string | null = null;
     try {
-      limiter.check(addressKey, deps.now());
+      addressKey = await limiter.addressKey(req.ip);
+      await limiter.check(addressKey, deps.now());
       const user = await checkPassword(deps.db, config, body.email, body.password, deps.now(), limiter.guard(addressKey));
       await startSession(req, res, user, safeNext(body.next));
-    } catch (error) {
-      countRefusal(error, res, addressKey);
+    } catch (caught) {
+      const error = await countRefusal(caught, res, addressKey);
       // Every refused password takes as long: a failure on an existing account (counted, audited) must not
       // answer later than one for an unknown address, or the time would tell which addresses have accounts.
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + FAILED_LOGIN_FLOOR_MS - Date.now())));
@@ -103,12 +121,13 @@ export function staffAuthRoutes(router: Router, deps: ServerDeps, sessions: Sess
   staffRoute(router, 'post', '/staff/login/code', { stage: 'password' }, async (req, res) => {
     const body = parseBody(codeBody, req.body);
     const session = staffSession(res);
-    const addressKey = limiter.addressKey(req.ip);
+    let addressKey: string | null = null;
     try {
-      limiter.check(addressKey, deps.now());
+      addressKey = await limiter.addressKey(req.ip);
+      await limiter.check(addressKey, deps.now());
       await checkSecondFactor(deps.db, config, session.data.userId, body.code, deps.now(), limiter.guard(addressKey));
-    } catch (error) {
-      countRefusal(error, res, addressKey);
+    } catch (caught) {
+      const error = await countRefusal(caught, res, addressKey);
       if (isAppError(error) && error.code === 'login_failed') {
         // Locked meanwhile: this half-session is over.
         await sessions.destroy(session.id);
