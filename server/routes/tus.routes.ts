@@ -25,8 +25,9 @@ export function tusRouter(deps: ServerDeps, limits: ClientLimits): { router: Rou
 
   router.post(
     TUS_PATH,
+    // The same counter as the multipart API's: one budget of clips per client, whichever way they come.
     rateLimit(limits, {
-      name: 'tus-uploads',
+      name: 'uploads',
       limit: deps.config.rateLimit.uploads,
       windowSeconds: deps.config.rateLimit.windowSeconds,
       message: 'Too many clips from your connection in a short time. Please wait a few minutes and try again.',

@@ -3,7 +3,8 @@ import { request } from 'node:http';
 import type { Socket } from 'node:net';
 import * as tus from 'tus-js-client';
 import { smallMp4 } from '../helpers/fixtures';
-import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
+import { multipartBody } from '../helpers/multipart';
+import { demoConsent, seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { waitUntil } from '../helpers/wait-until';
 import { createUpload, headUpload, ownerHeaders, ownerHeadersOf, rawPatch, tusHeaders, uploadMetadata, type RawAnswer } from '../helpers/tus-requests';
 
@@ -185,5 +186,34 @@ describe('resumable uploads count against the per-client rate limits', () => {
     expect(statuses).toEqual([200, 200, 200, 200]);
     const over = await rawPatch(app.baseUrl, first.id!, 0, clip).answer;
     expect({ status: over.status, code: codeOf(over.body), retryAfter: Number(over.headers['retry-after']) > 0 }).toEqual({ status: 429, code: 'too_many_requests', retryAfter: true });
+  });
+});
+
+describe('one upload budget for both ways of sending a clip', () => {
+  let app: TestApp;
+
+  beforeAll(async () => {
+    app = await startTestApp({ RATE_LIMIT_UPLOADS: '2' });
+    await seedDemoCampaign(app.deps);
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  test('when a client has sent RATE_LIMIT_UPLOADS clips as multipart, then a resumable upload is refused too (429), and the other way round', async () => {
+    const clip = await smallMp4();
+    const { body, contentType } = multipartBody(
+      { campaign: 'demo', organisation: 'BNP', country: 'BY', language: 'be', title: 'Салідарнасць', consent: demoConsent('be') },
+      [{ field: 'video', filename: 'clip.mp4', content: clip }],
+    );
+    const multipart = () => fetch(`${app.baseUrl}/api/submissions`, { method: 'POST', headers: { 'content-type': contentType }, body: new Blob([new Uint8Array(body)]) });
+    expect((await multipart()).status).toBe(202);
+    expect((await createUpload(app.baseUrl, clip.length, uploadMetadata().metadata)).status).toBe(201);
+    // Two clips sent, one each way: the third is refused both ways.
+    const tus = await createUpload(app.baseUrl, clip.length, uploadMetadata().metadata);
+    expect({ status: tus.status, code: tus.body ? codeOf(tus.body) : null }).toEqual({ status: 429, code: 'too_many_requests' });
+    const again = await multipart();
+    const text = await again.text();
+    expect({ status: again.status, code: text ? codeOf(text) : null }).toEqual({ status: 429, code: 'too_many_requests' });
   });
 });
