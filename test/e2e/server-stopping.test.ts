@@ -91,6 +91,9 @@ describe('a server that stops', () => {
       const cut = body.length - 2048;
       const inFlight = rawRequest(`${base}/api/submissions`, { method: 'POST', headers: { 'Content-Type': contentType }, declared: body.length, first: body.subarray(0, cut) });
       await inFlight.written;
+      // The server must have taken the request in before the signal (a request it reads after it is a new
+      // upload, refused with 503 server_stopping): written to the socket is not read by the server yet.
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
       const exited = once(server, 'exit');
       server.kill('SIGTERM');
 
