@@ -10,7 +10,7 @@ import { faceFixtures } from '../helpers/face-fixtures';
 import { createSecondDetector } from '../helpers/face-oracle';
 import { decodeFrames, facesIn } from '../helpers/protection-checks';
 import { loginAs, makeStaff, testClock } from '../helpers/staff-client';
-import { CHROMIUM, underProductionCsp } from '../helpers/staff-browser';
+import { CHROMIUM, signedInStaffPage } from '../helpers/staff-browser';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { cleanWorkDir, ownWorkDir, workerProcesses } from '../helpers/worker-processes';
 import { waitUntil } from '../helpers/wait-until';
@@ -52,15 +52,7 @@ describe('a protected clip from the campaign page to the gallery', () => {
 
   async function staffPage(role: 'moderator' | 'social', email: string): Promise<{ context: BrowserContext; page: Page }> {
     const client = await loginAs(app, clock, await makeStaff(app, clock.now, role, { email, campaigns: ['demo'] }));
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
-    await context.addCookies([{ name: 'staff', value: client.session()!, url: app.baseUrl }]);
-    const page = await context.newPage();
-    await underProductionCsp(page);
-    page.on('console', (message) => {
-      if (message.type() === 'error' && !/^Failed to load resource: the server responded with a status of 40[349]/.test(message.text())) problems.push(message.text());
-    });
-    page.on('pageerror', (error) => problems.push(error.message));
-    return { context, page };
+    return signedInStaffPage(browser, app.baseUrl, client.session()!, problems, { acceptDownloads: true });
   }
 
   async function approveAsModerator(page: Page, id: string): Promise<void> {

@@ -3,7 +3,7 @@ import type { Submission } from '../../shared/submissions/submission.model';
 import { CHECKLIST } from '../../server/services/review.service';
 import { clipInReview } from '../helpers/review-fixtures';
 import { loginAs, makeStaff, testClock } from '../helpers/staff-client';
-import { CHROMIUM, underProductionCsp } from '../helpers/staff-browser';
+import { CHROMIUM, signedInStaffPage } from '../helpers/staff-browser';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { screenshotter, type Shoot } from '../helpers/screenshots';
 
@@ -39,14 +39,7 @@ describe('moderation in a real browser', () => {
   /** A browser signed in as a new moderator (the login itself is the staff browser test's). */
   async function moderator(email: string, role: 'moderator' | 'admin' = 'moderator'): Promise<Page> {
     const client = await loginAs(app, clock, await makeStaff(app, clock.now, role, { email }));
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    await context.addCookies([{ name: 'staff', value: client.session()!, url: app.baseUrl }]);
-    const page = await context.newPage();
-    await underProductionCsp(page);
-    page.on('console', (message) => {
-      if (message.type() === 'error' && !/^Failed to load resource: the server responded with a status of 40[349]/.test(message.text())) problems.push(message.text());
-    });
-    page.on('pageerror', (error) => problems.push(error.message));
+    const { page } = await signedInStaffPage(browser, app.baseUrl, client.session()!, problems);
     return page;
   }
 
