@@ -129,6 +129,7 @@ describe('identity protection', () => {
   test('when the voice is disguised, then the sound moves by a secret factor in 0.78–0.85 or 1.18–1.25, different from clip to clip, that no document, job or log line holds', async () => {
     const tone = await makeFixture('protect-voice-tone.mp4', ['-f', 'lavfi', '-i', 'testsrc2=duration=3:size=320x240:rate=25', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=3:sample_rate=48000', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest']);
     const factors: number[] = [];
+    logLines.length = 0; // the earlier tests' lines (face scores, box sizes) hold numbers that are no factor
     for (let i = 0; i < 3; i++) {
       const id = await submitFile(app, tone, { protection: { face: false, voice: true, card: false } });
       const done = await runWorker(deps, id);
@@ -141,10 +142,10 @@ describe('identity protection', () => {
       expect((factor > 0.77 && factor < 0.86) || (factor > 1.17 && factor < 1.26)).toBe(true);
       expect(preview / plain).toBeCloseTo(factor, 2);
       factors.push(factor);
-      // Any number written with the factor's first three decimals, anywhere it could have been kept.
-      const pattern = new RegExp(`${Math.floor(factor)}\\.${String(Math.round((factor % 1) * 1000)).padStart(3, '0').slice(0, 2)}\\d`);
+      // Any number near the measured factor (±0.005, the tone measure's error) written with three or more decimals,
+      // anywhere it could have been kept: this clip's document and tracks, and the worker's log lines of this test.
       const kept = [JSON.stringify(await load(id)), JSON.stringify(await deps.db.faceTracks.findById(id).lean()), logLines.join('\n')];
-      for (const text of kept) expect(text.match(pattern)?.[0] ?? null).toBeNull();
+      for (const text of kept) expect((text.match(/\d+\.\d{3,}/g) ?? []).filter((n) => Math.abs(Number(n) - factor) < 0.005)).toEqual([]);
     }
     const spread = Math.max(...factors) - Math.min(...factors);
     expect(spread).toBeGreaterThan(0.002);
