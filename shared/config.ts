@@ -122,6 +122,16 @@ const schema = z.object({
   /** The key TOTP secrets are encrypted with (AES-256-GCM): 32 bytes as 64 hex digits, or a file holding them. Required in production. */
   TOTP_ENCRYPTION_KEY: z.string().regex(/^[0-9a-fA-F]{64}$/, '64 hexadecimal digits (32 bytes)').optional(),
   TOTP_ENCRYPTION_KEY_FILE: z.string().min(1).optional(),
+
+  /**
+   * C2PA signing of releases (npm run cli -- provenance init): the signing certificate chain (leaf then
+   * intermediate, PEM) and its private key (PKCS#8 PEM, a mounted secret). Read by the worker only; the worker
+   * refuses to start without them. The key is never stored in the database or S3.
+   */
+  C2PA_SIGNING_CHAIN_FILE: z.string().min(1).optional(),
+  C2PA_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  /** The deployment's root certificate (PEM, public): what /verify trusts, and what the signing chain must lead to. */
+  C2PA_TRUST_ANCHOR_FILE: z.string().min(1).optional(),
 }).superRefine((env, ctx) => {
   if (env.STAFF_SCRYPT_LOG2_COST < 17 && env.NODE_ENV !== 'test') {
     ctx.addIssue({ code: 'custom', path: ['STAFF_SCRYPT_LOG2_COST'], message: 'below 17 is allowed only with NODE_ENV=test' });
@@ -188,6 +198,8 @@ export interface Config {
   webhooks: { requireHttps: boolean; allowLoopback: boolean };
   /** Keys kept outside the database (never written to it): the audit log's HMAC key and the TOTP secrets' key. */
   keys: DataKeys;
+  /** Where the C2PA signing chain, key and trust anchor are (files; read by the worker at start-up). */
+  provenance: { chainFile: string | null; keyFile: string | null; trustAnchorFile: string | null };
 }
 
 export interface DataKeys {
@@ -276,6 +288,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     metrics: { bearerToken: e.METRICS_BEARER_TOKEN },
     webhooks: { requireHttps: e.NODE_ENV === 'production', allowLoopback: e.WEBHOOK_ALLOW_LOOPBACK },
     keys,
+    provenance: { chainFile: e.C2PA_SIGNING_CHAIN_FILE ?? null, keyFile: e.C2PA_SIGNING_KEY_FILE ?? null, trustAnchorFile: e.C2PA_TRUST_ANCHOR_FILE ?? null },
   });
 }
 

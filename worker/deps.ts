@@ -5,6 +5,7 @@ import type { OpsCounters } from '../shared/ops-counters';
 import type { JobQueue } from '../shared/queue/queue';
 import type { ObjectStorage } from '../shared/storage/object-storage';
 import type { RunLimits } from './ffmpeg/ffmpeg';
+import type { SigningMaterial } from '../shared/provenance/signing-files';
 
 export interface WorkerDeps {
   config: Readonly<Config>;
@@ -15,6 +16,8 @@ export interface WorkerDeps {
   /** The counters the alerts read (shared/ops-counters.ts): failed jobs, webhook deliveries. */
   counters: OpsCounters;
   limits: RunLimits;
+  /** The C2PA signing chain and key, and the deployment's root (shared/provenance/signing-files.ts, loaded at start-up). */
+  signing: SigningMaterial;
   /** Aborted on shutdown: running ffmpeg processes are killed and the job is handed back. */
   shutdown: AbortSignal;
 }

@@ -12,6 +12,9 @@ import { clearBranding, setBranding } from '../services/release-branding.service
 import { createSessionStore } from '../services/session.service';
 import { createAdmin, resetTotp, unlockAccount } from '../services/staff.service';
 import { readSecret } from './read-secret';
+import { join } from 'node:path';
+import { IDENTITY_FILES, type ChainCheck } from '../../shared/provenance/signing-identity';
+import { importSigningFiles, initSigningFolder, loadSigning, rotateSigningLeaf } from '../../shared/provenance/signing-files';
 
 /**
  * The operator's command line (until the moderators' web pages exist):
@@ -35,6 +38,10 @@ import { readSecret } from './read-secret';
  *   npm run cli -- staff reset-2fa <email>             (a lost phone; ends that person's sessions)
  *   npm run cli -- staff unlock <email>                (ends a lockout after wrong passwords or codes)
  *   npm run cli -- audit verify                        (checks the audit log's hash chain; exit 1 when broken)
+ *   npm run cli -- provenance init <folder> <organisation> [country]   (a new C2PA signing identity: root, intermediate, leaf)
+ *   npm run cli -- provenance rotate <folder> <organisation> [country] (a new signing leaf from the folder's intermediate)
+ *   npm run cli -- provenance import <folder> <chain.pem> <key.pem> <root.pem> (an organisation's own chain, checked)
+ *   npm run cli -- provenance check                    (the worker's C2PA_SIGNING_* files: do they load and sign?)
  * Contact details are never printed.
  */
 export const USAGE = `usage:
@@ -60,6 +67,10 @@ export const USAGE = `usage:
   npm run cli -- staff reset-2fa <email>        (a lost phone: the next login sets up a new second factor)
   npm run cli -- staff unlock <email>           (ends a lockout after wrong passwords or codes, from every address)
   npm run cli -- audit verify
+  npm run cli -- provenance init <folder> <organisation> [country]
+  npm run cli -- provenance rotate <folder> <organisation> [country]
+  npm run cli -- provenance import <folder> <chain.pem> <key.pem> <root.pem>
+  npm run cli -- provenance check
 `;
 
 const LINK_SECONDS = 3600;
@@ -224,8 +235,49 @@ export async function runCli(
   return 2;
 }
 
+/**
+ * The signing identity's commands: files only, no database (the private keys never go there). The root and
+ * intermediate keys are for an offline place; only the signing chain and key go where the worker runs.
+ */
+export async function runProvenanceCli(args: string[], config: Readonly<Config>, out: (line: string) => void, now = new Date()): Promise<number> {
+  const [, command, ...rest] = args;
+  const describe = (check: ChainCheck) => `signer "${check.organisation ?? '?'}" (${check.commonName ?? '?'}), valid until ${check.notAfter.toISOString().slice(0, 10)}`;
+  const names = () => ({ organisation: rest[1]!, country: rest[2]?.toUpperCase() });
+  if (command === 'init' && rest[0] && rest[1]) {
+    if (rest[2] && !/^[A-Za-z]{2}$/.test(rest[2])) throw new Error(`country "${rest[2]}" is not a two-letter code`);
+    const check = await initSigningFolder(rest[0], names(), now);
+    out(`signing identity made in ${rest[0]}: ${describe(check)}`);
+    out(`  worker:  C2PA_SIGNING_CHAIN_FILE=${join(rest[0], IDENTITY_FILES.chain)} C2PA_SIGNING_KEY_FILE=${join(rest[0], IDENTITY_FILES.key)}`);
+    out(`  trust:   C2PA_TRUST_ANCHOR_FILE=${join(rest[0], IDENTITY_FILES.rootCert)} (public; /verify shows it)`);
+    out(`  offline: ${IDENTITY_FILES.rootKey} and ${IDENTITY_FILES.intermediateKey} — move them off this machine; rotate needs the intermediate's`);
+    return 0;
+  }
+  if (command === 'rotate' && rest[0] && rest[1]) {
+    const rotated = await rotateSigningLeaf(rest[0], names(), now);
+    out(`new signing certificate: ${describe(rotated.check)}`);
+    out(`  worker:  C2PA_SIGNING_CHAIN_FILE=${rotated.chainFile} C2PA_SIGNING_KEY_FILE=${rotated.keyFile} (then restart the workers)`);
+    return 0;
+  }
+  if (command === 'import' && rest[0] && rest[1] && rest[2] && rest[3]) {
+    const check = await importSigningFiles(rest[0], { chainFile: rest[1], keyFile: rest[2], rootFile: rest[3] }, now);
+    out(`imported into ${rest[0]}: ${describe(check)}`);
+    return 0;
+  }
+  if (command === 'check') {
+    const loaded = await loadSigning(config.provenance, now);
+    out(`signing files load: ${describe(loaded.check)}`);
+    return 0;
+  }
+  out(USAGE);
+  return 2;
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
+  if (process.argv[2] === 'provenance') {
+    process.exitCode = await runProvenanceCli(process.argv.slice(2), config, (line) => process.stdout.write(`${line}\n`));
+    return;
+  }
   const services = await connectCoreServices(config);
   try {
     process.exitCode = await runCli(process.argv.slice(2), services, (line) => process.stdout.write(`${line}\n`), { config });

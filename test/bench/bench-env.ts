@@ -5,6 +5,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { initSigningFolder } from '../../shared/provenance/signing-files';
+import { IDENTITY_FILES } from '../../shared/provenance/signing-identity';
 import { startLocalServices, type LocalServices } from '../../infra/local/services';
 
 /** Benchmarks run against the same real local services as the tests, on free ports with throw-away data. */
@@ -13,6 +15,9 @@ export async function startBenchServices(): Promise<{ services: LocalServices; e
   // Benchmarks run as production, which refuses the local default credentials: these services get their own.
   const s3Credentials = { accessKeyId: `bench-${randomBytes(6).toString('hex')}`, secretAccessKey: randomBytes(24).toString('hex') };
   const services = await startLocalServices({ dataDir, s3Credentials });
+  // Releases are signed: a throw-away identity for the bench (WorkerDeps.signing: benchSigning(config)).
+  const provenanceDir = join(dataDir, 'provenance');
+  await initSigningFolder(provenanceDir, { organisation: 'Bench Federation' });
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'production',
@@ -28,6 +33,9 @@ export async function startBenchServices(): Promise<{ services: LocalServices; e
     // Production also wants the keys kept outside the database: throw-away ones for the bench.
     AUDIT_HMAC_KEY: randomBytes(32).toString('hex'),
     TOTP_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+    C2PA_SIGNING_CHAIN_FILE: join(provenanceDir, IDENTITY_FILES.chain),
+    C2PA_SIGNING_KEY_FILE: join(provenanceDir, IDENTITY_FILES.key),
+    C2PA_TRUST_ANCHOR_FILE: join(provenanceDir, IDENTITY_FILES.rootCert),
   };
   return {
     services,

@@ -1,3 +1,4 @@
+import { readSigningMaterial } from '../../shared/provenance/signing-files';
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
   await createObjectStorage(config.s3, config.upload).ensureBucket();
   const services = await connectCoreServices(config);
   const logger = createLogger({ level: 'warn', name: 'bench' });
-  const deps: WorkerDeps & { now: () => Date } = { config, logger, ...services, limits: runLimits(config), shutdown: new AbortController().signal, now: () => new Date() };
+  const deps: WorkerDeps & { now: () => Date } = { config, logger, ...services, limits: runLimits(config), shutdown: new AbortController().signal, signing: readSigningMaterial(config.provenance), now: () => new Date() };
   await createCampaign(services.db, demoCampaign as NewCampaign, new Date());
   const judge = await createSecondDetector();
   try {

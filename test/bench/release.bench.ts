@@ -1,3 +1,4 @@
+import { readSigningMaterial } from '../../shared/provenance/signing-files';
 import { execFile } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -92,7 +93,7 @@ async function main(): Promise<void> {
   await createObjectStorage(config.s3, config.upload).ensureBucket();
   const services = await connectCoreServices(config);
   const logger = createLogger({ level: 'warn', name: 'bench' });
-  const deps = { config, logger, ...services, limits: runLimits(config), shutdown: new AbortController().signal, now: () => new Date() };
+  const deps = { config, logger, ...services, limits: runLimits(config), shutdown: new AbortController().signal, signing: readSigningMaterial(config.provenance), now: () => new Date() };
   await createCampaign(services.db, demoCampaign as NewCampaign, new Date());
   const load = async (id: string) => (await services.db.submissions.findById(id).lean<Submission>())!;
   const job = <N extends 'process-submission' | 'release-submission'>(name: N, id: string) => ({ id, name, payload: { submissionId: id }, attempt: 1, maxAttempts: 5, reportProgress: async () => undefined });

@@ -1,3 +1,4 @@
+import { readSigningMaterial } from '../../shared/provenance/signing-files';
 import { execFile } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -119,7 +120,7 @@ async function main(): Promise<void> {
   await createObjectStorage(config.s3, config.upload).ensureBucket();
   const services = await connectCoreServices(config);
   const logger = createLogger({ level: 'warn', name: 'bench' });
-  const deps = { config, logger, ...services, limits: runLimits(config), shutdown: new AbortController().signal, now: () => new Date() };
+  const deps = { config, logger, ...services, limits: runLimits(config), shutdown: new AbortController().signal, signing: readSigningMaterial(config.provenance), now: () => new Date() };
   await createCampaign(services.db, demoCampaign as NewCampaign, new Date());
   try {
     process.stdout.write('making a 30 s 1080p clip…\n');

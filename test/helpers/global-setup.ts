@@ -1,6 +1,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { initSigningFolder } from '../../shared/provenance/signing-files';
 import { startLocalServices, type LocalServices } from '../../infra/local/services';
 
 /**
@@ -14,7 +15,11 @@ export default async function globalSetup(): Promise<void> {
     services,
     dataDir,
   };
+  // One signing identity for the run (the worker refuses to start without one): C2PA_* in testEnv().
+  const provenanceDir = join(dataDir, 'provenance');
+  await initSigningFolder(provenanceDir, { organisation: 'Test Federation of Unions', country: 'BE' });
   process.env.TEST_SERVICES = JSON.stringify({
+    provenanceDir,
     mongoUrl: services.mongoUrl,
     redisUrl: services.redisUrl,
     s3: services.s3,

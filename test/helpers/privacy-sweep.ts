@@ -49,12 +49,24 @@ function binaryTimes(date: Date): Buffer[] {
 }
 
 /**
+ * An APP11 segment of a C2PA manifest: JPEG XT's "JP" header (box instance, sequence number), then a JUMBF box
+ * labelled `c2pa`; a manifest longer than a segment goes on in segments of the same box instance.
+ */
+function isC2paSegment(payload: Buffer, c2paInstances: Set<number>): boolean {
+  if (payload.subarray(0, 2).toString('latin1') !== 'JP' || payload.subarray(12, 16).toString('latin1') !== 'jumb') return false;
+  const instance = payload.readUInt16BE(2);
+  if (payload.subarray(0, 80).includes(Buffer.from('c2pa\0', 'latin1'))) c2paInstances.add(instance);
+  return c2paInstances.has(instance);
+}
+
+/**
  * The markers of a JPEG, from SOI up to its first SOS (the header: where APPn and COM blocks live), as
- * `APP0`, `APP1`, `COM`, `DQT`…; throws when the bytes are not a JPEG.
+ * `APP0`, `APP1`, `COM`, `DQT`… (a C2PA manifest: `APP11(c2pa)`); throws when the bytes are not a JPEG.
  */
 export function jpegMarkers(bytes: Buffer): string[] {
   if (bytes[0] !== 0xff || bytes[1] !== 0xd8) throw new Error('not a JPEG (no SOI)');
   const names: string[] = [];
+  const c2paInstances = new Set<number>();
   let at = 2;
   while (at + 4 <= bytes.length) {
     if (bytes[at] !== 0xff) throw new Error(`JPEG header broken at byte ${at}`);
@@ -64,7 +76,7 @@ export function jpegMarkers(bytes: Buffer): string[] {
       continue;
     }
     const name = marker >= 0xe0 && marker <= 0xef ? `APP${marker - 0xe0}` : marker === 0xfe ? 'COM' : marker === 0xda ? 'SOS' : `0x${marker.toString(16)}`;
-    names.push(name);
+    names.push(name === 'APP11' && isC2paSegment(bytes.subarray(at + 4, at + 2 + bytes.readUInt16BE(at + 2)), c2paInstances) ? 'APP11(c2pa)' : name);
     if (marker === 0xda) break;
     at += 2 + bytes.readUInt16BE(at + 2);
   }
@@ -113,7 +125,8 @@ export async function objectFindings(key: string, bytes: Buffer, source: SourceT
   const kind = kindOf(key, bytes);
   if (kind === 'jpeg') {
     const markers = jpegMarkers(bytes);
-    // APP0 (JFIF) only: APP1 is EXIF or XMP, APP2 ICC/FlashPix/MPF, APP13 Photoshop/IPTC, COM free text.
+    // APP0 (JFIF) and the campaign's C2PA manifest (APP11(c2pa): its text is searched above like every byte) only:
+    // APP1 is EXIF or XMP, APP2 ICC/FlashPix/MPF, APP13 Photoshop/IPTC, another APP11 anything, COM free text.
     const extra = markers.filter((m) => /^APP([1-9]|1[0-5])$/.test(m) || m === 'COM');
     if (extra.length > 0) findings.push(`JPEG markers ${extra.join(', ')}`);
   }

@@ -1,4 +1,6 @@
 import { once } from 'node:events';
+import { join } from 'node:path';
+import { IDENTITY_FILES } from '../../shared/provenance/signing-identity';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../../shared/config';
@@ -19,6 +21,8 @@ export interface TestServices {
   redisUrl: string;
   s3: { endpoint: string; region: string; accessKeyId: string; secretAccessKey: string };
   dataDir: string;
+  /** The run's C2PA signing identity (shared/provenance/signing-files.ts). */
+  provenanceDir: string;
 }
 
 export function testServices(): TestServices {
@@ -53,6 +57,9 @@ export function testEnv(overrides: Record<string, string> = {}): NodeJS.ProcessE
     RATE_LIMIT_UPLOADS: '1000000',
     // Releases start at once unless a test is about the hold (undo): test/integration/undo.test.ts.
     RELEASE_HOLD_SECONDS: '0',
+    C2PA_SIGNING_CHAIN_FILE: join(services.provenanceDir, IDENTITY_FILES.chain),
+    C2PA_SIGNING_KEY_FILE: join(services.provenanceDir, IDENTITY_FILES.key),
+    C2PA_TRUST_ANCHOR_FILE: join(services.provenanceDir, IDENTITY_FILES.rootCert),
     ...overrides,
   };
 }

@@ -7,6 +7,7 @@ import { buffer } from 'node:stream/consumers';
 import { originalKey, originalSubtitlesKey } from '../../shared/storage/keys';
 import type { Submission } from '../../shared/submissions/submission.model';
 import { createSubmission } from '../../server/services/submission.service';
+import { readSigningMaterial } from '../../shared/provenance/signing-files';
 import { runLimits, type WorkerDeps } from '../../worker/deps';
 import { processSubmission } from '../../worker/handlers/process-submission.handler';
 import { protectJobId, type QueueJob } from '../../shared/queue/queue';
@@ -27,6 +28,7 @@ export function workerDeps(app: TestApp, overrides: Partial<WorkerDeps> = {}): W
     counters: app.services.counters,
     limits: runLimits(app.config),
     shutdown: new AbortController().signal,
+    signing: readSigningMaterial(app.config.provenance),
     ...overrides,
   };
 }

@@ -1,5 +1,5 @@
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import type { Campaign, CampaignRelease } from '../../shared/models/campaign.model';
 import type { QueueJob } from '../../shared/queue/queue';
@@ -12,7 +12,7 @@ import type { StoredObject, Submission } from '../../shared/submissions/submissi
 import type { WorkerDeps } from '../deps';
 import { fetchOriginal } from '../steps/fetch-original.step';
 import { masterFromOriginal } from '../steps/master-from-original.step';
-import { CAPTION_SAFE_AREAS, RELEASE_SHAPES, renderRelease, shapeSize, type ReleasePlan, type ReleaseShape } from '../steps/release.step';
+import { CAPTION_SAFE_AREAS, posterName, RELEASE_SHAPES, renderName, renderRelease, shapeSize, type ReleasePlan, type ReleaseShape } from '../steps/release.step';
 import { storeFile } from '../steps/store-outputs.step';
 import { masterSize, posterTime, previewFps } from '../steps/transcode.step';
 import { parseSubtitles, toAss, toSrt, toWebVtt, type Cue } from '../../shared/subtitles/subtitles';
@@ -20,6 +20,8 @@ import { approvedAt, CAPTION_LANGUAGE, contributorCues, latestCaptionVersions } 
 import { makeJobDir, workRoot } from '../work-dirs';
 import { isProtected } from '../../shared/protection/protection';
 import { removeUnprotected } from '../retention';
+import { signFile } from '../steps/provenance.step';
+import { releaseManifest } from '../../shared/provenance/release-manifest';
 
 /** What no retry can mend: the job records it and stops. */
 export class ReleaseInputError extends Error {}
@@ -54,11 +56,11 @@ export async function releaseSubmission(deps: WorkerDeps, job: QueueJob<'release
   }
   const workDir = await makeJobDir(workRoot(deps.config.worker.workDir));
   try {
-    const campaign = await deps.db.campaigns.findById(submission.campaignId).select({ consentVersions: 1, release: 1 }).lean<Pick<Campaign, 'consentVersions' | 'release'>>();
+    const campaign = await deps.db.campaigns.findById(submission.campaignId).select({ name: 1, consentVersions: 1, release: 1 }).lean<Pick<Campaign, 'name' | 'consentVersions' | 'release'>>();
     if (!campaign) throw new ReleaseInputError('the clip\'s campaign is gone');
-    const { outputs, languages } = await renderAndStore(deps, submission, workDir, job, campaign.release ?? null);
     // Where it may go: the consent its contributor gave, read against the campaign's statements.
     const scope = consentScope(campaign, submission.consent);
+    const { outputs, languages } = await renderAndStore(deps, submission, workDir, job, campaign, scope.credit);
     const released = await finishRelease(deps.db.submissions, submission, { outputs, languages, ...scope }, { by: 'worker' });
     if (!released) {
       // Withdrawn while rendering: nothing of it may stay.
@@ -130,9 +132,11 @@ async function renderAndStore(
   submission: Submission,
   workDir: string,
   job: QueueJob<'release-submission'>,
-  branding: CampaignRelease | null,
+  campaign: Pick<Campaign, 'name' | 'release'>,
+  credit: boolean,
 ): Promise<{ outputs: Record<string, StoredObject>; languages: string[] }> {
   const id = submission._id.toHexString();
+  const branding: CampaignRelease | null = campaign.release ?? null;
   const limits = { ...deps.limits, groupDir: workDir };
   let masterPath = join(workDir, 'master.mp4');
   let media = submission.media;
@@ -196,6 +200,24 @@ async function renderAndStore(
     const made = await stat(path).then((s) => s.size > 0, () => false);
     if (!made) throw new Error(`the release render ${name} was not made`);
   }
+  // Every render and poster carries the campaign's C2PA manifest (what was done, never who filmed it).
+  const protection = isProtected(submission.protection) ? submission.protection! : null;
+  const common = {
+    campaign: campaign.name,
+    releaseId: id,
+    language: submission.language,
+    published: new Date().toISOString().slice(0, 10),
+    watermark: Boolean(watermarkPath),
+    endCard: Boolean(endCard),
+    faceMasking: Boolean(protection?.face && !protection.card),
+    voiceDisguised: Boolean(protection?.voice),
+    pictureReplaced: Boolean(protection?.card),
+    // A protected contributor's organisation is never named, whatever the consent says: it could point to them.
+    creditedOrganisation: credit && !protection && submission.organisation ? submission.organisation : null,
+  };
+  for (const [name, file] of Object.entries(signedRenders(renders, captions.map((c) => c.language)))) {
+    await signFile(renders[name]!, releaseManifest({ ...common, ...file, fileName: basename(renders[name]!) }), deps.signing);
+  }
   const entries = await Promise.all(
     Object.entries(files).map(async ([name, path]) => {
       const file = path.slice(outDir.length + 1);
@@ -203,4 +225,16 @@ async function renderAndStore(
     }),
   );
   return { outputs: Object.fromEntries(entries), languages: captions.map((c) => c.language) };
+}
+
+/** Which render each output name is: its shape, burned-in caption language, video or poster (for its manifest). */
+export function signedRenders(renders: Record<string, string>, languages: string[]): Record<string, { shape: string; captionLanguage: string | null; kind: 'video' | 'poster' }> {
+  const described: Record<string, { shape: string; captionLanguage: string | null; kind: 'video' | 'poster' }> = {};
+  for (const shape of RELEASE_SHAPES) {
+    for (const language of [null, ...languages]) described[renderName(shape, language)] = { shape, captionLanguage: language, kind: 'video' };
+    described[posterName(shape)] = { shape, captionLanguage: null, kind: 'poster' };
+  }
+  const unknown = Object.keys(renders).filter((name) => !described[name]);
+  if (unknown.length > 0) throw new Error(`release outputs with no manifest description: ${unknown.join(', ')}`);
+  return Object.fromEntries(Object.keys(renders).map((name) => [name, described[name]!]));
 }
