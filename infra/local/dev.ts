@@ -1,5 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { initSigningFolder } from '../../shared/provenance/signing-files';
+import { IDENTITY_FILES } from '../../shared/provenance/signing-identity';
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../../shared/config';
 import { connectDatabase } from '../../shared/db';
@@ -45,8 +48,20 @@ async function main(): Promise<void> {
   }
   await db.close();
 
+  // Releases are signed (C2PA): a local identity, made once, unless C2PA_* point at another one.
+  const provenanceDir = join(ROOT, '.local', 'provenance');
+  if (!config.provenance.chainFile && !existsSync(join(provenanceDir, IDENTITY_FILES.chain))) {
+    await initSigningFolder(provenanceDir, { organisation: 'Local development (not a campaign)' });
+    log(`made a local signing identity in ${provenanceDir} (npm run cli -- provenance init makes a real one)`);
+  }
+  const env = {
+    ...process.env,
+    C2PA_SIGNING_CHAIN_FILE: config.provenance.chainFile ?? join(provenanceDir, IDENTITY_FILES.chain),
+    C2PA_SIGNING_KEY_FILE: config.provenance.keyFile ?? join(provenanceDir, IDENTITY_FILES.key),
+    C2PA_TRUST_ANCHOR_FILE: config.provenance.trustAnchorFile ?? join(provenanceDir, IDENTITY_FILES.rootCert),
+  };
   const children: ChildProcess[] = ['server', 'worker'].map((name) =>
-    spawn(process.execPath, [join(ROOT, 'dist', name, 'main.js')], { stdio: 'inherit', env: process.env }),
+    spawn(process.execPath, [join(ROOT, 'dist', name, 'main.js')], { stdio: 'inherit', env }),
   );
 
   const base = `http://${config.http.host}:${config.http.port}`;

@@ -12,7 +12,8 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   echo "setup: installing npm packages" >&2
   # npm install, not npm ci: the registry here lists only this platform's optional binaries, and npm ci
   # refuses a lock file that lacks the other platforms'. With a lock file, npm install installs exactly it.
-  npm install --no-audit --no-fund --loglevel=error
+  # SKIP_RUST_BUILD: c2pa-node's tarball holds its prebuilt binary; its postinstall would fetch one from GitHub.
+  SKIP_RUST_BUILD=1 npm install --no-audit --no-fund --loglevel=error
 fi
 
 npx --no-install tsc -p tsconfig.json --incremental --tsBuildInfoFile dist/.tsbuildinfo

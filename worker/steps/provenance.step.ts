@@ -1,4 +1,4 @@
-import { rename } from 'node:fs/promises';
+import { open, rename } from 'node:fs/promises';
 import { Builder, LocalSigner, Reader } from '@contentauth/c2pa-node';
 import type { ManifestDefinition } from '../../shared/provenance/release-manifest';
 import { RELEASE_ASSERTION } from '../../shared/provenance/release-manifest';
@@ -19,7 +19,8 @@ export interface SigningKey {
 /** Signs `path` with the manifest, in place (through a sibling file, renamed over it once complete). */
 export async function signFile(path: string, manifest: ManifestDefinition, key: SigningKey): Promise<void> {
   const signer = LocalSigner.newSigner(Buffer.from(key.chainPem), Buffer.from(key.keyPem), 'es256');
-  const builder = Builder.withJson(manifest as never);
+  // No claim thumbnail: the manifest describes the file, it does not carry a second copy of its picture.
+  const builder = Builder.withJson(manifest as never, { builder: { thumbnail: { enabled: false } } } as never);
   const signed = `${path}.signed${path.slice(path.lastIndexOf('.'))}`;
   builder.sign(signer, { path }, { path: signed });
   await rename(signed, path);
@@ -51,6 +52,20 @@ interface ManifestJson {
   manifests?: Record<string, { signature_info?: { issuer?: string; common_name?: string }; assertions?: { label: string; data: Record<string, unknown> }[] }>;
 }
 
+/** The file's type from its first bytes (never its name): JPEG, or ISO BMFF (MP4, MOV); null for anything else. */
+async function sniffType(path: string): Promise<string | null> {
+  const handle = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(12);
+    await handle.read(head, 0, 12, 0);
+    if (head[0] === 0xff && head[1] === 0xd8) return 'image/jpeg';
+    if (head.subarray(4, 8).toString('latin1') === 'ftyp') return head.subarray(8, 12).toString('latin1') === 'qt  ' ? 'video/quicktime' : 'video/mp4';
+    return null;
+  } finally {
+    await handle.close();
+  }
+}
+
 const CHANGED = /^assertion\.(bmffHash|dataHash|boxesHash|collectionHash)\.mismatch$/;
 const UNTRUSTED = /^signingCredential\.(untrusted|invalid)$/;
 
@@ -59,9 +74,11 @@ const UNTRUSTED = /^signingCredential\.(untrusted|invalid)$/;
  * the file cannot be read at all; a broken manifest is `invalid`.
  */
 export async function readProvenance(path: string, trustAnchorPem: string): Promise<ProvenanceReading> {
+  const mimeType = await sniffType(path);
+  if (!mimeType) return { kind: 'none' };
   let reader: Awaited<ReturnType<typeof Reader.fromAsset>>;
   try {
-    reader = await Reader.fromAsset({ path }, { verify: { verify_trust: true }, trust: { trust_anchors: trustAnchorPem } } as never);
+    reader = await Reader.fromAsset({ path, mimeType }, { verify: { verify_trust: true }, trust: { trust_anchors: trustAnchorPem } } as never);
   } catch (error) {
     const message = (error as Error).message ?? '';
     if (/JumbfNotFound|no JUMBF|not found|ManifestNotFound/i.test(message)) return { kind: 'none' };
