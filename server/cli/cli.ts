@@ -228,7 +228,7 @@ export async function runCli(
   if (area === 'backup' && option(args, '--out')) {
     const mode = option(args, '--objects') ?? 'copy';
     if (mode !== 'copy' && mode !== 'list') throw new Error(`--objects is copy or list, not "${mode}"`);
-    const result = await backup({ db, storage }, { out: option(args, '--out')!, objects: mode as ObjectsMode, log: out });
+    const result = await backup({ db, storage }, { out: option(args, '--out')!, objects: mode as ObjectsMode, actor: CLI_ACTOR, log: out });
     const { manifest } = result;
     const documents = manifest.collections.reduce((n, c) => n + c.documents, 0);
     out(`backup written to ${option(args, '--out')}: ${manifest.collections.length} collections (${documents} documents), ${manifest.objects.count} objects (${manifest.objects.totalBytes} bytes) ${mode === 'copy' ? `copied (${result.blobs} distinct contents)` : 'listed with their SHA-256, not copied'}`);
@@ -238,7 +238,7 @@ export async function runCli(
   }
   if (area === 'restore' && option(args, '--from')) {
     const dryRun = args.includes('--dry-run');
-    const result = await restore({ db, storage }, { from: option(args, '--from')!, dryRun, log: out });
+    const result = await restore({ db, storage }, { from: option(args, '--from')!, actor: CLI_ACTOR, dryRun, log: out });
     if (dryRun) {
       out(`dry run: the backup is intact and the target is ready (${result.manifest.objects.mode === 'copy' ? 'empty database and bucket' : 'empty database, every listed object in the bucket'}); nothing was written`);
       return 0;
@@ -248,7 +248,7 @@ export async function runCli(
     out(result.manifest.objects.mode === 'copy'
       ? `objects: ${result.objects.uploaded} uploaded into "${storage.bucket}", ${result.objects.verified} read back with their SHA-256`
       : `objects: ${result.objects.count} checked in "${storage.bucket}" (a listed-only backup: the bucket is the replica)`);
-    if (result.audit?.ok) out(`audit log intact: ${result.audit.entries} entries${result.audit.anchored ? ', signatures checked with AUDIT_HMAC_KEY' : ' (hashes only: AUDIT_HMAC_KEY is not set)'}`);
+    if (result.audit?.ok) out(`audit log intact: ${result.audit.entries} entries${result.audit.anchored ? ', signatures checked with AUDIT_HMAC_KEY' : ' (hashes only: AUDIT_HMAC_KEY is not set)'}; a backup_restored entry follows them`);
     if (result.totp && result.totp.sealed > 0 && result.totp.readable === result.totp.sealed) out(`staff second factors: all ${result.totp.sealed} open with TOTP_ENCRYPTION_KEY`);
     if (result.problems.length > 0) {
       for (const problem of result.problems) out(`PROBLEM: ${problem}`);

@@ -12,7 +12,7 @@ import packageJson from '../../package.json';
 import type { Database } from '../../shared/db';
 import type { StaffUser } from '../../shared/models/staff-user.model';
 import type { ObjectStorage } from '../../shared/storage/object-storage';
-import { verifyAudit } from './audit.service';
+import { appendAudit, verifyAudit, type AuditEvent } from './audit.service';
 import { isSealed, openTotpSecret } from './totp-secrets';
 
 /**
@@ -186,7 +186,11 @@ async function emptyFolder(dir: string): Promise<void> {
   if (entries.length > 0) throw new BackupRefused(`${dir} is not empty (${entries.length} entries): give a new folder for each backup`);
 }
 
-export async function backup(deps: BackupDeps, options: { out: string; objects: ObjectsMode; log?: (line: string) => void; now?: () => Date }): Promise<BackupResult> {
+/**
+ * Writes a backup into `out` (made when missing, refused when it holds anything). A full export of personal data
+ * is audited (`backup_made`, as an original's download is), once the backup is complete: that entry is in the next backup.
+ */
+export async function backup(deps: BackupDeps, options: { out: string; objects: ObjectsMode; actor: AuditEvent['actor']; log?: (line: string) => void; now?: () => Date }): Promise<BackupResult> {
   const { db, storage } = deps;
   const log = options.log ?? (() => undefined);
   const now = options.now ?? (() => new Date());
@@ -273,6 +277,8 @@ export async function backup(deps: BackupDeps, options: { out: string; objects: 
   await writer.write(text);
   const { sha256: manifestSha256 } = await writer.close();
   await rename(join(dir, `${MANIFEST}.tmp`), join(dir, MANIFEST));
+  const documents = collections.reduce((n, c) => n + c.documents, 0);
+  await appendAudit(db, { actor: options.actor, action: 'backup_made', details: { manifestSha256, objects: options.objects, collections: collections.length, documents, objectCount: count } }, now());
   return { manifest, manifestSha256, blobs: blobs.size };
 }
 
@@ -361,7 +367,7 @@ export interface RestoreResult {
   dryRun: boolean;
   collections: { name: string; documents: number }[];
   objects: { count: number; uploaded: number; verified: number };
-  /** The audit log checked on the restored database with this configuration's AUDIT_HMAC_KEY. */
+  /** The audit log checked on the restored database with this configuration's AUDIT_HMAC_KEY (when intact, a `backup_restored` entry follows it). */
   audit: Awaited<ReturnType<typeof verifyAudit>> | null;
   /** Staff second-factor secrets sealed with a key, and how many of them this configuration's TOTP_ENCRYPTION_KEY opens. */
   totp: { sealed: number; readable: number } | null;
@@ -382,10 +388,10 @@ function listProblems(problems: string[]): string {
  * holds no document and (with copied objects) the bucket no object; with a listed-only backup, that the
  * bucket (a replica) holds every listed object with its SHA-256. Then the objects are uploaded and read back,
  * the collections inserted (`audit_head` last), missing indexes built, and the counts, the audit log and the
- * staff's TOTP secrets checked. There is no force: restoring over data would mix two states of the audit
+ * staff's TOTP secrets checked; an intact log gets a `backup_restored` entry. There is no force: restoring over data would mix two states of the audit
  * chain and the clips; restore into new ones and point the configuration at them.
  */
-export async function restore(deps: BackupDeps, options: { from: string; dryRun?: boolean; log?: (line: string) => void }): Promise<RestoreResult> {
+export async function restore(deps: BackupDeps, options: { from: string; actor: AuditEvent['actor']; dryRun?: boolean; log?: (line: string) => void; now?: () => Date }): Promise<RestoreResult> {
   const { db, storage } = deps;
   const log = options.log ?? (() => undefined);
   const dir = options.from;
@@ -469,7 +475,11 @@ export async function restore(deps: BackupDeps, options: { from: string; dryRun?
   }
 
   result.audit = await verifyAudit(db);
-  if (!result.audit.ok) {
+  if (result.audit.ok) {
+    // The restored log says it was restored, and from what: the time between the backup and now is the gap in it.
+    const details = { manifestSha256, backupFinishedAt: manifest.finishedAt, objects: manifest.objects.mode, documents: manifest.collections.reduce((n, c) => n + c.documents, 0), objectCount: manifest.objects.count };
+    await appendAudit(db, { actor: options.actor, action: 'backup_restored', details }, (options.now ?? (() => new Date()))());
+  } else {
     result.problems.push(`audit log BROKEN at entry ${result.audit.badSeq}: ${result.audit.problem}${db.keys.audit ? ' (is AUDIT_HMAC_KEY the one the backed-up system used?)' : ''}`);
   }
   result.totp = await checkTotpSecrets(db);
