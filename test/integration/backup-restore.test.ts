@@ -94,6 +94,7 @@ describe('backup and restore', () => {
       released.push(id);
     }
     await clipInReview(source); // one not released: restored as it is
+    await source.services.storage.upload('campaigns/an-empty-object', Buffer.alloc(0), 'application/octet-stream'); // every object, even an empty one
     for (const id of released) {
       const clip = (await source.services.db.submissions.findById(id).lean<Submission>())!;
       expect(clip.status).toBe('released');
@@ -127,6 +128,11 @@ describe('backup and restore', () => {
     for (const collection of manifest.collections) expect(sha(await readFile(join(dir, collection.file)))).toBe(collection.sha256);
     expect(manifest.objects.count).toBe((await bucketKeys(source)).length);
     for (const [, sha256] of objects) expect(sha(await readFile(blobPath(dir, sha256)))).toBe(sha256);
+    // One file per distinct content (the test clips share bytes between outputs: fewer files than objects).
+    const listed = (await readFile(join(dir, 'objects.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { sha256: string });
+    const stored = (await readdir(join(dir, 'objects', 'sha256'), { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile());
+    expect(stored.length).toBe(new Set(listed.map((o) => o.sha256)).size);
+    expect(stored.length).toBeLessThan(listed.length);
     // Types survive: an ObjectId and a Date in canonical Extended JSON.
     expect(await readFile(join(dir, 'db', 'submissions.jsonl'), 'utf8')).toMatch(/"_id":\{"\$oid":"[0-9a-f]{24}"\}.*"createdAt":\{"\$date":/);
     // The keys of the configuration are never in it.
