@@ -201,6 +201,30 @@ describe('backup and restore', () => {
     expect(await bucketKeys(empty)).toEqual([]);
   });
 
+  test('when a dry run is asked for, then the backup and the target are checked and nothing is written', async () => {
+    const empty = await target();
+    const { code, out } = await cli(empty, 'restore', '--from', dir, '--dry-run');
+    expect([code, out]).toEqual([0, expect.stringMatching(/dry run: the backup is intact and the target is ready .*nothing was written/)]);
+    expect(await documentCounts(empty)).toEqual({});
+    expect(await bucketKeys(empty)).toEqual([]);
+  });
+
+  test('when a restore fails after it began writing, then it says INCOMPLETE and names what to drop', async () => {
+    // A backup whose manifest was rewritten to match (checksums pass) but which holds one campaign twice.
+    const copy = await copyOfBackup();
+    const file = join(copy, 'db', 'campaigns.jsonl');
+    const text = await readFile(file, 'utf8');
+    await writeFile(file, text + text);
+    const manifest = JSON.parse(await readFile(join(copy, 'manifest.json'), 'utf8')) as BackupManifest;
+    const campaigns = manifest.collections.find((c) => c.name === 'campaigns')!;
+    Object.assign(campaigns, { documents: campaigns.documents * 2, bytes: Buffer.byteLength(text) * 2, sha256: sha(Buffer.from(text + text)) });
+    await writeFile(join(copy, 'manifest.json'), JSON.stringify(manifest));
+    const empty = await target();
+    await expect(cli(empty, 'restore', '--from', copy)).rejects.toThrow(
+      new RegExp(`restore INCOMPLETE: .*duplicate key[^]*The database "${empty.services.db.connection.name}" and the bucket "${empty.config.s3.bucket}" now hold part of the backup`, 'i'),
+    );
+  });
+
   test('when the folder is missing, not a backup, or of another format version, then it says so', async () => {
     const empty = await target();
     await expect(cli(empty, 'restore', '--from', join(dir, 'nowhere'))).rejects.toThrow(/is not a folder/);
