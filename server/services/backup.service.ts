@@ -191,11 +191,26 @@ async function emptyFolder(dir: string): Promise<void> {
  * is audited (`backup_made`, as an original's download is), once the backup is complete: that entry is in the next backup.
  */
 export async function backup(deps: BackupDeps, options: { out: string; objects: ObjectsMode; actor: AuditEvent['actor']; log?: (line: string) => void; now?: () => Date }): Promise<BackupResult> {
-  const { db, storage } = deps;
   const log = options.log ?? (() => undefined);
   const now = options.now ?? (() => new Date());
   const dir = options.out;
   await emptyFolder(dir);
+  let result: BackupResult;
+  try {
+    result = await writeBackup(deps, { ...options, log, now });
+  } catch (error) {
+    throw new Error(`backup FAILED, ${dir} holds an unfinished backup (no ${MANIFEST}): remove it. ${(error as Error).message}`, { cause: error });
+  }
+  const { manifest, manifestSha256 } = result;
+  const details = { manifestSha256, objects: options.objects, collections: manifest.collections.length, documents: manifest.collections.reduce((n, c) => n + c.documents, 0), objectCount: manifest.objects.count };
+  await appendAudit(deps.db, { actor: options.actor, action: 'backup_made', details }, now());
+  return result;
+}
+
+async function writeBackup(deps: BackupDeps, options: { out: string; objects: ObjectsMode; log: (line: string) => void; now: () => Date }): Promise<BackupResult> {
+  const { db, storage } = deps;
+  const { log, now } = options;
+  const dir = options.out;
   const startedAt = now().toISOString();
   await mkdir(join(dir, 'db'));
 
@@ -279,8 +294,6 @@ export async function backup(deps: BackupDeps, options: { out: string; objects: 
   await writer.write(text);
   const { sha256: manifestSha256 } = await writer.close();
   await rename(join(dir, `${MANIFEST}.tmp`), join(dir, MANIFEST));
-  const documents = collections.reduce((n, c) => n + c.documents, 0);
-  await appendAudit(db, { actor: options.actor, action: 'backup_made', details: { manifestSha256, objects: options.objects, collections: collections.length, documents, objectCount: count } }, now());
   return { manifest, manifestSha256, blobs };
 }
 
