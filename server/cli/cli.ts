@@ -6,6 +6,7 @@ import { requeue } from '../../shared/submissions/processing';
 import type { Submission } from '../../shared/submissions/submission.model';
 import { connectCoreServices, type CoreServices } from '../../shared/startup-checks';
 import { appendAudit, verifyAudit } from '../services/audit.service';
+import { backup, restore, type ObjectsMode } from '../services/backup.service';
 import { adminCampaignView, listCampaigns, publishConsentVersion, setCampaignLogo, updateCampaign } from '../services/campaign-admin.service';
 import { CLI_ACTOR, createCampaign, createUnionLink, findCampaign, publicCampaign, revokeUnionLink } from '../services/campaign.service';
 import { clearBranding, setBranding } from '../services/release-branding.service';
@@ -42,6 +43,8 @@ import { importSigningFiles, initSigningFolder, loadSigning, rotateSigningLeaf }
  *   npm run cli -- provenance rotate <folder> <organisation> [country] (a new signing leaf from the folder's intermediate)
  *   npm run cli -- provenance import <folder> <chain.pem> <key.pem> <root.pem> (an organisation's own chain, checked)
  *   npm run cli -- provenance check                    (the worker's C2PA_SIGNING_* files: do they load and sign?)
+ *   npm run cli -- backup --out <folder> [--objects copy|list]   (every collection, and the bucket's objects copied or listed)
+ *   npm run cli -- restore --from <folder> [--dry-run]  (into an empty database and bucket; checks everything first)
  * Contact details are never printed.
  */
 export const USAGE = `usage:
@@ -71,6 +74,8 @@ export const USAGE = `usage:
   npm run cli -- provenance rotate <folder> <organisation> [country]
   npm run cli -- provenance import <folder> <chain.pem> <key.pem> <root.pem>
   npm run cli -- provenance check
+  npm run cli -- backup --out <new folder> [--objects copy|list]   (copy, the default: the objects too; list: their SHA-256 only, for a replicated bucket)
+  npm run cli -- restore --from <folder> [--dry-run]   (into an empty database and bucket; --dry-run checks the backup and the target only)
 `;
 
 const LINK_SECONDS = 3600;
@@ -230,6 +235,39 @@ export async function runCli(
     }
     out(`audit log BROKEN at entry ${verdict.badSeq}: ${verdict.problem} (${verdict.entries} entries before it verify)`);
     return 1;
+  }
+  if (area === 'backup' && option(args, '--out')) {
+    const mode = option(args, '--objects') ?? 'copy';
+    if (mode !== 'copy' && mode !== 'list') throw new Error(`--objects is copy or list, not "${mode}"`);
+    const result = await backup({ db, storage }, { out: option(args, '--out')!, objects: mode as ObjectsMode, actor: CLI_ACTOR, log: out });
+    const { manifest } = result;
+    const documents = manifest.collections.reduce((n, c) => n + c.documents, 0);
+    out(`backup written to ${option(args, '--out')}: ${manifest.collections.length} collections (${documents} documents), ${manifest.objects.count} objects (${manifest.objects.totalBytes} bytes) ${mode === 'copy' ? `copied (${result.blobs} distinct contents)` : 'listed with their SHA-256, not copied'}`);
+    out(`manifest SHA-256 ${result.manifestSha256} (note it apart from the backup)`);
+    out('not in the backup: AUDIT_HMAC_KEY and TOTP_ENCRYPTION_KEY (a restore needs the same keys: keep them with your secrets), and Redis (the queue is rebuilt from the database)');
+    return 0;
+  }
+  if (area === 'restore' && option(args, '--from')) {
+    const dryRun = args.includes('--dry-run');
+    const result = await restore({ db, storage }, { from: option(args, '--from')!, actor: CLI_ACTOR, dryRun, log: out });
+    if (dryRun) {
+      out(`dry run: the backup is intact and the target is ready (${result.manifest.objects.mode === 'copy' ? 'empty database and bucket' : 'empty database, every listed object in the bucket'}); nothing was written`);
+      return 0;
+    }
+    const documents = result.collections.reduce((n, c) => n + c.documents, 0);
+    out(`restored ${result.collections.length} collections (${documents} documents) into "${db.connection.name}"`);
+    out(result.manifest.objects.mode === 'copy'
+      ? `objects: ${result.objects.uploaded} uploaded into "${storage.bucket}", ${result.objects.verified} read back with their SHA-256`
+      : `objects: ${result.objects.count} checked in "${storage.bucket}" (a listed-only backup: the bucket is the replica)`);
+    if (result.audit?.ok) out(`audit log intact: ${result.audit.entries} entries${result.audit.anchored ? ', signatures checked with AUDIT_HMAC_KEY' : ' (hashes only: AUDIT_HMAC_KEY is not set)'}; a backup_restored entry follows them`);
+    if (result.totp && result.totp.sealed > 0 && result.totp.readable === result.totp.sealed) out(`staff second factors: all ${result.totp.sealed} open with TOTP_ENCRYPTION_KEY`);
+    if (result.problems.length > 0) {
+      for (const problem of result.problems) out(`PROBLEM: ${problem}`);
+      out('restore finished WITH PROBLEMS (see above)');
+      return 1;
+    }
+    out('restore complete: start the server and the workers (the reconciler queues again what was waiting, processing or being released)');
+    return 0;
   }
   out(USAGE);
   return 2;

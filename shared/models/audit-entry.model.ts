@@ -38,6 +38,8 @@ export const AUDIT_ACTIONS = [
   'submission_requeued',
   'account_unlocked',
   'audit_anchored',
+  'backup_made',
+  'backup_restored',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

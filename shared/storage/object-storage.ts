@@ -25,6 +25,8 @@ export interface ObjectStorage {
   read(key: string, range?: string): Promise<ObjectRead>;
   remove(key: string): Promise<void>;
   list(prefix: string): Promise<string[]>;
+  /** Every object under a prefix with its size, a page (≤ 1 000) at a time: for the backup, which must not hold a large bucket's list in memory. */
+  listObjects(prefix: string): AsyncIterable<{ key: string; size: number }>;
   /** A presigned GET; with `filename`, the download is saved under that name (Content-Disposition: attachment). */
   signedGetUrl(key: string, expiresInSeconds: number, options?: { filename?: string }): Promise<string>;
   checkBucket(): Promise<void>;
@@ -38,6 +40,7 @@ export interface ObjectRead {
   contentLength: number | undefined;
   contentRange: string | undefined;
   totalBytes: number | undefined;
+  contentType: string | undefined;
 }
 
 /**
@@ -106,6 +109,7 @@ export function createObjectStorage(s3: Config['s3'], upload: Pick<Config['uploa
         contentLength: response.ContentLength,
         contentRange: response.ContentRange,
         totalBytes: Number.isFinite(total) ? total : undefined,
+        contentType: response.ContentType,
       };
     },
 
@@ -122,6 +126,15 @@ export function createObjectStorage(s3: Config['s3'], upload: Pick<Config['uploa
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
       return keys;
+    },
+
+    async *listObjects(prefix) {
+      let token: string | undefined;
+      do {
+        const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+        for (const item of page.Contents ?? []) if (item.Key) yield { key: item.Key, size: item.Size ?? 0 };
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
     },
 
     async signedGetUrl(key, expiresInSeconds, options = {}) {

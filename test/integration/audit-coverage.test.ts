@@ -54,6 +54,9 @@ function cliCommands(): string[] {
 /** The CLI commands that only read (they must not be in the table of changes below, and need no entry). */
 const CLI_READS = ['campaigns list', 'campaigns show', 'submissions list', 'submissions show', 'staff list', 'audit verify'];
 
+/** CLI commands that change something but cannot run on this file's (full) database; where their entry is checked. */
+const CLI_AUDITED_ELSEWHERE: Record<string, string> = { 'restore --from': 'backup-restore.test.ts: the restored log ends with backup_restored' };
+
 describe('every state-changing staff route and CLI command is audited', () => {
   let app: TestApp;
   const clock = testClock();
@@ -253,11 +256,12 @@ describe('every state-changing staff route and CLI command is audited', () => {
       'staff create-admin': async () => ['staff', 'create-admin', 'cli-admin@example.org'],
       'staff reset-2fa': async () => ['staff', 'reset-2fa', admin.email],
       'staff unlock': async () => ['staff', 'unlock', 'locked-cli@example.org'],
+      'backup --out': async () => ['backup', '--out', join(dir, 'backup'), '--objects', 'list'],
     };
     const commands = cliCommands();
     expect(commands.length).toBeGreaterThanOrEqual(20);
     // Every command is either a change (in the table) or a read, by name: a new command must be put in one.
-    expect(commands.filter((c) => !Object.hasOwn(COMMANDS, c) && !CLI_READS.includes(c))).toEqual([]);
+    expect(commands.filter((c) => !Object.hasOwn(COMMANDS, c) && !CLI_READS.includes(c) && !Object.hasOwn(CLI_AUDITED_ELSEWHERE, c))).toEqual([]);
     const unaudited: string[] = [];
     for (const command of commands.filter((c) => Object.hasOwn(COMMANDS, c))) {
       const before = await entries();

@@ -428,6 +428,8 @@ export const be: Messages = {
   'audit.action.submission_requeued': 'відэа апрацавана нанова (камандны радок)',
   'audit.action.account_unlocked': 'уліковы запіс разблакаваны',
   'audit.action.audit_anchored': 'журнал падпісаны ключом, які захоўваецца па-за базай даных',
+  'audit.action.backup_made': 'зроблена рэзервовая копія: база даных і файлы (камандны радок)',
+  'audit.action.backup_restored': 'адноўлена з рэзервовай копіі (камандны радок)',
   'audit.anchored': 'Кожны запіс пацверджаны подпісам, ключ якога захоўваецца па-за базай даных.',
   'audit.unanchored': 'Ключ подпісу не наладжаны (AUDIT_HMAC_KEY): правераны толькі хэшы, а іх мог бы пералічыць кожны, хто можа запісваць у базу даных.',
   'audit.commandLine': 'камандны радок',

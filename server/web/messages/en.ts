@@ -430,6 +430,8 @@ export const en = {
   'audit.action.submission_requeued': 'clip processed again (command line)',
   'audit.action.account_unlocked': 'account unlocked',
   'audit.action.audit_anchored': 'log signed with the key kept outside the database',
+  'audit.action.backup_made': 'backup made: database and objects (command line)',
+  'audit.action.backup_restored': 'restored from a backup (command line)',
   'audit.anchored': 'Every entry is vouched for by a signature whose key is kept outside the database.',
   'audit.unanchored': 'No signing key is configured (AUDIT_HMAC_KEY): only the hashes were checked, which anyone who can write the database could recompute.',
   'audit.commandLine': 'command line',
