@@ -138,6 +138,18 @@ describe('the Helm chart', () => {
     expect([code, out]).toEqual([0, expect.stringContaining(`${renders[name].all.length} objects valid, 0 failed`)]);
   });
 
+  test('when the optional parts are switched (fixed workers, no policies, no monitor, no ingress, a development Secret), then the render is still valid', async () => {
+    const sets = ['worker.autoscaling.enabled=false', 'worker.replicas=3', 'networkPolicy.enabled=false', 'serviceMonitor.enabled=false', 'ingress.enabled=false', 'secrets.create=true', 'secrets.values.MONGO_URL=mongodb://mongo:27017/clips'];
+    const { code, out: text } = await helm('template', 'clips', CHART, ...sets.flatMap((set) => ['--set', set]));
+    expect([code, text]).toEqual([0, expect.any(String)]);
+    const all = objects(text);
+    expect(all.map((o) => o.kind)).not.toEqual(expect.arrayContaining(['ScaledObject']));
+    expect(one(all, 'Deployment', 'clips-solidarity-clips-worker').spec!.replicas).toBe(3);
+    expect(one(all, 'Secret', 'clips-solidarity-clips-secrets').stringData).toEqual({ MONGO_URL: 'mongodb://mongo:27017/clips' });
+    const { code: valid, out } = await validate(text);
+    expect([valid, out]).toEqual([0, expect.stringContaining(`${all.length} objects valid, 0 failed`)]);
+  });
+
   test('when an object has an unknown field, a bad quantity or an unknown kind, then the validator fails it', async () => {
     const text = renders.default.text;
     for (const broken of [
