@@ -1,9 +1,11 @@
 // The test plays an older version, which queued webhook jobs in the submissions queue: only bull itself can.
 // eslint-disable-next-line no-restricted-imports
 import Bull from 'bull';
+import { Types } from 'mongoose';
 import { createJobQueue, type JobQueue } from '../../shared/queue/queue';
-import { testServices } from '../helpers/test-env';
+import { startTestApp, testServices, type TestApp } from '../helpers/test-env';
 import { waitUntil } from '../helpers/wait-until';
+import { cleanWorkDir, ownWorkDir, workerProcesses } from '../helpers/worker-processes';
 
 /**
  * WORKER_JOBS on the real Redis: the webhook sender (deliver-webhook) and a media worker (all-but-webhooks) each take
@@ -63,4 +65,39 @@ describe('workers that take some jobs only', () => {
     });
     await waitUntil(() => delivered.includes('delivery-old'), { timeoutMs: 10_000, what: 'the old webhook job delivered by the sender' });
   });
+});
+
+describe('real worker processes with WORKER_JOBS', () => {
+  let app: TestApp;
+  const workers = workerProcesses(() => app);
+  const workDir = ownWorkDir();
+
+  beforeAll(async () => {
+    app = await startTestApp({ WORK_DIR: workDir });
+  });
+
+  afterAll(async () => {
+    await workers.stopAll();
+    await app.close();
+    await cleanWorkDir(workDir);
+  });
+
+  test('when a worker runs with WORKER_JOBS=deliver-webhook, then it takes a webhook job and leaves a processing job queued before it; one with all-but-webhooks takes that', async () => {
+    // Ids of documents that do not exist: each handler finds nothing to do and the job completes.
+    const submissionId = new Types.ObjectId().toString();
+    const deliveryId = new Types.ObjectId().toString();
+    await app.services.queue.enqueue('process-submission', { submissionId });
+    await app.services.queue.enqueue('deliver-webhook', { deliveryId });
+
+    const sender = workers.start({ WORKER_JOBS: 'deliver-webhook' });
+    await waitUntil(async () => (await app.services.queue.jobState(`webhook-${deliveryId}`)) === 'completed', {
+      timeoutMs: 30_000,
+      what: 'the webhook job taken by the sender',
+      seen: async () => ({ webhook: await app.services.queue.jobState(`webhook-${deliveryId}`), exit: sender.exitCode }),
+    });
+    expect(await app.services.queue.jobState(submissionId)).toBe('waiting');
+
+    workers.start({ WORKER_JOBS: 'all-but-webhooks' });
+    await waitUntil(async () => (await app.services.queue.jobState(submissionId)) === 'completed', { timeoutMs: 30_000, what: 'the processing job taken by the media worker' });
+  }, 70_000);
 });
