@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { WORKER_JOB_SETS, type WorkerJobSet } from './queue/job-sets';
 
 /**
  * The one place that reads the environment. Parsed once at start-up, validated, frozen.
@@ -63,6 +64,8 @@ const schema = z.object({
   UPLOAD_RESUMABLE_EXPIRY_SECONDS: z.coerce.number().int().min(60).default(24 * 3600),
 
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(1),
+  /** Which jobs this worker takes: `all`, `all-but-webhooks` (the media workers: no internet needed) or `deliver-webhook` (the webhook sender). */
+  WORKER_JOBS: z.enum(WORKER_JOB_SETS).default('all'),
   FACE_DETECT_THREADS: z.coerce.number().int().min(1).max(16).optional(),
   FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
   FFPROBE_PATH: z.string().min(1).default('ffprobe'),
@@ -169,6 +172,8 @@ export interface Config {
   };
   worker: {
     concurrency: number;
+    /** WORKER_JOBS: the jobs this process takes (jobNamesOf in shared/queue/queue.ts). */
+    jobs: WorkerJobSet;
     /** Threads of the face detector (detector-pool.ts); by default two where there are two cores or more. */
     faceThreads: number;
     ffmpegPath: string;
@@ -259,6 +264,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     },
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
+      jobs: e.WORKER_JOBS,
       faceThreads: e.FACE_DETECT_THREADS ?? Math.max(1, Math.min(2, availableParallelism())),
       ffmpegPath: e.FFMPEG_PATH,
       ffprobePath: e.FFPROBE_PATH,

@@ -5,7 +5,7 @@ import { connectCoreServices, StartupError } from '../shared/startup-checks';
 import { loadSigning, type LoadedSigning } from '../shared/provenance/signing-files';
 import { runLimits, type WorkerDeps } from './deps';
 import { missingCapabilities } from './ffmpeg/ffmpeg';
-import type { JobName, QueueJob } from '../shared/queue/queue';
+import { jobNamesOf, type JobName, type QueueJob } from '../shared/queue/queue';
 import { HANDLERS } from './handlers/handlers';
 import { JOB_FOLDER_REPORT_EVERY_MS, reportJobFolder } from './job-folder-report';
 import { countFailures } from '../shared/ops-counters';
@@ -54,7 +54,9 @@ async function main(): Promise<void> {
       process.exit(1);
     });
   };
-  for (const name of Object.keys(HANDLERS) as JobName[]) register(name);
+  // WORKER_JOBS: the media workers leave the webhook deliveries to the sender, which alone may reach the internet.
+  const jobs = jobNamesOf(config.worker.jobs, Object.keys(HANDLERS) as JobName[]);
+  for (const name of jobs) register(name);
   let round = 0;
   const runReconciler = () =>
     Promise.all([
@@ -71,7 +73,7 @@ async function main(): Promise<void> {
     reportJobFolder(services.counters, workRoot(config.worker.workDir)).catch((error: unknown) => logger.warn({ err: error }, 'could not report the job folder'));
   const folderReports = setInterval(() => void reportFolder(), JOB_FOLDER_REPORT_EVERY_MS);
   void reportFolder();
-  logger.info({ concurrency: config.worker.concurrency, sweptJobDirs: swept.removed, killedLeftovers: swept.killed }, 'worker ready');
+  logger.info({ concurrency: config.worker.concurrency, jobs, sweptJobDirs: swept.removed, killedLeftovers: swept.killed }, 'worker ready');
 
   const shutdown = (signal: string) => {
     if (stopping.signal.aborted) return;

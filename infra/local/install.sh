@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the local services (infra/local/services.ts) need, on a machine that has never seen
-# the project: Debian packages, plus FerretDB and MinIO built from their Go modules and cached
-# outside the clone, keyed by version. Idempotent; takes well under 2 s when everything is there.
+# Installs what the local services (infra/local/services.ts) and the tests need, on a machine that has never seen
+# the project: Debian packages, plus FerretDB, MinIO and Helm built from their Go modules, and the Helm chart's
+# validator (infra/helm/validate), cached outside the clone, keyed by version (the validator by its sources' hash). Idempotent; takes well under 2 s when everything is there.
 # Progress goes to stderr; stdout stays empty.
 set -euo pipefail
 
@@ -11,6 +11,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 version_of() { sed -n "s/^export const $1 = '\([^']*\)';\$/\1/p" "$here/versions.ts"; }
 FERRETDB_VERSION="$(version_of FERRETDB_VERSION)"
 MINIO_VERSION="$(version_of MINIO_VERSION)"
+HELM_VERSION="$(version_of HELM_VERSION)"
 
 # chromium: the browser tests drive it (playwright-core, executablePath /usr/bin/chromium).
 APT_PACKAGES=(redis-server ffmpeg fonts-noto-core fonts-noto-ui-core chromium)
@@ -19,11 +20,16 @@ BIN_DIR="$CACHE_DIR/bin"
 PROMTOOL_BIN="$BIN_DIR/promtool"
 FERRETDB_BIN="$BIN_DIR/ferretdb-$FERRETDB_VERSION"
 MINIO_BIN="$BIN_DIR/minio-$MINIO_VERSION"
+HELM_BIN="$BIN_DIR/helm-$HELM_VERSION"
+VALIDATOR_SRC="$here/../helm/validate"
+# Keep in step with chartValidatorHash() in versions.ts: the three files, in this order.
+validator_hash() { cat "$VALIDATOR_SRC/go.mod" "$VALIDATOR_SRC/go.sum" "$VALIDATOR_SRC/main.go" | sha256sum | cut -c1-12; }
+VALIDATOR_BIN="$BIN_DIR/validate-chart-$(validator_hash)"
 
 say() { echo "install: $*" >&2; }
 die() { echo "install: error: $*" >&2; exit 1; }
 
-[[ -n "$FERRETDB_VERSION" && -n "$MINIO_VERSION" ]] || die "could not read the versions from $here/versions.ts"
+[[ -n "$FERRETDB_VERSION" && -n "$MINIO_VERSION" && -n "$HELM_VERSION" ]] || die "could not read the versions from $here/versions.ts"
 
 mkdir -p "$BIN_DIR"
 # One install at a time (e.g. `npm test` and `npm start` started together): no double builds, no apt lock fights.
@@ -74,7 +80,7 @@ find_go() {
   [[ -n "$GO" ]] && return
   if command -v go >/dev/null; then GO="$(command -v go)"
   elif [[ -x /usr/local/go/bin/go ]]; then GO=/usr/local/go/bin/go
-  else die "Go is needed to build FerretDB/MinIO but is not on PATH nor at /usr/local/go/bin/go"
+  else die "Go is needed to build FerretDB/MinIO/Helm but is not on PATH nor at /usr/local/go/bin/go"
   fi
 }
 
@@ -130,4 +136,39 @@ if ! runs "$MINIO_BIN"; then
   mv -f "$work/minio" "$MINIO_BIN"
   cleanup; work=""
   say "built $MINIO_BIN in $((SECONDS - start)) s"
+fi
+
+# `helm --version` is no flag of Helm's: it answers `helm version`.
+helm_runs() { [[ -x "$1" ]] && "$1" version --short >/dev/null 2>&1; }
+if ! helm_runs "$HELM_BIN"; then
+  find_go
+  new_workdir
+  say "building Helm $HELM_VERSION (2-4 min)"
+  start=$SECONDS
+  (cd "$work" && quietly "$GO" mod download -json "helm.sh/helm/v4@$HELM_VERSION")
+  dir="$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' "$work/build.log")"
+  [[ -d "$dir" ]] || die "go mod download gave no module folder for Helm $HELM_VERSION"
+  # Built in the (read-only) module folder with its own go.mod and go.sum, as its Makefile does: -s -w and the
+  # version stamp (`helm version` would say v4-dev otherwise).
+  (cd "$dir" && quietly env CGO_ENABLED=0 "$GO" build -buildvcs=false -trimpath \
+    -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" -o "$work/helm" ./cmd/helm)
+  helm_runs "$work/helm" || die "the freshly built Helm does not run"
+  mv -f "$work/helm" "$HELM_BIN"
+  cleanup; work=""
+  say "built $HELM_BIN in $((SECONDS - start)) s"
+fi
+
+# The chart validator: decodes every rendered object strictly into its Kubernetes API type (infra/helm/validate).
+if [[ ! -x "$VALIDATOR_BIN" ]]; then
+  find_go
+  new_workdir
+  say "building the Helm chart validator (about 1 min)"
+  start=$SECONDS
+  cp "$VALIDATOR_SRC/go.mod" "$VALIDATOR_SRC/go.sum" "$VALIDATOR_SRC/main.go" "$work/"
+  go_build "$work" "$work/validate-chart" .
+  # Builds of earlier sources are of no further use.
+  rm -f "$BIN_DIR"/validate-chart-*
+  mv -f "$work/validate-chart" "$VALIDATOR_BIN"
+  cleanup; work=""
+  say "built $VALIDATOR_BIN in $((SECONDS - start)) s"
 fi

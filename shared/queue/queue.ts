@@ -3,6 +3,7 @@ import { BullAdapter } from '@bull-board/api/bullAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import Bull from 'bull';
 import { Router } from 'express';
+import type { WorkerJobSet } from './job-sets';
 
 /**
  * The job queue: the only module that imports bull, so replacing it later touches this file alone.
@@ -10,6 +11,12 @@ import { Router } from 'express';
  */
 
 export const QUEUE_NAME = 'submissions';
+/**
+ * Webhook deliveries have a bull queue of their own: a bull worker takes every job of its queue and fails the ones it
+ * has no handler for ("Missing process handler"), so the webhook sender (the only process that needs the internet,
+ * WORKER_JOBS=deliver-webhook) and the media workers (all-but-webhooks) must take from different queues.
+ */
+export const WEBHOOK_QUEUE_NAME = 'webhooks';
 
 export interface JobPayloads {
   'process-submission': { submissionId: string };
@@ -28,6 +35,17 @@ export interface JobPayloads {
 }
 
 export type JobName = keyof JobPayloads;
+
+/** The bull queue a job goes to (Redis keys `<QUEUE_PREFIX>:<queue>:wait` and so on). */
+export function queueOf(name: JobName): typeof QUEUE_NAME | typeof WEBHOOK_QUEUE_NAME {
+  return name === 'deliver-webhook' ? WEBHOOK_QUEUE_NAME : QUEUE_NAME;
+}
+
+/** The job names a worker with WORKER_JOBS=`set` takes, out of `all`. */
+export function jobNamesOf(set: WorkerJobSet, all: readonly JobName[]): JobName[] {
+  if (set === 'all') return [...all];
+  return all.filter((name) => (queueOf(name) === WEBHOOK_QUEUE_NAME) === (set === 'deliver-webhook'));
+}
 
 const HOUR = 3600;
 
@@ -193,15 +211,36 @@ export function createJobQueue(options: {
   /** Connection problems and the like; bull keeps retrying on its own. */
   onError?: (error: Error) => void;
 }): JobQueue {
-  const queue = new Bull(QUEUE_NAME, options.redisUrl, { prefix: options.prefix, settings: settings(options.lockSeconds ?? 60) });
-  // Without a listener, bull's 'error' events would be unhandled.
-  queue.on('error', (error: Error) => options.onError?.(error));
+  const open = (queueName: string) => {
+    const queue = new Bull(queueName, options.redisUrl, { prefix: options.prefix, settings: settings(options.lockSeconds ?? 60) });
+    // Without a listener, bull's 'error' events would be unhandled.
+    queue.on('error', (error: Error) => options.onError?.(error));
+    return queue;
+  };
+  const lanes = { [QUEUE_NAME]: open(QUEUE_NAME), [WEBHOOK_QUEUE_NAME]: open(WEBHOOK_QUEUE_NAME) };
+  const queue = lanes[QUEUE_NAME];
+  const all = Object.values(lanes);
+  /** A job by id, in whichever queue has it (ids are distinct across queues: `webhook-…` are the webhooks'). */
+  const findJob = async (jobId: string) => (await lanes[QUEUE_NAME].getJob(jobId)) ?? (await lanes[WEBHOOK_QUEUE_NAME].getJob(jobId));
+  // Webhook jobs queued before they had a queue of their own: whoever takes the submissions queue moves them over.
+  // Concurrency 0: the handler is only looked up by the loops the other job names started (bull adds up the
+  // concurrency of named handlers), so this takes no job slot of its own.
+  let movingOldWebhooks = false;
+  const moveOldWebhooks = () => {
+    if (movingOldWebhooks) return;
+    movingOldWebhooks = true;
+    queue
+      .process('deliver-webhook', 0, async (job: Bull.Job) => {
+        await lanes[WEBHOOK_QUEUE_NAME].add('deliver-webhook', job.data, jobOptions('deliver-webhook', job.data as JobPayloads['deliver-webhook']));
+      })
+      .catch((error: unknown) => options.onError?.(error as Error));
+  };
 
   return {
     async enqueue(name, payload, { replace = false, delayMs = 0 } = {}) {
       const opts = { ...jobOptions(name, payload), ...(delayMs > 0 ? { delay: Math.round(delayMs) } : {}) };
       if (replace && opts.jobId !== undefined) {
-        const existing = await queue.getJob(opts.jobId);
+        const existing = await lanes[queueOf(name)].getJob(opts.jobId);
         if (existing) {
           const state = await existing.getState();
           if (state !== 'completed' && state !== 'failed') return; // waiting, delayed or running: it will run
@@ -209,11 +248,12 @@ export function createJobQueue(options: {
         }
       }
       // ioredis queues commands while Redis is away; an upload must get a clear answer instead of waiting.
-      await withTimeout(queue.add(name, payload, opts), 5_000, 'enqueue');
+      await withTimeout(lanes[queueOf(name)].add(name, payload, opts), 5_000, 'enqueue');
     },
 
     async process(name, concurrency, handler) {
-      await queue.process(name, concurrency, async (job: Bull.Job) => {
+      if (queueOf(name) === QUEUE_NAME && name !== 'deliver-webhook') moveOldWebhooks();
+      await lanes[queueOf(name)].process(name, concurrency, async (job: Bull.Job) => {
         await handler({
           id: String(job.id),
           name,
@@ -228,7 +268,7 @@ export function createJobQueue(options: {
     },
 
     async cancel(jobId) {
-      const job = await queue.getJob(jobId);
+      const job = await findJob(jobId);
       if (!job) return 'absent';
       const state = await job.getState();
       if (state !== 'waiting' && state !== 'delayed' && state !== 'paused') return state;
@@ -242,18 +282,19 @@ export function createJobQueue(options: {
     },
 
     async jobState(jobId) {
-      const job = await queue.getJob(jobId);
+      const job = await findJob(jobId);
       return job ? await job.getState() : null;
     },
 
     async counts() {
-      const c = await queue.getJobCounts();
-      return { waiting: c.waiting, active: c.active, delayed: c.delayed, failed: c.failed, completed: c.completed };
+      const counts = await Promise.all(all.map((q) => q.getJobCounts()));
+      const sum = (key: keyof JobCounts) => counts.reduce((total, c) => total + c[key], 0);
+      return { waiting: sum('waiting'), active: sum('active'), delayed: sum('delayed'), failed: sum('failed'), completed: sum('completed') };
     },
 
     async recentDurations(limit) {
       const out: Record<string, number[]> = {};
-      for (const job of await queue.getCompleted(0, limit - 1)) {
+      for (const job of (await Promise.all(all.map((q) => q.getCompleted(0, limit - 1)))).flat()) {
         if (!job?.processedOn || !job.finishedOn) continue;
         (out[job.name] ??= []).push((job.finishedOn - job.processedOn) / 1000);
       }
@@ -263,7 +304,7 @@ export function createJobQueue(options: {
     async oldestWaiting(limit, now) {
       const out: Record<string, number> = {};
       // Oldest first: the wait list is taken from its tail.
-      for (const job of await queue.getJobs(['waiting', 'paused'], 0, limit - 1, true)) {
+      for (const job of (await Promise.all(all.map((q) => q.getJobs(['waiting', 'paused'], 0, limit - 1, true)))).flat()) {
         if (!job) continue;
         const age = Math.max(0, (now.getTime() - waitingSince(job)) / 1000);
         out[job.name] = Math.max(out[job.name] ?? 0, age);
@@ -276,7 +317,7 @@ export function createJobQueue(options: {
       adapter.setBasePath(basePath);
       // Read-only: retrying or removing jobs is the CLI's and the reconciler's job, and the dashboard's
       // own API calls carry no CSRF token.
-      createBullBoard({ queues: [new BullAdapter(queue, { readOnlyMode: true })], serverAdapter: adapter });
+      createBullBoard({ queues: all.map((q) => new BullAdapter(q, { readOnlyMode: true })), serverAdapter: adapter });
       const router = Router();
       // Its page links a stylesheet on fonts.googleapis.com: no third-party requests here, so the link goes
       // (the system fonts do) before the page is sent.
@@ -294,7 +335,7 @@ export function createJobQueue(options: {
     },
 
     async close() {
-      await queue.close();
+      await Promise.all(all.map((q) => q.close()));
     },
   };
 }

@@ -42,13 +42,16 @@ describe('operations for admins', () => {
     expect(retry.status).toBeGreaterThanOrEqual(400);
   });
 
-  test('when an admin opens the dashboard, then bull-board shows the submissions queue', async () => {
+  test('when an admin opens the dashboard, then bull-board shows the submissions queue and the webhooks queue', async () => {
     const page = await clients.admin.get('/staff/admin/queues/');
     expect(page.status).toBe(200);
     expect(page.html).toContain('__UI_CONFIG__');
     const api = await clients.admin.get('/staff/admin/queues/api/queues');
     expect(api.status).toBe(200);
-    expect((JSON.parse(api.html) as { queues: { name: string; readOnlyMode: boolean }[] }).queues).toEqual([expect.objectContaining({ name: 'submissions', readOnlyMode: true })]);
+    expect((JSON.parse(api.html) as { queues: { name: string; readOnlyMode: boolean }[] }).queues).toEqual([
+      expect.objectContaining({ name: 'submissions', readOnlyMode: true }),
+      expect.objectContaining({ name: 'webhooks', readOnlyMode: true }),
+    ]);
   });
 
   test('when clips are uploaded, then the metrics count uploads, bytes, states, jobs and the review queue', async () => {
