@@ -166,7 +166,8 @@ function offsetCandidates(p: Pairwise, params: TrackParams): number[] {
     if (n < minVotes || chosen.length >= MAX_OFFSETS) break;
     if (chosen.every((c) => Math.abs(c - o) > 1)) chosen.push(o);
   }
-  return chosen;
+  // Each pooled peak with its neighbours: the runs decide which of the three fits best.
+  return [...new Set(chosen.flatMap((o) => [o, o - 1, o + 1]))];
 }
 
 function align(p: Pairwise, params: TrackParams, durations: { copy: number; release: number }): TrackTimeline {
