@@ -119,14 +119,14 @@ describe('alignment', () => {
   const durations = { copy: 30, release: 30 };
 
   test('when the copy is the release re-encoded, then all of it is kept and nothing is cut or foreign', () => {
-    const t = alignHashes(noisy(release, 4, 1), release, durations);
+    const t = alignHashes([[noisy(release, 4, 1), release]], durations);
     expect(t.kept).toEqual([{ start: 0, end: 30 }]);
     expect([t.cut, t.replaced, t.foreign]).toEqual([[], [], []]);
   });
 
   test('when 5 s are cut from the middle, then the cut is found at its place and the rest is kept with two offsets', () => {
     const copy = noisy([...release.slice(0, 48), ...release.slice(68)], 4, 2);
-    const t = alignHashes(copy, release, { copy: 25, release: 30 });
+    const t = alignHashes([[copy, release]], { copy: 25, release: 30 });
     expectRanges(t.cut, [{ start: 12, end: 17 }]);
     expect(t.segments.map((s) => s.offsetSeconds)).toEqual([0, 5]);
     expect(t.foreign).toEqual([]);
@@ -134,20 +134,20 @@ describe('alignment', () => {
 
   test('when the release is spliced between other footage, then the other footage is foreign and the release kept', () => {
     const copy = [...walk(28, 99), ...noisy(release, 4, 3), ...walk(40, 98)];
-    const t = alignHashes(copy, release, { copy: 47, release: 30 });
+    const t = alignHashes([[copy, release]], { copy: 47, release: 30 });
     expect(t.kept).toEqual([{ start: 0, end: 30 }]);
     expect(t.foreign).toEqual([{ start: 0, end: 7 }, { start: 37, end: 47 }]);
   });
 
   test('when 6 s of the picture are replaced in place, then they are replaced, not cut', () => {
     const copy = [...release.slice(0, 40), ...walk(24, 5), ...release.slice(64)];
-    const t = alignHashes(copy, release, durations);
+    const t = alignHashes([[copy, release]], durations);
     expect(t.replaced).toEqual([{ start: 10, end: 16 }]);
     expect(t.cut).toEqual([]);
   });
 
   test('when unrelated walks are compared, then nothing matches', () => {
-    for (let seed = 100; seed < 120; seed += 1) expect(alignHashes(walk(120, seed), release, durations).matchedSeconds).toBe(0);
+    for (let seed = 100; seed < 120; seed += 1) expect(alignHashes([[walk(120, seed), release]], durations).matchedSeconds).toBe(0);
   });
 
   test('when the sound is replaced under a kept picture, then the whole clip is re-voiced', () => {
@@ -158,7 +158,7 @@ describe('alignment', () => {
     const fp = (hashes: string[], sound: number[]): MediaFingerprint => ({ version: 1, durationSeconds: 30, picture: { fps: 4, hashes, centre: hashes }, sound: { rate: (11025 * 3) / 4096, values: sound } });
     const original = fp(release, values(1));
     const copy = fp(noisy(release, 3, 4), values(2));
-    const picture = alignHashes(copy.picture!.hashes, release, durations);
+    const picture = alignHashes([[copy.picture!.hashes, release]], durations);
     const sound = alignSound(copy, original);
     expect(sound!.matchedSeconds).toBe(0);
     const r = revoiced(picture, sound, original);
