@@ -8,6 +8,7 @@ import { staffInviteModel, staffUserModel, type StaffInviteModel, type StaffUser
 import { REVIEW_CLAIMS, reviewEntryModel, type ReviewEntryModel } from './submissions/review-queue';
 import { submissionModel, type SubmissionModel } from './submissions/submission.model';
 import { faceTrackModel, type FaceTrackModel } from './protection/face-track';
+import { fingerprintModels, type FingerprintPostingModel, type ReleaseFingerprintModel } from './models/fingerprint.model';
 
 export interface Database {
   connection: Connection;
@@ -26,6 +27,9 @@ export interface Database {
   captionVersions: CaptionVersionModel;
   /** Protected clips' face tracks (shared/protection/face-track.ts), one per clip. */
   faceTracks: FaceTrackModel;
+  /** Released clips' content fingerprints and their postings (shared/provenance/fingerprint-index.ts). */
+  releaseFingerprints: ReleaseFingerprintModel;
+  fingerprintPostings: FingerprintPostingModel;
   /**
    * Keys from the configuration, held in memory and never written to the database: the audit log's HMAC key
    * (server/services/audit.service.ts) and the TOTP secrets' encryption key (server/services/totp-secrets.ts).
@@ -65,7 +69,8 @@ export async function connectDatabase(url: string, keys: Readonly<DataKeys> = { 
   const { feedTokens, webhooks, webhookDeliveries } = distributionModels(connection);
   const captionVersions = captionVersionModel(connection);
   const faceTracks = faceTrackModel(connection);
-  await Promise.all([campaigns, submissions, reviewQueue, staffUsers, staffInvites, auditEntries, feedTokens, webhooks, webhookDeliveries, captionVersions].map((model) => model.createIndexes()));
+  const { releaseFingerprints, fingerprintPostings } = fingerprintModels(connection);
+  await Promise.all([campaigns, submissions, reviewQueue, staffUsers, staffInvites, auditEntries, feedTokens, webhooks, webhookDeliveries, captionVersions, releaseFingerprints].map((model) => model.createIndexes()));
   // Moderators' claims (shared/submissions/review-claims.ts, a plain collection): a clip's claims, latest first.
   await connection.db!.collection(REVIEW_CLAIMS).createIndex({ submissionId: 1, n: -1 });
   return {
@@ -82,6 +87,8 @@ export async function connectDatabase(url: string, keys: Readonly<DataKeys> = { 
     webhookDeliveries,
     captionVersions,
     faceTracks,
+    releaseFingerprints,
+    fingerprintPostings,
     keys,
     async ping() {
       const db = connection.db;

@@ -1,0 +1,264 @@
+import type { Database } from '../db';
+import type { FingerprintPosting, ReleaseFingerprintRecord, StoredRender } from '../models/fingerprint.model';
+import { alignPicture, alignSound, isMatch, PICTURE_MATCH, revoiced, SOUND_MATCH, type Range, type TrackTimeline } from './align';
+import { FLAT_HASH, type MediaFingerprint } from './fingerprint';
+
+/**
+ * The index of released clips' fingerprints: a copy found on a platform (signature stripped, encoded again) is
+ * looked up by its content. A lookup reads postings by `_id` (`$in`), at most POSTING_CAP ids each, then at most
+ * MAX_CANDIDATES stored fingerprints by `_id`, and aligns the copy against each (align.ts): its cost does not grow with
+ * the number of releases (test/bench/verify.bench.ts measures it at 1 000 and 100 000).
+ *
+ * Exported API
+ *  - `indexRelease(db, release: ReleaseToIndex): Promise<void>` — adds one release (its renders by shape: `source`,
+ *    `square`, `vertical`…). Idempotent: a retry adds nothing twice; indexing the same id again replaces its
+ *    fingerprints and takes it out of the postings it no longer has.
+ *  - `indexReleases(db, batch: ReleaseToIndex[]): Promise<void>` — the same for many at once, in bulk (a re-index after
+ *    a restore, the bench); meant to run alone (two bulk runs at once may let a posting list pass its cap a little).
+ *  - `removeFromIndex(db, releaseId): Promise<void>` — a withdrawn clip leaves the index (postings, then its record);
+ *    a lookup also ignores posting ids without a record.
+ *  - `findMatches(db, query: MediaFingerprint): Promise<Match[]>` — the releases the copy comes from, best first, each
+ *    with the render (`shape`) it is closest to and what happened to its picture and sound (align.ts `TrackTimeline`,
+ *    null when the copy or the release has no such track) and where it was re-voiced.
+ *  - `postingKeys(fp, forIndex)` — the keys a fingerprint is filed under (all of them for a lookup, a sample for the index).
+ */
+
+export interface ReleaseToIndex {
+  releaseId: string;
+  campaignId: string;
+  releasedAt: Date;
+  renders: Record<string, MediaFingerprint>;
+}
+
+export interface Match {
+  releaseId: string;
+  campaignId: string;
+  releasedAt: Date;
+  shape: string;
+  /** Null when the copy or the release has no picture; a timeline that is no match has `matchedSeconds` under PICTURE_MATCH.minMatchSeconds. */
+  picture: TrackTimeline | null;
+  sound: TrackTimeline | null;
+  /** Release time where the copy keeps the picture but plays other sound. */
+  revoiced: Range[];
+}
+
+/** A key more releases than this share is a stop word: it tells nothing and would make lookups read long lists. */
+export const POSTING_CAP = 64;
+/** Releases aligned per lookup at most (the ones sharing most keys with the copy). */
+export const MAX_CANDIDATES = 24;
+/**
+ * The index files one picture hash every 2 s (every 8th frame: both halves, both windows) and one sound value a second
+ * (every 8th): about 3 keys a second of clip. A copy keeps most sound values exactly, and half of a picture hash on
+ * 15–90 % of its frames (measured), while the lookup tries every one of the copy's: enough hits, and a small index.
+ */
+export const INDEX_PICTURE_EVERY = 8;
+export const INDEX_SOUND_EVERY = 8;
+const CHUNK = 1000;
+
+function hex8(value: number): string {
+  return (value >>> 0).toString(16).padStart(8, '0');
+}
+
+/**
+ * Keys: `p:h:` / `p:l:` + the high / low 32 bits of a picture hash (a copy keeps one half exactly on many frames even
+ * when the whole hash moved a few bits), `s:` + a chromaprint value (re-encoded sound keeps most values exactly).
+ * Flat frames and steady sound are never keys. The index takes a sample (INDEX_*_EVERY); a lookup takes every element.
+ */
+export function postingKeys(fp: MediaFingerprint, forIndex: boolean): string[] {
+  const keys = new Set<string>();
+  const pictureEvery = forIndex ? INDEX_PICTURE_EVERY : 1;
+  const soundEvery = forIndex ? INDEX_SOUND_EVERY : 1;
+  if (fp.picture) {
+    for (const list of [fp.picture.hashes, fp.picture.centre]) {
+      for (let i = 0; i < list.length; i += pictureEvery) {
+        const hash = list[i]!;
+        if (hash === FLAT_HASH) continue;
+        keys.add(`p:h:${hash.slice(0, 8)}`);
+        keys.add(`p:l:${hash.slice(8, 16)}`);
+      }
+    }
+  }
+  if (fp.sound) {
+    const v = fp.sound.values;
+    for (let i = 0; i < v.length; i += soundEvery) {
+      if (v[i] === v[i - 1] || v[i] === v[i + 1]) continue; // steady sound (silence, a held tone)
+      keys.add(`s:${hex8(v[i]!)}`);
+    }
+  }
+  return [...keys];
+}
+
+function toStored(shape: string, fp: MediaFingerprint): StoredRender {
+  const hashes = (list: string[]) => Buffer.from(list.join(''), 'hex');
+  let values: Buffer | null = null;
+  if (fp.sound) {
+    values = Buffer.alloc(fp.sound.values.length * 4);
+    fp.sound.values.forEach((v, i) => values!.writeUInt32BE(v >>> 0, i * 4));
+  }
+  return {
+    shape,
+    durationSeconds: fp.durationSeconds,
+    fps: fp.picture?.fps ?? null,
+    hashes: fp.picture ? hashes(fp.picture.hashes) : null,
+    centre: fp.picture ? hashes(fp.picture.centre) : null,
+    rate: fp.sound?.rate ?? null,
+    values,
+  };
+}
+
+/** A binary field as read back: a Buffer, or the driver's Binary. */
+function bytes(value: unknown): Buffer | null {
+  if (value === null || value === undefined) return null;
+  if (Buffer.isBuffer(value)) return value;
+  const binary = value as { buffer?: Uint8Array; value?: () => Uint8Array };
+  if (binary.buffer instanceof Uint8Array) return Buffer.from(binary.buffer.buffer, binary.buffer.byteOffset, binary.buffer.byteLength);
+  throw new Error('a stored fingerprint field is not binary');
+}
+
+export function fromStored(render: StoredRender): MediaFingerprint {
+  const hashes = bytes(render.hashes);
+  const centre = bytes(render.centre);
+  const values = bytes(render.values);
+  const split = (b: Buffer) => Array.from({ length: b.length / 8 }, (_, i) => b.toString('hex', i * 8, i * 8 + 8));
+  return {
+    version: 1,
+    durationSeconds: render.durationSeconds,
+    picture: hashes && centre && render.fps ? { fps: render.fps, hashes: split(hashes), centre: split(centre) } : null,
+    sound: values && render.rate ? { rate: render.rate, values: Array.from({ length: values.length / 4 }, (_, i) => values.readUInt32BE(i * 4)) } : null,
+  };
+}
+
+function recordOf(release: ReleaseToIndex): ReleaseFingerprintRecord {
+  const keys = new Set<string>();
+  const renders: StoredRender[] = [];
+  for (const [shape, fp] of Object.entries(release.renders)) {
+    renders.push(toStored(shape, fp));
+    for (const key of postingKeys(fp, true)) keys.add(key);
+  }
+  return { _id: release.releaseId, campaignId: release.campaignId, releasedAt: release.releasedAt, renders, keys: [...keys] };
+}
+
+function chunks<T>(list: T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
+
+const isDuplicate = (error: unknown) => (error as { code?: number }).code === 11000;
+
+/** Turns postings that reached the cap into stop words (list emptied), among `keys`. */
+async function stopFullPostings(db: Database, keys: string[]): Promise<void> {
+  for (const part of chunks(keys)) {
+    const docs = await db.fingerprintPostings.find({ _id: { $in: part } }, { ids: 1, stop: 1 }).lean<FingerprintPosting[]>();
+    const full = docs.filter((d) => !d.stop && d.ids.length >= POSTING_CAP).map((d) => d._id);
+    if (full.length > 0) await db.fingerprintPostings.updateMany({ _id: { $in: full } }, { $set: { stop: true, ids: [] } });
+  }
+}
+
+/** Adds `ids` to each key's posting (created if new), never to a stop word. */
+async function addPostings(db: Database, postings: Map<string, string[]>): Promise<void> {
+  const keys = [...postings.keys()];
+  for (const part of chunks(keys)) {
+    const existing = new Map((await db.fingerprintPostings.find({ _id: { $in: part } }, { stop: 1 }).lean<FingerprintPosting[]>()).map((d) => [d._id, d]));
+    const fresh = part.filter((key) => !existing.has(key));
+    const retry: string[] = [];
+    if (fresh.length > 0) {
+      const docs = fresh.map((key) => {
+        const ids = postings.get(key)!;
+        return ids.length >= POSTING_CAP ? { _id: key, ids: [], stop: true } : { _id: key, ids, stop: false };
+      });
+      try {
+        await db.fingerprintPostings.insertMany(docs, { ordered: false, lean: true });
+      } catch (error) {
+        // Made meanwhile by another writer: add to it instead.
+        const failed = (error as { writeErrors?: Array<{ index?: number; err?: { index?: number }; code?: number }> }).writeErrors ?? [];
+        if (!isDuplicate(error) && !failed.every((e) => isDuplicate(e) || (e as { err?: { code?: number } }).err?.code === 11000)) throw error;
+        for (const e of failed) retry.push(docs[e.index ?? e.err?.index ?? -1]?._id ?? '');
+      }
+    }
+    const update = [...part.filter((key) => existing.has(key) && !existing.get(key)!.stop), ...retry.filter(Boolean)];
+    if (update.length > 0) {
+      // Keys that gain the same ids are updated together (one release: all of them). FerretDB 1.24 stalled on a
+      // bulkWrite of a few hundred updateOne (measured), so no bulkWrite here.
+      const groups = new Map<string, string[]>();
+      for (const key of update) {
+        const ids = postings.get(key)!.join('\n');
+        groups.set(ids, [...(groups.get(ids) ?? []), key]);
+      }
+      for (const [ids, keys] of groups) {
+        await db.fingerprintPostings.updateMany({ _id: { $in: keys }, stop: false }, { $addToSet: { ids: { $each: ids.split('\n') } } });
+      }
+      await stopFullPostings(db, update);
+    }
+  }
+}
+
+async function removePostings(db: Database, releaseId: string, keys: string[]): Promise<void> {
+  for (const part of chunks(keys)) await db.fingerprintPostings.updateMany({ _id: { $in: part } }, { $pull: { ids: releaseId } });
+}
+
+export async function indexRelease(db: Database, release: ReleaseToIndex): Promise<void> {
+  const record = recordOf(release);
+  const before = await db.releaseFingerprints.findById(record._id, { keys: 1 }).lean<Pick<ReleaseFingerprintRecord, 'keys'>>();
+  // The record first: a posting never names a release the lookup cannot load (it would be skipped anyway).
+  await db.releaseFingerprints.replaceOne({ _id: record._id }, record, { upsert: true });
+  if (before) {
+    const now = new Set(record.keys);
+    await removePostings(db, record._id, before.keys.filter((key) => !now.has(key)));
+  }
+  await addPostings(db, new Map(record.keys.map((key) => [key, [record._id]])));
+}
+
+export async function indexReleases(db: Database, batch: ReleaseToIndex[]): Promise<void> {
+  for (const part of chunks(batch)) {
+    const records = part.map(recordOf);
+    // Replaced whole (a retry of the batch writes the same records again).
+    await db.releaseFingerprints.deleteMany({ _id: { $in: records.map((r) => r._id) } });
+    await db.releaseFingerprints.insertMany(records, { ordered: false, lean: true });
+    const postings = new Map<string, string[]>();
+    for (const record of records) {
+      for (const key of record.keys) {
+        const ids = postings.get(key);
+        if (ids) ids.push(record._id);
+        else postings.set(key, [record._id]);
+      }
+    }
+    await addPostings(db, postings);
+  }
+}
+
+export async function removeFromIndex(db: Database, releaseId: string): Promise<void> {
+  const record = await db.releaseFingerprints.findById(releaseId, { keys: 1 }).lean<Pick<ReleaseFingerprintRecord, 'keys'>>();
+  if (!record) return;
+  // Postings first, then the record: a retry after a crash between the two still finds the keys.
+  await removePostings(db, releaseId, record.keys);
+  await db.releaseFingerprints.deleteOne({ _id: releaseId });
+}
+
+function score(t: TrackTimeline | null): number {
+  return t?.matchedSeconds ?? 0;
+}
+
+export async function findMatches(db: Database, query: MediaFingerprint): Promise<Match[]> {
+  const hits = new Map<string, number>();
+  for (const part of chunks(postingKeys(query, false))) {
+    const postings = await db.fingerprintPostings.find({ _id: { $in: part } }, { ids: 1 }).lean<Array<Pick<FingerprintPosting, '_id' | 'ids'>>>();
+    for (const posting of postings) for (const id of posting.ids) hits.set(id, (hits.get(id) ?? 0) + 1);
+  }
+  const candidates = [...hits.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, MAX_CANDIDATES).map(([id]) => id);
+  if (candidates.length === 0) return [];
+  const records = await db.releaseFingerprints.find({ _id: { $in: candidates } }, { keys: 0 }).lean<Array<Omit<ReleaseFingerprintRecord, 'keys'>>>();
+  const matches: Match[] = [];
+  for (const record of records) {
+    let best: Match | null = null;
+    for (const render of record.renders) {
+      const release = fromStored(render);
+      const picture = alignPicture(query, release);
+      const sound = alignSound(query, release);
+      const candidate: Match = { releaseId: record._id, campaignId: record.campaignId, releasedAt: record.releasedAt, shape: render.shape, picture, sound, revoiced: revoiced(picture, sound, release) };
+      if (!best || score(picture) > score(best.picture) || (score(picture) === score(best.picture) && score(sound) > score(best.sound))) best = candidate;
+    }
+    if (best && (isMatch(best.picture, PICTURE_MATCH) || isMatch(best.sound, SOUND_MATCH))) matches.push(best);
+  }
+  return matches.sort((a, b) => score(b.picture) + score(b.sound) - (score(a.picture) + score(a.sound)));
+}
