@@ -16,6 +16,7 @@ import { TUS_PATH } from './upload/tus-upload';
 import { contribRouter } from './web/contrib/contrib.router';
 import { staffRouter } from './web/staff.router';
 import { feedsRouter } from './routes/feeds.routes';
+import { isVerifyUpload, verifyRouter } from './web/verify/verify.router';
 
 /** The Express app, without listening: main.ts listens, tests run it on port 0 against the real services. */
 export function createApp(deps: ServerDeps): Express {
@@ -61,6 +62,7 @@ export function createApp(deps: ServerDeps): Express {
   // main.ts runs the cleanup of abandoned resumable uploads on a timer.
   app.locals.tus = resumable.tus;
   app.use(contribRouter(deps));
+  app.use(verifyRouter(deps, limits));
   app.use(staffRouter(deps));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
@@ -69,5 +71,5 @@ export function createApp(deps: ServerDeps): Express {
 
 /** The routes that read a clip's body through their own stall watch (upload/stall-watch.ts). */
 function isUploadRequest(req: Request): boolean {
-  return (req.method === 'POST' && req.path === '/api/submissions') || req.path === TUS_PATH || req.path.startsWith(`${TUS_PATH}/`);
+  return isVerifyUpload(req) || (req.method === 'POST' && req.path === '/api/submissions') || req.path === TUS_PATH || req.path.startsWith(`${TUS_PATH}/`);
 }

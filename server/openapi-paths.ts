@@ -55,6 +55,42 @@ export const MORE_PATHS = {
       },
     },
   },
+  '/api/verify': {
+    post: {
+      summary: 'Check a file against the campaign\'s releases (its C2PA signature, then its picture and sound)',
+      description:
+        'One file in the multipart field `file`: a video (MP4, MOV, WebM, MKV, AVI, MPEG-TS) or a JPEG, at most VERIFY_MAX_BYTES ' +
+        '(videos up to VERIFY_MAX_SECONDS). The file is checked by a job and deleted; it is never kept or shown. ' +
+        'Limited to RATE_LIMIT_VERIFY files per client and window. No URL is fetched. Read the answer at `url` for an hour.',
+      requestBody: { required: true, content: { 'multipart/form-data': { schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary' } } } } } },
+      responses: {
+        '202': {
+          description: 'Taken: the check is waiting for the worker',
+          content: { 'application/json': { schema: { type: 'object', properties: { id: { type: 'string' }, status: { type: 'string' }, url: { type: 'string' }, page: { type: 'string' } } } } },
+        },
+        '400': problem,
+        '413': problem,
+        '415': problem,
+        '429': problem,
+        '503': problem,
+      },
+    },
+  },
+  '/api/verify/{id}': {
+    get: {
+      summary: 'The answer of a check (for an hour)',
+      description:
+        '`status`: waiting, checking, done or failed (`failure`: not_media, too_long, too_large, damaged, internal). `answer.verdict`: ' +
+        'signed (signed under this deployment\'s root and unchanged), signed_revoked (the campaign withdrew it), signed_changed ' +
+        '(changed after signing), signed_other (signed by someone else), matches (no signature, but its picture or sound matches a ' +
+        'release: `answer.match` has the timelines over the release, kept / cut / changed, and the copy\'s foreign stretches), no_match.',
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{22}$' } }],
+      responses: {
+        '200': { description: 'The check', content: { 'application/json': { schema: { type: 'object' } } } },
+        '404': problem,
+      },
+    },
+  },
   '/tus': {
     post: {
       summary: 'Create a resumable upload (tus 1.0 creation)',

@@ -133,6 +133,12 @@ const schema = z.object({
    */
   C2PA_SIGNING_CHAIN_FILE: z.string().min(1).optional(),
   C2PA_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  /** The largest file /verify takes (bytes); it is read by the worker and never kept. */
+  VERIFY_MAX_BYTES: z.coerce.number().int().min(1024 * 1024).default(300 * 1024 * 1024),
+  /** The longest video /verify checks (seconds). */
+  VERIFY_MAX_SECONDS: z.coerce.number().int().min(10).max(3600).default(600),
+  /** Files one client may send to /verify in a rate-limit window. */
+  RATE_LIMIT_VERIFY: z.coerce.number().int().min(1).default(10),
   /** The deployment's root certificate (PEM, public): what /verify trusts, and what the signing chain must lead to. */
   C2PA_TRUST_ANCHOR_FILE: z.string().min(1).optional(),
 }).superRefine((env, ctx) => {
@@ -205,6 +211,8 @@ export interface Config {
   keys: DataKeys;
   /** Where the C2PA signing chain, key and trust anchor are (files; read by the worker at start-up). */
   provenance: { chainFile: string | null; keyFile: string | null; trustAnchorFile: string | null };
+  /** The public verification page's caps (/verify). */
+  verify: { maxBytes: number; maxSeconds: number; perWindow: number };
 }
 
 export interface DataKeys {
@@ -294,6 +302,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
     metrics: { bearerToken: e.METRICS_BEARER_TOKEN },
     webhooks: { requireHttps: e.NODE_ENV === 'production', allowLoopback: e.WEBHOOK_ALLOW_LOOPBACK },
     keys,
+    verify: { maxBytes: e.VERIFY_MAX_BYTES, maxSeconds: e.VERIFY_MAX_SECONDS, perWindow: e.RATE_LIMIT_VERIFY },
     provenance: { chainFile: e.C2PA_SIGNING_CHAIN_FILE ?? null, keyFile: e.C2PA_SIGNING_KEY_FILE ?? null, trustAnchorFile: e.C2PA_TRUST_ANCHOR_FILE ?? null },
   });
 }

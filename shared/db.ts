@@ -9,6 +9,7 @@ import { REVIEW_CLAIMS, reviewEntryModel, type ReviewEntryModel } from './submis
 import { submissionModel, type SubmissionModel } from './submissions/submission.model';
 import { faceTrackModel, type FaceTrackModel } from './protection/face-track';
 import { fingerprintModels, type FingerprintPostingModel, type ReleaseFingerprintModel } from './models/fingerprint.model';
+import { verifyCheckModel, type VerifyCheckModel } from './provenance/verify-check';
 
 export interface Database {
   connection: Connection;
@@ -30,6 +31,8 @@ export interface Database {
   /** Released clips' content fingerprints and their postings (shared/provenance/fingerprint-index.ts). */
   releaseFingerprints: ReleaseFingerprintModel;
   fingerprintPostings: FingerprintPostingModel;
+  /** Checks of files sent to /verify (their answers, for an hour; never the files). */
+  verifyChecks: VerifyCheckModel;
   /**
    * Keys from the configuration, held in memory and never written to the database: the audit log's HMAC key
    * (server/services/audit.service.ts) and the TOTP secrets' encryption key (server/services/totp-secrets.ts).
@@ -70,6 +73,7 @@ export async function connectDatabase(url: string, keys: Readonly<DataKeys> = { 
   const captionVersions = captionVersionModel(connection);
   const faceTracks = faceTrackModel(connection);
   const { releaseFingerprints, fingerprintPostings } = fingerprintModels(connection);
+  const verifyChecks = verifyCheckModel(connection);
   await Promise.all([campaigns, submissions, reviewQueue, staffUsers, staffInvites, auditEntries, feedTokens, webhooks, webhookDeliveries, captionVersions, releaseFingerprints].map((model) => model.createIndexes()));
   // Moderators' claims (shared/submissions/review-claims.ts, a plain collection): a clip's claims, latest first.
   await connection.db!.collection(REVIEW_CLAIMS).createIndex({ submissionId: 1, n: -1 });
@@ -89,6 +93,7 @@ export async function connectDatabase(url: string, keys: Readonly<DataKeys> = { 
     faceTracks,
     releaseFingerprints,
     fingerprintPostings,
+    verifyChecks,
     keys,
     async ping() {
       const db = connection.db;

@@ -10,7 +10,7 @@ import { HANDLERS } from './handlers/handlers';
 import { JOB_FOLDER_REPORT_EVERY_MS, reportJobFolder } from './job-folder-report';
 import { countFailures } from '../shared/ops-counters';
 import { reconcile, RECONCILE } from './reconciler';
-import { deleteDueOriginals } from './retention';
+import { deleteDueOriginals, sweepVerifyChecks } from './retention';
 import { sweepStaleJobDirs, workRoot } from './work-dirs';
 
 /**
@@ -62,6 +62,7 @@ async function main(): Promise<void> {
     Promise.all([
       reconcile(deps, new Date(), { reviewQueue: round++ % RECONCILE.reviewQueueEveryRounds === 0 }),
       deleteDueOriginals(deps),
+      sweepVerifyChecks(deps),
       sweep().then((s) => s.killed > 0 && logger.warn(s, 'killed what a dead worker left running')),
     ]).catch((error: unknown) =>
       logger.warn({ err: error }, 'reconciler failed'),

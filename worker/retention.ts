@@ -1,5 +1,6 @@
 import { removeCaptionVersions } from '../shared/captions/caption-versions';
-import { captionsPrefix, originalsPrefix, outputsPrefix } from '../shared/storage/keys';
+import { captionsPrefix, originalsPrefix, outputsPrefix, VERIFY_PREFIX } from '../shared/storage/keys';
+import type { VerifyCheck } from '../shared/provenance/verify-check';
 import { holdEndsAt, markTakenDown } from '../shared/submissions/release';
 import { clearPersonalData, markMediaDeleted, markOriginalDeleted, markUnprotectedDeleted, mediaGoesWithOriginal, originalDueAt, retentionCandidates, takedownRecheckSince } from '../shared/submissions/retention';
 import type { WorkerDeps } from './deps';
@@ -92,4 +93,26 @@ export async function deleteDueOriginals(deps: RetentionDeps, now: Date = new Da
   }
   if (deleted + media > 0) deps.logger.info({ deleted, media }, 'retention: raw originals (and rejected clips\' media) deleted');
   return deleted;
+}
+
+/**
+ * The public verification's leftovers: answers past their hour, and files sent to /verify that no waiting check
+ * will read (a job that died, a server that stopped between storing the file and recording its check). A file
+ * of a check still waiting is left to its job. Returns how many answers and files went.
+ */
+const VERIFY_ORPHAN_MINUTES = 10;
+
+export async function sweepVerifyChecks(deps: Pick<WorkerDeps, 'db' | 'storage'>, now: Date = new Date()): Promise<{ answers: number; files: number }> {
+  const answers = (await deps.db.verifyChecks.deleteMany({ expiresAt: { $lte: now } })).deletedCount ?? 0;
+  let files = 0;
+  for await (const object of deps.storage.listObjects(VERIFY_PREFIX)) {
+    // A file younger than a few minutes may be one whose check the server is recording right now.
+    if (!object.lastModified || now.getTime() - object.lastModified.getTime() < VERIFY_ORPHAN_MINUTES * 60_000) continue;
+    const checkId = object.key.slice(VERIFY_PREFIX.length);
+    const check = await deps.db.verifyChecks.findById(checkId).select({ status: 1 }).lean<Pick<VerifyCheck, 'status'>>();
+    if (check && (check.status === 'waiting' || check.status === 'checking')) continue;
+    await deps.storage.remove(object.key);
+    files += 1;
+  }
+  return { answers, files };
 }

@@ -32,10 +32,15 @@ export function jsonFeed(items: GalleryItem[], feed: FeedToken, base: string): o
       date_published: item.releasedAt.toISOString(),
       language: item.language,
       tags: [item.country, ...item.captionLanguages.map((l) => `captions:${l}`)],
-      _solidarity: { country: item.country, captionLanguages: item.captionLanguages, uses: item.uses, postTexts: item.postTexts },
+      _solidarity: { country: item.country, captionLanguages: item.captionLanguages, uses: item.uses, postTexts: item.postTexts, verifyUrl: verifyUrl(base, item.id) },
       attachments: item.files.map((file) => ({ url: `${base}/files/${item.id}/${file.output}`, mime_type: MIME[file.format] ?? 'application/octet-stream', size_in_bytes: file.bytes, title: file.filename })),
     })),
   };
+}
+
+/** The public verification page of a release (/verify), on the feed's own origin: where anyone checks a copy. */
+function verifyUrl(base: string, id: string): string {
+  return `${new URL(base).origin}/verify?release=${id}`;
 }
 
 /** Text for XML: the characters XML cannot carry dropped (text stored before they were stripped at input), the rest escaped. */
@@ -52,6 +57,7 @@ export function atomFeed(items: GalleryItem[], feed: FeedToken, base: string, no
       `    <title>${xml(item.title)}</title>`,
       `    <updated>${item.releasedAt.toISOString()}</updated>`,
       `    <content type="text">${xml(item.postTexts[item.language] ?? Object.values(item.postTexts)[0] ?? item.title)}</content>`,
+      `    <link rel="related" href="${xml(verifyUrl(base, item.id))}" title="Verify a copy"/>`,
       ...item.files.map((file) => `    <link rel="enclosure" href="${xml(`${base}/files/${item.id}/${file.output}`)}" type="${MIME[file.format] ?? 'application/octet-stream'}" length="${file.bytes}" title="${xml(file.filename)}"/>`),
       '  </entry>',
     ].join('\n'),

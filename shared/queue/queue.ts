@@ -32,6 +32,8 @@ export interface JobPayloads {
    * is in review sooner).
    */
   'protect-clip': { submissionId: string; trackVersion: number; part?: 'master' };
+  /** Checks a file sent to /verify (shared/provenance/verify-check.ts): its signature, then its content. */
+  'verify-file': { checkId: string };
 }
 
 export type JobName = keyof JobPayloads;
@@ -128,6 +130,16 @@ export function jobOptions<N extends JobName>(name: N, payload: JobPayloads[N]):
         removeOnFail: { age: 30 * 24 * HOUR },
       };
     }
+    case 'verify-file':
+      return {
+        jobId: `verify-${(payload as JobPayloads['verify-file']).checkId}`,
+        // Someone is waiting on the page: one quick retry, then the page says it could not be checked.
+        attempts: 2,
+        backoff: { type: 'fixed', delay: 2_000 },
+        // Its id is the answer's address: gone from Redis within the answer's hour.
+        removeOnComplete: { age: HOUR, count: 1_000 },
+        removeOnFail: { age: HOUR },
+      };
     default:
       throw new Error(`no job options for ${String(name)}`);
   }

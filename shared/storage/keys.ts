@@ -100,3 +100,11 @@ export function campaignLogoKey(campaignId: string, logoId: string): string {
   if (!/^[a-f0-9]{16}$/.test(logoId)) throw new Error(`not a logo id: ${logoId}`);
   return `campaigns/${checkId(campaignId)}/logo-${logoId}`;
 }
+
+/** A file sent to /verify: held only until the check's job has read it (minutes), under the check's random id. */
+export const VERIFY_PREFIX = 'verify/';
+
+export function verifyUploadKey(checkId: string): string {
+  if (!/^[A-Za-z0-9_-]{22}$/.test(checkId)) throw new Error(`not a verification check id: ${checkId}`);
+  return `${VERIFY_PREFIX}${checkId}`;
+}

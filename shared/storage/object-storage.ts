@@ -26,7 +26,7 @@ export interface ObjectStorage {
   remove(key: string): Promise<void>;
   list(prefix: string): Promise<string[]>;
   /** Every object under a prefix with its size, a page (≤ 1 000) at a time: for the backup, which must not hold a large bucket's list in memory. */
-  listObjects(prefix: string): AsyncIterable<{ key: string; size: number }>;
+  listObjects(prefix: string): AsyncIterable<{ key: string; size: number; lastModified: Date | null }>;
   /** A presigned GET; with `filename`, the download is saved under that name (Content-Disposition: attachment). */
   signedGetUrl(key: string, expiresInSeconds: number, options?: { filename?: string }): Promise<string>;
   checkBucket(): Promise<void>;
@@ -132,7 +132,7 @@ export function createObjectStorage(s3: Config['s3'], upload: Pick<Config['uploa
       let token: string | undefined;
       do {
         const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-        for (const item of page.Contents ?? []) if (item.Key) yield { key: item.Key, size: item.Size ?? 0 };
+        for (const item of page.Contents ?? []) if (item.Key) yield { key: item.Key, size: item.Size ?? 0, lastModified: item.LastModified ?? null };
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
     },

@@ -26,6 +26,8 @@ const NOT_PAGES = new Set([
   '/api/feeds/:token/releases.json',
   '/api/feeds/:token/releases/files/:id/:output',
   '/api/submissions/:id/status',
+  '/api/verify/:id',
+  '/verify/root.pem',
   '/c/:slug/logo/:id',
   '/c/:slug/theme.css',
   '/c-assets/:name',
@@ -119,10 +121,19 @@ describe('no page is wider than the window, whatever contributors and campaigns 
     const { token: inviteToken } = await createInvite(db, app.config.staff, { id: admin.user._id.toHexString(), email: admin.email }, { email: `invited-${LONG_EMAIL}`, role: 'moderator', campaigns: ['hostile'] }, clock.now());
     const session = (await loginAs(app, clock, admin)).session()!;
 
+    // A verification answer naming the hostile campaign and signer, with every kind of stretch on its timelines.
+    const segments = [{ from: 0, to: 7.5, kind: 'kept' }, { from: 7.5, to: 12.5, kind: 'cut' }, { from: 12.5, to: 24, kind: 'changed' }];
+    await db.verifyChecks.create({
+      _id: 'h'.repeat(22), status: 'done', bytes: 1, contentType: 'video/mp4', createdAt: new Date(), expiresAt: new Date(Date.now() + 3_600_000), failure: null,
+      answer: { verdict: 'signed_changed', signer: word(200), campaign: word(200), published: '2026-12-07', photo: false, match: { releaseSeconds: 24, copySeconds: 19, picture: segments, sound: segments, foreign: [{ from: 0, to: 3 }] } },
+    });
+
     const pages: Array<{ route: string; url: string; as: 'contributor' | 'admin' | 'login' }> = [
       { route: '/c/:slug', url: '/c/hostile?lang=be', as: 'contributor' },
       { route: '/c/:slug/u/:token', url: `${link.path}?lang=be`, as: 'contributor' },
       { route: '/s/:id', url: `/s/${inReview.id}#${inReview.statusToken}`, as: 'contributor' },
+      { route: '/verify', url: `/verify?release=${released.id}&lang=be`, as: 'contributor' },
+      { route: '/verify/:id', url: `/verify/${'h'.repeat(22)}?lang=be`, as: 'contributor' },
       { route: '/staff/login', url: '/staff/login', as: 'login' },
       { route: '/staff/invite/:token', url: `/staff/invite/${inviteToken}`, as: 'login' },
       { route: '/staff', url: '/staff', as: 'admin' },

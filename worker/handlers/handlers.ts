@@ -6,6 +6,7 @@ import { takedownSubmission } from './takedown-submission.handler';
 import { deliverWebhook } from './deliver-webhook.handler';
 import { captionPreview } from './caption-preview.handler';
 import { protectClip } from './protect-clip.handler';
+import { verifyFile } from './verify-file.handler';
 
 /** Every job the worker takes, by name: one handler each (worker/main.ts registers them all). */
 export const HANDLERS: { [N in JobName]: (deps: WorkerDeps, job: QueueJob<N>) => Promise<void> } = {
@@ -15,4 +16,5 @@ export const HANDLERS: { [N in JobName]: (deps: WorkerDeps, job: QueueJob<N>) =>
   'deliver-webhook': (deps, job) => deliverWebhook(deps, job),
   'caption-preview': captionPreview,
   'protect-clip': protectClip,
+  'verify-file': verifyFile,
 };

@@ -22,6 +22,9 @@ import { isProtected } from '../../shared/protection/protection';
 import { removeUnprotected } from '../retention';
 import { signFile } from '../steps/provenance.step';
 import { releaseManifest } from '../../shared/provenance/release-manifest';
+import { indexRelease, removeFromIndex } from '../../shared/provenance/fingerprint-index';
+import type { MediaFingerprint } from '../../shared/provenance/fingerprint';
+import { fingerprintFile } from '../steps/fingerprint.step';
 
 /** What no retry can mend: the job records it and stops. */
 export class ReleaseInputError extends Error {}
@@ -63,8 +66,9 @@ export async function releaseSubmission(deps: WorkerDeps, job: QueueJob<'release
     const { outputs, languages } = await renderAndStore(deps, submission, workDir, job, campaign, scope.credit);
     const released = await finishRelease(deps.db.submissions, submission, { outputs, languages, ...scope }, { by: 'worker' });
     if (!released) {
-      // Withdrawn while rendering: nothing of it may stay.
+      // Withdrawn while rendering: nothing of it may stay (its files, and its place in the verification index).
       await removeRelease(deps.storage, submissionId);
+      await removeFromIndex(deps.db, submissionId);
       log.info('withdrawn while rendering: release removed');
       return;
     }
@@ -218,6 +222,16 @@ async function renderAndStore(
   for (const [name, file] of Object.entries(signedRenders(renders, captions.map((c) => c.language)))) {
     await signFile(renders[name]!, releaseManifest({ ...common, ...file, fileName: basename(renders[name]!) }), deps.signing);
   }
+  // The content fingerprints of the plain renders, filed in the verification index (a copy without its signature
+  // is still recognised by what it shows and sounds like). Before `released`: a retry files it again, idempotently.
+  const renderFingerprints: Record<string, MediaFingerprint> = {};
+  for (const shape of RELEASE_SHAPES) {
+    const fingerprintDir = join(workDir, `fingerprint-${shape}`);
+    await mkdir(fingerprintDir);
+    renderFingerprints[shape] = await fingerprintFile(renders[renderName(shape, null)]!, { hasVideo: true, hasAudio: Boolean(media.audio), durationSeconds: (media.durationSeconds ?? 0) + (endCard?.seconds ?? 0) || null }, fingerprintDir, limits, deps.shutdown);
+  }
+  await indexRelease(deps.db, { releaseId: id, campaignId: submission.campaignId.toHexString(), releasedAt: new Date(), renders: renderFingerprints });
+
   const entries = await Promise.all(
     Object.entries(files).map(async ([name, path]) => {
       const file = path.slice(outDir.length + 1);

@@ -8,6 +8,7 @@ import type { ObjectStorage } from '../../shared/storage/object-storage';
 import type { Submission } from '../../shared/submissions/submission.model';
 import type { WorkerDeps } from '../deps';
 import { removeRelease } from './release-submission.handler';
+import { removeFromIndex } from '../../shared/provenance/fingerprint-index';
 
 /**
  * Deletes every object a withdrawn clip may still have under its release, outputs and captioned-preview
@@ -50,6 +51,9 @@ export async function takedownSubmission(deps: WorkerDeps, job: QueueJob<'takedo
   const captionVersions = await removeCaptionVersions(deps.db.captionVersions, submissionId);
   // Where the contributor's face was, frame by frame: it describes them, and nothing will be drawn from it.
   await deps.db.faceTracks.deleteOne({ _id: submissionId });
+  // Its content leaves the verification index: a copy of it is then "not something this campaign released", and a
+  // signed copy reads as revoked (the verify job checks the release still stands).
+  await removeFromIndex(deps.db, submissionId);
   await markTakenDown(deps.db.submissions, submissionId, new Date());
   // The contributor's organisation, title, message and contact address go too (the record keeps what the
   // audit and the tallies need); the webhook below was given the clip as loaded, and says only its id.

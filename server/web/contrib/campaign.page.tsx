@@ -22,6 +22,8 @@ export function ContribLayout(props: {
   /** The campaign's own stylesheet (its colours), after the page's. */
   themeHref?: string | null;
   logo?: { src: string; width: number; height: number } | null;
+  /** The page reloads itself after this many seconds (an answer being made; works without the script). */
+  refreshSeconds?: number;
   children: ComponentChildren;
 }) {
   const { ctx, title } = props;
@@ -33,6 +35,7 @@ export function ContribLayout(props: {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="referrer" content="no-referrer" />
         <meta name="robots" content="noindex, nofollow" />
+        {props.refreshSeconds !== undefined && <meta http-equiv="refresh" content={String(props.refreshSeconds)} />}
         <title>{title}</title>
         <link rel="stylesheet" href={contribAssetUrl('contrib.css')} />
         {props.themeHref && <link rel="stylesheet" href={props.themeHref} />}

@@ -444,6 +444,7 @@ export const be: Messages = {
   'audit.newest': 'Найноўшыя запісы',
 
   'nav.gallery': 'Галерэя',
+  'gallery.verify': 'Праверыць копію (публічная старонка)',
   'gallery.title': 'Выпушчаныя відэа',
   'gallery.filters': 'Фільтр відэа',
   'gallery.campaign': 'Кампанія',

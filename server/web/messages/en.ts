@@ -446,6 +446,7 @@ export const en = {
   'audit.newest': 'Newest entries',
 
   'nav.gallery': 'Gallery',
+  'gallery.verify': 'Verify a copy (public page)',
   'gallery.title': 'Released clips',
   'gallery.filters': 'Filter the clips',
   'gallery.campaign': 'Campaign',

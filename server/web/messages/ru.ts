@@ -444,6 +444,7 @@ export const ru: Messages = {
   'audit.newest': 'Самые новые записи',
 
   'nav.gallery': 'Галерея',
+  'gallery.verify': 'Проверить копию (публичная страница)',
   'gallery.title': 'Выпущенные видео',
   'gallery.filters': 'Фильтр видео',
   'gallery.campaign': 'Кампания',

@@ -444,6 +444,7 @@ export const uk: Messages = {
   'audit.newest': 'Найновіші записи',
 
   'nav.gallery': 'Галерея',
+  'gallery.verify': 'Перевірити копію (публічна сторінка)',
   'gallery.title': 'Випущені відео',
   'gallery.filters': 'Фільтр відео',
   'gallery.campaign': 'Кампанія',

@@ -108,6 +108,11 @@ export function GalleryPage(props: { ctx: StaffContext; items: GalleryItem[]; ca
                   </li>
                 ))}
               </ul>
+              <p class="help">
+                <a href={`/verify?release=${item.id}`} data-verify={item.id}>
+                  {t('gallery.verify')}
+                </a>
+              </p>
               {ctx.session?.data.role === 'admin' && (
                 <p>
                   <a href={`/staff/review/${item.id}#withdraw`}>{t('gallery.withdraw')}</a>

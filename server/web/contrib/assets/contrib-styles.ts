@@ -38,6 +38,12 @@ button:disabled { opacity: 0.6; cursor: default; }
 #send { width: 100%; }
 .preview { width: 100%; max-height: 60vh; background: #000; border-radius: 6px; margin: 8px 0; }
 .progress progress { width: 100%; height: 18px; }
+.timeline svg { display: block; border: 1px solid #888; border-radius: 4px; }
+.tl-none { fill: #f0f0f0; }
+.tl-kept { fill: #2e7d32; }
+.tl-cut { fill: #222; }
+.tl-changed { fill: #d35400; }
+.timeline-list { margin: 6px 0 12px; padding-left: 20px; font-size: 0.92rem; }
 .notice { padding: 12px; border-radius: 6px; background: #eef3fb; border: 1px solid #9bb4dc; }
 .error { padding: 10px 12px; border-radius: 6px; background: #fdeeee; border: 1px solid #d88; color: var(--bad); }
 .fixed { font-weight: 600; }
