@@ -2,7 +2,7 @@ import { loadConfig } from '../shared/config';
 import { createLogger } from '../shared/logger';
 import { closeAndExit } from '../shared/shutdown';
 import { connectCoreServices, StartupError } from '../shared/startup-checks';
-import { loadSigning, type LoadedSigning } from '../shared/provenance/signing-files';
+import { loadSigning, type SigningMaterial } from '../shared/provenance/signing-files';
 import { runLimits, type WorkerDeps } from './deps';
 import { missingCapabilities } from './ffmpeg/ffmpeg';
 import { jobNamesOf, type JobName, type QueueJob } from '../shared/queue/queue';
@@ -29,21 +29,25 @@ async function main(): Promise<void> {
   }
   if (missing.length > 0) throw new StartupError(`this ffmpeg lacks what the worker needs: ${missing.join(', ')}`);
 
-  // Every release file is signed: no worker runs without its signing files (checked: key, chain, usages, root).
-  let signing: LoadedSigning;
-  try {
-    signing = await loadSigning(config.provenance);
-  } catch (error) {
-    throw new StartupError(`C2PA signing: ${(error as Error).message}`);
+  // Every release file is signed: no worker that releases or verifies runs without its signing files (checked: key,
+  // chain, usages, root). The webhook sender (WORKER_JOBS=deliver-webhook) signs nothing and never holds the key.
+  let signing: SigningMaterial | null = null;
+  if (config.worker.jobs !== 'deliver-webhook') {
+    try {
+      const loaded = await loadSigning(config.provenance);
+      signing = { chainPem: loaded.chainPem, keyPem: loaded.keyPem, trustAnchorPem: loaded.trustAnchorPem };
+      logger.info({ signer: loaded.check.organisation, certificate: loaded.check.commonName, until: loaded.check.notAfter }, 'releases are signed');
+    } catch (error) {
+      throw new StartupError(`C2PA signing: ${(error as Error).message}`);
+    }
   }
-  logger.info({ signer: signing.check.organisation, certificate: signing.check.commonName, until: signing.check.notAfter }, 'releases are signed');
 
   // What a worker killed outright left on this machine (its running ffmpeg, its folder) goes first.
   const sweep = () => sweepStaleJobDirs(workRoot(config.worker.workDir));
   const swept = await sweep();
   const services = await connectCoreServices(config, (error) => logger.warn({ err: error }, 'queue error'));
   const stopping = new AbortController();
-  const deps: WorkerDeps = { config, logger, ...services, limits: runLimits(config), shutdown: stopping.signal, signing: { chainPem: signing.chainPem, keyPem: signing.keyPem, trustAnchorPem: signing.trustAnchorPem } };
+  const deps: WorkerDeps = { config, logger, ...services, limits: runLimits(config), shutdown: stopping.signal, signing };
 
   const register = <N extends JobName>(name: N) => {
     const handler = HANDLERS[name] as (deps: WorkerDeps, job: QueueJob<N>) => Promise<void>;

@@ -80,7 +80,7 @@ describe('signed releases (C2PA)', () => {
     expect(names.length).toBeGreaterThanOrEqual(6); // three shapes, a poster each
     for (const name of names) {
       const file = await downloadOutput(deps, { ...released, outputs: released.release!.outputs } as Submission, name);
-      const reading = await readProvenance(file, deps.signing.trustAnchorPem);
+      const reading = await readProvenance(file, deps.signing!.trustAnchorPem);
       expect({ name, kind: reading.kind }).toEqual({ name, kind: 'intact' });
       if (reading.kind !== 'intact') continue;
       expect(reading.trusted).toBe(true);
@@ -113,7 +113,7 @@ describe('signed releases (C2PA)', () => {
     flipped[mdat + 4 + Math.floor((bytes.length - mdat) / 2)]! ^= 0x01;
     const changedFile = join(await mkdtemp(join(tmpdir(), 'c2pa-')), 'changed.mp4');
     await writeFile(changedFile, flipped);
-    const reading = await readProvenance(changedFile, deps.signing.trustAnchorPem);
+    const reading = await readProvenance(changedFile, deps.signing!.trustAnchorPem);
     expect(reading.kind).toBe('changed');
     if (reading.kind === 'changed') expect(reading.codes).toContain('assertion.bmffHash.mismatch');
     const independent = await independentCheck(changedFile, rootFile);
@@ -128,7 +128,7 @@ describe('signed releases (C2PA)', () => {
 
     const stripped = join(dir, 'stripped.mp4');
     await run('ffmpeg', ['-v', 'error', '-i', file, '-c', 'copy', '-map_metadata', '-1', stripped]);
-    expect(await readProvenance(stripped, deps.signing.trustAnchorPem)).toEqual({ kind: 'none' });
+    expect(await readProvenance(stripped, deps.signing!.trustAnchorPem)).toEqual({ kind: 'none' });
   });
 
   test('when a render is signed, then it keeps faststart (ftyp, the manifest, moov, then mdat) and every frame decodes', async () => {

@@ -276,6 +276,19 @@ describe('the Helm chart', () => {
     expect(jobs('webhooks')).toBe('deliver-webhook');
   });
 
+  test.each(['default', 'production'] as const)('when releases are signed (%s values), then only the media workers hold the C2PA signing key; the server has the public root alone, the webhook sender nothing', (name) => {
+    const all = renders[name].all;
+    const signing = (component: string) => {
+      const spec = pod(one(all, 'Deployment', `clips-solidarity-clips-${component}`));
+      const volume = spec.volumes?.find((v) => v.name === 'signing');
+      const env = Object.fromEntries((spec.containers[0]!.env ?? []).filter((e) => e.name.startsWith('C2PA_')).map((e) => [e.name, e.value]));
+      return { items: (volume?.secret?.items ?? []).map((i) => i.path).sort(), env: Object.keys(env).sort(), mounted: spec.containers[0]!.volumeMounts?.some((m) => m.name === 'signing') ?? false };
+    };
+    expect(signing('worker')).toEqual({ items: ['root-cert.pem', 'signing-chain.pem', 'signing-key.pem'], env: ['C2PA_SIGNING_CHAIN_FILE', 'C2PA_SIGNING_KEY_FILE', 'C2PA_TRUST_ANCHOR_FILE'], mounted: true });
+    expect(signing('server')).toEqual({ items: ['root-cert.pem'], env: ['C2PA_TRUST_ANCHOR_FILE'], mounted: true });
+    expect(signing('webhooks')).toEqual({ items: [], env: [], mounted: false });
+  });
+
   test.each(['default', 'production'] as const)('when the pods read their configuration (%s values), then it names only real variables, loads in production, and every secret comes from a Secret', (name) => {
     const all = renders[name].all;
     // Secrets are never written by the chart unless asked (secrets.create, development).

@@ -9,7 +9,7 @@ import { releaseKey, releasePrefix } from '../../shared/storage/keys';
 import type { ObjectStorage } from '../../shared/storage/object-storage';
 import { finishRelease, recordReleaseError, startRelease } from '../../shared/submissions/release';
 import type { StoredObject, Submission } from '../../shared/submissions/submission.model';
-import type { WorkerDeps } from '../deps';
+import { signingOf, type WorkerDeps } from '../deps';
 import { fetchOriginal } from '../steps/fetch-original.step';
 import { masterFromOriginal } from '../steps/master-from-original.step';
 import { CAPTION_SAFE_AREAS, posterName, RELEASE_SHAPES, renderName, renderRelease, shapeSize, type ReleasePlan, type ReleaseShape } from '../steps/release.step';
@@ -220,7 +220,7 @@ async function renderAndStore(
     creditedOrganisation: credit && !protection && submission.organisation ? submission.organisation : null,
   };
   for (const [name, file] of Object.entries(signedRenders(renders, captions.map((c) => c.language)))) {
-    await signFile(renders[name]!, releaseManifest({ ...common, ...file, fileName: basename(renders[name]!) }), deps.signing);
+    await signFile(renders[name]!, releaseManifest({ ...common, ...file, fileName: basename(renders[name]!) }), signingOf(deps));
   }
   // The content fingerprints of the plain renders, filed in the verification index (a copy without its signature
   // is still recognised by what it shows and sounds like). Before `released`: a retry files it again, idempotently.

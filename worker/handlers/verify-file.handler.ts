@@ -10,7 +10,7 @@ import type { ContentMatchAnswer, TimelineSegment, VerifyAnswer, VerifyFailure }
 import type { QueueJob } from '../../shared/queue/queue';
 import { verifyUploadKey } from '../../shared/storage/keys';
 import type { Submission } from '../../shared/submissions/submission.model';
-import type { WorkerDeps } from '../deps';
+import { signingOf, type WorkerDeps } from '../deps';
 import { fingerprintFile } from '../steps/fingerprint.step';
 import { probe } from '../steps/probe.step';
 import { readProvenance, type ProvenanceReading } from '../steps/provenance.step';
@@ -62,7 +62,7 @@ export async function verifyFile(deps: WorkerDeps, job: QueueJob<'verify-file'>)
 }
 
 async function answerFor(deps: WorkerDeps, path: string, workDir: string, photo: boolean): Promise<VerifyAnswer> {
-  const reading = await readProvenance(path, deps.signing.trustAnchorPem);
+  const reading = await readProvenance(path, signingOf(deps).trustAnchorPem);
   const signed = await signedAnswer(deps, reading, photo);
   if (signed && signed.verdict !== 'signed_changed') return signed;
   if (photo) return signed ?? { verdict: 'no_match', signer: null, campaign: null, published: null, photo: true, match: null };

@@ -102,6 +102,21 @@ app.kubernetes.io/component: {{ index . 1 }}
       - { key: {{ .Values.secrets.keys.totpEncryptionKey }}, path: totp-encryption-key }
 {{- end -}}
 
+{{/* The C2PA signing files: the chain and key for the media workers (`full`), the public root alone for the server. */}}
+{{- define "sc.signingVolume" -}}
+{{- $root := index . 0 -}}
+- name: signing
+  secret:
+    secretName: {{ include "sc.secretName" (list $root "signing") }}
+    defaultMode: 0440
+    items:
+      - { key: {{ $root.Values.secrets.signing.rootKey }}, path: root-cert.pem }
+      {{- if index . 1 }}
+      - { key: {{ $root.Values.secrets.signing.chainKey }}, path: signing-chain.pem }
+      - { key: {{ $root.Values.secrets.signing.keyKey }}, path: signing-key.pem }
+      {{- end }}
+{{- end -}}
+
 {{- define "sc.podSpecCommon" -}}
 serviceAccountName: {{ include "sc.serviceAccountName" . }}
 automountServiceAccountToken: false
