@@ -282,7 +282,8 @@ describe('the Helm chart', () => {
       const spec = pod(one(all, 'Deployment', `clips-solidarity-clips-${component}`));
       const volume = spec.volumes?.find((v) => v.name === 'signing');
       const env = Object.fromEntries((spec.containers[0]!.env ?? []).filter((e) => e.name.startsWith('C2PA_')).map((e) => [e.name, e.value]));
-      return { items: (volume?.secret?.items ?? []).map((i) => i.path).sort(), env: Object.keys(env).sort(), mounted: spec.containers[0]!.volumeMounts?.some((m) => m.name === 'signing') ?? false };
+      const items = (volume?.secret as { items?: { path: string }[] } | undefined)?.items ?? [];
+      return { items: items.map((i) => i.path).sort(), env: Object.keys(env).sort(), mounted: spec.containers[0]!.volumeMounts?.some((m) => m.name === 'signing') ?? false };
     };
     expect(signing('worker')).toEqual({ items: ['root-cert.pem', 'signing-chain.pem', 'signing-key.pem'], env: ['C2PA_SIGNING_CHAIN_FILE', 'C2PA_SIGNING_KEY_FILE', 'C2PA_TRUST_ANCHOR_FILE'], mounted: true });
     expect(signing('server')).toEqual({ items: ['root-cert.pem'], env: ['C2PA_TRUST_ANCHOR_FILE'], mounted: true });
