@@ -98,12 +98,16 @@ export async function deleteDueOriginals(deps: RetentionDeps, now: Date = new Da
 /**
  * The public verification's leftovers: answers past their hour, and files sent to /verify that no waiting check
  * will read (a job that died, a server that stopped between storing the file and recording its check). A file
- * of a check still waiting is left to its job. Returns how many answers and files went.
+ * of a check still waiting is left to its job; a check still waiting after 15 minutes is failed (its job is lost).
+ * Returns how many answers and files went.
  */
 const VERIFY_ORPHAN_MINUTES = 10;
+const VERIFY_GIVE_UP_MINUTES = 15;
 
 export async function sweepVerifyChecks(deps: Pick<WorkerDeps, 'db' | 'storage'>, now: Date = new Date()): Promise<{ answers: number; files: number }> {
   const answers = (await deps.db.verifyChecks.deleteMany({ expiresAt: { $lte: now } })).deletedCount ?? 0;
+  // A check nobody answered in this long lost its job (a worker killed, Redis emptied): its page says so.
+  await deps.db.verifyChecks.updateMany({ status: { $in: ['waiting', 'checking'] }, createdAt: { $lte: new Date(now.getTime() - VERIFY_GIVE_UP_MINUTES * 60_000) } }, { $set: { status: 'failed', failure: 'internal' } });
   let files = 0;
   for await (const object of deps.storage.listObjects(VERIFY_PREFIX)) {
     // A file younger than a few minutes may be one whose check the server is recording right now.

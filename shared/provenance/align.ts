@@ -52,6 +52,12 @@ export interface TrackParams {
   minRunSeconds: number;
   /** A track matches when its segments total at least this. */
   minMatchSeconds: number;
+  /**
+   * Where in the file element 0 sits, in seconds (0 for the picture's frames). A chromaprint value hears the frames
+   * around it, so its i-th value is about i / rate + this: measured on a release cut at 8–13 s, the sound's cut read
+   * 6.9–11.9 without it. Runs that reach the first or last element reach the file's start or end.
+   */
+  startSeconds: number;
 }
 
 /**
@@ -61,13 +67,13 @@ export interface TrackParams {
  * pair of all 14. So 14 on the median of 5 frames, over a run of 3 s at one offset: no unrelated pair of the 210
  * compared (with ../shared/media) matched a single run.
  */
-export const PICTURE_MATCH: TrackParams = { rate: 4, sameAt: 14, voteAt: 10, smooth: 2, smoothBy: 'median', fillSeconds: 1.25, minRunSeconds: 3, minMatchSeconds: 4 };
+export const PICTURE_MATCH: TrackParams = { rate: 4, sameAt: 14, voteAt: 10, smooth: 2, smoothBy: 'median', fillSeconds: 1.25, minRunSeconds: 3, minMatchSeconds: 4, startSeconds: 0 };
 /**
  * Sound: chromaprint values (32 bits, ≈ 8.07 a second). Measured: a copy's values differ from the release's by p50 0,
  * p90 ≤ 1 bit (80–99 % identical, even at 48 kb/s mono); unrelated values by p1 7–8, p50 14 bits. So 10 on the mean
  * over ±4 values (1 s), over a run of 3 s.
  */
-export const SOUND_MATCH: TrackParams = { rate: (11025 * 3) / 4096, sameAt: 10, voteAt: 4, smooth: 4, smoothBy: 'mean', fillSeconds: 1, minRunSeconds: 3, minMatchSeconds: 4 };
+export const SOUND_MATCH: TrackParams = { rate: (11025 * 3) / 4096, sameAt: 10, voteAt: 4, smooth: 4, smoothBy: 'mean', fillSeconds: 1, minRunSeconds: 3, minMatchSeconds: 4, startSeconds: 1.1 };
 
 /** At most this many offsets are tried per track (a copy cut in more places is still mostly found). */
 const MAX_OFFSETS = 12;
@@ -192,9 +198,11 @@ function align(p: Pairwise, params: TrackParams, durations: { copy: number; rele
   }
   chosen.sort((a, b) => a.from - b.from);
   const r = params.rate;
+  // Element i at i / r + startSeconds; a run from the first element starts with the file, one to the last ends with it.
+  const at = (index: number, count: number, duration: number) => (index <= 0 ? 0 : index >= count ? duration : Math.min(duration, index / r + params.startSeconds));
   const segments: Segment[] = chosen.map(({ offset, from, to }) => ({
-    copy: { start: from / r, end: to / r },
-    release: { start: Math.max(0, (from + offset) / r), end: Math.min(durations.release, (to + offset) / r) },
+    copy: { start: at(from, p.query.count, durations.copy), end: at(to, p.query.count, durations.copy) },
+    release: { start: at(from + offset, p.release.count, durations.release), end: at(to + offset, p.release.count, durations.release) },
     offsetSeconds: offset / r,
   }));
   return timeline(segments, durations, params);
@@ -324,8 +332,9 @@ export function alignSound(copy: MediaFingerprint, release: MediaFingerprint, pa
   if (!copy.sound || !release.sound) return null;
   const q = copy.sound.values;
   const r = release.sound.values;
-  // The values cover a little less than the file (chromaprint's filters need the frames after them): only that span counts.
-  const durations = { copy: Math.min(copy.durationSeconds, q.length / params.rate), release: Math.min(release.durationSeconds, r.length / params.rate) };
+  // The values cover a little less than the file (chromaprint's filters need the frames around them): `startSeconds`
+  // places them, and runs reaching the first or last value reach the file's ends.
+  const durations = { copy: copy.durationSeconds, release: release.durationSeconds };
   return align({ query: soundElements(q), release: soundElements(r), distance: (i, j) => popcount32(q[i]! ^ r[j]!) }, params, durations);
 }
 
@@ -335,7 +344,7 @@ export function alignSound(copy: MediaFingerprint, release: MediaFingerprint, pa
  */
 export function revoiced(picture: TrackTimeline | null, sound: TrackTimeline | null, release: MediaFingerprint): Range[] {
   if (!picture || !sound || !release.sound || !isMatch(picture, PICTURE_MATCH)) return [];
-  const heard = release.sound.values.length / release.sound.rate;
+  const heard = release.durationSeconds;
   const keptPicture = picture.kept.map((k) => ({ start: k.start, end: Math.min(k.end, heard) })).filter((k) => k.end > k.start);
   const out: Range[] = [];
   for (const k of keptPicture) {

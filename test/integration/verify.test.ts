@@ -200,6 +200,9 @@ describe('the public verification (/verify)', () => {
     expect((await sweepVerifyChecks(deps, new Date(Date.now() + 20 * 60_000))).files).toBe(1);
     expect(await deps.storage.list(VERIFY_PREFIX)).toEqual([verifyUploadKey('w'.repeat(22))]);
     expect(await deps.db.verifyChecks.exists({ _id: expired._id })).toBeNull();
+    // A check whose job was lost is failed after a quarter of an hour: its page stops waiting.
+    await sweepVerifyChecks(deps, new Date(Date.now() + 16 * 60_000));
+    expect((await deps.db.verifyChecks.findById('w'.repeat(22)).lean<VerifyCheck>())).toMatchObject({ status: 'failed', failure: 'internal' });
   });
 });
 

@@ -26,9 +26,9 @@ class VerifyInputError extends Error {
 
 /**
  * verify-file: load the check → return unless waiting (or checking: a retry) → read the file the server stored
- * under the check's id, and remove that object at once → its signature (C2PA, this deployment's root) → for a
+ * under the check's id → its signature (C2PA, this deployment's root) → for a
  * video, its content against the index of releases → store the answer for an hour. Nothing of the file is kept:
- * its folder goes in `finally`, its object as soon as it is read (and again in `finally`, and by the sweep).
+ * its folder goes in `finally`, its object once the check is settled (the sweep removes any a dead job left).
  */
 export async function verifyFile(deps: WorkerDeps, job: QueueJob<'verify-file'>): Promise<void> {
   const { checkId } = job.payload;
@@ -40,12 +40,14 @@ export async function verifyFile(deps: WorkerDeps, job: QueueJob<'verify-file'>)
   }
   const workDir = await makeJobDir(workRoot(deps.config.worker.workDir));
   const key = verifyUploadKey(checkId);
+  // The file's object goes once the check is settled (answered, or failed for good); a retry reads it again.
+  let settled = false;
   try {
     const path = join(workDir, check.contentType === 'image/jpeg' ? 'file.jpg' : 'file.mp4');
     await pipeline(await deps.storage.download(key), createWriteStream(path));
-    await deps.storage.remove(key);
     const answer = await answerFor(deps, path, workDir, check.contentType === 'image/jpeg');
     await deps.db.verifyChecks.updateOne({ _id: checkId }, { $set: { status: 'done', answer, expiresAt: new Date(Date.now() + VERIFY_ANSWER_SECONDS * 1000) } });
+    settled = true;
     log.info({ verdict: answer.verdict }, 'file checked');
   } catch (error) {
     const failure: VerifyFailure | null = error instanceof VerifyInputError ? error.failure : error instanceof MediaRejection ? (error.code === 'too_long' ? 'too_long' : 'damaged') : null;
@@ -55,9 +57,11 @@ export async function verifyFile(deps: WorkerDeps, job: QueueJob<'verify-file'>)
     }
     if (failure === null) log.error({ err: error }, 'check failed');
     await deps.db.verifyChecks.updateOne({ _id: checkId }, { $set: { status: 'failed', failure: failure ?? 'internal' } });
+    settled = true;
   } finally {
     await rm(workDir, { recursive: true, force: true });
-    if (job.attempt >= job.maxAttempts) await deps.storage.remove(key).catch(() => undefined);
+    // Left behind only when this throws for a retry (or the object store is down: the sweep removes it then).
+    if (settled) await deps.storage.remove(key).catch((error: unknown) => log.warn({ err: error }, 'could not remove the checked file: the sweep will'));
   }
 }
 
