@@ -76,7 +76,7 @@ describe('fingerprints of released clips', () => {
 
   const cases: Array<[string, readonly string[]]> = [
     ['A', ['360p at a low bitrate', '9:16 re-crop', 'a logo over the picture', '5 s cut from the middle', 'spliced between other footage', 'sound replaced by another clip\'s']],
-    ['B', ['360p at a low bitrate', '9:16 re-crop', 'a logo over the picture']],
+    ['B', ['360p at a low bitrate', '9:16 re-crop', 'a logo over the picture', 'the vertical release render, re-encoded']],
     ['C', ['360p at a low bitrate', 'a logo over the picture', '5 s cut from the middle']],
   ];
 
