@@ -26,7 +26,7 @@ const run = promisify(execFile);
  *     same picture inside a fill (align.ts, geometry `framed`). Signing ÷ render (≤ 0.05): not measured here (see
  *     signingRatio below: the signing work adds it).
  *  2. lookup p95 with 100 000 releases indexed ÷ with 1 000: target ≤ 1.5. The same queries each time (the real edited
- *     copies, unrelated clips, and noisy copies of synthetic releases), each run 3 times. The synthetic releases are
+ *     copies, unrelated clips, and noisy copies of synthetic releases), each run twice. The synthetic releases are
  *     made by synthesize(): 10–30 s each; the picture a random walk of 64-bit hashes in shots of 2–8 s (a new random
  *     hash per shot, then 0–3 bits flipped a frame), the central window its own walk; the sound a walk of 32-bit values
  *     (5–9 bits flipped a value, a new random value now and then), with a silent stretch in one in five. Indexed in
@@ -40,7 +40,7 @@ const SECONDS = 60;
 const TOTAL = 100_000;
 const FIRST = 1_000;
 const BATCH = 1_000;
-const REPEAT = 3;
+const REPEAT = 2;
 
 /** mulberry32: seeded, so every run indexes the same synthetic releases. */
 function random(seed: number): () => number {
