@@ -183,7 +183,7 @@ async function main(): Promise<void> {
   const config = loadConfig({ ...bench.env, NODE_ENV: 'development', WORK_DIR: dir, LOG_LEVEL: 'warn' });
   const limits = runLimits(config);
   const db = await connectDatabase(config.mongo.url);
-  let failed = false;
+  let failed: boolean | undefined;
   try {
     // 1. Fingerprint + index ÷ render, 60 s 1080p.
     process.stdout.write(`making a ${SECONDS} s 1080p master…\n`);
@@ -263,10 +263,10 @@ async function main(): Promise<void> {
     await bench.stop();
     await rm(dir, { recursive: true, force: true });
   }
-  process.exitCode = failed ? 1 : 0;
+  process.exitCode = failed === false ? 0 : 1;
 }
 
 main().catch((error: unknown) => {
-  console.error(error);
+  process.stderr.write(`bench:verify: ${error instanceof Error ? error.stack : String(error)}\n`);
   process.exit(1);
 });
