@@ -8,7 +8,11 @@ import { FLAT_HASH, type MediaFingerprint } from './fingerprint';
  * looked up by its content. A lookup reads the copy's postings one `_id` each (at most POSTING_CAP ids each), then at most
  * MAX_CANDIDATES stored fingerprints by `_id`, and aligns the copy against each (align.ts): its cost does not grow with
  * the number of releases (test/bench/verify.bench.ts measures it at 1 000 and 100 000). Every read and write names one
- * `_id`: FerretDB 1.24 (SQLite) pushes an `_id` equality down but scans the collection for `_id: {$in: […]}`.
+ * `_id`: FerretDB 1.24 (SQLite) scans the collection for `_id: {$in: […]}`.
+ * MEASURED, NOT SOLVED (2026-12-07, this machine, FerretDB 1.24.2 on SQLite): even a one-`_id` findOne grew with the
+ * collection — 2–3 ms on 1 000 postings, 115–120 ms on 58 000 (quiet), 23–28 ms on a fresh 50 000 (ObjectId or string
+ * ids); explain says SCAN for each. So on that backend a lookup (hundreds of posting reads) does grow with the number of
+ * releases; on MongoDB (and FerretDB on PostgreSQL) the `_id` index serves these reads. To re-check: bench:verify.
  *
  * Exported API
  *  - `indexRelease(db, release: ReleaseToIndex): Promise<void>` — adds one release (its renders by shape: `source`,
