@@ -11,8 +11,11 @@ import { hashHalves, popcount32, type MediaFingerprint } from './fingerprint';
  *    else in its place; `foreign`: parts of the copy from no part of this release (spliced footage, a different intro…).
  *  - `alignPicture(copy, release): TrackTimeline | null` (null when either has no picture),
  *    `alignSound(copy, release): TrackTimeline | null` (null when either has no sound);
+ *    The picture tries each of GEOMETRIES (`same`, `cropped`, `framed`) and keeps the one that explains most;
+ *  - `alignHashes(pairs: Array<[copyHashes, releaseHashes]>, durations, params?)` — one geometry (element distance: the
+ *    least over the pairs);
  *  - `revoiced(picture, sound, release): Range[]` — release time where the picture is kept but the sound is not.
- *  - `PICTURE_MATCH`, `SOUND_MATCH`: the thresholds; `isMatch(timeline)`.
+ *  - `PICTURE_MATCH`, `SOUND_MATCH`: the thresholds; `isMatch(timeline, params)`; `mergeRanges`, `complement`.
  */
 
 export interface Range {

@@ -5,9 +5,14 @@ import { FLAT_HASH, type MediaFingerprint } from './fingerprint';
 
 /**
  * The index of released clips' fingerprints: a copy found on a platform (signature stripped, encoded again) is
- * looked up by its content. A lookup reads postings by `_id` (`$in`), at most POSTING_CAP ids each, then at most
+ * looked up by its content. A lookup reads the copy's postings one `_id` each (at most POSTING_CAP ids each), then at most
  * MAX_CANDIDATES stored fingerprints by `_id`, and aligns the copy against each (align.ts): its cost does not grow with
- * the number of releases (test/bench/verify.bench.ts measures it at 1 000 and 100 000).
+ * the number of releases (test/bench/verify.bench.ts measures it at 1 000 and 100 000). Every read and write names one
+ * `_id`: FerretDB 1.24 (SQLite) scans the collection for `_id: {$in: […]}`.
+ * MEASURED, NOT SOLVED (2026-12-07, this machine, FerretDB 1.24.2 on SQLite): even a one-`_id` findOne grew with the
+ * collection — 2–3 ms on 1 000 postings, 115–120 ms on 58 000 (quiet), 23–28 ms on a fresh 50 000 (ObjectId or string
+ * ids); explain says SCAN for each. So on that backend a lookup (hundreds of posting reads) does grow with the number of
+ * releases; on MongoDB (and FerretDB on PostgreSQL) the `_id` index serves these reads. To re-check: bench:verify.
  *
  * Exported API
  *  - `indexRelease(db, release: ReleaseToIndex): Promise<void>` — adds one release (its renders by shape: `source`,
@@ -146,55 +151,52 @@ function chunks<T>(list: T[], size = CHUNK): T[][] {
 
 const isDuplicate = (error: unknown) => (error as { code?: number }).code === 11000;
 
-/** Turns postings that reached the cap into stop words (list emptied), among `keys`. */
-async function stopFullPostings(db: Database, keys: string[]): Promise<void> {
-  for (const part of chunks(keys)) {
-    const docs = await db.fingerprintPostings.find({ _id: { $in: part } }, { ids: 1, stop: 1 }).lean<FingerprintPosting[]>();
-    const full = docs.filter((d) => !d.stop && d.ids.length >= POSTING_CAP).map((d) => d._id);
-    if (full.length > 0) await db.fingerprintPostings.updateMany({ _id: { $in: full } }, { $set: { stop: true, ids: [] } });
-  }
+/** Requests in flight at once for the one-`_id` operations below. */
+const PARALLEL = 16;
+
+/** Runs `work` on every item, PARALLEL at a time. */
+async function eachLimited<T>(items: T[], work: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL, items.length) }, lane));
 }
 
-/** Adds `ids` to each key's posting (created if new), never to a stop word. */
+/**
+ * Adds each key's ids to its posting. Only one-`_id` operations: FerretDB 1.24 on SQLite scans the whole collection for
+ * `_id: {$in: […]}` (measured: 5.5 s for 1 000 keys at 59 000 postings; explain: SCAN) and stalled on a bulkWrite of a
+ * few hundred updateOne. New keys go in by insertMany (unordered); a key that exists already is refused (duplicate
+ * `_id`) and gains the ids by an update of that one posting, which then becomes a stop word if it reached the cap.
+ */
 async function addPostings(db: Database, postings: Map<string, string[]>): Promise<void> {
-  const keys = [...postings.keys()];
-  for (const part of chunks(keys)) {
-    const existing = new Map((await db.fingerprintPostings.find({ _id: { $in: part } }, { stop: 1 }).lean<FingerprintPosting[]>()).map((d) => [d._id, d]));
-    const fresh = part.filter((key) => !existing.has(key));
-    const retry: string[] = [];
-    if (fresh.length > 0) {
-      const docs = fresh.map((key) => {
-        const ids = postings.get(key)!;
-        return ids.length >= POSTING_CAP ? { _id: key, ids: [], stop: true } : { _id: key, ids, stop: false };
-      });
-      try {
-        await db.fingerprintPostings.insertMany(docs, { ordered: false, lean: true });
-      } catch (error) {
-        // Made meanwhile by another writer: add to it instead.
-        const failed = (error as { writeErrors?: Array<{ index?: number; err?: { index?: number }; code?: number }> }).writeErrors ?? [];
-        if (!isDuplicate(error) && !failed.every((e) => isDuplicate(e) || (e as { err?: { code?: number } }).err?.code === 11000)) throw error;
-        for (const e of failed) retry.push(docs[e.index ?? e.err?.index ?? -1]?._id ?? '');
+  for (const part of chunks([...postings.keys()])) {
+    const docs = part.map((key) => {
+      const ids = postings.get(key)!;
+      return ids.length >= POSTING_CAP ? { _id: key, ids: [], stop: true } : { _id: key, ids, stop: false };
+    });
+    let existing: string[] = [];
+    try {
+      await db.fingerprintPostings.insertMany(docs, { ordered: false, lean: true });
+    } catch (error) {
+      const failed = (error as { writeErrors?: Array<{ index?: number; code?: number; err?: { index?: number; code?: number } }> }).writeErrors ?? [];
+      const duplicates = failed.filter((e) => (e.code ?? e.err?.code) === 11000);
+      if (duplicates.length === 0 || duplicates.length !== failed.length) {
+        if (!isDuplicate(error) || failed.length > 0) throw error;
       }
+      existing = duplicates.map((e) => docs[e.index ?? e.err?.index ?? -1]?._id).filter((key): key is string => typeof key === 'string');
     }
-    const update = [...part.filter((key) => existing.has(key) && !existing.get(key)!.stop), ...retry.filter(Boolean)];
-    if (update.length > 0) {
-      // Keys that gain the same ids are updated together (one release: all of them). FerretDB 1.24 stalled on a
-      // bulkWrite of a few hundred updateOne (measured), so no bulkWrite here.
-      const groups = new Map<string, string[]>();
-      for (const key of update) {
-        const ids = postings.get(key)!.join('\n');
-        groups.set(ids, [...(groups.get(ids) ?? []), key]);
-      }
-      for (const [ids, keys] of groups) {
-        await db.fingerprintPostings.updateMany({ _id: { $in: keys }, stop: false }, { $addToSet: { ids: { $each: ids.split('\n') } } });
-      }
-      await stopFullPostings(db, update);
-    }
+    await eachLimited(existing, async (key) => {
+      const after = await db.fingerprintPostings
+        .findOneAndUpdate({ _id: key, stop: false }, { $addToSet: { ids: { $each: postings.get(key)! } } }, { returnDocument: 'after' })
+        .lean<Pick<FingerprintPosting, 'ids'>>();
+      if (after && after.ids.length >= POSTING_CAP) await db.fingerprintPostings.updateOne({ _id: key }, { $set: { stop: true, ids: [] } });
+    });
   }
 }
 
 async function removePostings(db: Database, releaseId: string, keys: string[]): Promise<void> {
-  for (const part of chunks(keys)) await db.fingerprintPostings.updateMany({ _id: { $in: part } }, { $pull: { ids: releaseId } });
+  await eachLimited(keys, (key) => db.fingerprintPostings.updateOne({ _id: key }, { $pull: { ids: releaseId } }));
 }
 
 export async function indexRelease(db: Database, release: ReleaseToIndex): Promise<void> {
@@ -212,9 +214,15 @@ export async function indexRelease(db: Database, release: ReleaseToIndex): Promi
 export async function indexReleases(db: Database, batch: ReleaseToIndex[]): Promise<void> {
   for (const part of chunks(batch)) {
     const records = part.map(recordOf);
-    // Replaced whole (a retry of the batch writes the same records again).
-    await db.releaseFingerprints.deleteMany({ _id: { $in: records.map((r) => r._id) } });
-    await db.releaseFingerprints.insertMany(records, { ordered: false, lean: true });
+    try {
+      await db.releaseFingerprints.insertMany(records, { ordered: false, lean: true });
+    } catch (error) {
+      // Indexed before (a retry, a re-index): replaced whole, one by one.
+      const failed = (error as { writeErrors?: Array<{ index?: number; err?: { index?: number } }> }).writeErrors ?? [];
+      if (!isDuplicate(error) && failed.length === 0) throw error;
+      const again = failed.map((e) => records[e.index ?? e.err?.index ?? -1]).filter((r): r is ReleaseFingerprintRecord => r !== undefined);
+      await eachLimited(again, (record) => db.releaseFingerprints.replaceOne({ _id: record._id }, record, { upsert: true }));
+    }
     const postings = new Map<string, string[]>();
     for (const record of records) {
       for (const key of record.keys) {
@@ -241,13 +249,17 @@ function score(t: TrackTimeline | null): number {
 
 export async function findMatches(db: Database, query: MediaFingerprint): Promise<Match[]> {
   const hits = new Map<string, number>();
-  for (const part of chunks(postingKeys(query, false))) {
-    const postings = await db.fingerprintPostings.find({ _id: { $in: part } }, { ids: 1 }).lean<Array<Pick<FingerprintPosting, '_id' | 'ids'>>>();
-    for (const posting of postings) for (const id of posting.ids) hits.set(id, (hits.get(id) ?? 0) + 1);
-  }
+  // One read per key, by `_id` (FerretDB scans for `$in`: see addPostings).
+  await eachLimited(postingKeys(query, false), async (key) => {
+    const posting = await db.fingerprintPostings.findById(key, { ids: 1 }).lean<Pick<FingerprintPosting, 'ids'>>();
+    for (const id of posting?.ids ?? []) hits.set(id, (hits.get(id) ?? 0) + 1);
+  });
   const candidates = [...hits.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, MAX_CANDIDATES).map(([id]) => id);
-  if (candidates.length === 0) return [];
-  const records = await db.releaseFingerprints.find({ _id: { $in: candidates } }, { keys: 0 }).lean<Array<Omit<ReleaseFingerprintRecord, 'keys'>>>();
+  const records: Array<Omit<ReleaseFingerprintRecord, 'keys'>> = [];
+  await eachLimited(candidates, async (id) => {
+    const record = await db.releaseFingerprints.findById(id, { keys: 0 }).lean<Omit<ReleaseFingerprintRecord, 'keys'>>();
+    if (record) records.push(record); // a posting of a release removed meanwhile names nothing
+  });
   const matches: Match[] = [];
   for (const record of records) {
     let best: Match | null = null;

@@ -10,6 +10,7 @@
  *  - `HASH_SIDE` (32), `dctHash(gray: Uint8Array | Buffer, side = HASH_SIDE): string` — the perceptual hash of one
  *    `side`×`side` grey frame: the 8×8 lowest frequencies of its 2-D DCT-II, bit = coefficient > their median.
  *    A flat frame (grey levels spread under FLAT_BELOW) hashes to FLAT_HASH (all zeros), which is never matched.
+ *  - `lowDct(gray, side?)` — those 64 coefficients; `PICTURE_FPS` (4), `SOUND_RATE` (≈ 8.07 values a second).
  *  - `hashHalves(hex): [hi, lo]`, `hamming64(aHi, aLo, bHi, bLo)`, `popcount32(x)`.
  *  - `soundFromRaw(values: Uint32Array | number[]): MediaFingerprint['sound']` — null for silence.
  */

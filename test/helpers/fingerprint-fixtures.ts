@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
 import { makeFixture } from './fixtures';
+import { blurredFillFilters } from '../../worker/steps/release.step';
 
 /**
  * Clips for the fingerprint tests (test/integration/fingerprint.test.ts, test/bench/verify.bench.ts): four 720p
@@ -70,7 +71,8 @@ export interface Edit {
 const S = SOURCE_SECONDS;
 
 /** The edits of the brief (issue 17): each made by ffmpeg from a source and, for splicing and re-voicing, D. */
-export const EDIT_NAMES = ['360p at a low bitrate', '9:16 re-crop', 'a logo over the picture', '5 s cut from the middle', 'spliced between other footage', 'sound replaced by another clip\'s'] as const;
+export const EDIT_NAMES = [
+  'the vertical release render, re-encoded','360p at a low bitrate', '9:16 re-crop', 'a logo over the picture', '5 s cut from the middle', 'spliced between other footage', 'sound replaced by another clip\'s'] as const;
 
 export async function editsOf(name: SourceName, which: readonly string[] = EDIT_NAMES): Promise<Edit[]> {
   const src = await sourceClip(name);
@@ -141,6 +143,16 @@ export async function editsOf(name: SourceName, which: readonly string[] = EDIT_
     picture: whole,
     sound: null,
     revoiced: [[0, S]],
+  });
+  if (which.includes('the vertical release render, re-encoded')) edits.push({
+    name: 'the vertical release render, re-encoded',
+    of: name,
+    // The picture over a blurred fill of itself in a 9:16 frame, as release.step.ts makes it; only the source render is indexed.
+    path: await makeFixture(`${of}-vertical.mp4`, ['-i', src, '-filter_complex', ['[0:v]null[in]', ...blurredFillFilters('in', 'v', { width: 720, height: 1280 })].join(';'), '-map', '[v]', '-map', '0:a', ...H264, '-crf', '26', ...AAC]),
+    copySeconds: S,
+    picture: whole,
+    sound: { kept: [[0, S]] },
+    revoiced: [],
   });
   return edits;
 }
