@@ -1,8 +1,11 @@
+import { readSigningMaterial } from '../../shared/provenance/signing-files';
+import { releaseManifest } from '../../shared/provenance/release-manifest';
+import { signFile } from '../../worker/steps/provenance.step';
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { loadConfig } from '../../shared/config';
 import { connectDatabase, type Database } from '../../shared/db';
@@ -41,6 +44,12 @@ const run = promisify(execFile);
  * synthetic releases never indexed): no render, no clips to fingerprint.
  */
 const LOOKUP_ONLY = process.argv.includes('--lookup-only');
+/**
+ * `-- --at-1000`: the lookups at 1 000 releases only (recall and false matches there), without building the 100 000:
+ * on FerretDB 1.24 with SQLite every `_id` read scans its collection (measured, see fingerprint-index.ts), so building
+ * and reading 100 000 releases' postings takes hours here. The 100 000 line then says it was not measured.
+ */
+const AT_1000_ONLY = process.argv.includes('--at-1000');
 
 const SECONDS = 60;
 const TOTAL = 100_000;
@@ -178,11 +187,6 @@ async function lookups(db: Database, queries: Query[]): Promise<{ p95: number; m
 }
 
 /** Signing ÷ render (target ≤ 0.05): the signing work (C2PA) measures it here, on the same renders. */
-async function signingRatio(): Promise<number | null> {
-  // TODO(signing): sign the renders of part 1 with the release's signer and return signing seconds ÷ render seconds.
-  return null;
-}
-
 async function main(): Promise<void> {
   const bench = await startBenchServices();
   const dir = await mkdtemp(join(tmpdir(), 'solidarity-verify-bench-'));
@@ -192,6 +196,7 @@ async function main(): Promise<void> {
   let failed: boolean | undefined;
   try {
     let fingerprintRatio = NaN;
+    let signingRatio = NaN;
     const queries: Query[] = [];
     if (!LOOKUP_ONLY) {
       // 1. Fingerprint + index ÷ render, 60 s 1080p.
@@ -212,7 +217,17 @@ async function main(): Promise<void> {
         await indexRelease(db, { releaseId: 'release-60s', campaignId: 'bench', releasedAt: new Date(), renders: { source: fp } });
       });
       fingerprintRatio = fingerprintSeconds / renderSeconds;
-      process.stdout.write(`release render ${renderSeconds.toFixed(1)} s; fingerprint + index ${fingerprintSeconds.toFixed(1)} s\n`);
+      // Signing every render and poster of the set, as the release job does (its C2PA manifest, the bench's identity).
+      const key = readSigningMaterial(config.provenance);
+      const signingSeconds = await timed(async () => {
+        for (const [name, path] of Object.entries(files)) {
+          const kind = name.startsWith('poster-') ? 'poster' : 'video';
+          const shape = name.replace(/^poster-/, '').split('-')[0]!;
+          await signFile(path, releaseManifest({ campaign: 'Bench', releaseId: 'release-60s', fileName: basename(path), kind, captionLanguage: null, language: 'en', published: '2026-12-07', shape, watermark: false, endCard: false, faceMasking: false, voiceDisguised: false, pictureReplaced: false, creditedOrganisation: null }), key);
+        }
+      });
+      signingRatio = signingSeconds / renderSeconds;
+      process.stdout.write(`release render ${renderSeconds.toFixed(1)} s; fingerprint + index ${fingerprintSeconds.toFixed(1)} s; signing ${Object.keys(files).length} files ${signingSeconds.toFixed(2)} s\n`);
 
       // The real clips: released, their edits and the unrelated clips (the same as test/integration/fingerprint.test.ts).
       process.stdout.write('fingerprinting the generated clips and their edits…\n');
@@ -246,28 +261,28 @@ async function main(): Promise<void> {
     const small = await lookups(db, queries);
     process.stdout.write(`${FIRST} releases: lookup p95 ${small.p95.toFixed(0)} ms, median ${small.median.toFixed(0)} ms (${queries.length} queries × ${REPEAT})\n`);
     const building = process.hrtime.bigint();
-    for (let from = FIRST - 4; from < TOTAL - 4; from += BATCH) {
+    for (let from = FIRST - 4; !AT_1000_ONLY && from < TOTAL - 4; from += BATCH) {
       await indexReleases(db, synthetic(from, Math.min(TOTAL - 4, from + BATCH)));
       if ((from + BATCH) % 10_000 < BATCH) process.stdout.write(`  indexed ${from + BATCH + 4} (${(Number(process.hrtime.bigint() - building) / 1e9).toFixed(0)} s)\n`);
     }
     const postings = await db.fingerprintPostings.estimatedDocumentCount();
     const stops = await db.fingerprintPostings.countDocuments({ stop: true });
     process.stdout.write(`${await db.releaseFingerprints.estimatedDocumentCount()} releases indexed, ${postings} postings (${stops} stop words)\n`);
-    const large = await lookups(db, queries);
-    process.stdout.write(`${TOTAL} releases: lookup p95 ${large.p95.toFixed(0)} ms, median ${large.median.toFixed(0)} ms\n`);
+    const large = AT_1000_ONLY ? small : await lookups(db, queries);
+    const at = AT_1000_ONLY ? FIRST : TOTAL;
+    if (!AT_1000_ONLY) process.stdout.write(`${TOTAL} releases: lookup p95 ${large.p95.toFixed(0)} ms, median ${large.median.toFixed(0)} ms\n`);
 
-    const lookupRatio = large.p95 / small.p95;
+    const lookupRatio = AT_1000_ONLY ? NaN : large.p95 / small.p95;
     const recall = large.found / large.copies;
-    const signing = await signingRatio();
     process.stdout.write('\n');
     process.stdout.write(LOOKUP_ONLY ? `${'fingerprint + index ÷ release render'.padEnd(58)} not measured (--lookup-only)\n` : `${formatRatio('fingerprint + index ÷ release render (60 s 1080p)', fingerprintRatio, '≤ 0.10')}\n`);
-    process.stdout.write(signing === null ? `${'signing ÷ release render'.padEnd(58)} not measured here (target ≤ 0.05; signingRatio())\n` : `${formatRatio('signing ÷ release render', signing, '≤ 0.05')}\n`);
-    process.stdout.write(`${formatRatio(`lookup p95 at ${TOTAL} ÷ at ${FIRST} releases`, lookupRatio, '≤ 1.5')}\n`);
-    process.stdout.write(`${formatRatio(`recall over ${large.copies} ${LOOKUP_ONLY ? 'synthetic noisy' : 'edited'} copies (at ${TOTAL})`, recall, '≥ 0.95')}\n`);
-    process.stdout.write(`${formatRatio(`false matches (${queries.length} queries, at ${TOTAL})`, large.falseMatches.length, '0')}\n`);
+    process.stdout.write(LOOKUP_ONLY ? `${'signing ÷ release render'.padEnd(58)} not measured (--lookup-only)\n` : `${formatRatio('signing ÷ release render (every render and poster)', signingRatio, '≤ 0.05')}\n`);
+    process.stdout.write(AT_1000_ONLY ? `${`lookup p95 at ${TOTAL} ÷ at ${FIRST} releases`.padEnd(58)} not measured (--at-1000)\n` : `${formatRatio(`lookup p95 at ${TOTAL} ÷ at ${FIRST} releases`, lookupRatio, '≤ 1.5')}\n`);
+    process.stdout.write(`${formatRatio(`recall over ${large.copies} ${LOOKUP_ONLY ? 'synthetic noisy' : 'edited'} copies (at ${at})`, recall, '≥ 0.95')}\n`);
+    process.stdout.write(`${formatRatio(`false matches (${queries.length} queries, at ${at})`, large.falseMatches.length, '0')}\n`);
     for (const f of large.falseMatches) process.stdout.write(`  false match: ${f}\n`);
     if (small.found !== small.copies) process.stdout.write(`  (at ${FIRST}: ${small.found}/${small.copies} found)\n`);
-    failed = !((LOOKUP_ONLY || fingerprintRatio <= 0.1) && lookupRatio <= 1.5 && recall >= 0.95 && large.falseMatches.length === 0 && (signing === null || signing <= 0.05));
+    failed = !((LOOKUP_ONLY || (fingerprintRatio <= 0.1 && signingRatio <= 0.05)) && (AT_1000_ONLY || lookupRatio <= 1.5) && recall >= 0.95 && large.falseMatches.length === 0);
   } finally {
     await db.close();
     await bench.stop();
