@@ -16,6 +16,7 @@ import { TUS_PATH } from './upload/tus-upload';
 import { contribRouter } from './web/contrib/contrib.router';
 import { staffRouter } from './web/staff.router';
 import { feedsRouter } from './routes/feeds.routes';
+import { reportsRouter } from './routes/reports.routes';
 
 /** The Express app, without listening: main.ts listens, tests run it on port 0 against the real services. */
 export function createApp(deps: ServerDeps): Express {
@@ -56,6 +57,7 @@ export function createApp(deps: ServerDeps): Express {
   app.use(campaignsRouter(deps));
   app.use(submissionsRouter(deps, limits));
   app.use(feedsRouter(deps));
+  app.use(reportsRouter(deps, limits));
   const resumable = tusRouter(deps, limits);
   app.use(resumable.router);
   // main.ts runs the cleanup of abandoned resumable uploads on a timer.

@@ -8,6 +8,9 @@ import { staffInviteModel, staffUserModel, type StaffInviteModel, type StaffUser
 import { REVIEW_CLAIMS, reviewEntryModel, type ReviewEntryModel } from './submissions/review-queue';
 import { submissionModel, type SubmissionModel } from './submissions/submission.model';
 import { faceTrackModel, type FaceTrackModel } from './protection/face-track';
+// Action reports (issue 18).
+import { reportModel, type ReportModel } from './reports/report.model';
+import { reportReviewModel, type ReportReviewModel } from './reports/report-review';
 
 export interface Database {
   connection: Connection;
@@ -26,6 +29,9 @@ export interface Database {
   captionVersions: CaptionVersionModel;
   /** Protected clips' face tracks (shared/protection/face-track.ts), one per clip. */
   faceTracks: FaceTrackModel;
+  // Action reports (issue 18): the reports, and those waiting for review (their tallies: shared/reports/report-tally.ts).
+  reports: ReportModel;
+  reportReview: ReportReviewModel;
   /**
    * Keys from the configuration, held in memory and never written to the database: the audit log's HMAC key
    * (server/services/audit.service.ts) and the TOTP secrets' encryption key (server/services/totp-secrets.ts).
@@ -68,6 +74,10 @@ export async function connectDatabase(url: string, keys: Readonly<DataKeys> = { 
   await Promise.all([campaigns, submissions, reviewQueue, staffUsers, staffInvites, auditEntries, feedTokens, webhooks, webhookDeliveries, captionVersions].map((model) => model.createIndexes()));
   // Moderators' claims (shared/submissions/review-claims.ts, a plain collection): a clip's claims, latest first.
   await connection.db!.collection(REVIEW_CLAIMS).createIndex({ submissionId: 1, n: -1 });
+  // Action reports (issue 18).
+  const reports = reportModel(connection);
+  const reportReview = reportReviewModel(connection);
+  await Promise.all([reports.createIndexes(), reportReview.createIndexes()]);
   return {
     connection,
     campaigns,
@@ -82,6 +92,8 @@ export async function connectDatabase(url: string, keys: Readonly<DataKeys> = { 
     webhookDeliveries,
     captionVersions,
     faceTracks,
+    reports,
+    reportReview,
     keys,
     async ping() {
       const db = connection.db;

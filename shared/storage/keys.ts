@@ -100,3 +100,14 @@ export function campaignLogoKey(campaignId: string, logoId: string): string {
   if (!/^[a-f0-9]{16}$/.test(logoId)) throw new Error(`not a logo id: ${logoId}`);
   return `campaigns/${checkId(campaignId)}/logo-${logoId}`;
 }
+
+/** An action report's photo (issue 18), as cleaned: the report's id and a random photo id, nothing else. */
+export function reportPhotoKey(reportId: string, photoId: string): string {
+  if (!/^[a-f0-9]{16}$/.test(photoId)) throw new Error(`not a photo id: ${photoId}`);
+  return `${reportPrefix(reportId)}photo-${photoId}`;
+}
+
+/** Everything stored for one action report. */
+export function reportPrefix(reportId: string): string {
+  return `reports/${checkId(reportId)}/`;
+}

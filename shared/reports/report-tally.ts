@@ -1,0 +1,89 @@
+import type { Connection } from 'mongoose';
+import type { TalliedAs } from './report.model';
+
+/**
+ * The live tally of approved action reports (issue 18): one small document per campaign and day of action,
+ * and one for the whole campaign, keyed by `_id` (`<campaign id>:<YYYY-MM-DD>`, `<campaign id>:all`). The
+ * dashboard reads these by `_id` only (FerretDB filters well by `_id` and sorts nothing), so its cost does not
+ * grow with the reports. Changed with `$inc` only, by the one request that won a report's compare-and-set
+ * move into or out of `approved` (report.service.ts): concurrent approvals and withdrawals add up exactly.
+ * `rebuildTallies` recounts a campaign from its reports (the CLI, or after a crash between the move and `$inc`).
+ */
+
+export const REPORT_TALLIES = 'report_tallies';
+
+export interface ReportTally {
+  _id: string;
+  actions: number;
+  photos: number;
+  kinds: Record<string, number>;
+  /** ISO country code → actions; a country with 0 left in it is not counted as a country. */
+  countries: Record<string, number>;
+  /** Hour the action began (`00`–`23`, or `unknown`) → actions. */
+  hours: Record<string, number>;
+  updatedAt?: Date;
+}
+
+export const tallyId = (campaignId: string, date: string | 'all') => `${campaignId}:${date}`;
+
+const SAFE_KEY = /^[A-Za-z0-9_]{1,40}$/;
+
+function safe(key: string): string {
+  // Field names from stored, validated values only: never a dot, a `$` or `__proto__`-like surprise.
+  if (!SAFE_KEY.test(key) || key === '__proto__') throw new Error(`not a tally key: ${key}`);
+  return key;
+}
+
+/** The `$inc` of one report counted (sign 1) or taken back (sign -1). Pure: unit-tested. */
+export function tallyIncrement(what: TalliedAs, sign: 1 | -1): Record<string, number> {
+  return {
+    actions: sign,
+    photos: sign * what.photos,
+    [`kinds.${safe(what.kind)}`]: sign,
+    [`countries.${safe(what.country)}`]: sign,
+    [`hours.${safe(what.hour)}`]: sign,
+  };
+}
+
+export async function applyTally(connection: Connection, campaignId: string, what: TalliedAs, sign: 1 | -1, now: Date): Promise<void> {
+  const tallies = connection.db!.collection<{ _id: string }>(REPORT_TALLIES);
+  const $inc = tallyIncrement(what, sign);
+  await Promise.all(
+    [tallyId(campaignId, what.date), tallyId(campaignId, 'all')].map((id) => tallies.updateOne({ _id: id }, { $inc, $set: { updatedAt: now } }, { upsert: true })),
+  );
+}
+
+const EMPTY = (id: string): ReportTally => ({ _id: id, actions: 0, photos: 0, kinds: {}, countries: {}, hours: {} });
+
+/** One tally by `_id` (an empty one when nothing was counted yet). */
+export async function readTally(connection: Connection, campaignId: string, date: string | 'all'): Promise<ReportTally> {
+  const id = tallyId(campaignId, date);
+  const found = await connection.db!.collection<ReportTally>(REPORT_TALLIES).findOne({ _id: id });
+  return { ...EMPTY(id), ...(found ?? {}) };
+}
+
+/** Entries with a count above 0, largest first (then by key). */
+export function positive(counts: Record<string, number>): Array<[string, number]> {
+  return Object.entries(counts)
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+}
+
+/** Rewrites a campaign's tallies from its approved reports (a scan: for repairs, never for a page). */
+export async function rebuildTallies(connection: Connection, campaignId: string, counted: TalliedAs[], days: string[], now: Date): Promise<void> {
+  const byId = new Map<string, ReportTally>();
+  const get = (id: string) => byId.get(id) ?? byId.set(id, EMPTY(id)).get(id)!;
+  for (const day of days) get(tallyId(campaignId, day));
+  get(tallyId(campaignId, 'all'));
+  for (const what of counted) {
+    for (const tally of [get(tallyId(campaignId, what.date)), get(tallyId(campaignId, 'all'))]) {
+      tally.actions += 1;
+      tally.photos += what.photos;
+      tally.kinds[safe(what.kind)] = (tally.kinds[what.kind] ?? 0) + 1;
+      tally.countries[safe(what.country)] = (tally.countries[what.country] ?? 0) + 1;
+      tally.hours[safe(what.hour)] = (tally.hours[what.hour] ?? 0) + 1;
+    }
+  }
+  const tallies = connection.db!.collection<ReportTally>(REPORT_TALLIES);
+  for (const tally of byId.values()) await tallies.replaceOne({ _id: tally._id }, { ...tally, updatedAt: now }, { upsert: true });
+}
