@@ -43,7 +43,7 @@ export const reportInputSchema = z
     date: z.string(),
     startTime: z.string().regex(TIME).nullable().optional(),
     city: cleanString(1, 100).refine((s) => !/[\n\r]/.test(s), 'one line'),
-    country: z.string().regex(/^[A-Za-z]{2}$/, 'the two-letter code, e.g. BY').transform((s) => s.toUpperCase()),
+    country: z.string().regex(/^[A-Za-z]{2}$/, 'the two-letter code, e.g. BY').transform((s) => s.toUpperCase()).optional(),
     participants: z.enum(PARTICIPANT_RANGES),
     organisation: cleanString(0, 200).optional(),
     partners: cleanString(0, 500).optional(),
@@ -86,8 +86,9 @@ export function checkReport(campaign: Campaign, input: z.output<typeof reportInp
     const link = findUnionLink(campaign, input.link);
     return { organisation: link.organisation, country: link.country.toUpperCase(), linkId: link.id };
   }
-  if (!input.organisation) throw new AppError('invalid_report', 400, 'Please check these fields: organisation.', { details: { fields: ['organisation'] } });
-  return { organisation: input.organisation, country: input.country, linkId: null };
+  const missing = [...(input.organisation ? [] : ['organisation']), ...(input.country ? [] : ['country'])];
+  if (missing.length) throw new AppError('invalid_report', 400, `Please check these fields: ${missing.join(', ')}.`, { details: { fields: missing } });
+  return { organisation: input.organisation!, country: input.country!, linkId: null };
 }
 
 export async function createReport(deps: ReportDeps, body: unknown): Promise<{ id: string; statusToken: string | null; status: ReportState }> {

@@ -52,6 +52,11 @@ button:disabled { opacity: 0.6; cursor: default; }
 .status-list li::before { content: "○"; position: absolute; left: 4px; }
 .status-list li.done::before { content: "●"; color: var(--ok); }
 .status-list li[aria-current]::before { content: "◉"; color: var(--accent); }
+/* Action reports (issue 18). */
+select, input[type=time] { width: 100%; min-height: 48px; padding: 10px 12px; font: inherit; border: 1px solid var(--line); border-radius: 6px; background: #fff; color: var(--ink); }
+input[type=time] { max-width: 10rem; }
+.photo-list { padding-left: 20px; }
+.report-link { padding: 12px; border-radius: 8px; background: #fff; border: 1px solid var(--soft); }
 footer { max-width: 40rem; margin: 0 auto; padding: 8px 16px 32px; color: var(--muted); font-size: 0.9rem; border-top: 1px solid var(--soft); }
 @media (min-width: 720px) { h1 { font-size: 2rem; } main { padding-top: 24px; } #send { width: auto; } }
 `;
