@@ -235,7 +235,7 @@ export async function moveReport(db: Database, id: Types.ObjectId, name: ReportT
   const to = REPORT_TRANSITIONS[name].to;
   const entry = { transition: name, from, to, at: now, by, ...(reason ? { reason } : {}) };
   return db.reports
-    .findOneAndUpdate({ _id: id, status: from }, { $set: { ...set, status: to }, $push: { history: entry } }, { new: false })
+    .findOneAndUpdate({ _id: id, status: from }, { $set: { ...set, status: to }, $push: { history: entry } }, { returnDocument: 'before' })
     .lean<Report>()
     .catch(dbError);
 }
