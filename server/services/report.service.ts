@@ -8,6 +8,7 @@ import type { Campaign } from '../../shared/models/campaign.model';
 import { ACTION_KIND_ID, actionKindsOf } from '../../shared/reports/action-kinds';
 import { canMove, isCounted, REPORT_STATE_DESCRIPTIONS, REPORT_TRANSITIONS, type ReportState, type ReportTransition } from '../../shared/reports/report-states';
 import { applyTally } from '../../shared/reports/report-tally';
+import { withReportLock } from '../../shared/reports/report-lock';
 import { PARTICIPANT_RANGES, REPORT_PHOTOS_MAX, type Report, type ReportPhoto, type TalliedAs } from '../../shared/reports/report.model';
 import type { ObjectStorage } from '../../shared/storage/object-storage';
 import { reportPhotoKey, reportPrefix } from '../../shared/storage/keys';
@@ -177,8 +178,8 @@ export function reportPhotoView(reportId: string, photo: ReportPhoto) {
 
 /**
  * One photo of a report still `receiving`, for its place on the form (`slot`): cleaned, stored under a new
- * key, recorded with a compare-and-set on `photosRev` (two requests for one report never lose each other's
- * photo); a photo already at that place is replaced (its object removed). The original bytes are never stored.
+ * key, recorded under the report's lock (shared/reports/report-lock.ts: two requests for one report never
+ * lose each other's photo); a photo already at that place is replaced (its object removed). The original bytes are never stored.
  */
 export async function addReportPhoto(deps: ReportDeps, id: string, statusToken: string, slot: number, bytes: Buffer) {
   let report = await findOwnReport(deps, id, statusToken);
@@ -204,19 +205,19 @@ export async function addReportPhoto(deps: ReportDeps, id: string, statusToken: 
     excluded: false,
   };
   await deps.storage.upload(photo.key, cleaned.body, photo.contentType);
-  for (let attempt = 0; attempt < 20; attempt += 1) {
-    const replaced = report.photos.filter((p) => p.slot === slot);
-    const photos = [...report.photos.filter((p) => p.slot !== slot), photo].sort((a, b) => a.slot - b.slot);
-    const done = await deps.db.reports.updateOne({ _id: report._id, status: 'receiving', photosRev: report.photosRev }, { $set: { photos }, $inc: { photosRev: 1 } }).catch(dbError);
-    if (done.modifiedCount === 1) {
-      await Promise.all(replaced.map((p) => deps.storage.remove(p.key).catch(() => undefined)));
-      return reportPhotoView(id, photo);
-    }
+  const replaced = await withReportLock(deps.db.connection, `report:${id}`, async () => {
     report = await findOwnReport(deps, id, statusToken);
-    if (report.status !== 'receiving') break;
+    if (report.status !== 'receiving') return null;
+    const photos = [...report.photos.filter((p) => p.slot !== slot), photo].sort((a, b) => a.slot - b.slot);
+    await deps.db.reports.updateOne({ _id: report._id, status: 'receiving' }, { $set: { photos }, $inc: { photosRev: 1 } }).catch(dbError);
+    return report.photos.filter((p) => p.slot === slot);
+  });
+  if (!replaced) {
+    await deps.storage.remove(photo.key).catch(() => undefined);
+    throw new AppError('report_sent', 409, 'This report has already been sent: photos can no longer be added.');
   }
-  await deps.storage.remove(photo.key).catch(() => undefined);
-  throw new AppError('report_sent', 409, 'This report has already been sent: photos can no longer be added.');
+  await Promise.all(replaced.map((p) => deps.storage.remove(p.key).catch(() => undefined)));
+  return reportPhotoView(id, photo);
 }
 
 /** What the hour of the timeline is for a report. */
@@ -227,8 +228,10 @@ export function talliedAs(report: Report): TalliedAs {
 }
 
 /**
- * Moves a report with a compare-and-set on the state it is in (the one table: shared/reports/report-states.ts).
- * Returns the report as it was before the move, or null when another request moved it first.
+ * Moves a report from the state it is in (the one table: shared/reports/report-states.ts), with the state in
+ * the update's filter. Callers hold the report's lock (shared/reports/report-lock.ts): on FerretDB a
+ * compare-and-set alone lets two racing moves both succeed. Returns the report as it was before the move,
+ * or null when it was not in `from`.
  */
 export async function moveReport(db: Database, id: Types.ObjectId, name: ReportTransition, from: ReportState, by: string, now: Date, set: Record<string, unknown> = {}, reason?: string): Promise<Report | null> {
   if (!canMove(name, from)) return null;
@@ -243,17 +246,17 @@ export async function moveReport(db: Database, id: Types.ObjectId, name: ReportT
 /** The contributor sends the report: it enters review (twice changes nothing). */
 export async function submitReport(deps: ReportDeps, id: string, statusToken: string) {
   const report = await findOwnReport(deps, id, statusToken);
-  if (report.status === 'receiving') {
+  if (report.status === 'receiving') await withReportLock(deps.db.connection, `report:${id}`, async () => {
     const now = deps.now();
     const moved = await moveReport(deps.db, report._id, 'submit', 'receiving', 'contributor', now, { photosExpected: report.photos.length });
     if (moved) {
       await deps.db.reportReview
-        .create({ _id: report._id, campaignId: report.campaignId, kind: report.kind, date: report.date, country: report.country, organisation: report.organisation, photos: report.photos.length, enteredAt: now, claimedBy: null, claimedUntil: null })
+        .create({ _id: report._id, campaignId: report.campaignId, kind: report.kind, date: report.date, country: report.country, organisation: report.organisation, photos: report.photos.length, enteredAt: now, claimedBy: null, claimedUntil: null, sensitive: false, approvals: [] })
         .catch((error: unknown) => {
           if (!isDuplicateKey(error)) dbError(error);
         });
     }
-  }
+  });
   return reportStatus(await findOwnReport(deps, id, statusToken));
 }
 
@@ -280,15 +283,15 @@ export function reportStatus(report: Report) {
 
 /**
  * Takes a report out of everything (its sender's withdrawal, or a staff member's at its sender's request):
- * moved to `withdrawn` from whatever state it is in (compare-and-set, retried against a racing decision);
+ * moved to `withdrawn` from whatever state it is in, under the report's lock (a decision racing it waits);
  * the tallies give back what it counted; its photos' objects are removed and its words cleared (the record
  * keeps its date, kind and country, for the audit). Withdrawing twice changes nothing.
  */
 export async function withdrawReportById(deps: ReportDeps, id: Types.ObjectId, actor: Actor, by: 'contributor' | 'staff'): Promise<Report> {
-  for (let attempt = 0; attempt < 10; attempt += 1) {
+  await withReportLock(deps.db.connection, `report:${id.toHexString()}`, async () => {
     const current = await deps.db.reports.findById(id).lean<Report>().catch(dbError);
     if (!current) throw notFound();
-    if (current.status === 'withdrawn') return current;
+    if (current.status === 'withdrawn') return;
     const now = deps.now();
     const before = await moveReport(deps.db, id, 'withdraw', current.status, by === 'contributor' ? 'contributor' : (actor.id ?? 'staff'), now, {
       city: '',
@@ -298,7 +301,7 @@ export async function withdrawReportById(deps: ReportDeps, id: Types.ObjectId, a
       personalDataClearedAt: now,
       talliedAs: null,
     });
-    if (!before) continue;
+    if (!before) throw new AppError('report_busy', 409, 'The report is changing right now. Please try again.');
     if (isCounted(before.status) && before.talliedAs) await applyTally(deps.db.connection, before.campaignId.toHexString(), before.talliedAs, -1, now);
     await deps.db.reportReview.deleteOne({ _id: id }).catch(dbError);
     const keys = await deps.storage.list(reportPrefix(id.toHexString())).catch(() => [] as string[]);
@@ -306,9 +309,8 @@ export async function withdrawReportById(deps: ReportDeps, id: Types.ObjectId, a
     // The photos' records go with their objects (sizes and hashes are of no use to anyone any more).
     await deps.db.reports.updateOne({ _id: id, status: 'withdrawn' }, { $set: { photos: [] }, $inc: { photosRev: 1 } }).catch(dbError);
     await appendAudit(deps.db, { actor, action: 'report_withdrawn', target: { kind: 'report', id: id.toHexString() }, details: { from: before.status, by } }, now);
-    return (await deps.db.reports.findById(id).lean<Report>())!;
-  }
-  throw new AppError('report_busy', 409, 'The report is changing right now. Please try again.');
+  });
+  return (await deps.db.reports.findById(id).lean<Report>())!;
 }
 
 export async function withdrawReport(deps: ReportDeps, id: string, statusToken: string) {

@@ -18,6 +18,10 @@ export interface ReportReviewEntry {
   /** Who claimed it last, and until when (a claim shows other moderators someone is on it). */
   claimedBy: string | null;
   claimedUntil: Date | null;
+  /** A photo's checklist answered "present" (a face, a badge…): two moderators approve it, as for sensitive clips. */
+  sensitive: boolean;
+  /** First approvals of a sensitive report (the second, by someone else, approves it). */
+  approvals: Array<{ by: string; email: string; at: Date }>;
 }
 
 const schema = new Schema<ReportReviewEntry>(
@@ -32,6 +36,8 @@ const schema = new Schema<ReportReviewEntry>(
     enteredAt: { type: Date, required: true },
     claimedBy: { type: String, default: null },
     claimedUntil: { type: Date, default: null },
+    sensitive: { type: Boolean, default: false },
+    approvals: { type: [new Schema({ by: String, email: String, at: Date }, { _id: false })], default: [] },
   },
   { collection: 'report_review', strict: 'throw', versionKey: false },
 );
