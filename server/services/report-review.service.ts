@@ -23,7 +23,7 @@ export type ReportReviewDeps = { db: Database; storage: ObjectStorage; logger: L
 
 export const reportNotFound = () => new AppError('report_not_found', 404, 'There is no such report, or it is not in one of your campaigns.');
 const notInReview = (status: string) => new AppError('report_state_conflict', 409, `This report is "${status}" now and cannot be reviewed. Reload to see it as it is.`, { details: { status } });
-const claimedByOther = (entry: ReportReviewEntry) => new AppError('claimed_by_other', 409, 'Another moderator is reviewing this report.', { details: { email: entry.claimedBy ?? '', until: entry.claimedUntil?.toISOString() ?? '' } });
+const claimedByOther = (entry: ReportReviewEntry) => new AppError('claimed_by_other', 409, 'Another moderator is reviewing this report.', { details: { email: entry.claimedEmail ?? '', until: entry.claimedUntil?.toISOString() ?? '' } });
 
 export async function loadReportInScope(db: Database, me: Moderator, id: string): Promise<{ report: Report; campaign: Campaign }> {
   if (!/^[0-9a-f]{24}$/.test(id)) throw reportNotFound();
@@ -61,7 +61,7 @@ async function claimReportLocked(deps: ReportReviewDeps, me: Moderator, id: stri
   const now = deps.now();
   const until = new Date(now.getTime() + deps.claimSeconds * 1000);
   const before = await deps.db.reportReview
-    .findOneAndUpdate({ _id: report._id, $or: [{ claimedBy: null }, { claimedBy: me.id }, { claimedUntil: { $lte: now } }] }, { $set: { claimedBy: me.id, claimedUntil: until } }, { returnDocument: 'before' })
+    .findOneAndUpdate({ _id: report._id, $or: [{ claimedBy: null }, { claimedBy: me.id }, { claimedUntil: { $lte: now } }] }, { $set: { claimedBy: me.id, claimedEmail: me.email, claimedUntil: until } }, { returnDocument: 'before' })
     .lean<ReportReviewEntry>();
   if (!before) {
     const entry = await deps.db.reportReview.findById(report._id).lean<ReportReviewEntry>();
@@ -133,7 +133,7 @@ async function approveReportLocked(deps: ReportReviewDeps, me: Moderator, id: st
     const voters = new Set(entry.approvals.map((v) => v.by));
     if (voters.has(me.id)) throw new AppError('already_approved', 409, 'You have approved this report already; it needs a second moderator.');
     if (voters.size === 0) {
-      await deps.db.reportReview.updateOne({ _id: entry._id }, { $set: { sensitive: true, claimedBy: null, claimedUntil: null }, $push: { approvals: { by: me.id, email: me.email, at: now } } });
+      await deps.db.reportReview.updateOne({ _id: entry._id }, { $set: { sensitive: true, claimedBy: null, claimedEmail: null, claimedUntil: null }, $push: { approvals: { by: me.id, email: me.email, at: now } } });
       const after = await deps.db.reportReview.findById(entry._id).lean<ReportReviewEntry>();
       if (!after || new Set(after.approvals.map((v) => v.by)).size < 2) {
         await audit({ approvals: 1, needed: 2 });

@@ -251,7 +251,7 @@ export async function submitReport(deps: ReportDeps, id: string, statusToken: st
     const moved = await moveReport(deps.db, report._id, 'submit', 'receiving', 'contributor', now, { photosExpected: report.photos.length });
     if (moved) {
       await deps.db.reportReview
-        .create({ _id: report._id, campaignId: report.campaignId, kind: report.kind, date: report.date, country: report.country, organisation: report.organisation, photos: report.photos.length, enteredAt: now, claimedBy: null, claimedUntil: null, sensitive: false, approvals: [] })
+        .create({ _id: report._id, campaignId: report.campaignId, kind: report.kind, date: report.date, country: report.country, organisation: report.organisation, photos: report.photos.length, enteredAt: now, claimedBy: null, claimedEmail: null, claimedUntil: null, sensitive: false, approvals: [] })
         .catch((error: unknown) => {
           if (!isDuplicateKey(error)) dbError(error);
         });

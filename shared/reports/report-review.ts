@@ -17,6 +17,8 @@ export interface ReportReviewEntry {
   enteredAt: Date;
   /** Who claimed it last, and until when (a claim shows other moderators someone is on it). */
   claimedBy: string | null;
+  /** The claim holder's address, for other moderators to see. */
+  claimedEmail: string | null;
   claimedUntil: Date | null;
   /** A photo's checklist answered "present" (a face, a badge…): two moderators approve it, as for sensitive clips. */
   sensitive: boolean;
@@ -35,6 +37,7 @@ const schema = new Schema<ReportReviewEntry>(
     photos: { type: Number, default: 0 },
     enteredAt: { type: Date, required: true },
     claimedBy: { type: String, default: null },
+    claimedEmail: { type: String, default: null },
     claimedUntil: { type: Date, default: null },
     sensitive: { type: Boolean, default: false },
     approvals: { type: [new Schema({ by: String, email: String, at: Date }, { _id: false })], default: [] },

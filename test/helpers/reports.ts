@@ -4,7 +4,8 @@ import { updateCampaign } from '../../server/services/campaign-admin.service';
 import { CLI_ACTOR } from '../../server/services/campaign.service';
 import { reportPrefix } from '../../shared/storage/keys';
 import { structureProblems } from './image-structure';
-import { corners, PLACE, QUADRANTS, SECRET } from './photos';
+import { corners, phonePhoto, PLACE, QUADRANTS, quadrantsRaw, SECRET } from './photos';
+import { PHOTO_CHECKS } from '../../shared/reports/report.model';
 import { seedDemoCampaign, type TestApp } from './test-env';
 
 /** Action reports in tests (issue 18): a campaign that takes them, a report sent as the page sends it, and the checks of what is stored. */
@@ -110,3 +111,27 @@ export async function storedPhotoProblems(app: Pick<TestApp, 'services'>, report
 
 
 export { REPORT_RECORD_KEEPS, reportRecordProblems } from './nothing-left';
+
+/**
+ * A report in review in `slug` (days of action set on the campaign first if it has none), with `photos` small
+ * phone photos: for the staff tests (matrix, audit).
+ */
+export async function reportInReview(app: Pick<TestApp, 'baseUrl' | 'deps'>, slug = 'demo', photos = 1): Promise<SentReport & { photoIds: string[] }> {
+  const campaign = await app.deps.db.campaigns.findOne({ slug }).lean();
+  if (!campaign?.actionDays?.length) await updateCampaign(app.deps.db, slug, { actionDays: ACTION_DAYS }, new Date(), CLI_ACTOR);
+  const picture = await phonePhotoCached();
+  const sent = await sendReport(app, reportFields(slug), Array.from({ length: photos }, () => picture));
+  const stored = await app.deps.db.reports.findById(sent.id).lean();
+  return { ...sent, photoIds: (stored?.photos ?? []).map((p) => p.id) };
+}
+
+let cachedPhoto: Promise<Buffer> | null = null;
+function phonePhotoCached(): Promise<Buffer> {
+  cachedPhoto ??= phonePhoto(quadrantsRaw(120, 90), 6);
+  return cachedPhoto;
+}
+
+/** The checklist answered "clear" for every photo (the approve form's fields). */
+export function clearChecklist(photoIds: string[]): Record<string, string> {
+  return Object.fromEntries(photoIds.flatMap((id) => PHOTO_CHECKS.map((check) => [`${id}-${check}`, 'clear'])));
+}

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHECKLIST } from '../../server/services/review.service';
 import { approve } from '../../shared/submissions/moderation';
+import { clearChecklist, reportInReview } from '../helpers/reports';
 
 interface Layer {
   route?: { path: string; methods: Record<string, boolean> } & Record<symbol, unknown>;
@@ -202,6 +203,19 @@ describe('every state-changing staff route and CLI command is audited', () => {
       await db.faceTracks.create({ _id: id, detector: { name: 'walk', version: '1', settings: {} }, settings: { detectFps: 5, frameFps: 25, margin: 0.3, holdSeconds: 0.25, maxGapSeconds: 0.6 }, width: 320, height: 240, durationSeconds: 2, masks: [], version: 1, renderedVersion: 1 });
       await page();
       return client.post(`/staff/review/${id}/faces`, { version: '1', boxId: '', boxStart: '0', boxEnd: '1', boxX: '10', boxY: '10', boxW: '20', boxH: '20' });
+    },
+    // Action reports (issue 18).
+    'POST /staff/review/reports/:id/claim': async () => (await page(), client.post(`/staff/review/reports/${(await reportInReview(app)).id}/claim`, {})),
+    'POST /staff/review/reports/:id/approve': async () => {
+      const made = await reportInReview(app);
+      await page();
+      return client.post(`/staff/review/reports/${made.id}/approve`, clearChecklist(made.photoIds));
+    },
+    'POST /staff/review/reports/:id/reject': async () => (await page(), client.post(`/staff/review/reports/${(await reportInReview(app)).id}/reject`, { template: 'identifiable', note: '' })),
+    'POST /staff/review/reports/:id/photos/:photoId/exclude': async () => {
+      const made = await reportInReview(app);
+      await page();
+      return client.post(`/staff/review/reports/${made.id}/photos/${made.photoIds[0]!}/exclude`, { excluded: 'yes' });
     },
     'POST /staff/review/:id/original': async () => {
       const { id } = await clipInReview(app);

@@ -1,0 +1,85 @@
+import type { Router } from 'express';
+import { z } from 'zod';
+import type { Campaign } from '../../../shared/models/campaign.model';
+import { cleanText } from '../../../shared/text/hostile-text';
+import type { ServerDeps } from '../../deps';
+import { approveReport, claimReport, listReportQueue, openReportReview, rejectReport, reportNotFound, reportPhotoForStaff, setPhotoExcluded } from '../../services/report-review.service';
+import { campaignScope } from '../../services/review.service';
+import { renderPage } from '../render';
+import { streamStoredObject } from '../stream-object';
+import { moderatorOf, parseBody, parseParams, staffContext, staffRoute } from '../staff-route';
+import { ReportQueuePage, ReportReviewPage } from './reports.pages';
+
+/**
+ * Moderating action reports (issue 18), beside the clips: the queue of reports (`/staff/queue/reports`, linked
+ * from the clips' queue), a report's review page, claim, leave a photo out, approve after the photo checklist,
+ * reject with a reason, and the photos themselves (through this server, never a link to S3). For moderators
+ * and admins of the report's campaign; another campaign's report is a 404.
+ */
+
+const reviewers = { roles: ['admin', 'moderator'] } as const;
+const idParams = z.object({ id: z.string().regex(/^[0-9a-f]{24}$/) }).strict();
+const photoParams = z.object({ id: z.string().regex(/^[0-9a-f]{24}$/), photoId: z.string().regex(/^[0-9a-f]{16}$/) }).strict();
+const DONE = ['approved', 'vote', 'rejected', 'photo'] as const;
+const reviewQuery = z.object({ done: z.enum(DONE).optional() }).strip();
+const csrf = { _csrf: z.string().optional() };
+// The checklist's answers are named `<photo id>-<check>`: checked against the report's photos by the service.
+const approveBody = z.record(z.string().max(40), z.string().max(100)).refine((body) => Object.keys(body).length <= 60);
+const rejectBody = z.object({ ...csrf, template: z.string().max(40).default(''), note: z.string().max(2000).default('').transform(cleanText) }).strict();
+const excludeBody = z.object({ ...csrf, excluded: z.enum(['yes', 'no']) }).strict();
+
+export function staffReportReviewRoutes(router: Router, deps: ServerDeps): void {
+  const reviewDeps = { db: deps.db, storage: deps.storage, logger: deps.logger, now: deps.now, claimSeconds: deps.config.review.claimSeconds };
+
+  staffRoute(router, 'get', '/staff/queue/reports', reviewers, async (_req, res) => {
+    const me = moderatorOf(res);
+    const scope = await campaignScope(deps.db, me);
+    const [entries, campaigns] = await Promise.all([listReportQueue(deps.db, me), deps.db.campaigns.find(scope ? { _id: { $in: scope } } : {}).lean<Campaign[]>()]);
+    renderPage(res, <ReportQueuePage ctx={staffContext(res)} entries={entries} campaigns={campaigns} now={deps.now()} me={me.id} />);
+  });
+
+  staffRoute(router, 'get', '/staff/review/reports/:id', reviewers, async (req, res) => {
+    const { id } = parseParams(idParams, req.params);
+    const parsed = reviewQuery.safeParse(req.query);
+    const done = parsed.success ? parsed.data.done : undefined;
+    const me = moderatorOf(res);
+    const ctx = staffContext(res);
+    const view = await openReportReview(reviewDeps, me, id);
+    renderPage(res, <ReportReviewPage ctx={ctx} report={view.report} campaign={view.campaign} entry={view.entry} now={deps.now()} me={me.id} notice={done ? ctx.t(`reports.decided.${done}`) : null} />);
+  });
+
+  staffRoute(router, 'post', '/staff/review/reports/:id/claim', reviewers, async (req, res) => {
+    const { id } = parseParams(idParams, req.params);
+    await claimReport(reviewDeps, moderatorOf(res), id);
+    res.redirect(303, `/staff/review/reports/${id}`);
+  });
+
+  staffRoute(router, 'post', '/staff/review/reports/:id/photos/:photoId/exclude', reviewers, async (req, res) => {
+    const { id, photoId } = parseParams(photoParams, req.params);
+    const body = parseBody(excludeBody, req.body);
+    await setPhotoExcluded(reviewDeps, moderatorOf(res), id, photoId, body.excluded === 'yes');
+    res.redirect(303, `/staff/review/reports/${id}?done=photo`);
+  });
+
+  staffRoute(router, 'post', '/staff/review/reports/:id/approve', reviewers, async (req, res) => {
+    const { id } = parseParams(idParams, req.params);
+    const body = parseBody(approveBody, req.body);
+    const outcome = await approveReport(reviewDeps, moderatorOf(res), id, body);
+    if (req.accepts(['html', 'json']) === 'json') return res.json(outcome);
+    res.redirect(303, `/staff/review/reports/${id}?done=${outcome.kind}`);
+  });
+
+  staffRoute(router, 'post', '/staff/review/reports/:id/reject', reviewers, async (req, res) => {
+    const { id } = parseParams(idParams, req.params);
+    const body = parseBody(rejectBody, req.body);
+    await rejectReport(reviewDeps, moderatorOf(res), id, { template: body.template, note: body.note });
+    res.redirect(303, `/staff/review/reports/${id}?done=rejected`);
+  });
+
+  /** A report's photo as stored (cleaned), for the review page. */
+  staffRoute(router, 'get', '/staff/review/reports/:id/photos/:photoId', reviewers, async (req, res) => {
+    const { id, photoId } = parseParams(photoParams, req.params);
+    const photo = await reportPhotoForStaff(reviewDeps, moderatorOf(res), id, photoId);
+    await streamStoredObject(req, res, deps.storage, photo, reportNotFound);
+  });
+}
