@@ -17,6 +17,7 @@ import { contribRouter } from './web/contrib/contrib.router';
 import { staffRouter } from './web/staff.router';
 import { feedsRouter } from './routes/feeds.routes';
 import { reportsRouter } from './routes/reports.routes';
+import { publicSummaryRouter } from './web/public/summary.routes';
 
 /** The Express app, without listening: main.ts listens, tests run it on port 0 against the real services. */
 export function createApp(deps: ServerDeps): Express {
@@ -63,6 +64,7 @@ export function createApp(deps: ServerDeps): Express {
   // main.ts runs the cleanup of abandoned resumable uploads on a timer.
   app.locals.tus = resumable.tus;
   app.use(contribRouter(deps));
+  app.use(publicSummaryRouter(deps));
   app.use(staffRouter(deps));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));

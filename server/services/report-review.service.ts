@@ -1,7 +1,8 @@
 import { AppError } from '../../shared/errors';
 import type { Campaign } from '../../shared/models/campaign.model';
 import type { ReportReviewEntry } from '../../shared/reports/report-review';
-import { applyTally } from '../../shared/reports/report-tally';
+import { applyTally, type GalleryPhoto } from '../../shared/reports/report-tally';
+import { consentScope } from '../../shared/submissions/consent-scopes';
 import { PHOTO_CHECKS, type Report, type ReportPhoto } from '../../shared/reports/report.model';
 import type { Database } from '../../shared/db';
 import type { ObjectStorage } from '../../shared/storage/object-storage';
@@ -151,7 +152,11 @@ async function approveReportLocked(deps: ReportReviewDeps, me: Moderator, id: st
   }
   // The photos' record changed with the move: a photo arriving or excluded in between lost its compare-and-set.
   await deps.db.reports.updateOne({ _id: report._id }, { $inc: { photosRev: 1 } });
-  await applyTally(deps.db.connection, report.campaignId.toHexString(), counted, 1, now);
+  const scope = consentScope(campaign, report.consent);
+  const gallery: GalleryPhoto[] = report.photos
+    .filter((p) => !p.excluded)
+    .map((p) => ({ reportId: id, photoId: p.id, width: p.width, height: p.height, date: report.date, kind: report.kind, country: report.country, credit: scope.credit ? report.organisation : null, uses: scope.uses, approvedAt: now }));
+  await applyTally(deps.db.connection, report.campaignId.toHexString(), counted, 1, now, { reportId: id, add: gallery });
   await deps.db.reportReview.deleteOne({ _id: report._id });
   await removeObjects(deps, report.photos.filter((p) => p.excluded), id);
   await audit(sensitive ? { approvals: 2, needed: 2 } : {});

@@ -302,7 +302,7 @@ export async function withdrawReportById(deps: ReportDeps, id: Types.ObjectId, a
       talliedAs: null,
     });
     if (!before) throw new AppError('report_busy', 409, 'The report is changing right now. Please try again.');
-    if (isCounted(before.status) && before.talliedAs) await applyTally(deps.db.connection, before.campaignId.toHexString(), before.talliedAs, -1, now);
+    if (isCounted(before.status) && before.talliedAs) await applyTally(deps.db.connection, before.campaignId.toHexString(), before.talliedAs, -1, now, { reportId: id.toHexString(), add: [] });
     await deps.db.reportReview.deleteOne({ _id: id }).catch(dbError);
     const keys = await deps.storage.list(reportPrefix(id.toHexString())).catch(() => [] as string[]);
     await Promise.all(keys.map((key) => deps.storage.remove(key).catch((error: unknown) => deps.logger.error({ err: error, reportId: id.toHexString() }, 'could not remove a photo of a withdrawn report'))));

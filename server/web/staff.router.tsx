@@ -15,7 +15,7 @@ import { staffFacesRoutes } from './faces.routes';
 import { staffGalleryRoutes } from './gallery.routes';
 import { staffDistributionRoutes } from './distribution.routes';
 import { staffLanguageRoute } from './staff-language.routes';
-import { staffReportReviewRoutes } from './staff/reports.routes';
+import { staffReportDashboardRoutes, staffReportReviewRoutes } from './staff/reports.routes';
 import { staffContext, staffContextMiddleware, staffRoute } from './staff-route';
 
 /**
@@ -52,6 +52,7 @@ export function staffRouter(deps: ServerDeps): Router {
   staffReviewRoutes(router, deps);
   // Action reports (issue 18).
   staffReportReviewRoutes(router, deps);
+  staffReportDashboardRoutes(router, deps);
   staffCaptionRoutes(router, deps);
   staffFacesRoutes(router, deps);
   staffGalleryRoutes(router, deps);

@@ -23,8 +23,28 @@ export interface ReportTally {
   countries: Record<string, number>;
   /** Hour the action began (`00`–`23`, or `unknown`) → actions. */
   hours: Record<string, number>;
+  /** The latest approved photos (newest first, at most GALLERY_MAX): the gallery reads them by `_id` too. */
+  gallery: GalleryPhoto[];
   updatedAt?: Date;
 }
+
+/** An approved photo as the galleries show it: where it is, and what its sender's consent allows. */
+export interface GalleryPhoto {
+  reportId: string;
+  photoId: string;
+  width: number;
+  height: number;
+  date: string;
+  kind: string;
+  country: string;
+  /** The organisation, when its consent lets the campaign name it; else null. */
+  credit: string | null;
+  /** The uses its consent grants (shared/submissions/consent-scopes.ts): the public page shows `web` ones only. */
+  uses: string[];
+  approvedAt: Date;
+}
+
+export const GALLERY_MAX = 60;
 
 export const tallyId = (campaignId: string, date: string | 'all') => `${campaignId}:${date}`;
 
@@ -52,7 +72,7 @@ export function tallyIncrement(what: TalliedAs, sign: 1 | -1): Record<string, nu
  * campaign's tally lock: FerretDB 1.24 loses concurrent `$inc`s (measured: 40 at once left 3), so every writer
  * reads, adds and writes back while it holds the lock (an insert of a unique `_id`, atomic on both databases).
  */
-export async function applyTally(connection: Connection, campaignId: string, what: TalliedAs, sign: 1 | -1, now: Date): Promise<void> {
+export async function applyTally(connection: Connection, campaignId: string, what: TalliedAs, sign: 1 | -1, now: Date, photos: { reportId: string; add: GalleryPhoto[] } | null = null): Promise<void> {
   const tallies = connection.db!.collection<ReportTally>(REPORT_TALLIES);
   await withReportLock(connection, `tally:${campaignId}`, async () => {
     for (const id of [tallyId(campaignId, what.date), tallyId(campaignId, 'all')]) {
@@ -65,12 +85,17 @@ export async function applyTally(connection: Connection, campaignId: string, wha
           counts[key] = (Object.hasOwn(counts, key) ? counts[key]! : 0) + n;
         }
       }
+      if (photos) {
+        // Counted: its photos lead the gallery; taken back: they leave it.
+        const others = (tally.gallery ?? []).filter((g) => g.reportId !== photos.reportId);
+        tally.gallery = (sign === 1 ? [...photos.add, ...others] : others).slice(0, GALLERY_MAX);
+      }
       await tallies.replaceOne({ _id: id }, { ...tally, updatedAt: now }, { upsert: true });
     }
   });
 }
 
-const EMPTY = (id: string): ReportTally => ({ _id: id, actions: 0, photos: 0, kinds: {}, countries: {}, hours: {} });
+const EMPTY = (id: string): ReportTally => ({ _id: id, actions: 0, photos: 0, kinds: {}, countries: {}, hours: {}, gallery: [] });
 
 /** One tally by `_id` (an empty one when nothing was counted yet). */
 export async function readTally(connection: Connection, campaignId: string, date: string | 'all'): Promise<ReportTally> {

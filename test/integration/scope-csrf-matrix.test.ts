@@ -100,6 +100,8 @@ const PUBLIC: Record<string, string> = {
   'POST /api/reports/:id/submit': 'the status token in Authorization, never a cookie',
   'GET /api/reports/:id/status': 'the status token in Authorization, never a cookie',
   'POST /api/reports/:id/withdraw': 'the status token in Authorization (tried below: missing, wrong, another report\'s)',
+  'GET /p/:slug/actions': 'a campaign\'s public summary of actions (numbers and approved photos)',
+  'GET /p/:slug/actions/photos/:id/:photoId': 'an approved photo whose consent allows the web, public',
   'POST /api/qr': 'a QR code of a text, nothing stored, no cookie read',
   'GET /staff/assets/:name': 'the staff stylesheet and scripts',
   'GET /staff/login': 'the login page',
@@ -118,6 +120,8 @@ function documentedRoles(key: string): readonly StaffRole[] {
   if (/^\/staff\/(queue|review)(\/|$)/.test(path)) return ['admin', 'moderator'];
   if (/^\/staff\/(api\/)?gallery(\/|$)/.test(path)) return ['admin', 'social'];
   if (/^\/staff\/(admin|api\/campaigns)(\/|$)/.test(path)) return ['admin'];
+  // Action reports' dashboards, gallery and exports (README: Action reports): every role, within its campaigns.
+  if (/^\/staff\/reports(\/|$)/.test(path)) return ['admin', 'moderator', 'social'];
   return [];
 }
 
@@ -229,6 +233,14 @@ describe('the scope and CSRF matrix, from the route walk', () => {
   const releasedClip = { kind: 'clip', code: 'release_not_available' } as const;
   const report = { kind: 'clip', code: 'report_not_found' } as const;
   const inReviewReport = () => share('report', async () => JSON.stringify(await reportInReview(app)));
+  const campaignOnly = { kind: 'clip', code: 'campaign_not_found' } as const;
+  const approvedReport = () =>
+    share('approved-report', async () => {
+      const made = await reportInReview(app);
+      const answer = await home.admin.post(`/staff/review/reports/${made.id}/approve`, { _csrf: tokens.get(home.admin)!, ...clearChecklist(made.photoIds) });
+      if (answer.status !== 303) throw new Error(`report not approved: ${answer.status}`);
+      return JSON.stringify(made);
+    }).then((json) => JSON.parse(json) as Awaited<ReturnType<typeof reportInReview>>);
   const reportOf = async () => JSON.parse(await inReviewReport()) as Awaited<ReturnType<typeof reportInReview>>;
   const none = { kind: 'none' } as const;
 
@@ -355,6 +367,18 @@ describe('the scope and CSRF matrix, from the route walk', () => {
       make: async () => {
         const made = await reportOf();
         return { path: `/staff/review/reports/${made.id}/photos/${made.photoIds[0]!}` };
+      },
+    },
+    'GET /staff/reports': { ok: 200, scope: none, make: async () => ({ path: '/staff/reports' }) },
+    'GET /staff/reports/:slug': { ok: 200, scope: campaignOnly, make: async () => ({ path: '/staff/reports/demo' }) },
+    'GET /staff/reports/:slug/export.csv': { ok: 200, scope: campaignOnly, make: async () => ({ path: '/staff/reports/demo/export.csv' }) },
+    'GET /staff/reports/:slug/export.json': { ok: 200, scope: campaignOnly, make: async () => ({ path: '/staff/reports/demo/export.json' }) },
+    'GET /staff/reports/:slug/photos/:id/:photoId': {
+      ok: 200,
+      scope: campaignOnly,
+      make: async () => {
+        const made = await approvedReport();
+        return { path: `/staff/reports/demo/photos/${made.id}/${made.photoIds[0]!}` };
       },
     },
     'GET /staff/gallery': { ok: 200, scope: { kind: 'list' }, make: async () => ({ path: '/staff/gallery' }) },

@@ -566,6 +566,9 @@ export const be: Messages = {
   'reports.gallery.noCredit': 'Без подпісу (прафсаюз не дазволіў называць сябе)',
   'reports.gallery.download': 'Спампаваць фота {n}',
   'reports.gallery.more': 'Паказаны апошнія {count}: экспарт змяшчае ўсе.',
+  'reports.map.tile': '{code}: акцый — {count}',
+  'reports.dash.open': 'Адкрыць панэль',
+  'reports.dash.hour': '{hour}:00',
   // ——— end of action reports ———
   'distribution.title': 'Стужкі і вэбхукі',
   'distribution.feeds': 'Стужкі',

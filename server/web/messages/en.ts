@@ -568,6 +568,9 @@ export const en = {
   'reports.gallery.noCredit': 'No credit line (the union did not agree to be named)',
   'reports.gallery.download': 'Download photo {n}',
   'reports.gallery.more': 'Showing the latest {count}: the export lists them all.',
+  'reports.map.tile': '{code}: {count} actions',
+  'reports.dash.open': 'Open the dashboard',
+  'reports.dash.hour': '{hour}:00',
   // ——— end of action reports ———
   'distribution.title': 'Feeds and webhooks',
   'distribution.feeds': 'Feeds',

@@ -566,6 +566,9 @@ export const ru: Messages = {
   'reports.gallery.noCredit': 'Без подписи (профсоюз не разрешил себя называть)',
   'reports.gallery.download': 'Скачать фото {n}',
   'reports.gallery.more': 'Показаны последние {count}: экспорт содержит все.',
+  'reports.map.tile': '{code}: акций — {count}',
+  'reports.dash.open': 'Открыть панель',
+  'reports.dash.hour': '{hour}:00',
   // ——— end of action reports ———
   'distribution.title': 'Ленты и вебхуки',
   'distribution.feeds': 'Ленты',

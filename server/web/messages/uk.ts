@@ -566,6 +566,9 @@ export const uk: Messages = {
   'reports.gallery.noCredit': 'Без підпису (профспілка не дозволила себе називати)',
   'reports.gallery.download': 'Завантажити фото {n}',
   'reports.gallery.more': 'Показано останні {count}: експорт містить усі.',
+  'reports.map.tile': '{code}: акцій — {count}',
+  'reports.dash.open': 'Відкрити панель',
+  'reports.dash.hour': '{hour}:00',
   // ——— end of action reports ———
   'distribution.title': 'Стрічки та вебхуки',
   'distribution.feeds': 'Стрічки',

@@ -9,6 +9,9 @@ import { renderPage } from '../render';
 import { streamStoredObject } from '../stream-object';
 import { moderatorOf, parseBody, parseParams, staffContext, staffRoute } from '../staff-route';
 import { ReportQueuePage, ReportReviewPage } from './reports.pages';
+import { ReportCampaignsPage, ReportDashboardPage } from './report-dashboard.pages';
+import { approvedPhoto, approvedReports, campaignForStaff, reportDashboard, toCsv } from '../../services/report-dashboard.service';
+import { appendAudit } from '../../services/audit.service';
 
 /**
  * Moderating action reports (issue 18), beside the clips: the queue of reports (`/staff/queue/reports`, linked
@@ -82,4 +85,57 @@ export function staffReportReviewRoutes(router: Router, deps: ServerDeps): void 
     const photo = await reportPhotoForStaff(reviewDeps, moderatorOf(res), id, photoId);
     await streamStoredObject(req, res, deps.storage, photo, reportNotFound);
   });
+}
+
+const pressOffice = { roles: ['admin', 'moderator', 'social'] } as const;
+const slugParams = z.object({ slug: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/) }).strict();
+const slugPhotoParams = z.object({ slug: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/), id: z.string().regex(/^[0-9a-f]{24}$/), photoId: z.string().regex(/^[0-9a-f]{16}$/) }).strict();
+const dayQuery = z.object({ day: z.string().max(10).optional() }).strip();
+
+/**
+ * The press office's side of action reports (issue 18): a dashboard per campaign and day of action (tallies,
+ * map, timeline, the approved photos), the photos to download, CSV and JSON exports. For every staff role,
+ * within their campaigns.
+ */
+export function staffReportDashboardRoutes(router: Router, deps: ServerDeps): void {
+  staffRoute(router, 'get', '/staff/reports', pressOffice, async (_req, res) => {
+    const me = moderatorOf(res);
+    const scope = await campaignScope(deps.db, me);
+    const campaigns = (await deps.db.campaigns.find(scope ? { _id: { $in: scope } } : {}).lean<Campaign[]>()).filter((c) => (c.actionDays ?? []).length > 0);
+    campaigns.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+    renderPage(res, <ReportCampaignsPage ctx={staffContext(res)} campaigns={campaigns} />);
+  });
+
+  staffRoute(router, 'get', '/staff/reports/:slug', pressOffice, async (req, res) => {
+    const { slug } = parseParams(slugParams, req.params);
+    const parsed = dayQuery.safeParse(req.query);
+    const day = parsed.success ? parsed.data.day : undefined;
+    const campaign = await campaignForStaff(deps.db, moderatorOf(res), slug);
+    const dashboard = await reportDashboard(deps.db, campaign, day);
+    renderPage(res, <ReportDashboardPage ctx={staffContext(res)} dashboard={dashboard} now={deps.now()} publicPath={`/p/${encodeURIComponent(slug)}/actions`} />);
+  });
+
+  staffRoute(router, 'get', '/staff/reports/:slug/photos/:id/:photoId', pressOffice, async (req, res) => {
+    const { slug, id, photoId } = parseParams(slugPhotoParams, req.params);
+    const campaign = await campaignForStaff(deps.db, moderatorOf(res), slug);
+    const { report, photo, n } = await approvedPhoto(deps, campaign, id, photoId, 'staff');
+    if (req.query.download === '1') {
+      // A neutral name: the day, the country and the photo's number, nothing its sender wrote.
+      res.attachment(`action-${report.date}-${report.country.toLowerCase()}-${id.slice(-6)}-${n}.${photo.contentType === 'image/png' ? 'png' : 'jpg'}`);
+    }
+    await streamStoredObject(req, res, deps.storage, photo, reportNotFound);
+  });
+
+  for (const format of ['csv', 'json'] as const) {
+    staffRoute(router, 'get', `/staff/reports/:slug/export.${format}`, pressOffice, async (req, res) => {
+      const { slug } = parseParams(slugParams, req.params);
+      const me = moderatorOf(res);
+      const campaign = await campaignForStaff(deps.db, me, slug);
+      const rows = await approvedReports(deps.db, campaign);
+      await appendAudit(deps.db, { actor: { id: me.id, email: me.email }, action: 'reports_exported', target: { kind: 'campaign', id: campaign.slug }, details: { format, reports: rows.length } }, deps.now());
+      res.attachment(`action-reports-${campaign.slug}.${format}`);
+      if (format === 'csv') res.type('text/csv; charset=utf-8').send(toCsv(rows, (deps.config.http.publicUrl ?? '').replace(/\/$/, '')));
+      else res.json({ campaign: campaign.slug, exportedAt: deps.now(), reports: rows });
+    });
+  }
 }
