@@ -568,7 +568,8 @@ export const be: Messages = {
   'reports.gallery.more': 'Паказаны апошнія {count}: экспарт змяшчае ўсе.',
   'reports.map.tile': '{code}: акцый — {count}',
   'reports.dash.open': 'Адкрыць панэль',
-  'reports.dash.hour': '{hour}:00',
+  'campaigns.actionDays': 'Дні акцый (справаздачы пра акцыі)',
+  'campaigns.actionDaysHelp': 'Даты ў выглядзе ГГГГ-ММ-ДД праз прабел, напрыклад 2027-03-27. Прафсаюзы могуць паведамляць пра акцыі ў гэтыя дні; пуста — пакуль без справаздач. Віды акцый задаюцца праз API або камандны радок (actionKinds).',
   // ——— end of action reports ———
   'distribution.title': 'Стужкі і вэбхукі',
   'distribution.feeds': 'Стужкі',

@@ -570,7 +570,8 @@ export const en = {
   'reports.gallery.more': 'Showing the latest {count}: the export lists them all.',
   'reports.map.tile': '{code}: {count} actions',
   'reports.dash.open': 'Open the dashboard',
-  'reports.dash.hour': '{hour}:00',
+  'campaigns.actionDays': 'Days of action (action reports)',
+  'campaigns.actionDaysHelp': 'Dates written YYYY-MM-DD, separated by spaces, e.g. 2027-03-27. Unions can report actions on these days; empty: no reports yet. The kinds of action are set through the API or the command line (actionKinds).',
   // ——— end of action reports ———
   'distribution.title': 'Feeds and webhooks',
   'distribution.feeds': 'Feeds',

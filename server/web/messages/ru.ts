@@ -568,7 +568,8 @@ export const ru: Messages = {
   'reports.gallery.more': 'Показаны последние {count}: экспорт содержит все.',
   'reports.map.tile': '{code}: акций — {count}',
   'reports.dash.open': 'Открыть панель',
-  'reports.dash.hour': '{hour}:00',
+  'campaigns.actionDays': 'Дни акций (отчёты об акциях)',
+  'campaigns.actionDaysHelp': 'Даты в виде ГГГГ-ММ-ДД через пробел, например 2027-03-27. Профсоюзы могут сообщать об акциях в эти дни; пусто — пока без отчётов. Виды акций задаются через API или командную строку (actionKinds).',
   // ——— end of action reports ———
   'distribution.title': 'Ленты и вебхуки',
   'distribution.feeds': 'Ленты',

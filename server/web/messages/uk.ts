@@ -568,7 +568,8 @@ export const uk: Messages = {
   'reports.gallery.more': 'Показано останні {count}: експорт містить усі.',
   'reports.map.tile': '{code}: акцій — {count}',
   'reports.dash.open': 'Відкрити панель',
-  'reports.dash.hour': '{hour}:00',
+  'campaigns.actionDays': 'Дні акцій (звіти про акції)',
+  'campaigns.actionDaysHelp': 'Дати у вигляді РРРР-ММ-ДД через пробіл, наприклад 2027-03-27. Профспілки можуть повідомляти про акції в ці дні; порожньо — поки без звітів. Види акцій задаються через API або командний рядок (actionKinds).',
   // ——— end of action reports ———
   'distribution.title': 'Стрічки та вебхуки',
   'distribution.feeds': 'Стрічки',

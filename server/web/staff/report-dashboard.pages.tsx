@@ -97,7 +97,7 @@ export function ReportDashboardPage(props: { ctx: StaffContext; dashboard: Dashb
       <h2>{t('reports.dash.byKind')}</h2>
       <Bars testid="by-kind" rows={d.kinds} label={(kind) => actionKindLabel(kinds, kind, ctx.lang)} />
       <h2>{t('reports.dash.timeline')}</h2>
-      <Bars testid="by-hour" rows={d.hours} label={(hour) => (hour === 'unknown' ? t('reports.dash.unknownHour') : t('reports.dash.hour', { hour }))} />
+      <Bars testid="by-hour" rows={d.hours} label={(hour) => (hour === 'unknown' ? t('reports.dash.unknownHour') : `${hour}:00`)} />
       <h2>{t('reports.dash.export')}</h2>
       <p>
         <a href={`/staff/reports/${slug}/export.csv`} download>
