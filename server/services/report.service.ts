@@ -317,3 +317,30 @@ export async function withdrawReport(deps: ReportDeps, id: string, statusToken: 
   const report = await findOwnReport(deps, id, statusToken);
   return reportStatus(await withdrawReportById(deps, report._id, { id: null, email: null }, 'contributor'));
 }
+
+/** How long a report may stay `receiving` (its sender never pressed "send", or the connection never came back). */
+export const RECEIVING_EXPIRY_MS = 24 * 3600_000;
+
+/**
+ * Removes reports left `receiving` for longer than RECEIVING_EXPIRY_MS: their photos and their record (nobody but
+ * their sender ever saw them; nothing was counted). Under each report's lock, so a photo arriving at that moment
+ * or a late "submit" either finishes first or finds the report gone. Every server process runs it hourly (main.ts);
+ * removing twice is harmless. Reads the reports by state: cheap while few are left half-sent.
+ */
+export async function sweepAbandonedReports(deps: ReportDeps): Promise<number> {
+  const before = new Date(deps.now().getTime() - RECEIVING_EXPIRY_MS);
+  const stale = await deps.db.reports.find({ status: 'receiving' }).select({ _id: 1, createdAt: 1 }).lean<Array<Pick<Report, '_id' | 'createdAt'>>>();
+  let removed = 0;
+  for (const { _id } of stale.filter((r) => r.createdAt < before)) {
+    const id = _id.toHexString();
+    await withReportLock(deps.db.connection, `report:${id}`, async () => {
+      const current = await deps.db.reports.findById(_id).select({ status: 1, createdAt: 1 }).lean<Pick<Report, 'status' | 'createdAt'>>();
+      if (current?.status !== 'receiving' || current.createdAt >= before) return;
+      const keys = await deps.storage.list(reportPrefix(id));
+      await Promise.all(keys.map((key) => deps.storage.remove(key)));
+      await deps.db.reports.deleteOne({ _id, status: 'receiving' });
+      removed += 1;
+    });
+  }
+  return removed;
+}

@@ -2,6 +2,7 @@ import { createUnionLink } from '../../server/services/campaign.service';
 import { updateCampaign } from '../../server/services/campaign-admin.service';
 import { CLI_ACTOR } from '../../server/services/campaign.service';
 import type { Report } from '../../shared/reports/report.model';
+import { RECEIVING_EXPIRY_MS, sweepAbandonedReports } from '../../server/services/report.service';
 import { heicFile, phonePhoto, quadrantsRaw, zipWith } from '../helpers/photos';
 import { createReportViaApi, putPhoto, reportCall, reportFields, reportRecordProblems, seedReportCampaign, sendReport, storedPhotoProblems } from '../helpers/reports';
 import { startTestApp, type TestApp } from '../helpers/test-env';
@@ -93,5 +94,19 @@ describe('action reports sent by unions', () => {
     const audit = await app.services.db.auditEntries.find({ 'target.kind': 'report', 'target.id': report.id }).lean();
     expect(audit.map((e) => e.action)).toEqual(['report_withdrawn']);
     expect(JSON.stringify(audit)).not.toContain('Unique-City-Withdrawn');
+  });
+
+  test('when a report is left half-sent for a day, then the sweep removes its photos and its record, and nothing else', async () => {
+    const created = await createReportViaApi(app, reportFields(slug, { photos: 2, city: 'Half-Sent-City' }));
+    const report = { id: String(created.body.id), token: created.token };
+    await putPhoto(app, report, 0, photos[0]!);
+    const sent = await sendReport(app, reportFields(slug));
+    const deps = { db: app.services.db, storage: app.services.storage, logger: app.deps.logger, now: () => new Date() };
+    expect(await sweepAbandonedReports(deps)).toBe(0);
+    const later = { ...deps, now: () => new Date(Date.now() + RECEIVING_EXPIRY_MS + 60_000) };
+    expect(await sweepAbandonedReports(later)).toBeGreaterThanOrEqual(1);
+    expect(await app.services.db.reports.findById(report.id).lean()).toBeNull();
+    expect(await app.services.storage.list(`reports/${report.id}/`)).toEqual([]);
+    expect((await reportCall(app, sent, 'status')).body).toMatchObject({ status: 'in_review' });
   });
 });
