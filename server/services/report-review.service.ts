@@ -11,7 +11,7 @@ import { withReportLock } from '../../shared/reports/report-lock';
 import { appendAudit } from './audit.service';
 import { campaignScope, reasonText, type Moderator } from './review.service';
 import { maySeeCampaign } from './staff.service';
-import { moveReport, talliedAs } from './report.service';
+import { moveReport, talliedAs, withdrawReportById } from './report.service';
 
 /**
  * Moderating action reports (issue 18), beside the clips and with their rules: a moderator claims a report,
@@ -205,4 +205,17 @@ export async function approveReport(deps: ReportReviewDeps, me: Moderator, id: s
 /** rejectReport, under the report's lock (shared/reports/report-lock.ts). */
 export async function rejectReport(deps: ReportReviewDeps, me: Moderator, id: string, input: { template: string; note: string }): Promise<void> {
   return withReportLock(deps.db.connection, `report:${id}`, () => rejectReportLocked(deps, me, id, input));
+}
+
+/**
+ * A moderator withdraws a report at its union's request (a lost status link, a change of mind by phone): the
+ * same as the union's own withdrawal (report.service.ts: out of the tallies, photos deleted, words cleared),
+ * from any state, with a confirmation and a reason for the audit.
+ */
+export async function withdrawReportByStaff(deps: ReportReviewDeps, me: Moderator, id: string, input: { confirm: boolean; reason: string }): Promise<void> {
+  const { report } = await loadReportInScope(deps.db, me, id);
+  if (!input.confirm) throw new AppError('withdraw_unconfirmed', 400, 'Tick the box to confirm the withdrawal: it cannot be undone.');
+  if (!input.reason.trim()) throw new AppError('withdraw_reason_required', 400, 'Say why the report is withdrawn (for the audit log).');
+  if (report.status === 'withdrawn') return;
+  await withdrawReportById(deps, report._id, { id: me.id, email: me.email }, 'staff', input.reason.trim());
 }

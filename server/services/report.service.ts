@@ -287,7 +287,7 @@ export function reportStatus(report: Report) {
  * the tallies give back what it counted; its photos' objects are removed and its words cleared (the record
  * keeps its date, kind and country, for the audit). Withdrawing twice changes nothing.
  */
-export async function withdrawReportById(deps: ReportDeps, id: Types.ObjectId, actor: Actor, by: 'contributor' | 'staff'): Promise<Report> {
+export async function withdrawReportById(deps: ReportDeps, id: Types.ObjectId, actor: Actor, by: 'contributor' | 'staff', reason?: string): Promise<Report> {
   await withReportLock(deps.db.connection, `report:${id.toHexString()}`, async () => {
     const current = await deps.db.reports.findById(id).lean<Report>().catch(dbError);
     if (!current) throw notFound();
@@ -300,7 +300,7 @@ export async function withdrawReportById(deps: ReportDeps, id: Types.ObjectId, a
       text: '',
       personalDataClearedAt: now,
       talliedAs: null,
-    });
+    }, reason);
     if (!before) throw new AppError('report_busy', 409, 'The report is changing right now. Please try again.');
     if (isCounted(before.status) && before.talliedAs) await applyTally(deps.db.connection, before.campaignId.toHexString(), before.talliedAs, -1, now, { reportId: id.toHexString(), add: [] });
     await deps.db.reportReview.deleteOne({ _id: id }).catch(dbError);
@@ -308,7 +308,7 @@ export async function withdrawReportById(deps: ReportDeps, id: Types.ObjectId, a
     await Promise.all(keys.map((key) => deps.storage.remove(key).catch((error: unknown) => deps.logger.error({ err: error, reportId: id.toHexString() }, 'could not remove a photo of a withdrawn report'))));
     // The photos' records go with their objects (sizes and hashes are of no use to anyone any more).
     await deps.db.reports.updateOne({ _id: id, status: 'withdrawn' }, { $set: { photos: [] }, $inc: { photosRev: 1 } }).catch(dbError);
-    await appendAudit(deps.db, { actor, action: 'report_withdrawn', target: { kind: 'report', id: id.toHexString() }, details: { from: before.status, by } }, now);
+    await appendAudit(deps.db, { actor, action: 'report_withdrawn', target: { kind: 'report', id: id.toHexString() }, details: { from: before.status, by, ...(reason ? { reason } : {}) } }, now);
   });
   return (await deps.db.reports.findById(id).lean<Report>())!;
 }

@@ -48,7 +48,6 @@ export const AUDIT_ACTIONS = [
   'report_photo_excluded',
   'report_photo_included',
   'reports_exported',
-  'report_photo_downloaded',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -1,5 +1,5 @@
 import { Types } from 'mongoose';
-import { approveReport, claimReport, rejectReport, setPhotoExcluded } from '../../server/services/report-review.service';
+import { approveReport, claimReport, rejectReport, setPhotoExcluded, withdrawReportByStaff } from '../../server/services/report-review.service';
 import { withdrawReportById } from '../../server/services/report.service';
 import type { Moderator } from '../../server/services/review.service';
 import { PHOTO_CHECKS, type Report } from '../../shared/reports/report.model';
@@ -114,5 +114,19 @@ describe('moderating action reports and counting them', () => {
     const one = counted[0]!;
     await withdrawReportById(deps(), one._id, { id: null, email: null }, 'contributor');
     expect((await readTally(app.services.db.connection, campaignId, ACTION_DAYS[0]!)).actions).toBe(after.actions - 1);
+  });
+
+  test('when a moderator withdraws an approved report at the union\'s request, then it leaves the count, and a moderator of another campaign cannot', async () => {
+    const sent = await sendReport(app, reportFields(slug, { country: 'MD', date: ACTION_DAYS[1] }));
+    expect(await approveReport(deps(), ana, sent.id, {})).toEqual({ kind: 'approved' });
+    const before = await readTally(app.services.db.connection, campaignId, ACTION_DAYS[1]!);
+    const stranger: Moderator = { ...ben, id: '0'.repeat(24), campaigns: ['another-campaign'] };
+    await expect(withdrawReportByStaff(deps(), stranger, sent.id, { confirm: true, reason: 'x' })).rejects.toMatchObject({ code: 'report_not_found' });
+    await expect(withdrawReportByStaff(deps(), ben, sent.id, { confirm: false, reason: 'asked' })).rejects.toMatchObject({ code: 'withdraw_unconfirmed' });
+    await withdrawReportByStaff(deps(), ben, sent.id, { confirm: true, reason: 'the union asked by phone' });
+    const after = await readTally(app.services.db.connection, campaignId, ACTION_DAYS[1]!);
+    expect([after.actions, after.countries.MD ?? 0]).toEqual([before.actions - 1, (before.countries.MD ?? 0) - 1]);
+    const entry = await app.services.db.auditEntries.findOne({ action: 'report_withdrawn', 'target.id': sent.id }).lean();
+    expect(entry).toMatchObject({ actor: { email: ben.email }, details: { from: 'approved', by: 'staff' } });
   });
 });

@@ -361,6 +361,7 @@ describe('the scope and CSRF matrix, from the route walk', () => {
         return { path: `/staff/review/reports/${made.id}/photos/${made.photoIds[0]!}/exclude`, form: { excluded: 'yes' } };
       },
     },
+    'POST /staff/review/reports/:id/withdraw': { ok: 303, scope: report, make: async () => ({ path: `/staff/review/reports/${(await reportOf()).id}/withdraw`, form: { confirm: 'yes', reason: 'asked by the union' } }) },
     'GET /staff/review/reports/:id/photos/:photoId': {
       ok: 200,
       scope: report,

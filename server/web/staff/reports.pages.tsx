@@ -219,6 +219,24 @@ export function ReportReviewPage(props: { ctx: StaffContext; report: Report; cam
           </fieldset>
         </form>
       )}
+      {report.status !== 'withdrawn' && (
+        <form method="post" action={`/staff/review/reports/${id}/withdraw`} class="withdraw">
+          <Csrf ctx={ctx} />
+          <fieldset>
+            <legend>{t('reports.withdraw')}</legend>
+            <p class="help">{t('reports.withdrawHelp')}</p>
+            <label for="withdraw-reason">{t('reports.withdrawReason')}</label>
+            <input id="withdraw-reason" name="reason" type="text" maxLength={2000} required />
+            <div class="check">
+              <input type="checkbox" id="withdraw-confirm" name="confirm" value="yes" required />
+              <label for="withdraw-confirm">{t('reports.withdrawConfirm')}</label>
+            </div>
+            <button type="submit" class="danger">
+              {t('reports.withdraw')}
+            </button>
+          </fieldset>
+        </form>
+      )}
     </Layout>
   );
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Campaign } from '../../../shared/models/campaign.model';
 import { cleanText } from '../../../shared/text/hostile-text';
 import type { ServerDeps } from '../../deps';
-import { approveReport, claimReport, listReportQueue, openReportReview, rejectReport, reportNotFound, reportPhotoForStaff, setPhotoExcluded } from '../../services/report-review.service';
+import { approveReport, claimReport, listReportQueue, withdrawReportByStaff, openReportReview, rejectReport, reportNotFound, reportPhotoForStaff, setPhotoExcluded } from '../../services/report-review.service';
 import { campaignScope } from '../../services/review.service';
 import { renderPage } from '../render';
 import { streamStoredObject } from '../stream-object';
@@ -23,12 +23,13 @@ import { appendAudit } from '../../services/audit.service';
 const reviewers = { roles: ['admin', 'moderator'] } as const;
 const idParams = z.object({ id: z.string().regex(/^[0-9a-f]{24}$/) }).strict();
 const photoParams = z.object({ id: z.string().regex(/^[0-9a-f]{24}$/), photoId: z.string().regex(/^[0-9a-f]{16}$/) }).strict();
-const DONE = ['approved', 'vote', 'rejected', 'photo'] as const;
+const DONE = ['approved', 'vote', 'rejected', 'photo', 'withdrawn'] as const;
 const reviewQuery = z.object({ done: z.enum(DONE).optional() }).strip();
 const csrf = { _csrf: z.string().optional() };
 // The checklist's answers are named `<photo id>-<check>`: checked against the report's photos by the service.
 const approveBody = z.record(z.string().max(40), z.string().max(100)).refine((body) => Object.keys(body).length <= 60);
 const rejectBody = z.object({ ...csrf, template: z.string().max(40).default(''), note: z.string().max(2000).default('').transform(cleanText) }).strict();
+const withdrawBody = z.object({ ...csrf, confirm: z.literal('yes').optional(), reason: z.string().max(2000).default('').transform(cleanText) }).strict();
 const excludeBody = z.object({ ...csrf, excluded: z.enum(['yes', 'no']) }).strict();
 
 export function staffReportReviewRoutes(router: Router, deps: ServerDeps): void {
@@ -77,6 +78,13 @@ export function staffReportReviewRoutes(router: Router, deps: ServerDeps): void 
     const body = parseBody(rejectBody, req.body);
     await rejectReport(reviewDeps, moderatorOf(res), id, { template: body.template, note: body.note });
     res.redirect(303, `/staff/review/reports/${id}?done=rejected`);
+  });
+
+  staffRoute(router, 'post', '/staff/review/reports/:id/withdraw', reviewers, async (req, res) => {
+    const { id } = parseParams(idParams, req.params);
+    const body = parseBody(withdrawBody, req.body);
+    await withdrawReportByStaff(reviewDeps, moderatorOf(res), id, { confirm: body.confirm === 'yes', reason: body.reason });
+    res.redirect(303, `/staff/review/reports/${id}?done=withdrawn`);
   });
 
   /** A report's photo as stored (cleaned), for the review page. */
