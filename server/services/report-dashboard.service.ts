@@ -2,7 +2,8 @@ import { AppError } from '../../shared/errors';
 import type { Database } from '../../shared/db';
 import type { Campaign } from '../../shared/models/campaign.model';
 import { actionKindLabel, actionKindsOf } from '../../shared/reports/action-kinds';
-import { positive, readTally, type GalleryPhoto, type ReportTally } from '../../shared/reports/report-tally';
+import { positive, readTally, rebuildTallies, type GalleryPhoto, type ReportTally } from '../../shared/reports/report-tally';
+import { appendAudit } from './audit.service';
 import type { Report } from '../../shared/reports/report.model';
 import { consentScope } from '../../shared/submissions/consent-scopes';
 import type { ObjectStorage } from '../../shared/storage/object-storage';
@@ -130,4 +131,24 @@ export function toCsv(rows: Awaited<ReturnType<typeof approvedReports>>, origin:
     );
   }
   return `\ufeff${lines.join('\r\n')}\r\n`;
+}
+
+/**
+ * Recounts a campaign's tallies from its approved reports (`npm run cli -- reports rebuild-tallies <campaign>`):
+ * the repair for a process that died between a report's move and its tally change. Audited.
+ */
+export async function rebuildReportTallies(db: Database, slug: string, now: Date, actor: { id: string | null; email: string | null }): Promise<{ reports: number }> {
+  const campaign = await findCampaign(db, slug);
+  const reports = await db.reports.find({ campaignId: campaign._id, status: 'approved' }).lean<Report[]>();
+  const counted = reports.filter((r) => r.talliedAs);
+  const gallery: GalleryPhoto[] = counted
+    .sort((a, b) => (b.decidedAt?.getTime() ?? 0) - (a.decidedAt?.getTime() ?? 0))
+    .flatMap((r) => {
+      const scope = consentScope(campaign, r.consent);
+      return r.photos.filter((p) => !p.excluded).map((p) => ({ reportId: r._id.toHexString(), photoId: p.id, width: p.width, height: p.height, date: r.date, kind: r.kind, country: r.country, credit: scope.credit ? r.organisation : null, uses: scope.uses, approvedAt: r.decidedAt ?? now }));
+    });
+  const days = [...new Set([...(campaign.actionDays ?? []), ...counted.map((r) => r.date)])];
+  await rebuildTallies(db.connection, campaign._id.toHexString(), counted.map((r) => r.talliedAs!), days, now, gallery);
+  await appendAudit(db, { actor, action: 'report_tallies_rebuilt', target: { kind: 'campaign', id: campaign.slug }, details: { reports: counted.length } }, now);
+  return { reports: counted.length };
 }

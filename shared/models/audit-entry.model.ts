@@ -48,6 +48,7 @@ export const AUDIT_ACTIONS = [
   'report_photo_excluded',
   'report_photo_included',
   'reports_exported',
+  'report_tallies_rebuilt',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -111,8 +111,11 @@ export function positive(counts: Record<string, number>): Array<[string, number]
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
 }
 
-/** Rewrites a campaign's tallies from its approved reports (a scan: for repairs, never for a page). */
-export async function rebuildTallies(connection: Connection, campaignId: string, counted: TalliedAs[], days: string[], now: Date): Promise<void> {
+/**
+ * Rewrites a campaign's tallies from its approved reports (a scan: for repairs, never for a page), under the
+ * campaign's tally lock; `gallery`: their photos, newest first (each day's and the campaign's latest GALLERY_MAX).
+ */
+export async function rebuildTallies(connection: Connection, campaignId: string, counted: TalliedAs[], days: string[], now: Date, gallery: GalleryPhoto[] = []): Promise<void> {
   const byId = new Map<string, ReportTally>();
   const get = (id: string) => byId.get(id) ?? byId.set(id, EMPTY(id)).get(id)!;
   for (const day of days) get(tallyId(campaignId, day));
@@ -126,6 +129,11 @@ export async function rebuildTallies(connection: Connection, campaignId: string,
       tally.hours[safe(what.hour)] = (tally.hours[what.hour] ?? 0) + 1;
     }
   }
+  for (const photo of gallery) {
+    for (const tally of [get(tallyId(campaignId, photo.date)), get(tallyId(campaignId, 'all'))]) if (tally.gallery.length < GALLERY_MAX) tally.gallery.push(photo);
+  }
   const tallies = connection.db!.collection<ReportTally>(REPORT_TALLIES);
-  for (const tally of byId.values()) await tallies.replaceOne({ _id: tally._id }, { ...tally, updatedAt: now }, { upsert: true });
+  await withReportLock(connection, `tally:${campaignId}`, async () => {
+    for (const tally of byId.values()) await tallies.replaceOne({ _id: tally._id }, { ...tally, updatedAt: now }, { upsert: true });
+  });
 }

@@ -268,6 +268,7 @@ describe('every state-changing staff route and CLI command is audited', () => {
       'campaigns clear-watermark': async () => ['campaigns', 'clear-watermark', 'other'],
       'campaigns clear-end-card': async () => ['campaigns', 'clear-end-card', 'other'],
       'submissions requeue': async () => ['submissions', 'requeue', failed.id],
+      'reports rebuild-tallies': async () => ['reports', 'rebuild-tallies', 'demo'],
       'staff create-admin': async () => ['staff', 'create-admin', 'cli-admin@example.org'],
       'staff reset-2fa': async () => ['staff', 'reset-2fa', admin.email],
       'staff unlock': async () => ['staff', 'unlock', 'locked-cli@example.org'],

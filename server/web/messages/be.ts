@@ -438,6 +438,7 @@ export const be: Messages = {
   'audit.action.report_photo_excluded': 'выключыў(ла) фота справаздачы',
   'audit.action.report_photo_included': 'вярнуў(ла) фота справаздачы',
   'audit.action.reports_exported': 'экспартаваў(ла) справаздачы пра акцыі',
+  'audit.action.report_tallies_rebuilt': 'пералічыў(ла) справаздачы пра акцыі (камандны радок)',
   'audit.anchored': 'Кожны запіс пацверджаны подпісам, ключ якога захоўваецца па-за базай даных.',
   'audit.unanchored': 'Ключ подпісу не наладжаны (AUDIT_HMAC_KEY): правераны толькі хэшы, а іх мог бы пералічыць кожны, хто можа запісваць у базу даных.',
   'audit.commandLine': 'камандны радок',

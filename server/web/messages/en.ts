@@ -440,6 +440,7 @@ export const en = {
   'audit.action.report_photo_excluded': 'left a report photo out',
   'audit.action.report_photo_included': 'put a report photo back',
   'audit.action.reports_exported': 'exported action reports',
+  'audit.action.report_tallies_rebuilt': 'recounted the action reports (command line)',
   'audit.anchored': 'Every entry is vouched for by a signature whose key is kept outside the database.',
   'audit.unanchored': 'No signing key is configured (AUDIT_HMAC_KEY): only the hashes were checked, which anyone who can write the database could recompute.',
   'audit.commandLine': 'command line',

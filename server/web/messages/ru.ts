@@ -438,6 +438,7 @@ export const ru: Messages = {
   'audit.action.report_photo_excluded': 'исключил(а) фото отчёта',
   'audit.action.report_photo_included': 'вернул(а) фото отчёта',
   'audit.action.reports_exported': 'экспортировал(а) отчёты об акциях',
+  'audit.action.report_tallies_rebuilt': 'пересчитал(а) отчёты об акциях (командная строка)',
   'audit.anchored': 'Каждая запись заверена подписью, ключ которой хранится вне базы данных.',
   'audit.unanchored': 'Ключ подписи не настроен (AUDIT_HMAC_KEY): проверены только хеши, а их мог бы пересчитать любой, кто может записывать в базу данных.',
   'audit.commandLine': 'командная строка',

@@ -438,6 +438,7 @@ export const uk: Messages = {
   'audit.action.report_photo_excluded': 'виключив(ла) фото звіту',
   'audit.action.report_photo_included': 'повернув(ла) фото звіту',
   'audit.action.reports_exported': 'експортував(ла) звіти про акції',
+  'audit.action.report_tallies_rebuilt': 'перерахував(ла) звіти про акції (командний рядок)',
   'audit.anchored': 'Кожен запис засвідчено підписом, ключ якого зберігається поза базою даних.',
   'audit.unanchored': 'Ключ підпису не налаштовано (AUDIT_HMAC_KEY): перевірено лише хеші, а їх міг би перерахувати будь-хто, хто може записувати в базу даних.',
   'audit.commandLine': 'командний рядок',
