@@ -1,3 +1,7 @@
+import { createHash, randomBytes } from 'node:crypto';
+import sharp from 'sharp';
+import { cleanImage } from '../../shared/images/clean-image';
+import { reportPhotoKey } from '../../shared/storage/keys';
 import { AppError } from '../../shared/errors';
 import type { Campaign } from '../../shared/models/campaign.model';
 import type { ReportReviewEntry } from '../../shared/reports/report-review';
@@ -218,4 +222,47 @@ export async function withdrawReportByStaff(deps: ReportReviewDeps, me: Moderato
   if (!input.reason.trim()) throw new AppError('withdraw_reason_required', 400, 'Say why the report is withdrawn (for the audit log).');
   if (report.status === 'withdrawn') return;
   await withdrawReportById(deps, report._id, { id: me.id, email: me.email }, 'staff', input.reason.trim());
+}
+
+/** A box to paint over, in percent of the photo's width and height (what the review page's form asks). */
+export interface MaskBox {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/**
+ * Paints a solid black box over part of a photo while the report is in review (a face, a badge, a plate): a
+ * moderate blur leaves faces guessable (RECIPES), a solid box does not. The picture is decoded, painted, and
+ * cleaned again (shared/images/clean-image.ts), stored under a new photo id and key (the old object is removed),
+ * under the report's lock. The checklist for that photo is asked again (its answers were for the old picture).
+ */
+export async function maskReportPhoto(deps: ReportReviewDeps, me: Moderator, id: string, photoId: string, box: MaskBox): Promise<void> {
+  await withReportLock(deps.db.connection, `report:${id}`, async () => {
+    const { report } = await loadReportInScope(deps.db, me, id);
+    if (report.status !== 'in_review') throw notInReview(report.status);
+    const entry = await deps.db.reportReview.findById(report._id).lean<ReportReviewEntry>();
+    if (heldByOther(entry, me, deps.now())) throw claimedByOther(entry!);
+    const photo = report.photos.find((p) => p.id === photoId);
+    if (!photo) throw new AppError('photo_not_found', 404, 'The report has no such photo.');
+    const left = Math.floor((box.x / 100) * photo.width);
+    const top = Math.floor((box.y / 100) * photo.height);
+    const width = Math.min(photo.width - left, Math.ceil((box.w / 100) * photo.width));
+    const height = Math.min(photo.height - top, Math.ceil((box.h / 100) * photo.height));
+    if (width < 1 || height < 1) throw new AppError('mask_empty', 400, 'The box is outside the photo or has no size.');
+    const chunks: Buffer[] = [];
+    for await (const chunk of await deps.storage.download(photo.key)) chunks.push(chunk as Buffer);
+    const painted = await sharp(Buffer.concat(chunks))
+      .composite([{ input: { create: { width, height, channels: 3, background: '#000000' } }, left, top }])
+      .png()
+      .toBuffer();
+    const cleaned = await cleanImage(painted, { kind: 'photo', maxBytes: 200 * 1024 * 1024, maxPixels: photo.width * photo.height });
+    const newId = randomBytes(8).toString('hex');
+    const masked: ReportPhoto = { ...photo, id: newId, key: reportPhotoKey(id, newId), contentType: cleaned.contentType, bytes: cleaned.body.length, width: cleaned.width, height: cleaned.height, sha256: createHash('sha256').update(cleaned.body).digest('hex') };
+    await deps.storage.upload(masked.key, cleaned.body, masked.contentType);
+    await deps.db.reports.updateOne({ _id: report._id, status: 'in_review' }, { $set: { photos: report.photos.map((p) => (p.id === photoId ? masked : p)) }, $inc: { photosRev: 1 } });
+    await deps.storage.remove(photo.key).catch((error: unknown) => deps.logger.error({ err: error, reportId: id }, 'could not remove a photo replaced by its masked version'));
+    await appendAudit(deps.db, { actor: { id: me.id, email: me.email }, action: 'report_photo_masked', target: { kind: 'report', id }, details: { photo: photoId, masked: newId, box: [box.x, box.y, box.w, box.h].map(String) } }, deps.now());
+  });
 }

@@ -47,6 +47,7 @@ export const AUDIT_ACTIONS = [
   'report_withdrawn',
   'report_photo_excluded',
   'report_photo_included',
+  'report_photo_masked',
   'reports_exported',
   'report_tallies_rebuilt',
 ] as const;

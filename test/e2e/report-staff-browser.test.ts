@@ -59,7 +59,7 @@ describe('moderating an action report and reading the dashboard', () => {
     await page.getByRole('button', { name: 'Take this report' }).click();
     await page.getByTestId('claim-state').waitFor();
     // The third photo is left out; the checklist is then asked for the two kept.
-    await page.locator('li[data-photo] form button').nth(2).click();
+    await page.locator('li[data-photo]').nth(2).getByRole('button', { name: 'Leave this photo out' }).click();
     await page.getByTestId('decided').waitFor();
     expect(await page.locator('form.checklist fieldset').count()).toBe(2);
     for (const radio of await page.locator('form.checklist input[type=radio][value=clear]').all()) await radio.check();

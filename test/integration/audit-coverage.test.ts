@@ -212,6 +212,11 @@ describe('every state-changing staff route and CLI command is audited', () => {
       return client.post(`/staff/review/reports/${made.id}/approve`, clearChecklist(made.photoIds));
     },
     'POST /staff/review/reports/:id/reject': async () => (await page(), client.post(`/staff/review/reports/${(await reportInReview(app)).id}/reject`, { template: 'identifiable', note: '' })),
+    'POST /staff/review/reports/:id/photos/:photoId/mask': async () => {
+      const made = await reportInReview(app);
+      await page();
+      return client.post(`/staff/review/reports/${made.id}/photos/${made.photoIds[0]!}/mask`, { x: '0', y: '0', w: '50', h: '50' });
+    },
     'POST /staff/review/reports/:id/withdraw': async () => (await page(), client.post(`/staff/review/reports/${(await reportInReview(app)).id}/withdraw`, { confirm: 'yes', reason: 'asked by the union' })),
     'POST /staff/review/reports/:id/photos/:photoId/exclude': async () => {
       const made = await reportInReview(app);

@@ -1,5 +1,7 @@
 import { Types } from 'mongoose';
-import { approveReport, claimReport, rejectReport, setPhotoExcluded, withdrawReportByStaff } from '../../server/services/report-review.service';
+import { approveReport, claimReport, maskReportPhoto, rejectReport, setPhotoExcluded, withdrawReportByStaff } from '../../server/services/report-review.service';
+import { corners } from '../helpers/photos';
+import { imageProblems } from '../helpers/reports';
 import { withdrawReportById } from '../../server/services/report.service';
 import { runCli } from '../../server/cli/cli';
 import { REPORT_TALLIES, tallyId } from '../../shared/reports/report-tally';
@@ -147,5 +149,25 @@ describe('moderating action reports and counting them', () => {
     expect(new Set(rebuilt.gallery.map((g) => g.photoId))).toEqual(new Set(right.gallery.map((g) => g.photoId)));
     expect((await readTally(app.services.db.connection, campaignId, ACTION_DAYS[0]!)).actions).toBe(rightDay.actions);
     expect(await app.services.db.auditEntries.findOne({ action: 'report_tallies_rebuilt' }).lean()).toMatchObject({ target: { kind: 'campaign', id: slug } });
+  });
+
+  test('when a moderator paints a box over the top-left quarter of a photo, then the stored photo is black there, still clean and upright elsewhere, and the old one is gone', async () => {
+    const sent = await sendReport(app, reportFields(slug, { country: 'GE' }), [await phonePhoto(quadrantsRaw(200, 150), 6)]);
+    const before = await load(sent.id);
+    await maskReportPhoto(deps(), ana, sent.id, before.photos[0]!.id, { x: 0, y: 0, w: 50, h: 50 });
+    const after = await load(sent.id);
+    expect(after.photos[0]!.id).not.toBe(before.photos[0]!.id);
+    const keys = await app.services.storage.list(`reports/${sent.id}/`);
+    expect(keys).toEqual([after.photos[0]!.key]);
+    const chunks: Buffer[] = [];
+    for await (const chunk of await app.services.storage.download(after.photos[0]!.key)) chunks.push(chunk as Buffer);
+    const bytes = Buffer.concat(chunks);
+    const c = await corners(bytes);
+    expect(c.topLeft.every((v) => v < 20)).toBe(true);
+    expect((await imageProblems(bytes, false))).toEqual([]);
+    // The other quarters where they were: still upright.
+    expect([c.topRight[1]! > 150 && c.topRight[0]! < 90, c.bottomLeft[2]! > 150 && c.bottomLeft[0]! < 90, c.bottomRight[0]! > 200 && c.bottomRight[1]! > 200]).toEqual([true, true, true]);
+    await expect(maskReportPhoto(deps(), ana, sent.id, after.photos[0]!.id, { x: 100, y: 100, w: 10, h: 10 })).rejects.toMatchObject({ code: 'mask_empty' });
+    expect(await app.services.db.auditEntries.findOne({ action: 'report_photo_masked', 'target.id': sent.id }).lean()).toBeTruthy();
   });
 });

@@ -361,6 +361,14 @@ describe('the scope and CSRF matrix, from the route walk', () => {
         return { path: `/staff/review/reports/${made.id}/photos/${made.photoIds[0]!}/exclude`, form: { excluded: 'yes' } };
       },
     },
+    'POST /staff/review/reports/:id/photos/:photoId/mask': {
+      ok: 303,
+      scope: report,
+      make: async () => {
+        const made = await reportOf();
+        return { path: `/staff/review/reports/${made.id}/photos/${made.photoIds[0]!}/mask`, form: { x: '10', y: '10', w: '30', h: '30' } };
+      },
+    },
     'POST /staff/review/reports/:id/withdraw': { ok: 303, scope: report, make: async () => ({ path: `/staff/review/reports/${(await reportOf()).id}/withdraw`, form: { confirm: 'yes', reason: 'asked by the union' } }) },
     'GET /staff/review/reports/:id/photos/:photoId': {
       ok: 200,

@@ -165,6 +165,24 @@ export function ReportReviewPage(props: { ctx: StaffContext; report: Report; cam
                 </button>
               </form>
             )}
+            {inReview && !photo.excluded && (
+              <form method="post" action={`/staff/review/reports/${id}/photos/${photo.id}/mask`} class="mask">
+                <Csrf ctx={ctx} />
+                <fieldset>
+                  <legend>{t('reports.mask')}</legend>
+                  <p class="help">{t('reports.maskHelp')}</p>
+                  {(['x', 'y', 'w', 'h'] as const).map((field) => (
+                    <>
+                      <label for={`mask-${photo.id}-${field}`}>{t(`reports.mask.${field}`)}</label>
+                      <input id={`mask-${photo.id}-${field}`} name={field} type="number" min={0} max={100} step="any" required inputMode="decimal" />
+                    </>
+                  ))}
+                  <button type="submit" class="secondary">
+                    {t('reports.mask.apply')}
+                  </button>
+                </fieldset>
+              </form>
+            )}
           </li>
         ))}
       </ul>

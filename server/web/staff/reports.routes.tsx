@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Campaign } from '../../../shared/models/campaign.model';
 import { cleanText } from '../../../shared/text/hostile-text';
 import type { ServerDeps } from '../../deps';
-import { approveReport, claimReport, listReportQueue, withdrawReportByStaff, openReportReview, rejectReport, reportNotFound, reportPhotoForStaff, setPhotoExcluded } from '../../services/report-review.service';
+import { approveReport, claimReport, listReportQueue, maskReportPhoto, withdrawReportByStaff, openReportReview, rejectReport, reportNotFound, reportPhotoForStaff, setPhotoExcluded } from '../../services/report-review.service';
 import { campaignScope } from '../../services/review.service';
 import { renderPage } from '../render';
 import { streamStoredObject } from '../stream-object';
@@ -23,13 +23,15 @@ import { appendAudit } from '../../services/audit.service';
 const reviewers = { roles: ['admin', 'moderator'] } as const;
 const idParams = z.object({ id: z.string().regex(/^[0-9a-f]{24}$/) }).strict();
 const photoParams = z.object({ id: z.string().regex(/^[0-9a-f]{24}$/), photoId: z.string().regex(/^[0-9a-f]{16}$/) }).strict();
-const DONE = ['approved', 'vote', 'rejected', 'photo', 'withdrawn'] as const;
+const DONE = ['approved', 'vote', 'rejected', 'photo', 'withdrawn', 'masked'] as const;
 const reviewQuery = z.object({ done: z.enum(DONE).optional() }).strip();
 const csrf = { _csrf: z.string().optional() };
 // The checklist's answers are named `<photo id>-<check>`: checked against the report's photos by the service.
 const approveBody = z.record(z.string().max(40), z.string().max(100)).refine((body) => Object.keys(body).length <= 60);
 const rejectBody = z.object({ ...csrf, template: z.string().max(40).default(''), note: z.string().max(2000).default('').transform(cleanText) }).strict();
 const withdrawBody = z.object({ ...csrf, confirm: z.literal('yes').optional(), reason: z.string().max(2000).default('').transform(cleanText) }).strict();
+const percent = z.coerce.number().min(0).max(100);
+const maskBody = z.object({ ...csrf, x: percent, y: percent, w: percent, h: percent }).strict();
 const excludeBody = z.object({ ...csrf, excluded: z.enum(['yes', 'no']) }).strict();
 
 export function staffReportReviewRoutes(router: Router, deps: ServerDeps): void {
@@ -63,6 +65,13 @@ export function staffReportReviewRoutes(router: Router, deps: ServerDeps): void 
     const body = parseBody(excludeBody, req.body);
     await setPhotoExcluded(reviewDeps, moderatorOf(res), id, photoId, body.excluded === 'yes');
     res.redirect(303, `/staff/review/reports/${id}?done=photo`);
+  });
+
+  staffRoute(router, 'post', '/staff/review/reports/:id/photos/:photoId/mask', reviewers, async (req, res) => {
+    const { id, photoId } = parseParams(photoParams, req.params);
+    const { x, y, w, h } = parseBody(maskBody, req.body);
+    await maskReportPhoto(reviewDeps, moderatorOf(res), id, photoId, { x, y, w, h });
+    res.redirect(303, `/staff/review/reports/${id}?done=masked`);
   });
 
   staffRoute(router, 'post', '/staff/review/reports/:id/approve', reviewers, async (req, res) => {
