@@ -2,6 +2,7 @@ import express, { Router, type NextFunction, type Request, type Response } from 
 import { AppError } from '../../shared/errors';
 import type { ServerDeps } from '../deps';
 import { rateLimit, type ClientLimits } from '../middleware/rate-limit';
+import { uploadSlots } from '../middleware/upload-slots';
 import { addReportPhoto, createReport, getReportStatus, REPORT_PHOTO_MAX_BYTES, submitReport, withdrawReport } from '../services/report.service';
 
 /**
@@ -52,8 +53,12 @@ export function reportsRouter(deps: ServerDeps, limits: ClientLimits): Router {
     },
   );
 
+  // Each photo is held in memory and decoded in this process while it is cleaned: a per-process cap on how many
+  // at once (beyond it 503 server_busy with Retry-After; the page tries that photo again).
+  const photoSlots = uploadSlots(config.upload.maxInFlight);
   router.put(
     '/api/reports/:id/photos/:slot',
+    photoSlots,
     parse(photoBody, () => new AppError('photo_missing', 400, 'The photo could not be read. Please send it again.')),
     async (req: Request, res: Response) => {
       const slot = /^\d{1,2}$/.test(String(req.params.slot)) ? Number(req.params.slot) : -1;
