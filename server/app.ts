@@ -17,6 +17,8 @@ import { contribRouter } from './web/contrib/contrib.router';
 import { staffRouter } from './web/staff.router';
 import { feedsRouter } from './routes/feeds.routes';
 import { isVerifyUpload, verifyRouter } from './web/verify/verify.router';
+import { reportsRouter } from './routes/reports.routes';
+import { publicSummaryRouter } from './web/public/summary.routes';
 
 /** The Express app, without listening: main.ts listens, tests run it on port 0 against the real services. */
 export function createApp(deps: ServerDeps): Express {
@@ -57,12 +59,14 @@ export function createApp(deps: ServerDeps): Express {
   app.use(campaignsRouter(deps));
   app.use(submissionsRouter(deps, limits));
   app.use(feedsRouter(deps));
+  app.use(reportsRouter(deps, limits));
   const resumable = tusRouter(deps, limits);
   app.use(resumable.router);
   // main.ts runs the cleanup of abandoned resumable uploads on a timer.
   app.locals.tus = resumable.tus;
   app.use(contribRouter(deps));
   app.use(verifyRouter(deps, limits));
+  app.use(publicSummaryRouter(deps));
   app.use(staffRouter(deps));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));

@@ -12,6 +12,7 @@ import { anchorAudit } from './services/audit.service';
 import { createMetrics } from './services/metrics.service';
 import { sealPlainTotpSecrets } from './services/totp-secrets';
 import type { TusUploads } from './upload/tus-upload';
+import { sweepAbandonedReports } from './services/report.service';
 
 /**
  * The old generation may grow to twice what the last full garbage collection left, always. V8's own factor
@@ -50,6 +51,14 @@ async function main(): Promise<void> {
     );
   }, 3600_000);
   cleanup.unref();
+  // Action reports left half-sent for a day (issue 18): their photos and record go (report.service.ts).
+  const reports = setInterval(() => {
+    sweepAbandonedReports({ db: services.db, storage: services.storage, logger, now }).then(
+      (removed) => removed > 0 && logger.info({ removed }, 'removed action reports left half-sent'),
+      (error: unknown) => logger.warn({ err: error }, 'could not remove action reports left half-sent'),
+    );
+  }, 3600_000);
+  reports.unref();
   // Complete resumable uploads whose finish failed (storage or database down at that moment) and that their
   // client did not come back for: their submission is made once the finish succeeds (idempotent, locked).
   const finishing = setInterval(() => {

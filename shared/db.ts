@@ -10,6 +10,9 @@ import { submissionModel, type SubmissionModel } from './submissions/submission.
 import { faceTrackModel, type FaceTrackModel } from './protection/face-track';
 import { fingerprintModels, type FingerprintPostingModel, type ReleaseFingerprintModel } from './models/fingerprint.model';
 import { verifyCheckModel, type VerifyCheckModel } from './provenance/verify-check';
+// Action reports (issue 18).
+import { reportModel, type ReportModel } from './reports/report.model';
+import { reportReviewModel, type ReportReviewModel } from './reports/report-review';
 
 export interface Database {
   connection: Connection;
@@ -33,6 +36,9 @@ export interface Database {
   fingerprintPostings: FingerprintPostingModel;
   /** Checks of files sent to /verify (their answers, for an hour; never the files). */
   verifyChecks: VerifyCheckModel;
+  // Action reports (issue 18): the reports, and those waiting for review (their tallies: shared/reports/report-tally.ts).
+  reports: ReportModel;
+  reportReview: ReportReviewModel;
   /**
    * Keys from the configuration, held in memory and never written to the database: the audit log's HMAC key
    * (server/services/audit.service.ts) and the TOTP secrets' encryption key (server/services/totp-secrets.ts).
@@ -77,6 +83,10 @@ export async function connectDatabase(url: string, keys: Readonly<DataKeys> = { 
   await Promise.all([campaigns, submissions, reviewQueue, staffUsers, staffInvites, auditEntries, feedTokens, webhooks, webhookDeliveries, captionVersions, releaseFingerprints].map((model) => model.createIndexes()));
   // Moderators' claims (shared/submissions/review-claims.ts, a plain collection): a clip's claims, latest first.
   await connection.db!.collection(REVIEW_CLAIMS).createIndex({ submissionId: 1, n: -1 });
+  // Action reports (issue 18).
+  const reports = reportModel(connection);
+  const reportReview = reportReviewModel(connection);
+  await Promise.all([reports.createIndexes(), reportReview.createIndexes()]);
   return {
     connection,
     campaigns,
@@ -94,6 +104,8 @@ export async function connectDatabase(url: string, keys: Readonly<DataKeys> = { 
     releaseFingerprints,
     fingerprintPostings,
     verifyChecks,
+    reports,
+    reportReview,
     keys,
     async ping() {
       const db = connection.db;

@@ -7,6 +7,7 @@ import type { Submission } from '../../shared/submissions/submission.model';
 import { connectCoreServices, type CoreServices } from '../../shared/startup-checks';
 import { appendAudit, verifyAudit } from '../services/audit.service';
 import { backup, restore, type ObjectsMode } from '../services/backup.service';
+import { rebuildReportTallies } from '../services/report-dashboard.service';
 import { adminCampaignView, listCampaigns, publishConsentVersion, setCampaignLogo, updateCampaign } from '../services/campaign-admin.service';
 import { CLI_ACTOR, createCampaign, createUnionLink, findCampaign, publicCampaign, revokeUnionLink } from '../services/campaign.service';
 import { clearBranding, setBranding } from '../services/release-branding.service';
@@ -28,6 +29,7 @@ import { importSigningFiles, initSigningFolder, loadSigning, rotateSigningLeaf }
  *   npm run cli -- campaigns open|close <campaign>
  *   npm run cli -- campaigns link <campaign> <organisation> <country>      (a union's own upload link)
  *   npm run cli -- campaigns revoke-link <campaign> <link id>
+  npm run cli -- reports rebuild-tallies <campaign>            (recounts the action reports' tallies from the approved ones)
  *   npm run cli -- campaigns set-watermark <campaign> <logo.png>          (release renders: a logo in a corner)
  *   npm run cli -- campaigns set-end-card <campaign> <card.png> [seconds] (release renders: a still at the end, 3 s)
  *   npm run cli -- campaigns clear-watermark|clear-end-card <campaign>
@@ -39,6 +41,7 @@ import { importSigningFiles, initSigningFolder, loadSigning, rotateSigningLeaf }
  *   npm run cli -- staff reset-2fa <email>             (a lost phone; ends that person's sessions)
  *   npm run cli -- staff unlock <email>                (ends a lockout after wrong passwords or codes)
  *   npm run cli -- audit verify                        (checks the audit log's hash chain; exit 1 when broken)
+ *   npm run cli -- reports rebuild-tallies <campaign>  (recounts the action reports' tallies from the approved reports)
  *   npm run cli -- provenance init <folder> <organisation> [country]   (a new C2PA signing identity: root, intermediate, leaf)
  *   npm run cli -- provenance rotate <folder> <organisation> [country] (a new signing leaf from the folder's intermediate)
  *   npm run cli -- provenance import <folder> <chain.pem> <key.pem> <root.pem> (an organisation's own chain, checked)
@@ -115,6 +118,11 @@ export async function runCli(
   if (area === 'campaigns' && command === 'create' && rest[0]) {
     const campaign = await createCampaign(db, await readJson(rest[0]), new Date(), CLI_ACTOR);
     out(`created campaign "${campaign.slug}" (${campaign.languages.join(', ')})`);
+    return 0;
+  }
+  if (area === 'reports' && command === 'rebuild-tallies' && rest[0]) {
+    const { reports } = await rebuildReportTallies(db, rest[0], new Date(), CLI_ACTOR);
+    out(`recounted the tallies of "${rest[0]}" from ${reports} approved reports`);
     return 0;
   }
   if (area === 'campaigns' && command === 'show' && rest[0]) {

@@ -11,6 +11,7 @@ import { colourIssues } from './campaign-branding';
 import { withCampaignLock } from './campaign-lock';
 import { checkLogo } from './campaign-logo';
 import { cleanString } from '../../shared/text/hostile-text';
+import { ACTION_KIND_ID, actionKindsOf, isCalendarDate } from '../../shared/reports/action-kinds';
 import {
   campaignLogoPath,
   colourSchema,
@@ -53,6 +54,9 @@ export const campaignUpdateSchema = z
     accentColour: colourSchema,
     backgroundColour: colourSchema,
     checklistRequired: z.boolean(),
+    // Action reports (issue 18): the kinds of action offered, each named in the campaign's languages, and the days of action.
+    actionKinds: z.array(z.object({ id: z.string().regex(ACTION_KIND_ID, 'an id of lower-case letters, digits and _, e.g. "embassy_protest"'), texts: localisedSchema(80) }).strict()).min(1).max(30),
+    actionDays: z.array(z.string().refine(isCalendarDate, 'a date written YYYY-MM-DD, e.g. 2027-03-27')).max(31),
   })
   .partial()
   .strict();
@@ -87,6 +91,7 @@ export async function updateCampaign(db: Database, slug: string, input: unknown,
       ...localisedIssues('prompts', prompts, languages),
       ...colourIssues(colours).map((issue) => ({ path: [issue.field], message: issue.message })),
       ...(opensAt && closesAt && opensAt >= closesAt ? [{ path: ['closesAt'], message: 'closesAt must be after opensAt' }] : []),
+      ...actionKindIssues(change.actionKinds, languages),
     ];
     if (issues.length) throw invalidCampaign(issues);
 
@@ -100,6 +105,8 @@ export async function updateCampaign(db: Database, slug: string, input: unknown,
     if (change.opensAt !== undefined) set.opensAt = change.opensAt;
     if (change.closesAt !== undefined) set.closesAt = change.closesAt;
     if (change.checklistRequired !== undefined) set.checklistRequired = change.checklistRequired;
+    if (change.actionKinds) set.actionKinds = change.actionKinds.map((k) => ({ id: k.id, texts: toLocalised(k.texts) }));
+    if (change.actionDays) set.actionDays = [...new Set(change.actionDays)].sort();
     // Campaigns made before branding have no `branding` object: set its fields one by one so the logo stays.
     if (change.accentColour !== undefined) set['branding.accentColour'] = change.accentColour?.toLowerCase() ?? null;
     if (change.backgroundColour !== undefined) set['branding.backgroundColour'] = change.backgroundColour?.toLowerCase() ?? null;
@@ -108,6 +115,19 @@ export async function updateCampaign(db: Database, slug: string, input: unknown,
     await appendAudit(db, { actor, action: 'campaign_updated', target: { kind: 'campaign', id: campaign.slug }, details: { fields: Object.keys(change).sort(), ...(change.status ? { status: change.status } : {}) } }, now);
     return findCampaign(db, slug);
   });
+}
+
+/** Action kinds: ids unique, each named in every language of the campaign. */
+function actionKindIssues(kinds: Array<{ id: string; texts: Record<string, string> }> | undefined, languages: readonly string[]) {
+  if (!kinds) return [];
+  const seen = new Set<string>();
+  const issues: Array<{ path: string[]; message: string }> = [];
+  for (const kind of kinds) {
+    if (seen.has(kind.id)) issues.push({ path: ['actionKinds'], message: `the action kind "${kind.id}" is listed twice` });
+    seen.add(kind.id);
+    for (const language of languages) if (!Object.hasOwn(kind.texts, language)) issues.push({ path: ['actionKinds'], message: `the action kind "${kind.id}" has no name in "${language}"` });
+  }
+  return issues;
 }
 
 export const consentVersionSchema = z.object({ consent: consentTextsSchema }).strict();
@@ -173,6 +193,8 @@ export function adminCampaignView(campaign: Campaign, now: Date) {
     opensAt: campaign.opensAt,
     closesAt: campaign.closesAt,
     checklistRequired: campaign.checklistRequired,
+    actionKinds: actionKindsOf(campaign).map((k) => ({ id: k.id, texts: fromLocalised(k.texts) })),
+    actionDays: campaign.actionDays ?? [],
     branding: {
       logo: logo ? { url: campaignLogoPath(campaign.slug, logo.id), contentType: logo.contentType, bytes: logo.bytes, width: logo.width, height: logo.height } : null,
       accentColour: campaign.branding?.accentColour ?? null,

@@ -73,6 +73,8 @@ function formToUpdate(body: Record<string, string>): CampaignUpdate {
     closesAt: utc(body.closesAt),
     accentColour: colour(body.accentColour),
     backgroundColour: colour(body.backgroundColour),
+    // Action reports' days (issue 18); a form without the field (an older page) leaves them as they are.
+    ...(body.actionDays === undefined ? {} : { actionDays: split(body.actionDays, /[\s,]+/) }),
   };
 }
 

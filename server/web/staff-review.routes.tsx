@@ -12,6 +12,7 @@ import { auditFor, appendAudit } from '../services/audit.service';
 import { LANGUAGE_CODE } from '../services/campaign.service';
 import { approveClip, bulkDecide, campaignScope, claimClip, CHECKLIST, notFound, openReview, rejectClip, withdrawClip, WITHDRAW_REASON_MAX, type Checklist, type Moderator } from '../services/review.service';
 import { undoable, undoDecision } from '../services/undo.service';
+import { countReportQueue } from '../services/report-review.service';
 import { holdEndsAt } from '../../shared/submissions/release';
 import type { Submission } from '../../shared/submissions/submission.model';
 import { errorMessage } from './pages/home.pages';
@@ -143,9 +144,10 @@ export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
     const now = deps.now();
     const filter = await queueFilter(me, query, campaigns);
     const { campaignIds } = filter;
-    const [{ entries, next }, facets] = await Promise.all([
+    const [{ entries, next }, facets, reportsWaiting] = await Promise.all([
       listReviewQueue(deps.db.reviewQueue, filter, { limit: PAGE_SIZE, after, now }),
       queueFacets(deps.db.reviewQueue, campaignIds),
+      countReportQueue(deps.db, me),
     ]);
     const claims = await claimsFor(deps.db.connection, entries.map((e) => e._id.toHexString()), now);
     const { after: _after, done, decided, ...filters } = query;
@@ -153,7 +155,7 @@ export function staffReviewRoutes(router: Router, deps: ServerDeps): void {
     const decidedClip = done && decided ? await openReview(reviewDeps, me, decided).catch(() => null) : null;
     const offer = done && decided ? await undoOffer(me, done, decidedClip?.submission ?? null) : null;
     const undo = offer && decided ? { id: decided, filter: filterSearch(filters), until: offer.until } : null;
-    renderPage(res, <QueuePage ctx={ctx} entries={entries} claims={claims} campaigns={campaigns} facets={facets} query={filters} next={next} paged={Boolean(after)} now={now} me={me.id} notice={notice} undo={undo} />);
+    renderPage(res, <QueuePage ctx={ctx} entries={entries} claims={claims} campaigns={campaigns} facets={facets} query={filters} next={next} paged={Boolean(after)} now={now} me={me.id} notice={notice} undo={undo} reportsWaiting={reportsWaiting} />);
   });
 
   // The oldest clip no one else is reviewing (other than `skip`) within the queue's filter: the "next" key

@@ -15,6 +15,7 @@ import { staffFacesRoutes } from './faces.routes';
 import { staffGalleryRoutes } from './gallery.routes';
 import { staffDistributionRoutes } from './distribution.routes';
 import { staffLanguageRoute } from './staff-language.routes';
+import { staffReportDashboardRoutes, staffReportReviewRoutes } from './staff/reports.routes';
 import { staffContext, staffContextMiddleware, staffRoute } from './staff-route';
 
 /**
@@ -49,6 +50,9 @@ export function staffRouter(deps: ServerDeps): Router {
   staffAdminRoutes(router, deps, sessions);
   staffCampaignRoutes(router, deps);
   staffReviewRoutes(router, deps);
+  // Action reports (issue 18).
+  staffReportReviewRoutes(router, deps);
+  staffReportDashboardRoutes(router, deps);
   staffCaptionRoutes(router, deps);
   staffFacesRoutes(router, deps);
   staffGalleryRoutes(router, deps);

@@ -40,6 +40,16 @@ export const AUDIT_ACTIONS = [
   'audit_anchored',
   'backup_made',
   'backup_restored',
+  // Action reports (issue 18).
+  'report_claimed',
+  'report_approved',
+  'report_rejected',
+  'report_withdrawn',
+  'report_photo_excluded',
+  'report_photo_included',
+  'report_photo_masked',
+  'reports_exported',
+  'report_tallies_rebuilt',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

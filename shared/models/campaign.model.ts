@@ -1,4 +1,5 @@
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
+import type { ActionKind } from '../reports/action-kinds';
 
 export const CAMPAIGN_STATUSES = ['draft', 'open', 'closed'] as const;
 export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
@@ -113,6 +114,10 @@ export interface Campaign {
   unionLinks: UnionLink[];
   /** Release branding (watermark, end card); absent or null: none. */
   release?: CampaignRelease | null;
+  /** Action reports (issue 18): the kinds a union picks from; absent or empty: DEFAULT_ACTION_KINDS (shared/reports/action-kinds.ts). */
+  actionKinds?: ActionKind[];
+  /** Action reports: the days of action (`YYYY-MM-DD`, sorted); a report's date is one of them. Empty: no report can be sent yet. */
+  actionDays?: string[];
   createdAt: Date;
   updatedAt: Date;
 }
@@ -210,6 +215,9 @@ export const campaignSchema = new Schema<Campaign>(
       ),
       default: null,
     },
+    // Action reports (issue 18).
+    actionKinds: { type: [new Schema<ActionKind>({ id: { type: String, required: true }, texts: { type: [localisedTextSchema], required: true } }, { _id: false })], default: [] },
+    actionDays: { type: [String], default: [] },
   },
   { timestamps: true, collection: 'campaigns', strict: 'throw' },
 );

@@ -108,3 +108,14 @@ export function verifyUploadKey(checkId: string): string {
   if (!/^[A-Za-z0-9_-]{22}$/.test(checkId)) throw new Error(`not a verification check id: ${checkId}`);
   return `${VERIFY_PREFIX}${checkId}`;
 }
+
+/** An action report's photo (issue 18), as cleaned: the report's id and a random photo id, nothing else. */
+export function reportPhotoKey(reportId: string, photoId: string): string {
+  if (!/^[a-f0-9]{16}$/.test(photoId)) throw new Error(`not a photo id: ${photoId}`);
+  return `${reportPrefix(reportId)}photo-${photoId}`;
+}
+
+/** Everything stored for one action report. */
+export function reportPrefix(reportId: string): string {
+  return `reports/${checkId(reportId)}/`;
+}

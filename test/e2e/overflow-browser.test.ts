@@ -10,6 +10,11 @@ import { screenshotter, type Shoot } from '../helpers/screenshots';
 import { loginAs, makeStaff, PASSWORD, testClock } from '../helpers/staff-client';
 import { CHROMIUM } from '../helpers/staff-browser';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
+import { updateCampaign } from '../../server/services/campaign-admin.service';
+import { CLI_ACTOR } from '../../server/services/campaign.service';
+import { approveReport } from '../../server/services/report-review.service';
+import { phonePhoto, quadrantsRaw } from '../helpers/photos';
+import { ACTION_DAYS, clearChecklist, reportFields, sendReport } from '../helpers/reports';
 
 /**
  * Every page a person reads — the contributors' and the staff's — filled with hostile contributor and
@@ -48,6 +53,13 @@ const NOT_PAGES = new Set([
   '/staff/review/:id/media/:output',
   '/staff/review/:id/protection-state', // JSON for the review page's notice
   '/staff/review/:id/original',
+  // Action reports (issue 18): JSON, photos, exports.
+  '/api/reports/:id/status',
+  '/staff/review/reports/:id/photos/:photoId',
+  '/staff/reports/:slug/export.csv',
+  '/staff/reports/:slug/export.json',
+  '/staff/reports/:slug/photos/:id/:photoId',
+  '/p/:slug/actions/photos/:id/:photoId',
 ]);
 
 interface Layer {
@@ -116,7 +128,17 @@ describe('no page is wider than the window, whatever contributors and campaigns 
     const releasing = await startRelease(db.submissions, released.id, { by: 'worker' });
     await finishRelease(db.submissions, releasing!, { outputs: {}, languages: ['be'], uses: ['social', 'web'], credit: true }, { by: 'worker' });
 
+    // Action reports (issue 18): hostile kinds, a hostile report in review and one approved (its credit in the gallery).
+    const hostileName = word(80);
+    await updateCampaign(db, 'hostile', { actionDays: ACTION_DAYS, actionKinds: [{ id: 'hostile_kind', texts: { be: hostileName, ru: hostileName, uk: hostileName, en: hostileName } }] }, new Date(), CLI_ACTOR);
+    const hostileReport = { kind: 'hostile_kind', city: word(100), organisation: word(200), partners: word(500), text: word(2000), consent: { version: 1, language: 'en', statements: ['record', 'publish', 'risk', 'credit'] } };
+    const reportPhoto = await phonePhoto(quadrantsRaw(160, 120), 6);
+    const reportWaiting = await sendReport(app, reportFields('hostile', hostileReport), [reportPhoto]);
+    const reportApproved = await sendReport(app, reportFields('hostile', { ...hostileReport, country: 'ZZ' }), [reportPhoto]);
+    const approvedDoc = (await db.reports.findById(reportApproved.id).lean())!;
+
     const admin = await makeStaff(app, clock.now, 'admin', { email: LONG_EMAIL });
+    await approveReport({ db, storage: app.services.storage, logger: app.deps.logger, now: clock.now, claimSeconds: 600 }, { id: admin.user._id.toHexString(), email: admin.email, role: 'admin', campaigns: [] }, reportApproved.id, clearChecklist(approvedDoc.photos.map((p) => p.id)));
     await makeStaff(app, clock.now, 'social', { email: `social-${LONG_EMAIL}`, campaigns: ['hostile'] });
     const { token: inviteToken } = await createInvite(db, app.config.staff, { id: admin.user._id.toHexString(), email: admin.email }, { email: `invited-${LONG_EMAIL}`, role: 'moderator', campaigns: ['hostile'] }, clock.now());
     const session = (await loginAs(app, clock, admin)).session()!;
@@ -147,6 +169,14 @@ describe('no page is wider than the window, whatever contributors and campaigns 
       { route: '/staff/admin/staff', url: '/staff/admin/staff', as: 'admin' },
       { route: '/staff/admin/audit', url: '/staff/admin/audit', as: 'admin' },
       { route: '/staff/admin/distribution', url: '/staff/admin/distribution', as: 'admin' },
+      { route: '/c/:slug/report', url: '/c/hostile/report?lang=be', as: 'contributor' },
+      { route: '/c/:slug/u/:token/report', url: `${link.path}/report?lang=be`, as: 'contributor' },
+      { route: '/r/:id', url: `/r/${reportWaiting.id}#${reportWaiting.token}`, as: 'contributor' },
+      { route: '/p/:slug/actions', url: '/p/hostile/actions?lang=be', as: 'contributor' },
+      { route: '/staff/queue/reports', url: '/staff/queue/reports', as: 'admin' },
+      { route: '/staff/review/reports/:id', url: `/staff/review/reports/${reportWaiting.id}`, as: 'admin' },
+      { route: '/staff/reports', url: '/staff/reports', as: 'admin' },
+      { route: '/staff/reports/:slug', url: '/staff/reports/hostile', as: 'admin' },
     ];
     // The two half-way login pages (no contributor text on them, but the same layout) are reached by logging in.
     const halfWay = ['/staff/login/code', '/staff/totp/enrol'];
@@ -184,9 +214,10 @@ describe('no page is wider than the window, whatever contributors and campaigns 
         const page = await contexts[as]!.newPage();
         await page.goto(`${app.baseUrl}${url}`);
         if (url.startsWith('/s/')) await page.locator('#status-clip:not([hidden])').waitFor();
+        if (url.startsWith('/r/')) await page.locator('#report-status-photos:not([hidden])').waitFor();
         await measure(page, url, width);
         // Screenshots (the helper takes both widths itself) of the pages with the most contributor text.
-        if (width === 360 && (url === '/staff/gallery' || url.startsWith('/staff/review/') || url.startsWith('/c/hostile'))) await shoot(page, `hostile${url.replace(/[^a-z]+/g, '-').slice(0, 30)}`);
+        if (width === 360 && (url === '/staff/gallery' || url.startsWith('/staff/review/') || url.startsWith('/c/hostile') || url.includes('reports') || url.startsWith('/p/'))) await shoot(page, `hostile${url.replace(/[^a-z]+/g, '-').slice(0, 30)}`);
         await page.close();
       }
       // The code step (a moderator with a second factor) and the enrolment (one without).

@@ -2,6 +2,7 @@ import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { REVIEW_CLAIMS } from '../../shared/submissions/review-queue';
 import { submissionPrefixes } from '../../shared/storage/keys';
 import type { Submission } from '../../shared/submissions/submission.model';
+import type { Report } from '../../shared/reports/report.model';
 import type { TestApp } from './test-env';
 
 /**
@@ -111,4 +112,51 @@ export async function whatIsLeft(app: Pick<TestApp, 'services' | 'config'>, id: 
 /** The "nothing left" check every deletion test makes: see whatIsLeft (`personal`: the contributor's own words, searched for everywhere). */
 export async function expectNothingLeft(app: Pick<TestApp, 'services' | 'config'>, id: string, record: 'declined' | 'none', personal: string[] = []): Promise<void> {
   expect(await whatIsLeft(app, id, record, personal)).toEqual([]);
+}
+
+// ——— Action reports (issue 18) ———
+
+/**
+ * What an action report's record may keep once withdrawn: the audit's and the history's needs, nothing its
+ * sender wrote (city, organisation, partners, text are cleared; photos and their objects gone).
+ */
+export const REPORT_RECORD_KEEPS: Readonly<Record<string, string>> = {
+  _id: 'the id the audit entries name',
+  __v: 'mongoose',
+  campaignId: 'which campaign',
+  status: 'withdrawn',
+  statusTokenHash: 'a hash: the status page says "withdrawn"',
+  linkId: 'which union link (an id, no token)',
+  language: 'the page\'s language',
+  kind: 'the kind of action (a campaign id)',
+  date: 'the day of action',
+  startTime: 'an hour of that day',
+  country: 'a country code',
+  participants: 'a range',
+  consent: 'which consent text was agreed to, and when (statement ids, no text)',
+  photosExpected: 'a number',
+  photos: 'emptied',
+  photosRev: 'a counter',
+  rejection: 'the moderator\'s reason',
+  talliedAs: 'null: no longer counted',
+  decidedAt: 'dates',
+  personalDataClearedAt: 'the retention record',
+  history: 'the states, who moved them and why',
+  createdAt: 'dates',
+  updatedAt: 'dates',
+  city: 'cleared',
+  organisation: 'cleared',
+  partners: 'cleared',
+  text: 'cleared',
+};
+
+export function reportRecordProblems(report: (Report & Record<string, unknown>) | null): string[] {
+  if (!report) return ['no report record (the audit needs it)'];
+  const problems: string[] = [];
+  for (const field of Object.keys(report)) if (!Object.hasOwn(REPORT_RECORD_KEEPS, field)) problems.push(`record field ${field}`);
+  for (const field of ['city', 'organisation', 'partners', 'text'] as const) if (report[field] !== '') problems.push(`record ${field}: ${JSON.stringify(report[field])}`);
+  if (report.photos.length > 0) problems.push(`${report.photos.length} photos recorded`);
+  if (report.talliedAs) problems.push('still tallied');
+  if (!report.personalDataClearedAt) problems.push('personalDataClearedAt not set');
+  return problems;
 }

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHECKLIST } from '../../server/services/review.service';
 import { approve } from '../../shared/submissions/moderation';
+import { clearChecklist, reportInReview } from '../helpers/reports';
 
 interface Layer {
   route?: { path: string; methods: Record<string, boolean> } & Record<symbol, unknown>;
@@ -203,6 +204,25 @@ describe('every state-changing staff route and CLI command is audited', () => {
       await page();
       return client.post(`/staff/review/${id}/faces`, { version: '1', boxId: '', boxStart: '0', boxEnd: '1', boxX: '10', boxY: '10', boxW: '20', boxH: '20' });
     },
+    // Action reports (issue 18).
+    'POST /staff/review/reports/:id/claim': async () => (await page(), client.post(`/staff/review/reports/${(await reportInReview(app)).id}/claim`, {})),
+    'POST /staff/review/reports/:id/approve': async () => {
+      const made = await reportInReview(app);
+      await page();
+      return client.post(`/staff/review/reports/${made.id}/approve`, clearChecklist(made.photoIds));
+    },
+    'POST /staff/review/reports/:id/reject': async () => (await page(), client.post(`/staff/review/reports/${(await reportInReview(app)).id}/reject`, { template: 'identifiable', note: '' })),
+    'POST /staff/review/reports/:id/photos/:photoId/mask': async () => {
+      const made = await reportInReview(app);
+      await page();
+      return client.post(`/staff/review/reports/${made.id}/photos/${made.photoIds[0]!}/mask`, { x: '0', y: '0', w: '50', h: '50' });
+    },
+    'POST /staff/review/reports/:id/withdraw': async () => (await page(), client.post(`/staff/review/reports/${(await reportInReview(app)).id}/withdraw`, { confirm: 'yes', reason: 'asked by the union' })),
+    'POST /staff/review/reports/:id/photos/:photoId/exclude': async () => {
+      const made = await reportInReview(app);
+      await page();
+      return client.post(`/staff/review/reports/${made.id}/photos/${made.photoIds[0]!}/exclude`, { excluded: 'yes' });
+    },
     'POST /staff/review/:id/original': async () => {
       const { id } = await clipInReview(app);
       await page();
@@ -253,6 +273,7 @@ describe('every state-changing staff route and CLI command is audited', () => {
       'campaigns clear-watermark': async () => ['campaigns', 'clear-watermark', 'other'],
       'campaigns clear-end-card': async () => ['campaigns', 'clear-end-card', 'other'],
       'submissions requeue': async () => ['submissions', 'requeue', failed.id],
+      'reports rebuild-tallies': async () => ['reports', 'rebuild-tallies', 'demo'],
       'staff create-admin': async () => ['staff', 'create-admin', 'cli-admin@example.org'],
       'staff reset-2fa': async () => ['staff', 'reset-2fa', admin.email],
       'staff unlock': async () => ['staff', 'unlock', 'locked-cli@example.org'],

@@ -14,6 +14,7 @@ import { multipartBody } from '../helpers/multipart';
 import { clipInReview } from '../helpers/review-fixtures';
 import { loginAs, makeStaff, nextCode, StaffClient, testClock, type Answer, type TestStaff } from '../helpers/staff-client';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
+import { clearChecklist, reportInReview } from '../helpers/reports';
 
 /**
  * The scope and CSRF matrix, generated from the app's own route list (issue 20, item 4):
@@ -64,7 +65,7 @@ type Who = { role: StaffRole; client: StaffClient };
 interface StaffSpec {
   ok: number;
   make: (who: Who) => Promise<Req>;
-  scope: { kind: 'clip'; code: string } | { kind: 'list' } | { kind: 'bulk' } | { kind: 'next' } | { kind: 'none' };
+  scope: { kind: 'clip'; code: string } | { kind: 'list' } | { kind: 'reportList' } | { kind: 'bulk' } | { kind: 'next' } | { kind: 'none' };
 }
 
 /** Routes outside the staff pages, each with why it takes no session or CSRF token (the contributor's, feeds, probes). */
@@ -90,6 +91,17 @@ const PUBLIC: Record<string, string> = {
   'GET /c/:slug': 'the contributor page',
   'GET /c/:slug/u/:token': 'a union link (its token is the credential)',
   'GET /s/:id': 'the status page (the token stays in the fragment)',
+  // Action reports (issue 18): the union's form and API (the status token in Authorization, never a cookie).
+  'GET /c/:slug/report': 'the action report form',
+  'GET /c/:slug/u/:token/report': 'the action report form through a union link (its token is the credential)',
+  'GET /r/:id': 'a report\'s status page (the token stays in the fragment)',
+  'POST /api/reports': 'a report\'s fields: no cookie is read',
+  'PUT /api/reports/:id/photos/:slot': 'the status token in Authorization, never a cookie',
+  'POST /api/reports/:id/submit': 'the status token in Authorization, never a cookie',
+  'GET /api/reports/:id/status': 'the status token in Authorization, never a cookie',
+  'POST /api/reports/:id/withdraw': 'the status token in Authorization (tried below: missing, wrong, another report\'s)',
+  'GET /p/:slug/actions': 'a campaign\'s public summary of actions (numbers and approved photos)',
+  'GET /p/:slug/actions/photos/:id/:photoId': 'an approved photo whose consent allows the web, public',
   'POST /api/qr': 'a QR code of a text, nothing stored, no cookie read',
   'GET /staff/assets/:name': 'the staff stylesheet and scripts',
   'GET /staff/login': 'the login page',
@@ -108,6 +120,8 @@ function documentedRoles(key: string): readonly StaffRole[] {
   if (/^\/staff\/(queue|review)(\/|$)/.test(path)) return ['admin', 'moderator'];
   if (/^\/staff\/(api\/)?gallery(\/|$)/.test(path)) return ['admin', 'social'];
   if (/^\/staff\/(admin|api\/campaigns)(\/|$)/.test(path)) return ['admin'];
+  // Action reports' dashboards, gallery and exports (README: Action reports): every role, within its campaigns.
+  if (/^\/staff\/reports(\/|$)/.test(path)) return ['admin', 'moderator', 'social'];
   return [];
 }
 
@@ -217,6 +231,17 @@ describe('the scope and CSRF matrix, from the route walk', () => {
 
   const clip = { kind: 'clip', code: 'submission_not_found' } as const;
   const releasedClip = { kind: 'clip', code: 'release_not_available' } as const;
+  const report = { kind: 'clip', code: 'report_not_found' } as const;
+  const inReviewReport = () => share('report', async () => JSON.stringify(await reportInReview(app)));
+  const campaignOnly = { kind: 'clip', code: 'campaign_not_found' } as const;
+  const approvedReport = () =>
+    share('approved-report', async () => {
+      const made = await reportInReview(app);
+      const answer = await home.admin.post(`/staff/review/reports/${made.id}/approve`, { _csrf: tokens.get(home.admin)!, ...clearChecklist(made.photoIds) });
+      if (answer.status !== 303) throw new Error(`report not approved: ${answer.status}`);
+      return JSON.stringify(made);
+    }).then((json) => JSON.parse(json) as Awaited<ReturnType<typeof reportInReview>>);
+  const reportOf = async () => JSON.parse(await inReviewReport()) as Awaited<ReturnType<typeof reportInReview>>;
   const none = { kind: 'none' } as const;
 
   /** Every staff route with a full session: how to make it do its work once, and its documented status. */
@@ -315,6 +340,56 @@ describe('the scope and CSRF matrix, from the route walk', () => {
       make: async () => ({ path: `/staff/review/${(await inReview({ protection: true }))}/faces`, form: { version: '1', boxId: '', boxStart: '0', boxEnd: '1', boxX: '10', boxY: '10', boxW: '20', boxH: '20' } }),
     },
     'POST /staff/review/:id/protect': { ok: 303, scope: clip, make: async () => ({ path: `/staff/review/${await withMaster()}/protect`, form: {} }) },
+    // Action reports (issue 18).
+    'GET /staff/queue/reports': { ok: 200, scope: { kind: 'reportList' }, make: async () => ({ path: '/staff/queue/reports' }) },
+    'GET /staff/review/reports/:id': { ok: 200, scope: report, make: async () => ({ path: `/staff/review/reports/${(await reportOf()).id}` }) },
+    'POST /staff/review/reports/:id/claim': { ok: 303, scope: report, make: async () => ({ path: `/staff/review/reports/${(await reportOf()).id}/claim`, form: {} }) },
+    'POST /staff/review/reports/:id/approve': {
+      ok: 303,
+      scope: report,
+      make: async () => {
+        const made = await reportOf();
+        return { path: `/staff/review/reports/${made.id}/approve`, form: clearChecklist(made.photoIds) };
+      },
+    },
+    'POST /staff/review/reports/:id/reject': { ok: 303, scope: report, make: async () => ({ path: `/staff/review/reports/${(await reportOf()).id}/reject`, form: { template: 'identifiable', note: '' } }) },
+    'POST /staff/review/reports/:id/photos/:photoId/exclude': {
+      ok: 303,
+      scope: report,
+      make: async () => {
+        const made = await reportOf();
+        return { path: `/staff/review/reports/${made.id}/photos/${made.photoIds[0]!}/exclude`, form: { excluded: 'yes' } };
+      },
+    },
+    'POST /staff/review/reports/:id/photos/:photoId/mask': {
+      ok: 303,
+      scope: report,
+      make: async () => {
+        const made = await reportOf();
+        return { path: `/staff/review/reports/${made.id}/photos/${made.photoIds[0]!}/mask`, form: { x: '10', y: '10', w: '30', h: '30' } };
+      },
+    },
+    'POST /staff/review/reports/:id/withdraw': { ok: 303, scope: report, make: async () => ({ path: `/staff/review/reports/${(await reportOf()).id}/withdraw`, form: { confirm: 'yes', reason: 'asked by the union' } }) },
+    'GET /staff/review/reports/:id/photos/:photoId': {
+      ok: 200,
+      scope: report,
+      make: async () => {
+        const made = await reportOf();
+        return { path: `/staff/review/reports/${made.id}/photos/${made.photoIds[0]!}` };
+      },
+    },
+    'GET /staff/reports': { ok: 200, scope: none, make: async () => ({ path: '/staff/reports' }) },
+    'GET /staff/reports/:slug': { ok: 200, scope: campaignOnly, make: async () => ({ path: '/staff/reports/demo' }) },
+    'GET /staff/reports/:slug/export.csv': { ok: 200, scope: campaignOnly, make: async () => ({ path: '/staff/reports/demo/export.csv' }) },
+    'GET /staff/reports/:slug/export.json': { ok: 200, scope: campaignOnly, make: async () => ({ path: '/staff/reports/demo/export.json' }) },
+    'GET /staff/reports/:slug/photos/:id/:photoId': {
+      ok: 200,
+      scope: campaignOnly,
+      make: async () => {
+        const made = await approvedReport();
+        return { path: `/staff/reports/demo/photos/${made.id}/${made.photoIds[0]!}` };
+      },
+    },
     'GET /staff/gallery': { ok: 200, scope: { kind: 'list' }, make: async () => ({ path: '/staff/gallery' }) },
     'GET /staff/gallery/:id/poster/:shape': { ok: 200, scope: releasedClip, make: async () => ({ path: `/staff/gallery/${await released()}/poster/source` }) },
     'GET /staff/gallery/:id/files/:output': { ok: 303, scope: releasedClip, make: async () => ({ path: `/staff/gallery/${await released()}/files/source` }) },
@@ -439,6 +514,15 @@ describe('the scope and CSRF matrix, from the route walk', () => {
         expect(again.location).not.toContain(waiting);
         break;
       }
+      case 'reportList': {
+        // A report of "demo" waits: another campaign's moderator does not see it, the campaign's own does.
+        const waiting = (await reportInReview(app)).id;
+        const page = await send(who.client, req, null);
+        expect([key, page.status, page.html.includes(waiting)]).toEqual([key, 200, false]);
+        const own = await send(home[role], req, null);
+        expect([key, own.status, own.html.includes(waiting)]).toEqual([key, 200, true]);
+        break;
+      }
       case 'list': {
         // (The oldest in review: the first on the queue's first page.)
         const shown = role === 'moderator' ? (await clipInReview(app, { at: new Date('2020-01-01T00:00:00Z') })).id : await released();
@@ -558,5 +642,18 @@ describe('the scope and CSRF matrix, from the route walk', () => {
     expect([wrong.status, another.status, wrong.body.code, another.body.code === wrong.body.code]).toEqual([404, 404, expect.any(String), true]);
     expect((await db().submissions.findById(mine.id).lean())!.status).toBe('in_review');
     expect(await withdraw(mine.statusToken)).toEqual({ status: 200, body: expect.objectContaining({ status: 'withdrawn' }) });
+  });
+
+  test("a union's report withdrawal refuses a missing status token (401), a wrong one and another report's (404), then takes the right one", async () => {
+    const mine = await reportInReview(app);
+    const theirs = await reportInReview(app);
+    const withdraw = (token: string | null) =>
+      fetch(`${app.baseUrl}/api/reports/${mine.id}/withdraw`, { method: 'POST', headers: token === null ? {} : { authorization: `Bearer ${token}` } }).then(async (r) => ({ status: r.status, body: (await r.json()) as { code?: string; status?: string } }));
+    expect(await withdraw(null)).toEqual({ status: 401, body: expect.objectContaining({ code: 'status_token_required' }) });
+    const wrong = await withdraw('A'.repeat(43));
+    const another = await withdraw(theirs.token);
+    expect([wrong.status, another.status, wrong.body.code, another.body.code === wrong.body.code]).toEqual([404, 404, 'report_not_found', true]);
+    expect((await db().reports.findById(mine.id).lean())!.status).toBe('in_review');
+    expect(await withdraw(mine.token)).toEqual({ status: 200, body: expect.objectContaining({ status: 'withdrawn' }) });
   });
 });

@@ -52,6 +52,15 @@ td.details { font-family: ui-monospace, monospace; font-size: 0.85rem; word-brea
 input[type=datetime-local] { padding: 8px; font-size: 1rem; border: 1px solid var(--line); border-radius: 6px; }
 img.logo-preview { max-height: 96px; width: auto; height: auto; background: #fff; border: 1px solid var(--line); }
 main.wide { max-width: 80rem; }
+/* Action reports (issue 18). */
+ul.report-photos li form button { margin-top: 4px; }
+.bars { list-style: none; padding: 0; margin: 0; }
+.bars li { display: grid; grid-template-columns: minmax(6rem, 14rem) 1fr 3rem; gap: 8px; align-items: center; margin: 4px 0; }
+.bars meter { width: 100%; height: 1rem; }
+.tally { display: flex; flex-wrap: wrap; gap: 12px; list-style: none; padding: 0; }
+.tally li { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 8px 14px; min-width: 8rem; }
+.tally strong { display: block; font-size: 1.8rem; }
+.tile-map svg { width: 100%; height: auto; max-width: 56rem; background: #fff; border: 1px solid var(--line); border-radius: 6px; }
 textarea { width: 100%; padding: 10px; font: inherit; border: 1px solid var(--line); border-radius: 6px; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 form.filters { display: flex; flex-wrap: wrap; gap: 0 12px; align-items: end; margin-bottom: 16px; }

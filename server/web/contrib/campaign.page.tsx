@@ -163,6 +163,8 @@ export function CampaignPage(props: {
   weightKb?: number;
   /** The campaign's stylesheet (contrib.router.tsx serves it) when it has colours of its own. */
   themeHref?: string | null;
+  /** The action report form's address (issue 18), when the campaign has days of action. */
+  reportHref?: string | null;
 }) {
   const { ctx, campaign, now } = props;
   const { m, lang } = ctx;
@@ -199,6 +201,14 @@ export function CampaignPage(props: {
         </p>
       )}
       <p class="intro">{m('page.intro')}</p>
+      {open && props.reportHref && (
+        <p class="report-link">
+          <a href={props.reportHref} data-testid="report-link">
+            {m('report.link')}
+          </a>
+          : {m('report.linkHelp')}
+        </p>
+      )}
       {!open && (
         <p class="notice" role="status" data-testid="closed">
           {notYet ? m('page.closedNotYet') : m('page.closed')}

@@ -15,6 +15,7 @@ import { qrPath } from '../qr';
 import { CONTRIB_ASSET_PREFIX, CONTRIB_ASSETS, firstLoadAssetBytes } from './assets/contrib-assets';
 import { CampaignNotFoundPage, CampaignPage, type ContribPageContext } from './campaign.page';
 import { StatusPage } from './status.page';
+import { ReportPage, ReportStatusPage } from './report.page';
 import { CONTRIB_LANGUAGES, contribTranslator, pickLanguage } from './messages/contrib-messages';
 
 /** What a first visit to the campaign page loads besides the HTML. */
@@ -91,6 +92,7 @@ export function contribRouter(deps: ServerDeps): Router {
         ...(link ? { linkToken: link.token } : {}),
       },
       fixed: link ? { organisation: link.link.organisation, country: link.link.country } : null,
+      reportHref: (campaign.actionDays ?? []).length > 0 ? `${path}/report?lang=${encodeURIComponent(ctx.lang)}` : null,
     };
     // The page states its own weight: the gzipped HTML (measured once without the figure) and its assets.
     const html = gzipSync(Buffer.from(`<!doctype html>${render(<CampaignPage {...props} />)}`, 'utf8')).length;
@@ -126,6 +128,62 @@ export function contribRouter(deps: ServerDeps): Router {
       sendPage(req, res, <CampaignNotFoundPage ctx={ctx} revoked={error.code === 'link_revoked'} />, error.status);
     }
   });
+
+  // ——— Action reports (issue 18): the form (also through a union's link) and its private status page ———
+  function renderReportForm(req: Request, res: Response, campaign: Campaign, base: string, link?: { token: string; link: UnionLink }): void {
+    const path = `${base}/report`;
+    const ctx = pageContext(req, campaign.languages, path);
+    const theme = themeCss(campaign.branding);
+    const themeHref = theme ? `/c/${encodeURIComponent(campaign.slug)}/theme.css?v=${createHash('sha256').update(theme).digest('hex').slice(0, 8)}` : null;
+    res.set('Content-Language', ctx.lang);
+    const lang = `?lang=${encodeURIComponent(ctx.lang)}`;
+    sendPage(
+      req,
+      res,
+      <ReportPage
+        ctx={ctx}
+        campaign={campaign}
+        now={deps.now()}
+        themeHref={themeHref}
+        fixed={link ? { organisation: link.link.organisation, country: link.link.country } : null}
+        {...(link ? { linkToken: link.token } : {})}
+        backHref={`${base}${lang}`}
+        formHref={`${path}${lang}`}
+      />,
+    );
+  }
+
+  router.get('/c/:slug/report', async (req, res) => {
+    const slug = String(req.params.slug);
+    try {
+      renderReportForm(req, res, await findCampaign(deps.db, slug), `/c/${encodeURIComponent(slug)}`);
+    } catch (error) {
+      if (!isAppError(error) || error.code !== 'campaign_not_found') throw error;
+      sendPage(req, res, <CampaignNotFoundPage ctx={pageContext(req, Object.keys(CONTRIB_LANGUAGES), `/c/${encodeURIComponent(slug)}/report`)} />, 404);
+    }
+  });
+
+  router.get('/c/:slug/u/:token/report', async (req, res) => {
+    const slug = String(req.params.slug);
+    const token = String(req.params.token);
+    const base = `/c/${encodeURIComponent(slug)}/u/${encodeURIComponent(token)}`;
+    try {
+      const campaign = await findCampaign(deps.db, slug);
+      renderReportForm(req, res, campaign, base, { token, link: findUnionLink(campaign, token) });
+    } catch (error) {
+      if (!isAppError(error) || !['campaign_not_found', 'link_not_found', 'link_revoked'].includes(error.code)) throw error;
+      sendPage(req, res, <CampaignNotFoundPage ctx={pageContext(req, Object.keys(CONTRIB_LANGUAGES), `${base}/report`)} revoked={error.code === 'link_revoked'} />, error.status);
+    }
+  });
+
+  router.get('/r/:id', (req, res) => {
+    const id = String(req.params.id);
+    const valid = /^[a-f0-9]{24}$/.test(id);
+    const ctx = pageContext(req, Object.keys(CONTRIB_LANGUAGES), `/r/${encodeURIComponent(id)}`);
+    res.set('Content-Language', ctx.lang);
+    sendPage(req, res, <ReportStatusPage ctx={ctx} id={valid ? id : ''} />, valid ? 200 : 404);
+  });
+  // ——— end of action reports ———
 
   /** The private status page: the token stays in the fragment, read by the page script. */
   router.get('/s/:id', (req, res) => {

@@ -156,6 +156,11 @@ export function CampaignEditPage(props: { ctx: StaffContext; campaign: Campaign;
         <p class="help" id="hashtags-help">
           {t('campaigns.hashtagsHelp')}
         </p>
+        <label for="actionDays">{t('campaigns.actionDays')}</label>
+        <input id="actionDays" name="actionDays" type="text" value={(campaign.actionDays ?? []).join(' ')} aria-describedby="actionDays-help" />
+        <p class="help" id="actionDays-help">
+          {t('campaigns.actionDaysHelp')}
+        </p>
         <label for="accentColour">{t('campaigns.accentColour')}</label>
         <input id="accentColour" name="accentColour" type="text" pattern="#[0-9a-fA-F]{6}" placeholder="#a3001a" value={campaign.branding?.accentColour ?? ''} aria-describedby="colour-help" />
         <label for="backgroundColour">{t('campaigns.backgroundColour')}</label>

@@ -31,6 +31,7 @@ export function Layout(props: { ctx: StaffContext; title: string; narrow?: boole
               {full && <a href="/staff">{t('nav.home')}</a>}
               {(full?.role === 'admin' || full?.role === 'moderator') && <a href="/staff/queue">{t('nav.queue')}</a>}
               {(full?.role === 'social' || full?.role === 'admin') && <a href="/staff/gallery">{t('nav.gallery')}</a>}
+              {full && <a href="/staff/reports">{t('nav.reports')}</a>}
               {full?.role === 'admin' && <a href="/staff/admin/campaigns">{t('nav.campaigns')}</a>}
               {full?.role === 'admin' && <a href="/staff/admin/staff">{t('nav.staff')}</a>}
               {full?.role === 'admin' && <a href="/staff/admin/audit">{t('nav.audit')}</a>}

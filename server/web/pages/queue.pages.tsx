@@ -56,6 +56,8 @@ export interface QueuePageProps {
   /** The decision the notice is about can still be undone (review.pages.tsx, UndoForm). */
   undo?: { id: string; filter: string; until: Date | null } | null;
   notes?: string[];
+  /** Action reports waiting in the moderator's campaigns (issue 18): the queue's other kind, a page of its own. */
+  reportsWaiting?: number;
 }
 
 export function QueuePage(props: QueuePageProps) {
@@ -69,6 +71,13 @@ export function QueuePage(props: QueuePageProps) {
   for (const campaign of props.campaigns) for (const r of reasonChoices(campaign, ctx.lang)) if (!reasons.has(r.id)) reasons.set(r.id, r.text);
   return (
     <Layout ctx={ctx} title={t('queue.title')} wide>
+      {props.reportsWaiting !== undefined && (
+        <p>
+          <a href="/staff/queue/reports" data-testid="reports-queue-link">
+            {t('reports.queue.link', { count: props.reportsWaiting })}
+          </a>
+        </p>
+      )}
       {props.notice && (
         <div class="notice" role="status" data-testid="decided">
           <p>{props.notice}</p>

@@ -4,6 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { contribScript } from './contrib-script';
 import { contribStyles } from './contrib-styles';
 import { statusScript } from './status-script';
+import { reportScript } from './report-script';
 
 /**
  * The contributors' pages' assets, served by this server from memory (no CDN), each also gzipped once at
@@ -25,7 +26,7 @@ const JS = 'text/javascript; charset=utf-8';
 
 export const CONTRIB_ASSETS: Record<string, ContribAsset> = {
   'contrib.css': asset(contribStyles, 'text/css; charset=utf-8'),
-  'contrib.js': asset(contribScript + statusScript, JS),
+  'contrib.js': asset(contribScript + statusScript + reportScript, JS),
   'tus.js': asset(readFileSync(require.resolve('tus-js-client/dist/tus.min.js')), JS),
 };
 

@@ -58,6 +58,16 @@ button:disabled { opacity: 0.6; cursor: default; }
 .status-list li::before { content: "○"; position: absolute; left: 4px; }
 .status-list li.done::before { content: "●"; color: var(--ok); }
 .status-list li[aria-current]::before { content: "◉"; color: var(--accent); }
+/* Action reports (issue 18). */
+select, input[type=time] { width: 100%; min-height: 48px; padding: 10px 12px; font: inherit; border: 1px solid var(--line); border-radius: 6px; background: #fff; color: var(--ink); }
+input[type=time] { max-width: 10rem; }
+.photo-list { padding-left: 20px; }
+.tile-map svg { width: 100%; height: auto; background: #fff; border: 1px solid var(--soft); border-radius: 6px; }
+.summary-numbers { font-size: 1.3rem; } .summary-numbers strong { font-size: 2rem; }
+.summary-days, .summary-photos { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: 8px 16px; }
+.summary-photos li { flex: 1 1 14rem; } .summary-photos img { width: 100%; height: auto; border-radius: 6px; }
+.summary-table { border-collapse: collapse; width: 100%; } .summary-table th, .summary-table td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--soft); }
+.report-link { padding: 12px; border-radius: 8px; background: #fff; border: 1px solid var(--soft); }
 footer { max-width: 40rem; margin: 0 auto; padding: 8px 16px 32px; color: var(--muted); font-size: 0.9rem; border-top: 1px solid var(--soft); }
 @media (min-width: 720px) { h1 { font-size: 2rem; } main { padding-top: 24px; } #send { width: auto; } }
 `;
