@@ -58,6 +58,17 @@ const CLI_READS = ['campaigns list', 'campaigns show', 'submissions list', 'subm
 /** CLI commands that change something but cannot run on this file's (full) database; where their entry is checked. */
 const CLI_AUDITED_ELSEWHERE: Record<string, string> = { 'restore --from': 'backup-restore.test.ts: the restored log ends with backup_restored' };
 
+/**
+ * CLI commands that change files only, never the database (runProvenanceCli runs without it: the signing keys must
+ * never reach it), so there is no log to write to. `provenance check` only reads.
+ */
+const CLI_FILES_ONLY: Record<string, string> = {
+  'provenance init': 'writes a new signing identity into a folder',
+  'provenance rotate': 'writes a new signing leaf into the folder',
+  'provenance import': 'checks and copies a chain and key into a folder',
+  'provenance check': 'reads the worker\'s signing files',
+};
+
 describe('every state-changing staff route and CLI command is audited', () => {
   let app: TestApp;
   const clock = testClock();
@@ -282,7 +293,7 @@ describe('every state-changing staff route and CLI command is audited', () => {
     const commands = cliCommands();
     expect(commands.length).toBeGreaterThanOrEqual(20);
     // Every command is either a change (in the table) or a read, by name: a new command must be put in one.
-    expect(commands.filter((c) => !Object.hasOwn(COMMANDS, c) && !CLI_READS.includes(c) && !Object.hasOwn(CLI_AUDITED_ELSEWHERE, c))).toEqual([]);
+    expect(commands.filter((c) => !Object.hasOwn(COMMANDS, c) && !CLI_READS.includes(c) && !Object.hasOwn(CLI_AUDITED_ELSEWHERE, c) && !Object.hasOwn(CLI_FILES_ONLY, c))).toEqual([]);
     const unaudited: string[] = [];
     for (const command of commands.filter((c) => Object.hasOwn(COMMANDS, c))) {
       const before = await entries();
