@@ -203,11 +203,13 @@ function align(p: Pairwise, params: TrackParams, durations: { copy: number; rele
   const r = params.rate;
   // Element i at i / r + startSeconds; a run from the first element starts with the file, one to the last ends with it.
   const at = (index: number, count: number, duration: number) => (index <= 0 ? 0 : index >= count ? duration : Math.min(duration, index / r + params.startSeconds));
-  const segments: Segment[] = chosen.map(({ offset, from, to }) => ({
-    copy: { start: at(from, p.query.count, durations.copy), end: at(to, p.query.count, durations.copy) },
-    release: { start: at(from + offset, p.release.count, durations.release), end: at(to + offset, p.release.count, durations.release) },
-    offsetSeconds: offset / r,
-  }));
+  // A run reaching the copy's own start or end reaches the release at the same offset (the copy's ends are heard there).
+  const inRelease = (copyIndex: number, offset: number, copyTime: number) =>
+    copyIndex <= 0 || copyIndex >= p.query.count ? Math.max(0, Math.min(durations.release, copyTime + offset / r)) : at(copyIndex + offset, p.release.count, durations.release);
+  const segments: Segment[] = chosen.map(({ offset, from, to }) => {
+    const copy = { start: at(from, p.query.count, durations.copy), end: at(to, p.query.count, durations.copy) };
+    return { copy, release: { start: inRelease(from, offset, copy.start), end: inRelease(to, offset, copy.end) }, offsetSeconds: offset / r };
+  });
   return timeline(segments, durations, params);
 }
 

@@ -91,6 +91,13 @@ const PUBLIC: Record<string, string> = {
   'GET /c/:slug': 'the contributor page',
   'GET /c/:slug/u/:token': 'a union link (its token is the credential)',
   'GET /s/:id': 'the status page (the token stays in the fragment)',
+  // The public verification (issue 17): anyone, no account; no cookie is read, so nothing for a forged form to ride on.
+  'GET /verify': 'the public verification form',
+  'POST /verify': 'a file to check (the form): no cookie is read',
+  'GET /verify/:id': 'a check\'s answer (its random id is the address)',
+  'GET /verify/root.pem': 'the deployment\'s public root certificate',
+  'POST /api/verify': 'a file to check: no cookie is read',
+  'GET /api/verify/:id': 'a check\'s answer (its random id is the address)',
   // Action reports (issue 18): the union's form and API (the status token in Authorization, never a cookie).
   'GET /c/:slug/report': 'the action report form',
   'GET /c/:slug/u/:token/report': 'the action report form through a union link (its token is the credential)',

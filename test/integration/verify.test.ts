@@ -197,7 +197,7 @@ describe('the public verification (/verify)', () => {
     const now = await sweepVerifyChecks(deps);
     expect(now).toMatchObject({ files: 0 });
     expect(now.answers).toBeGreaterThanOrEqual(1);
-    expect((await sweepVerifyChecks(deps, new Date(Date.now() + 20 * 60_000))).files).toBe(1);
+    expect((await sweepVerifyChecks(deps, new Date(Date.now() + 12 * 60_000))).files).toBe(1);
     expect(await deps.storage.list(VERIFY_PREFIX)).toEqual([verifyUploadKey('w'.repeat(22))]);
     expect(await deps.db.verifyChecks.exists({ _id: expired._id })).toBeNull();
     // A check whose job was lost is failed after a quarter of an hour: its page stops waiting.
