@@ -65,7 +65,7 @@ describe('the verification page in a real browser', () => {
     expect(await browser.axe(page)).toEqual([]);
     await browser.shoot(page, 'verify-10-form-360');
     await page.getByLabel('The video or photo to check').setInputFiles(vertical);
-    await page.getByRole('button', { name: 'Check' }).click();
+    await page.getByRole('button', { name: 'Check', exact: true }).click();
     await page.waitForURL(/\/verify\/[A-Za-z0-9_-]{22}/);
     // The page reloads itself until the worker process has answered.
     await page.locator('[data-testid="verify-result"][data-status="done"]').waitFor({ timeout: 120_000 });
@@ -77,7 +77,7 @@ describe('the verification page in a real browser', () => {
 
     await page.getByRole('link', { name: 'Check another file' }).click();
     await page.getByLabel('The video or photo to check').setInputFiles(copy);
-    await page.getByRole('button', { name: 'Check' }).click();
+    await page.getByRole('button', { name: 'Check', exact: true }).click();
     await page.locator('[data-testid="verify-result"][data-status="done"]').waitFor({ timeout: 120_000 });
     expect(await page.getByTestId('verify-verdict').textContent()).toMatch(/^Matches .+’s release of \d{4}-\d{2}-\d{2}\.$/);
     const cuts = await page.locator('[data-testid="timeline-picture"] li[data-kind="cut"]').evaluateAll((items) => items.map((li) => [Number(li.getAttribute('data-from')), Number(li.getAttribute('data-to'))]));
