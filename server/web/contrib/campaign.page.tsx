@@ -24,6 +24,8 @@ export function ContribLayout(props: {
   logo?: { src: string; width: number; height: number } | null;
   /** The page reloads itself after this many seconds (an answer being made; works without the script). */
   refreshSeconds?: number;
+  /** The footer's privacy note, when the page is not about a clip sent to the campaign (/verify). */
+  privacyNote?: string;
   children: ComponentChildren;
 }) {
   const { ctx, title } = props;
@@ -71,7 +73,7 @@ export function ContribLayout(props: {
           {props.children}
         </main>
         <footer>
-          <p>{m('note.privacy')}</p>
+          <p>{props.privacyNote ?? m('note.privacy')}</p>
           {props.weightKb !== undefined && <p data-testid="weight">{m('note.weight', { kb: props.weightKb })}</p>}
         </footer>
       </body>

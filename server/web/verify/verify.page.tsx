@@ -14,7 +14,7 @@ export function VerifyFormPage(props: { ctx: ContribPageContext; maxBytes: numbe
   const { ctx } = props;
   const { m } = ctx;
   return (
-    <ContribLayout ctx={ctx} title={m('verify.title')}>
+    <ContribLayout ctx={ctx} title={m('verify.title')} privacyNote={m('verify.privacy')}>
       <p>{m('verify.intro')}</p>
       {props.release && (
         <p class="notice" data-testid="verify-release">
@@ -50,7 +50,7 @@ export function VerifyResultPage(props: { ctx: ContribPageContext; check: CheckV
   const { m } = ctx;
   const waiting = check.status === 'waiting' || check.status === 'checking';
   return (
-    <ContribLayout ctx={ctx} title={m('verify.resultTitle')} refreshSeconds={waiting ? 3 : undefined}>
+    <ContribLayout ctx={ctx} title={m('verify.resultTitle')} refreshSeconds={waiting ? 3 : undefined} privacyNote={m('verify.privacy')}>
       <section aria-live="polite" data-testid="verify-result" data-status={check.status} data-verdict={check.answer?.verdict ?? ''}>
         {waiting && <p>{m('verify.waiting')}</p>}
         {check.status === 'failed' && (

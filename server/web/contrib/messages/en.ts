@@ -207,6 +207,7 @@ export const en = {
   'page.linkRevoked': 'This upload link has been withdrawn by the campaign. Please ask your union for a new one.',
   'error.link_revoked': 'This upload link has been withdrawn by the campaign. Please ask your union for a new one.',
   'error.link_not_found': 'This upload link is not valid. Please check the link you were given.',
+  'verify.privacy': "We do not record your address or your device. The file is checked, then deleted; the answer is kept for an hour at an address only you have.",
   'verify.title': "Check a video",
   'verify.intro': "Did you get a video that claims to come from this campaign? Check it here: we tell you whether the campaign released it, and whether it was changed.",
   'verify.forRelease': "You followed the link of {campaign}’s release of {date}. Send the copy you have to compare it.",
