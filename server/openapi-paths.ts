@@ -55,6 +55,31 @@ export const MORE_PATHS = {
       },
     },
   },
+  '/api/reports': {
+    post: {
+      summary: 'Start an action report (issue 18): its fields, checked against the campaign (kinds, days of action, consent)',
+      description: 'JSON of at most 16 KiB: campaign, kind, day, city, country, participants, organisations, text, consent (and a union link token). Answers the report id and its status token (shown once). Photos follow one per request, then `submit`.',
+      requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+      responses: { '202': { description: 'Created, waiting for its photos: `{ id, statusToken, status }`' }, '400': problem, '404': problem, '409': problem, '429': problem },
+    },
+  },
+  '/api/reports/{id}/photos/{slot}': {
+    put: {
+      summary: 'One photo of a report (JPEG, PNG or WebP; HEIC refused): cleaned (re-encoded upright, no metadata) before it is stored',
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }, { name: 'slot', in: 'path', required: true, schema: { type: 'integer', minimum: 0, maximum: 9 } }, { name: 'Authorization', in: 'header', required: true, schema: { type: 'string' }, description: 'Bearer <the status token given when the report was created>' }],
+      requestBody: { required: true, content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } } },
+      responses: { '200': { description: 'Stored (sending it again replaces it)' }, '400': problem, '401': problem, '404': problem, '409': problem, '413': problem, '415': problem, '503': problem },
+    },
+  },
+  '/api/reports/{id}/submit': {
+    post: { summary: 'The report is complete: it enters review', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }, { name: 'Authorization', in: 'header', required: true, schema: { type: 'string' }, description: 'Bearer <the status token given when the report was created>' }], responses: { '200': { description: 'In review' }, '400': problem, '401': problem, '404': problem, '409': problem } },
+  },
+  '/api/reports/{id}/status': {
+    get: { summary: 'A report\'s state and its photos\' (its status page reads it)', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }, { name: 'Authorization', in: 'header', required: true, schema: { type: 'string' }, description: 'Bearer <the status token given when the report was created>' }], responses: { '200': { description: 'The state' }, '401': problem, '404': problem } },
+  },
+  '/api/reports/{id}/withdraw': {
+    post: { summary: 'Withdraws a report: it leaves the tallies and its photos are deleted', parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }, { name: 'Authorization', in: 'header', required: true, schema: { type: 'string' }, description: 'Bearer <the status token given when the report was created>' }], responses: { '200': { description: 'Withdrawn' }, '400': problem, '401': problem, '404': problem, '409': problem } },
+  },
   '/api/verify': {
     post: {
       summary: 'Check a file against the campaign\'s releases (its C2PA signature, then its picture and sound)',

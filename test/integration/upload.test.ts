@@ -41,9 +41,9 @@ function apiRoutes(express: Express): string[] {
       if (layer.handle?.stack) walk(layer.handle.stack);
       if (!layer.route) continue;
       const path = layer.route.path;
-      // Pages and their assets: the contributors' (/c, /s, /c-assets), the public verification's (/verify; its API is
-      // /api/verify) and the staff's (but not the admins' API, /staff/api).
-      if (/^\/(c|s|c-assets|verify)(\/|$)/.test(path) || /^\/staff(?!\/api\/)(\/|$)/.test(path)) continue;
+      // Pages and their assets: the contributors' (/c, /s, /c-assets, a report's status /r), the public pages (/verify,
+      // whose API is /api/verify; a campaign's public summary of actions /p) and the staff's (but not the admins' API, /staff/api).
+      if (/^\/(c|s|r|p|c-assets|verify)(\/|$)/.test(path) || /^\/staff(?!\/api\/)(\/|$)/.test(path)) continue;
       // The tus handler's catch-all (HEAD, DELETE, OPTIONS… of /tus and /tus/{id}): checked by name below.
       if (path === '/tus{/*splat}') continue;
       for (const method of Object.keys(layer.route.methods)) out.push(`${method} ${path.replace(/:(\w+)/g, '{$1}')}`);
