@@ -145,6 +145,13 @@ describe('the public verification (/verify)', () => {
     const missing = await postMultipart(`${app.baseUrl}/api/verify`, { note: 'x' });
     expect(missing.status).toBe(400);
     expect(missing.json.code).toBe('file_missing');
+    const wrongField = await postMultipart(`${app.baseUrl}/api/verify`, {}, [{ field: 'video', filename: 'v.mp4', content: Buffer.from('x') }]);
+    expect([wrongField.status, wrongField.json.code]).toEqual([400, 'unexpected_file']);
+    const twoFiles = await postMultipart(`${app.baseUrl}/api/verify`, {}, [{ field: 'file', filename: 'a.jpg', content: Buffer.from([0xff, 0xd8, 0xff, 0xe0]) }, { field: 'file', filename: 'b.jpg', content: Buffer.from([0xff, 0xd8, 0xff, 0xe0]) }]);
+    expect(twoFiles.status).toBe(400);
+    const junk = Buffer.from('--x\r\nnot a part at all');
+    const garbage = await post(`${app.baseUrl}/api/verify`, junk, { 'Content-Type': 'multipart/form-data; boundary=x', 'Content-Length': junk.length });
+    expect([garbage.status, garbage.json.code]).toEqual([400, 'malformed_multipart']);
     const notMultipart = await post(`${app.baseUrl}/api/verify`, Buffer.from('{}'), { 'Content-Type': 'application/json', 'Content-Length': 2 });
     expect(notMultipart.status).toBe(415);
     expect(await deps.storage.list(VERIFY_PREFIX)).toEqual([]);

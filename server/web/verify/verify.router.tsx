@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import multer from 'multer';
+import multer, { MulterError } from 'multer';
 import type { VNode } from 'preact';
 import { render } from 'preact-render-to-string';
 import { AppError, isAppError } from '../../../shared/errors';
@@ -11,7 +11,7 @@ import type { ServerDeps } from '../../deps';
 import { rateLimit, type ClientLimits } from '../../middleware/rate-limit';
 import { uploadSlots } from '../../middleware/upload-slots';
 import { newVerifyTarget, readCheck, requireVerifiableFile, startCheck } from '../../services/verify.service';
-import { s3StorageEngine, storedUploads } from '../../upload/s3-storage-engine';
+import { s3StorageEngine, storedUploads, uploadAborted } from '../../upload/s3-storage-engine';
 import { feedParser, parseThroughUploadBody, settledBeforeAnswer } from '../../upload/upload-body';
 import type { ContribPageContext } from '../contrib/campaign.page';
 import { CONTRIB_LANGUAGES, contribTranslator, pickLanguage } from '../contrib/messages/contrib-messages';
@@ -22,6 +22,15 @@ const MiB = 1024 * 1024;
 /** The verification routes: what an upload is, for the app's stall watch and shutdown (app.ts). */
 export function isVerifyUpload(req: Request): boolean {
   return req.method === 'POST' && (req.path === '/verify' || req.path === '/api/verify');
+}
+
+/** multer's and busboy's errors, as the project's own (a form read wrong is the sender's mistake, never a 500). */
+function formReadError(error: unknown): AppError {
+  if (isAppError(error)) return error;
+  if (error instanceof MulterError && error.code === 'LIMIT_UNEXPECTED_FILE') return new AppError('unexpected_file', 400, 'Send the file in the "file" field, and only one file.');
+  if (error instanceof MulterError) return new AppError('malformed_multipart', 400, 'The form could not be read: send one file in the "file" field.');
+  if (/aborted|closed/i.test((error as Error | undefined)?.message ?? '')) return uploadAborted();
+  return new AppError('malformed_multipart', 400, 'The form could not be read: send the file as multipart/form-data.', { cause: error });
 }
 
 function sendPage(req: Request, res: Response, page: VNode, status = 200): void {
@@ -86,7 +95,7 @@ export function verifyRouter(deps: ServerDeps, limits: ClientLimits): Router {
       const target = newVerifyTarget();
       res.locals.verifyCheckId = target.checkId;
       res.locals.verifyKey = target.key;
-      parse(req, res, (error?: unknown) => next(error));
+      parse(req, res, (error?: unknown) => next(error === undefined ? undefined : formReadError(error)));
     },
     async (req: Request, res: Response, next: NextFunction) => {
       const [file] = storedUploads(req.files);
