@@ -23,7 +23,6 @@ import { removeUnprotected } from '../retention';
 import { signFile } from '../steps/provenance.step';
 import { releaseManifest } from '../../shared/provenance/release-manifest';
 import { indexRelease, removeFromIndex } from '../../shared/provenance/fingerprint-index';
-import type { MediaFingerprint } from '../../shared/provenance/fingerprint';
 import { fingerprintFile } from '../steps/fingerprint.step';
 
 /** What no retry can mend: the job records it and stops. */
@@ -222,15 +221,14 @@ async function renderAndStore(
   for (const [name, file] of Object.entries(signedRenders(renders, captions.map((c) => c.language)))) {
     await signFile(renders[name]!, releaseManifest({ ...common, ...file, fileName: basename(renders[name]!) }), signingOf(deps));
   }
-  // The content fingerprints of the plain renders, filed in the verification index (a copy without its signature
-  // is still recognised by what it shows and sounds like). Before `released`: a retry files it again, idempotently.
-  const renderFingerprints: Record<string, MediaFingerprint> = {};
-  for (const shape of RELEASE_SHAPES) {
-    const fingerprintDir = join(workDir, `fingerprint-${shape}`);
-    await mkdir(fingerprintDir);
-    renderFingerprints[shape] = await fingerprintFile(renders[renderName(shape, null)]!, { hasVideo: true, hasAudio: Boolean(media.audio), durationSeconds: (media.durationSeconds ?? 0) + (endCard?.seconds ?? 0) || null }, fingerprintDir, limits, deps.shutdown);
-  }
-  await indexRelease(deps.db, { releaseId: id, campaignId: submission.campaignId.toHexString(), releasedAt: new Date(), renders: renderFingerprints });
+  // The content fingerprint of the plain `source` render, filed in the verification index (a copy without its
+  // signature is still recognised by what it shows and sounds like). Its two windows also find copies of the square
+  // and vertical renders, which show the same picture inside a fill (align.ts, geometry `framed`). Before `released`:
+  // a retry files it again, idempotently.
+  const fingerprintDir = join(workDir, 'fingerprint');
+  await mkdir(fingerprintDir);
+  const source = await fingerprintFile(renders[renderName('source', null)]!, { hasVideo: true, hasAudio: Boolean(media.audio), durationSeconds: (media.durationSeconds ?? 0) + (endCard?.seconds ?? 0) || null }, fingerprintDir, limits, deps.shutdown);
+  await indexRelease(deps.db, { releaseId: id, campaignId: submission.campaignId.toHexString(), releasedAt: new Date(), renders: { source } });
 
   const entries = await Promise.all(
     Object.entries(files).map(async ([name, path]) => {
