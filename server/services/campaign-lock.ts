@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database } from '../../shared/db';
-import { AppError, isDuplicateKey } from '../../shared/errors';
+import { withDocumentLock } from '../../shared/document-lock';
+import { AppError } from '../../shared/errors';
 
 /**
  * One change to a campaign at a time. Admins' changes read the campaign, check, then write: a field update
@@ -17,31 +17,6 @@ export const LOCK_STALE_MS = 30_000;
 const WAIT_MS = 5_000;
 const POLL_MS = 15;
 
-interface Lock {
-  _id: string;
-  at: Date;
-}
-
 export async function withCampaignLock<T>(db: Database, slug: string, change: () => Promise<T>): Promise<T> {
-  const locks = db.connection.db!.collection<Lock>(LOCKS);
-  const lock: Lock = { _id: slug, at: new Date() };
-  const giveUpAt = Date.now() + WAIT_MS;
-  for (;;) {
-    try {
-      lock.at = new Date();
-      await locks.insertOne(lock);
-      break;
-    } catch (error) {
-      if (!isDuplicateKey(error)) throw error;
-    }
-    const held = await locks.findOne({ _id: slug });
-    if (held && Date.now() - held.at.getTime() > LOCK_STALE_MS) await locks.deleteOne({ _id: slug, at: held.at });
-    else if (Date.now() > giveUpAt) throw new AppError('campaign_busy', 409, 'Someone else was changing this campaign at the same time. Please reload and try again.');
-    else await sleep(POLL_MS);
-  }
-  try {
-    return await change();
-  } finally {
-    await locks.deleteOne({ _id: slug, at: lock.at });
-  }
+  return withDocumentLock(db.connection, slug, { collection: LOCKS, staleMs: LOCK_STALE_MS, waitMs: WAIT_MS, pollMs: POLL_MS, jitter: false, busy: () => new AppError('campaign_busy', 409, 'Someone else was changing this campaign at the same time. Please reload and try again.') }, change);
 }

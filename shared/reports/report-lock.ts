@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Connection } from 'mongoose';
-import { AppError, isDuplicateKey } from '../errors';
+import { withDocumentLock } from '../document-lock';
+import { AppError } from '../errors';
 
 /**
  * One change at a time to an action report, or to a campaign's tallies. FerretDB 1.24 applies an update as a
@@ -17,31 +17,6 @@ const STALE_MS = 30_000;
 const WAIT_MS = 10_000;
 const POLL_MS = 10;
 
-interface Lock {
-  _id: string;
-  at: Date;
-}
-
 export async function withReportLock<T>(connection: Connection, key: string, change: () => Promise<T>): Promise<T> {
-  const locks = connection.db!.collection<Lock>(REPORT_LOCKS);
-  const lock: Lock = { _id: key, at: new Date() };
-  const giveUpAt = Date.now() + WAIT_MS;
-  for (;;) {
-    try {
-      lock.at = new Date();
-      await locks.insertOne(lock);
-      break;
-    } catch (error) {
-      if (!isDuplicateKey(error)) throw error;
-    }
-    const held = await locks.findOne({ _id: key });
-    if (held && Date.now() - held.at.getTime() > STALE_MS) await locks.deleteOne({ _id: key, at: held.at });
-    else if (Date.now() > giveUpAt) throw new AppError('report_busy', 409, 'The report is changing right now. Please try again.');
-    else await sleep(POLL_MS + Math.random() * POLL_MS);
-  }
-  try {
-    return await change();
-  } finally {
-    await locks.deleteOne({ _id: key, at: lock.at });
-  }
+  return withDocumentLock(connection, key, { collection: REPORT_LOCKS, staleMs: STALE_MS, waitMs: WAIT_MS, pollMs: POLL_MS, jitter: true, busy: () => new AppError('report_busy', 409, 'The report is changing right now. Please try again.') }, change);
 }
