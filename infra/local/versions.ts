@@ -9,6 +9,11 @@ import { delimiter, join } from 'node:path';
  * so keep each on one line in exactly this form (bumping a version is a one-line diff).
  */
 export const FERRETDB_VERSION = 'v1.24.2';
+/**
+ * install.sh builds FerretDB with one line changed so that its SQLite backend uses its own `_id` index (see
+ * FERRETDB_ID_INDEX_FIX there); the binary's name says so, so a cached unpatched build is never taken for it.
+ */
+export const FERRETDB_BUILD_SUFFIX = 'sqlite-id-index';
 export const MINIO_VERSION = 'v0.0.0-20260212201848-7aac2a2c5b7c';
 /** Helm, for the chart's tests (test/unit/helm-chart.test.ts); the chart validator's own pins are in infra/helm/validate/go.mod. */
 export const HELM_VERSION = 'v4.3.2';
@@ -25,7 +30,7 @@ export function localCacheDir(): string {
 export function localBinaryPaths(): { ferretdb: string; minio: string; redisServer: string; promtool: string; helm: string; chartValidator: string } {
   const bin = join(localCacheDir(), 'bin');
   return {
-    ferretdb: join(bin, `ferretdb-${FERRETDB_VERSION}`),
+    ferretdb: join(bin, `ferretdb-${FERRETDB_VERSION}-${FERRETDB_BUILD_SUFFIX}`),
     minio: join(bin, `minio-${MINIO_VERSION}`),
     redisServer: findOnPath('redis-server') ?? '/usr/bin/redis-server',
     promtool: join(bin, 'promtool'),
