@@ -212,6 +212,12 @@ export interface JobQueue {
    */
   dashboard(basePath: string): Router;
   ping(): Promise<void>;
+  /**
+   * Leaves a mark in Redis (one key under the queue's prefix) and says whether it had to: true when Redis did not
+   * have it — a fresh Redis, or one that lost its data (FLUSHALL, a replacement or failover without it). Then every
+   * job is gone, and the database must queue its waiting clips again (worker/reconciler.ts, `requeueAfterRedisLoss`).
+   */
+  markRedis(): Promise<boolean>;
   /** Stops taking new jobs and waits for the running ones to settle. */
   close(): Promise<void>;
 }
@@ -234,19 +240,33 @@ export function createJobQueue(options: {
   const all = Object.values(lanes);
   /** A job by id, in whichever queue has it (ids are distinct across queues: `webhook-…` are the webhooks'). */
   const findJob = async (jobId: string) => (await lanes[QUEUE_NAME].getJob(jobId)) ?? (await lanes[WEBHOOK_QUEUE_NAME].getJob(jobId));
-  // Webhook jobs queued before they had a queue of their own: whoever takes the submissions queue moves them over.
-  // Concurrency 0: the handler is only looked up by the loops the other job names started (bull adds up the
-  // concurrency of named handlers), so this takes no job slot of its own.
-  let movingOldWebhooks = false;
-  const moveOldWebhooks = () => {
-    if (movingOldWebhooks) return;
-    movingOldWebhooks = true;
-    queue
-      .process('deliver-webhook', 0, async (job: Bull.Job) => {
-        await lanes[WEBHOOK_QUEUE_NAME].add('deliver-webhook', job.data, jobOptions('deliver-webhook', job.data as JobPayloads['deliver-webhook']));
-      })
-      .catch((error: unknown) => options.onError?.(error as Error));
+  /**
+   * One bull handler per queue ('*'), which hands each job to the handler of its name. bull adds up the concurrency of
+   * named handlers (seven names at concurrency 1 ran up to seven jobs at once in one worker, each with its ffmpeg), so
+   * a worker registers its names here and runs `concurrency` jobs of them at once in all, as WORKER_CONCURRENCY says.
+   * A job of a name the process has no handler for fails, as bull's own named handlers do.
+   */
+  type LaneName = keyof typeof lanes;
+  const handlers: Record<LaneName, Map<string, (job: Bull.Job) => Promise<void>>> = { [QUEUE_NAME]: new Map(), [WEBHOOK_QUEUE_NAME]: new Map() };
+  const running: Partial<Record<LaneName, { concurrency: number; done: Promise<void> }>> = {};
+  const takeJobs = (lane: LaneName, concurrency: number): Promise<void> => {
+    const started = running[lane];
+    if (started) {
+      if (started.concurrency !== concurrency) throw new Error(`the ${lane} queue already runs ${started.concurrency} jobs at once; one concurrency per queue and process`);
+      return started.done;
+    }
+    const done = lanes[lane].process('*', concurrency, async (job: Bull.Job) => {
+      const handler = handlers[lane].get(job.name);
+      if (!handler) throw new Error(`no handler for ${job.name} jobs in this process`);
+      await handler(job);
+    });
+    running[lane] = { concurrency, done };
+    return done;
   };
+  // Webhook jobs queued before they had a queue of their own: whoever takes the submissions queue moves them over.
+  handlers[QUEUE_NAME].set('deliver-webhook', async (job) => {
+    await lanes[WEBHOOK_QUEUE_NAME].add('deliver-webhook', job.data, jobOptions('deliver-webhook', job.data as JobPayloads['deliver-webhook']));
+  });
 
   return {
     async enqueue(name, payload, { replace = false, delayMs = 0 } = {}) {
@@ -264,8 +284,8 @@ export function createJobQueue(options: {
     },
 
     async process(name, concurrency, handler) {
-      if (queueOf(name) === QUEUE_NAME && name !== 'deliver-webhook') moveOldWebhooks();
-      await lanes[queueOf(name)].process(name, concurrency, async (job: Bull.Job) => {
+      const lane = queueOf(name);
+      handlers[lane].set(name, async (job: Bull.Job) => {
         await handler({
           id: String(job.id),
           name,
@@ -277,6 +297,7 @@ export function createJobQueue(options: {
           },
         });
       });
+      await takeJobs(lane, concurrency);
     },
 
     async cancel(jobId) {
@@ -344,6 +365,11 @@ export function createJobQueue(options: {
 
     async ping() {
       await withTimeout(queue.client.ping(), 2_000, 'ping');
+    },
+
+    async markRedis() {
+      const answer = await withTimeout(queue.client.set(`${options.prefix}:mark`, new Date().toISOString(), 'NX'), 2_000, 'mark');
+      return answer === 'OK';
     },
 
     async close() {

@@ -65,6 +65,33 @@ describe('workers that take some jobs only', () => {
     });
     await waitUntil(() => delivered.includes('delivery-old'), { timeoutMs: 10_000, what: 'the old webhook job delivered by the sender' });
   });
+
+  test('when one process handles several job names at concurrency 1, then it runs one job at a time in all, not one per name', async () => {
+    const worker = open();
+    let running = 0;
+    let most = 0;
+    const done: string[] = [];
+    const work = async (id: string) => {
+      running += 1;
+      most = Math.max(most, running);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      running -= 1;
+      done.push(id);
+    };
+    void worker.process('process-submission', 1, (job) => work(job.payload.submissionId));
+    void worker.process('release-submission', 1, (job) => work(`release-${job.payload.submissionId}`));
+    void worker.process('takedown-submission', 1, (job) => work(`takedown-${job.payload.submissionId}`));
+    const producer = open();
+    for (let i = 0; i < 3; i += 1) {
+      await producer.enqueue('process-submission', { submissionId: `clip-${i}` });
+      await producer.enqueue('release-submission', { submissionId: `clip-${i}` });
+      await producer.enqueue('takedown-submission', { submissionId: `clip-${i}` });
+    }
+    await waitUntil(() => done.length === 9, { timeoutMs: 20_000, what: 'the nine jobs done' });
+    // bull adds up named handlers' concurrency: with one bull handler per name this ran three at once.
+    expect(most).toBe(1);
+    await expect(worker.process('verify-file', 2, async () => undefined)).rejects.toThrow(/one concurrency per queue/);
+  });
 });
 
 describe('real worker processes with WORKER_JOBS', () => {
