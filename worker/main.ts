@@ -9,7 +9,7 @@ import { jobNamesOf, type JobName, type QueueJob } from '../shared/queue/queue';
 import { HANDLERS } from './handlers/handlers';
 import { JOB_FOLDER_REPORT_EVERY_MS, reportJobFolder } from './job-folder-report';
 import { countFailures } from '../shared/ops-counters';
-import { reconcile, RECONCILE } from './reconciler';
+import { reconcile, RECONCILE, requeueAfterRedisLoss } from './reconciler';
 import { deleteDueOriginals, sweepVerifyChecks } from './retention';
 import { sweepStaleJobDirs, workRoot } from './work-dirs';
 
@@ -72,6 +72,21 @@ async function main(): Promise<void> {
       logger.warn({ err: error }, 'reconciler failed'),
     );
   const reconciler = setInterval(() => void runReconciler(), RECONCILE.intervalMs);
+  // Redis emptied or replaced (FLUSHALL, a failover without the data): every job is gone. The worker's mark is gone with
+  // them, so that is seen within seconds, and every waiting clip is queued again at once, not at the next round's grace.
+  const checkRedisMark = () =>
+    services.queue
+      .markRedis()
+      .then(async (marked) => {
+        if (!marked) return;
+        logger.warn('Redis has lost the queue (its mark is gone): queuing every waiting clip again');
+        const requeued = await requeueAfterRedisLoss(deps);
+        logger.warn({ requeued }, 'queued the waiting clips again after Redis lost the queue');
+      })
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not check Redis for its mark'));
+  // The first mark is made before the first round (a fresh Redis is not a loss: the round below does what is needed).
+  await services.queue.markRedis().catch(() => false);
+  const redisMarks = setInterval(() => void checkRedisMark(), RECONCILE.redisMarkCheckMs);
   void runReconciler();
   // The job folder's free space, for the metrics (JobFolderDiskFull): the server reads the last report.
   const reportFolder = () =>
@@ -84,6 +99,7 @@ async function main(): Promise<void> {
     if (stopping.signal.aborted) return;
     logger.info({ signal }, 'shutting down: handing back the running jobs');
     clearInterval(reconciler);
+    clearInterval(redisMarks);
     clearInterval(folderReports);
     stopping.abort();
     // Closing the queue waits for the running job, which settles (hands back) once its ffmpeg is killed.

@@ -19,6 +19,9 @@ export const RECONCILE = {
   batch: 100,
   /** The review queue is checked at the first round and every this many after (it reads every clip in review twice: 75 s at 100 000 submissions on FerretDB). */
   reviewQueueEveryRounds: 10,
+  /** How often a worker looks for its mark in Redis (JobQueue.markRedis): a Redis that lost its data is seen this soon. */
+  redisMarkCheckMs: 5_000,
+  afterLossBatch: 20_000,
 };
 
 const LIVE_JOB_STATES = new Set(['waiting', 'active', 'delayed', 'paused']);
@@ -30,11 +33,19 @@ const LIVE_JOB_STATES = new Set(['waiting', 'active', 'delayed', 'paused']);
  * Also rebuilds the moderators' review queue if it drifted from the submissions in `in_review`, and re-queues
  * the release of approved clips that have no release job. Returns how many were re-queued.
  */
-export async function reconcile(deps: Pick<WorkerDeps, 'db' | 'queue' | 'logger'> & { config?: Pick<WorkerDeps['config'], 'review'> }, now: Date = new Date(), options: { reviewQueue?: boolean } = {}): Promise<number> {
+export async function reconcile(
+  deps: Pick<WorkerDeps, 'db' | 'queue' | 'logger'> & { config?: Pick<WorkerDeps['config'], 'review'> },
+  now: Date = new Date(),
+  options: { reviewQueue?: boolean; graceMs?: number; batch?: number } = {},
+): Promise<number> {
   const { db, queue, logger } = deps;
+  // How long a waiting clip or version must have waited without a job to be queued again (0 after Redis lost its data).
+  const grace = options.graceMs ?? RECONCILE.receivedGraceMs;
+  // Clips looked at per kind: the oldest first (a regular round looks at a few; a Redis loss, at every waiting one).
+  const batch = options.batch ?? RECONCILE.batch;
   let requeued = 0;
 
-  for (const submission of await findAbandoned(db.submissions, new Date(now.getTime() - RECONCILE.expiredLeaseGraceMs), RECONCILE.batch)) {
+  for (const submission of await findAbandoned(db.submissions, new Date(now.getTime() - RECONCILE.expiredLeaseGraceMs), batch)) {
     const id = submission._id.toHexString();
     if (LIVE_JOB_STATES.has((await queue.jobState(id)) ?? '')) continue; // the queue will hand it on itself
     // A clip whose processing keeps killing its worker (out of memory, say) is failed rather than looping.
@@ -44,7 +55,7 @@ export async function reconcile(deps: Pick<WorkerDeps, 'db' | 'queue' | 'logger'
     }
   }
 
-  for (const submission of await findWaiting(db.submissions, new Date(now.getTime() - RECONCILE.receivedGraceMs), RECONCILE.batch)) {
+  for (const submission of await findWaiting(db.submissions, new Date(now.getTime() - grace), batch)) {
     const id = submission._id.toHexString();
     if (LIVE_JOB_STATES.has((await queue.jobState(id)) ?? '')) continue;
     await queue.enqueue('process-submission', { submissionId: id }, { replace: true });
@@ -63,7 +74,7 @@ export async function reconcile(deps: Pick<WorkerDeps, 'db' | 'queue' | 'logger'
   // approved clip whose job completed was taken early (a job of an earlier, undone approval): queued again.
   // The release waits out what is left of the approval's hold; an undone clip is in review, never found here.
   const holdSeconds = deps.config?.review.releaseHoldSeconds ?? 0;
-  for (const submission of await findReleasePending(db.submissions, new Date(now.getTime() - RECONCILE.receivedGraceMs), RECONCILE.batch)) {
+  for (const submission of await findReleasePending(db.submissions, new Date(now.getTime() - grace), batch)) {
     const id = submission._id.toHexString();
     const state = await queue.jobState(releaseJobId(id));
     if (state !== null && !(state === 'completed' && submission.status === 'approved')) continue;
@@ -73,7 +84,7 @@ export async function reconcile(deps: Pick<WorkerDeps, 'db' | 'queue' | 'logger'
   }
 
   // Withdrawn clips whose takedown job was lost: their release objects and master must still go.
-  for (const submission of await findNotTakenDown(db.submissions, new Date(now.getTime() - RECONCILE.receivedGraceMs), RECONCILE.batch)) {
+  for (const submission of await findNotTakenDown(db.submissions, new Date(now.getTime() - grace), batch)) {
     const id = submission._id.toHexString();
     if (LIVE_JOB_STATES.has((await queue.jobState(takedownJobId(id))) ?? '')) continue;
     await queue.enqueue('takedown-submission', { submissionId: id }, { replace: true });
@@ -81,7 +92,7 @@ export async function reconcile(deps: Pick<WorkerDeps, 'db' | 'queue' | 'logger'
   }
 
   // Moderators' caption versions whose preview job was lost (the save's enqueue failed, or Redis lost it).
-  for (const version of await findCaptionPreviewsPending(db.captionVersions, new Date(now.getTime() - RECONCILE.receivedGraceMs), RECONCILE.batch)) {
+  for (const version of await findCaptionPreviewsPending(db.captionVersions, new Date(now.getTime() - grace), batch)) {
     const versionId = version._id.toHexString();
     const render = version.previewRender ?? 0;
     if ((await queue.jobState(captionPreviewJobId(versionId, render))) !== null) continue;
@@ -91,9 +102,9 @@ export async function reconcile(deps: Pick<WorkerDeps, 'db' | 'queue' | 'logger'
 
   // Moderators' face-mask saves whose render job was lost: without it, the clip could never be approved.
   const pendingTracks = await db.faceTracks
-    .find({ renderPending: true, updatedAt: { $lt: new Date(now.getTime() - RECONCILE.receivedGraceMs) } })
+    .find({ renderPending: true, updatedAt: { $lt: new Date(now.getTime() - grace) } })
     .select({ version: 1 })
-    .limit(RECONCILE.batch)
+    .limit(batch)
     .lean<Array<Pick<FaceTrack, '_id' | 'version'>>>();
   for (const track of pendingTracks) {
     const submissionId = track._id.toHexString();
@@ -110,10 +121,10 @@ export async function reconcile(deps: Pick<WorkerDeps, 'db' | 'queue' | 'logger'
       status: 'in_review',
       $or: [{ 'protection.face': true }, { 'protection.voice': true }, { 'protection.card': true }],
       'outputs.protectedMaster': null,
-      updatedAt: { $lt: new Date(now.getTime() - RECONCILE.receivedGraceMs) },
+      updatedAt: { $lt: new Date(now.getTime() - grace) },
     })
     .select({ _id: 1, protectedRender: 1 })
-    .limit(RECONCILE.batch)
+    .limit(batch)
     .lean<Array<Pick<Submission, '_id' | 'protectedRender'>>>();
   for (const clip of unmastered) {
     const submissionId = clip._id.toHexString();
@@ -127,4 +138,15 @@ export async function reconcile(deps: Pick<WorkerDeps, 'db' | 'queue' | 'logger'
 
   if (requeued > 0) logger.info({ requeued }, 'reconciler re-queued submissions');
   return requeued;
+}
+
+/**
+ * After Redis lost its data (JobQueue.markRedis found no mark) every job is gone: every clip waiting for a job is queued
+ * again now, without the grace the regular rounds give a clip whose upload is still queuing it, and up to
+ * RECONCILE.afterLossBatch of each kind at once (a regular round looks at the oldest RECONCILE.batch, which on a day of
+ * action may all still have their jobs). That is safe: a job is keyed by its clip, so queuing a clip that has a job adds
+ * nothing, and a clip that moved on meanwhile is left alone by its job (the claim needs the clip still waiting).
+ */
+export function requeueAfterRedisLoss(deps: Pick<WorkerDeps, 'db' | 'queue' | 'logger'> & { config?: Pick<WorkerDeps['config'], 'review'> }, now: Date = new Date()): Promise<number> {
+  return reconcile(deps, now, { reviewQueue: false, graceMs: 0, batch: RECONCILE.afterLossBatch });
 }

@@ -1,6 +1,6 @@
 import { claim, MAX_CLAIMS } from '../../shared/submissions/processing';
 import type { Submission } from '../../shared/submissions/submission.model';
-import { reconcile, RECONCILE } from '../../worker/reconciler';
+import { reconcile, RECONCILE, requeueAfterRedisLoss } from '../../worker/reconciler';
 import { FIXTURES } from '../helpers/fixtures';
 import { seedDemoCampaign, startTestApp, type TestApp } from '../helpers/test-env';
 import { submitFile, workerDeps } from '../helpers/worker-env';
@@ -50,6 +50,22 @@ describe('the reconciler', () => {
     expect(handedBack.history.at(-1)).toMatchObject({ transition: 'requeued', by: 'reconciler' });
 
     expect(await reconcile(deps, later)).toBe(0); // the jobs exist now: nothing to do twice
+  });
+
+  test('when Redis loses the queue, then its mark is gone too, and every waiting clip (one received a moment ago too) is queued again at once, once', async () => {
+    const deps = workerDeps(app);
+    await app.services.queue.markRedis();
+    expect(await app.services.queue.markRedis()).toBe(false); // kept: nothing lost
+    const clips = [await submitFile(app, await FIXTURES.noAudio!()), await submitFile(app, await FIXTURES.noAudio!())];
+    await loseTheQueue();
+    for (const id of clips) expect(await app.services.queue.jobState(id)).toBeNull();
+
+    expect(await app.services.queue.markRedis()).toBe(true); // the mark was gone: Redis lost its data
+    expect(await app.services.queue.markRedis()).toBe(false); // and is back
+    expect(await reconcile(deps, new Date())).toBe(0); // a regular round leaves clips this recent alone
+    expect(await requeueAfterRedisLoss(deps)).toBeGreaterThanOrEqual(clips.length);
+    for (const id of clips) expect(await app.services.queue.jobState(id)).toBe('waiting');
+    expect(await requeueAfterRedisLoss(deps)).toBe(0); // their jobs exist now
   });
 
   test('when a clip has stopped its worker in every attempt, then it is failed instead of queued forever', async () => {
