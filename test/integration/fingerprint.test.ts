@@ -7,7 +7,7 @@ import { loadConfig } from '../../shared/config';
 import { fingerprintFile } from '../../worker/steps/fingerprint.step';
 import { probe } from '../../worker/steps/probe.step';
 import { alignPicture, alignSound, isMatch, PICTURE_MATCH, SOUND_MATCH, type Range } from '../../shared/provenance/align';
-import { findMatches, indexRelease, removeFromIndex, type Match } from '../../shared/provenance/fingerprint-index';
+import { findMatches, indexRelease, indexReleases, POSTING_CAP, removeFromIndex, type Match } from '../../shared/provenance/fingerprint-index';
 import type { MediaFingerprint } from '../../shared/provenance/fingerprint';
 import { editsOf, sourceClip, type Edit } from '../helpers/fingerprint-fixtures';
 import { testEnv } from '../helpers/test-env';
@@ -132,6 +132,28 @@ describe('fingerprints of released clips', () => {
     expect(await findMatches(db, copy)).toEqual([]);
     expect(await db.fingerprintPostings.countDocuments({ ids: 'release-B' })).toBe(0);
     expect(await db.releaseFingerprints.exists({ _id: 'release-B' })).toBeNull();
+  }, 120_000);
+
+  test('when more than POSTING_CAP releases share a key, then it becomes a stop word: emptied, gaining no ids after, read as nothing', async () => {
+    // Sound only: one value every release has (the shared key), then values of each release's own.
+    const shared = 0x5eed5eed;
+    const release = (n: number): MediaFingerprint => ({
+      version: 1,
+      durationSeconds: 20,
+      picture: null,
+      sound: { rate: 8, values: Array.from({ length: 160 }, (_, i) => (i === 0 ? shared : (0x10000000 + n * 1000 + i) >>> 0)) },
+    });
+    const key = `s:${shared.toString(16)}`;
+    for (let n = 0; n < POSTING_CAP; n += 1) await indexRelease(db, { releaseId: `stop-${n}`, campaignId: 'c', releasedAt: new Date(), renders: { source: release(n) } });
+    expect(await db.fingerprintPostings.findById(key).lean()).toMatchObject({ stop: true, ids: [] });
+    await indexReleases(db, [POSTING_CAP, POSTING_CAP + 1].map((n) => ({ releaseId: `stop-${n}`, campaignId: 'c', releasedAt: new Date(), renders: { source: release(n) } })));
+    expect(await db.fingerprintPostings.findById(key).lean()).toMatchObject({ stop: true, ids: [] });
+    // A posting that gained ids while it became a stop word (a race) is still read as nothing.
+    await db.fingerprintPostings.updateOne({ _id: key }, { $set: { ids: ['stop-1'] } });
+    const query = release(9999);
+    query.sound!.values = Array.from({ length: 160 }, (_, i) => (i % 2 === 0 ? shared : (0x20000000 + i) >>> 0));
+    expect(await findMatches(db, query)).toEqual([]);
+    for (let n = 0; n < POSTING_CAP + 2; n += 1) await removeFromIndex(db, `stop-${n}`);
   }, 120_000);
 });
 
