@@ -15,7 +15,9 @@ HELM_VERSION="$(version_of HELM_VERSION)"
 FERRETDB_BUILD_SUFFIX="$(version_of FERRETDB_BUILD_SUFFIX)"
 
 # chromium: the browser tests drive it (playwright-core, executablePath /usr/bin/chromium).
-APT_PACKAGES=(redis-server ffmpeg fonts-noto-core fonts-noto-ui-core chromium)
+# haproxy: the balancer in front of several server processes in `npm run bench:scale` (test/bench/scale.bench.ts); its
+# package's own service has no frontend in Debian's default configuration, so it listens on no port.
+APT_PACKAGES=(redis-server ffmpeg fonts-noto-core fonts-noto-ui-core chromium haproxy)
 CACHE_DIR="${SOLIDARITY_CACHE_DIR:-${HOME:?HOME is not set}/.cache/solidarity-clips}"
 BIN_DIR="$CACHE_DIR/bin"
 PROMTOOL_BIN="$BIN_DIR/promtool"

@@ -58,12 +58,13 @@ export async function startProcess(
   env: NodeJS.ProcessEnv,
   ready: () => Promise<boolean>,
   args: string[] = [],
+  readyWithinMs = 30_000,
 ): Promise<ChildProcess> {
   const child = spawn(process.execPath, [...process.execArgv, join(ROOT, 'dist', entry), ...args], { env, stdio: ['ignore', 'inherit', 'inherit'] });
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + readyWithinMs;
   while (!(await ready().catch(() => false))) {
     if (child.exitCode !== null) throw new Error(`${entry} exited with code ${String(child.exitCode)}`);
-    if (Date.now() > deadline) throw new Error(`${entry} did not become ready in 30 s`);
+    if (Date.now() > deadline) throw new Error(`${entry} did not become ready in ${readyWithinMs / 1000} s`);
     await new Promise((resolveWait) => setTimeout(resolveWait, 200));
   }
   return child;
