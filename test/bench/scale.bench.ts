@@ -343,6 +343,8 @@ async function main(): Promise<void> {
       event('worker 1 started again');
       await Promise.all([restarted, requeue]);
     })();
+    // Awaited below, after the uploads; until then a failure must not end the process before the clean-up.
+    chaos.catch(() => undefined);
     const storm = await cpuShare(async () => {
       await uploadAtOnce(STORM, 30);
       event(`the ${STORM} uploads are done`);
