@@ -21,6 +21,7 @@ export const RECONCILE = {
   reviewQueueEveryRounds: 10,
   /** How often a worker looks for its mark in Redis (JobQueue.markRedis): a Redis that lost its data is seen this soon. */
   redisMarkCheckMs: 5_000,
+  /** Clips of each kind looked at when Redis lost its data (requeueAfterRedisLoss): every waiting one, in practice. */
   afterLossBatch: 20_000,
 };
 
