@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type Redis from 'ioredis';
 import { ERRORS, type Lock, type Locker, type RequestRelease } from '@tus/utils';
+import { queueUnavailable } from '../../shared/errors';
 
 /**
  * A tus lock that holds across server processes: a Redis key per upload (SET NX PX, renewed while held,
@@ -84,16 +85,23 @@ class RedisLock implements Lock {
 
   async lock(stopSignal: AbortSignal, requestRelease: RequestRelease): Promise<void> {
     const { redis } = this.locker;
-    await this.locker.listen();
+    // Not awaited: while Redis is away the subscription waits for it, and a request must not (a HEAD hung). A release
+    // request sent before it is up is sent again by the newcomer at each try.
+    void this.locker.listen().catch(() => undefined);
     const key = this.locker.key(this.id);
     const deadline = Date.now() + this.locker.acquireTimeoutMs;
     let wait = 20;
     for (;;) {
       if (stopSignal.aborted) throw ERRORS.ERR_LOCK_TIMEOUT;
-      const taken = await redis.set(key, this.token, 'PX', this.locker.ttlMs, 'NX');
+      // Redis away: 503 (a HEAD is answered 423, which tus clients retry), not a 500 nor a wait.
+      const taken = await redis.set(key, this.token, 'PX', this.locker.ttlMs, 'NX').catch((error: unknown) => {
+        throw queueUnavailable(error);
+      });
       if (taken === 'OK') break;
       // Ask whoever holds it (in any process) to let go, then try again shortly.
-      await redis.publish(this.locker.channel(this.id), 'release');
+      await redis.publish(this.locker.channel(this.id), 'release').catch((error: unknown) => {
+        throw queueUnavailable(error);
+      });
       if (Date.now() + wait > deadline) throw ERRORS.ERR_LOCK_TIMEOUT;
       await new Promise((resolve) => setTimeout(resolve, wait));
       wait = Math.min(wait * 2, 500);

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import Redis from 'ioredis';
 import { DeleteObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { createApp } from '../../server/app';
 import { RedisLocker } from '../../server/upload/redis-locker';
@@ -228,4 +229,17 @@ describe('the Redis lock of a resumable upload', () => {
     expect(await app.services.redis.get(locker.key('upload-1'))).toBe('someone-else');
     await locker.close();
   }, 10_000);
+
+  test('when Redis is unreachable, then taking a lock fails at once with 503 queue_unavailable (a HEAD then says 423 and is retried) instead of hanging', async () => {
+    // As the server's own client: no offline queue, so a command fails while Redis is away.
+    const dead = new Redis('redis://127.0.0.1:9', { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    dead.on('error', () => undefined);
+    await dead.connect().catch(() => undefined);
+    const locker = new RedisLocker(dead, { prefix: `dead${Date.now()}`, acquireTimeoutMs: 30_000 });
+    const started = Date.now();
+    await expect(locker.newLock('upload-1').lock(new AbortController().signal, () => undefined)).rejects.toMatchObject({ code: 'queue_unavailable', status: 503 });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await locker.close();
+    dead.disconnect();
+  }, 20_000);
 });
