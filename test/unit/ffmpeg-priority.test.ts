@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { lowerSessionPriority } from '../../worker/ffmpeg/ffmpeg';
+import { lowerSessionPriority } from '../../worker/ffmpeg/session-priority';
 
 /**
  * ffmpeg runs in a session of its own (setsid); where the kernel schedules sessions as groups (autogroup), the nice of
  * the process alone did nothing against the server's processes, so the session's nice is set too
- * (worker/ffmpeg/ffmpeg.ts, lowerSessionPriority) — and never that of a session the run does not lead (the worker's).
+ * (worker/ffmpeg/session-priority.ts, run by worker/ffmpeg/ffmpeg.ts) — and never that of a session the run does not lead (the worker's).
  */
 
 const AUTOGROUP = existsSync('/proc/self/autogroup');
