@@ -15,7 +15,7 @@ import type { Submission } from '../../shared/submissions/submission.model';
 import { createCampaign, type NewCampaign } from '../../server/services/campaign.service';
 import demoCampaign from '../../infra/local/demo-campaign.json';
 import { startBalancer } from './balancer';
-import { formatRatio, MiB, startBenchServices, startProcess, stopProcess } from './bench-env';
+import { cpuSecondsOf, formatRatio, MiB, startBenchServices, startProcess, stopProcess } from './bench-env';
 import { clientAddresses, multipartUpload, percentile, statusReaders, tusUpload, type Uploaded } from './scale-clients';
 
 const run = promisify(execFile);
@@ -90,17 +90,21 @@ const KINDS: Array<[string, RegExp]> = [
   ['bench (the clients)', /scale\.bench\.js/],
 ];
 
-/** CPU ticks used so far by each kind of process (those alive now; /proc/<pid>/stat utime + stime). */
+/** CPU-seconds used so far by each kind of process (those alive now), by pid. */
 async function cpuByKind(): Promise<Map<string, Map<number, number>>> {
   const kinds = new Map<string, Map<number, number>>();
   for (const name of await readdir('/proc').catch(() => [] as string[])) {
     if (!/^\d+$/.test(name)) continue;
-    const [cmdline, stat] = await Promise.all([readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => ''), readFile(`/proc/${name}/stat`, 'utf8').catch(() => '')]);
+    const cmdline = await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '');
     const kind = KINDS.find(([, pattern]) => pattern.test(cmdline.replace(/\0/g, ' ')))?.[0];
-    if (!kind || !stat) continue;
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (!kinds.has(kind)) kinds.set(kind, new Map());
-    kinds.get(kind)!.set(Number(name), Number(fields[11]) + Number(fields[12]));
+    if (!kind) continue;
+    try {
+      const seconds = cpuSecondsOf(Number(name));
+      if (!kinds.has(kind)) kinds.set(kind, new Map());
+      kinds.get(kind)!.set(Number(name), seconds);
+    } catch {
+      // ended meanwhile
+    }
   }
   return kinds;
 }
@@ -115,10 +119,10 @@ async function cpuShare<T>(work: () => Promise<T>): Promise<{ result: T; line: s
   const total = after.total - before.total || 1;
   const pct = (n: number) => `${((100 * n) / total).toFixed(0)} %`;
   const byKind = [...kindsAfter.entries()]
-    .map(([kind, pids]) => [kind, [...pids.entries()].reduce((sum, [pid, ticks]) => sum + ticks - (kindsBefore.get(kind)?.get(pid) ?? 0), 0)] as const)
-    .filter(([, ticks]) => ticks > 0)
+    .map(([kind, pids]) => [kind, [...pids.entries()].reduce((sum, [pid, cpu]) => sum + cpu - (kindsBefore.get(kind)?.get(pid) ?? 0), 0)] as const)
+    .filter(([, cpu]) => cpu > 0)
     .sort((a, b) => b[1] - a[1])
-    .map(([kind, ticks]) => `${kind} ${pct(ticks)}`)
+    .map(([kind, cpu]) => `${kind} ${((100 * cpu) / (seconds * availableParallelism())).toFixed(0)} %`)
     .join(', ');
   // The CPU the phase's own work used (not the transcodes'), in core-seconds.
   const busyCoreSeconds = ((after.busy - before.busy) / total) * seconds * availableParallelism();
